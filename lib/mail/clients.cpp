@@ -1,0 +1,49 @@
+#include "mail/clients.hpp"
+
+#include "util/socket.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace kurir::mail {
+
+void send_trigger(const QueueDir& queue, std::string_view public_service, char code) {
+    auto fd = util::connect_unix(queue.public_socket(public_service), 1);
+    if (!fd) return;
+    ssize_t n = ::write(fd->get(), &code, 1);
+    (void)n;
+}
+
+util::Result<util::Attrs> RewriteClient::call(const util::Attrs& request) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        if (!fd_) {
+            auto fd = util::connect_unix(queue_.private_socket(service::rewrite), 30);
+            if (!fd) return std::unexpected(fd.error());
+            fd_ = std::move(*fd);
+        }
+        if (auto w = util::attr_write(fd_.get(), request); w) {
+            if (auto r = util::attr_read(fd_.get()); r) return r;
+        }
+        fd_.reset();  // stale connection (rewrite restarted): try once more
+    }
+    return util::fail("trivial-rewrite service: no answer");
+}
+
+util::Result<std::string> RewriteClient::rewrite(std::string_view address) {
+    auto r = call({{"request", "rewrite"}, {"address", std::string(address)}});
+    if (!r) return std::unexpected(r.error());
+    auto a = r->get("address");
+    if (!a) return util::fail("trivial-rewrite: reply without address");
+    return std::string(*a);
+}
+
+util::Result<Resolved> RewriteClient::resolve(std::string_view address) {
+    auto r = call({{"request", "resolve"}, {"address", std::string(address)}});
+    if (!r) return std::unexpected(r.error());
+    Resolved out{r->get_or("transport", ""), r->get_or("nexthop", ""), r->get_or("recipient", ""),
+                 r->get_or("flags", "")};
+    if (out.transport.empty()) return util::fail("trivial-rewrite: reply without transport");
+    return out;
+}
+
+}  // namespace kurir::mail

@@ -1,0 +1,58 @@
+// Client stubs for the suite's internal services, and the service names.
+//
+//   cleanup (private): a record stream (record.hpp: A, S, O, R, M, N/L, X)
+//     answered by one attribute frame {status, queue_id, reason}; status is
+//     "0" (queued and durable), "4" (try again) or "5" (refused).
+//   rewrite (private): {request=rewrite, address} -> {address}
+//                      {request=resolve, address} -> {transport, nexthop, recipient, flags}
+//   local (private): {queue_id, sender, rcpt="offset address"...} ->
+//     {result="offset dsn text"...}, one result per recipient, dsn 2.x.x/4.x.x/5.x.x
+//   qmgr (public): trigger bytes: 'W' wake up, 'F' flush the deferred queue.
+#pragma once
+
+#include "mail/queue.hpp"
+#include "util/attr.hpp"
+#include "util/fs.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace kurir::mail {
+
+namespace service {
+inline constexpr std::string_view cleanup = "cleanup";
+inline constexpr std::string_view rewrite = "rewrite";
+inline constexpr std::string_view local = "local";
+inline constexpr std::string_view qmgr = "qmgr";
+inline constexpr std::string_view pickup = "pickup";
+}  // namespace service
+
+namespace trigger {
+inline constexpr char wakeup = 'W';
+inline constexpr char flush = 'F';
+}  // namespace trigger
+
+// Best effort, never blocks for long: triggers are hints.
+void send_trigger(const QueueDir& queue, std::string_view public_service, char code);
+
+struct Resolved {
+    std::string transport;  // "local", "smtp", "error", ...
+    std::string nexthop;
+    std::string recipient;
+    std::string flags;
+};
+
+// A persistent blocking connection to trivial-rewrite, reconnecting on failure.
+class RewriteClient {
+public:
+    explicit RewriteClient(QueueDir queue) : queue_(std::move(queue)) {}
+    util::Result<std::string> rewrite(std::string_view address);
+    util::Result<Resolved> resolve(std::string_view address);
+
+private:
+    util::Result<util::Attrs> call(const util::Attrs& request);
+    QueueDir queue_;
+    util::Fd fd_;
+};
+
+}  // namespace kurir::mail

@@ -1,0 +1,172 @@
+#include "mail/main_cf.hpp"
+
+#include <cctype>
+#include <fmt/format.h>
+
+namespace kurir::mail {
+namespace {
+
+bool is_space(char c) { return c == ' ' || c == '\t'; }
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (is_space(s.front()) || s.front() == '\r')) s.remove_prefix(1);
+    while (!s.empty() && (is_space(s.back()) || s.back() == '\r')) s.remove_suffix(1);
+    return s;
+}
+
+bool valid_param_name(std::string_view name) {
+    if (name.empty()) return false;
+    for (char c : name)
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return false;
+    return true;
+}
+
+// Splits text into logical lines: a line starting with whitespace continues
+// the previous one. Comment and blank lines end nothing and join nothing.
+struct LogicalLine {
+    std::string text;
+    int line;
+};
+
+std::vector<LogicalLine> logical_lines(std::string_view text) {
+    std::vector<LogicalLine> out;
+    int lineno = 0;
+    size_t pos = 0;
+    while (pos <= text.size()) {
+        size_t nl = text.find('\n', pos);
+        std::string_view line = text.substr(pos, nl == std::string_view::npos ? text.npos : nl - pos);
+        ++lineno;
+        std::string_view t = trim(line);
+        if (!t.empty() && t.front() != '#') {
+            if (is_space(line.front()) && !out.empty())
+                out.back().text += " " + std::string(t);
+            else
+                out.push_back({std::string(t), lineno});
+        }
+        if (nl == std::string_view::npos) break;
+        pos = nl + 1;
+    }
+    return out;
+}
+
+}  // namespace
+
+util::Result<std::vector<MainCfEntry>> parse_main_cf(std::string_view text, const std::string& file) {
+    std::vector<MainCfEntry> entries;
+    if (text.find('\0') != std::string_view::npos) return util::fail(file + ": contains a NUL byte");
+    for (auto& ll : logical_lines(text)) {
+        auto eq = ll.text.find('=');
+        if (eq == std::string::npos)
+            return util::fail(fmt::format("{}:{}: missing '=' after parameter name: \"{}\"", file,
+                                          ll.line, ll.text.substr(0, 60)));
+        std::string name(trim(std::string_view(ll.text).substr(0, eq)));
+        if (!valid_param_name(name))
+            return util::fail(fmt::format("{}:{}: bad parameter name: \"{}\"", file, ll.line,
+                                          name.substr(0, 60)));
+        entries.push_back({name, std::string(trim(std::string_view(ll.text).substr(eq + 1))), ll.line});
+    }
+    return entries;
+}
+
+util::Result<std::string> expand_value(std::string_view value, const RawLookup& raw, int depth) {
+    if (depth > 100) return util::fail("parameter expansion too deep (recursive $name?)");
+    std::string out;
+    size_t i = 0;
+    auto lookup = [&](std::string_view name) -> util::Result<std::string> {
+        auto it = raw.find(name);
+        if (it == raw.end()) return std::string();
+        return expand_value(it->second, raw, depth + 1);
+    };
+    while (i < value.size()) {
+        char c = value[i];
+        if (c != '$') {
+            out += c;
+            ++i;
+            continue;
+        }
+        ++i;
+        if (i >= value.size()) {
+            out += '$';
+            break;
+        }
+        if (value[i] == '$') {
+            out += '$';
+            ++i;
+            continue;
+        }
+        if (value[i] == '{' || value[i] == '(') {
+            char close = value[i] == '{' ? '}' : ')';
+            size_t start = i + 1;
+            int nest = 1;
+            size_t j = start;
+            for (; j < value.size() && nest > 0; ++j) {
+                if (value[j] == value[i]) ++nest;
+                if (value[j] == close) --nest;
+            }
+            if (nest != 0) return util::fail(fmt::format("unbalanced '{}' in \"{}\"", value[i], value));
+            std::string_view inner = value.substr(start, j - 1 - start);
+            i = j;
+            size_t op = inner.find_first_of("?:");
+            std::string_view name = inner.substr(0, op);
+            auto v = lookup(name);
+            if (!v) return v;
+            if (op == std::string_view::npos) {
+                out += *v;
+            } else {
+                bool set = !v->empty();
+                if ((inner[op] == '?') == set) {
+                    auto alt = expand_value(inner.substr(op + 1), raw, depth + 1);
+                    if (!alt) return alt;
+                    out += *alt;
+                }
+            }
+            continue;
+        }
+        size_t start = i;
+        while (i < value.size() && (isalnum(static_cast<unsigned char>(value[i])) || value[i] == '_'))
+            ++i;
+        if (i == start) {
+            out += '$';
+            continue;
+        }
+        auto v = lookup(value.substr(start, i - start));
+        if (!v) return v;
+        out += *v;
+    }
+    return out;
+}
+
+std::string edit_main_cf(std::string_view text, const std::string& name, const std::string& value) {
+    std::string out;
+    bool done = false;
+    bool skipping_continuation = false;
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t nl = text.find('\n', pos);
+        std::string_view line = text.substr(pos, nl == text.npos ? text.npos : nl - pos + 1);
+        pos = nl == text.npos ? text.size() : nl + 1;
+        if (skipping_continuation && !line.empty() && is_space(line.front()) && !trim(line).empty())
+            continue;
+        skipping_continuation = false;
+        std::string_view t = trim(line);
+        if (!line.empty() && !is_space(line.front()) && !t.empty() && t.front() != '#') {
+            auto eq = t.find('=');
+            if (eq != t.npos && trim(t.substr(0, eq)) == name) {
+                if (!done) out += name + " = " + value + "\n";
+                done = true;
+                skipping_continuation = true;
+                continue;
+            }
+        }
+        out += line;
+    }
+    if (!done) {
+        if (!out.empty() && out.back() != '\n') out += '\n';
+        out += name + " = " + value + "\n";
+    }
+    return out;
+}
+
+}  // namespace kurir::mail

@@ -1,0 +1,33 @@
+// main.cf syntax, as a pure function over bytes: "name = value" lines,
+// continuation lines (leading whitespace), "#" comments, blank lines.
+// Values are kept raw; $name expansion happens in Config.
+#pragma once
+
+#include "util/result.hpp"
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kurir::mail {
+
+struct MainCfEntry {
+    std::string name;
+    std::string value;
+    int line = 0;
+};
+
+// Errors name the file and line: "main.cf:7: missing '=' in \"foo bar\"".
+util::Result<std::vector<MainCfEntry>> parse_main_cf(std::string_view text, const std::string& file);
+
+// Expand $name, ${name}, $(name), ${name?text} and ${name:text} against a
+// lookup; unknown names expand to "". Errors on unbalanced braces and on
+// recursion deeper than 100 levels.
+using RawLookup = std::map<std::string, std::string, std::less<>>;
+util::Result<std::string> expand_value(std::string_view value, const RawLookup& raw, int depth = 0);
+
+// Rewrites or appends "name = value" in main.cf text, keeping everything else.
+std::string edit_main_cf(std::string_view text, const std::string& name, const std::string& value);
+
+}  // namespace kurir::mail

@@ -1,0 +1,105 @@
+#include "mail/master_cf.hpp"
+
+#include "mail/config.hpp"
+
+#include <fmt/format.h>
+
+namespace kurir::mail {
+namespace {
+
+std::vector<std::string> words(std::string_view s) {
+    std::vector<std::string> out;
+    std::string cur;
+    for (char c : s) {
+        if (c == ' ' || c == '\t' || c == '\r') {
+            if (!cur.empty()) out.push_back(std::move(cur));
+            cur.clear();
+        } else {
+            cur += c;
+        }
+    }
+    if (!cur.empty()) out.push_back(std::move(cur));
+    return out;
+}
+
+util::Result<bool> flag(const std::string& w, bool dflt, std::string_view column) {
+    if (w == "-") return dflt;
+    if (w == "y") return true;
+    if (w == "n") return false;
+    return util::fail(fmt::format("bad {} field \"{}\" (want y, n or -)", column, w));
+}
+
+}  // namespace
+
+util::Result<std::vector<ServiceEntry>> parse_master_cf(std::string_view text, const std::string& file) {
+    std::vector<std::pair<std::string, int>> lines;
+    int lineno = 0;
+    size_t pos = 0;
+    while (pos <= text.size()) {
+        size_t nl = text.find('\n', pos);
+        std::string_view line = text.substr(pos, nl == text.npos ? text.npos : nl - pos);
+        ++lineno;
+        if (line.find('\0') != line.npos) return util::fail(fmt::format("{}:{}: NUL byte", file, lineno));
+        auto ws = words(line);
+        if (!ws.empty() && ws[0][0] != '#') {
+            if ((line[0] == ' ' || line[0] == '\t') && !lines.empty())
+                lines.back().first += " " + std::string(line);
+            else
+                lines.emplace_back(std::string(line), lineno);
+        }
+        if (nl == text.npos) break;
+        pos = nl + 1;
+    }
+    std::vector<ServiceEntry> out;
+    for (auto& [line, no] : lines) {
+        auto err = [&, no = no](const std::string& what) {
+            return util::fail(fmt::format("{}:{}: {}", file, no, what));
+        };
+        auto w = words(line);
+        if (w.size() < 8) return err("expected 8 or more fields: service type private unpriv chroot wakeup maxproc command");
+        ServiceEntry e;
+        e.line = no;
+        e.name = w[0];
+        if (w[1] == "inet")
+            e.type = ServiceType::inet;
+        else if (w[1] == "unix")
+            e.type = ServiceType::unix_stream;
+        else
+            return err(fmt::format("unsupported service type \"{}\" (want inet or unix)", w[1]));
+        if (e.type == ServiceType::unix_stream &&
+            (e.name.find('/') != std::string::npos || e.name == "." || e.name == ".."))
+            return err(fmt::format("bad unix service name \"{}\"", e.name));
+        auto p = flag(w[2], true, "private");
+        auto u = flag(w[3], true, "unpriv");
+        auto c = flag(w[4], false, "chroot");
+        if (!p) return err(p.error().text);
+        if (!u) return err(u.error().text);
+        if (!c) return err(c.error().text);
+        e.private_ = e.type == ServiceType::inet ? false : *p;
+        e.unprivileged = *u;
+        e.chroot = *c;
+        std::string wake = w[5];
+        if (!wake.empty() && wake.back() == '?') wake.pop_back();
+        if (wake != "-") {
+            auto n = parse_integer(wake);
+            if (!n || *n < 0) return err(fmt::format("bad wakeup field \"{}\"", w[5]));
+            e.wakeup = static_cast<int>(*n);
+        }
+        if (w[6] != "-") {
+            auto n = parse_integer(w[6]);
+            if (!n || *n < 0) return err(fmt::format("bad maxproc field \"{}\"", w[6]));
+            e.maxproc = static_cast<int>(*n);
+        }
+        e.command = w[7];
+        if (e.command.find('/') != std::string::npos || e.command.starts_with("."))
+            return err(fmt::format("bad command name \"{}\"", e.command));
+        e.args.assign(w.begin() + 8, w.end());
+        for (const auto& prev : out)
+            if (prev.name == e.name && prev.type == e.type)
+                return err(fmt::format("duplicate service \"{}\"", e.name));
+        out.push_back(std::move(e));
+    }
+    return out;
+}
+
+}  // namespace kurir::mail

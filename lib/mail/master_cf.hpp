@@ -1,0 +1,35 @@
+// master.cf, Postfix's columns, as a pure function over bytes:
+//
+//   service type private unpriv chroot wakeup maxproc command [args...]
+//
+// "-" takes the default (private y, unpriv y, chroot n, wakeup 0, maxproc
+// $default_process_limit). A wakeup may end in "?" (only when used). Lines
+// beginning with whitespace continue the previous entry; "#" starts a comment.
+#pragma once
+
+#include "util/result.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kurir::mail {
+
+enum class ServiceType { inet, unix_stream };
+
+struct ServiceEntry {
+    std::string name;  // inet: [host:]port; unix: socket name
+    ServiceType type = ServiceType::unix_stream;
+    bool private_ = true;
+    bool unprivileged = true;
+    bool chroot = false;
+    int wakeup = 0;
+    int maxproc = -1;  // -1: default_process_limit; 0: no limit
+    std::string command;
+    std::vector<std::string> args;
+    int line = 0;
+};
+
+util::Result<std::vector<ServiceEntry>> parse_master_cf(std::string_view text, const std::string& file);
+
+}  // namespace kurir::mail

@@ -1,0 +1,83 @@
+#include "mail/params.hpp"
+
+#include "build_paths.hpp"
+
+#include <array>
+
+namespace kurir::mail {
+namespace {
+using K = ParamKind;
+// Defaults computed at run time (host name) are filled in by Config.
+constexpr std::array kParams{
+    ParamSpec{"alias_database", K::text, "hash:$config_directory/aliases"},
+    ParamSpec{"alias_maps", K::text, "hash:$config_directory/aliases"},
+    ParamSpec{"bounce_queue_lifetime", K::time, "5d", 0, 'd'},
+    ParamSpec{"command_directory", K::text, KURIR_SBINDIR},
+    ParamSpec{"config_directory", K::text, "/etc/kurir"},
+    ParamSpec{"daemon_directory", K::text, KURIR_LIBEXECDIR},
+    ParamSpec{"default_destination_concurrency_limit", K::integer, "20", 1},
+    ParamSpec{"default_privs", K::text, "nobody"},
+    ParamSpec{"default_process_limit", K::integer, "100", 1},
+    ParamSpec{"delay_warning_time", K::time, "0h", 0, 'h'},
+    ParamSpec{"dns_resolver_address", K::text, ""},
+    ParamSpec{"header_size_limit", K::integer, "102400", 1},
+    ParamSpec{"home_mailbox", K::text, ""},
+    ParamSpec{"hopcount_limit", K::integer, "50", 1},
+    ParamSpec{"inet_interfaces", K::text, "all"},
+    ParamSpec{"inet_protocols", K::text, "all"},
+    ParamSpec{"ipc_timeout", K::time, "3600s", 1},
+    ParamSpec{"line_length_limit", K::integer, "2048", 80},
+    ParamSpec{"local_recipient_maps", K::text, "unix:passwd.byname $alias_maps"},
+    ParamSpec{"local_destination_concurrency_limit", K::integer, "2", 1},
+    ParamSpec{"mail_name", K::text, "kurir"},
+    ParamSpec{"mail_owner", K::text, "kurir"},
+    ParamSpec{"mail_spool_directory", K::text, "/var/mail"},
+    ParamSpec{"mail_version", K::text, KURIR_VERSION},
+    ParamSpec{"maillog_file", K::text, ""},
+    ParamSpec{"max_idle", K::time, "100s", 1},
+    ParamSpec{"max_use", K::integer, "100", 1},
+    ParamSpec{"maximal_backoff_time", K::time, "4000s", 1},
+    ParamSpec{"maximal_queue_lifetime", K::time, "5d", 0, 'd'},
+    ParamSpec{"message_size_limit", K::integer, "10240000", 0},
+    ParamSpec{"minimal_backoff_time", K::time, "300s", 1},
+    ParamSpec{"mydestination", K::text, "$myhostname, localhost.$mydomain, localhost"},
+    ParamSpec{"mydomain", K::text, ""},
+    ParamSpec{"myhostname", K::text, ""},
+    ParamSpec{"mynetworks", K::text, "127.0.0.0/8 [::1]/128"},
+    ParamSpec{"myorigin", K::text, "$myhostname"},
+    ParamSpec{"queue_directory", K::text, "/var/spool/kurir"},
+    ParamSpec{"queue_run_delay", K::time, "300s", 1},
+    ParamSpec{"recipient_delimiter", K::text, ""},
+    ParamSpec{"relayhost", K::text, ""},
+    ParamSpec{"service_throttle_time", K::time, "60s", 1},
+    ParamSpec{"setgid_group", K::text, "kurirdrop"},
+    ParamSpec{"smtp_tls_security_level", K::text, ""},
+    ParamSpec{"smtpd_banner", K::text, "$myhostname ESMTP $mail_name"},
+    ParamSpec{"smtpd_client_connection_rate_limit", K::integer, "0", 0},
+    ParamSpec{"smtpd_error_sleep_time", K::time, "1s", 0},
+    ParamSpec{"smtpd_forbid_bare_newline", K::text, "normalize"},
+    ParamSpec{"smtpd_hard_error_limit", K::integer, "20", 1},
+    ParamSpec{"smtpd_recipient_limit", K::integer, "1000", 1},
+    ParamSpec{"smtpd_recipient_restrictions", K::text, ""},
+    ParamSpec{"smtpd_relay_restrictions",
+              K::text, "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination"},
+    ParamSpec{"smtpd_sasl_auth_enable", K::boolean, "no"},
+    ParamSpec{"smtpd_soft_error_limit", K::integer, "10", 1},
+    ParamSpec{"smtpd_timeout", K::time, "300s", 1},
+    ParamSpec{"smtpd_tls_cert_file", K::text, ""},
+    ParamSpec{"smtpd_tls_key_file", K::text, ""},
+    ParamSpec{"smtpd_tls_security_level", K::text, ""},
+    ParamSpec{"syslog_name", K::text, "kurir"},
+    ParamSpec{"transport_maps", K::text, ""},
+};
+}  // namespace
+
+std::span<const ParamSpec> param_table() { return kParams; }
+
+const ParamSpec* find_param(std::string_view name) {
+    for (const auto& p : kParams)
+        if (p.name == name) return &p;
+    return nullptr;
+}
+
+}  // namespace kurir::mail

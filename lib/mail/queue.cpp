@@ -1,0 +1,107 @@
+#include "mail/queue.hpp"
+
+#include "util/fs.hpp"
+
+#include <dirent.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace kurir::mail {
+namespace {
+constexpr std::string_view kAlphabet = "0123456789BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz";
+
+void encode(std::string& out, unsigned long v, int width) {
+    std::string digits(static_cast<size_t>(width), '0');
+    for (int i = width - 1; i >= 0; --i) {
+        digits[static_cast<size_t>(i)] = kAlphabet[v % 52];
+        v /= 52;
+    }
+    out += digits;
+}
+}  // namespace
+
+std::string_view queue_name(Queue q) {
+    switch (q) {
+        case Queue::maildrop: return "maildrop";
+        case Queue::incoming: return "incoming";
+        case Queue::active: return "active";
+        case Queue::deferred: return "deferred";
+        case Queue::hold: return "hold";
+        case Queue::corrupt: return "corrupt";
+    }
+    return "?";
+}
+
+std::optional<Queue> parse_queue(std::string_view name) {
+    for (Queue q : kAllQueues)
+        if (queue_name(q) == name) return q;
+    return std::nullopt;
+}
+
+std::string queue_id_at(long seconds, long micros, std::string_view random5) {
+    std::string id;
+    encode(id, static_cast<unsigned long>(seconds), 6);
+    encode(id, static_cast<unsigned long>(micros), 4);
+    id += random5;
+    return id;
+}
+
+std::string new_queue_id() {
+    struct timeval tv {};
+    ::gettimeofday(&tv, nullptr);
+    std::string random;
+    for (int i = 0; i < 5; ++i) random += kAlphabet[randombytes_uniform(52)];
+    return queue_id_at(tv.tv_sec, tv.tv_usec, random);
+}
+
+bool valid_queue_id(std::string_view id) {
+    if (id.size() != 15) return false;
+    return std::all_of(id.begin(), id.end(),
+                       [](char c) { return kAlphabet.find(c) != std::string_view::npos; });
+}
+
+std::string QueueDir::dir(Queue q) const { return root_ + "/" + std::string(queue_name(q)); }
+
+std::string QueueDir::path(Queue q, std::string_view id) const {
+    return dir(q) + "/" + std::string(id);
+}
+
+std::string QueueDir::private_socket(std::string_view service) const {
+    return root_ + "/private/" + std::string(service);
+}
+
+std::string QueueDir::public_socket(std::string_view service) const {
+    return root_ + "/public/" + std::string(service);
+}
+
+std::string QueueDir::pid_file() const { return root_ + "/pid/master.pid"; }
+
+util::Result<void> QueueDir::move(std::string_view id, Queue from, Queue to) const {
+    std::string src = path(from, id), dst = path(to, id);
+    if (::rename(src.c_str(), dst.c_str()) < 0) return util::fail_errno("rename " + src + " to " + dst);
+    return {};
+}
+
+std::vector<std::string> QueueDir::list(Queue q) const {
+    std::vector<std::string> ids;
+    DIR* d = ::opendir(dir(q).c_str());
+    if (d == nullptr) return ids;
+    while (struct dirent* e = ::readdir(d))
+        if (valid_queue_id(e->d_name)) ids.emplace_back(e->d_name);
+    ::closedir(d);
+    std::sort(ids.begin(), ids.end());
+    return ids;
+}
+
+std::optional<Queue> QueueDir::find(std::string_view id) const {
+    if (!valid_queue_id(id)) return std::nullopt;
+    for (Queue q : kAllQueues)
+        if (util::exists(path(q, id))) return q;
+    return std::nullopt;
+}
+
+}  // namespace kurir::mail

@@ -1,0 +1,26 @@
+// What master and its children agree on. A child is exec'd with
+//
+//   fd 3  the service's listening socket (inet or unix)
+//   fd 4  the write end of the service's status pipe
+//
+// and arguments "-c CONFIG_DIR -n SERVICE [-u] [-o name=value ...]". It
+// writes a StatusMessage to fd 4 whenever it becomes available (idle) or
+// busy; master starts another process for the service only when none is
+// available. Writes are smaller than PIPE_BUF, so they never interleave.
+#pragma once
+
+#include <sys/types.h>
+
+namespace kurir::server {
+
+inline constexpr int kListenFd = 3;
+inline constexpr int kStatusFd = 4;
+
+enum class ChildStatus : int { busy = 0, available = 1 };
+
+struct StatusMessage {
+    pid_t pid;
+    ChildStatus status;
+};
+
+}  // namespace kurir::server

@@ -1,0 +1,284 @@
+#include "server/server.hpp"
+
+#include "server/master_proto.hpp"
+#include "util/log.hpp"
+#include "util/privilege.hpp"
+#include "util/socket.hpp"
+
+#include <event2/event.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sodium.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+#include <ctime>
+#include <memory>
+
+namespace kurir::server {
+namespace {
+
+volatile sig_atomic_t g_stop_requested = 0;
+bool g_have_master = false;
+
+void on_sighup(int) { g_stop_requested = 1; }
+
+struct Options {
+    std::string config_dir;
+    std::string service;
+    bool unprivileged = false;
+    std::vector<std::string> overrides;
+};
+
+Options parse_options(int argc, char** argv, std::string_view program) {
+    Options o;
+    if (const char* env = ::getenv("KURIR_CONFIG")) o.config_dir = env;
+    o.service = std::string(program);
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) util::msg_fatal("{}: option {} needs a value", program, a);
+            return argv[++i];
+        };
+        if (a == "-c")
+            o.config_dir = value();
+        else if (a == "-n")
+            o.service = value();
+        else if (a == "-u")
+            o.unprivileged = true;
+        else if (a == "-o")
+            o.overrides.push_back(value());
+        else if (a == "-t")
+            value();  // service type: informational
+        else
+            util::msg_fatal("{}: unknown option \"{}\"", program, a);
+    }
+    if (o.config_dir.empty()) o.config_dir = "/etc/kurir";
+    return o;
+}
+
+ServerContext start(int argc, char** argv, std::string_view program, const Hooks& hooks) {
+    util::log_init({"kurir", std::string(program), mail::local_hostname(), "", false});
+    Options o = parse_options(argc, argv, program);
+    auto cfg = mail::Config::load(o.config_dir, o.overrides);
+    if (!cfg) util::msg_fatal("{}", cfg.error().text);
+    ServerContext ctx{std::string(program), o.service, std::move(*cfg), mail::QueueDir(""), nullptr};
+    ctx.queue = mail::QueueDir(ctx.config.str("queue_directory"));
+    util::log_init({ctx.config.str("syslog_name"), std::string(program), ctx.config.str("myhostname"),
+                    ctx.config.str("maillog_file"), false});
+    if (sodium_init() < 0) util::msg_fatal("libsodium initialisation failed");
+
+    struct stat st {};
+    g_have_master = ::fstat(kStatusFd, &st) == 0 && S_ISFIFO(st.st_mode);
+    if (::fstat(kListenFd, &st) != 0 || !S_ISSOCK(st.st_mode))
+        util::msg_fatal("{}: no listening socket on fd {} (run me from master)", program, kListenFd);
+    ::fcntl(kListenFd, F_SETFD, FD_CLOEXEC);
+    if (g_have_master) ::fcntl(kStatusFd, F_SETFD, FD_CLOEXEC);
+    ::signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa {};
+    sa.sa_handler = on_sighup;
+    sa.sa_flags = SA_RESTART;
+    ::sigaction(SIGHUP, &sa, nullptr);
+
+    if (hooks.pre_drop) hooks.pre_drop(ctx);
+    if (o.unprivileged && !hooks.keep_root && util::running_as_root()) {
+        std::string owner = ctx.config.str("mail_owner");
+        auto acct = util::find_account(owner);
+        if (!acct) util::msg_fatal("mail_owner {}: no such user", owner);
+        if (acct->uid == 0) util::msg_fatal("mail_owner {} must not be root", owner);
+        if (auto r = util::drop_privileges(acct->uid, acct->gid); !r) util::msg_fatal("{}", r.error().text);
+    }
+    // Die with master (the setting does not survive a change of uid).
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (g_have_master && ::getppid() == 1) util::msg_fatal("master went away");
+    if (hooks.post_drop) hooks.post_drop(ctx);
+    return ctx;
+}
+
+}  // namespace
+
+void report_status(bool available) {
+    if (!g_have_master) return;
+    StatusMessage m{::getpid(), available ? ChildStatus::available : ChildStatus::busy};
+    ssize_t n = ::write(kStatusFd, &m, sizeof m);
+    (void)n;
+}
+
+int single_server_main(int argc, char** argv, std::string_view program, SingleService service,
+                       Hooks hooks) {
+    ServerContext ctx = start(argc, argv, program, hooks);
+    long max_idle = ctx.config.seconds("max_idle");
+    long max_use = ctx.config.integer("max_use");
+    util::set_nonblocking(kListenFd, true);
+    for (long used = 0; used < max_use && !g_stop_requested;) {
+        report_status(true);
+        struct pollfd p {kListenFd, POLLIN, 0};
+        int rc = ::poll(&p, 1, static_cast<int>(max_idle * 1000));
+        if (rc == 0) break;  // idle too long
+        if (rc < 0) continue;
+        int fd = ::accept4(kListenFd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd < 0) continue;  // another process took it
+        util::set_nonblocking(fd, false);
+        report_status(false);
+        ++used;
+        service(ctx, util::Fd(fd));
+    }
+    return 0;
+}
+
+namespace {
+
+struct EventBaseFree {
+    void operator()(event_base* b) const { event_base_free(b); }
+};
+struct EventFree {
+    void operator()(event* e) const { event_free(e); }
+};
+
+// Shared loop machinery for multi and trigger servers.
+struct LoopServer {
+    ServerContext* ctx = nullptr;
+    std::unique_ptr<event_base, EventBaseFree> base;
+    std::unique_ptr<event, EventFree> listen_ev, idle_ev, hup_ev;
+    int clients = 0;
+    long used = 0;
+    long max_use = 0;
+    long max_idle = 0;
+    int per_process = 1;
+    bool draining = false;
+    bool reported_available = false;
+
+    void update() {
+        bool avail = !draining && clients < per_process && used < max_use;
+        if (avail != reported_available) {
+            report_status(avail);
+            reported_available = avail;
+        }
+        if (avail)
+            event_add(listen_ev.get(), nullptr);
+        else
+            event_del(listen_ev.get());
+        if (clients == 0) {
+            if (draining || used >= max_use) {
+                event_base_loopbreak(base.get());
+                return;
+            }
+            struct timeval tv {max_idle, 0};
+            event_add(idle_ev.get(), &tv);
+        } else {
+            event_del(idle_ev.get());
+        }
+    }
+};
+
+template <class OnAccept>
+int run_loop(ServerContext& ctx, int per_process, bool counts_use, OnAccept on_accept,
+             const std::function<void()>& before_dispatch = nullptr) {
+    LoopServer srv;
+    srv.ctx = &ctx;
+    srv.base.reset(event_base_new());
+    ctx.base = srv.base.get();
+    srv.max_use = counts_use ? ctx.config.integer("max_use") * per_process : 1L << 60;
+    srv.max_idle = counts_use ? ctx.config.seconds("max_idle") : 1L << 30;
+    srv.per_process = per_process;
+    util::set_nonblocking(kListenFd, true);
+    struct Accept {
+        LoopServer* srv;
+        OnAccept* fn;
+    } acc{&srv, &on_accept};
+    srv.listen_ev.reset(event_new(
+        srv.base.get(), kListenFd, EV_READ | EV_PERSIST,
+        [](evutil_socket_t, short, void* arg) {
+            auto* a = static_cast<Accept*>(arg);
+            int fd = ::accept4(kListenFd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+            if (fd < 0) return;
+            ++a->srv->clients;
+            ++a->srv->used;
+            a->srv->update();
+            (*a->fn)(util::Fd(fd), [srv = a->srv] {
+                --srv->clients;
+                srv->update();
+            });
+        },
+        &acc));
+    srv.idle_ev.reset(evtimer_new(
+        srv.base.get(), [](evutil_socket_t, short, void* arg) {
+            event_base_loopbreak(static_cast<event_base*>(arg));
+        },
+        srv.base.get()));
+    srv.hup_ev.reset(evsignal_new(
+        srv.base.get(), SIGHUP,
+        [](evutil_socket_t, short, void* arg) {
+            auto* s = static_cast<LoopServer*>(arg);
+            s->draining = true;
+            s->update();
+        },
+        &srv));
+    event_add(srv.hup_ev.get(), nullptr);
+    if (g_stop_requested) srv.draining = true;
+    if (before_dispatch) before_dispatch();
+    srv.update();
+    event_base_dispatch(srv.base.get());
+    ctx.base = nullptr;
+    return 0;
+}
+
+}  // namespace
+
+int multi_server_main(int argc, char** argv, std::string_view program, MultiService service,
+                      Hooks hooks, int clients_per_process) {
+    ServerContext ctx = start(argc, argv, program, hooks);
+    return run_loop(ctx, clients_per_process, true,
+                    [&](util::Fd fd, ClientDone done) { service(ctx, std::move(fd), std::move(done)); });
+}
+
+int trigger_server_main(int argc, char** argv, std::string_view program, TriggerService on_trigger,
+                        Hooks hooks) {
+    Hooks inner = hooks;
+    // post_drop runs with the loop in place, so the daemon can add timers.
+    inner.post_drop = nullptr;
+    ServerContext ctx = start(argc, argv, program, inner);
+    struct TriggerConn {
+        ServerContext* ctx;
+        TriggerService* fn;
+        util::Fd fd;
+        ClientDone done;
+        std::unique_ptr<event, EventFree> ev;
+        std::string data;
+    };
+    auto run = [&](util::Fd fd, ClientDone done) {
+        auto* conn = new TriggerConn{&ctx, &on_trigger, std::move(fd), std::move(done), nullptr, {}};
+        conn->ev.reset(event_new(
+            ctx.base, conn->fd.get(), EV_READ | EV_PERSIST | EV_TIMEOUT,
+            [](evutil_socket_t fd, short what, void* arg) {
+                auto* c = static_cast<TriggerConn*>(arg);
+                char buf[256];
+                ssize_t n = (what & EV_READ) ? ::read(fd, buf, sizeof buf) : 0;
+                if (n > 0 && c->data.size() < 4096) {
+                    c->data.append(buf, static_cast<size_t>(n));
+                    return;
+                }
+                if (n < 0 && errno == EAGAIN) return;
+                ClientDone done = std::move(c->done);
+                std::string data = std::move(c->data);
+                ServerContext* ctx = c->ctx;
+                TriggerService* fn = c->fn;
+                delete c;
+                if (!data.empty()) (*fn)(*ctx, data);
+                done();
+            },
+            conn));
+        struct timeval tv {10, 0};
+        event_add(conn->ev.get(), &tv);
+    };
+    return run_loop(ctx, 1 << 20, false, [&](util::Fd fd, ClientDone done) { run(std::move(fd), std::move(done)); },
+                    [&] {
+                        if (hooks.post_drop) hooks.post_drop(ctx);
+                    });
+}
+
+}  // namespace kurir::server

@@ -1,0 +1,63 @@
+// The daemon skeletons. A daemon's main() names itself, picks a skeleton and
+// hands it a service function; the skeleton does the rest: options, config,
+// logging, privilege drop, the listening socket master passed, status
+// reports to master, max_idle/max_use, and graceful exit on SIGHUP (reload).
+//
+//   single_server  one client at a time, blocking I/O (cleanup, local)
+//   multi_server   many clients on one libevent loop (smtpd, trivial-rewrite)
+//   trigger_server one-byte wake-ups on a libevent loop, one long-lived
+//                  process (qmgr, pickup)
+#pragma once
+
+#include "mail/config.hpp"
+#include "mail/queue.hpp"
+#include "util/fs.hpp"
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct event_base;
+
+namespace kurir::server {
+
+struct ServerContext {
+    std::string program;   // "smtpd"
+    std::string service;   // master.cf service name
+    mail::Config config;
+    mail::QueueDir queue{""};
+    event_base* base = nullptr;  // multi and trigger servers
+};
+
+struct Hooks {
+    // After config and logging, before dropping privileges.
+    std::function<void(ServerContext&)> pre_drop;
+    // After dropping privileges, before serving.
+    std::function<void(ServerContext&)> post_drop;
+    // Run as root even when master.cf says unprivileged (local).
+    bool keep_root = false;
+};
+
+using SingleService = std::function<void(ServerContext&, util::Fd client)>;
+int single_server_main(int argc, char** argv, std::string_view program, SingleService service,
+                       Hooks hooks = {});
+
+// The multi-server's service takes ownership of the client and must call
+// done() exactly once when the connection is finished.
+class MultiServer;
+using ClientDone = std::function<void()>;
+using MultiService = std::function<void(ServerContext&, util::Fd client, ClientDone done)>;
+int multi_server_main(int argc, char** argv, std::string_view program, MultiService service,
+                      Hooks hooks = {}, int clients_per_process = 256);
+
+// Trigger servers get the bytes of each wake-up (one request per connection).
+// Their own timers go on ctx.base, set up in hooks.post_drop.
+using TriggerService = std::function<void(ServerContext&, std::string_view request)>;
+int trigger_server_main(int argc, char** argv, std::string_view program, TriggerService on_trigger,
+                        Hooks hooks = {});
+
+// Tells master this process is busy or available (no-op when not run by master).
+void report_status(bool available);
+
+}  // namespace kurir::server

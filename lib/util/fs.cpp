@@ -1,0 +1,99 @@
+#include "util/fs.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace kurir::util {
+
+std::unexpected<Error> fail_errno(const std::string& what) {
+    return fail(what + ": " + std::strerror(errno));
+}
+
+void Fd::reset(int fd) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+}
+
+Result<Fd> open_file(const std::string& path, int flags, int mode) {
+    int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+    if (fd < 0) return fail_errno("open " + path);
+    return Fd(fd);
+}
+
+Result<void> write_all(int fd, std::string_view data, const std::string& what) {
+    while (!data.empty()) {
+        ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return fail_errno("write " + what);
+        }
+        data.remove_prefix(static_cast<size_t>(n));
+    }
+    return {};
+}
+
+Result<std::string> read_file(const std::string& path) {
+    auto fd = open_file(path, O_RDONLY);
+    if (!fd) return std::unexpected(fd.error());
+    std::string out;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::read(fd->get(), buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return fail_errno("read " + path);
+        }
+        if (n == 0) break;
+        out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+}
+
+Result<void> fsync_dir(const std::string& dir) {
+    auto fd = open_file(dir, O_RDONLY | O_DIRECTORY);
+    if (!fd) return std::unexpected(fd.error());
+    if (::fsync(fd->get()) < 0) return fail_errno("fsync " + dir);
+    return {};
+}
+
+Result<void> write_file_durable(const std::string& dir, const std::string& name,
+                                std::string_view data, int mode) {
+    std::string tmp = dir + "/." + name + ".tmp";
+    std::string final_path = dir + "/" + name;
+    auto fd = open_file(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    if (!fd) return std::unexpected(fd.error());
+    if (auto r = write_all(fd->get(), data, tmp); !r) return r;
+    if (::fsync(fd->get()) < 0) return fail_errno("fsync " + tmp);
+    if (::rename(tmp.c_str(), final_path.c_str()) < 0) return fail_errno("rename " + tmp);
+    return fsync_dir(dir);
+}
+
+Result<void> make_dirs(const std::string& path, int mode) {
+    std::string cur;
+    size_t pos = 0;
+    while (pos != std::string::npos) {
+        pos = path.find('/', pos + 1);
+        cur = path.substr(0, pos);
+        if (cur.empty()) continue;
+        if (::mkdir(cur.c_str(), mode) < 0 && errno != EEXIST) return fail_errno("mkdir " + cur);
+    }
+    return {};
+}
+
+bool exists(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0;
+}
+
+std::string dirname_of(const std::string& path) {
+    auto slash = path.rfind('/');
+    if (slash == std::string::npos) return ".";
+    if (slash == 0) return "/";
+    return path.substr(0, slash);
+}
+
+}  // namespace kurir::util

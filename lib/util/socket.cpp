@@ -1,0 +1,112 @@
+#include "util/socket.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace kurir::util {
+
+Result<Fd> listen_inet(const std::string& addr, int backlog) {
+    std::string host, port = addr;
+    if (!addr.empty() && addr[0] == '[') {
+        auto close = addr.find("]:");
+        if (close == std::string::npos) return fail("bad listen address: " + addr);
+        host = addr.substr(1, close - 1);
+        port = addr.substr(close + 2);
+    } else if (auto colon = addr.rfind(':'); colon != std::string::npos) {
+        host = addr.substr(0, colon);
+        port = addr.substr(colon + 1);
+    }
+    struct addrinfo hints {};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    struct addrinfo* res = nullptr;
+    int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res);
+    if (rc != 0) return fail("listen " + addr + ": " + ::gai_strerror(rc));
+    Fd fd(::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) {
+        ::freeaddrinfo(res);
+        return fail_errno("socket for " + addr);
+    }
+    int one = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    rc = ::bind(fd.get(), res->ai_addr, res->ai_addrlen);
+    ::freeaddrinfo(res);
+    if (rc < 0) return fail_errno("bind " + addr);
+    if (::listen(fd.get(), backlog) < 0) return fail_errno("listen " + addr);
+    return fd;
+}
+
+Result<Fd> listen_unix(const std::string& path, int mode, int backlog) {
+    struct sockaddr_un sun {};
+    if (path.size() >= sizeof sun.sun_path) return fail("socket path too long: " + path);
+    sun.sun_family = AF_UNIX;
+    std::memcpy(sun.sun_path, path.c_str(), path.size() + 1);
+    Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) return fail_errno("socket for " + path);
+    ::unlink(path.c_str());
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) < 0)
+        return fail_errno("bind " + path);
+    if (::chmod(path.c_str(), static_cast<mode_t>(mode)) < 0) return fail_errno("chmod " + path);
+    if (::listen(fd.get(), backlog) < 0) return fail_errno("listen " + path);
+    return fd;
+}
+
+Result<Fd> connect_unix(const std::string& path, int timeout_seconds) {
+    struct sockaddr_un sun {};
+    if (path.size() >= sizeof sun.sun_path) return fail("socket path too long: " + path);
+    sun.sun_family = AF_UNIX;
+    std::memcpy(sun.sun_path, path.c_str(), path.size() + 1);
+    Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) return fail_errno("socket for " + path);
+    set_io_timeout(fd.get(), timeout_seconds);
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) < 0)
+        return fail_errno("connect to " + path);
+    return fd;
+}
+
+void set_io_timeout(int fd, int seconds) {
+    struct timeval tv {};
+    tv.tv_sec = seconds;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+void set_nonblocking(int fd, bool on) {
+    int flags = ::fcntl(fd, F_GETFL);
+    ::fcntl(fd, F_SETFL, on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK);
+}
+
+Peer peer_of(int fd) {
+    Peer peer{"unknown", "unknown", 0};
+    struct sockaddr_storage ss {};
+    socklen_t len = sizeof ss;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) return peer;
+    char host[INET6_ADDRSTRLEN] = "";
+    if (ss.ss_family == AF_INET) {
+        auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+        ::inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
+        peer.port = ntohs(sin->sin_port);
+    } else if (ss.ss_family == AF_INET6) {
+        auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+        ::inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host);
+        peer.port = ntohs(sin6->sin6_port);
+    } else {
+        return peer;
+    }
+    peer.addr = host;
+    // No DNS here: a reverse lookup would block the event loop. Loopback is
+    // named as Postfix names it; everything else stays "unknown".
+    peer.name = (peer.addr == "127.0.0.1" || peer.addr == "::1") ? "localhost" : "unknown";
+    return peer;
+}
+
+}  // namespace kurir::util

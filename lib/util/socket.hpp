@@ -1,0 +1,27 @@
+// Unix and TCP sockets: listeners for master, connections for clients.
+#pragma once
+
+#include "util/fs.hpp"
+#include "util/result.hpp"
+
+#include <string>
+
+namespace kurir::util {
+
+// "host:port", "[v6]:port" or "port" (all addresses).
+Result<Fd> listen_inet(const std::string& addr, int backlog = 1024);
+// Removes a stale socket file first; mode is applied to the socket file.
+Result<Fd> listen_unix(const std::string& path, int mode, int backlog = 1024);
+Result<Fd> connect_unix(const std::string& path, int timeout_seconds = 30);
+// Send/receive timeouts on a blocking socket.
+void set_io_timeout(int fd, int seconds);
+void set_nonblocking(int fd, bool on);
+// "name[addr]" for a connected inet peer, plus the bare address.
+struct Peer {
+    std::string addr;
+    std::string name;
+    int port = 0;
+};
+Peer peer_of(int fd);
+
+}  // namespace kurir::util

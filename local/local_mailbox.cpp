@@ -1,0 +1,134 @@
+#include "local/local_mailbox.hpp"
+
+#include "util/fs.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <fmt/format.h>
+#include <thread>
+
+namespace kurir::local {
+namespace {
+
+DeliveryStatus defer(std::string text) { return {"4.2.0", std::move(text)}; }
+
+std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+DeliveryStatus ensure_maildir(const std::string& maildir) {
+    for (const char* sub : {"", "tmp", "new", "cur"}) {
+        std::string d = maildir + "/" + sub;
+        if (::mkdir(d.c_str(), 0700) < 0 && errno != EEXIST) return defer(errno_text("create maildir " + d));
+    }
+    return {"2.0.0", ""};
+}
+
+}  // namespace
+
+DeliveryStatus deliver_maildir(const std::string& maildir, std::string_view prefix, std::string_view body,
+                               const std::string& hostname) {
+    if (auto st = ensure_maildir(maildir); !st.ok()) return st;
+    static unsigned long counter = 0;
+    struct timeval tv {};
+    ::gettimeofday(&tv, nullptr);
+    std::string host;
+    for (char c : hostname) host += (c == '/' ? "\\057" : c == ':' ? "\\072" : std::string(1, c));
+    std::string name = fmt::format("{}.M{}P{}Q{}.{},S={}", tv.tv_sec, tv.tv_usec, ::getpid(), ++counter, host,
+                                   prefix.size() + body.size());
+    std::string tmp = maildir + "/tmp/" + name;
+    std::string final_path = maildir + "/new/" + name;
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return defer(errno_text("create maildir file " + tmp));
+    util::Fd guard(fd);
+    std::string data;
+    data.reserve(prefix.size() + body.size());
+    data.append(prefix);
+    data.append(body);
+    if (auto w = util::write_all(fd, data, tmp); !w || ::fsync(fd) < 0) {
+        std::string why = w ? errno_text("fsync " + tmp) : w.error().text;
+        ::unlink(tmp.c_str());
+        return defer("create maildir file " + tmp + ": " + why);
+    }
+    guard.reset();
+    if (::rename(tmp.c_str(), final_path.c_str()) < 0) {
+        std::string why = errno_text("rename to " + final_path);
+        ::unlink(tmp.c_str());
+        return defer(why);
+    }
+    if (auto s = util::fsync_dir(maildir + "/new"); !s) return defer(s.error().text);
+    return {"2.0.0", "delivered to maildir"};
+}
+
+std::string mbox_entry(std::string_view sender, long arrival, std::string_view prefix, std::string_view body) {
+    time_t t = arrival;
+    char date[64];
+    struct tm tm {};
+    localtime_r(&t, &tm);
+    strftime(date, sizeof date, "%a %b %e %H:%M:%S %Y", &tm);
+    std::string out = fmt::format("From {} {}\n", sender.empty() ? "MAILER-DAEMON" : sender, date);
+    out.append(prefix);
+    size_t pos = 0;
+    while (pos < body.size()) {
+        size_t nl = body.find('\n', pos);
+        std::string_view line = body.substr(pos, nl == body.npos ? body.npos : nl - pos + 1);
+        if (line.starts_with("From ")) out += '>';
+        out.append(line);
+        pos += line.size();
+    }
+    if (!out.empty() && out.back() != '\n') out += '\n';
+    out += '\n';
+    return out;
+}
+
+DeliveryStatus deliver_mbox(const std::string& path, std::string_view sender, long arrival,
+                            std::string_view prefix, std::string_view body) {
+    // Dot-lock first, as other mail readers expect, then fcntl.
+    std::string lock = path + ".lock";
+    bool have_dotlock = false;
+    for (int i = 0; i < 300; ++i) {
+        int lfd = ::open(lock.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (lfd >= 0) {
+            ::close(lfd);
+            have_dotlock = true;
+            break;
+        }
+        if (errno != EEXIST) break;  // no permission for dot-locks: fcntl alone
+        struct stat st {};
+        if (::stat(lock.c_str(), &st) == 0 && st.st_mtime + 300 < ::time(nullptr)) ::unlink(lock.c_str());
+        std::this_thread::sleep_for(std::chrono::milliseconds(10 + i % 40));
+    }
+    struct Unlock {
+        const std::string& lock;
+        bool held;
+        ~Unlock() {
+            if (held) ::unlink(lock.c_str());
+        }
+    } unlock{lock, have_dotlock};
+    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return defer(errno_text("open mailbox " + path));
+    util::Fd guard(fd);
+    struct stat st {};
+    if (::fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1)
+        return defer("mailbox " + path + " is not a regular file with one link");
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    if (::fcntl(fd, F_SETLKW, &fl) < 0) return defer(errno_text("lock mailbox " + path));
+    off_t start = ::lseek(fd, 0, SEEK_END);
+    std::string entry = mbox_entry(sender, arrival, prefix, body);
+    auto w = util::write_all(fd, entry, path);
+    if (!w || ::fsync(fd) < 0) {
+        std::string why = w ? errno_text("fsync " + path) : w.error().text;
+        if (::ftruncate(fd, start) < 0) why += " (and the mailbox could not be truncated back)";
+        return defer("cannot update mailbox " + path + ": " + why);
+    }
+    return {"2.0.0", "delivered to mailbox"};
+}
+
+}  // namespace kurir::local

@@ -1,0 +1,29 @@
+// local's mailbox writers. Each returns a delivery status; both are durable
+// before they report success (fsync of the data and of the directory entry).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace kurir::local {
+
+struct DeliveryStatus {
+    std::string dsn;  // "2.0.0", "4.2.0", "5.1.1", ...
+    std::string text;
+    bool ok() const { return !dsn.empty() && dsn[0] == '2'; }
+    bool permanent() const { return !dsn.empty() && dsn[0] == '5'; }
+};
+
+// prefix: the Return-Path:/Delivered-To: lines; body: the message, LF endings.
+DeliveryStatus deliver_maildir(const std::string& maildir, std::string_view prefix, std::string_view body,
+                               const std::string& hostname);
+
+// mbox: From_ line, ">From " quoting, a blank line after the message; fcntl and
+// dotlock locking; a failed write is truncated away.
+DeliveryStatus deliver_mbox(const std::string& path, std::string_view sender, long arrival,
+                            std::string_view prefix, std::string_view body);
+
+// The mbox form of a message: From_ line, quoted lines, trailing blank line.
+std::string mbox_entry(std::string_view sender, long arrival, std::string_view prefix, std::string_view body);
+
+}  // namespace kurir::local

@@ -1,0 +1,53 @@
+#include "local/local_recipient.hpp"
+
+#include "mail/address.hpp"
+#include "mail/resolve.hpp"
+#include "util/privilege.hpp"
+
+#include <unistd.h>
+
+namespace kurir::local {
+
+std::variant<MailboxTarget, DeliveryStatus> find_mailbox(const mail::Config& cfg, std::string_view recipient) {
+    std::string user = mail::mailbox_user(cfg, recipient);
+    if (!mail::safe_mailbox_name(user))
+        return DeliveryStatus{"5.1.3", "bad address syntax: unsafe mailbox name"};
+    uid_t uid = ::geteuid();
+    gid_t gid = ::getegid();
+    std::string home;
+    if (auto acct = util::find_account(user)) {
+        uid = acct->uid;
+        gid = acct->gid;
+        home = acct->home;
+    } else if (cfg.str("local_recipient_maps").empty()) {
+        auto privs = util::find_account(cfg.str("default_privs"));
+        if (!privs) return DeliveryStatus{"4.3.5", "default_privs " + cfg.str("default_privs") + ": no such user"};
+        if (util::running_as_root()) {
+            uid = privs->uid;
+            gid = privs->gid;
+        }
+    } else {
+        return DeliveryStatus{"5.1.1", "unknown user: \"" + user + "\""};
+    }
+    if (util::running_as_root() && uid == 0) {
+        // Never write a mailbox as root: root's mail goes with default_privs' rights.
+        auto privs = util::find_account(cfg.str("default_privs"));
+        if (!privs) return DeliveryStatus{"4.3.5", "default_privs: no such user"};
+        uid = privs->uid;
+        gid = privs->gid;
+    }
+    std::string home_mailbox = cfg.str("home_mailbox");
+    if (!home_mailbox.empty() && !home.empty()) {
+        bool maildir = home_mailbox.back() == '/';
+        std::string path = home + "/" + home_mailbox;
+        if (maildir) path.pop_back();
+        return MailboxTarget{maildir ? MailboxTarget::Kind::maildir : MailboxTarget::Kind::mbox, path, uid, gid, user};
+    }
+    std::string spool = cfg.str("mail_spool_directory");
+    bool maildir = !spool.empty() && spool.back() == '/';
+    while (spool.size() > 1 && spool.back() == '/') spool.pop_back();
+    return MailboxTarget{maildir ? MailboxTarget::Kind::maildir : MailboxTarget::Kind::mbox, spool + "/" + user, uid,
+                         gid, user};
+}
+
+}  // namespace kurir::local

@@ -1,0 +1,30 @@
+// Which mailbox a local recipient's mail goes to, and with whose rights.
+#pragma once
+
+#include "local/local_mailbox.hpp"
+#include "mail/config.hpp"
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace kurir::local {
+
+struct MailboxTarget {
+    enum class Kind { maildir, mbox } kind;
+    std::string path;
+    uid_t uid;
+    gid_t gid;
+    std::string user;
+};
+
+// user+ext -> user (with recipient_delimiter), lowercased, checked for
+// names that could leave the spool. An account in passwd is delivered as that
+// account; with an empty local_recipient_maps, any other name is delivered
+// with default_privs' rights; otherwise it is an unknown user (5.1.1).
+std::variant<MailboxTarget, DeliveryStatus> find_mailbox(const mail::Config& cfg, std::string_view recipient);
+
+}  // namespace kurir::local

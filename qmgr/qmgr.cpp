@@ -1,0 +1,35 @@
+// NAME
+//   qmgr - the queue manager
+// DESCRIPTION
+//   One long-lived process. Moves messages from incoming/ (on a wake-up on
+//   public/qmgr, and every queue_run_delay) and due messages from deferred/
+//   into active/, resolves each recipient through trivial-rewrite, and hands
+//   delivery requests to the transport's private socket (local, smtp, ...)
+//   within a concurrency window per transport. Each recipient's result is
+//   recorded in the queue file before the file moves on: done recipients
+//   are marked in place and fsync'd; a message with recipients left waits
+//   in deferred/ (its mtime is the next attempt) with its defer reasons
+//   appended; a finished message is removed. On start it recovers active/.
+// SECURITY
+//   Runs as mail_owner. Reads queue files cleanup wrote; trusts nothing in
+//   the replies of delivery agents beyond the recipients it asked about.
+// CONFIGURATION PARAMETERS
+//   queue_run_delay, minimal_backoff_time, maximal_backoff_time,
+//   default_destination_concurrency_limit, ipc_timeout
+#include "qmgr/qmgr.hpp"
+
+#include <memory>
+
+using namespace kurir;
+
+int main(int argc, char** argv) {
+    std::unique_ptr<qmgr::Manager> manager;
+    server::Hooks hooks;
+    hooks.post_drop = [&](server::ServerContext& ctx) {
+        manager = std::make_unique<qmgr::Manager>(ctx);
+        manager->start();
+    };
+    return server::trigger_server_main(
+        argc, argv, "qmgr",
+        [&](server::ServerContext&, std::string_view request) { manager->on_trigger(request); }, hooks);
+}

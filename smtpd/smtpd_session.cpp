@@ -1,0 +1,307 @@
+#include "smtpd/smtpd_session.hpp"
+
+#include "mail/address.hpp"
+#include "mail/clients.hpp"
+#include "mail/record.hpp"
+#include "mail/resolve.hpp"
+#include "util/attr.hpp"
+#include "util/log.hpp"
+#include "util/privilege.hpp"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <fmt/format.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <cstring>
+
+namespace kurir::smtpd {
+
+namespace {
+constexpr size_t kMaxCommandLine = 512;           // RFC 5321 4.5.3.1.4, CRLF included
+}  // namespace
+
+util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg) {
+    SmtpdPolicy p;
+    for (const auto& net : cfg.list("mynetworks")) {
+        auto c = util::parse_cidr(net);
+        if (!c) return util::fail("mynetworks: " + c.error().text);
+        p.mynetworks.push_back(*c);
+    }
+    p.hostname = cfg.str("myhostname");
+    p.banner = cfg.str("smtpd_banner");
+    p.size_limit = cfg.integer("message_size_limit");
+    p.recipient_limit = cfg.integer("smtpd_recipient_limit");
+    p.soft_error_limit = cfg.integer("smtpd_soft_error_limit");
+    p.hard_error_limit = cfg.integer("smtpd_hard_error_limit");
+    p.error_sleep = cfg.seconds("smtpd_error_sleep_time");
+    p.timeout = cfg.seconds("smtpd_timeout");
+    std::string bare = cfg.str("smtpd_forbid_bare_newline");
+    if (bare != "normalize" && bare != "reject" && bare != "no" && bare != "yes")
+        return util::fail("smtpd_forbid_bare_newline: want normalize, reject or no: \"" + bare + "\"");
+    p.reject_bare_newline = bare == "reject";
+    p.check_local_users = !cfg.str("local_recipient_maps").empty();
+    return p;
+}
+
+Session::Session(server::ServerContext& ctx, const SmtpdPolicy& policy, server::ClientDone done)
+    : ctx_(ctx), policy_(policy), done_(std::move(done)) {}
+
+Session::~Session() {
+    if (client_) bufferevent_free(client_);
+    if (cleanup_) bufferevent_free(cleanup_);
+    if (delay_) event_free(delay_);
+}
+
+void Session::start(server::ServerContext& ctx, const SmtpdPolicy& policy, util::Fd fd, server::ClientDone done) {
+    auto* s = new Session(ctx, policy, std::move(done));
+    s->peer_ = util::peer_of(fd.get());
+    s->client_ = bufferevent_socket_new(ctx.base, fd.release(), BEV_OPT_CLOSE_ON_FREE);
+    bufferevent_setcb(s->client_, on_client_read, on_client_write, on_client_event, s);
+    struct timeval tv {policy.timeout, 0};
+    bufferevent_set_timeouts(s->client_, &tv, &tv);
+    bufferevent_enable(s->client_, EV_READ | EV_WRITE);
+    util::msg_info("connect from {}", s->client_id());
+    s->reply(fmt::format("220 {}", policy.banner));
+}
+
+std::string Session::client_id() const { return peer_.name + "[" + peer_.addr + "]"; }
+
+void Session::reply(std::string_view text) {
+    std::string line(text);
+    line += "\r\n";
+    bufferevent_write(client_, line.data(), line.size());
+}
+
+// Replies that count as errors; past the soft limit they are delayed, past
+// the hard limit the session ends.
+void Session::error_reply(std::string_view text) {
+    ++errors_;
+    if (errors_ >= policy_.hard_error_limit) {
+        reply(text);
+        reply(fmt::format("421 4.7.0 {} Error: too many errors", policy_.hostname));
+        util::msg_info("too many errors after {} from {}", counts_.empty() ? "CONNECT" : "command", client_id());
+        close_after_reply();
+        return;
+    }
+    if (errors_ > policy_.soft_error_limit && policy_.error_sleep > 0) {
+        // Hold this reply and stop reading until the sleep is over.
+        pending_reply_ = std::string(text);
+        bufferevent_disable(client_, EV_READ);
+        if (!delay_) delay_ = evtimer_new(ctx_.base, on_delay, this);
+        struct timeval tv {policy_.error_sleep, 0};
+        evtimer_add(delay_, &tv);
+        return;
+    }
+    reply(text);
+}
+
+void Session::on_delay(int, short, void* arg) {
+    auto* s = static_cast<Session*>(arg);
+    s->reply(s->pending_reply_);
+    s->pending_reply_.clear();
+    bufferevent_enable(s->client_, EV_READ);
+    s->process_input();
+}
+
+void Session::close_after_reply() {
+    state_ = State::closing;
+    bufferevent_disable(client_, EV_READ);
+    if (evbuffer_get_length(bufferevent_get_output(client_)) == 0) close();
+}
+
+void Session::close() {
+    std::string stats;
+    int total = 0;
+    for (const char* name : {"ehlo", "helo", "mail", "rcpt", "data", "rset", "noop", "vrfy", "quit", "unknown"}) {
+        auto it = counts_.find(name);
+        if (it == counts_.end()) continue;
+        stats += fmt::format(" {}={}", name, it->second);
+        total += it->second;
+    }
+    util::msg_info("disconnect from {}{} commands={}", client_id(), stats, total);
+    server::ClientDone done = std::move(done_);
+    delete this;
+    done();
+}
+
+void Session::on_client_write(bufferevent*, void* arg) {
+    auto* s = static_cast<Session*>(arg);
+    if (s->state_ == State::closing) s->close();
+}
+
+void Session::on_client_event(bufferevent*, short what, void* arg) {
+    auto* s = static_cast<Session*>(arg);
+    if (what & BEV_EVENT_TIMEOUT) {
+        util::msg_info("timeout after {} from {}", s->state_ == State::data ? "DATA" : "command", s->client_id());
+        s->abort_cleanup();
+        s->reply(fmt::format("421 4.4.2 {} Error: timeout exceeded", s->policy_.hostname));
+        s->close_after_reply();
+        return;
+    }
+    if (s->state_ == State::data || s->state_ == State::waiting_cleanup)
+        util::msg_info("lost connection after DATA from {}", s->client_id());
+    s->abort_cleanup();
+    s->close();
+}
+
+void Session::on_client_read(bufferevent*, void* arg) { static_cast<Session*>(arg)->process_input(); }
+
+void Session::process_input() {
+    evbuffer* in = bufferevent_get_input(client_);
+    while (state_ == State::command || state_ == State::data) {
+        if (!pending_reply_.empty()) return;
+        if (state_ == State::data) {
+            handle_data_bytes();
+            if (state_ == State::data) return;  // needs more bytes
+            continue;
+        }
+        size_t len = 0;
+        char* line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
+        if (line == nullptr) {
+            if (evbuffer_get_length(in) > kMaxCommandLine) {
+                // Throw the over-long line away up to its end.
+                evbuffer_drain(in, evbuffer_get_length(in));
+                if (!discard_line_) error_reply("500 5.5.0 Error: line too long");
+                discard_line_ = true;
+            }
+            return;
+        }
+        std::string text(line, len);
+        std::free(line);
+        if (discard_line_) {
+            discard_line_ = false;
+            continue;
+        }
+        if (!text.empty() && text.back() == '\r') text.pop_back();
+        if (text.size() + 2 > kMaxCommandLine) {
+            error_reply("500 5.5.0 Error: line too long");
+            continue;
+        }
+        handle_command(text);
+    }
+}
+
+void Session::handle_command(std::string_view line) {
+    if (line.find('\0') != std::string_view::npos) {
+        counts_["unknown"]++;
+        error_reply("500 5.5.2 Error: NUL character in command");
+        return;
+    }
+    auto cmd = mail::parse_smtp_command(line);
+    using V = mail::SmtpVerb;
+    switch (cmd.verb) {
+        case V::ehlo: counts_["ehlo"]++; return do_helo(cmd, true);
+        case V::helo: counts_["helo"]++; return do_helo(cmd, false);
+        case V::mail: counts_["mail"]++; return do_mail(cmd);
+        case V::rcpt: counts_["rcpt"]++; return do_rcpt(cmd);
+        case V::data: counts_["data"]++; return do_data();
+        case V::rset:
+            counts_["rset"]++;
+            reset_transaction();
+            return reply("250 2.0.0 Ok");
+        case V::noop: counts_["noop"]++; return reply("250 2.0.0 Ok");
+        case V::vrfy:
+            counts_["vrfy"]++;
+            if (cmd.arg.empty()) return error_reply("501 5.5.4 Syntax: VRFY address");
+            return reply("252 2.0.0 Cannot VRFY user, but will accept message and attempt delivery");
+        case V::help: return reply("214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP");
+        case V::quit:
+            counts_["quit"]++;
+            reply("221 2.0.0 Bye");
+            return close_after_reply();
+        case V::expn:
+        case V::starttls:
+        case V::auth:
+        case V::bdat: counts_["unknown"]++; return error_reply("502 5.5.1 Error: command not implemented");
+        case V::unknown: counts_["unknown"]++; return error_reply("500 5.5.2 Error: command not recognized");
+    }
+}
+
+void Session::do_helo(const mail::SmtpCommand& cmd, bool esmtp) {
+    if (cmd.arg.empty()) return error_reply(esmtp ? "501 Syntax: EHLO hostname" : "501 Syntax: HELO hostname");
+    for (char c : cmd.arg)
+        if (static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) > 0x7e)
+            return error_reply("501 5.5.2 Syntax: bad characters in hostname");
+    reset_transaction();
+    helo_ = cmd.arg.substr(0, 255);
+    esmtp_ = esmtp;
+    if (!esmtp) return reply(fmt::format("250 {}", policy_.hostname));
+    std::string r = fmt::format("250-{}\r\n250-PIPELINING\r\n", policy_.hostname);
+    if (policy_.size_limit > 0)
+        r += fmt::format("250-SIZE {}\r\n", policy_.size_limit);
+    else
+        r += "250-SIZE\r\n";
+    r += "250-VRFY\r\n250-ENHANCEDSTATUSCODES\r\n250 8BITMIME";
+    reply(r);
+}
+
+void Session::do_mail(const mail::SmtpCommand& cmd) {
+    if (have_mail_) return error_reply("503 5.5.1 Error: nested MAIL command");
+    auto args = mail::parse_mail_args(cmd.arg, "FROM:");
+    if (!args) return error_reply("501 5.1.7 Bad sender address syntax");
+    for (const auto& [name, value] : args->params) {
+        if (name == "SIZE") {
+            auto n = mail::parse_integer(value);
+            if (!n || *n < 0) return error_reply("501 5.5.4 Bad message size syntax");
+            if (policy_.size_limit > 0 && *n > policy_.size_limit)
+                return error_reply("552 5.3.4 Message size exceeds fixed limit");
+        } else if (name == "BODY") {
+            std::string v = mail::lowercase(value);
+            if (v != "7bit" && v != "8bitmime") return error_reply("501 5.5.4 Unsupported BODY parameter");
+        } else {
+            return error_reply(fmt::format("555 5.5.4 Unsupported option: {}", name));
+        }
+    }
+    have_mail_ = true;
+    sender_ = args->address;
+    reply("250 2.1.0 Ok");
+}
+
+void Session::reject_log(std::string_view stage, std::string_view reply_text, std::string_view to) {
+    util::msg_info("NOQUEUE: reject: {} from {}: {}; from=<{}> to=<{}> proto={} helo=<{}>", stage, client_id(),
+                   reply_text, mail::quote_address(sender_), to, esmtp_ ? "ESMTP" : "SMTP", helo_);
+}
+
+void Session::do_rcpt(const mail::SmtpCommand& cmd) {
+    if (!have_mail_) return error_reply("503 5.5.1 Error: need MAIL command");
+    auto args = mail::parse_mail_args(cmd.arg, "TO:");
+    if (!args || args->address.empty()) return error_reply("501 5.1.3 Bad recipient address syntax");
+    for (const auto& [name, value] : args->params)
+        if (name != "NOTIFY" && name != "ORCPT")
+            return error_reply(fmt::format("555 5.5.4 Unsupported option: {}", name));
+    if (static_cast<long>(recipients_.size()) >= policy_.recipient_limit)
+        return reply("452 4.5.3 Error: too many recipients");
+    std::string rcpt = mail::canonical_address(ctx_.config, args->address);
+    std::string quoted = mail::quote_address(rcpt);
+    std::string domain(mail::domain_part(rcpt));
+    if (mail::is_local_domain(ctx_.config, domain)) {
+        std::string user = mail::mailbox_user(ctx_.config, rcpt);
+        if (policy_.check_local_users && !util::find_account(user)) {
+            std::string text = fmt::format("550 5.1.1 <{}>: Recipient address rejected: User unknown in local recipient table", quoted);
+            reject_log("RCPT", text, quoted);
+            return error_reply(text);
+        }
+    } else if (!util::cidr_match_any(policy_.mynetworks, peer_.addr)) {
+        std::string text = fmt::format("554 5.7.1 <{}>: Relay access denied", quoted);
+        reject_log("RCPT", text, quoted);
+        return error_reply(text);
+    }
+    recipients_.push_back(rcpt);
+    reply("250 2.1.5 Ok");
+}
+
+void Session::reset_transaction() {
+    abort_cleanup();
+    have_mail_ = false;
+    sender_.clear();
+    recipients_.clear();
+    queue_id_.clear();
+    data_.reset();
+    data_size_ = 0;
+    too_big_ = false;
+}
+
+}  // namespace kurir::smtpd

@@ -1,0 +1,100 @@
+// One SMTP session: the protocol state machine over a client connection and,
+// during DATA, a record stream to cleanup. Many sessions share one loop.
+#pragma once
+
+#include "mail/smtp_command.hpp"
+#include "server/server.hpp"
+#include "util/attr.hpp"
+#include "util/cidr.hpp"
+#include "util/socket.hpp"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+struct bufferevent;
+struct event;
+
+namespace kurir::smtpd {
+
+// What all sessions of a process share: parsed policy from the config.
+struct SmtpdPolicy {
+    std::vector<util::Cidr> mynetworks;
+    std::string hostname;
+    std::string banner;
+    long size_limit = 0;
+    long recipient_limit = 0;
+    long soft_error_limit = 0;
+    long hard_error_limit = 0;
+    long error_sleep = 0;
+    long timeout = 0;
+    bool reject_bare_newline = false;
+    bool check_local_users = true;
+};
+
+util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg);
+
+class Session {
+public:
+    static void start(server::ServerContext& ctx, const SmtpdPolicy& policy, util::Fd fd, server::ClientDone done);
+
+private:
+    Session(server::ServerContext& ctx, const SmtpdPolicy& policy, server::ClientDone done);
+    ~Session();
+    static void on_client_read(bufferevent*, void*);
+    static void on_client_write(bufferevent*, void*);
+    static void on_client_event(bufferevent*, short, void*);
+    static void on_cleanup_read(bufferevent*, void*);
+    static void on_cleanup_event(bufferevent*, short, void*);
+    static void on_cleanup_drained(bufferevent*, void*);
+    static void on_delay(int, short, void*);
+
+    void process_input();
+    void handle_command(std::string_view line);
+    void handle_data_bytes();
+    void finish_data();
+    void reply(std::string_view text);
+    void error_reply(std::string_view text);
+    void close_after_reply();
+    void close();
+    void reset_transaction();
+    bool open_cleanup();
+    void abort_cleanup();
+    void cleanup_reply(const util::Attrs& attrs);
+    void send_record(char type, std::string_view data);
+    std::string client_id() const;
+
+    void do_helo(const mail::SmtpCommand& cmd, bool esmtp);
+    void do_mail(const mail::SmtpCommand& cmd);
+    void do_rcpt(const mail::SmtpCommand& cmd);
+    void do_data();
+    void reject_log(std::string_view stage, std::string_view reply_text, std::string_view to);
+
+    enum class State { command, data, waiting_cleanup, closing };
+
+    server::ServerContext& ctx_;
+    const SmtpdPolicy& policy_;
+    server::ClientDone done_;
+    bufferevent* client_ = nullptr;
+    bufferevent* cleanup_ = nullptr;
+    event* delay_ = nullptr;
+    util::Peer peer_;
+    State state_ = State::command;
+    bool esmtp_ = false;
+    std::string helo_;
+    bool have_mail_ = false;
+    std::string sender_;
+    std::vector<std::string> recipients_;
+    std::string queue_id_;
+    int cleanup_frames_ = 0;
+    std::unique_ptr<mail::DataReader> data_;
+    long data_size_ = 0;
+    bool too_big_ = false;
+    bool discard_line_ = false;
+    int errors_ = 0;
+    std::map<std::string, int> counts_;  // commands seen, for the disconnect line
+    std::string pending_reply_;          // held back during an error sleep
+};
+
+}  // namespace kurir::smtpd
