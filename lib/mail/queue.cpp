@@ -7,7 +7,10 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 
 namespace kurir::mail {
@@ -102,6 +105,32 @@ std::optional<Queue> QueueDir::find(std::string_view id) const {
     for (Queue q : kAllQueues)
         if (util::exists(path(q, id))) return q;
     return std::nullopt;
+}
+
+util::Result<void> QueueDir::create_layout(const std::optional<Owner>& owner) const {
+    if (auto r = util::make_dirs(root_, 0755); !r) return r;
+    struct Dir {
+        std::string path;
+        mode_t mode;
+        bool drop_group;
+        bool root_owned;
+    };
+    std::vector<Dir> dirs;
+    for (Queue q : kAllQueues)
+        dirs.push_back({dir(q), q == Queue::maildrop ? mode_t(owner ? 01730 : 0700) : mode_t(0700),
+                        q == Queue::maildrop, false});
+    dirs.push_back({root_ + "/private", 0700, false, false});
+    dirs.push_back({root_ + "/public", mode_t(owner ? 0710 : 0700), true, false});
+    dirs.push_back({root_ + "/pid", 0755, false, true});
+    for (const auto& d : dirs) {
+        if (::mkdir(d.path.c_str(), d.mode) < 0 && errno != EEXIST) return util::fail_errno("mkdir " + d.path);
+        if (owner && !d.root_owned) {
+            if (::chown(d.path.c_str(), owner->uid, d.drop_group ? owner->drop_gid : owner->gid) < 0)
+                return util::fail_errno("chown " + d.path);
+        }
+        if (::chmod(d.path.c_str(), d.mode) < 0) return util::fail_errno("chmod " + d.path);
+    }
+    return {};
 }
 
 }  // namespace kurir::mail

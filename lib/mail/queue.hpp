@@ -8,6 +8,8 @@
 
 #include "util/result.hpp"
 
+#include <sys/types.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,6 +44,15 @@ public:
     std::vector<std::string> list(Queue q) const;
     // Where a queue file of id is now, if anywhere.
     std::optional<Queue> find(std::string_view id) const;
+    // Creates the queue directories, sockets directories and pid/. When
+    // owner is given (run by root), the queues belong to it and maildrop and
+    // public/ to its drop group, as privilege separation needs.
+    struct Owner {
+        uid_t uid;
+        gid_t gid;
+        gid_t drop_gid;
+    };
+    util::Result<void> create_layout(const std::optional<Owner>& owner) const;
 
 private:
     std::string root_;

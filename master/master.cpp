@@ -1,0 +1,125 @@
+// NAME
+//   master - the kurir supervisor
+// SYNOPSIS
+//   master [-c config_dir] [-D]
+// DESCRIPTION
+//   Reads main.cf and master.cf, creates the queue directories, takes the
+//   instance's lock (queue/pid/master.pid), opens every listener of
+//   master.cf (inet and unix), and starts service processes on demand: a
+//   service with no available process gets a new one (up to maxproc) when a
+//   client knocks on its listener. Services with a wakeup time start at once
+//   and are woken periodically. Children that die are replaced; a service
+//   whose processes fail right after start is throttled for
+//   service_throttle_time. SIGHUP rereads the configuration (listeners that
+//   stay are kept open; old processes finish and exit); SIGTERM stops all.
+//   With -D, standard error is closed once every listener is open, which
+//   tells "kurir start" that the instance is up.
+// SECURITY
+//   Runs as root in a system instance, to open privileged ports and to start
+//   local(8) as root; every service marked unprivileged drops to mail_owner
+//   before it reads a byte of input. master itself parses only its own
+//   configuration files.
+// CONFIGURATION PARAMETERS
+//   queue_directory, daemon_directory, mail_owner, setgid_group,
+//   default_process_limit, service_throttle_time
+#include "build_paths.hpp"
+#include "master/master_service.hpp"
+#include "util/log.hpp"
+
+#include <event2/event.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+using namespace kurir;
+
+namespace {
+
+struct Loop {
+    event_base* base;
+    master::Master* m;
+    bool stopping = false;
+    int stop_signal = 0;
+};
+
+void usage() {
+    util::msg_fatal("usage: master [-c config_dir] [-D]");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string config_dir = ::getenv("KURIR_CONFIG") ? ::getenv("KURIR_CONFIG") : "/etc/kurir";
+    bool detach = false;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "-c" && i + 1 < argc)
+            config_dir = argv[++i];
+        else if (a == "-D")
+            detach = true;
+        else
+            usage();
+    }
+    util::log_init({"kurir", "master", mail::local_hostname(), "", true});
+    ::umask(022);
+    event_base* base = event_base_new();
+    master::Master m(base, config_dir);
+    auto cfg = mail::Config::load(config_dir);
+    if (!cfg) util::msg_fatal("{}", cfg.error().text);
+    util::log_init({cfg->str("syslog_name"), "master", cfg->str("myhostname"), cfg->str("maillog_file"), true});
+
+    // One master per queue: the lock lives as long as this process.
+    mail::QueueDir queue(cfg->str("queue_directory"));
+    if (auto r = util::make_dirs(queue.root() + "/pid", 0755); !r) util::msg_fatal("{}", r.error().text);
+    int lock_fd = ::open(queue.pid_file().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock_fd < 0) util::msg_fatal("open {}: {}", queue.pid_file(), std::strerror(errno));
+    if (::flock(lock_fd, LOCK_EX | LOCK_NB) < 0)
+        util::msg_fatal("the kurir mail system is already running (lock on {})", queue.pid_file());
+
+    if (auto r = m.configure(); !r) util::msg_fatal("{}", r.error().text);
+    std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(lock_fd, 0) < 0 || ::pwrite(lock_fd, pid.data(), pid.size(), 0) < 0)
+        util::msg_fatal("write {}: {}", queue.pid_file(), std::strerror(errno));
+
+    Loop loop{base, &m};
+    auto on_signal = [](evutil_socket_t sig, short, void* arg) {
+        auto* l = static_cast<Loop*>(arg);
+        if (sig == SIGCHLD) {
+            l->m->reap_children();
+            if (l->stopping && !l->m->has_children()) event_base_loopbreak(l->base);
+        } else if (sig == SIGHUP) {
+            if (!l->stopping) l->m->reload();
+        } else {
+            if (!l->stopping) util::msg_info("terminating on signal {}", sig);
+            l->stopping = true;
+            l->m->stop_all(SIGTERM);
+            if (!l->m->has_children()) event_base_loopbreak(l->base);
+        }
+    };
+    std::vector<event*> sigs;
+    for (int sig : {SIGCHLD, SIGHUP, SIGTERM, SIGINT}) {
+        sigs.push_back(evsignal_new(base, sig, on_signal, &loop));
+        event_add(sigs.back(), nullptr);
+    }
+    ::signal(SIGPIPE, SIG_IGN);
+    m.start_all();
+    util::msg_info("daemon started -- version {}, configuration {}", KURIR_VERSION, config_dir);
+    if (detach) {
+        int null = ::open("/dev/null", O_RDWR);
+        ::dup2(null, 0);
+        ::dup2(null, 1);
+        ::dup2(null, 2);
+        if (null > 2) ::close(null);
+        util::log_init({cfg->str("syslog_name"), "master", cfg->str("myhostname"), cfg->str("maillog_file"), false});
+    }
+    event_base_dispatch(base);
+    for (auto* e : sigs) event_free(e);
+    ::close(lock_fd);
+    return 0;
+}

@@ -1,0 +1,291 @@
+#include "master/master_service.hpp"
+
+#include "build_paths.hpp"
+#include "mail/clients.hpp"
+#include "mail/delivery_log.hpp"
+#include "server/master_proto.hpp"
+#include "util/log.hpp"
+#include "util/privilege.hpp"
+#include "util/socket.hpp"
+
+#include <event2/event.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+namespace kurir::master {
+
+Master::Master(event_base* base, std::string config_dir) : base_(base), config_dir_(std::move(config_dir)) {}
+
+Master::~Master() {
+    for (auto& s : services_) free_events(*s);
+    for (auto& s : retired_services_) free_events(*s);
+}
+
+void Master::free_events(Service& s) {
+    for (event** ev : {&s.listen_ev, &s.status_ev, &s.wakeup_ev, &s.throttle_ev})
+        if (*ev) {
+            event_free(*ev);
+            *ev = nullptr;
+        }
+}
+
+util::Result<std::unique_ptr<Service>> Master::make_service(const mail::ServiceEntry& e, Service* reuse) {
+    auto s = std::make_unique<Service>();
+    s->entry = e;
+    s->path = config_->str("daemon_directory") + "/" + e.command;
+    if (::access(s->path.c_str(), X_OK) < 0) return util::fail_errno("service " + e.name + ": " + s->path);
+    long limit = config_->integer("default_process_limit");
+    s->maxproc = e.maxproc < 0 ? static_cast<int>(limit) : e.maxproc == 0 ? 1 << 20 : e.maxproc;
+    if (reuse) {
+        s->listen = std::move(reuse->listen);
+    } else if (e.type == mail::ServiceType::inet) {
+        auto fd = util::listen_inet(e.name);
+        if (!fd) return std::unexpected(fd.error());
+        s->listen = std::move(*fd);
+    } else {
+        std::string path = e.private_ ? queue_->private_socket(e.name) : queue_->public_socket(e.name);
+        auto fd = util::listen_unix(path, e.private_ ? 0600 : 0666);
+        if (!fd) return std::unexpected(fd.error());
+        if (owner_uid_ && ::chown(path.c_str(), *owner_uid_, *owner_gid_) < 0)
+            return util::fail_errno("chown " + path);
+        s->listen = std::move(*fd);
+    }
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) return util::fail_errno("pipe");
+    s->status_read.reset(p[0]);
+    s->status_write.reset(p[1]);
+    return s;
+}
+
+util::Result<void> Master::configure() {
+    auto cfg = mail::Config::load(config_dir_);
+    if (!cfg) return std::unexpected(cfg.error());
+    for (const auto& w : cfg->warnings()) util::msg_warn("{}", w);
+    auto text = util::read_file(config_dir_ + "/master.cf");
+    if (!text) return std::unexpected(text.error());
+    auto entries = mail::parse_master_cf(*text, config_dir_ + "/master.cf");
+    if (!entries) return std::unexpected(entries.error());
+    config_ = std::move(*cfg);
+    queue_.emplace(config_->str("queue_directory"));
+    if (util::running_as_root()) {
+        auto acct = util::find_account(config_->str("mail_owner"));
+        if (!acct) return util::fail("mail_owner " + config_->str("mail_owner") + ": no such user");
+        if (acct->uid == 0) return util::fail("mail_owner must not be root");
+        auto drop = util::find_group(config_->str("setgid_group"));
+        if (!drop) return util::fail("setgid_group " + config_->str("setgid_group") + ": no such group");
+        owner_uid_ = acct->uid;
+        owner_gid_ = acct->gid;
+        if (auto r = queue_->create_layout(mail::QueueDir::Owner{acct->uid, acct->gid, *drop}); !r) return r;
+    } else {
+        if (auto r = queue_->create_layout(std::nullopt); !r) return r;
+    }
+    // Keep the listeners of services that stay (no connection is refused
+    // during a reload); retire the processes of every old service.
+    std::vector<std::unique_ptr<Service>> next;
+    for (const auto& e : *entries) {
+        Service* old = nullptr;
+        for (auto& s : services_)
+            if (s && s->entry.name == e.name && s->entry.type == e.type && s->listen) old = s.get();
+        auto s = make_service(e, old);
+        if (!s) return std::unexpected(s.error());
+        next.push_back(std::move(*s));
+    }
+    for (auto& s : services_) {
+        retire(*s);
+        retired_services_.push_back(std::move(s));
+    }
+    services_ = std::move(next);
+    return {};
+}
+
+void Master::retire(Service& s) {
+    free_events(s);
+    for (auto& [pid, p] : s.procs) {
+        p->retired = true;
+        p->available = false;
+        ::kill(pid, SIGHUP);  // finish what you are doing, then exit
+    }
+    s.available = 0;
+    s.listen.reset();
+}
+
+void Master::start_all() {
+    for (auto& sp : services_) {
+        Service& s = *sp;
+        s.owner = this;
+        s.status_ev = event_new(
+            base_, s.status_read.get(), EV_READ | EV_PERSIST,
+            [](evutil_socket_t, short, void* arg) {
+                auto* svc = static_cast<Service*>(arg);
+                svc->owner->on_status(*svc);
+            },
+            &s);
+        event_add(s.status_ev, nullptr);
+        s.listen_ev = event_new(
+            base_, s.listen.get(), EV_READ | EV_PERSIST,
+            [](evutil_socket_t, short, void* arg) {
+                auto* svc = static_cast<Service*>(arg);
+                svc->owner->spawn(*svc);
+            },
+            &s);
+        if (s.entry.wakeup > 0) {
+            s.wakeup_ev = event_new(
+                base_, -1, EV_PERSIST,
+                [](evutil_socket_t, short, void* arg) {
+                    auto* svc = static_cast<Service*>(arg);
+                    svc->owner->send_wakeup(*svc);
+                },
+                &s);
+            struct timeval tv {s.entry.wakeup, 0};
+            event_add(s.wakeup_ev, &tv);
+            send_wakeup(s);  // long-running services start at once
+        }
+        arm(s);
+    }
+}
+
+// Watch the listener only while no process is available to accept.
+void Master::arm(Service& s) {
+    bool want = !stopping_ && !s.throttled && s.available == 0 && static_cast<int>(s.procs.size()) < s.maxproc && s.listen_ev;
+    if (want && !s.listening) event_add(s.listen_ev, nullptr);
+    if (!want && s.listening) event_del(s.listen_ev);
+    s.listening = want;
+}
+
+void Master::send_wakeup(Service& s) {
+    if (stopping_ || s.entry.type != mail::ServiceType::unix_stream) return;
+    std::string path = s.entry.private_ ? queue_->private_socket(s.entry.name) : queue_->public_socket(s.entry.name);
+    auto fd = util::connect_unix(path, 1);
+    if (!fd) return;
+    util::set_nonblocking(fd->get(), true);
+    char w = mail::trigger::wakeup;
+    ssize_t n = ::write(fd->get(), &w, 1);
+    (void)n;
+}
+
+void Master::spawn(Service& s) {
+    if (stopping_ || s.throttled || static_cast<int>(s.procs.size()) >= s.maxproc) return arm(s);
+    std::vector<std::string> args{s.entry.command, "-c", config_dir_, "-n", s.entry.name, "-t",
+                                  s.entry.type == mail::ServiceType::inet ? "inet" : "unix"};
+    if (s.entry.unprivileged) args.push_back("-u");
+    for (const auto& a : s.entry.args) args.push_back(a);
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        util::msg_warn("fork: {}", std::strerror(errno));
+        return throttle(s);
+    }
+    if (pid == 0) {
+        int listen_fd = s.listen.get(), status_fd = s.status_write.get();
+        // Move the two descriptors into place without clobbering each other.
+        int l = ::fcntl(listen_fd, F_DUPFD, 10), st = ::fcntl(status_fd, F_DUPFD, 10);
+        if (l < 0 || st < 0 || ::dup2(l, server::kListenFd) < 0 || ::dup2(st, server::kStatusFd) < 0) ::_exit(75);
+        ::closefrom(server::kStatusFd + 1);
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        for (int sig : {SIGHUP, SIGTERM, SIGCHLD, SIGPIPE, SIGINT}) ::signal(sig, SIG_DFL);
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        ::execv(s.path.c_str(), argv.data());
+        ::_exit(75);
+    }
+    auto p = std::make_unique<Process>();
+    p->pid = pid;
+    p->service = &s;
+    p->started = mail::now_seconds();
+    s.procs[pid] = p.get();
+    s.available++;
+    procs_[pid] = std::move(p);
+    arm(s);
+}
+
+void Master::on_status(Service& s) {
+    server::StatusMessage m{};
+    while (::read(s.status_read.get(), &m, sizeof m) == static_cast<ssize_t>(sizeof m)) {
+        auto it = s.procs.find(m.pid);
+        if (it == s.procs.end()) continue;
+        Process& p = *it->second;
+        if (p.retired) continue;
+        bool avail = m.status == server::ChildStatus::available;
+        if (avail && !p.available) s.available++;
+        if (!avail && p.available) {
+            s.available--;
+            p.use_count++;
+        }
+        p.available = avail;
+    }
+    arm(s);
+}
+
+void Master::throttle(Service& s) {
+    if (s.throttled) return;
+    s.throttled = true;
+    long seconds = config_->seconds("service_throttle_time");
+    util::msg_warn("{}: service {}: throttling for {} seconds", s.path, s.entry.name, seconds);
+    if (!s.throttle_ev)
+        s.throttle_ev = event_new(
+            base_, -1, 0,
+            [](evutil_socket_t, short, void* arg) {
+                auto* svc = static_cast<Service*>(arg);
+                svc->owner->end_throttle(*svc);
+            },
+            &s);
+    struct timeval tv {seconds, 0};
+    event_add(s.throttle_ev, &tv);
+    arm(s);
+}
+
+void Master::end_throttle(Service& s) {
+    s.throttled = false;
+    arm(s);
+    if (s.entry.wakeup > 0) send_wakeup(s);
+}
+
+void Master::reap_children() {
+    int status = 0;
+    pid_t pid;
+    while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+        auto it = procs_.find(pid);
+        if (it == procs_.end()) continue;
+        std::unique_ptr<Process> p = std::move(it->second);
+        procs_.erase(it);
+        Service& s = *p->service;
+        s.procs.erase(pid);
+        if (p->available && !p->retired) s.available--;
+        bool normal = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        if (p->retired || stopping_) continue;
+        if (WIFSIGNALED(status))
+            util::msg_warn("process {} pid {} killed by signal {}", s.path, pid, WTERMSIG(status));
+        else if (!normal)
+            util::msg_warn("process {} pid {} exit status {}", s.path, pid, WEXITSTATUS(status));
+        // A process that fails before it could do anything is probably
+        // failing in a loop: stop starting new ones for a while.
+        if (!normal && mail::now_seconds() - p->started < 1.0 && p->use_count == 0) throttle(s);
+        arm(s);
+        if (s.entry.wakeup > 0 && !s.throttled) send_wakeup(s);
+    }
+}
+
+void Master::stop_all(int signal) {
+    stopping_ = true;
+    for (auto& s : services_) arm(*s);
+    for (auto& [pid, p] : procs_) ::kill(pid, signal);
+}
+
+void Master::reload() {
+    util::msg_info("reload -- version {}, configuration {}", KURIR_VERSION, config_dir_);
+    if (auto r = configure(); !r) {
+        util::msg_warn("reload failed, keeping the old configuration: {}", r.error().text);
+        return;
+    }
+    start_all();
+}
+
+}  // namespace kurir::master

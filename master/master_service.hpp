@@ -1,0 +1,91 @@
+// master's services: the listening sockets of master.cf, the processes that
+// serve each one, their status pipes, wake-up timers and throttles.
+#pragma once
+
+#include "mail/config.hpp"
+#include "mail/master_cf.hpp"
+#include "mail/queue.hpp"
+#include "util/fs.hpp"
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+struct event;
+struct event_base;
+
+namespace kurir::master {
+
+struct Service;
+
+struct Process {
+    pid_t pid = 0;
+    Service* service = nullptr;
+    bool available = true;
+    bool retired = false;  // told to finish by a reload
+    long use_count = 0;
+    double started = 0;
+};
+
+class Master;
+
+struct Service {
+    Master* owner = nullptr;
+    mail::ServiceEntry entry;
+    std::string path;  // daemon executable
+    int maxproc = 1;
+    util::Fd listen;
+    util::Fd status_read, status_write;
+    std::map<pid_t, Process*> procs;
+    int available = 0;
+    bool throttled = false;
+    bool listening = false;
+    event* listen_ev = nullptr;
+    event* status_ev = nullptr;
+    event* wakeup_ev = nullptr;
+    event* throttle_ev = nullptr;
+};
+
+class Master {
+public:
+    Master(event_base* base, std::string config_dir);
+    ~Master();
+    // Reads the configuration and opens every listener; false on error.
+    util::Result<void> configure();
+    void start_all();
+    void reload();
+    void stop_all(int signal);
+    void reap_children();
+    bool has_children() const { return !procs_.empty(); }
+    const mail::Config& config() const { return *config_; }
+
+    // Event callbacks.
+    void arm(Service& s);
+    void spawn(Service& s);
+    void on_status(Service& s);
+    void send_wakeup(Service& s);
+    void end_throttle(Service& s);
+
+private:
+    util::Result<std::unique_ptr<Service>> make_service(const mail::ServiceEntry& e, Service* reuse);
+    void throttle(Service& s);
+    void retire(Service& s);
+    void free_events(Service& s);
+
+    event_base* base_;
+    std::string config_dir_;
+    std::optional<mail::Config> config_;
+    std::optional<mail::QueueDir> queue_;
+    std::vector<std::unique_ptr<Service>> services_;
+    std::vector<std::unique_ptr<Service>> retired_services_;
+    std::map<pid_t, std::unique_ptr<Process>> procs_;
+    bool stopping_ = false;
+    std::optional<uid_t> owner_uid_;
+    std::optional<gid_t> owner_gid_;
+};
+
+}  // namespace kurir::master

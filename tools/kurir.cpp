@@ -1,0 +1,306 @@
+// NAME
+//   kurir - control a kurir instance
+// SYNOPSIS
+//   kurir [-c config_dir] init [--listen ADDR:PORT] [--hostname NAME]
+//   kurir [-c config_dir] start | start-fg | stop | abort | reload | status | check | flush
+// DESCRIPTION
+//   init creates a self-contained instance in config_dir (main.cf, master.cf,
+//   aliases, queue/, mail/, log/) and refuses to touch one that exists.
+//   start runs master in the background and returns once every listener
+//   accepts; start-fg runs it in the foreground; stop signals master and waits
+//   for it to exit; abort signals it and does not wait; reload makes it reread
+//   its configuration; status exits 0 when the instance runs, 1 when not;
+//   check validates the configuration and creates missing queue directories;
+//   flush asks qmgr to retry every deferred message now.
+// SECURITY
+//   Run by root, init creates the system user "kurir" and group "kurirdrop"
+//   when missing and gives the instance's queue and mail to them.
+// DIAGNOSTICS
+//   Exit status 0 on success, sysexits(3) codes otherwise.
+#include "build_paths.hpp"
+#include "mail/clients.hpp"
+#include "mail/config.hpp"
+#include "mail/master_cf.hpp"
+#include "mail/queue.hpp"
+#include "tools/instance.hpp"
+#include "util/fs.hpp"
+#include "util/privilege.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace kurir;
+
+namespace {
+
+[[noreturn]] void die(int code, const std::string& text) {
+    fmt::print(stderr, "kurir: fatal: {}\n", text);
+    std::exit(code);
+}
+
+std::string absolute(const std::string& path) {
+    if (!path.empty() && path[0] == '/') return path;
+    char cwd[4096];
+    if (!::getcwd(cwd, sizeof cwd)) die(EX_OSERR, "getcwd failed");
+    return std::string(cwd) + "/" + path;
+}
+
+int run_command(const std::vector<std::string>& args) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        std::vector<char*> argv;
+        for (auto a : args) argv.push_back(::strdup(a.c_str()));
+        argv.push_back(nullptr);
+        ::execvp(argv[0], argv.data());
+        ::_exit(127);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+void ensure_system_accounts() {
+    if (!util::find_group("kurirdrop") && run_command({"groupadd", "--system", "kurirdrop"}) != 0)
+        die(EX_OSERR, "cannot create group kurirdrop");
+    if (!util::find_account("kurir") &&
+        run_command({"useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
+                     "--shell", "/usr/sbin/nologin", "kurir"}) != 0)
+        die(EX_OSERR, "cannot create user kurir");
+}
+
+int cmd_init(const std::string& dir, const std::vector<std::string>& args) {
+    tools::InstanceChoices c{dir, "127.0.0.1:2525", "", ""};
+    for (size_t i = 0; i < args.size(); ++i) {
+        if (args[i] == "--listen" && i + 1 < args.size())
+            c.listen = args[++i];
+        else if (args[i] == "--hostname" && i + 1 < args.size())
+            c.hostname = args[++i];
+        else
+            die(EX_USAGE, "init: unknown argument \"" + args[i] + "\" (want --listen ADDR:PORT, --hostname NAME)");
+    }
+    if (c.listen.find(':') == std::string::npos) die(EX_USAGE, "init: --listen wants ADDR:PORT");
+    for (char ch : c.hostname)
+        if (!(isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-')) die(EX_USAGE, "init: bad --hostname");
+    if (util::exists(dir + "/main.cf") || util::exists(dir + "/master.cf"))
+        die(EX_CANTCREAT, dir + ": an instance exists here already; not overwriting it");
+    bool root = util::running_as_root();
+    std::optional<util::Account> owner;
+    if (root) {
+        ensure_system_accounts();
+        owner = util::find_account("kurir");
+        c.owner = "kurir";
+    } else {
+        owner = util::find_account(::geteuid());
+        if (!owner) die(EX_NOUSER, "cannot find the account of uid " + std::to_string(::geteuid()));
+        c.owner = owner->name;
+    }
+    for (const char* sub : {"", "/log", "/mail"})
+        if (auto r = util::make_dirs(dir + sub, 0755); !r) die(EX_CANTCREAT, r.error().text);
+    if (auto r = util::write_file_durable(dir, "main.cf", tools::instance_main_cf(c)); !r) die(EX_CANTCREAT, r.error().text);
+    if (auto r = util::write_file_durable(dir, "master.cf", tools::instance_master_cf(c)); !r) die(EX_CANTCREAT, r.error().text);
+    if (auto r = util::write_file_durable(dir, "aliases", tools::instance_aliases()); !r) die(EX_CANTCREAT, r.error().text);
+    auto cfg = mail::Config::load(dir);
+    if (!cfg) die(EX_CONFIG, cfg.error().text);
+    mail::QueueDir queue(cfg->str("queue_directory"));
+    std::optional<mail::QueueDir::Owner> qowner;
+    if (root) qowner = mail::QueueDir::Owner{owner->uid, owner->gid, *util::find_group("kurirdrop")};
+    if (auto r = queue.create_layout(qowner); !r) die(EX_CANTCREAT, r.error().text);
+    std::string log = dir + "/log/maillog";
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) ::close(fd);
+    if (root) {
+        if (::chown((dir + "/mail").c_str(), owner->uid, owner->gid) < 0 ||
+            ::chown(log.c_str(), owner->uid, owner->gid) < 0)
+            die(EX_OSERR, "chown " + dir + ": " + std::strerror(errno));
+        ::chmod((dir + "/mail").c_str(), 0755);
+    }
+    fmt::print("kurir: created instance {} (smtpd on {}, mail in {}/mail/USER/new/)\n", dir, c.listen, dir);
+    return 0;
+}
+
+mail::Config load_or_die(const std::string& dir) {
+    auto cfg = mail::Config::load(dir);
+    if (!cfg) die(EX_CONFIG, cfg.error().text);
+    return std::move(*cfg);
+}
+
+// The pid of the running master, or 0: the lock on the pid file is the truth.
+pid_t running_master(const mail::QueueDir& queue) {
+    int fd = ::open(queue.pid_file().c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    util::Fd guard(fd);
+    if (::flock(fd, LOCK_SH | LOCK_NB) == 0) return 0;  // nobody holds it
+    char buf[32] = "";
+    ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    if (n <= 0) return -1;  // starting up
+    return static_cast<pid_t>(std::atol(buf));
+}
+
+std::string master_path(const mail::Config& cfg) { return cfg.str("daemon_directory") + "/master"; }
+
+int cmd_check(const std::string& dir) {
+    auto cfg = load_or_die(dir);
+    int rc = 0;
+    for (const auto& w : cfg.warnings()) {
+        fmt::print(stderr, "kurir: warning: {}\n", w);
+        rc = EX_CONFIG;
+    }
+    auto text = util::read_file(dir + "/master.cf");
+    if (!text) die(EX_CONFIG, text.error().text);
+    auto entries = mail::parse_master_cf(*text, dir + "/master.cf");
+    if (!entries) die(EX_CONFIG, entries.error().text);
+    for (const auto& e : *entries) {
+        std::string path = cfg.str("daemon_directory") + "/" + e.command;
+        if (::access(path.c_str(), X_OK) < 0) {
+            fmt::print(stderr, "kurir: warning: service {}: {}: {}\n", e.name, path, std::strerror(errno));
+            rc = EX_CONFIG;
+        }
+    }
+    mail::QueueDir queue(cfg.str("queue_directory"));
+    std::optional<mail::QueueDir::Owner> owner;
+    if (util::running_as_root()) {
+        auto acct = util::find_account(cfg.str("mail_owner"));
+        auto drop = util::find_group(cfg.str("setgid_group"));
+        if (!acct || !drop) die(EX_NOUSER, "mail_owner or setgid_group does not exist");
+        owner = mail::QueueDir::Owner{acct->uid, acct->gid, *drop};
+    }
+    if (auto r = queue.create_layout(owner); !r) die(EX_CANTCREAT, r.error().text);
+    return rc;
+}
+
+int cmd_start(const std::string& dir, bool foreground) {
+    auto cfg = load_or_die(dir);
+    mail::QueueDir queue(cfg.str("queue_directory"));
+    if (pid_t pid = running_master(queue); pid != 0)
+        die(EX_UNAVAILABLE, fmt::format("the kurir mail system is already running (PID: {})", pid));
+    std::string master = master_path(cfg);
+    if (foreground) {
+        ::execl(master.c_str(), "master", "-c", dir.c_str(), static_cast<char*>(nullptr));
+        die(EX_OSFILE, "exec " + master + ": " + std::strerror(errno));
+    }
+    int err[2];
+    if (::pipe(err) < 0) die(EX_OSERR, "pipe");
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::setsid();
+        int null = ::open("/dev/null", O_RDWR);
+        ::dup2(null, 0);
+        ::dup2(null, 1);
+        ::dup2(err[1], 2);
+        ::close(err[0]);
+        ::close(err[1]);
+        ::execl(master.c_str(), "master", "-c", dir.c_str(), "-D", static_cast<char*>(nullptr));
+        fmt::print(stderr, "exec {}: {}\n", master, std::strerror(errno));
+        ::_exit(EX_OSFILE);
+    }
+    ::close(err[1]);
+    // master closes its standard error once every listener is open, or dies.
+    std::string said;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(err[0], buf, sizeof buf)) > 0) said.append(buf, static_cast<size_t>(n));
+    ::close(err[0]);
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid || running_master(queue) == 0) {
+        fmt::print(stderr, "{}", said);
+        die(EX_UNAVAILABLE, "the mail system did not start");
+    }
+    fmt::print("kurir: starting the kurir mail system\n");
+    return 0;
+}
+
+int cmd_stop(const std::string& dir, bool wait) {
+    auto cfg = load_or_die(dir);
+    mail::QueueDir queue(cfg.str("queue_directory"));
+    pid_t pid = running_master(queue);
+    if (pid <= 0) die(EX_UNAVAILABLE, "the kurir mail system is not running");
+    if (::kill(pid, SIGTERM) < 0) die(EX_NOPERM, fmt::format("kill {}: {}", pid, std::strerror(errno)));
+    fmt::print("kurir: stopping the kurir mail system\n");
+    if (!wait) return 0;
+    for (int i = 0; i < 6000 && running_master(queue) != 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (running_master(queue) != 0) die(EX_TEMPFAIL, "the mail system did not stop within 60 seconds");
+    return 0;
+}
+
+int cmd_signal(const std::string& dir, int sig, const char* what) {
+    auto cfg = load_or_die(dir);
+    pid_t pid = running_master(mail::QueueDir(cfg.str("queue_directory")));
+    if (pid <= 0) die(EX_UNAVAILABLE, "the kurir mail system is not running");
+    if (::kill(pid, sig) < 0) die(EX_NOPERM, fmt::format("kill {}: {}", pid, std::strerror(errno)));
+    fmt::print("kurir: {}\n", what);
+    return 0;
+}
+
+int cmd_status(const std::string& dir) {
+    auto cfg = load_or_die(dir);
+    pid_t pid = running_master(mail::QueueDir(cfg.str("queue_directory")));
+    if (pid == 0) {
+        fmt::print("kurir: the kurir mail system is not running\n");
+        return 1;
+    }
+    fmt::print("kurir: the kurir mail system is running: PID: {}\n", pid);
+    return 0;
+}
+
+int cmd_flush(const std::string& dir) {
+    auto cfg = load_or_die(dir);
+    mail::QueueDir queue(cfg.str("queue_directory"));
+    if (running_master(queue) == 0) die(EX_UNAVAILABLE, "the kurir mail system is not running");
+    mail::send_trigger(queue, mail::service::qmgr, mail::trigger::flush);
+    return 0;
+}
+
+[[noreturn]] void usage() {
+    fmt::print(stderr,
+               "usage: kurir [-c config_dir] init [--listen ADDR:PORT] [--hostname NAME]\n"
+               "       kurir [-c config_dir] start|start-fg|stop|abort|reload|status|check|flush\n");
+    std::exit(EX_USAGE);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string dir = ::getenv("KURIR_CONFIG") ? ::getenv("KURIR_CONFIG") : "/etc/kurir";
+    std::vector<std::string> args;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "-c" && i + 1 < argc && args.empty())
+            dir = argv[++i];
+        else if (a == "-V" || a == "--version") {
+            fmt::print("kurir {}\n", KURIR_VERSION);
+            return 0;
+        } else
+            args.push_back(a);
+    }
+    if (args.empty()) usage();
+    dir = absolute(dir);
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    std::string cmd = args[0];
+    std::vector<std::string> rest(args.begin() + 1, args.end());
+    if (cmd == "init") return cmd_init(dir, rest);
+    if (!rest.empty()) usage();
+    if (cmd == "start") return cmd_start(dir, false);
+    if (cmd == "start-fg") return cmd_start(dir, true);
+    if (cmd == "stop") return cmd_stop(dir, true);
+    if (cmd == "abort") return cmd_stop(dir, false);
+    if (cmd == "reload") return cmd_signal(dir, SIGHUP, "refreshing the kurir mail system");
+    if (cmd == "status") return cmd_status(dir);
+    if (cmd == "check") return cmd_check(dir);
+    if (cmd == "flush") return cmd_flush(dir);
+    usage();
+}
