@@ -1,0 +1,35 @@
+# The two commands of the README, and the steps under them.
+BUILD  ?= build
+PREFIX ?= $(CURDIR)/$(BUILD)/inst
+KURIR   = $(PREFIX)/sbin/kurir
+RUNDIR ?= $(CURDIR)/run
+
+.PHONY: all deps build run test unit e2e fuzz clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --prefix=$(PREFIX)
+
+build: deps $(BUILD)/build.ninja
+	meson compile -C $(BUILD)
+	meson install -C $(BUILD) --quiet
+
+run: build
+	@[ -f $(RUNDIR)/main.cf ] || $(KURIR) -c $(RUNDIR) init --listen 127.0.0.1:2525
+	@echo ""
+	@echo "kurir is starting in the foreground on 127.0.0.1:2525 (Ctrl-C stops it)."
+	@echo "Send a message from another terminal:"
+	@echo "  swaks --server 127.0.0.1:2525 --to you@localhost"
+	@echo "It lands in $(RUNDIR)/mail/you/new/; the log is $(RUNDIR)/log/maillog."
+	@echo ""
+	$(KURIR) -c $(RUNDIR) start-fg
+
+test: build
+	@/usr/bin/python3 scripts/run-tests --build $(BUILD) --prefix $(PREFIX)
+
+clean:
+	rm -rf $(BUILD) build-fuzz

@@ -1,0 +1,33 @@
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from instance import Instance  # noqa: E402
+
+MODES = ["user", "root"] if os.geteuid() == 0 else ["user"]
+
+
+@pytest.fixture(params=MODES)
+def instance(request):
+    """A started instance, once per privilege mode this machine allows."""
+    inst = Instance(request.param).init()
+    inst.start()
+    yield inst
+    inst.destroy()
+
+
+@pytest.fixture
+def make_instance():
+    """An instance factory for tests that configure before starting."""
+    made = []
+
+    def make(mode="user", **params):
+        inst = Instance(mode).init(**params)
+        made.append(inst)
+        return inst
+
+    yield make
+    for inst in made:
+        inst.destroy()

@@ -1,0 +1,167 @@
+"""A real kurir instance for end-to-end tests: made with `kurir init` in its
+own temporary directory, on its own free loopback port, started and stopped
+with the installed `kurir` program, driven with real clients."""
+import fcntl
+import glob
+import os
+import pwd
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PREFIX = os.environ.get("KURIR_PREFIX", os.path.join(REPO, "build", "inst"))
+KURIR = os.path.join(PREFIX, "sbin", "kurir")
+TEST_USER = "kurirtest"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ensure_test_user():
+    """The unprivileged account "user" mode runs as (created once, under a
+    lock: the tests run in parallel)."""
+    with open("/tmp/.kurir-e2e-user.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            pwd.getpwnam(TEST_USER)
+        except KeyError:
+            subprocess.run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir",
+                            "/nonexistent", "--shell", "/usr/sbin/nologin", TEST_USER], check=True)
+        return pwd.getpwnam(TEST_USER)
+
+
+def wait_for(predicate, timeout=30.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    delay = 0.01
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)
+
+
+class Instance:
+    """mode "root": run by root, privilege-separated. mode "user": every
+    process runs as one unprivileged user."""
+
+    def __init__(self, mode="user"):
+        self.mode = mode
+        self.port = free_port()
+        self.tmp = tempfile.mkdtemp(prefix="kurir-e2e-")
+        os.chmod(self.tmp, 0o755)
+        self.dir = os.path.join(self.tmp, "inst")
+        self.account = None
+        if mode == "user" and os.geteuid() == 0:
+            self.account = ensure_test_user()
+            os.chown(self.tmp, self.account.pw_uid, self.account.pw_gid)
+        self.started = False
+
+    # -- running the tools -------------------------------------------------
+    def _prefix(self):
+        if self.account is None:
+            return []
+        return ["setpriv", f"--reuid={self.account.pw_uid}", f"--regid={self.account.pw_gid}",
+                "--clear-groups", "--"]
+
+    def kurir(self, *args, check=True, timeout=90):
+        res = subprocess.run(self._prefix() + [KURIR, "-c", self.dir, *args], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, timeout=timeout)
+        if check and res.returncode != 0:
+            raise AssertionError(f"kurir {' '.join(args)} failed ({res.returncode}): {res.stderr}")
+        return res
+
+    def init(self, **params):
+        self.kurir("init", "--listen", f"127.0.0.1:{self.port}", "--hostname", "mx.test")
+        self.set(queue_run_delay="1s", minimal_backoff_time="1s", maximal_backoff_time="2s",
+                 service_throttle_time="1s", smtpd_error_sleep_time="0s", **params)
+        return self
+
+    def set(self, **params):
+        path = os.path.join(self.dir, "main.cf")
+        with open(path, "a") as f:
+            for name, value in params.items():
+                f.write(f"{name} = {value}\n")
+
+    def start(self):
+        self.kurir("start")
+        self.started = True
+        return self
+
+    def stop(self):
+        if self.started:
+            self.kurir("stop", check=False)
+        self.started = False
+
+    def destroy(self):
+        try:
+            self.stop()
+        finally:
+            self.kill_all(signal.SIGKILL)
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # -- processes -----------------------------------------------------------
+    def processes(self):
+        """[(pid, uid, name)] of this instance's processes."""
+        out = []
+        marker = f"-c {self.dir}"
+        for d in glob.glob("/proc/[0-9]*"):
+            try:
+                with open(os.path.join(d, "cmdline"), "rb") as f:
+                    cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+                if marker + " " not in cmd + " ":
+                    continue
+                uid = os.stat(d).st_uid
+                out.append((int(os.path.basename(d)), uid, cmd.split()[0]))
+            except OSError:
+                pass
+        return out
+
+    def pids(self, name):
+        return [pid for pid, _, n in self.processes() if os.path.basename(n) == name]
+
+    def kill_all(self, sig=signal.SIGKILL):
+        for pid, _, _ in self.processes():
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+    # -- mail ------------------------------------------------------------------
+    def smtp(self, timeout=30):
+        return smtplib.SMTP("127.0.0.1", self.port, timeout=timeout)
+
+    def send(self, sender, rcpts, msg):
+        with self.smtp() as s:
+            return s.sendmail(sender, rcpts, msg)
+
+    def maildir_files(self, user):
+        return sorted(glob.glob(os.path.join(self.dir, "mail", user, "new", "*")))
+
+    def wait_delivered(self, user, count, timeout=60):
+        return wait_for(lambda: len(self.maildir_files(user)) >= count and self.maildir_files(user),
+                        timeout, f"{count} messages for {user}")
+
+    def queue_files(self, *queues):
+        queues = queues or ("maildrop", "incoming", "active", "deferred", "hold")
+        out = []
+        for q in queues:
+            out += [p for p in glob.glob(os.path.join(self.dir, "queue", q, "*"))]
+        return out
+
+    def wait_queue_empty(self, timeout=60):
+        return wait_for(lambda: not self.queue_files(), timeout, "an empty queue") or True
+
+    def log(self):
+        with open(os.path.join(self.dir, "log", "maillog"), errors="replace") as f:
+            return f.read()
