@@ -1,0 +1,152 @@
+"""smtpd against hostile and broken clients: smuggling, relaying, oversize
+messages, garbage, protocol errors."""
+import email
+import glob
+import os
+import random
+
+import pytest
+
+from instance import wait_for
+from smtp_raw import RawSMTP
+
+
+def start_data(c, rcpt="alice@mx.test"):
+    assert c.reply()[0] == 220
+    assert c.cmd("EHLO client.test")[0] == 250
+    assert c.cmd("MAIL FROM:<sender@client.test>")[0] == 250
+    assert c.cmd(f"RCPT TO:<{rcpt}>")[0] == 250
+    assert c.cmd("DATA")[0] == 354
+
+
+@pytest.mark.parametrize("smuggle", [b"\n.\n", b"\r.\r", b"\n.\r\n", b"\r\n.\n"],
+                         ids=["lf-dot-lf", "cr-dot-cr", "lf-dot-crlf", "crlf-dot-lf"])
+def test_smuggled_end_of_data_never_splits_a_message(make_instance, smuggle):
+    inst = make_instance().start()
+    with RawSMTP(inst.port) as c:
+        start_data(c)
+        smuggled = (b"MAIL FROM:<evil@client.test>\r\nRCPT TO:<victim@mx.test>\r\nDATA\r\n"
+                    b"Subject: smuggled\r\n\r\nevil\r\n.\r\n")
+        c.send(b"Subject: outer\r\n\r\nbefore" + smuggle + smuggled[:-5] + b"\r\nafter\r\n.\r\n")
+        code, text = c.reply()
+        assert code == 250, text
+        assert c.cmd("QUIT")[0] == 221
+    files = inst.wait_delivered("alice", 1)
+    inst.wait_queue_empty()
+    assert not glob.glob(os.path.join(inst.dir, "mail", "victim")), "the smuggled message must not exist"
+    body = open(files[0], "rb").read()
+    assert b"smuggled" in body and b"after" in body
+    assert b"\r" not in body.replace(b"\r.\r", b"") or smuggle == b"\r.\r"
+
+
+def test_bare_newline_rejected_when_configured(make_instance):
+    inst = make_instance(smtpd_forbid_bare_newline="reject").start()
+    with RawSMTP(inst.port) as c:
+        start_data(c)
+        c.send(b"Subject: x\r\n\r\nbare\nline\r\n.\r\n")
+        code, text = c.reply()
+        assert code == 550 and "bare <LF>" in text
+        assert c.cmd("NOOP")[0] == 250
+
+
+def test_relay_attempt_is_refused(make_instance):
+    inst = make_instance(mynetworks="192.0.2.0/24").start()
+    with RawSMTP(inst.port) as c:
+        assert c.reply()[0] == 220
+        c.cmd("EHLO client.test")
+        c.cmd("MAIL FROM:<sender@client.test>")
+        code, text = c.cmd("RCPT TO:<victim@elsewhere.example>")
+        assert code == 554 and "5.7.1" in text and "Relay access denied" in text
+        assert c.cmd("RCPT TO:<alice@mx.test>")[0] == 250
+    assert "Relay access denied" in inst.log()
+
+
+def test_oversize_gets_552(make_instance):
+    inst = make_instance(message_size_limit="2000").start()
+    with RawSMTP(inst.port) as c:
+        assert c.reply()[0] == 220
+        code, text = c.cmd("EHLO client.test")
+        assert "SIZE 2000" in text
+        code, text = c.cmd("MAIL FROM:<sender@client.test> SIZE=5000")
+        assert code == 552 and "5.3.4" in text
+        assert c.cmd("MAIL FROM:<sender@client.test>")[0] == 250
+        assert c.cmd("RCPT TO:<alice@mx.test>")[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        c.send(b"Subject: big\r\n\r\n" + b"x" * 70 + b"\r\n" * 0 + (b"y" * 78 + b"\r\n") * 100 + b".\r\n")
+        code, text = c.reply()
+        assert code == 552 and "5.3.4" in text
+        # The session goes on.
+        assert c.cmd("RSET")[0] == 250
+    assert not inst.queue_files()
+
+
+def test_random_bytes_get_replies_and_no_crash(make_instance):
+    inst = make_instance(smtpd_hard_error_limit="100000", smtpd_soft_error_limit="100000").start()
+    rng = random.Random(5321)
+    lines = []
+    for _ in range(10000):
+        n = rng.randint(0, 600)
+        lines.append(bytes(rng.randrange(256) for _ in range(n)).replace(b"\n", b" ") + b"\r\n")
+    # No accidental QUIT/DATA: start each line with a byte no verb starts with.
+    lines = [b"#" + l for l in lines]
+    with RawSMTP(inst.port, timeout=60) as c:
+        assert c.reply()[0] == 220
+        c.send(b"".join(lines))
+        replies = 0
+        for _ in lines:
+            code, _ = c.reply()
+            assert 500 <= code < 600
+            replies += 1
+        assert replies == len(lines)
+        assert c.cmd("NOOP")[0] == 250
+    assert "killed by signal" not in inst.log()
+    inst.send("sender@client.test", ["alice@mx.test"], "Subject: after\r\n\r\nfine\r\n")
+    inst.wait_delivered("alice", 1)
+
+
+def test_protocol_errors_have_clear_replies(make_instance):
+    inst = make_instance(smtpd_hard_error_limit="5").start()
+    with RawSMTP(inst.port) as c:
+        assert c.reply()[0] == 220
+        code, text = c.cmd("FOO bar")
+        assert code == 500 and "5.5.2" in text
+        assert c.cmd("RCPT TO:<alice@mx.test>")[0] == 503
+        assert c.cmd("DATA")[0] == 503
+        code, text = c.cmd("MAIL FROM:<" + "a" * 600 + "@x>")
+        assert code == 500 and "too long" in text
+        # The fifth error (hard limit 5) ends the session after its reply.
+        code, text = c.cmd("HELO")
+        assert code == 501
+        code, text = c.reply()
+        assert code == 421 and "too many errors" in text
+        assert c.sock.recv(100) == b""
+
+
+def test_pipelined_transactions(make_instance):
+    inst = make_instance().start()
+    with RawSMTP(inst.port) as c:
+        assert c.reply()[0] == 220
+        assert "PIPELINING" in c.cmd("EHLO client.test")[1]
+        burst = b""
+        for i in range(3):
+            burst += (b"MAIL FROM:<s@client.test>\r\nRCPT TO:<dave@mx.test>\r\nRCPT TO:<erin@mx.test>\r\n"
+                      b"DATA\r\n")
+            burst += b"Subject: p%d\r\n\r\n..leading dot\r\n.\r\n" % i
+        burst += b"QUIT\r\n"
+        c.send(burst)
+        codes = [c.reply()[0] for _ in range(3 * 5 + 1)]
+        assert codes == [250, 250, 250, 354, 250] * 3 + [221]
+    inst.wait_delivered("dave", 3)
+    inst.wait_delivered("erin", 3)
+    body = open(inst.maildir_files("dave")[0], "rb").read()
+    assert b"\n.leading dot\n" in body
+
+
+def test_unsafe_local_parts_are_not_delivered(make_instance):
+    inst = make_instance().start()
+    with inst.smtp() as s:
+        for rcpt in ['"../etc"@mx.test', '".hidden"@mx.test', '"a/b"@mx.test']:
+            s.sendmail("s@client.test", [rcpt], "Subject: x\r\n\r\ny\r\n")
+    wait_for(lambda: inst.log().count("status=bounced") >= 3, 30, "three bounces")
+    assert not os.path.exists(os.path.join(inst.dir, "etc"))
+    assert sorted(os.listdir(os.path.join(inst.dir, "mail"))) == []
