@@ -1,0 +1,87 @@
+"""The kurir control program: init, start, status, stop, reload, check."""
+import os
+import signal
+import socket
+
+import pytest
+
+from instance import Instance, wait_for
+
+
+def test_init_refuses_to_overwrite(make_instance):
+    inst = make_instance()
+    before = open(os.path.join(inst.dir, "main.cf")).read()
+    res = inst.kurir("init", check=False)
+    assert res.returncode != 0 and "exists" in res.stderr
+    assert open(os.path.join(inst.dir, "main.cf")).read() == before
+
+
+def test_init_layout(make_instance):
+    inst = make_instance()
+    for sub in ("main.cf", "master.cf", "aliases", "log/maillog", "mail"):
+        assert os.path.exists(os.path.join(inst.dir, sub)), sub
+    for q in ("maildrop", "incoming", "active", "deferred", "hold", "corrupt", "private", "public", "pid"):
+        assert os.path.isdir(os.path.join(inst.dir, "queue", q)), q
+
+
+def test_status_start_stop_cycle(make_instance):
+    inst = make_instance()
+    assert inst.kurir("status", check=False).returncode == 1
+    inst.start()
+    res = inst.kurir("status")
+    assert "is running" in res.stdout
+    master_pid = int(open(os.path.join(inst.dir, "queue", "pid", "master.pid")).read())
+    assert master_pid in inst.pids("master")
+    # start returned: the listener accepts now.
+    with socket.create_connection(("127.0.0.1", inst.port), timeout=5) as s:
+        assert s.recv(100).startswith(b"220 ")
+    again = inst.kurir("start", check=False)
+    assert again.returncode != 0 and "already running" in again.stderr
+    inst.stop()
+    assert inst.kurir("status", check=False).returncode == 1
+    assert inst.processes() == []
+
+
+def test_second_master_on_the_same_queue_is_refused(make_instance):
+    inst = make_instance().start()
+    res = inst.kurir("start-fg", check=False, timeout=10)
+    assert res.returncode != 0
+    assert len(inst.pids("master")) == 1
+
+
+def test_reload_rereads_main_cf_without_dropping_mail(make_instance):
+    inst = make_instance().start()
+    inst.send("s@client.test", ["kate@mx.test"], "Subject: before\r\n\r\nx\r\n")
+    inst.wait_delivered("kate", 1)
+    inst.set(smtpd_banner="$myhostname ESMTP reloaded")
+    inst.kurir("reload")
+    wait_for(lambda: b"reloaded" in socket.create_connection(("127.0.0.1", inst.port), timeout=5).recv(200),
+             20, "the new banner")
+    inst.send("s@client.test", ["kate@mx.test"], "Subject: after\r\n\r\nx\r\n")
+    inst.wait_delivered("kate", 2)
+    assert "reload -- version" in inst.log()
+
+
+def test_check_reports_unknown_and_bad_parameters(make_instance):
+    inst = make_instance()
+    inst.set(no_such_parameter="1")
+    res = inst.kurir("check", check=False)
+    assert res.returncode != 0 and "main.cf:" in res.stderr and "no_such_parameter" in res.stderr
+    inst2 = make_instance()
+    inst2.set(message_size_limit="lots")
+    res = inst2.kurir("check", check=False)
+    assert res.returncode != 0 and "message_size_limit" in res.stderr and "main.cf:" in res.stderr
+    res = inst2.kurir("start", check=False)
+    assert res.returncode != 0
+
+
+def test_master_restarts_a_crashed_daemon_and_throttles_a_crash_loop(make_instance):
+    inst = make_instance().start()
+    inst.send("s@client.test", ["leo@mx.test"], "Subject: one\r\n\r\nx\r\n")
+    inst.wait_delivered("leo", 1)
+    old = inst.pids("qmgr")
+    assert len(old) == 1
+    os.kill(old[0], signal.SIGKILL)
+    wait_for(lambda: inst.pids("qmgr") and inst.pids("qmgr") != old, 20, "a new qmgr")
+    inst.send("s@client.test", ["leo@mx.test"], "Subject: two\r\n\r\nx\r\n")
+    inst.wait_delivered("leo", 2)
