@@ -4,6 +4,7 @@
 #include "util/log.hpp"
 
 #include <event2/event.h>
+#include <dirent.h>
 #include <sys/stat.h>
 
 #include <ctime>
@@ -12,7 +13,25 @@ namespace kurir::qmgr {
 
 namespace {
 constexpr size_t kActiveLimit = 20000;  // Postfix's qmgr_message_active_limit
+
+// cleanup writes ".ID.tmp" and renames it to ID only when it is durable; a
+// temp file whose writer died (and whose client never got 250) is garbage
+// once no cleanup could still be writing it.
+void remove_stale_temp_files(const std::string& dir, long max_age) {
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) return;
+    time_t now = std::time(nullptr);
+    while (struct dirent* e = ::readdir(d)) {
+        std::string name = e->d_name;
+        if (name.size() < 6 || name[0] != '.' || !name.ends_with(".tmp")) continue;
+        std::string path = dir + "/" + name;
+        struct stat st {};
+        if (::stat(path.c_str(), &st) == 0 && st.st_mtime + max_age < now && ::unlink(path.c_str()) == 0)
+            util::msg_info("removed stale temporary file {}", path);
+    }
+    ::closedir(d);
 }
+}  // namespace
 
 Manager::Manager(server::ServerContext& ctx) : ctx_(ctx), rewrite_(ctx.queue) {}
 
@@ -20,12 +39,14 @@ void Manager::start() {
     // Anything in active/ was being delivered when qmgr stopped: start over
     // (recipients already marked done are skipped).
     for (const auto& id : ctx_.queue.list(mail::Queue::active)) load(id);
+    remove_stale_temp_files(ctx_.queue.dir(mail::Queue::incoming), ctx_.config.seconds("ipc_timeout"));
     scan_incoming();
     scan_deferred(false);
     timer_ = event_new(
         ctx_.base, -1, EV_PERSIST,
         [](evutil_socket_t, short, void* arg) {
             auto* m = static_cast<Manager*>(arg);
+            remove_stale_temp_files(m->ctx_.queue.dir(mail::Queue::incoming), m->ctx_.config.seconds("ipc_timeout"));
             m->scan_incoming();
             m->scan_deferred(false);
         },

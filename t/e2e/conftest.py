@@ -18,13 +18,14 @@ def instance(request):
     inst.destroy()
 
 
-@pytest.fixture
-def make_instance():
-    """An instance factory for tests that configure before starting."""
+@pytest.fixture(params=MODES)
+def make_instance(request):
+    """An instance factory for tests that configure before starting, once per
+    privilege mode this machine allows."""
     made = []
 
-    def make(mode="user", **params):
-        inst = Instance(mode).init(**params)
+    def make(**params):
+        inst = Instance(request.param).init(**params)
         made.append(inst)
         return inst
 
