@@ -174,6 +174,7 @@ void Master::spawn(Service& s) {
     std::vector<std::string> args{s.entry.command, "-c", config_dir_, "-n", s.entry.name, "-t",
                                   s.entry.type == mail::ServiceType::inet ? "inet" : "unix"};
     if (s.entry.unprivileged) args.push_back("-u");
+    if (s.entry.chroot) args.push_back("-r");
     for (const auto& a : s.entry.args) args.push_back(a);
     pid_t pid = ::fork();
     if (pid < 0) {

@@ -3,7 +3,8 @@
 //   fd 3  the service's listening socket (inet or unix)
 //   fd 4  the write end of the service's status pipe
 //
-// and arguments "-c CONFIG_DIR -n SERVICE [-u] [-o name=value ...]". It
+// and arguments "-c CONFIG_DIR -n SERVICE -t TYPE [-u] [-r] [-o name=value ...]"
+// (-u: drop to mail_owner; -r: chroot to queue_directory first). It
 // writes a StatusMessage to fd 4 whenever it becomes available (idle) or
 // busy; master starts another process for the service only when none is
 // available. Writes are smaller than PIPE_BUF, so they never interleave.

@@ -31,6 +31,7 @@ struct Options {
     std::string config_dir;
     std::string service;
     bool unprivileged = false;
+    bool chroot = false;
     std::vector<std::string> overrides;
 };
 
@@ -50,6 +51,8 @@ Options parse_options(int argc, char** argv, std::string_view program) {
             o.service = value();
         else if (a == "-u")
             o.unprivileged = true;
+        else if (a == "-r")
+            o.chroot = true;
         else if (a == "-o")
             o.overrides.push_back(value());
         else if (a == "-t")
@@ -64,6 +67,10 @@ Options parse_options(int argc, char** argv, std::string_view program) {
 ServerContext start(int argc, char** argv, std::string_view program, const Hooks& hooks) {
     util::log_init({"kurir", std::string(program), mail::local_hostname(), "", false});
     Options o = parse_options(argc, argv, program);
+    // Log where the instance logs even when a -o override is what is wrong.
+    if (auto plain = mail::Config::load(o.config_dir); plain)
+        util::log_init({plain->str("syslog_name"), std::string(program), plain->str("myhostname"),
+                        plain->str("maillog_file"), false});
     auto cfg = mail::Config::load(o.config_dir, o.overrides);
     if (!cfg) util::msg_fatal("{}", cfg.error().text);
     ServerContext ctx{std::string(program), o.service, std::move(*cfg), mail::QueueDir(""), nullptr};
@@ -90,6 +97,15 @@ ServerContext start(int argc, char** argv, std::string_view program, const Hooks
         auto acct = util::find_account(owner);
         if (!acct) util::msg_fatal("mail_owner {}: no such user", owner);
         if (acct->uid == 0) util::msg_fatal("mail_owner {} must not be root", owner);
+        if (o.chroot) {
+            // Everything outside the queue is read by now (config, log file,
+            // accounts); keep the time zone for log lines.
+            ::tzset();
+            std::string root = ctx.queue.root();
+            if (::chroot(root.c_str()) < 0 || ::chdir("/") < 0)
+                util::msg_fatal("chroot {}: {}", root, std::strerror(errno));
+            ctx.queue = mail::QueueDir("");
+        }
         if (auto r = util::drop_privileges(acct->uid, acct->gid); !r) util::msg_fatal("{}", r.error().text);
     }
     // Die with master (the setting does not survive a change of uid).

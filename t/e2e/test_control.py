@@ -85,3 +85,45 @@ def test_master_restarts_a_crashed_daemon_and_throttles_a_crash_loop(make_instan
     wait_for(lambda: inst.pids("qmgr") and inst.pids("qmgr") != old, 20, "a new qmgr")
     inst.send("s@client.test", ["leo@mx.test"], "Subject: two\r\n\r\nx\r\n")
     inst.wait_delivered("leo", 2)
+
+
+def test_chrooted_services_run_inside_the_queue_directory(make_instance):
+    inst = make_instance()
+    if inst.mode != "root":
+        pytest.skip("chroot needs root")
+    path = os.path.join(inst.dir, "master.cf")
+    lines = []
+    for line in open(path):
+        fields = line.split()
+        if fields and not line.startswith("#") and fields[7] in ("smtpd", "cleanup", "qmgr", "trivial-rewrite"):
+            fields[4] = "y"
+            line = " ".join(fields) + "\n"
+        lines.append(line)
+    open(path, "w").write("".join(lines))
+    inst.start()
+    inst.send("s@client.test", ["sam@mx.test"], "Subject: chroot\r\n\r\nx\r\n")
+    inst.wait_delivered("sam", 1)
+    queue = os.path.realpath(os.path.join(inst.dir, "queue"))
+    for name in ("smtpd", "cleanup", "qmgr", "trivial-rewrite"):
+        for pid in inst.pids(name):
+            assert os.readlink(f"/proc/{pid}/root") == queue, name
+    for pid in inst.pids("local"):
+        assert os.readlink(f"/proc/{pid}/root") == "/"
+
+
+def test_a_service_failing_at_start_is_throttled(make_instance):
+    inst = make_instance()
+    with open(os.path.join(inst.dir, "master.cf"), "a") as f:
+        f.write("broken unix - - n - - cleanup -o message_size_limit=lots\n")
+    inst.start()
+    sock = os.path.join(inst.dir, "queue", "private", "broken")
+    for _ in range(3):
+        try:
+            s = socket.socket(socket.AF_UNIX)
+            s.settimeout(2)
+            s.connect(sock)
+            s.close()
+        except OSError:
+            pass
+    wait_for(lambda: "service broken: throttling" in inst.log(), 20, "the throttle warning")
+    assert "message_size_limit" in inst.log()

@@ -150,3 +150,29 @@ def test_unsafe_local_parts_are_not_delivered(make_instance):
     wait_for(lambda: inst.log().count("status=bounced") >= 3, 30, "three bounces")
     assert not os.path.exists(os.path.join(inst.dir, "etc"))
     assert sorted(os.listdir(os.path.join(inst.dir, "mail"))) == []
+
+
+def test_idle_client_times_out(make_instance):
+    inst = make_instance(smtpd_timeout="1s").start()
+    with RawSMTP(inst.port) as c:
+        assert c.reply()[0] == 220
+        code, text = c.reply()  # nothing sent: the server gives up
+        assert code == 421 and "timeout" in text
+    wait_for(lambda: "timeout after" in inst.log(), 10, "the timeout log line")
+
+
+def test_too_many_recipients(make_instance):
+    inst = make_instance(smtpd_recipient_limit="3").start()
+    with RawSMTP(inst.port) as c:
+        assert c.reply()[0] == 220
+        c.cmd("EHLO client.test")
+        c.cmd("MAIL FROM:<s@client.test>")
+        for i in range(3):
+            assert c.cmd(f"RCPT TO:<u{i}@mx.test>")[0] == 250
+        code, text = c.cmd("RCPT TO:<u9@mx.test>")
+        assert code == 452 and "4.5.3" in text
+        assert c.cmd("DATA")[0] == 354
+        c.send(b"Subject: three\r\n\r\nx\r\n.\r\n")
+        assert c.reply()[0] == 250
+    for i in range(3):
+        inst.wait_delivered(f"u{i}", 1)
