@@ -43,7 +43,9 @@ util::Result<std::unique_ptr<Service>> Master::make_service(const mail::ServiceE
     long limit = config_->integer("default_process_limit");
     s->maxproc = e.maxproc < 0 ? static_cast<int>(limit) : e.maxproc == 0 ? 1 << 20 : e.maxproc;
     if (reuse) {
-        s->listen = std::move(reuse->listen);
+        // A copy: the old service keeps its own until the new table is complete.
+        s->listen.reset(::fcntl(reuse->listen.get(), F_DUPFD_CLOEXEC, 0));
+        if (!s->listen) return util::fail_errno("dup listener of " + e.name);
     } else if (e.type == mail::ServiceType::inet) {
         auto fd = util::listen_inet(e.name);
         if (!fd) return std::unexpected(fd.error());

@@ -102,7 +102,16 @@ void Manager::job_done(const Job& job, const std::vector<std::string>& results) 
     for (size_t off : job.offsets)
         if (std::find(answered.begin(), answered.end(), off) == answered.end())
             m.defer_reasons.emplace_back(off, "delivery agent gave no result");
-    if (!done_offsets.empty()) {
+    // When this result finishes the whole message, removing the file says
+    // it all: no mark, no fsync (a crash before the unlink is durable means
+    // a repeat delivery, the window that marking has too).
+    bool last = m.jobs_in_flight == 0 && m.jobs_waiting == 0 &&
+                std::all_of(m.env.recipients.begin(), m.env.recipients.end(), [&](const auto& r) {
+                    return r.done || std::find(done_offsets.begin(), done_offsets.end(), r.offset) != done_offsets.end();
+                });
+    if (last) {
+        for (auto& r : m.env.recipients) r.done = true;
+    } else if (!done_offsets.empty()) {
         // A recipient is done only once this byte is on disk.
         std::string path = ctx_.queue.path(mail::Queue::active, m.id);
         auto fd = util::open_file(path, O_RDWR);
