@@ -1,6 +1,7 @@
 #include "cleanup/cleanup_message.hpp"
 
 #include "mail/address.hpp"
+#include "mail/address_list.hpp"
 #include "mail/header.hpp"
 #include "mail/record.hpp"
 
@@ -126,8 +127,27 @@ std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, 
         line_start = std::string_view::npos;
     }
     if (!have_sender) return std::unexpected(refuse('4', "4.3.0", "no sender"));
-    if (rcpts.empty()) return std::unexpected(refuse('5', "5.5.1", "no recipients"));
     if (!part.empty()) headers.push_back(part);
+    auto attr = [&](std::string_view name) -> std::string {
+        for (const auto& [n, v] : attrs)
+            if (n == name) return v;
+        return {};
+    };
+    bool local_origin = attr("origin") == "local";
+    if (attr("extract") == "1") {
+        // sendmail -t: recipients from To:, Cc: and Bcc:, added to any given.
+        for (const auto& h : headers) {
+            if (!header_is(h, "To") && !header_is(h, "Cc") && !header_is(h, "Bcc")) continue;
+            for (const auto& a : parse_address_list(header_value(h))) {
+                auto c = canon(a);
+                if (!c) return std::unexpected(refuse('4', "4.3.0", c.error().text));
+                if (seen.insert(*c).second) rcpts.emplace_back(a, *c);
+            }
+        }
+    }
+    if (local_origin)  // a local submission's blind copies stay blind
+        std::erase_if(headers, [](const std::string& h) { return header_is(h, "Bcc"); });
+    if (rcpts.empty()) return std::unexpected(refuse('5', "5.5.1", "no recipients"));
 
     for (const auto& h : headers) {
         if (header_is(h, "Date")) have_date = true;
@@ -141,17 +161,12 @@ std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, 
     if (received >= cfg.integer("hopcount_limit"))
         return std::unexpected(refuse('5', "5.4.6", "Too many hops"));
 
-    auto attr = [&](std::string_view name) -> std::string {
-        for (const auto& [n, v] : attrs)
-            if (n == name) return v;
-        return {};
-    };
     std::string hostname = cfg.str("myhostname");
     std::string date = rfc2822_date(in.now_sec);
     std::vector<std::string> added;
     {
         std::string from_part;
-        if (attr("origin") == "local") {
+        if (local_origin) {
             from_part = fmt::format("by {} ({}, from userid {})", hostname, cfg.str("mail_name"),
                                     attr("uid").empty() ? "unknown" : attr("uid"));
             added.push_back(fmt::format("Received: {}\n\tid {}; {}", from_part, in.queue_id, date));
@@ -177,7 +192,14 @@ std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, 
         added.push_back("Message-ID: " + message_id);
     }
     if (!have_date) added.push_back("Date: " + date);
-    if (!have_from && attr("origin") == "local") added.push_back("From: " + quote_address(sender));
+    if (!have_from && local_origin) {
+        std::string fullname = attr("fullname");
+        std::erase_if(fullname, [](char c) { return c == '"' || c == '\\' || c == '\r' || c == '\n'; });
+        added.push_back(fullname.empty() ? "From: " + quote_address(sender)
+                                         : fmt::format("From: \"{}\" <{}>", fullname, quote_address(sender)));
+    }
+    if (local_origin && !attr("auth_warning").empty())
+        added.push_back(fmt::format("X-Authentication-Warning: {}: {}", hostname, attr("auth_warning")));
 
     std::string out;
     out.reserve(content.size() + 1024);

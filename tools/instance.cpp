@@ -24,6 +24,7 @@ std::string instance_master_cf(const InstanceChoices& c) {
     return fmt::format(
         "# service type  private unpriv  chroot  wakeup  maxproc command + args\n"
         "{:<14} inet  n       -       n       -       -       smtpd\n"
+        "pickup         unix  n       -       n       60      1       pickup\n"
         "cleanup        unix  -       -       n       -       0       cleanup\n"
         "qmgr           unix  n       -       n       300     1       qmgr\n"
         "rewrite        unix  -       -       n       -       -       trivial-rewrite\n"

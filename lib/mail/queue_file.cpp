@@ -16,7 +16,7 @@ std::string QueueEnvelope::attr(std::string_view name) const {
     return {};
 }
 
-util::Result<QueueEnvelope> parse_queue_file(std::string_view bytes) {
+util::Result<QueueEnvelope> parse_queue_file(std::string_view bytes, RecipientsRequired need) {
     QueueEnvelope env;
     enum class Seg { envelope, content, after, done } seg = Seg::envelope;
     size_t pos = 0;
@@ -130,7 +130,7 @@ util::Result<QueueEnvelope> parse_queue_file(std::string_view bytes) {
             case Seg::done: break;
         }
     }
-    if (env.recipients.empty()) return util::fail("queue file: no recipients");
+    if (env.recipients.empty() && need == RecipientsRequired::yes) return util::fail("queue file: no recipients");
     return env;
 }
 

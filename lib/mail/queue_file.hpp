@@ -35,7 +35,10 @@ struct QueueEnvelope {
     std::string attr(std::string_view name) const;
 };
 
-util::Result<QueueEnvelope> parse_queue_file(std::string_view bytes);
+// A maildrop file of "sendmail -t" may have no envelope recipients yet.
+enum class RecipientsRequired { yes, no };
+util::Result<QueueEnvelope> parse_queue_file(std::string_view bytes,
+                                             RecipientsRequired need = RecipientsRequired::yes);
 
 // Calls line(text) for each message line of the content (L pieces joined).
 util::Result<void> for_each_content_line(std::string_view bytes, const QueueEnvelope& env,

@@ -137,6 +137,20 @@ class Instance:
             except ProcessLookupError:
                 pass
 
+    def submitter(self):
+        """Command prefix that runs a program as an ordinary local user: the
+        instance's user in "user" mode, kurirtest beside a privilege-separated
+        instance, or whoever runs the tests when they are not root."""
+        if os.geteuid() != 0:
+            return []
+        acct = self.account or ensure_test_user()
+        return ["setpriv", f"--reuid={acct.pw_uid}", f"--regid={acct.pw_gid}", "--clear-groups", "--"]
+
+    def sendmail(self, *args, input=b"", program="sendmail", timeout=60):
+        exe = os.path.join(PREFIX, "sbin", "sendmail") if program == "sendmail" else program
+        return subprocess.run(self.submitter() + [exe, "-C", self.dir, *args], input=input,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+
     # -- mail ------------------------------------------------------------------
     def smtp(self, timeout=30):
         return smtplib.SMTP("127.0.0.1", self.port, timeout=timeout)

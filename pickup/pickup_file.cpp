@@ -1,0 +1,58 @@
+#include "pickup/pickup_file.hpp"
+
+#include "mail/address.hpp"
+#include "mail/queue_file.hpp"
+#include "mail/record.hpp"
+
+#include <fmt/format.h>
+
+namespace kurir::pickup {
+
+std::expected<PickedUp, std::string> prepare_maildrop_file(const mail::Config& cfg, std::string_view bytes,
+                                                           const Submitter& who) {
+    auto env = mail::parse_queue_file(bytes, mail::RecipientsRequired::no);
+    if (!env) return std::unexpected(env.error().text);
+    // The file's owner is who submitted it; a uid record that says
+    // otherwise was not written by kurir-drop for this user.
+    std::string claimed = env->attr("uid");
+    if (claimed != std::to_string(who.uid))
+        return std::unexpected(fmt::format("file owned by uid {} claims uid {}", who.uid, claimed));
+    if (env->recipients.empty() && env->attr("extract") != "1")
+        return std::unexpected("no recipients");
+    if (!env->sender.empty()) {
+        if (auto s = mail::parse_address(env->sender); !s) return std::unexpected("bad sender: " + s.error().text);
+    }
+    for (const auto& r : env->recipients)
+        if (auto a = mail::parse_address(r.address); !a) return std::unexpected("bad recipient: " + a.error().text);
+    long limit = cfg.integer("message_size_limit");
+    if (limit > 0 && static_cast<long>(env->content_end - env->content_offset) > 2 * limit)
+        return std::unexpected("message too big");
+
+    PickedUp out;
+    out.login = who.login;
+    out.sender = env->sender.empty() ? who.login : env->sender;
+    mail::rec_append(out.stream, mail::rec::attr, "origin=local");
+    mail::rec_append(out.stream, mail::rec::attr, fmt::format("uid={}", who.uid));
+    mail::rec_append(out.stream, mail::rec::attr, "protocol=local");
+    for (const auto& name : {"fullname", "extract", "notify", "envid"}) {
+        std::string v = env->attr(name);
+        if (!v.empty()) mail::rec_append(out.stream, mail::rec::attr, std::string(name) + "=" + v);
+    }
+    // A user who names another sender with -f is recorded, as Sendmail and
+    // Postfix's X-Authentication-Warning do (root and mail_owner are trusted).
+    std::string own = who.login;
+    std::string given_local(mail::local_part(env->sender));
+    bool own_address = env->sender.empty() || env->sender == own ||
+                       (given_local == own && (mail::domain_part(env->sender) == cfg.str("myorigin")));
+    if (!who.trusted && !own_address)
+        mail::rec_append(out.stream, mail::rec::attr,
+                         fmt::format("auth_warning={} set sender to {} using -f", own, mail::quote_address(env->sender)));
+    mail::rec_append(out.stream, mail::rec::sender, out.sender);
+    for (const auto& r : env->recipients) mail::rec_append(out.stream, mail::rec::rcpt, r.address);
+    mail::rec_append(out.stream, mail::rec::message, "");
+    out.stream.append(bytes.substr(env->content_offset, env->content_end - env->content_offset));
+    mail::rec_append(out.stream, mail::rec::content_end, "");
+    return out;
+}
+
+}  // namespace kurir::pickup

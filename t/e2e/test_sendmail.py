@@ -1,0 +1,161 @@
+"""Local submission: sendmail -> kurir-drop -> maildrop -> pickup -> cleanup."""
+import email
+import os
+import subprocess
+import time
+
+import pytest
+
+from instance import PREFIX, wait_for
+from queue_file import record
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return email.message_from_bytes(f.read())
+
+
+def test_pipeline_with_t_removes_bcc_and_delivers_to_all(instance):
+    msg = b"To: amy@mx.test\nCc: ben@mx.test\nBcc: cat@mx.test\nSubject: t test\n\nbody line\n"
+    res = instance.sendmail("-t", "dan@mx.test", input=msg)
+    assert res.returncode == 0, res.stderr
+    for user in ("amy", "ben", "cat", "dan"):
+        files = instance.wait_delivered(user, 1)
+        m = read(files[0])
+        assert m["Bcc"] is None
+        assert m["Subject"] == "t test"
+        assert m.get_payload() == "body line\n"
+    instance.wait_queue_empty()
+    assert "uid=" in instance.log() and "kurir/pickup" in instance.log()
+
+
+def test_dot_ends_the_message_unless_i(instance):
+    body = b"Subject: dots\n\nfirst\n.\nsecond\n"
+    assert instance.sendmail("eve@mx.test", input=body).returncode == 0
+    assert instance.sendmail("-i", "fay@mx.test", input=body).returncode == 0
+    assert instance.sendmail("-oi", "--", "gus@mx.test", input=body).returncode == 0
+    eve = read(instance.wait_delivered("eve", 1)[0]).get_payload()
+    fay = read(instance.wait_delivered("fay", 1)[0]).get_payload()
+    gus = read(instance.wait_delivered("gus", 1)[0]).get_payload()
+    assert eve == "first\n"
+    assert fay == gus == "first\n.\nsecond\n"
+
+
+def test_sender_from_f_is_recorded_and_from_header_added(instance):
+    res = instance.sendmail("-f", "boss@elsewhere.test", "-F", "The Boss", "hal@mx.test",
+                            input=b"Subject: from f\n\nx\n")
+    assert res.returncode == 0, res.stderr
+    m = read(instance.wait_delivered("hal", 1)[0])
+    assert m["Return-Path"] == "<boss@elsewhere.test>"
+    assert m["From"] == '"The Boss" <boss@elsewhere.test>'
+    assert "from userid" in m["Received"]
+    if instance.mode == "user":
+        # The submitter runs the instance: it is mail_owner, trusted like root.
+        assert m["X-Authentication-Warning"] is None
+    else:
+        assert "set sender to boss@elsewhere.test using -f" in m["X-Authentication-Warning"]
+
+
+def test_default_sender_is_the_user(instance):
+    assert instance.sendmail("ian@mx.test", input=b"Subject: me\n\nx\n").returncode == 0
+    m = read(instance.wait_delivered("ian", 1)[0])
+    assert m["Return-Path"].endswith("@mx.test>")
+    assert m["X-Authentication-Warning"] is None
+
+
+def test_bs_speaks_smtp_over_a_pipe(instance):
+    proc = subprocess.Popen(instance.submitter() + [os.path.join(PREFIX, "sbin", "sendmail"), "-C", instance.dir,
+                                                     "-bs"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def reply():
+        lines = []
+        while True:
+            line = proc.stdout.readline().decode()
+            lines.append(line)
+            if len(line) < 4 or line[3] != "-":
+                return int(line[:3]), "".join(lines)
+
+    def cmd(text):
+        proc.stdin.write(text.encode() + b"\r\n")
+        proc.stdin.flush()
+        return reply()
+
+    assert reply()[0] == 220
+    assert cmd("EHLO local")[0] == 250
+    assert cmd("MAIL FROM:<jan@mx.test>")[0] == 250
+    assert cmd("RCPT TO:<jon@mx.test>")[0] == 250
+    assert cmd("DATA")[0] == 354
+    code, text = cmd("Subject: bs\r\n\r\n..dot\r\nend\r\n.")
+    assert code == 250, text
+    assert cmd("QUIT")[0] == 221
+    proc.wait(timeout=10)
+    m = read(instance.wait_delivered("jon", 1)[0])
+    assert m.get_payload() == ".dot\nend\n"
+
+
+def test_binary_and_long_lines_survive(instance):
+    body = bytes(range(1, 256)).replace(b"\n", b"") * 4 + b"\n" + b"L" * (1 << 20) + b"\n"
+    res = instance.sendmail("-i", "kim@mx.test", input=b"Subject: bin\nX-Long: " + b"h" * 200000 + b"\n\n" + body)
+    assert res.returncode == 0, res.stderr
+    raw = open(instance.wait_delivered("kim", 1)[0], "rb").read()
+    assert body in raw
+    assert b"X-Long: " + b"h" * 200000 in raw
+
+
+def test_nul_byte_is_delivered_or_refused_clearly(instance):
+    res = instance.sendmail("-i", "lou@mx.test", input=b"Subject: nul\n\na\0b\n")
+    if res.returncode == 0:
+        raw = open(instance.wait_delivered("lou", 1)[0], "rb").read()
+        assert b"a\0b" in raw
+    else:
+        assert res.returncode == 65 and res.stderr
+
+
+def test_usage_errors(instance):
+    res = instance.sendmail("-Z", "x@mx.test")
+    assert res.returncode == 64 and b"usage" in res.stderr
+    res = instance.sendmail(input=b"no recipients\n")
+    assert res.returncode == 64
+
+
+def test_bv_reports_resolution(instance):
+    res = instance.sendmail("-bv", "max@mx.test", "far@away.test")
+    assert res.returncode == 0
+    out = res.stdout.decode()
+    assert "<max@mx.test>: transport=local" in out and "<far@away.test>: transport=smtp nexthop=away.test" in out
+
+
+def test_missing_queue_gives_tempfail(make_instance):
+    inst = make_instance()
+    os.rename(os.path.join(inst.dir, "queue", "maildrop"), os.path.join(inst.dir, "queue", "maildrop.gone"))
+    res = inst.sendmail("ned@mx.test", input=b"Subject: x\n\ny\n")
+    assert res.returncode in (75, 78), res
+    assert res.stderr
+
+
+def test_bad_maildrop_files_go_to_corrupt_and_good_ones_flow(make_instance):
+    inst = make_instance().start()
+    maildrop = os.path.join(inst.dir, "queue", "maildrop")
+    good = (record("V", "1") + record("T", f"{int(time.time())} 0"))
+    # A file that claims another user's uid, a truncated one, and garbage.
+    owner = os.stat(maildrop).st_uid
+    claim = good + record("A", "uid=0") + record("S", "x") + record("R", "olive@mx.test") + record("M") + \
+        record("N", "Subject: claim") + record("X") + record("E")
+    files = {"4jXv000000BDDQ1": claim, "4jXv000000BDDQ2": claim[:-5], "4jXv000000BDDQ3": b"\xff" * 100}
+    for name, data in files.items():
+        path = os.path.join(maildrop, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        os.chown(path, owner if owner != 0 else 0, -1)
+        if owner == 0 or inst.mode == "root":
+            # Written as a local user would have: owned by the submitter.
+            acct = inst.account or __import__("instance").ensure_test_user()
+            os.chown(path, acct.pw_uid, acct.pw_gid)
+    assert inst.sendmail("olive@mx.test", input=b"Subject: good\n\nfine\n").returncode == 0
+    inst.wait_delivered("olive", 1)
+    corrupt = os.path.join(inst.dir, "queue", "corrupt")
+    wait_for(lambda: len(os.listdir(corrupt)) == 3, 30, "three corrupt maildrop files")
+    log = inst.log()
+    assert "claims uid 0" in log and "moved to corrupt" in log
+    assert len(inst.maildir_files("olive")) == 1

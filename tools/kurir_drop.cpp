@@ -1,0 +1,138 @@
+// NAME
+//   kurir-drop - put a locally submitted message into the maildrop queue
+// SYNOPSIS
+//   kurir-drop [-c config_dir]
+// DESCRIPTION
+//   Reads a record stream (A, S, R, M, N/L, X; lib/mail/record.hpp) from
+//   standard input, as sendmail writes it, checks it strictly, and writes it
+//   as maildrop/ID with the arrival time and the submitter's uid and login
+//   name in front: temp file, fsync, rename, directory sync. Exits 0 only
+//   then, and wakes pickup. Nothing half-written ever has a queue id name.
+// SECURITY
+//   Installed setgid kurirdrop: the only program that can write into
+//   maildrop/ (mode 1730). It parses only its input stream, writes only into
+//   a directory that looks like a maildrop (mode 1730, our group, not owned
+//   by root), and takes the user's identity from getuid(), never from input.
+//   pickup trusts the file's owner, which is the submitting user.
+// DIAGNOSTICS
+//   0: queued; 75 (EX_TEMPFAIL): not queued, try again; 65 (EX_DATAERR):
+//   the input is malformed or too big; 78 (EX_CONFIG).
+#include "mail/clients.hpp"
+#include "mail/config.hpp"
+#include "mail/queue.hpp"
+#include "mail/queue_file.hpp"
+#include "mail/record.hpp"
+#include "util/fs.hpp"
+#include "util/privilege.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+using namespace kurir;
+
+namespace {
+
+[[noreturn]] void die(int code, const std::string& text) {
+    fmt::print(stderr, "kurir-drop: fatal: {}\n", text);
+    std::exit(code);
+}
+
+std::string read_input(size_t limit) {
+    std::string in;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::read(0, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) die(EX_TEMPFAIL, std::string("read standard input: ") + std::strerror(errno));
+        if (n == 0) return in;
+        in.append(buf, static_cast<size_t>(n));
+        if (in.size() > limit) die(EX_DATAERR, "message file too big");
+    }
+}
+
+// Directory entry durability without read access to the directory.
+void sync_directory(const std::string& dir, int file_fd) {
+    int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (d >= 0) {
+        int rc = ::fsync(d);
+        ::close(d);
+        if (rc == 0) return;
+    }
+    if (::syncfs(file_fd) < 0) die(EX_TEMPFAIL, fmt::format("sync {}: {}", dir, std::strerror(errno)));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string dir = ::getenv("KURIR_CONFIG") ? ::getenv("KURIR_CONFIG") : "/etc/kurir";
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "-c" && i + 1 < argc)
+            dir = argv[++i];
+        else
+            die(EX_USAGE, "usage: kurir-drop [-c config_dir]");
+    }
+    ::umask(022);
+    if (sodium_init() < 0) die(EX_SOFTWARE, "libsodium initialisation failed");
+    auto cfg = mail::Config::load(dir);
+    if (!cfg) die(EX_CONFIG, cfg.error().text);
+    mail::QueueDir queue(cfg->str("queue_directory"));
+    std::string maildrop = queue.dir(mail::Queue::maildrop);
+
+    // The setgid group is for a privilege-separated maildrop only (mode 1730,
+    // our group, owned by mail_owner). Anywhere else - an instance run by a
+    // normal user - kurir-drop writes with the user's own rights.
+    if (::getegid() != ::getgid()) {
+        struct stat st {};
+        bool privsep_maildrop = ::stat(maildrop.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid != 0 &&
+                                st.st_gid == ::getegid() && (st.st_mode & 07777) == 01730;
+        if (!privsep_maildrop && ::setresgid(::getgid(), ::getgid(), ::getgid()) < 0)
+            die(EX_SOFTWARE, std::string("setresgid: ") + std::strerror(errno));
+    }
+
+    long limit = cfg->integer("message_size_limit");
+    size_t max_input = limit > 0 ? static_cast<size_t>(limit) * 2 + (1 << 20) : mail::kMaxRecord;
+    std::string stream = read_input(max_input);
+
+    uid_t uid = ::getuid();
+    auto account = util::find_account(uid);
+    struct timeval now {};
+    ::gettimeofday(&now, nullptr);
+    std::string file;
+    mail::rec_append(file, mail::rec::version, "1");
+    mail::rec_append(file, mail::rec::time, fmt::format("{} {}", now.tv_sec, now.tv_usec));
+    mail::rec_append(file, mail::rec::attr, fmt::format("uid={}", uid));
+    mail::rec_append(file, mail::rec::attr, "user=" + (account ? account->name : std::to_string(uid)));
+    file += stream;
+    mail::rec_append(file, mail::rec::end, "");
+    auto env = mail::parse_queue_file(file, mail::RecipientsRequired::no);
+    if (!env) die(EX_DATAERR, "malformed submission: " + env.error().text);
+    if (limit > 0 && static_cast<long>(env->content_end - env->content_offset) > limit * 2)
+        die(EX_DATAERR, "message file too big");
+
+    std::string id = mail::new_queue_id();
+    std::string tmp = maildrop + "/." + id + ".tmp";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) die(EX_TEMPFAIL, fmt::format("create {}: {}", tmp, std::strerror(errno)));
+    util::Fd guard(fd);
+    auto fail = [&](const std::string& what) {
+        ::unlink(tmp.c_str());
+        die(EX_TEMPFAIL, what);
+    };
+    if (auto w = util::write_all(fd, file, tmp); !w) fail(w.error().text);
+    if (::fsync(fd) < 0) fail(fmt::format("fsync {}: {}", tmp, std::strerror(errno)));
+    if (::rename(tmp.c_str(), queue.path(mail::Queue::maildrop, id).c_str()) < 0)
+        fail(fmt::format("rename {}: {}", tmp, std::strerror(errno)));
+    sync_directory(maildrop, fd);
+    mail::send_trigger(queue, mail::service::pickup, mail::trigger::wakeup);
+    return 0;
+}
