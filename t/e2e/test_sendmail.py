@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from instance import PREFIX, wait_for
+from instance import PREFIX, ensure_test_user, wait_for
 from queue_file import record
 
 
@@ -159,3 +159,28 @@ def test_bad_maildrop_files_go_to_corrupt_and_good_ones_flow(make_instance):
     log = inst.log()
     assert "claims uid 0" in log and "moved to corrupt" in log
     assert len(inst.maildir_files("olive")) == 1
+
+
+def test_s_nail_sends_through_our_sendmail_with_an_attachment(instance):
+    home = os.path.join(instance.tmp, "home")
+    os.mkdir(home)
+    if os.geteuid() == 0:
+        acct = instance.account or ensure_test_user()
+        os.chown(home, acct.pw_uid, acct.pw_gid)
+    attachment = os.path.join(home, "data.bin")
+    payload = bytes(range(256)) * 64
+    with open(attachment, "wb") as f:
+        f.write(payload)
+    os.chmod(attachment, 0o644)
+    env = dict(os.environ, KURIR_CONFIG=instance.dir, MAILRC="/dev/null", HOME=home, LC_ALL="C.UTF-8")
+    res = subprocess.run(instance.submitter() + ["s-nail", "-:/", "-S", "sendwait", "-S", "v15-compat",
+                                                 "-S", f"mta={os.path.join(PREFIX, 'sbin', 'sendmail')}",
+                                                 "-s", "snail subject", "-a", str(attachment), "pam@mx.test"],
+                         input=b"text part\n", env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    assert res.returncode == 0, res.stderr
+    m = read(instance.wait_delivered("pam", 1)[0])
+    assert m["Subject"] == "snail subject"
+    parts = [p for p in m.walk() if not p.is_multipart()]
+    assert parts[0].get_payload(decode=True) == b"text part\n"
+    assert parts[1].get_filename() == "data.bin"
+    assert parts[1].get_payload(decode=True) == payload
