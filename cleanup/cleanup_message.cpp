@@ -164,7 +164,8 @@ std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, 
     std::string hostname = cfg.str("myhostname");
     std::string date = rfc2822_date(in.now_sec);
     std::vector<std::string> added;
-    {
+    bool requeued = attr("requeue") == "1";  // kurir-super -r: the headers are complete already
+    if (!requeued) {
         std::string from_part;
         if (local_origin) {
             from_part = fmt::format("by {} ({}, from userid {})", hostname, cfg.str("mail_name"),
@@ -182,7 +183,7 @@ std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, 
                                         for_part, date));
         }
     }
-    if (!have_msgid) {
+    if (!have_msgid && !requeued) {
         char stamp[32];
         time_t t = in.now_sec;
         struct tm tm {};
@@ -191,8 +192,8 @@ std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, 
         message_id = fmt::format("<{}.{}@{}>", stamp, in.queue_id, hostname);
         added.push_back("Message-ID: " + message_id);
     }
-    if (!have_date) added.push_back("Date: " + date);
-    if (!have_from && local_origin) {
+    if (!have_date && !requeued) added.push_back("Date: " + date);
+    if (!have_from && local_origin && !requeued) {
         std::string fullname = attr("fullname");
         std::erase_if(fullname, [](char c) { return c == '"' || c == '\\' || c == '\r' || c == '\n'; });
         added.push_back(fullname.empty() ? "From: " + quote_address(sender)
@@ -227,9 +228,10 @@ std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, 
     };
     // Received goes first (it is a trace header); the others follow the
     // client's headers, as Postfix places them.
-    add_lines(added.front());
+    size_t trace = requeued ? 0 : 1;
+    for (size_t i = 0; i < trace; ++i) add_lines(added[i]);
     for (const auto& h : headers) add_lines(h);
-    for (size_t i = 1; i < added.size(); ++i) add_lines(added[i]);
+    for (size_t i = trace; i < added.size(); ++i) add_lines(added[i]);
     out += content;
     rec_append(out, rec::content_end, "");
     rec_append(out, rec::end, "");

@@ -111,5 +111,5 @@ int main(int argc, char** argv) {
     server::Hooks hooks;
     hooks.post_drop = [](server::ServerContext& ctx) { scan(ctx); };
     return server::trigger_server_main(
-        argc, argv, "pickup", [](server::ServerContext& ctx, std::string_view) { scan(ctx); }, hooks);
+        argc, argv, "pickup", [](server::ServerContext& ctx, std::string_view, int) { scan(ctx); }, hooks);
 }

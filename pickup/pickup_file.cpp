@@ -34,7 +34,7 @@ std::expected<PickedUp, std::string> prepare_maildrop_file(const mail::Config& c
     mail::rec_append(out.stream, mail::rec::attr, "origin=local");
     mail::rec_append(out.stream, mail::rec::attr, fmt::format("uid={}", who.uid));
     mail::rec_append(out.stream, mail::rec::attr, "protocol=local");
-    for (const auto& name : {"fullname", "extract", "notify", "envid"}) {
+    for (const auto& name : {"fullname", "extract", "notify", "envid", "requeue"}) {
         std::string v = env->attr(name);
         if (!v.empty()) mail::rec_append(out.stream, mail::rec::attr, std::string(name) + "=" + v);
     }
@@ -44,6 +44,8 @@ std::expected<PickedUp, std::string> prepare_maildrop_file(const mail::Config& c
     std::string given_local(mail::local_part(env->sender));
     bool own_address = env->sender.empty() || env->sender == own ||
                        (given_local == own && (mail::domain_part(env->sender) == cfg.str("myorigin")));
+    if (!who.trusted && env->attr("requeue") == "1")
+        return std::unexpected("only mail_owner may requeue");
     if (!who.trusted && !own_address)
         mail::rec_append(out.stream, mail::rec::attr,
                          fmt::format("auth_warning={} set sender to {} using -f", own, mail::quote_address(env->sender)));

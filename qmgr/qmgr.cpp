@@ -31,5 +31,5 @@ int main(int argc, char** argv) {
     };
     return server::trigger_server_main(
         argc, argv, "qmgr",
-        [&](server::ServerContext&, std::string_view request) { manager->on_trigger(request); }, hooks);
+        [&](server::ServerContext&, std::string_view request, int reply_fd) { manager->on_trigger(request, reply_fd); }, hooks);
 }

@@ -38,9 +38,13 @@ class Manager {
 public:
     explicit Manager(server::ServerContext& ctx);
     void start();                         // recover active/, then scan
-    void on_trigger(std::string_view request);
+    // Wake-ups: W (scan), F (flush deferred), L (list the queue on reply_fd),
+    // I<id> (deliver one now), S<site> (flush mail for a domain).
+    void on_trigger(std::string_view request, int reply_fd);
     void scan_incoming();
     void scan_deferred(bool all);
+    void deliver_now(const std::string& id);
+    void flush_site(const std::string& site);
 
 private:
     friend struct Delivery;

@@ -1,6 +1,9 @@
 // qmgr's queue scans and its scheduler: incoming/ and due deferred/ files
 // move to active/; waiting jobs go out while their transport has room.
+#include "mail/address.hpp"
+#include "mail/queue_listing.hpp"
 #include "qmgr/qmgr.hpp"
+#include "util/fs.hpp"
 #include "util/log.hpp"
 
 #include <event2/event.h>
@@ -55,10 +58,42 @@ void Manager::start() {
     event_add(timer_, &tv);
 }
 
-void Manager::on_trigger(std::string_view request) {
+void Manager::on_trigger(std::string_view request, int reply_fd) {
+    switch (request.front()) {
+        case 'L': {
+            std::string out;
+            for (const auto& m : mail::list_queue(ctx_.queue)) out += mail::format_json_line(m);
+            (void)util::write_all(reply_fd, out, "queue listing");
+            return;
+        }
+        case 'I': deliver_now(std::string(request.substr(1))); return;
+        case 'S': flush_site(std::string(request.substr(1))); return;
+        default: break;
+    }
     bool flush = request.find(mail::trigger::flush) != std::string_view::npos;
     scan_incoming();
     if (flush) scan_deferred(true);
+}
+
+void Manager::deliver_now(const std::string& id) {
+    if (!mail::valid_queue_id(id) || active_.count(id)) return;
+    if (ctx_.queue.move(id, mail::Queue::deferred, mail::Queue::active)) load(id);
+    dispatch();
+}
+
+void Manager::flush_site(const std::string& site) {
+    std::string want = mail::lowercase(site);
+    for (const auto& id : ctx_.queue.list(mail::Queue::deferred)) {
+        auto bytes = util::read_file(ctx_.queue.path(mail::Queue::deferred, id));
+        if (!bytes) continue;
+        auto env = mail::parse_queue_file(*bytes);
+        if (!env) continue;
+        for (const auto& r : env->recipients)
+            if (!r.done && mail::lowercase(mail::domain_part(r.address)) == want) {
+                deliver_now(id);
+                break;
+            }
+    }
 }
 
 void Manager::scan_incoming() {

@@ -3,6 +3,8 @@
 #include "util/socket.hpp"
 
 #include <sys/socket.h>
+
+#include <cerrno>
 #include <unistd.h>
 
 namespace kurir::mail {
@@ -12,6 +14,22 @@ void send_trigger(const QueueDir& queue, std::string_view public_service, char c
     if (!fd) return;
     ssize_t n = ::write(fd->get(), &code, 1);
     (void)n;
+}
+
+util::Result<std::string> public_request(const QueueDir& queue, std::string_view service, std::string_view request) {
+    auto fd = util::connect_unix(queue.public_socket(service), 30);
+    if (!fd) return std::unexpected(fd.error());
+    if (auto w = util::write_all(fd->get(), request, "request"); !w) return std::unexpected(w.error());
+    ::shutdown(fd->get(), SHUT_WR);
+    std::string out;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::read(fd->get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return util::fail_errno("read reply of " + std::string(service));
+        if (n == 0) return out;
+        out.append(buf, static_cast<size_t>(n));
+    }
 }
 
 util::Result<util::Attrs> RewriteClient::call(const util::Attrs& request) {

@@ -7,7 +7,9 @@
 //                      {request=resolve, address} -> {transport, nexthop, recipient, flags}
 //   local (private): {queue_id, sender, rcpt="offset address"...} ->
 //     {result="offset dsn text"...}, one result per recipient, dsn 2.x.x/4.x.x/5.x.x
-//   qmgr (public): trigger bytes: 'W' wake up, 'F' flush the deferred queue.
+//   qmgr (public): a request, then the client's shutdown: 'W' wake up, 'F'
+//     flush the deferred queue, 'I'+ID deliver one message now, 'S'+domain
+//     flush mail for a site, 'L' list the queue (answered with JSON lines).
 #pragma once
 
 #include "mail/queue.hpp"
@@ -34,6 +36,8 @@ inline constexpr char flush = 'F';
 
 // Best effort, never blocks for long: triggers are hints.
 void send_trigger(const QueueDir& queue, std::string_view public_service, char code);
+// A request to a public service, and everything it answers.
+util::Result<std::string> public_request(const QueueDir& queue, std::string_view service, std::string_view request);
 
 struct Resolved {
     std::string transport;  // "local", "smtp", "error", ...

@@ -283,8 +283,14 @@ int trigger_server_main(int argc, char** argv, std::string_view program, Trigger
                 std::string data = std::move(c->data);
                 ServerContext* ctx = c->ctx;
                 TriggerService* fn = c->fn;
+                util::Fd conn = std::move(c->fd);
                 delete c;
-                if (!data.empty()) (*fn)(*ctx, data);
+                if (!data.empty()) {
+                    util::set_nonblocking(conn.get(), false);
+                    util::set_io_timeout(conn.get(), 10);
+                    (*fn)(*ctx, data, conn.get());
+                }
+                conn.reset();
                 done();
             },
             conn));

@@ -51,9 +51,11 @@ using MultiService = std::function<void(ServerContext&, util::Fd client, ClientD
 int multi_server_main(int argc, char** argv, std::string_view program, MultiService service,
                       Hooks hooks = {}, int clients_per_process = 256);
 
-// Trigger servers get the bytes of each wake-up (one request per connection).
-// Their own timers go on ctx.base, set up in hooks.post_drop.
-using TriggerService = std::function<void(ServerContext&, std::string_view request)>;
+// Trigger servers get the bytes of each wake-up (one request per connection,
+// ended by the client's shutdown or close) and the connection, on which they
+// may answer before it is closed. Their own timers go on ctx.base, set up in
+// hooks.post_drop.
+using TriggerService = std::function<void(ServerContext&, std::string_view request, int reply_fd)>;
 int trigger_server_main(int argc, char** argv, std::string_view program, TriggerService on_trigger,
                         Hooks hooks = {});
 

@@ -1,0 +1,123 @@
+"""kurir-queue, mailq, kurir-super and kurir-cat against a running instance."""
+import json
+import os
+import subprocess
+import time
+
+from instance import PREFIX, wait_for
+
+SBIN = os.path.join(PREFIX, "sbin")
+
+
+def tool(inst, name, *args, user=False, input=None):
+    prefix = inst.submitter() if user else []
+    return subprocess.run(prefix + [os.path.join(SBIN, name), "-c", inst.dir, *args], input=input,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+
+
+def held_instance(make_instance):
+    """An instance whose mail to far@remote.test stays deferred (no smtp transport yet)."""
+    inst = make_instance(relayhost="[127.0.0.1]:9").start()
+    return inst
+
+
+def test_empty_queue(make_instance):
+    inst = make_instance().start()
+    res = tool(inst, "kurir-queue", "-p", user=True)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == "Mail queue is empty\n"
+    assert tool(inst, "kurir-queue", "-j").stdout == ""
+
+
+def test_listing_markers_reasons_and_json(make_instance):
+    inst = held_instance(make_instance)
+    for i in range(3):
+        assert inst.sendmail("far@remote.test", input=f"Subject: q{i}\n\nbody {i}\n".encode()).returncode == 0
+    wait_for(lambda: len(inst.queue_files("deferred")) == 3, 30, "three deferred messages")
+    ids = sorted(os.listdir(os.path.join(inst.dir, "queue", "deferred")))
+    assert tool(inst, "kurir-super", "-h", ids[0]).returncode == 0
+    res = tool(inst, "kurir-queue", "-p", user=True)
+    assert res.returncode == 0, res.stderr
+    out = res.stdout
+    lines = out.splitlines()
+    assert lines[0] == "-Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------"
+    assert f"{ids[0]}!" in out
+    assert "(connect to private/smtp" in out
+    assert lines[-1] == "-- 1 Kbytes in 3 Requests."
+    assert out.count("far@remote.test") == 3
+    entries = [json.loads(l) for l in tool(inst, "kurir-queue", "-j", user=True).stdout.splitlines()]
+    assert sorted(e["queue_id"] for e in entries) == ids
+    held = [e for e in entries if e["queue_id"] == ids[0]][0]
+    assert held["queue_name"] == "hold"
+    other = [e for e in entries if e["queue_id"] == ids[1]][0]
+    assert other["queue_name"] == "deferred"
+    assert other["recipients"][0]["address"] == "far@remote.test"
+    assert "private/smtp" in other["recipients"][0]["delay_reason"]
+    assert isinstance(other["arrival_time"], int) and other["message_size"] > 0
+    # mailq is the same listing.
+    mailq = subprocess.run(inst.submitter() + [os.path.join(PREFIX, "bin", "mailq"), "-C", inst.dir],
+                           stdout=subprocess.PIPE, text=True)
+    assert mailq.stdout == tool(inst, "kurir-queue", "-p").stdout
+
+
+def test_super_hold_release_requeue_delete_while_running(make_instance):
+    inst = held_instance(make_instance)
+    for i in range(4):
+        inst.sendmail("far@remote.test", input=f"Subject: s{i}\n\nx\n".encode())
+    wait_for(lambda: len(inst.queue_files("deferred")) == 4, 30, "four deferred messages")
+    ids = sorted(os.listdir(os.path.join(inst.dir, "queue", "deferred")))
+    res = tool(inst, "kurir-super", "-h", "-", input="\n".join(ids[:2]) + "\n")
+    assert "Placed on hold: 2 messages" in res.stderr
+    assert sorted(os.listdir(os.path.join(inst.dir, "queue", "hold"))) == ids[:2]
+    res = tool(inst, "kurir-super", "-H", ids[0])
+    assert "Released from hold: 1 message" in res.stderr
+    wait_for(lambda: ids[0] not in os.listdir(os.path.join(inst.dir, "queue", "hold")), 10, "release")
+    res = tool(inst, "kurir-super", "-r", ids[2])
+    assert "Requeued: 1 message" in res.stderr
+    wait_for(lambda: len(inst.queue_files("deferred")) + len(inst.queue_files("active")) + len(inst.queue_files("incoming")) >= 3
+             and ids[2] not in str(inst.queue_files()), 30, "the requeued message with a new id")
+    res = tool(inst, "kurir-super", "-d", "ALL")
+    assert res.returncode == 0 and "Deleted:" in res.stderr
+    wait_for(lambda: not inst.queue_files(), 20, "an empty queue")
+    assert tool(inst, "kurir-queue", "-p").stdout == "Mail queue is empty\n"
+    assert "removed" in inst.log()
+
+
+def test_super_is_refused_to_others(make_instance):
+    inst = make_instance().start()
+    if inst.mode == "user":
+        return  # the instance's own user may maintain its queue
+    res = tool(inst, "kurir-super", "-d", "ALL", user=True)
+    assert res.returncode != 0 and "permission" in res.stderr
+
+
+def test_cat_shows_envelope_headers_and_exact_body(make_instance):
+    inst = held_instance(make_instance)
+    body = "line one\n\tindented\n..two dots\n" + "x" * 5000 + "\n"
+    inst.sendmail("-i", "far@remote.test", input=("Subject: cat me\n\n" + body).encode())
+    wait_for(lambda: inst.queue_files("deferred"), 30, "a deferred message")
+    qid = os.path.basename(inst.queue_files("deferred")[0])
+    res = tool(inst, "kurir-cat", qid)
+    assert res.returncode == 0, res.stderr
+    assert f"*** ENVELOPE RECORDS deferred/{qid} ***" in res.stdout
+    assert "recipient: far@remote.test" in res.stdout
+    assert tool(inst, "kurir-cat", "-b", qid).stdout == body
+    headers = tool(inst, "kurir-cat", "-h", qid).stdout
+    assert "Subject: cat me\n" in headers and "line one" not in headers
+    assert tool(inst, "kurir-cat", "4jXv0000000QQQQ").returncode != 0
+
+
+def test_flush_delivers_deferred_now(make_instance):
+    inst = make_instance().start()
+    blocker = os.path.join(inst.dir, "mail", "wes")
+    with open(blocker, "w") as f:
+        f.write("x")
+    inst.set(minimal_backoff_time="1h", maximal_backoff_time="2h")
+    inst.kurir("reload")
+    time.sleep(0.5)
+    inst.send("s@client.test", ["wes@mx.test"], "Subject: flush\r\n\r\nx\r\n")
+    wait_for(lambda: inst.queue_files("deferred"), 30, "a deferred message")
+    os.unlink(blocker)
+    res = tool(inst, "kurir-queue", "-f", user=True)
+    assert res.returncode == 0, res.stderr
+    inst.wait_delivered("wes", 1, timeout=20)

@@ -1,0 +1,149 @@
+// NAME
+//   kurir-queue - list and flush the mail queue, as postqueue(1)
+// SYNOPSIS
+//   kurir-queue [-c config_dir] -p | -j | -f | -i queue_id | -s site
+// DESCRIPTION
+//   -p prints the queue in postqueue -p (mailq) layout: a header, one entry
+//   per message (queue id with '*' for active and '!' for hold, size,
+//   arrival time, sender; then delay reasons and recipients) and the trailer
+//   "-- N Kbytes in M Requests."; an empty queue is "Mail queue is empty".
+//   -j prints one JSON object per message with Postfix's field names. -f
+//   retries every deferred message now, -i one message, -s the messages for
+//   a domain. The listing comes from qmgr over public/qmgr, so an ordinary
+//   user never reads queue files; root may read them directly when the mail
+//   system is down.
+// SECURITY
+//   Installed setgid kurirdrop (like kurir-drop) only to reach public/.
+//   It sends fixed requests and parses qmgr's answer strictly.
+// DIAGNOSTICS
+//   0 on success; EX_UNAVAILABLE when the mail system is down; EX_USAGE.
+#include "mail/clients.hpp"
+#include "mail/config.hpp"
+#include "mail/queue_listing.hpp"
+
+#include <fmt/format.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+using namespace kurir;
+
+namespace {
+
+[[noreturn]] void die(int code, const std::string& text) {
+    fmt::print(stderr, "kurir-queue: fatal: {}\n", text);
+    std::exit(code);
+}
+
+[[noreturn]] void usage() {
+    fmt::print(stderr, "usage: kurir-queue [-c config_dir] -p | -j | -f | -i queue_id | -s site\n");
+    std::exit(EX_USAGE);
+}
+
+// The JSON lines qmgr sends back are parsed just enough to format -p.
+std::string json_field(std::string_view line, std::string_view name, size_t from = 0, size_t* end = nullptr) {
+    std::string key = "\"" + std::string(name) + "\": ";
+    size_t at = line.find(key, from);
+    if (at == std::string_view::npos) return {};
+    size_t p = at + key.size();
+    std::string out;
+    if (p < line.size() && line[p] == '"') {
+        for (++p; p < line.size() && line[p] != '"'; ++p) {
+            if (line[p] == '\\' && p + 1 < line.size()) {
+                char c = line[++p];
+                if (c == 'n') out += '\n';
+                else if (c == 't') out += '\t';
+                else if (c == 'r') out += '\r';
+                else if (c == 'u' && p + 4 < line.size()) {
+                    out += static_cast<char>(std::strtol(std::string(line.substr(p + 1, 4)).c_str(), nullptr, 16));
+                    p += 4;
+                } else out += c;
+            } else {
+                out += line[p];
+            }
+        }
+    } else {
+        while (p < line.size() && line[p] != ',' && line[p] != '}') out += line[p++];
+    }
+    if (end) *end = p;
+    return out;
+}
+
+std::vector<mail::ListedMessage> from_json_lines(std::string_view text) {
+    std::vector<mail::ListedMessage> out;
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t nl = text.find('\n', pos);
+        std::string_view line = text.substr(pos, nl == text.npos ? text.npos : nl - pos);
+        pos = nl == text.npos ? text.size() : nl + 1;
+        if (line.empty()) continue;
+        mail::ListedMessage m;
+        m.queue_name = json_field(line, "queue_name");
+        m.queue_id = json_field(line, "queue_id");
+        m.arrival_time = std::atol(json_field(line, "arrival_time").c_str());
+        m.message_size = std::atol(json_field(line, "message_size").c_str());
+        m.sender = json_field(line, "sender");
+        size_t at = line.find("\"recipients\": [");
+        while (at != std::string_view::npos) {
+            size_t next = line.find("{\"address\": ", at);
+            if (next == std::string_view::npos) break;
+            size_t close = line.find('}', next);
+            std::string_view item = line.substr(next, close - next + 1);
+            m.recipients.push_back({json_field(item, "address"), json_field(item, "delay_reason")});
+            at = close;
+        }
+        out.push_back(std::move(m));
+    }
+    return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string dir = ::getenv("KURIR_CONFIG") ? ::getenv("KURIR_CONFIG") : "/etc/kurir";
+    char mode = 0;
+    std::string arg;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "-c" && i + 1 < argc) {
+            dir = argv[++i];
+        } else if (a == "-p" || a == "-j" || a == "-f") {
+            mode = a[1];
+        } else if ((a == "-i" || a == "-s") && i + 1 < argc) {
+            mode = a[1];
+            arg = argv[++i];
+        } else {
+            usage();
+        }
+    }
+    if (mode == 0) usage();
+    auto cfg = mail::Config::load(dir);
+    if (!cfg) die(EX_CONFIG, cfg.error().text);
+    mail::QueueDir queue(cfg->str("queue_directory"));
+    if (mode == 'f' || mode == 'i' || mode == 's') {
+        if (mode == 'i' && !mail::valid_queue_id(arg)) die(EX_USAGE, "bad queue id: " + arg);
+        if (mode == 's' && (arg.empty() || arg.find_first_of(" \n\r\t\\/") != std::string::npos))
+            die(EX_USAGE, "bad site: " + arg);
+        std::string req = mode == 'f' ? "F" : mode == 'i' ? "I" + arg : "S" + arg;
+        auto r = mail::public_request(queue, mail::service::qmgr, req);
+        if (!r) die(EX_UNAVAILABLE, "the mail system is down: " + r.error().text);
+        return 0;
+    }
+    std::vector<mail::ListedMessage> messages;
+    auto r = mail::public_request(queue, mail::service::qmgr, "L");
+    if (r) {
+        messages = from_json_lines(*r);
+    } else if (::access(queue.dir(mail::Queue::incoming).c_str(), R_OK | X_OK) == 0) {
+        // The mail system is down: whoever may read the queue reads it.
+        messages = mail::list_queue(queue);
+    } else {
+        die(EX_UNAVAILABLE, "the mail system is down: " + r.error().text);
+    }
+    if (mode == 'j') {
+        for (const auto& m : messages) fmt::print("{}", mail::format_json_line(m));
+    } else {
+        fmt::print("{}", mail::format_postqueue(messages));
+    }
+    return 0;
+}

@@ -1,0 +1,213 @@
+// NAME
+//   kurir-super - queue maintenance, as postsuper(1)
+// SYNOPSIS
+//   kurir-super [-c config_dir] -d ID|ALL|- [queue]   delete
+//   kurir-super [-c config_dir] -h ID|ALL|- [queue]   put on hold
+//   kurir-super [-c config_dir] -H ID|ALL|- [queue]   release from hold
+//   kurir-super [-c config_dir] -r ID|ALL|- [queue]   requeue (through pickup and cleanup again)
+//   kurir-super [-c config_dir] -s                    check and repair the queue
+// DESCRIPTION
+//   "-" reads queue ids from standard input, one per line. Each change is a
+//   rename or an unlink, so it is safe while the mail system runs; a message
+//   qmgr is delivering at that moment finishes its current attempt. -r
+//   writes the message (its recipients not yet delivered) back into maildrop
+//   and removes the old file, so it gets a new queue id, as with Postfix.
+//   -s removes stale temporary files, moves unparseable files to corrupt/
+//   and, run by root, gives every queue file to mail_owner.
+// SECURITY
+//   For root (or the user an unprivileged instance runs as).
+// DIAGNOSTICS
+//   Prints "Deleted: N messages" (and so on) to standard error; 0 on
+//   success, EX_USAGE, EX_NOPERM, EX_CONFIG.
+#include "mail/config.hpp"
+#include "mail/queue.hpp"
+#include "mail/queue_file.hpp"
+#include "mail/record.hpp"
+#include "mail/clients.hpp"
+#include "util/fs.hpp"
+#include "util/log.hpp"
+#include "util/privilege.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+#include <utime.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <iostream>
+
+using namespace kurir;
+
+namespace {
+
+[[noreturn]] void usage() {
+    fmt::print(stderr, "usage: kurir-super [-c config_dir] -d|-h|-H|-r ID|ALL|- [queue] | -s\n");
+    std::exit(EX_USAGE);
+}
+
+std::string plural(size_t n) { return fmt::format("{} message{}", n, n == 1 ? "" : "s"); }
+
+struct Owner {
+    uid_t uid;
+    gid_t gid;
+};
+
+bool requeue(const mail::QueueDir& queue, mail::Queue from, const std::string& id, const std::optional<Owner>& owner) {
+    std::string path = queue.path(from, id);
+    auto bytes = util::read_file(path);
+    if (!bytes) return false;
+    auto env = mail::parse_queue_file(*bytes, mail::RecipientsRequired::no);
+    if (!env) {
+        util::msg_warn("{}: {}", path, env.error().text);
+        return false;
+    }
+    // The maildrop file is written as mail_owner wrote it: pickup trusts it.
+    uid_t uid = owner ? owner->uid : ::geteuid();
+    std::string file;
+    mail::rec_append(file, mail::rec::version, "1");
+    mail::rec_append(file, mail::rec::time, fmt::format("{} {}", env->arrival_sec, env->arrival_usec));
+    mail::rec_append(file, mail::rec::attr, fmt::format("uid={}", uid));
+    mail::rec_append(file, mail::rec::attr, "requeue=1");
+    mail::rec_append(file, mail::rec::sender, env->sender);
+    for (const auto& r : env->recipients)
+        if (!r.done) mail::rec_append(file, mail::rec::rcpt, r.address);
+    mail::rec_append(file, mail::rec::message, "");
+    file.append(bytes->substr(env->content_offset, env->content_end - env->content_offset));
+    mail::rec_append(file, mail::rec::content_end, "");
+    mail::rec_append(file, mail::rec::end, "");
+    std::string new_id = mail::new_queue_id();
+    std::string dir = queue.dir(mail::Queue::maildrop);
+    if (auto w = util::write_file_durable(dir, new_id, file, 0644); !w) {
+        util::msg_warn("{}", w.error().text);
+        return false;
+    }
+    if (owner) (void)::chown(queue.path(mail::Queue::maildrop, new_id).c_str(), owner->uid, owner->gid);
+    if (::unlink(path.c_str()) < 0) {
+        // Keep one copy: the old file is still there, so drop the new one.
+        ::unlink(queue.path(mail::Queue::maildrop, new_id).c_str());
+        return false;
+    }
+    util::msg_info("{}: requeued as {}", id, new_id);
+    return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string dir = ::getenv("KURIR_CONFIG") ? ::getenv("KURIR_CONFIG") : "/etc/kurir";
+    char op = 0;
+    std::string target;
+    std::optional<mail::Queue> only;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "-c" && i + 1 < argc) {
+            dir = argv[++i];
+        } else if ((a == "-d" || a == "-h" || a == "-H" || a == "-r") && i + 1 < argc && op == 0) {
+            op = a[1];
+            target = argv[++i];
+        } else if (a == "-s" && op == 0) {
+            op = 's';
+        } else if (op != 0 && op != 's' && !only) {
+            only = mail::parse_queue(a);
+            if (!only) usage();
+        } else {
+            usage();
+        }
+    }
+    if (op == 0) usage();
+    if (sodium_init() < 0) return EX_SOFTWARE;
+    auto cfg = mail::Config::load(dir);
+    if (!cfg) {
+        fmt::print(stderr, "kurir-super: fatal: {}\n", cfg.error().text);
+        return EX_CONFIG;
+    }
+    util::log_init({cfg->str("syslog_name"), "kurir-super", cfg->str("myhostname"), cfg->str("maillog_file"), false});
+    mail::QueueDir queue(cfg->str("queue_directory"));
+    if (::access(queue.dir(mail::Queue::incoming).c_str(), R_OK | W_OK | X_OK) < 0) {
+        fmt::print(stderr, "kurir-super: fatal: {}: permission denied (root only)\n", queue.root());
+        return EX_NOPERM;
+    }
+    std::optional<Owner> owner;
+    if (util::running_as_root())
+        if (auto acct = util::find_account(cfg->str("mail_owner"))) owner = Owner{acct->uid, acct->gid};
+
+    if (op == 's') {
+        size_t fixed = 0;
+        for (mail::Queue q : {mail::Queue::incoming, mail::Queue::active, mail::Queue::deferred, mail::Queue::hold}) {
+            for (const auto& id : queue.list(q)) {
+                std::string path = queue.path(q, id);
+                auto bytes = util::read_file(path);
+                if (bytes && !mail::parse_queue_file(*bytes)) {
+                    if (queue.move(id, q, mail::Queue::corrupt)) {
+                        util::msg_warn("{}: unparseable; moved to corrupt", path);
+                        ++fixed;
+                    }
+                } else if (owner) {
+                    struct stat st {};
+                    if (::stat(path.c_str(), &st) == 0 && st.st_uid != owner->uid) {
+                        (void)::chown(path.c_str(), owner->uid, owner->gid);
+                        ++fixed;
+                    }
+                }
+            }
+        }
+        fmt::print(stderr, "kurir-super: Repaired: {}\n", plural(fixed));
+        return 0;
+    }
+
+    std::vector<std::string> ids;
+    bool all = target == "ALL";
+    if (target == "-") {
+        for (std::string line; std::getline(std::cin, line);)
+            if (!line.empty()) ids.push_back(line);
+    } else if (!all) {
+        ids.push_back(target);
+    }
+    std::vector<mail::Queue> queues;
+    if (only)
+        queues = {*only};
+    else if (op == 'H')
+        queues = {mail::Queue::hold};
+    else if (op == 'h')
+        queues = {mail::Queue::incoming, mail::Queue::active, mail::Queue::deferred};
+    else
+        queues = {mail::Queue::maildrop, mail::Queue::incoming, mail::Queue::active, mail::Queue::deferred,
+                  mail::Queue::hold};
+    size_t count = 0;
+    for (mail::Queue q : queues) {
+        std::vector<std::string> here = all ? queue.list(q) : std::vector<std::string>{};
+        if (!all)
+            for (const auto& id : ids)
+                if (mail::valid_queue_id(id) && util::exists(queue.path(q, id))) here.push_back(id);
+        for (const auto& id : here) {
+            bool done = false;
+            if (op == 'd') {
+                done = ::unlink(queue.path(q, id).c_str()) == 0;
+                if (done) util::msg_info("{}: removed", id);
+            } else if (op == 'h') {
+                done = static_cast<bool>(queue.move(id, q, mail::Queue::hold));
+                if (done) util::msg_info("{}: placed on hold", id);
+            } else if (op == 'H') {
+                struct utimbuf now {std::time(nullptr), std::time(nullptr)};
+                ::utime(queue.path(q, id).c_str(), &now);
+                done = static_cast<bool>(queue.move(id, q, mail::Queue::deferred));
+                if (done) util::msg_info("{}: released from hold", id);
+            } else if (op == 'r') {
+                done = q != mail::Queue::maildrop && requeue(queue, q, id, owner);
+            }
+            count += done ? 1 : 0;
+        }
+    }
+    const char* what = op == 'd' ? "Deleted" : op == 'h' ? "Placed on hold" : op == 'H' ? "Released from hold" : "Requeued";
+    fmt::print(stderr, "kurir-super: {}: {}\n", what, plural(count));
+    if (op == 'H' || op == 'r') {
+        mail::send_trigger(queue, mail::service::pickup, mail::trigger::wakeup);
+        (void)mail::public_request(queue, mail::service::qmgr, "F");
+    }
+    return 0;
+}
