@@ -165,12 +165,16 @@ std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, 
     std::string date = rfc2822_date(in.now_sec);
     std::vector<std::string> added;
     bool requeued = attr("requeue") == "1";  // kurir-super -r: the headers are complete already
+    bool forwarded = attr("origin") == "forward";  // local forwarding an alias or .forward target
     if (!requeued) {
         std::string from_part;
         if (local_origin) {
             from_part = fmt::format("by {} ({}, from userid {})", hostname, cfg.str("mail_name"),
                                     attr("uid").empty() ? "unknown" : attr("uid"));
             added.push_back(fmt::format("Received: {}\n\tid {}; {}", from_part, in.queue_id, date));
+        } else if (forwarded) {
+            added.push_back(fmt::format("Received: by {} ({}) id {}\n\tfor <{}>; {}", hostname, cfg.str("mail_name"),
+                                        in.queue_id, quote_address(rcpts.front().second), date));
         } else {
             std::string helo = attr("helo");
             // Postfix names the recipient only when there is one.
@@ -183,7 +187,7 @@ std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, 
                                         for_part, date));
         }
     }
-    if (!have_msgid && !requeued) {
+    if (!have_msgid && !requeued && !forwarded) {
         char stamp[32];
         time_t t = in.now_sec;
         struct tm tm {};
@@ -192,7 +196,7 @@ std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, 
         message_id = fmt::format("<{}.{}@{}>", stamp, in.queue_id, hostname);
         added.push_back("Message-ID: " + message_id);
     }
-    if (!have_date && !requeued) added.push_back("Date: " + date);
+    if (!have_date && !requeued && !forwarded) added.push_back("Date: " + date);
     if (!have_from && local_origin && !requeued) {
         std::string fullname = attr("fullname");
         std::erase_if(fullname, [](char c) { return c == '"' || c == '\\' || c == '\r' || c == '\n'; });

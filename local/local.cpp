@@ -8,15 +8,25 @@
 //   quoting, dotlock + fcntl, fsync), with Return-Path: and Delivered-To:
 //   added. Answers one result per recipient, only after the delivery is
 //   durable, and logs each in Postfix's layout.
+//   Before the mailbox come aliases (alias_maps) and the user's .forward:
+//   their items may be addresses (local ones expanded again, remote ones
+//   forwarded through cleanup), |commands, /files, :include: files and
+//   \\user; see local_alias.hpp.
 // SECURITY
 //   Runs as root so that it can write as the recipient: each mailbox is
 //   written with the recipient's effective uid/gid (default_privs for names
-//   without an account; never root). Local parts that could leave the spool
-//   ('/', '..', a leading '.', control characters) are refused.
+//   without an account; never root). Commands and files named in aliases run
+//   with default_privs' rights, those in a .forward with its owner's; a
+//   command runs only from those two places (allow_mail_to_commands), never
+//   from an address in mail. Local parts that could leave the spool ('/',
+//   '..', a leading '.', control characters) are refused.
 // CONFIGURATION PARAMETERS
 //   mail_spool_directory, home_mailbox, recipient_delimiter,
 //   local_recipient_maps, default_privs, myhostname
-#include "local/local_recipient.hpp"
+#include "local/local_alias.hpp"
+#include "mail/clients.hpp"
+#include "mail/maps.hpp"
+#include "mail/record.hpp"
 #include "mail/address.hpp"
 #include "mail/delivery_log.hpp"
 #include "mail/queue_file.hpp"
@@ -26,7 +36,7 @@
 #include "util/privilege.hpp"
 #include "util/socket.hpp"
 
-#include <grp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -35,42 +45,63 @@ using namespace kurir;
 
 namespace {
 
-// Switches effective ids for the lifetime of the object (root only).
-class AsUser {
+// alias_maps, reopened when a table is rebuilt (newaliases renames a new file in).
+class AliasTables {
 public:
-    AsUser(uid_t uid, gid_t gid) : active_(util::running_as_root()) {
-        if (!active_) return;
-        ok_ = ::setegid(gid) == 0 && ::setgroups(1, &gid) == 0 && ::seteuid(uid) == 0;
+    const mail::MapList& get(const mail::Config& cfg) {
+        std::string stamp;
+        for (const auto& spec : cfg.list("alias_maps")) {
+            struct stat st {};
+            auto p = mail::parse_map_spec(spec);
+            if (p && ::stat((p->path + ".db").c_str(), &st) == 0)
+                stamp += std::to_string(st.st_ino) + ":" + std::to_string(st.st_mtim.tv_nsec) + ":" +
+                         std::to_string(st.st_mtime) + ";";
+        }
+        if (!maps_ || stamp != stamp_) {
+            auto m = mail::MapList::open(cfg.list("alias_maps"));
+            if (!m) util::msg_warn("alias_maps: {}", m.error().text);
+            maps_ = m ? std::move(*m) : mail::MapList();
+            stamp_ = stamp;
+        }
+        return *maps_;
     }
-    ~AsUser() {
-        if (!active_) return;
-        if (::seteuid(0) < 0 || ::setegid(0) < 0) util::msg_fatal("cannot regain root after delivery");
-        gid_t root = 0;
-        ::setgroups(1, &root);
-    }
-    bool ok() const { return !active_ || ok_; }
 
 private:
-    bool active_;
-    bool ok_ = false;
+    std::optional<mail::MapList> maps_;
+    std::string stamp_;
 };
 
-local::DeliveryStatus deliver_one(const server::ServerContext& ctx, const mail::QueueEnvelope& env,
-                                  std::string_view recipient, std::string_view body) {
-    auto where = local::find_mailbox(ctx.config, recipient);
-    if (auto* st = std::get_if<local::DeliveryStatus>(&where)) return *st;
-    auto& target = std::get<local::MailboxTarget>(where);
-    std::string prefix = "Return-Path: <" + mail::quote_address(env.sender) + ">\n";
-    if (env.sender.empty()) prefix = "Return-Path: <>\n";
-    prefix += "Delivered-To: " + mail::quote_address(recipient) + "\n";
-    AsUser as(target.uid, target.gid);
-    if (!as.ok()) return {"4.3.0", "cannot switch to the recipient's user id"};
-    if (target.kind == local::MailboxTarget::Kind::maildir)
-        return local::deliver_maildir(target.path, prefix, body, ctx.config.str("myhostname"));
-    return local::deliver_mbox(target.path, env.sender, env.arrival_sec, prefix, body);
+// A copy of the message to a remote address, through cleanup, with the
+// original sender and a Delivered-To: for loop detection.
+local::DeliveryStatus forward_copy(const server::ServerContext& ctx, const mail::QueueEnvelope& env,
+                                   std::string_view body, const std::string& target, const std::string& delivered_to) {
+    auto fd = util::connect_unix(ctx.queue.private_socket(mail::service::cleanup),
+                                 static_cast<int>(ctx.config.seconds("ipc_timeout")));
+    if (!fd) return {"4.3.0", "forward to " + target + ": " + fd.error().text};
+    auto hello = util::attr_read(fd->get());
+    if (!hello) return {"4.3.0", "forward to " + target + ": cleanup: " + hello.error().text};
+    std::string stream;
+    mail::rec_append(stream, mail::rec::attr, "origin=forward");
+    mail::rec_append(stream, mail::rec::sender, env.sender);
+    mail::rec_append(stream, mail::rec::rcpt, target);
+    mail::rec_append(stream, mail::rec::message, "");
+    mail::rec_append_line(stream, "Delivered-To: " + mail::quote_address(delivered_to));
+    size_t pos = 0;
+    while (pos < body.size()) {
+        size_t nl = body.find('\n', pos);
+        mail::rec_append_line(stream, body.substr(pos, nl - pos));
+        pos = nl + 1;
+    }
+    mail::rec_append(stream, mail::rec::content_end, "");
+    if (auto w = util::write_all(fd->get(), stream, "cleanup"); !w) return {"4.3.0", w.error().text};
+    auto reply = util::attr_read(fd->get());
+    if (!reply) return {"4.3.0", "forward to " + target + ": cleanup: " + reply.error().text};
+    std::string status = reply->get_or("status", "4");
+    if (status == "0") return {"2.0.0", "forwarded as " + reply->get_or("queue_id", "?")};
+    return {status == "5" ? "5.3.0" : "4.3.0", "forward to " + target + ": " + reply->get_or("reason", "failed")};
 }
 
-void serve(server::ServerContext& ctx, util::Fd client) {
+void serve(server::ServerContext& ctx, util::Fd client, AliasTables& aliases) {
     util::set_io_timeout(client.get(), static_cast<int>(ctx.config.seconds("ipc_timeout")));
     auto req = util::attr_read(client.get());
     if (!req) {
@@ -115,7 +146,12 @@ void serve(server::ServerContext& ctx, util::Fd client) {
             continue;
         }
         double connected = mail::now_seconds();
-        auto st = deliver_one(ctx, *env, rc->address, body);
+        local::Message msg{*env, body, id};
+        local::Expander expander(ctx.config, aliases.get(ctx.config), msg,
+                                 [&](const std::string& target, const std::string& delivered_to) {
+                                     return forward_copy(ctx, *env, body, target, delivered_to);
+                                 });
+        auto st = expander.deliver(rc->address);
         mail::DeliveryTimes t{env->arrival_sec + env->arrival_usec / 1e6, active, handed, connected,
                               mail::now_seconds()};
         util::msg_info("{}", mail::delivery_log_line(id, rc->address, rc->original, "local", t, st.dsn, st.text));
@@ -129,5 +165,8 @@ void serve(server::ServerContext& ctx, util::Fd client) {
 int main(int argc, char** argv) {
     server::Hooks hooks;
     hooks.keep_root = true;
-    return server::single_server_main(argc, argv, "local", serve, hooks);
+    AliasTables aliases;
+    return server::single_server_main(
+        argc, argv, "local",
+        [&](server::ServerContext& ctx, util::Fd client) { serve(ctx, std::move(client), aliases); }, hooks);
 }

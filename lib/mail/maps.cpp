@@ -1,0 +1,140 @@
+#include "mail/maps.hpp"
+
+#include <fmt/format.h>
+
+namespace kurir::mail {
+namespace {
+
+struct Logical {
+    std::string text;
+    int line;
+};
+
+std::vector<Logical> logical_lines(std::string_view text) {
+    std::vector<Logical> out;
+    int no = 0;
+    size_t pos = 0;
+    while (pos <= text.size()) {
+        size_t nl = text.find('\n', pos);
+        std::string_view line = text.substr(pos, nl == text.npos ? text.npos : nl - pos);
+        ++no;
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        size_t first = line.find_first_not_of(" \t");
+        bool blank = first == std::string_view::npos || line[first] == '#';
+        if (!blank) {
+            if (first > 0 && !out.empty())
+                out.back().text += " " + std::string(line.substr(first));
+            else
+                out.push_back({std::string(line.substr(first)), no});
+        }
+        if (nl == text.npos) break;
+        pos = nl + 1;
+    }
+    return out;
+}
+
+std::string trim(std::string_view s) {
+    size_t a = s.find_first_not_of(" \t");
+    if (a == std::string_view::npos) return {};
+    size_t b = s.find_last_not_of(" \t");
+    return std::string(s.substr(a, b - a + 1));
+}
+
+}  // namespace
+
+util::Result<MapEntries> parse_map_source(std::string_view text, const std::string& file) {
+    if (text.find('\0') != std::string_view::npos) return util::fail(file + ": contains a NUL byte");
+    MapEntries out;
+    for (const auto& l : logical_lines(text)) {
+        size_t sp = l.text.find_first_of(" \t");
+        if (sp == std::string::npos)
+            return util::fail(fmt::format("{}:{}: expected \"key whitespace value\"", file, l.line));
+        out.emplace_back(l.text.substr(0, sp), trim(std::string_view(l.text).substr(sp)));
+    }
+    return out;
+}
+
+util::Result<MapEntries> parse_aliases_source(std::string_view text, const std::string& file) {
+    if (text.find('\0') != std::string_view::npos) return util::fail(file + ": contains a NUL byte");
+    MapEntries out;
+    for (const auto& l : logical_lines(text)) {
+        std::string name;
+        size_t i = 0;
+        if (l.text[0] == '"') {
+            size_t close = l.text.find('"', 1);
+            if (close == std::string::npos) return util::fail(fmt::format("{}:{}: unbalanced quote", file, l.line));
+            name = l.text.substr(1, close - 1);
+            i = close + 1;
+        } else {
+            i = l.text.find(':');
+            if (i == std::string::npos)
+                return util::fail(fmt::format("{}:{}: missing ':' after alias name", file, l.line));
+            name = trim(std::string_view(l.text).substr(0, i));
+        }
+        i = l.text.find(':', i);
+        if (i == std::string::npos) return util::fail(fmt::format("{}:{}: missing ':' after alias name", file, l.line));
+        if (name.empty() || name.find_first_of(" \t") != std::string::npos)
+            return util::fail(fmt::format("{}:{}: bad alias name \"{}\"", file, l.line, name));
+        std::string value = trim(std::string_view(l.text).substr(i + 1));
+        if (value.empty()) return util::fail(fmt::format("{}:{}: alias \"{}\" has no value", file, l.line, name));
+        out.emplace_back(name, value);
+    }
+    return out;
+}
+
+std::vector<std::string> split_alias_value(std::string_view value) {
+    std::vector<std::string> out;
+    std::string cur;
+    bool quoted = false;
+    auto push = [&] {
+        std::string t = trim(cur);
+        if (t.size() >= 2 && t.front() == '"' && t.back() == '"') t = t.substr(1, t.size() - 2);
+        if (!t.empty()) out.push_back(t);
+        cur.clear();
+    };
+    for (char c : value) {
+        if (c == '"') quoted = !quoted;
+        if (c == ',' && !quoted)
+            push();
+        else
+            cur += c;
+    }
+    push();
+    return out;
+}
+
+util::Result<MapSpec> parse_map_spec(std::string_view spec) {
+    size_t colon = spec.find(':');
+    if (colon == std::string_view::npos) return util::fail("bad table \"" + std::string(spec) + "\" (want type:name)");
+    std::string_view type = spec.substr(0, colon);
+    std::string path(spec.substr(colon + 1));
+    if (path.empty() || path[0] != '/') return util::fail("table " + std::string(spec) + ": want an absolute path");
+    if (type == "hash") return MapSpec{util::DbType::hash, path};
+    if (type == "btree") return MapSpec{util::DbType::btree, path};
+    return util::fail("unsupported table type \"" + std::string(type) + "\" (hash and btree are)");
+}
+
+util::Result<MapList> MapList::open(const std::vector<std::string>& specs) {
+    MapList list;
+    for (const auto& s : specs) {
+        auto spec = parse_map_spec(s);
+        if (!spec) return std::unexpected(spec.error());
+        auto db = util::DbMap::open(spec->path + ".db", spec->type);
+        if (!db) {
+            list.warnings_.push_back(db.error().text);
+            continue;
+        }
+        list.maps_.push_back(std::make_shared<util::DbMap>(std::move(*db)));
+    }
+    return list;
+}
+
+util::Result<std::optional<std::string>> MapList::lookup(std::string_view key) const {
+    for (const auto& m : maps_) {
+        auto v = m->lookup(key);
+        if (!v || *v) return v;
+    }
+    return std::optional<std::string>();
+}
+
+}  // namespace kurir::mail

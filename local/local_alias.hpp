@@ -1,0 +1,53 @@
+// local's expansion of a recipient: aliases (alias_maps), the user's
+// .forward, then the mailbox. Alias and .forward items may be addresses
+// (local ones are expanded again, others forwarded through cleanup),
+// |commands, /files, :include: files and \user (the mailbox, no further
+// expansion). Loops end at a depth limit and at a Delivered-To: the
+// message already carries.
+#pragma once
+
+#include "local/local_mailbox.hpp"
+#include "mail/config.hpp"
+#include "mail/maps.hpp"
+#include "mail/queue.hpp"
+#include "mail/queue_file.hpp"
+
+#include <functional>
+#include <set>
+#include <string>
+#include <string_view>
+
+namespace kurir::local {
+
+struct Message {
+    const mail::QueueEnvelope& env;
+    std::string_view body;  // header and body, LF line ends
+    std::string queue_id;
+};
+
+// Forwards a copy of the message to an address through cleanup.
+using Forwarder = std::function<DeliveryStatus(const std::string& target, const std::string& delivered_to)>;
+
+class Expander {
+public:
+    Expander(const mail::Config& cfg, const mail::MapList& aliases, const Message& msg, Forwarder forward);
+    DeliveryStatus deliver(const std::string& recipient);
+
+private:
+    DeliveryStatus deliver_at(const std::string& recipient, int depth, bool expand);
+    DeliveryStatus deliver_items(const std::string& recipient, const std::vector<std::string>& items, int depth,
+                                 const std::string& origin, uid_t uid, gid_t gid, const std::string& home);
+    DeliveryStatus to_mailbox(const std::string& recipient);
+    std::string prefix(const std::string& recipient) const;
+
+    const mail::Config& cfg_;
+    const mail::MapList& aliases_;
+    const Message& msg_;
+    Forwarder forward_;
+    std::set<std::string> delivered_to_;  // from the message's Delivered-To: headers
+};
+
+// Runs fn with effective uid/gid switched (root only); restores root after.
+DeliveryStatus as_user(uid_t uid, gid_t gid, const std::function<DeliveryStatus()>& fn);
+
+}  // namespace kurir::local

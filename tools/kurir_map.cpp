@@ -1,0 +1,13 @@
+// NAME
+//   kurir-map - build or query a lookup table, as postmap(1)
+// SYNOPSIS
+//   kurir-map [-c config_dir] type:file ...
+//   kurir-map [-c config_dir] -q key type:file ...
+// DESCRIPTION
+//   Builds file.db (Berkeley DB hash or btree) from "key value" lines, or
+//   prints the value of key (exit 1 when it is not there). Keys are stored
+//   lowercased with a trailing NUL, as Postfix stores them. A syntax error
+//   names file:line and leaves the old table in place.
+#include "tools/table_tool.hpp"
+
+int main(int argc, char** argv) { return kurir::tools::table_tool_main(argc, argv, kurir::tools::TableSyntax::map); }
