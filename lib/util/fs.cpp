@@ -66,9 +66,14 @@ Result<void> write_file_durable(const std::string& dir, const std::string& name,
     std::string final_path = dir + "/" + name;
     auto fd = open_file(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode);
     if (!fd) return std::unexpected(fd.error());
-    if (auto r = write_all(fd->get(), data, tmp); !r) return r;
-    if (::fsync(fd->get()) < 0) return fail_errno("fsync " + tmp);
-    if (::rename(tmp.c_str(), final_path.c_str()) < 0) return fail_errno("rename " + tmp);
+    // A failed write leaves nothing behind (a full disk must not stay full).
+    auto discard = [&](std::unexpected<Error> e) {
+        ::unlink(tmp.c_str());
+        return e;
+    };
+    if (auto r = write_all(fd->get(), data, tmp); !r) return discard(std::unexpected(r.error()));
+    if (::fsync(fd->get()) < 0) return discard(fail_errno("fsync " + tmp));
+    if (::rename(tmp.c_str(), final_path.c_str()) < 0) return discard(fail_errno("rename " + tmp));
     return fsync_dir(dir);
 }
 
