@@ -4,7 +4,7 @@ PREFIX ?= $(CURDIR)/$(BUILD)/inst
 KURIR   = $(PREFIX)/sbin/kurir
 RUNDIR ?= $(CURDIR)/run
 
-.PHONY: all deps build run test unit e2e fuzz clean
+.PHONY: all deps build run test bench clean
 
 all: build
 
@@ -33,3 +33,7 @@ test: build
 
 clean:
 	rm -rf $(BUILD) build-fuzz
+
+# Benchmark against Postfix on this machine (root; see bench/bench.py).
+bench: build
+	@/usr/bin/python3 bench/bench.py

@@ -1,0 +1,336 @@
+#!/usr/bin/python3
+"""kurir against Postfix on the same machine, in the same run.
+
+Run as root (`make bench`): installs Debian's postfix if missing, configures
+it on loopback (port 2641, home_mailbox = Maildir/ for user kurirbench,
+default durability), makes a kurir instance on port 2640 delivering to
+Maildir, and runs each scenario on both, alternating A B A B for --reps
+repetitions. Prints a table of medians (min-max) and the kurir/Postfix
+ratio, and writes it to bench/RESULTS.md. Every run checks itself: all
+messages delivered, none twice, queue empty; a run that loses mail fails.
+
+Scenarios (issue: benchmark against Postfix):
+  smtp-N   SMTP in -> local Maildir, smtp-source with N sessions, 4 KB messages
+  rcpt10   the same with 10 recipients per message
+  sendmail local injection: sendmail invocations, 1 and 4 in parallel
+"""
+import argparse
+import concurrent.futures
+import glob
+import os
+import pwd
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PREFIX = os.environ.get("KURIR_PREFIX", os.path.join(REPO, "build", "inst"))
+BENCH_USER = "kurirbench"
+PF_PORT, KURIR_PORT = 2641, 2640
+
+
+def sh(*args, **kw):
+    return subprocess.run(args, check=kw.pop("check", True), **kw)
+
+
+def ensure_user():
+    try:
+        return pwd.getpwnam(BENCH_USER)
+    except KeyError:
+        sh("useradd", "--create-home", "--home-dir", f"/home/{BENCH_USER}", BENCH_USER)
+        return pwd.getpwnam(BENCH_USER)
+
+
+# -- process tree accounting ----------------------------------------------------
+def tree(root_pid):
+    kids = {}
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            fields = open(stat).read().rsplit(")", 1)[1].split()
+            kids.setdefault(int(fields[1]), []).append(int(stat.split("/")[2]))
+        except (OSError, IndexError, ValueError):
+            pass
+    out, todo = [], [root_pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += kids.get(p, [])
+    return out
+
+
+def cpu_seconds(root_pid):
+    """utime+stime of the live tree plus what the root reaped (cutime+cstime)."""
+    hz = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in tree(root_pid):
+        try:
+            f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(f[11]) + int(f[12])
+        if pid == root_pid:
+            total += int(f[13]) + int(f[14])
+    return total / hz
+
+
+def pss_kb(root_pid):
+    total = 0
+    for pid in tree(root_pid):
+        try:
+            for line in open(f"/proc/{pid}/smaps_rollup"):
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+# -- the two MTAs ---------------------------------------------------------------------
+class Postfix:
+    name = "postfix"
+    port = PF_PORT
+
+    def __init__(self, user):
+        self.user = user
+        self.maildir = os.path.join(user.pw_dir, "Maildir")
+        self.rcpt_domain = "localhost"
+        if not shutil.which("postfix"):
+            sh("sh", "-c", "echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections")
+            sh("apt-get", "install", "-y", "-qq", "postfix", env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+        sh("postfix", "stop", check=False, stderr=subprocess.DEVNULL)
+        with open("/etc/postfix/main.cf", "w") as f:
+            f.write("compatibility_level = 3.6\nqueue_directory = /var/spool/postfix\n"
+                    "command_directory = /usr/sbin\ndaemon_directory = /usr/lib/postfix/sbin\n"
+                    "data_directory = /var/lib/postfix\nmail_owner = postfix\nsetgid_group = postdrop\n"
+                    "inet_interfaces = loopback-only\ninet_protocols = ipv4\nmydestination = localhost\n"
+                    "myhostname = pf.bench\nhome_mailbox = Maildir/\nalias_maps =\nalias_database =\n"
+                    "maillog_file = /var/log/postfix-bench.log\n"
+                    "smtpd_recipient_restrictions = permit_mynetworks, reject\n")
+        master = open("/usr/share/postfix/master.cf.dist").read()
+        master = master.replace("smtp      inet  n       -       y       -       -       smtpd",
+                                f"{PF_PORT}      inet  n       -       y       -       -       smtpd")
+        with open("/etc/postfix/master.cf", "w") as f:
+            f.write(master)
+
+    def start(self):
+        shutil.rmtree(self.maildir, ignore_errors=True)
+        sh("postfix", "start", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1)
+
+    def stop(self):
+        sh("postfix", "stop", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        time.sleep(1)
+
+    def master_pid(self):
+        return int(open("/var/spool/postfix/pid/master.pid").read().split()[0])
+
+    def delivered(self):
+        return len(os.listdir(os.path.join(self.maildir, "new"))) if os.path.isdir(self.maildir + "/new") else 0
+
+    def queue_empty(self):
+        return all(count_files(f"/var/spool/postfix/{q}") == 0 for q in ("incoming", "active", "deferred", "maildrop"))
+
+    def sendmail(self):
+        return ["/usr/sbin/sendmail", "-i"]
+
+    def message_ids(self):
+        return message_ids(os.path.join(self.maildir, "new"))
+
+
+class Kurir:
+    name = "kurir"
+    port = KURIR_PORT
+
+    def __init__(self, user):
+        self.dir = tempfile.mkdtemp(prefix="kurir-bench-")
+        os.chmod(self.dir, 0o755)
+        self.kurir = os.path.join(PREFIX, "sbin", "kurir")
+        self.rcpt_domain = "localhost"
+        sh(self.kurir, "-c", self.dir + "/i", "init", "--listen", f"127.0.0.1:{KURIR_PORT}", "--hostname", "kurir.bench",
+           stdout=subprocess.DEVNULL)
+        self.maildir = os.path.join(self.dir, "i", "mail", BENCH_USER)
+
+    def start(self):
+        shutil.rmtree(self.maildir, ignore_errors=True)
+        sh(self.kurir, "-c", self.dir + "/i", "start", stdout=subprocess.DEVNULL)
+
+    def stop(self):
+        sh(self.kurir, "-c", self.dir + "/i", "stop", stdout=subprocess.DEVNULL, check=False)
+
+    def master_pid(self):
+        return int(open(os.path.join(self.dir, "i", "queue", "pid", "master.pid")).read())
+
+    def delivered(self):
+        d = os.path.join(self.maildir, "new")
+        return len(os.listdir(d)) if os.path.isdir(d) else 0
+
+    def queue_empty(self):
+        return all(count_files(os.path.join(self.dir, "i", "queue", q)) == 0
+                   for q in ("maildrop", "incoming", "active", "deferred"))
+
+    def sendmail(self):
+        return [os.path.join(PREFIX, "sbin", "sendmail"), "-C", self.dir + "/i", "-i"]
+
+    def message_ids(self):
+        return message_ids(os.path.join(self.maildir, "new"))
+
+
+def count_files(d):
+    """Files under d (Postfix hashes some queues into subdirectories)."""
+    n = 0
+    for _, _, files in os.walk(d):
+        n += len(files)
+    return n
+
+
+def message_ids(d):
+    out = []
+    for p in glob.glob(os.path.join(d, "*")):
+        with open(p, "rb") as f:
+            for line in f:
+                if line.lower().startswith(b"message-id:"):
+                    out.append(line.split(b":", 1)[1].strip())
+                    break
+                if line in (b"\n", b"\r\n"):
+                    break
+    return out
+
+
+# -- scenarios --------------------------------------------------------------------
+def wait_delivered(mta, expected, timeout=600):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if mta.delivered() >= expected and mta.queue_empty():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def run_smtp(mta, user, sessions, messages, rcpts):
+    mta.start()
+    pid = mta.master_pid()
+    cpu0 = cpu_seconds(pid)
+    t0 = time.monotonic()
+    args = ["smtp-source", "-s", str(sessions), "-m", str(messages), "-l", "4096", "-f", "bench@client.test",
+            "-t", f"{BENCH_USER}@{mta.rcpt_domain}"]
+    if rcpts > 1:
+        args += ["-r", str(rcpts)]
+    src = subprocess.Popen(args + [f"127.0.0.1:{mta.port}"])
+    peak = 0
+    while src.poll() is None:
+        peak = max(peak, pss_kb(pid))
+        time.sleep(0.05)
+    t_acc = time.monotonic() - t0
+    expected = messages * rcpts
+    ok = wait_delivered(mta, expected)
+    t_del = time.monotonic() - t0
+    cpu = cpu_seconds(pid) - cpu0
+    got = mta.delivered()
+    mta.stop()
+    # smtp-source sends the same message each time: count, not ids.
+    correct = ok and got == expected and src.returncode == 0
+    return {"accepted/s": messages / t_acc, "delivered/s": expected / t_del,
+            "cpu s/1000": cpu / expected * 1000, "peak PSS MB": peak / 1024, "ok": correct,
+            "detail": f"{got}/{expected} delivered"}
+
+
+def run_sendmail(mta, user, parallel, count):
+    mta.start()
+    pid = mta.master_pid()
+    cpu0 = cpu_seconds(pid)
+    as_user = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--init-groups", "--"]
+
+    def one(i):
+        msg = f"From: {BENCH_USER}@localhost\nSubject: inj {i}\nMessage-ID: <inj{i}@bench>\n\n" + "x" * 4000 + "\n"
+        return subprocess.run(as_user + mta.sendmail() + [f"{BENCH_USER}@localhost"], input=msg.encode()).returncode
+
+    t0 = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=parallel) as pool:
+        codes = list(pool.map(one, range(count)))
+    t_acc = time.monotonic() - t0
+    ok = wait_delivered(mta, count)
+    t_del = time.monotonic() - t0
+    cpu = cpu_seconds(pid) - cpu0
+    ids = mta.message_ids()
+    mta.stop()
+    correct = ok and all(c == 0 for c in codes) and len(ids) == count and len(set(ids)) == count
+    return {"accepted/s": count / t_acc, "delivered/s": count / t_del, "cpu s/1000": cpu / count * 1000,
+            "peak PSS MB": 0.0, "ok": correct, "detail": f"{len(set(ids))}/{count} unique delivered"}
+
+
+def fsync_rate(path):
+    fd = os.open(os.path.join(path, "fsync-probe"), os.O_WRONLY | os.O_CREAT, 0o600)
+    t0 = time.monotonic()
+    n = 0
+    while time.monotonic() - t0 < 1.0:
+        os.write(fd, b"x")
+        os.fsync(fd)
+        n += 1
+    os.close(fd)
+    os.unlink(os.path.join(path, "fsync-probe"))
+    return n
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--messages", type=int, default=10000)
+    ap.add_argument("--injections", type=int, default=2000)
+    ap.add_argument("--only", default="")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("bench: run as root (it configures Postfix and a privilege-separated kurir)")
+    user = ensure_user()
+    mtas = [Kurir(user), Postfix(user)]
+    scenarios = [
+        ("smtp-1", lambda m: run_smtp(m, user, 1, args.messages // 5, 1)),
+        ("smtp-10", lambda m: run_smtp(m, user, 10, args.messages, 1)),
+        ("smtp-50", lambda m: run_smtp(m, user, 50, args.messages, 1)),
+        ("rcpt10-10", lambda m: run_smtp(m, user, 10, args.messages // 10, 10)),
+        ("sendmail-1", lambda m: run_sendmail(m, user, 1, args.injections // 4)),
+        ("sendmail-4", lambda m: run_sendmail(m, user, 4, args.injections)),
+    ]
+    if args.only:
+        scenarios = [s for s in scenarios if s[0] in args.only.split(",")]
+    results = {}
+    failed = False
+    for name, fn in scenarios:
+        for rep in range(args.reps):
+            for mta in mtas if rep % 2 == 0 else list(reversed(mtas)):
+                r = fn(mta)
+                print(f"{name} rep {rep} {mta.name}: " + ", ".join(
+                    f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()), flush=True)
+                failed |= not r["ok"]
+                results.setdefault((name, mta.name), []).append(r)
+    commit = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
+                            text=True).stdout.strip()
+    fs = subprocess.run(["findmnt", "-n", "-o", "FSTYPE", "--target", "/var/spool"], stdout=subprocess.PIPE,
+                        text=True).stdout.strip()
+    lines = [f"# kurir vs Postfix\n",
+             f"{time.strftime('%Y-%m-%d')}, commit {commit}, {os.cpu_count()} cores, {fs} "
+             f"({fsync_rate('/var/spool')} fsyncs/s measured), {args.reps} repetitions A B A B; "
+             "median (min-max); ratio = kurir / Postfix of the medians.\n",
+             "| scenario | metric | kurir | Postfix | ratio |", "|---|---|---|---|---|"]
+    for name, _ in scenarios:
+        k, p = results[(name, "kurir")], results[(name, "postfix")]
+        for metric in ("delivered/s", "accepted/s", "cpu s/1000", "peak PSS MB"):
+            kv, pv = [r[metric] for r in k], [r[metric] for r in p]
+            if not any(kv) and not any(pv):
+                continue
+            km, pm = statistics.median(kv), statistics.median(pv)
+            lines.append(f"| {name} | {metric} | {km:.1f} ({min(kv):.1f}-{max(kv):.1f}) | "
+                         f"{pm:.1f} ({min(pv):.1f}-{max(pv):.1f}) | {km / pm if pm else float('nan'):.2f} |")
+    table = "\n".join(lines) + "\n"
+    print(table)
+    if not args.only:
+        with open(os.path.join(REPO, "bench", "RESULTS.md"), "w") as f:
+            f.write(table)
+    if failed:
+        sys.exit("bench: a run lost or duplicated mail")
+
+
+if __name__ == "__main__":
+    main()
