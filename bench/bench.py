@@ -36,12 +36,18 @@ def sh(*args, **kw):
     return subprocess.run(args, check=kw.pop("check", True), **kw)
 
 
-def ensure_user():
+def ensure_user(name=BENCH_USER):
     try:
-        return pwd.getpwnam(BENCH_USER)
+        return pwd.getpwnam(name)
     except KeyError:
-        sh("useradd", "--create-home", "--home-dir", f"/home/{BENCH_USER}", BENCH_USER)
-        return pwd.getpwnam(BENCH_USER)
+        sh("useradd", "--badname", "--create-home", "--home-dir", f"/home/{name}", name)
+        return pwd.getpwnam(name)
+
+
+def rcpt_users(count):
+    """smtp-source -r N writes to 1kurirbench .. Nkurirbench: real users, so
+    that both MTAs make N separate deliveries."""
+    return [ensure_user(f"{i}{BENCH_USER}") for i in range(1, count + 1)]
 
 
 # -- process tree accounting ----------------------------------------------------
@@ -116,7 +122,8 @@ class Postfix:
             f.write(master)
 
     def start(self):
-        shutil.rmtree(self.maildir, ignore_errors=True)
+        for d in glob.glob("/home/*kurirbench/Maildir"):
+            shutil.rmtree(d, ignore_errors=True)
         sh("postfix", "start", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1)
 
@@ -128,7 +135,7 @@ class Postfix:
         return int(open("/var/spool/postfix/pid/master.pid").read().split()[0])
 
     def delivered(self):
-        return len(os.listdir(os.path.join(self.maildir, "new"))) if os.path.isdir(self.maildir + "/new") else 0
+        return sum(len(os.listdir(d)) for d in glob.glob("/home/*kurirbench/Maildir/new"))
 
     def queue_empty(self):
         return all(count_files(f"/var/spool/postfix/{q}") == 0 for q in ("incoming", "active", "deferred", "maildrop"))
@@ -152,9 +159,11 @@ class Kurir:
         sh(self.kurir, "-c", self.dir + "/i", "init", "--listen", f"127.0.0.1:{KURIR_PORT}", "--hostname", "kurir.bench",
            stdout=subprocess.DEVNULL)
         self.maildir = os.path.join(self.dir, "i", "mail", BENCH_USER)
+        self.spool = os.path.join(self.dir, "i", "mail")
 
     def start(self):
-        shutil.rmtree(self.maildir, ignore_errors=True)
+        for d in glob.glob(os.path.join(self.spool, "*")):
+            shutil.rmtree(d, ignore_errors=True)
         sh(self.kurir, "-c", self.dir + "/i", "start", stdout=subprocess.DEVNULL)
 
     def stop(self):
@@ -164,8 +173,8 @@ class Kurir:
         return int(open(os.path.join(self.dir, "i", "queue", "pid", "master.pid")).read())
 
     def delivered(self):
-        d = os.path.join(self.maildir, "new")
-        return len(os.listdir(d)) if os.path.isdir(d) else 0
+        # Any local name gets its own Maildir here (smtp-source -r makes 1kurirbench, ...).
+        return sum(len(os.listdir(d)) for d in glob.glob(os.path.join(self.spool, "*", "new")))
 
     def queue_empty(self):
         return all(count_files(os.path.join(self.dir, "i", "queue", q)) == 0
@@ -175,7 +184,7 @@ class Kurir:
         return [os.path.join(PREFIX, "sbin", "sendmail"), "-C", self.dir + "/i", "-i"]
 
     def message_ids(self):
-        return message_ids(os.path.join(self.maildir, "new"))
+        return [i for d in glob.glob(os.path.join(self.spool, "*", "new")) for i in message_ids(d)]
 
 
 def count_files(d):
@@ -284,6 +293,7 @@ def main():
     if os.geteuid() != 0:
         sys.exit("bench: run as root (it configures Postfix and a privilege-separated kurir)")
     user = ensure_user()
+    rcpt_users(10)
     mtas = [Kurir(user), Postfix(user)]
     scenarios = [
         ("smtp-1", lambda m: run_smtp(m, user, 1, args.messages // 5, 1)),

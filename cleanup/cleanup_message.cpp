@@ -57,6 +57,7 @@ std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, 
     bool in_content = false, ended = false;
     std::string part;
     size_t line_start = std::string_view::npos;
+    char last_content_type = 0;
 
     size_t pos = 0;
     RecView r;
@@ -80,6 +81,7 @@ std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, 
                 }
                 case rec::orig_rcpt: pending_orig = r.data; break;
                 case rec::rcpt: {
+                    if (r.data.empty()) return std::unexpected(refuse('5', "5.1.3", "empty recipient address"));
                     auto c = canon(r.data);
                     if (!c) return std::unexpected(refuse('4', "4.3.0", c.error().text));
                     if (seen.insert(*c).second)
@@ -93,9 +95,12 @@ std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, 
             continue;
         }
         if (r.type == rec::content_end) {
+            if (last_content_type == rec::part)
+                return std::unexpected(refuse('4', "4.3.0", "malformed record stream: content ends inside a line"));
             ended = true;
             break;
         }
+        last_content_type = r.type;
         if (r.type != rec::line && r.type != rec::part)
             return std::unexpected(refuse('4', "4.3.0", fmt::format("unexpected record '{}' in content", r.type)));
         size += static_cast<long>(r.data.size()) + (r.type == rec::line ? 1 : 0);
@@ -113,7 +118,10 @@ std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, 
             if (line.empty() || (!is_continuation(line) && header_name(line).empty()) ||
                 (is_continuation(line) && headers.empty()) || header_bytes > cfg.integer("header_size_limit")) {
                 in_headers = false;
-                if (!line.empty()) rec_append(content, rec::line, "");  // keep headers and body apart
+                if (!line.empty()) {  // keep headers and body apart
+                    rec_append(content, rec::line, "");
+                    size += 1;
+                }
             } else {
                 if (is_continuation(line))
                     headers.back() += "\n" + line;
@@ -146,7 +154,11 @@ std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, 
         }
     }
     if (local_origin)  // a local submission's blind copies stay blind
-        std::erase_if(headers, [](const std::string& h) { return header_is(h, "Bcc"); });
+        std::erase_if(headers, [&](const std::string& h) {
+            if (!header_is(h, "Bcc")) return false;
+            size -= static_cast<long>(h.size()) + 1;
+            return true;
+        });
     if (rcpts.empty()) return std::unexpected(refuse('5', "5.5.1", "no recipients"));
 
     for (const auto& h : headers) {

@@ -1,5 +1,6 @@
 #include "local/local_mailbox.hpp"
 
+#include "mail/address.hpp"
 #include "util/fs.hpp"
 
 #include <fcntl.h>
@@ -71,7 +72,8 @@ std::string mbox_entry(std::string_view sender, long arrival, std::string_view p
     struct tm tm {};
     localtime_r(&t, &tm);
     strftime(date, sizeof date, "%a %b %e %H:%M:%S %Y", &tm);
-    std::string out = fmt::format("From {} {}\n", sender.empty() ? "MAILER-DAEMON" : sender, date);
+    std::string out =
+        fmt::format("From {} {}\n", sender.empty() ? "MAILER-DAEMON" : mail::quote_address(sender), date);
     out.append(prefix);
     size_t pos = 0;
     while (pos < body.size()) {

@@ -59,6 +59,9 @@ util::Result<std::string> parse_mailbox(std::string_view s) {
         }
         if (!closed) return util::fail("unterminated quoted local part");
         if (i < s.size() && s[i] != '@') return util::fail("text after quoted local part");
+        // The internal form could not tell a quoted '@' from the domain's.
+        if (i == s.size() && local.find('@') != std::string::npos)
+            return util::fail("quoted local part with '@' needs a domain");
     } else {
         while (i < s.size() && s[i] != '@') {
             auto c = static_cast<unsigned char>(s[i]);
@@ -124,9 +127,10 @@ util::Result<std::string> parse_address(std::string_view text) {
         // Already internal form? Accept if quoting it parses back the same.
         std::string q = quote_address(text);
         auto again = parse_mailbox(q);
-        if (again && *again == text) return std::string(text);
-        return r;
+        if (!again || *again != text) return r;
+        r = std::string(text);
     }
+    if (r->size() > kMaxAddress) return util::fail("address too long");
     return r;
 }
 

@@ -72,10 +72,14 @@ std::vector<std::string> parse_address_list(std::string_view value) {
     // words and quoted strings up to the next ',' or ';'. "name:" opens a group.
     std::string spec;
     bool had_angle = false;
+    int words = 0;
     auto flush = [&] {
-        if (!had_angle && !spec.empty()) add(out, spec);
+        // "John Smith" alone is a phrase, not an address.
+        bool phrase = words > 1 && spec.find('@') == std::string::npos;
+        if (!had_angle && !spec.empty() && !phrase) add(out, spec);
         spec.clear();
         had_angle = false;
+        words = 0;
     };
     for (const auto& t : toks) {
         switch (t.kind) {
@@ -83,6 +87,7 @@ std::vector<std::string> parse_address_list(std::string_view value) {
                 add(out, t.text);
                 had_angle = true;
                 spec.clear();
+                words = 0;
                 break;
             case Token::special:
                 if (t.text == ":")
@@ -91,7 +96,10 @@ std::vector<std::string> parse_address_list(std::string_view value) {
                     flush();
                 break;
             default:
-                if (!had_angle) spec += t.text;
+                if (!had_angle) {
+                    spec += t.text;
+                    ++words;
+                }
                 break;
         }
     }

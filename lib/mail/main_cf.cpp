@@ -3,14 +3,16 @@
 #include <cctype>
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace kurir::mail {
 namespace {
 
 bool is_space(char c) { return c == ' ' || c == '\t'; }
 
 std::string_view trim(std::string_view s) {
-    while (!s.empty() && (is_space(s.front()) || s.front() == '\r')) s.remove_prefix(1);
-    while (!s.empty() && (is_space(s.back()) || s.back() == '\r')) s.remove_suffix(1);
+    while (!s.empty() && (is_space(s.front()) || s.front() == '\r' || s.front() == '\n')) s.remove_prefix(1);
+    while (!s.empty() && (is_space(s.back()) || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
     return s;
 }
 
@@ -55,7 +57,10 @@ std::vector<LogicalLine> logical_lines(std::string_view text) {
 
 util::Result<std::vector<MainCfEntry>> parse_main_cf(std::string_view text, const std::string& file) {
     std::vector<MainCfEntry> entries;
-    if (text.find('\0') != std::string_view::npos) return util::fail(file + ": contains a NUL byte");
+    if (size_t nul = text.find('\0'); nul != std::string_view::npos) {
+        long line = 1 + std::count(text.begin(), text.begin() + static_cast<long>(nul), '\n');
+        return util::fail(fmt::format("{}:{}: contains a NUL byte", file, line));
+    }
     for (auto& ll : logical_lines(text)) {
         auto eq = ll.text.find('=');
         if (eq == std::string::npos)
@@ -139,28 +144,48 @@ util::Result<std::string> expand_value(std::string_view value, const RawLookup& 
 }
 
 std::string edit_main_cf(std::string_view text, const std::string& name, const std::string& value) {
+    // Work on the entries as the parser sees them: an entry starts on a
+    // line at the left margin and takes every whitespace-led line after it
+    // (comments and blank lines in between are kept, but belong to nobody).
+    std::vector<std::string_view> lines;
+    for (size_t pos = 0; pos < text.size();) {
+        size_t nl = text.find('\n', pos);
+        size_t end = nl == text.npos ? text.size() : nl + 1;
+        lines.push_back(text.substr(pos, end - pos));
+        pos = end;
+    }
+    auto kind = [](std::string_view l) {
+        std::string_view t = trim(l);
+        if (t.empty() || t.front() == '#') return 0;  // comment or blank
+        return is_space(l.front()) ? 2 : 1;           // continuation or start
+    };
     std::string out;
     bool done = false;
-    bool skipping_continuation = false;
-    size_t pos = 0;
-    while (pos < text.size()) {
-        size_t nl = text.find('\n', pos);
-        std::string_view line = text.substr(pos, nl == text.npos ? text.npos : nl - pos + 1);
-        pos = nl == text.npos ? text.size() : nl + 1;
-        if (skipping_continuation && !line.empty() && is_space(line.front()) && !trim(line).empty())
+    for (size_t i = 0; i < lines.size(); ++i) {
+        if (kind(lines[i]) != 1) {
+            out += lines[i];
             continue;
-        skipping_continuation = false;
-        std::string_view t = trim(line);
-        if (!line.empty() && !is_space(line.front()) && !t.empty() && t.front() != '#') {
-            auto eq = t.find('=');
-            if (eq != t.npos && trim(t.substr(0, eq)) == name) {
-                if (!done) out += name + " = " + value + "\n";
-                done = true;
-                skipping_continuation = true;
-                continue;
-            }
         }
-        out += line;
+        // The logical entry: this line and its continuation lines.
+        size_t last = i;
+        std::string logical(trim(lines[i]));
+        for (size_t j = i + 1; j < lines.size() && kind(lines[j]) != 1; ++j)
+            if (kind(lines[j]) == 2) {
+                logical += " " + std::string(trim(lines[j]));
+                last = j;
+            }
+        auto eq = logical.find('=');
+        std::string entry_name(trim(std::string_view(logical).substr(0, eq)));
+        if (eq == std::string::npos || entry_name != name) {
+            out += lines[i];
+            continue;
+        }
+        if (!done) out += name + " = " + value + "\n";
+        done = true;
+        // Keep the comments and blank lines inside the old entry, drop its value lines.
+        for (size_t j = i + 1; j <= last; ++j)
+            if (kind(lines[j]) == 0) out += lines[j];
+        i = last;
     }
     if (!done) {
         if (!out.empty() && out.back() != '\n') out += '\n';

@@ -60,7 +60,8 @@ util::Result<MapEntries> parse_aliases_source(std::string_view text, const std::
     for (const auto& l : logical_lines(text)) {
         std::string name;
         size_t i = 0;
-        if (l.text[0] == '"') {
+        bool quoted = l.text[0] == '"';
+        if (quoted) {
             size_t close = l.text.find('"', 1);
             if (close == std::string::npos) return util::fail(fmt::format("{}:{}: unbalanced quote", file, l.line));
             name = l.text.substr(1, close - 1);
@@ -73,7 +74,7 @@ util::Result<MapEntries> parse_aliases_source(std::string_view text, const std::
         }
         i = l.text.find(':', i);
         if (i == std::string::npos) return util::fail(fmt::format("{}:{}: missing ':' after alias name", file, l.line));
-        if (name.empty() || name.find_first_of(" \t") != std::string::npos)
+        if (name.empty() || (!quoted && name.find_first_of(" \t") != std::string::npos))
             return util::fail(fmt::format("{}:{}: bad alias name \"{}\"", file, l.line, name));
         std::string value = trim(std::string_view(l.text).substr(i + 1));
         if (value.empty()) return util::fail(fmt::format("{}:{}: alias \"{}\" has no value", file, l.line, name));

@@ -7,6 +7,8 @@
 namespace kurir::mail {
 namespace {
 
+constexpr long kMaxField = 1000000;  // wakeup seconds and maxproc
+
 std::vector<std::string> words(std::string_view s) {
     std::vector<std::string> out;
     std::string cur;
@@ -82,12 +84,12 @@ util::Result<std::vector<ServiceEntry>> parse_master_cf(std::string_view text, c
         if (!wake.empty() && wake.back() == '?') wake.pop_back();
         if (wake != "-") {
             auto n = parse_integer(wake);
-            if (!n || *n < 0) return err(fmt::format("bad wakeup field \"{}\"", w[5]));
+            if (!n || *n < 0 || *n > kMaxField) return err(fmt::format("bad wakeup field \"{}\"", w[5]));
             e.wakeup = static_cast<int>(*n);
         }
         if (w[6] != "-") {
             auto n = parse_integer(w[6]);
-            if (!n || *n < 0) return err(fmt::format("bad maxproc field \"{}\"", w[6]));
+            if (!n || *n < 0 || *n > kMaxField) return err(fmt::format("bad maxproc field \"{}\"", w[6]));
             e.maxproc = static_cast<int>(*n);
         }
         e.command = w[7];

@@ -55,40 +55,52 @@ util::Result<MailArgs> parse_mail_args(std::string_view arg, std::string_view ke
     return out;
 }
 
+void DataReader::emit_parts(const Sink& sink, bool line_complete) {
+    // Until the line's LF has come, a trailing CR stays back: it may be the
+    // first half of the line's CRLF.
+    auto body = [&] {
+        return pending_.size() - (!line_complete && !pending_.empty() && pending_.back() == '\r' ? 1 : 0);
+    };
+    while (body() > max_line_) {
+        if (!unstuffed_ && !mid_line_ && pending_.front() == '.') {
+            pending_.erase(0, 1);  // longer than ".": not the end of data
+            unstuffed_ = true;
+            continue;
+        }
+        sink(Kind::part, std::string_view(pending_).substr(0, max_line_));
+        pending_.erase(0, max_line_);
+        mid_line_ = true;
+    }
+}
+
 size_t DataReader::feed(std::string_view buf, const Sink& sink) {
+    // The same events come out however the bytes are split between calls.
     size_t consumed = 0;
     while (!ended_ && consumed < buf.size()) {
         std::string_view rest = buf.substr(consumed);
         size_t nl = rest.find('\n');
+        pending_.append(rest.substr(0, nl == std::string_view::npos ? rest.size() : nl));
         if (nl == std::string_view::npos) {
-            pending_.append(rest);
             consumed = buf.size();
-            if (pending_.size() > max_line_) {
-                // Keep a trailing CR back: it may begin the line's CRLF.
-                size_t keep = pending_.back() == '\r' ? 1 : 0;
-                std::string_view piece(pending_.data(), pending_.size() - keep);
-                if (!mid_line_ && after_crlf_ && !piece.empty() && piece.front() == '.') piece.remove_prefix(1);
-                sink(Kind::part, piece);
-                pending_.erase(0, pending_.size() - keep);
-                mid_line_ = true;
-            }
+            emit_parts(sink, false);
             break;
         }
-        pending_.append(rest.substr(0, nl));
         consumed += nl + 1;
         bool crlf = !pending_.empty() && pending_.back() == '\r';
         if (crlf) pending_.pop_back();
-        std::string_view line = pending_;
         if (!crlf) ++bare_newlines_;
-        if (!mid_line_ && crlf && after_crlf_ && line == ".") {
+        if (!mid_line_ && !unstuffed_ && crlf && after_crlf_ && pending_ == ".") {
             ended_ = true;
             sink(Kind::end, {});
         } else {
-            if (!mid_line_ && !line.empty() && line.front() == '.') line.remove_prefix(1);
+            emit_parts(sink, true);
+            std::string_view line = pending_;
+            if (!mid_line_ && !unstuffed_ && !line.empty() && line.front() == '.') line.remove_prefix(1);
             sink(Kind::line, line);
         }
         pending_.clear();
         mid_line_ = false;
+        unstuffed_ = false;
         after_crlf_ = crlf;
     }
     return consumed;

@@ -42,7 +42,7 @@ public:
     enum class Kind { line, part, end };
     using Sink = std::function<void(Kind, std::string_view)>;
 
-    explicit DataReader(size_t max_line = 4096) : max_line_(max_line) {}
+    explicit DataReader(size_t max_line = 4096) : max_line_(max_line < 8 ? 8 : max_line) {}
     // Returns how many bytes of buf were consumed. Bytes after the end of
     // data are not consumed (they are the next pipelined command).
     size_t feed(std::string_view buf, const Sink& sink);
@@ -50,14 +50,16 @@ public:
     size_t bare_newlines() const { return bare_newlines_; }
 
 private:
+    // Emits max_line pieces while the current line is longer than that.
+    void emit_parts(const Sink& sink, bool line_complete);
+
     size_t max_line_;
     std::string pending_;
+    bool unstuffed_ = false;  // the current line's leading dot is gone
     bool after_crlf_ = true;  // the previous line ended with CRLF
     bool mid_line_ = false;   // pieces of the current line were emitted
     bool ended_ = false;
     size_t bare_newlines_ = 0;
 };
 
-// Splits off one command line ending in LF (CRLF or bare LF) from buf.
-// Returns the line without its ending, or nullopt when there is none yet.
 }  // namespace kurir::mail

@@ -23,11 +23,14 @@ bool to_bytes(std::string_view text, int& family, std::array<unsigned char, 16>&
 
 Result<Cidr> parse_cidr(std::string_view text) {
     Cidr c;
+    if (text.find('\0') != std::string_view::npos) return fail("bad network address: NUL byte");
     std::string_view addr = text;
     int prefix = -1;
     if (auto slash = text.rfind('/'); slash != text.npos) {
         addr = text.substr(0, slash);
         std::string_view p = text.substr(slash + 1);
+        if (p.empty() || p.find_first_not_of("0123456789") != std::string_view::npos)
+            return fail("bad network prefix: " + std::string(text));
         auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), prefix);
         if (ec != std::errc() || ptr != p.data() + p.size() || p.empty())
             return fail("bad network prefix: " + std::string(text));

@@ -140,7 +140,8 @@ TEST_CASE("quote_address gives the external form that parses back", "[address]")
         REQUIRE(back);
         CHECK(*back == c.internal);
         if (!c.internal.empty()) {
-            auto path = parse_path("<" + quote_address(c.internal) + "> X=1");
+            std::string text = "<" + quote_address(c.internal) + "> X=1";  // rest views into it
+            auto path = parse_path(text);
             REQUIRE(path);
             CHECK(path->address == c.internal);
             CHECK(path->rest == "X=1");
@@ -165,7 +166,7 @@ TEST_CASE("parse_address accepts external and internal forms", "[address]") {
         REQUIRE(r);
         CHECK(*r == c.internal);
     }
-    for (std::string bad : {"a@", "a@b..c", "a\x01@b", "a b@", std::string("a\0@b", 4)}) {
+    for (std::string bad : std::vector<std::string>{"a@", "a@b..c", "a\x01@b", "a b@", std::string("a\0@b", 4)}) {
         INFO("\"" << bad << "\"");
         CHECK(!parse_address(bad));
     }
@@ -185,14 +186,40 @@ TEST_CASE("local_part, domain_part, lowercase", "[address]") {
 }
 
 TEST_CASE("safe_mailbox_name", "[address]") {
-    for (std::string ok : {"alice", "bob.smith", "a", "user+ext", "x-y_z", "\xc3\xa9l\xc3\xa8ve", "a.b.c",
+    for (std::string ok : std::vector<std::string>{"alice", "bob.smith", "a", "user+ext", "x-y_z", "\xc3\xa9l\xc3\xa8ve", "a.b.c",
                            "john doe"}) {
         INFO("\"" << ok << "\"");
         CHECK(safe_mailbox_name(ok));
     }
-    for (std::string bad : {"", ".x", ".", "..", "a/b", "/etc", "a..b", "a\x01", "a\nb", "a\x7f",
+    for (std::string bad : std::vector<std::string>{"", ".x", ".", "..", "a/b", "/etc", "a..b", "a\x01", "a\nb", "a\x7f",
                             std::string("a\0b", 3), "x/..", std::string(256, 'a')}) {
         INFO("\"" << bad << "\"");
         CHECK(!safe_mailbox_name(bad));
     }
+}
+
+// The internal form keeps a quoted local part unquoted, so a quoted local
+// part that holds '@' and has no domain reads as local@domain afterwards:
+// <"user@other.example"> becomes "user@other.example", whose domain_part is
+// other.example, and quote_address cannot give back a form that parses.
+TEST_CASE("parse_path: '@' inside a quoted local part without a domain stays local",
+          "[address]") {
+    for (std::string text : std::vector<std::string>{"<\"x@\">", "<\"a@b c\">", "<\"user@other.example\">"}) {
+        INFO(text);
+        auto p = parse_path(text);
+        if (!p) continue;  // refusing such a path is fine too
+        CHECK(domain_part(p->address).empty());
+        std::string again = "<" + quote_address(p->address) + ">";
+        auto q = parse_path(again);
+        REQUIRE(q);
+        CHECK(q->address == p->address);
+    }
+}
+
+// parse_address limits the length of its input, not of its result.
+TEST_CASE("parse_address: results longer than kMaxAddress are refused", "[address]") {
+    std::string internal = std::string(251, 'a') + " b@c";  // 255 bytes, internal form
+    REQUIRE(internal.size() == 255);
+    auto r = parse_address(internal);
+    CHECK((!r || r->size() <= kMaxAddress));
 }

@@ -33,7 +33,7 @@ TEST_CASE("parse_time: units and the default unit", "[config]") {
 }
 
 TEST_CASE("parse_time: bad values", "[config]") {
-    for (std::string bad : {"", "s", "-5s", "-5", "10x", "10S", "1.5h", " 5", "5 ", "5 s", "h5", "0x10",
+    for (std::string bad : std::vector<std::string>{"", "s", "-5s", "-5", "10x", "10S", "1.5h", " 5", "5 ", "5 s", "h5", "0x10",
                             "99999999999999w", "9999999999999999999999"}) {
         INFO("\"" << bad << "\"");
         CHECK(!parse_time(bad, 's'));
@@ -47,7 +47,7 @@ TEST_CASE("parse_integer and parse_bool", "[config]") {
         REQUIRE(r);
         CHECK(*r == v);
     }
-    for (std::string bad : {"", "4x", " 4", "4 ", "+4", "1e3", "0x10", "99999999999999999999999"}) {
+    for (std::string bad : std::vector<std::string>{"", "4x", " 4", "4 ", "+4", "1e3", "0x10", "99999999999999999999999"}) {
         INFO("\"" << bad << "\"");
         auto r = parse_integer(bad);
         REQUIRE(!r);
@@ -57,7 +57,7 @@ TEST_CASE("parse_integer and parse_bool", "[config]") {
     CHECK(parse_bool("true").value() == true);
     CHECK(parse_bool("no").value() == false);
     CHECK(parse_bool("false").value() == false);
-    for (std::string bad : {"", "y", "n", "1", "0", "maybe", "yes "}) {
+    for (std::string bad : std::vector<std::string>{"", "y", "n", "1", "0", "maybe", "yes "}) {
         INFO("\"" << bad << "\"");
         CHECK(!parse_bool(bad));
     }

@@ -91,7 +91,7 @@ TEST_CASE("parse_main_cf: a NUL byte is an error naming the file", "[main_cf]") 
 }
 
 // The header promises errors name file and line; the NUL error names only the file.
-TEST_CASE("parse_main_cf: a NUL byte error names the line", "[main_cf][!mayfail]") {
+TEST_CASE("parse_main_cf: a NUL byte error names the line", "[main_cf]") {
     std::string text("a = 1\nb = x\0y\n", 13);
     auto r = parse_main_cf(text, "/etc/kurir/main.cf");
     REQUIRE(!r);
@@ -143,7 +143,7 @@ TEST_CASE("expand_value: $name forms, conditionals and $$", "[main_cf]") {
 
 TEST_CASE("expand_value: unbalanced braces are errors", "[main_cf]") {
     RawLookup raw{{"a", "A"}, {"bad", "${a"}};
-    for (std::string in : {"${a", "$(a", "x ${a?y", "${a?{y}", "$bad", "${a?$bad}"}) {
+    for (std::string in : std::vector<std::string>{"${a", "$(a", "x ${a?y", "${a?{y}", "$bad", "${a?$bad}"}) {
         INFO("input: " << in);
         auto r = expand_value(in, raw);
         REQUIRE(!r);
@@ -153,7 +153,7 @@ TEST_CASE("expand_value: unbalanced braces are errors", "[main_cf]") {
 
 TEST_CASE("expand_value: recursion is stopped with an error", "[main_cf]") {
     RawLookup raw{{"self", "$self"}, {"x", "1$y"}, {"y", "2$x"}, {"alt", "${alt?$alt}z"}};
-    for (std::string in : {"$self", "${self}", "$x", "pre $y post", "$alt"}) {
+    for (std::string in : std::vector<std::string>{"$self", "${self}", "$x", "pre $y post", "$alt"}) {
         INFO("input: " << in);
         auto r = expand_value(in, raw);
         REQUIRE(!r);
@@ -199,4 +199,42 @@ TEST_CASE("edit_main_cf: replaces, appends, keeps everything else", "[main_cf]")
             CHECK(seen == 1);
         }
     }
+}
+
+// parse_main_cf lets comment and blank lines sit inside an entry, so a
+// continuation line after them still belongs to it; edit_main_cf stops
+// dropping continuation lines at the first comment or blank line, so they
+// end up continuing the new value.
+TEST_CASE("edit_main_cf: continuation lines after a comment or blank line are dropped too",
+          "[main_cf]") {
+    for (std::string text : std::vector<std::string>{"a = 1\n# note\n  more\nb = 2\n", "a = 1\n\n  more\nb = 2\n"}) {
+        INFO(text);
+        std::string out = edit_main_cf(text, "a", "v");
+        auto parsed = parse_main_cf(out, "main.cf");
+        REQUIRE(parsed);
+        REQUIRE(!parsed->empty());
+        CHECK(parsed->front().name == "a");
+        CHECK(parsed->front().value == "v");
+    }
+}
+
+// An entry may put its '=' on a continuation line ("name\n    = value");
+// parse_main_cf reads it, edit_main_cf looks for '=' on the first physical
+// line only, so it neither replaces nor removes the entry, and the old
+// value still wins as the last setting.
+TEST_CASE("edit_main_cf: an entry with '=' on a continuation line is replaced", "[main_cf]") {
+    std::string text = "a = 1\nb\n    = old\n";
+    auto before = parse_main_cf(text, "main.cf");
+    REQUIRE(before);
+    REQUIRE(before->size() == 2);
+    REQUIRE(before->back().name == "b");
+    REQUIRE(before->back().value == "old");
+    auto after = parse_main_cf(edit_main_cf(text, "b", "new"), "main.cf");
+    REQUIRE(after);
+    REQUIRE(!after->empty());
+    CHECK(after->back().name == "b");
+    CHECK(after->back().value == "new");
+    size_t count = 0;
+    for (const auto& e : *after) count += e.name == "b";
+    CHECK(count == 1);
 }

@@ -129,3 +129,21 @@ TEST_CASE("parse_master_cf: errors name the file and line", "[master_cf]") {
         }
     }
 }
+
+// wakeup and maxproc are parsed as long and cast to int without a bound.
+TEST_CASE("parse_master_cf: wakeup and maxproc beyond int are errors", "[master_cf]") {
+    for (std::string text : std::vector<std::string>{
+             "x unix - - - 4294967295 - cmd\n",   // wakeup -1
+             "x unix - - - 2147483648 - cmd\n",   // wakeup INT_MIN
+             "x unix - - - - 4294967296 cmd\n",   // maxproc 0: no limit
+             "x unix - - - - 4294967295 cmd\n"}) {  // maxproc -1: default
+        INFO(text);
+        auto r = parse_master_cf(text, "master.cf");
+        if (r) {
+            REQUIRE(r->size() == 1);
+            CHECK(r->front().wakeup >= 0);
+            CHECK(r->front().maxproc != -1);
+            CHECK(r->front().maxproc != 0);
+        }
+    }
+}

@@ -313,3 +313,19 @@ TEST_CASE("for_each_content_line joins L pieces, including long ones", "[queue_f
     lines.push_back("last");
     CHECK(content_lines(file, *env) == lines);
 }
+
+TEST_CASE("parse_queue_file: recipients may be optional (sendmail -t maildrop files)", "[queue_file]") {
+    std::string file = build(without(without(sample_records(), 'R'), 'D'));
+    auto strict = parse_queue_file(file);
+    REQUIRE(!strict);
+    CHECK_THAT(strict.error().text, Catch::Contains("no recipients"));
+    auto loose = parse_queue_file(file, RecipientsRequired::no);
+    REQUIRE(loose);
+    CHECK(loose->recipients.empty());
+    CHECK(loose->sender == "sender@example.org");
+    CHECK(content_lines(file, *loose) == std::vector<std::string>{"Subject: hi", "", "abcdefghi", ".leading dot"});
+    // Everything else stays as strict.
+    CHECK(!parse_queue_file(build(without(sample_records(), 'S')), RecipientsRequired::no));
+    std::string whole = build(sample_records());
+    for (size_t cut = 0; cut < whole.size(); ++cut) CHECK(!parse_queue_file(whole.substr(0, cut), RecipientsRequired::no));
+}

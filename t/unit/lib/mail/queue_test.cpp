@@ -148,3 +148,31 @@ TEST_CASE("QueueDir: create_layout, move, list and find on disk", "[queue]") {
     QueueDir none(tmp / "nope");
     CHECK(none.list(Queue::incoming).empty());
 }
+
+TEST_CASE("QueueDir::create_layout with an owner sets the privilege-separation modes", "[queue]") {
+    kt::TempDir tmp;
+    QueueDir qd(tmp / "q");
+    QueueDir::Owner me{::getuid(), ::getgid(), ::getgid()};
+    REQUIRE(qd.create_layout(me));
+    struct Want {
+        std::string dir;
+        mode_t mode;
+    };
+    for (const auto& w : std::vector<Want>{{"maildrop", 01730}, {"incoming", 0700}, {"active", 0700},
+                                           {"deferred", 0700}, {"hold", 0700},     {"corrupt", 0700},
+                                           {"private", 0700},  {"public", 0710},   {"pid", 0755}}) {
+        INFO(w.dir);
+        struct stat st {};
+        REQUIRE(::stat((qd.root() + "/" + w.dir).c_str(), &st) == 0);
+        CHECK((st.st_mode & 07777) == w.mode);
+        CHECK(st.st_uid == ::getuid());
+    }
+    // Without an owner, maildrop and public are private to the one user.
+    QueueDir plain(tmp / "plain");
+    REQUIRE(plain.create_layout(std::nullopt));
+    struct stat st {};
+    REQUIRE(::stat(plain.dir(Queue::maildrop).c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0700);
+    REQUIRE(::stat((plain.root() + "/public").c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0700);
+}

@@ -1,0 +1,521 @@
+#include "cleanup/cleanup_message.hpp"
+
+#include "mail/queue_file.hpp"
+#include "mail/record.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <optional>
+
+using namespace kurir;
+using namespace kurir::mail;
+using cleanup::build_queue_file;
+using cleanup::CleanupInput;
+using Lines = std::vector<std::string>;
+
+namespace {
+
+constexpr const char* kQueueId = "2Tf9kN0005BCDFG";
+constexpr long kNow = 1700000000;  // 2023-11-14 22:13:20 UTC
+
+Config config(const std::string& extra = "") {
+    auto c = Config::from_text("myhostname = mx.example\nmydomain = example\n" + extra, "/tmp/x");
+    if (!c) FAIL(c.error().text);
+    return std::move(*c);
+}
+
+util::Result<std::string> identity(std::string_view a) { return std::string(a); }
+
+// A client's record stream.
+struct Stream {
+    std::vector<std::pair<std::string, std::string>> attrs = {{"origin", "smtp"},
+                                                              {"client_name", "client.example"},
+                                                              {"client_addr", "192.0.2.1"},
+                                                              {"helo", "helo.example"},
+                                                              {"protocol", "ESMTP"}};
+    std::optional<std::string> sender = "sender@example.org";
+    std::vector<std::pair<std::string, std::string>> rcpts = {{"", "rcpt@mx.example"}};  // orig, rcpt
+    Lines lines = {"Subject: hi", "From: Someone <someone@example.org>", "body"};
+    size_t max_piece = 4096;
+    bool end = true;
+
+    std::string bytes() const {
+        std::string s;
+        for (const auto& [n, v] : attrs) rec_append(s, rec::attr, n + "=" + v);
+        if (sender) rec_append(s, rec::sender, *sender);
+        for (const auto& [o, r] : rcpts) {
+            if (!o.empty()) rec_append(s, rec::orig_rcpt, o);
+            rec_append(s, rec::rcpt, r);
+        }
+        rec_append(s, rec::message, "");
+        for (const auto& l : lines) rec_append_line(s, l, max_piece);
+        if (end) rec_append(s, rec::content_end, "");
+        return s;
+    }
+};
+
+struct Built {
+    cleanup::CleanupOutput out;
+    QueueEnvelope env;
+    Lines content;
+};
+
+Built must_build(const Config& cfg, const Stream& st, const cleanup::Canonicalize& canon = identity) {
+    std::string bytes = st.bytes();
+    CleanupInput in{kQueueId, kNow, 5, bytes};
+    auto r = build_queue_file(cfg, in, canon);
+    if (!r) FAIL("refused: " << r.error().status << " " << r.error().dsn << " " << r.error().text);
+    auto env = parse_queue_file(r->file);
+    if (!env) FAIL("output does not parse: " << env.error().text);
+    Built b{*r, *env, {}};
+    auto lines = for_each_content_line(r->file, b.env, [&](std::string_view l) { b.content.emplace_back(l); });
+    REQUIRE(lines);
+    return b;
+}
+
+cleanup::Refusal must_refuse(const Config& cfg, const Stream& st, const cleanup::Canonicalize& canon = identity) {
+    std::string bytes = st.bytes();
+    CleanupInput in{kQueueId, kNow, 0, bytes};
+    auto r = build_queue_file(cfg, in, canon);
+    if (r) FAIL("accepted, expected a refusal");
+    return r.error();
+}
+
+size_t count_headers(const Lines& content, std::string_view prefix) {
+    size_t n = 0;
+    for (const auto& l : content) {
+        if (l.empty()) break;  // end of the header block
+        if (l.size() >= prefix.size() &&
+            std::equal(prefix.begin(), prefix.end(), l.begin(),
+                       [](char a, char b) { return tolower(static_cast<unsigned char>(a)) == tolower(static_cast<unsigned char>(b)); }))
+            ++n;
+    }
+    return n;
+}
+
+long content_bytes(const Lines& content) {
+    long n = 0;
+    for (const auto& l : content) n += static_cast<long>(l.size()) + 1;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("build_queue_file: an SMTP message", "[cleanup]") {
+    Config cfg = config();
+    Stream st;
+    Built b = must_build(cfg, st);
+
+    CHECK(b.env.sender == "sender@example.org");
+    CHECK(b.env.arrival_sec == kNow);
+    CHECK(b.env.arrival_usec == 5);
+    CHECK(b.env.attr("origin") == "smtp");
+    CHECK(b.env.attr("client_addr") == "192.0.2.1");
+    CHECK(b.env.attr("helo") == "helo.example");
+    REQUIRE(b.env.recipients.size() == 1);
+    CHECK(b.env.recipients[0].address == "rcpt@mx.example");
+    CHECK(!b.env.recipients[0].done);
+
+    std::string date = cleanup::rfc2822_date(kNow);
+    Lines want = {
+        "Received: from helo.example (client.example [192.0.2.1])",
+        std::string("\tby mx.example (kurir) with ESMTP id ") + kQueueId,
+        "\tfor <rcpt@mx.example>; " + date,
+        "Subject: hi",
+        "From: Someone <someone@example.org>",
+        std::string("Message-ID: <20231114221320.") + kQueueId + "@mx.example>",
+        "Date: " + date,
+        "",
+        "body",
+    };
+    CHECK(b.content == want);
+    CHECK(b.out.message_id == std::string("<20231114221320.") + kQueueId + "@mx.example>");
+    CHECK(b.out.sender == "sender@example.org");
+    CHECK(b.out.recipients == 1);
+    CHECK(b.out.size == b.env.content_size);
+    CHECK(b.out.size == content_bytes(b.content));
+    // The file is complete: it ends with X then E.
+    CHECK(b.out.file.substr(b.out.file.size() - 4) == std::string("X\0E\0", 4));
+}
+
+TEST_CASE("build_queue_file: Received names helo or client, and the protocol", "[cleanup]") {
+    Config cfg = config();
+    Stream st;
+    st.attrs = {{"origin", "smtp"}, {"client_name", "unknown"}, {"client_addr", "2001:db8::1"}};
+    st.rcpts = {{"", "a@mx.example"}, {"", "b@mx.example"}};
+    Built b = must_build(cfg, st);
+    REQUIRE(b.content.size() >= 2);
+    CHECK(b.content[0] == "Received: from unknown (unknown [2001:db8::1])");
+    CHECK(b.content[1] == std::string("\tby mx.example (kurir) with ESMTP id ") + kQueueId + "; " +
+                              cleanup::rfc2822_date(kNow));  // no "for" with two recipients
+    st.attrs.emplace_back("protocol", "SMTP");
+    Built s = must_build(cfg, st);
+    CHECK_THAT(s.content[1], Catch::Contains("with SMTP id"));
+}
+
+TEST_CASE("build_queue_file: Message-ID and Date are kept when present", "[cleanup]") {
+    Config cfg = config();
+    Stream st;
+    st.lines = {"Message-Id: <abc@client.example>", "Date: Mon, 1 Jan 2024 00:00:00 +0000", "Subject: x", "",
+                "body"};
+    Built b = must_build(cfg, st);
+    CHECK(b.out.message_id == "<abc@client.example>");
+    CHECK(count_headers(b.content, "Message-ID:") == 1);
+    CHECK(count_headers(b.content, "Date:") == 1);
+    CHECK(std::find(b.content.begin(), b.content.end(), "Date: Mon, 1 Jan 2024 00:00:00 +0000") != b.content.end());
+    CHECK(count_headers(b.content, "Received:") == 1);
+    CHECK_THAT(b.content[0], Catch::StartsWith("Received: "));
+    CHECK(b.out.size == content_bytes(b.content));
+}
+
+TEST_CASE("build_queue_file: From is added only for local submissions", "[cleanup]") {
+    Config cfg = config();
+    Stream smtp;
+    smtp.lines = {"Subject: x", "body"};
+    Built s = must_build(cfg, smtp);
+    CHECK(count_headers(s.content, "From:") == 0);
+
+    Stream local;
+    local.attrs = {{"origin", "local"}, {"uid", "1000"}};
+    local.sender = "alice@mx.example";
+    local.lines = {"Subject: x", "body"};
+    Built l = must_build(cfg, local);
+    CHECK(count_headers(l.content, "From:") == 1);
+    CHECK(std::find(l.content.begin(), l.content.end(), "From: alice@mx.example") != l.content.end());
+    CHECK(l.content[0] == "Received: by mx.example (kurir, from userid 1000)");
+    CHECK(l.content[1] == std::string("\tid ") + kQueueId + "; " + cleanup::rfc2822_date(kNow));
+    CHECK(l.out.size == content_bytes(l.content));
+
+    local.lines = {"From: Alice <alice@mx.example>", "body"};
+    Built kept = must_build(cfg, local);
+    CHECK(count_headers(kept.content, "From:") == 1);
+    CHECK(std::find(kept.content.begin(), kept.content.end(), "From: Alice <alice@mx.example>") !=
+          kept.content.end());
+}
+
+TEST_CASE("build_queue_file: recipients are canonicalised and deduplicated", "[cleanup]") {
+    Config cfg = config();
+    auto canon = [](std::string_view a) -> util::Result<std::string> {
+        std::string s(a);
+        if (!s.empty() && s.find('@') == std::string::npos) s += "@mx.example";
+        for (char& c : s) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+        return s;
+    };
+    Stream st;
+    st.sender = "Alice";
+    st.rcpts = {{"", "bob"}, {"", "Bob@MX.example"}, {"", "carol@mx.example"}, {"Orig@x", "bob@mx.example"},
+                {"", "carol@mx.example"}, {"Dave+x@y", "dave@y"}};
+    Built b = must_build(cfg, st, canon);
+    CHECK(b.env.sender == "alice@mx.example");
+    CHECK(b.out.sender == "alice@mx.example");
+    REQUIRE(b.env.recipients.size() == 3);
+    CHECK(b.out.recipients == 3);
+    CHECK(b.env.recipients[0].address == "bob@mx.example");
+    CHECK(b.env.recipients[0].original == "bob");  // what the client sent
+    CHECK(b.env.recipients[1].address == "carol@mx.example");
+    CHECK(b.env.recipients[1].original == "");
+    CHECK(b.env.recipients[2].address == "dave@y");
+    CHECK(b.env.recipients[2].original == "Dave+x@y");
+
+    // The null sender stays null through an identity canonicaliser.
+    Stream bounce;
+    bounce.sender = "";
+    Built n = must_build(cfg, bounce);
+    CHECK(n.env.sender.empty());
+
+    auto failing = [](std::string_view) -> util::Result<std::string> { return util::fail("rewrite: timeout"); };
+    auto r = must_refuse(cfg, st, failing);
+    CHECK(r.status == '4');
+    CHECK(r.dsn == "4.3.0");
+    CHECK_THAT(r.text, Catch::Contains("rewrite: timeout"));
+}
+
+TEST_CASE("build_queue_file: message_size_limit", "[cleanup]") {
+    Stream st;
+    st.lines = {"Subject: x", "", std::string(87, 'b')};  // 11 + 1 + 88 = 100 bytes
+    Config at = config("message_size_limit = 100\n");
+    Built ok = must_build(at, st);
+    CHECK(ok.content.back() == std::string(87, 'b'));
+
+    Config below = config("message_size_limit = 99\n");
+    auto r = must_refuse(below, st);
+    CHECK(r.status == '5');
+    CHECK(r.dsn == "5.3.4");
+
+    // Counted over L pieces too.
+    Stream big;
+    big.lines = {"Subject: x", "", std::string(50000, 'z')};
+    big.max_piece = 1000;
+    auto rb = must_refuse(config("message_size_limit = 40000\n"), big);
+    CHECK(rb.status == '5');
+    CHECK(rb.dsn == "5.3.4");
+    // 0: no limit.
+    Built none = must_build(config("message_size_limit = 0\n"), big);
+    CHECK(none.content.back().size() == 50000);
+}
+
+TEST_CASE("build_queue_file: too many Received headers", "[cleanup]") {
+    Config cfg = config("hopcount_limit = 3\n");
+    Stream st;
+    st.lines = {"Received: from a", "received: from b", "Subject: x", "", "Received: in the body"};
+    Built ok = must_build(cfg, st);
+    CHECK(count_headers(ok.content, "Received:") == 3);
+    st.lines = {"Received: from a", "Received: from b", "RECEIVED: from c", "", "body"};
+    auto r = must_refuse(cfg, st);
+    CHECK(r.status == '5');
+    CHECK(r.dsn == "5.4.6");
+}
+
+TEST_CASE("build_queue_file: a body without headers gets a blank line before it", "[cleanup]") {
+    Config cfg = config();
+    struct Case {
+        const char* what;
+        Lines lines;
+        Lines body;  // what follows the blank line after the headers
+    };
+    std::vector<Case> cases = {
+        {"plain text", {"Hello world", "second: line"}, {"Hello world", "second: line"}},
+        {"a continuation line first", {" indented", "x"}, {" indented", "x"}},
+        {"headers then a non-header line", {"Subject: x", "not a header"}, {"not a header"}},
+        {"an empty body", {}, {}},
+        {"a blank line first", {"", "Subject: looks like a header"}, {"Subject: looks like a header"}},
+    };
+    for (const auto& c : cases) {
+        SECTION(c.what) {
+            Stream st;
+            st.lines = c.lines;
+            Built b = must_build(cfg, st);
+            auto blank = std::find(b.content.begin(), b.content.end(), std::string());
+            if (c.body.empty() && c.lines.empty()) {
+                // Headers only.
+                CHECK(count_headers(b.content, "Message-ID:") == 1);
+                continue;
+            }
+            REQUIRE(blank != b.content.end());
+            // Everything before the blank line is a header or its continuation.
+            CHECK(count_headers(b.content, "Received:") == 1);
+            CHECK(count_headers(b.content, "Message-ID:") == 1);
+            CHECK(count_headers(b.content, "Date:") == 1);
+            CHECK(Lines(blank + 1, b.content.end()) == c.body);
+        }
+    }
+}
+
+TEST_CASE("build_queue_file: long lines split into L pieces survive intact", "[cleanup]") {
+    Config cfg = config();
+    Stream st;
+    std::string long_header = "X-Long: " + std::string(10000, 'h');
+    std::string folded = "\t" + std::string(5000, 'f');
+    std::string long_body = std::string(9000, 'b') + "end";
+    st.lines = {"Subject: x", long_header, folded, long_body, "short"};
+    for (size_t piece : {size_t(4096), size_t(100), size_t(1)}) {
+        st.max_piece = piece;
+        INFO("pieces of " << piece);
+        Built b = must_build(cfg, st);
+        CHECK(std::find(b.content.begin(), b.content.end(), long_header) != b.content.end());
+        auto h = std::find(b.content.begin(), b.content.end(), long_header);
+        REQUIRE(h + 1 != b.content.end());
+        CHECK(*(h + 1) == folded);  // the folded line follows its header
+        REQUIRE(b.content.size() >= 2);
+        CHECK(b.content[b.content.size() - 2] == long_body);
+        CHECK(b.content.back() == "short");
+        CHECK(b.out.size == content_bytes(b.content));
+    }
+}
+
+TEST_CASE("build_queue_file: streams that cannot be queued are refused", "[cleanup]") {
+    Config cfg = config();
+    {
+        Stream st;
+        st.sender.reset();
+        auto r = must_refuse(cfg, st);
+        CHECK(r.status == '4');
+        CHECK_THAT(r.text, Catch::Contains("sender"));
+    }
+    {
+        Stream st;
+        st.rcpts.clear();
+        auto r = must_refuse(cfg, st);
+        CHECK(r.status == '5');
+        CHECK(r.dsn == "5.5.1");
+    }
+    {
+        Stream st;
+        st.end = false;  // no X: the client went away
+        auto r = must_refuse(cfg, st);
+        CHECK(r.status == '4');
+        CHECK(r.dsn == "4.3.0");
+    }
+    {
+        Stream st;
+        st.sender = "a@b";
+        std::string bytes = st.bytes();
+        std::string twice;
+        rec_append(twice, rec::sender, "other@b");
+        twice += bytes;
+        auto r = build_queue_file(cfg, CleanupInput{kQueueId, kNow, 0, twice}, identity);
+        REQUIRE(!r);
+        CHECK(r.error().status == '4');
+    }
+    for (char bad : {'V', 'T', 'D', 'E', 'W', 'N'}) {
+        INFO("record " << bad << " in the envelope");
+        std::string s;
+        rec_append(s, bad, "x");
+        s += Stream().bytes();
+        auto r = build_queue_file(cfg, CleanupInput{kQueueId, kNow, 0, s}, identity);
+        REQUIRE(!r);
+        CHECK(r.error().status == '4');
+    }
+    {
+        // A record other than N, L, X in the content.
+        std::string s = Stream().bytes();
+        s.resize(s.size() - 2);  // drop X
+        rec_append(s, rec::rcpt, "late@x");
+        rec_append(s, rec::content_end, "");
+        auto r = build_queue_file(cfg, CleanupInput{kQueueId, kNow, 0, s}, identity);
+        REQUIRE(!r);
+        CHECK(r.error().status == '4');
+    }
+    {
+        std::string s = Stream().bytes();
+        s[0] = 'a';  // garbled type byte
+        auto r = build_queue_file(cfg, CleanupInput{kQueueId, kNow, 0, s}, identity);
+        REQUIRE(!r);
+        CHECK(r.error().dsn == "4.3.0");
+    }
+    for (size_t cut = 0; cut < Stream().bytes().size(); ++cut) {
+        std::string s = Stream().bytes().substr(0, cut);
+        auto r = build_queue_file(cfg, CleanupInput{kQueueId, kNow, 0, s}, identity);
+        INFO("stream cut at " << cut);
+        CHECK(!r);
+    }
+}
+
+// The content of a stream may end inside a line (an L record then X).
+// cleanup copies the L record into the queue file, which then ends its
+// content inside a line: parse_queue_file rejects the file cleanup wrote.
+TEST_CASE("build_queue_file: output always parses, even when the stream ends inside a line",
+          "[cleanup]") {
+    Config cfg = config();
+    std::string s;
+    rec_append(s, rec::sender, "a@b");
+    rec_append(s, rec::rcpt, "c@d");
+    rec_append(s, rec::message, "");
+    rec_append(s, rec::line, "Subject: x");
+    rec_append(s, rec::line, "");
+    rec_append(s, rec::part, "unterminated body line");
+    rec_append(s, rec::content_end, "");
+    auto r = build_queue_file(cfg, CleanupInput{kQueueId, kNow, 0, s}, identity);
+    if (r) {
+        auto env = parse_queue_file(r->file);
+        INFO((env ? std::string("parsed") : env.error().text));
+        CHECK(env);
+    }
+}
+
+// The size record is documented to count what the mailbox will hold, but the
+// blank line cleanup inserts between the added headers and a header-less
+// body is not counted.
+TEST_CASE("build_queue_file: the size counts the inserted blank line", "[cleanup]") {
+    Config cfg = config();
+    Stream st;
+    st.lines = {"no headers here", "second"};
+    Built b = must_build(cfg, st);
+    CHECK(b.out.size == content_bytes(b.content));
+    CHECK(b.env.content_size == content_bytes(b.content));
+}
+
+TEST_CASE("rfc2822_date has the RFC 5322 shape", "[cleanup]") {
+    std::string d = cleanup::rfc2822_date(kNow);
+    // "Tue, 14 Nov 2023 22:13:20 +0000 (UTC)" in any time zone.
+    CHECK(d.size() >= 31);
+    CHECK(d[3] == ',');
+    CHECK_THAT(d, Catch::Contains(" Nov 2023 "));
+    CHECK_THAT(d, Catch::Matches("[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4} \\(.*\\)"));
+}
+
+TEST_CASE("build_queue_file: sendmail -t takes recipients from To, Cc and Bcc", "[cleanup]") {
+    Config cfg = config();
+    Stream st;
+    st.attrs = {{"origin", "local"}, {"uid", "1000"}, {"extract", "1"}};
+    st.sender = "alice@mx.example";
+    st.rcpts = {{"", "carol@y"}};
+    st.lines = {"To: Bob <bob@x>, carol@y", "Cc: \"Dave D.\" <dave@z>", "Bcc: secret@z", "Subject: t", "body"};
+    Built b = must_build(cfg, st);
+    std::vector<std::string> got;
+    for (const auto& r : b.env.recipients) got.push_back(r.address);
+    CHECK(got == std::vector<std::string>{"carol@y", "bob@x", "dave@z", "secret@z"});
+    // A local submission's Bcc: is removed; To: and Cc: stay.
+    CHECK(count_headers(b.content, "Bcc:") == 0);
+    CHECK(count_headers(b.content, "To:") == 1);
+    CHECK(count_headers(b.content, "Cc:") == 1);
+    for (const auto& l : b.content) CHECK(l.find("secret@z") == std::string::npos);
+
+    // Nothing to extract and no envelope recipient: refused.
+    st.rcpts.clear();
+    st.lines = {"Subject: t", "body"};
+    auto r = must_refuse(cfg, st);
+    CHECK(r.status == '5');
+    CHECK(r.dsn == "5.5.1");
+}
+
+TEST_CASE("build_queue_file: Bcc of an SMTP message is kept, and not extracted", "[cleanup]") {
+    Config cfg = config();
+    Stream st;
+    st.lines = {"To: a@b", "Bcc: hidden@c", "body"};
+    Built b = must_build(cfg, st);
+    CHECK(count_headers(b.content, "Bcc:") == 1);
+    REQUIRE(b.env.recipients.size() == 1);
+    CHECK(b.env.recipients[0].address == "rcpt@mx.example");
+}
+
+TEST_CASE("build_queue_file: From with the sender's full name", "[cleanup]") {
+    Config cfg = config();
+    Stream st;
+    st.attrs = {{"origin", "local"}, {"uid", "1000"}, {"fullname", "Alice \"Al\" Smith\\"}};
+    st.sender = "alice@mx.example";
+    st.lines = {"Subject: t", "body"};
+    Built b = must_build(cfg, st);
+    CHECK(std::find(b.content.begin(), b.content.end(), "From: \"Alice Al Smith\" <alice@mx.example>") !=
+          b.content.end());
+}
+
+TEST_CASE("build_queue_file: a requeued message gets no new headers", "[cleanup]") {
+    Config cfg = config();
+    Stream st;
+    st.attrs = {{"origin", "local"}, {"uid", "0"}, {"requeue", "1"}};
+    st.lines = {"Received: from earlier", "Subject: t", "", "body"};
+    Built b = must_build(cfg, st);
+    CHECK(b.content == Lines{"Received: from earlier", "Subject: t", "", "body"});
+    CHECK(b.out.size == content_bytes(b.content));
+}
+
+// The size counts every client line, also the Bcc: lines that are then
+// removed from a local submission.
+TEST_CASE("build_queue_file: the size does not count removed Bcc headers", "[cleanup]") {
+    Config cfg = config();
+    Stream st;
+    st.attrs = {{"origin", "local"}, {"uid", "1000"}};
+    st.sender = "alice@mx.example";
+    st.lines = {"To: bob@x", "Bcc: secret@z", "body"};
+    Built b = must_build(cfg, st);
+    CHECK(count_headers(b.content, "Bcc:") == 0);
+    CHECK(b.out.size == content_bytes(b.content));
+}
+
+// An R record with an empty address is queued as is; parse_queue_file then
+// rejects the file ("empty recipient").
+TEST_CASE("build_queue_file: an empty recipient is refused, not queued", "[cleanup]") {
+    Config cfg = config();
+    Stream st;
+    st.rcpts = {{"", ""}, {"", "ok@x"}};
+    std::string bytes = st.bytes();
+    auto r = build_queue_file(cfg, CleanupInput{kQueueId, kNow, 0, bytes}, identity);
+    if (r) {
+        auto env = parse_queue_file(r->file);
+        INFO((env ? std::string("parsed") : env.error().text));
+        CHECK(env);
+    }
+}

@@ -1,0 +1,111 @@
+#include "mail/resolve.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace kurir::mail;
+
+namespace {
+Config config(const std::string& extra = "") {
+    auto c = Config::from_text("myhostname = mx.example\n"
+                               "mydomain = example\n"
+                               "mydestination = $myhostname, localhost.$mydomain, LocalHost\n"
+                               "recipient_delimiter = +\n" +
+                                   extra,
+                               "/tmp/x");
+    if (!c) FAIL(c.error().text);
+    return std::move(*c);
+}
+}  // namespace
+
+TEST_CASE("canonical_address appends @$myorigin to bare names", "[resolve]") {
+    Config c = config();
+    struct Case {
+        std::string in, out;
+    };
+    std::vector<Case> cases = {
+        {"", ""},  // <> stays empty
+        {"user", "user@mx.example"},
+        {"user@", "user@mx.example"},
+        {"user@host.example", "user@host.example"},
+        {"User@Host.Example", "User@Host.Example"},
+        {"user@host.example.", "user@host.example"},
+        {"john doe@x", "john doe@x"},
+    };
+    for (const auto& k : cases) {
+        INFO(k.in);
+        CHECK(canonical_address(c, k.in) == k.out);
+    }
+    Config origin = config("myorigin = example.org\n");
+    CHECK(canonical_address(origin, "user") == "user@example.org");
+    Config via = config("myorigin = $mydomain\n");
+    CHECK(canonical_address(via, "root") == "root@example");
+}
+
+TEST_CASE("is_local_domain compares with mydestination, ignoring case", "[resolve]") {
+    Config c = config();
+    for (std::string d : std::vector<std::string>{"mx.example", "MX.Example", "localhost.example", "localhost", "LOCALHOST"}) {
+        INFO(d);
+        CHECK(is_local_domain(c, d));
+    }
+    for (std::string d : std::vector<std::string>{"", "example", "other.example", "mx.example.org", "x.mx.example"}) {
+        INFO(d);
+        CHECK(!is_local_domain(c, d));
+    }
+    Config none = config("mydestination =\n");
+    CHECK(!is_local_domain(none, "mx.example"));
+}
+
+TEST_CASE("mailbox_user lowercases and strips the extension", "[resolve]") {
+    Config c = config();
+    struct Case {
+        std::string rcpt, user;
+    };
+    std::vector<Case> cases = {
+        {"user@mx.example", "user"},
+        {"User+Ext@mx.example", "user"},
+        {"a+b+c@x", "a"},
+        {"+ext@x", "+ext"},  // nothing before the delimiter: kept
+        {"Alice", "alice"},
+        {"bob-smith@x", "bob-smith"},
+        {"a@b@c", "a@b"},
+    };
+    for (const auto& k : cases) {
+        INFO(k.rcpt);
+        CHECK(mailbox_user(c, k.rcpt) == k.user);
+    }
+    Config two = config("recipient_delimiter = +-\n");
+    CHECK(mailbox_user(two, "bob-smith@x") == "bob");
+    CHECK(mailbox_user(two, "bob+x-y@x") == "bob");
+    Config none = config("recipient_delimiter =\n");
+    CHECK(mailbox_user(none, "User+Ext@x") == "user+ext");
+}
+
+TEST_CASE("resolve_address: local for mydestination, else smtp", "[resolve]") {
+    Config c = config();
+    struct Case {
+        std::string in, transport, nexthop, recipient;
+    };
+    std::vector<Case> cases = {
+        {"user", "local", "mx.example", "user@mx.example"},
+        {"user@MX.EXAMPLE", "local", "mx.example", "user@MX.EXAMPLE"},
+        {"root@localhost", "local", "mx.example", "root@localhost"},
+        {"u+x@localhost.example.", "local", "mx.example", "u+x@localhost.example"},
+        {"u@remote.example", "smtp", "remote.example", "u@remote.example"},
+        {"u@Remote.Example", "smtp", "Remote.Example", "u@Remote.Example"},
+    };
+    for (const auto& k : cases) {
+        INFO(k.in);
+        Resolved r = resolve_address(c, k.in);
+        CHECK(r.transport == k.transport);
+        CHECK(r.nexthop == k.nexthop);
+        CHECK(r.recipient == k.recipient);
+        CHECK(r.flags.empty());
+    }
+    Config relay = config("relayhost = [relay.example]:587\n");
+    Resolved r = resolve_address(relay, "u@remote.example");
+    CHECK(r.transport == "smtp");
+    CHECK(r.nexthop == "[relay.example]:587");
+    CHECK(r.recipient == "u@remote.example");
+    Resolved l = resolve_address(relay, "u@mx.example");
+    CHECK(l.transport == "local");  // a relayhost does not capture local mail
+}

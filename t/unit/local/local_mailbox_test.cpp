@@ -1,0 +1,175 @@
+#include "local/local_mailbox.hpp"
+
+#include "../test_util.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace kurir::local;
+namespace kt = kurir::test;
+
+namespace {
+constexpr long kArrival = 1700000000;
+const char* kFromLine = "From [^ ]+ [A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} [0-9]{4}";
+
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+std::vector<std::string> split_mbox(const std::string& text) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    for (;;) {
+        size_t next = text.find("\nFrom ", start);
+        if (next == std::string::npos) {
+            out.push_back(text.substr(start));
+            break;
+        }
+        out.push_back(text.substr(start, next + 1 - start));
+        start = next + 1;
+    }
+    return out;
+}
+}  // namespace
+
+TEST_CASE("mbox_entry: From_ line, quoting, trailing blank line", "[local]") {
+    std::string prefix = "Return-Path: <alice@x>\nDelivered-To: bob@y\n";
+    std::string body = "Subject: hi\n\nFrom me\nnot From here\n>From x\nFrom\nFromage\n  From indented\nFrom ";
+    std::string e = mbox_entry("alice@x", kArrival, prefix, body);
+    CHECK_THAT(first_line(e), Catch::Matches(kFromLine));
+    CHECK_THAT(first_line(e), Catch::StartsWith("From alice@x "));
+    CHECK_THAT(first_line(e), Catch::EndsWith(" 2023"));
+    std::string rest = e.substr(e.find('\n') + 1);
+    CHECK(rest == prefix +
+                      "Subject: hi\n\n>From me\nnot From here\n>From x\nFrom\nFromage\n  From indented\n>From \n\n");
+}
+
+TEST_CASE("mbox_entry: the null sender and edge bodies", "[local]") {
+    std::string e = mbox_entry("", kArrival, "", "x\n");
+    CHECK_THAT(first_line(e), Catch::StartsWith("From MAILER-DAEMON "));
+    CHECK_THAT(first_line(e), Catch::Matches(kFromLine));
+    CHECK(e.substr(e.find('\n') + 1) == "x\n\n");
+
+    struct Case {
+        std::string prefix, body, after_from_line;
+    };
+    std::vector<Case> cases = {
+        {"", "", "\n"},
+        {"P: 1\n", "", "P: 1\n\n"},
+        {"", "no newline", "no newline\n\n"},
+        {"", "two\n\n", "two\n\n\n"},
+        {"", "From start", ">From start\n\n"},
+        {"", "a From b\nFrom c", "a From b\n>From c\n\n"},
+        {"", "\nFrom after blank\n", "\n>From after blank\n\n"},
+    };
+    for (const auto& c : cases) {
+        INFO("body: " << c.body);
+        std::string got = mbox_entry("s@x", kArrival, c.prefix, c.body);
+        CHECK(got.substr(got.find('\n') + 1) == c.after_from_line);
+    }
+}
+
+TEST_CASE("deliver_maildir: a file in new/, nothing in tmp/", "[local]") {
+    kt::TempDir tmp;
+    std::string md = tmp / "Maildir";
+    std::string prefix = "Return-Path: <a@b>\nDelivered-To: c@d\n";
+    std::string body = "Subject: x\n\nFrom here, no quoting in maildir\n";
+    DeliveryStatus st = deliver_maildir(md, prefix, body, "host/with:colon");
+    INFO(st.dsn << " " << st.text);
+    REQUIRE(st.ok());
+    CHECK(!st.permanent());
+    CHECK(st.dsn == "2.0.0");
+    CHECK(kt::is_dir(md + "/cur"));
+    CHECK(kt::dir_entries(md + "/tmp").empty());
+    auto files = kt::dir_entries(md + "/new");
+    REQUIRE(files.size() == 1);
+    CHECK(kt::slurp(md + "/new/" + files[0]) == prefix + body);
+    CHECK_THAT(files[0], Catch::Contains("host\\057with\\072colon"));
+    CHECK_THAT(files[0], Catch::EndsWith(",S=" + std::to_string(prefix.size() + body.size())));
+    CHECK(files[0].find('/') == std::string::npos);
+
+    // A second delivery gets its own name.
+    DeliveryStatus st2 = deliver_maildir(md, "", "second\n", "host");
+    REQUIRE(st2.ok());
+    auto files2 = kt::dir_entries(md + "/new");
+    REQUIRE(files2.size() == 2);
+    CHECK(files2[0] != files2[1]);
+    CHECK(kt::dir_entries(md + "/tmp").empty());
+}
+
+TEST_CASE("deliver_maildir: a maildir that cannot be made defers", "[local]") {
+    kt::TempDir tmp;
+    kt::spit(tmp / "file", "not a directory");
+    DeliveryStatus st = deliver_maildir(tmp / "file/Maildir", "", "x\n", "host");
+    CHECK(!st.ok());
+    CHECK(!st.permanent());
+    CHECK(st.dsn == "4.2.0");
+    CHECK_THAT(st.text, Catch::Contains(tmp / "file/Maildir"));
+}
+
+TEST_CASE("deliver_mbox: two deliveries parse back", "[local]") {
+    kt::TempDir tmp;
+    std::string mbox = tmp / "bob";
+    std::string p1 = "Return-Path: <alice@x>\n";
+    std::string b1 = "Subject: one\n\nFrom the first message\nline two\n";
+    std::string p2 = "Return-Path: <>\n";
+    std::string b2 = "Subject: two\n\nno final newline";
+    DeliveryStatus s1 = deliver_mbox(mbox, "alice@x", kArrival, p1, b1);
+    REQUIRE(s1.ok());
+    DeliveryStatus s2 = deliver_mbox(mbox, "", kArrival + 60, p2, b2);
+    REQUIRE(s2.ok());
+    CHECK(!kt::dir_entries(tmp.path()).empty());
+    CHECK(kt::dir_entries(tmp.path()) == std::vector<std::string>{"bob"});  // the dot-lock is gone
+
+    std::string text = kt::slurp(mbox);
+    CHECK(text == mbox_entry("alice@x", kArrival, p1, b1) + mbox_entry("", kArrival + 60, p2, b2));
+    auto entries = split_mbox(text);
+    REQUIRE(entries.size() == 2);
+    CHECK_THAT(first_line(entries[0]), Catch::StartsWith("From alice@x "));
+    CHECK_THAT(first_line(entries[1]), Catch::StartsWith("From MAILER-DAEMON "));
+    CHECK(entries[0].substr(entries[0].find('\n') + 1) == p1 + "Subject: one\n\n>From the first message\nline two\n\n");
+    CHECK(entries[1].substr(entries[1].find('\n') + 1) == p2 + "Subject: two\n\nno final newline\n\n");
+
+    struct stat st {};
+    REQUIRE(::stat(mbox.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+}
+
+TEST_CASE("deliver_mbox: refuses what is not a plain file", "[local]") {
+    kt::TempDir tmp;
+    ::mkdir((tmp / "dir").c_str(), 0700);
+    DeliveryStatus d = deliver_mbox(tmp / "dir", "a@b", kArrival, "", "x\n");
+    CHECK(!d.ok());
+    CHECK(d.dsn == "4.2.0");
+
+    kt::spit(tmp / "target", "");
+    REQUIRE(::symlink((tmp / "target").c_str(), (tmp / "link").c_str()) == 0);
+    DeliveryStatus l = deliver_mbox(tmp / "link", "a@b", kArrival, "", "x\n");
+    CHECK(!l.ok());
+    CHECK(kt::slurp(tmp / "target").empty());
+
+    kt::spit(tmp / "one", "");
+    REQUIRE(::link((tmp / "one").c_str(), (tmp / "two").c_str()) == 0);
+    DeliveryStatus h = deliver_mbox(tmp / "one", "a@b", kArrival, "", "x\n");
+    CHECK(!h.ok());
+    CHECK_THAT(h.text, Catch::Contains("one link"));
+    CHECK(kt::slurp(tmp / "one").empty());
+    // No dot-lock is left behind.
+    for (const auto& n : kt::dir_entries(tmp.path())) CHECK_THAT(n, !Catch::EndsWith(".lock"));
+}
+
+TEST_CASE("DeliveryStatus classes", "[local]") {
+    CHECK(DeliveryStatus{"2.0.0", ""}.ok());
+    CHECK(!DeliveryStatus{"4.2.0", ""}.ok());
+    CHECK(!DeliveryStatus{"4.2.0", ""}.permanent());
+    CHECK(DeliveryStatus{"5.1.1", ""}.permanent());
+    CHECK(!DeliveryStatus{"", ""}.ok());
+    CHECK(!DeliveryStatus{"", ""}.permanent());
+}
+
+// local passes the envelope sender in internal form; Postfix writes the
+// From_ line with the quoted (external) form, so the sender stays one token.
+TEST_CASE("mbox_entry: a sender with a space stays one token on the From_ line", "[local]") {
+    std::string e = mbox_entry("john doe@x", kArrival, "", "x\n");
+    CHECK_THAT(first_line(e), Catch::StartsWith("From \"john doe\"@x "));
+}
