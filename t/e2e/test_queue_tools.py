@@ -121,3 +121,20 @@ def test_flush_delivers_deferred_now(make_instance):
     res = tool(inst, "kurir-queue", "-f", user=True)
     assert res.returncode == 0, res.stderr
     inst.wait_delivered("wes", 1, timeout=20)
+
+
+def test_message_being_delivered_is_marked_active(make_instance):
+    inst = make_instance()
+    with open(os.path.join(inst.dir, "aliases"), "w") as f:
+        f.write('slow: "|sleep 3"\n')
+    cmd = [os.path.join(PREFIX, "bin", "newaliases"), "-C", inst.dir]
+    assert subprocess.run((inst.submitter() if inst.mode == "user" else []) + cmd).returncode == 0
+    inst.start()
+    inst.send("s@client.test", ["slow@mx.test"], "Subject: slow\r\n\r\nx\r\n")
+    wait_for(lambda: inst.queue_files("active"), 20, "a message in active")
+    qid = os.path.basename(inst.queue_files("active")[0])
+    out = tool(inst, "kurir-queue", "-p", user=True).stdout
+    assert f"{qid}*" in out, out
+    entry = json.loads(tool(inst, "kurir-queue", "-j").stdout.splitlines()[0])
+    assert entry["queue_name"] == "active"
+    inst.wait_queue_empty()
