@@ -124,6 +124,8 @@ class Postfix:
     def start(self):
         for d in glob.glob("/home/*kurirbench/Maildir"):
             shutil.rmtree(d, ignore_errors=True)
+        # Leftovers of an interrupted run would keep "queue empty" false.
+        sh("postsuper", "-d", "ALL", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
         sh("postfix", "start", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1)
 

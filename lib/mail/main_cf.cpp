@@ -1,5 +1,7 @@
 #include "mail/main_cf.hpp"
 
+#include "util/text.hpp"
+
 #include <cctype>
 #include <fmt/format.h>
 
@@ -10,11 +12,7 @@ namespace {
 
 bool is_space(char c) { return c == ' ' || c == '\t'; }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (is_space(s.front()) || s.front() == '\r' || s.front() == '\n')) s.remove_prefix(1);
-    while (!s.empty() && (is_space(s.back()) || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
-    return s;
-}
+using util::trim;
 
 bool valid_param_name(std::string_view name) {
     if (name.empty()) return false;
@@ -25,43 +23,13 @@ bool valid_param_name(std::string_view name) {
     return true;
 }
 
-// Splits text into logical lines: a line starting with whitespace continues
-// the previous one. Comment and blank lines end nothing and join nothing.
-struct LogicalLine {
-    std::string text;
-    int line;
-};
-
-std::vector<LogicalLine> logical_lines(std::string_view text) {
-    std::vector<LogicalLine> out;
-    int lineno = 0;
-    size_t pos = 0;
-    while (pos <= text.size()) {
-        size_t nl = text.find('\n', pos);
-        std::string_view line = text.substr(pos, nl == std::string_view::npos ? text.npos : nl - pos);
-        ++lineno;
-        std::string_view t = trim(line);
-        if (!t.empty() && t.front() != '#') {
-            if (is_space(line.front()) && !out.empty())
-                out.back().text += " " + std::string(t);
-            else
-                out.push_back({std::string(t), lineno});
-        }
-        if (nl == std::string_view::npos) break;
-        pos = nl + 1;
-    }
-    return out;
-}
-
 }  // namespace
 
 util::Result<std::vector<MainCfEntry>> parse_main_cf(std::string_view text, const std::string& file) {
     std::vector<MainCfEntry> entries;
-    if (size_t nul = text.find('\0'); nul != std::string_view::npos) {
-        long line = 1 + std::count(text.begin(), text.begin() + static_cast<long>(nul), '\n');
-        return util::fail(fmt::format("{}:{}: contains a NUL byte", file, line));
-    }
-    for (auto& ll : logical_lines(text)) {
+    if (size_t nul = text.find('\0'); nul != std::string_view::npos)
+        return util::fail(fmt::format("{}:{}: contains a NUL byte", file, util::line_number_at(text, nul)));
+    for (auto& ll : util::logical_lines(text)) {
         auto eq = ll.text.find('=');
         if (eq == std::string::npos)
             return util::fail(fmt::format("{}:{}: missing '=' after parameter name: \"{}\"", file,

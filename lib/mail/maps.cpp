@@ -1,51 +1,20 @@
 #include "mail/maps.hpp"
 
+#include "util/text.hpp"
+
 #include <fmt/format.h>
 
 namespace kurir::mail {
 namespace {
 
-struct Logical {
-    std::string text;
-    int line;
-};
-
-std::vector<Logical> logical_lines(std::string_view text) {
-    std::vector<Logical> out;
-    int no = 0;
-    size_t pos = 0;
-    while (pos <= text.size()) {
-        size_t nl = text.find('\n', pos);
-        std::string_view line = text.substr(pos, nl == text.npos ? text.npos : nl - pos);
-        ++no;
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        size_t first = line.find_first_not_of(" \t");
-        bool blank = first == std::string_view::npos || line[first] == '#';
-        if (!blank) {
-            if (first > 0 && !out.empty())
-                out.back().text += " " + std::string(line.substr(first));
-            else
-                out.push_back({std::string(line.substr(first)), no});
-        }
-        if (nl == text.npos) break;
-        pos = nl + 1;
-    }
-    return out;
-}
-
-std::string trim(std::string_view s) {
-    size_t a = s.find_first_not_of(" \t");
-    if (a == std::string_view::npos) return {};
-    size_t b = s.find_last_not_of(" \t");
-    return std::string(s.substr(a, b - a + 1));
-}
+std::string trim(std::string_view s) { return std::string(util::trim(s)); }
 
 }  // namespace
 
 util::Result<MapEntries> parse_map_source(std::string_view text, const std::string& file) {
     if (text.find('\0') != std::string_view::npos) return util::fail(file + ": contains a NUL byte");
     MapEntries out;
-    for (const auto& l : logical_lines(text)) {
+    for (const auto& l : util::logical_lines(text)) {
         size_t sp = l.text.find_first_of(" \t");
         if (sp == std::string::npos)
             return util::fail(fmt::format("{}:{}: expected \"key whitespace value\"", file, l.line));
@@ -57,7 +26,7 @@ util::Result<MapEntries> parse_map_source(std::string_view text, const std::stri
 util::Result<MapEntries> parse_aliases_source(std::string_view text, const std::string& file) {
     if (text.find('\0') != std::string_view::npos) return util::fail(file + ": contains a NUL byte");
     MapEntries out;
-    for (const auto& l : logical_lines(text)) {
+    for (const auto& l : util::logical_lines(text)) {
         std::string name;
         size_t i = 0;
         bool quoted = l.text[0] == '"';

@@ -1,6 +1,7 @@
 #include "mail/master_cf.hpp"
 
 #include "mail/config.hpp"
+#include "util/text.hpp"
 
 #include <fmt/format.h>
 
@@ -34,27 +35,13 @@ util::Result<bool> flag(const std::string& w, bool dflt, std::string_view column
 }  // namespace
 
 util::Result<std::vector<ServiceEntry>> parse_master_cf(std::string_view text, const std::string& file) {
-    std::vector<std::pair<std::string, int>> lines;
-    int lineno = 0;
-    size_t pos = 0;
-    while (pos <= text.size()) {
-        size_t nl = text.find('\n', pos);
-        std::string_view line = text.substr(pos, nl == text.npos ? text.npos : nl - pos);
-        ++lineno;
-        if (line.find('\0') != line.npos) return util::fail(fmt::format("{}:{}: NUL byte", file, lineno));
-        auto ws = words(line);
-        if (!ws.empty() && ws[0][0] != '#') {
-            if ((line[0] == ' ' || line[0] == '\t') && !lines.empty())
-                lines.back().first += " " + std::string(line);
-            else
-                lines.emplace_back(std::string(line), lineno);
-        }
-        if (nl == text.npos) break;
-        pos = nl + 1;
-    }
+    if (size_t nul = text.find('\0'); nul != std::string_view::npos)
+        return util::fail(fmt::format("{}:{}: NUL byte", file, util::line_number_at(text, nul)));
     std::vector<ServiceEntry> out;
-    for (auto& [line, no] : lines) {
-        auto err = [&, no = no](const std::string& what) {
+    for (const auto& logical : util::logical_lines(text)) {
+        const std::string& line = logical.text;
+        int no = logical.line;
+        auto err = [&](const std::string& what) {
             return util::fail(fmt::format("{}:{}: {}", file, no, what));
         };
         auto w = words(line);
