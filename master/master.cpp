@@ -55,7 +55,7 @@ void usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string config_dir = ::getenv("KURIR_CONFIG") ? ::getenv("KURIR_CONFIG") : "/etc/kurir";
+    std::string config_dir = mail::default_config_dir();
     bool detach = false;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];

@@ -275,7 +275,7 @@ int cmd_flush(const std::string& dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string dir = ::getenv("KURIR_CONFIG") ? ::getenv("KURIR_CONFIG") : "/etc/kurir";
+    std::string dir = mail::default_config_dir();
     std::vector<std::string> args;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];

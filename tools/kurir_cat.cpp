@@ -27,7 +27,7 @@
 using namespace kurir;
 
 int main(int argc, char** argv) {
-    std::string dir = ::getenv("KURIR_CONFIG") ? ::getenv("KURIR_CONFIG") : "/etc/kurir";
+    std::string dir = mail::default_config_dir();
     bool env = false, hdr = false, body = false;
     std::string target;
     for (int i = 1; i < argc; ++i) {

@@ -70,7 +70,7 @@ int edit(const std::string& dir, const std::vector<std::string>& edits) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string dir = ::getenv("KURIR_CONFIG") ? ::getenv("KURIR_CONFIG") : "/etc/kurir";
+    std::string dir = mail::default_config_dir();
     bool non_default = false, defaults = false, values_only = false, expand = false, editing = false;
     std::vector<std::string> names;
     for (int i = 1; i < argc; ++i) {

@@ -73,7 +73,7 @@ void sync_directory(const std::string& dir, int file_fd) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string dir = ::getenv("KURIR_CONFIG") ? ::getenv("KURIR_CONFIG") : "/etc/kurir";
+    std::string dir = mail::default_config_dir();
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "-c" && i + 1 < argc)

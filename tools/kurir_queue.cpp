@@ -101,7 +101,7 @@ std::vector<mail::ListedMessage> from_json_lines(std::string_view text) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string dir = ::getenv("KURIR_CONFIG") ? ::getenv("KURIR_CONFIG") : "/etc/kurir";
+    std::string dir = mail::default_config_dir();
     char mode = 0;
     std::string arg;
     for (int i = 1; i < argc; ++i) {

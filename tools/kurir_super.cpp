@@ -99,7 +99,7 @@ bool requeue(const mail::QueueDir& queue, mail::Queue from, const std::string& i
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string dir = ::getenv("KURIR_CONFIG") ? ::getenv("KURIR_CONFIG") : "/etc/kurir";
+    std::string dir = mail::default_config_dir();
     char op = 0;
     std::string target;
     std::optional<mail::Queue> only;

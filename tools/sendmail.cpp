@@ -109,9 +109,7 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "usage: sendmail [-t] [-i] [-f sender] [-F name] [-C dir] [--] [recipient ...]\n");
         return EX_USAGE;
     }
-    std::string dir = !opts->config_dir.empty() ? opts->config_dir
-                      : ::getenv("KURIR_CONFIG")  ? ::getenv("KURIR_CONFIG")
-                                                  : "/etc/kurir";
+    std::string dir = !opts->config_dir.empty() ? opts->config_dir : mail::default_config_dir();
     ::signal(SIGPIPE, SIG_IGN);
     switch (opts->mode) {
         case tools::SendmailMode::print_queue: exec_tool("kurir-queue", {"-c", dir, "-p"});

@@ -18,7 +18,7 @@ namespace kurir::tools {
 
 int table_tool_main(int argc, char** argv, TableSyntax syntax) {
     const char* prog = syntax == TableSyntax::map ? "kurir-map" : "kurir-alias";
-    std::string dir = ::getenv("KURIR_CONFIG") ? ::getenv("KURIR_CONFIG") : "/etc/kurir";
+    std::string dir = mail::default_config_dir();
     std::string query;
     bool querying = false;
     std::vector<std::string> tables;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 
 namespace kurir::mail {
@@ -79,6 +80,11 @@ std::string local_hostname() {
     }
     if (name.empty()) name = "localhost";
     return name;
+}
+
+std::string default_config_dir() {
+    const char* env = ::getenv("KURIR_CONFIG");
+    return env && *env ? env : "/etc/kurir";
 }
 
 util::Result<Config> Config::load(const std::string& config_dir,

@@ -49,5 +49,7 @@ util::Result<long> parse_integer(std::string_view text);
 util::Result<bool> parse_bool(std::string_view text);
 std::vector<std::string> split_list(std::string_view text);
 std::string local_hostname();
+// The configuration directory when no -c/-C names one: $KURIR_CONFIG, else /etc/kurir.
+std::string default_config_dir();
 
 }  // namespace kurir::mail

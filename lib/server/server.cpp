@@ -37,7 +37,7 @@ struct Options {
 
 Options parse_options(int argc, char** argv, std::string_view program) {
     Options o;
-    if (const char* env = ::getenv("KURIR_CONFIG")) o.config_dir = env;
+    o.config_dir = mail::default_config_dir();
     o.service = std::string(program);
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
@@ -60,7 +60,6 @@ Options parse_options(int argc, char** argv, std::string_view program) {
         else
             util::msg_fatal("{}: unknown option \"{}\"", program, a);
     }
-    if (o.config_dir.empty()) o.config_dir = "/etc/kurir";
     return o;
 }
 
