@@ -112,7 +112,10 @@ void Manager::job_done(const Job& job, const std::vector<std::string>& results) 
     if (last) {
         for (auto& r : m.env.recipients) r.done = true;
     } else if (!done_offsets.empty()) {
-        // A recipient is done only once this byte is on disk.
+        // Marked only after the delivery itself is durable. The mark is not
+        // fsync'd here: a crash of any process keeps it (page cache), the
+        // deferral path fsyncs the file, and a power loss before either only
+        // repeats a delivery - it never loses one.
         std::string path = ctx_.queue.path(mail::Queue::active, m.id);
         auto fd = util::open_file(path, O_RDWR);
         bool ok = static_cast<bool>(fd);
@@ -120,7 +123,6 @@ void Manager::job_done(const Job& job, const std::vector<std::string>& results) 
             if (!ok) break;
             ok = static_cast<bool>(mail::mark_recipient_done(fd->get(), off));
         }
-        if (ok && ::fsync(fd->get()) < 0) ok = false;
         if (!ok) {
             util::msg_warn("{}: cannot mark recipients done in {}; they may be delivered again", m.id, path);
         } else {

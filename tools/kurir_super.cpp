@@ -138,6 +138,29 @@ int main(int argc, char** argv) {
 
     if (op == 's') {
         size_t fixed = 0;
+        // Names that are no queue id (nor a writer's ".ID.tmp") are put aside
+        // in corrupt/, where nothing will take them for mail.
+        for (mail::Queue q : {mail::Queue::maildrop, mail::Queue::incoming, mail::Queue::active,
+                              mail::Queue::deferred, mail::Queue::hold}) {
+            DIR* d = ::opendir(queue.dir(q).c_str());
+            if (d == nullptr) continue;
+            std::vector<std::string> strays;
+            while (struct dirent* e = ::readdir(d)) {
+                std::string n = e->d_name;
+                if (n == "." || n == ".." || mail::valid_queue_id(n) || (n.starts_with(".") && n.ends_with(".tmp")))
+                    continue;
+                strays.push_back(n);
+            }
+            ::closedir(d);
+            for (const auto& n : strays) {
+                std::string from = queue.dir(q) + "/" + n;
+                std::string to = queue.dir(mail::Queue::corrupt) + "/" + std::string(mail::queue_name(q)) + "-" + n;
+                if (::rename(from.c_str(), to.c_str()) == 0) {
+                    util::msg_warn("{}: not a queue file name; moved to {}", from, to);
+                    ++fixed;
+                }
+            }
+        }
         for (mail::Queue q : {mail::Queue::incoming, mail::Queue::active, mail::Queue::deferred, mail::Queue::hold}) {
             for (const auto& id : queue.list(q)) {
                 std::string path = queue.path(q, id);

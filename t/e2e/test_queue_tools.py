@@ -138,3 +138,18 @@ def test_message_being_delivered_is_marked_active(make_instance):
     entry = json.loads(tool(inst, "kurir-queue", "-j").stdout.splitlines()[0])
     assert entry["queue_name"] == "active"
     inst.wait_queue_empty()
+
+
+def test_super_s_repairs_names_and_unparseable_files(make_instance):
+    inst = make_instance().start()
+    incoming = os.path.join(inst.dir, "queue", "incoming")
+    deferred = os.path.join(inst.dir, "queue", "deferred")
+    with open(os.path.join(deferred, "not-a-queue-id"), "wb") as f:
+        f.write(b"x")
+    with open(os.path.join(deferred, "4jXv000000BDDQK"), "wb") as f:
+        f.write(b"garbage")
+    res = tool(inst, "kurir-super", "-s")
+    assert res.returncode == 0 and "Repaired: 2 messages" in res.stderr, res.stderr
+    corrupt = sorted(os.listdir(os.path.join(inst.dir, "queue", "corrupt")))
+    assert corrupt == ["4jXv000000BDDQK", "deferred-not-a-queue-id"]
+    assert os.listdir(deferred) == [] and os.listdir(incoming) == []
