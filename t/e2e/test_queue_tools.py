@@ -146,10 +146,11 @@ def test_super_s_repairs_names_and_unparseable_files(make_instance):
     deferred = os.path.join(inst.dir, "queue", "deferred")
     with open(os.path.join(deferred, "not-a-queue-id"), "wb") as f:
         f.write(b"x")
-    with open(os.path.join(deferred, "4jXv000000BDDQK"), "wb") as f:
+    hold = os.path.join(inst.dir, "queue", "hold")  # qmgr never takes files from hold/
+    with open(os.path.join(hold, "4jXv000000BDDQK"), "wb") as f:
         f.write(b"garbage")
     res = tool(inst, "kurir-super", "-s")
     assert res.returncode == 0 and "Repaired: 2 messages" in res.stderr, res.stderr
     corrupt = sorted(os.listdir(os.path.join(inst.dir, "queue", "corrupt")))
     assert corrupt == ["4jXv000000BDDQK", "deferred-not-a-queue-id"]
-    assert os.listdir(deferred) == [] and os.listdir(incoming) == []
+    assert os.listdir(deferred) == [] and os.listdir(hold) == [] and os.listdir(incoming) == []
