@@ -75,11 +75,6 @@ private:
 // original sender and a Delivered-To: for loop detection.
 local::DeliveryStatus forward_copy(const server::ServerContext& ctx, const mail::QueueEnvelope& env,
                                    std::string_view body, const std::string& target, const std::string& delivered_to) {
-    auto fd = util::connect_unix(ctx.queue.private_socket(mail::service::cleanup),
-                                 static_cast<int>(ctx.config.seconds("ipc_timeout")));
-    if (!fd) return {"4.3.0", "forward to " + target + ": " + fd.error().text};
-    auto hello = util::attr_read(fd->get());
-    if (!hello) return {"4.3.0", "forward to " + target + ": cleanup: " + hello.error().text};
     std::string stream;
     mail::rec_append(stream, mail::rec::attr, "origin=forward");
     mail::rec_append(stream, mail::rec::sender, env.sender);
@@ -93,12 +88,10 @@ local::DeliveryStatus forward_copy(const server::ServerContext& ctx, const mail:
         pos = nl + 1;
     }
     mail::rec_append(stream, mail::rec::content_end, "");
-    if (auto w = util::write_all(fd->get(), stream, "cleanup"); !w) return {"4.3.0", w.error().text};
-    auto reply = util::attr_read(fd->get());
-    if (!reply) return {"4.3.0", "forward to " + target + ": cleanup: " + reply.error().text};
-    std::string status = reply->get_or("status", "4");
-    if (status == "0") return {"2.0.0", "forwarded as " + reply->get_or("queue_id", "?")};
-    return {status == "5" ? "5.3.0" : "4.3.0", "forward to " + target + ": " + reply->get_or("reason", "failed")};
+    auto answer = mail::submit_to_cleanup(ctx.queue, stream, static_cast<int>(ctx.config.seconds("ipc_timeout")));
+    if (!answer) return {"4.3.0", "forward to " + target + ": " + answer.error().text};
+    if (answer->status == '0') return {"2.0.0", "forwarded as " + answer->queue_id};
+    return {answer->status == '5' ? "5.3.0" : "4.3.0", "forward to " + target + ": " + answer->reason};
 }
 
 void serve(server::ServerContext& ctx, util::Fd client, AliasTables& aliases) {

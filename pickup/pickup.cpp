@@ -74,29 +74,23 @@ bool pick_up(const server::ServerContext& ctx, const std::string& id) {
         quarantine(ctx, id, picked.error());
         return true;
     }
-    auto conn = util::connect_unix(ctx.queue.private_socket(mail::service::cleanup),
-                                   static_cast<int>(ctx.config.seconds("ipc_timeout")));
-    if (!conn) {
-        util::msg_warn("{}", conn.error().text);
+    auto answer = mail::submit_to_cleanup(
+        ctx.queue, picked->stream, static_cast<int>(ctx.config.seconds("ipc_timeout")), [&](const std::string& qid) {
+            util::msg_info("{}: uid={} from=<{}>", qid, st.st_uid, mail::quote_address(picked->sender));
+        });
+    if (!answer) {
+        util::msg_warn("maildrop/{}: {}", id, answer.error().text);
         return false;
     }
-    auto hello = util::attr_read(conn->get());
-    if (!hello) return false;
-    std::string qid = hello->get_or("queue_id", "");
-    util::msg_info("{}: uid={} from=<{}>", qid, st.st_uid, mail::quote_address(picked->sender));
-    if (!util::write_all(conn->get(), picked->stream, "cleanup")) return false;
-    auto reply = util::attr_read(conn->get());
-    if (!reply) return false;
-    std::string status = reply->get_or("status", "4");
-    if (status == "0") {
+    if (answer->status == '0') {
         if (::unlink(path.c_str()) < 0) util::msg_warn("remove {}: {}", path, std::strerror(errno));
         return true;
     }
-    if (status == "5") {
-        quarantine(ctx, id, "refused by cleanup: " + reply->get_or("reason", "unknown reason"));
+    if (answer->status == '5') {
+        quarantine(ctx, id, "refused by cleanup: " + answer->reason);
         return true;
     }
-    util::msg_warn("maildrop/{}: cleanup: {}; will try again", id, reply->get_or("reason", "temporary failure"));
+    util::msg_warn("maildrop/{}: cleanup: {}; will try again", id, answer->reason);
     return false;
 }
 

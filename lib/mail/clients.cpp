@@ -32,6 +32,21 @@ util::Result<std::string> public_request(const QueueDir& queue, std::string_view
     }
 }
 
+util::Result<CleanupAnswer> submit_to_cleanup(const QueueDir& queue, std::string_view stream, int timeout_seconds,
+                                             const std::function<void(const std::string&)>& on_queue_id) {
+    auto fd = util::connect_unix(queue.private_socket(service::cleanup), timeout_seconds);
+    if (!fd) return std::unexpected(fd.error());
+    auto hello = util::attr_read(fd->get());
+    if (!hello) return util::fail("cleanup: " + hello.error().text);
+    std::string id = hello->get_or("queue_id", "");
+    if (on_queue_id) on_queue_id(id);
+    if (auto w = util::write_all(fd->get(), stream, "cleanup"); !w) return std::unexpected(w.error());
+    auto reply = util::attr_read(fd->get());
+    if (!reply) return util::fail("cleanup: " + reply.error().text);
+    std::string status = reply->get_or("status", "4");
+    return CleanupAnswer{status.empty() ? '4' : status[0], reply->get_or("queue_id", id), reply->get_or("reason", "")};
+}
+
 util::Result<util::Attrs> RewriteClient::call(const util::Attrs& request) {
     for (int attempt = 0; attempt < 2; ++attempt) {
         if (!fd_) {

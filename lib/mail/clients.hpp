@@ -16,6 +16,7 @@
 #include "util/attr.hpp"
 #include "util/fs.hpp"
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -38,6 +39,17 @@ inline constexpr char flush = 'F';
 void send_trigger(const QueueDir& queue, std::string_view public_service, char code);
 // A request to a public service, and everything it answers.
 util::Result<std::string> public_request(const QueueDir& queue, std::string_view service, std::string_view request);
+
+// One message handed to cleanup over a blocking connection: the record
+// stream out, cleanup's answer back. on_queue_id runs once cleanup has named
+// the queue id (before the stream is sent), so callers can log it first.
+struct CleanupAnswer {
+    char status;  // '0' queued and durable, '4' try again, '5' refused
+    std::string queue_id;
+    std::string reason;
+};
+util::Result<CleanupAnswer> submit_to_cleanup(const QueueDir& queue, std::string_view stream, int timeout_seconds,
+                                             const std::function<void(const std::string&)>& on_queue_id = nullptr);
 
 struct Resolved {
     std::string transport;  // "local", "smtp", "error", ...
