@@ -45,56 +45,20 @@ using namespace kurir;
 
 namespace {
 
-// alias_maps, reopened when a table is rebuilt (newaliases renames a new file in).
-class AliasTables {
-public:
-    const mail::MapList& get(const mail::Config& cfg) {
-        std::string stamp;
-        for (const auto& spec : cfg.list("alias_maps")) {
-            struct stat st {};
-            auto p = mail::parse_map_spec(spec);
-            if (p && ::stat((p->path + ".db").c_str(), &st) == 0)
-                stamp += std::to_string(st.st_ino) + ":" + std::to_string(st.st_mtim.tv_nsec) + ":" +
-                         std::to_string(st.st_mtime) + ";";
-        }
-        if (!maps_ || stamp != stamp_) {
-            auto m = mail::MapList::open(cfg.list("alias_maps"));
-            if (!m) util::msg_warn("alias_maps: {}", m.error().text);
-            maps_ = m ? std::move(*m) : mail::MapList();
-            stamp_ = stamp;
-        }
-        return *maps_;
-    }
-
-private:
-    std::optional<mail::MapList> maps_;
-    std::string stamp_;
-};
-
 // A copy of the message to a remote address, through cleanup, with the
 // original sender and a Delivered-To: for loop detection.
 local::DeliveryStatus forward_copy(const server::ServerContext& ctx, const mail::QueueEnvelope& env,
                                    std::string_view body, const std::string& target, const std::string& delivered_to) {
-    std::string stream;
-    mail::rec_append(stream, mail::rec::attr, "origin=forward");
-    mail::rec_append(stream, mail::rec::sender, env.sender);
-    mail::rec_append(stream, mail::rec::rcpt, target);
-    mail::rec_append(stream, mail::rec::message, "");
-    mail::rec_append_line(stream, "Delivered-To: " + mail::quote_address(delivered_to));
-    size_t pos = 0;
-    while (pos < body.size()) {
-        size_t nl = body.find('\n', pos);
-        mail::rec_append_line(stream, body.substr(pos, nl - pos));
-        pos = nl + 1;
-    }
-    mail::rec_append(stream, mail::rec::content_end, "");
+    std::string text = "Delivered-To: " + mail::quote_address(delivered_to) + "\n";
+    text.append(body);
+    std::string stream = mail::compose_cleanup_stream({"origin=forward"}, env.sender, {target}, text);
     auto answer = mail::submit_to_cleanup(ctx.queue, stream, static_cast<int>(ctx.config.seconds("ipc_timeout")));
     if (!answer) return {"4.3.0", "forward to " + target + ": " + answer.error().text};
     if (answer->status == '0') return {"2.0.0", "forwarded as " + answer->queue_id};
     return {answer->status == '5' ? "5.3.0" : "4.3.0", "forward to " + target + ": " + answer->reason};
 }
 
-void serve(server::ServerContext& ctx, util::Fd client, AliasTables& aliases) {
+void serve(server::ServerContext& ctx, util::Fd client, mail::WatchedMaps& aliases) {
     util::set_io_timeout(client.get(), static_cast<int>(ctx.config.seconds("ipc_timeout")));
     auto req = util::attr_read(client.get());
     if (!req) {
@@ -158,7 +122,7 @@ void serve(server::ServerContext& ctx, util::Fd client, AliasTables& aliases) {
 int main(int argc, char** argv) {
     server::Hooks hooks;
     hooks.keep_root = true;
-    AliasTables aliases;
+    mail::WatchedMaps aliases("alias_maps");
     return server::single_server_main(
         argc, argv, "local",
         [&](server::ServerContext& ctx, util::Fd client) { serve(ctx, std::move(client), aliases); }, hooks);

@@ -16,6 +16,15 @@ struct event;
 
 namespace kurir::qmgr {
 
+// What a delivery agent said about one recipient.
+struct Outcome {
+    size_t offset = 0;
+    std::string dsn;         // "4.4.1", "5.1.1"
+    std::string text;        // the log's and the queue listing's reason
+    std::string diagnostic;  // the remote server's reply, when one answered
+    std::string remote_mta;
+};
+
 struct Message {
     std::string id;
     mail::QueueEnvelope env;
@@ -23,8 +32,8 @@ struct Message {
     int jobs_in_flight = 0;
     int jobs_waiting = 0;
     std::vector<std::pair<size_t, std::string>> newly_done;     // offset, for the log
-    std::vector<std::pair<size_t, std::string>> defer_reasons;  // offset, reason
-    std::vector<std::pair<size_t, std::string>> bounces;        // offset, reason
+    std::vector<Outcome> deferred;
+    std::vector<Outcome> bounced;  // 5xx: done once the notice is queued
 };
 
 struct Job {
@@ -32,6 +41,16 @@ struct Job {
     std::string transport;
     std::string nexthop;
     std::vector<size_t> offsets;  // recipients, by record offset
+    // Concurrency is counted per destination: per nexthop for remote
+    // transports, per transport for local.
+    std::string destination() const { return transport == "local" ? transport : transport + ":" + nexthop; }
+};
+
+// A destination no server of which could be reached: its mail waits
+// until `until` instead of each message trying again at once.
+struct DeadSite {
+    double until = 0;
+    std::string reason;
 };
 
 class Manager {
@@ -50,19 +69,26 @@ private:
     friend struct Delivery;
     void load(const std::string& id);
     void dispatch();
+    void dispatch_pass();
     void start_job(Job job);
-    void job_done(const Job& job, const std::vector<std::string>& results);  // "offset dsn text"
+    void job_done(const Job& job, const std::vector<Outcome>& results, bool site_dead);
     void defer_job(const Job& job, const std::string& reason);
+    void mark_done(Message& m, const std::vector<size_t>& offsets);
     void maybe_finish(Message& m);
     void finish(Message& m);
-    int transport_limit(const std::string& transport) const;
+    void expire(Message& m);
+    bool send_notice(Message& m);
+    int destination_limit(const Job& job) const;
 
     server::ServerContext& ctx_;
     mail::RewriteClient rewrite_;
     std::map<std::string, Message> active_;
-    std::map<std::string, std::deque<Job>> waiting_;  // by transport
-    std::map<std::string, int> busy_;                 // requests in flight by transport
+    std::map<std::string, std::deque<Job>> waiting_;  // by destination
+    std::map<std::string, int> busy_;                 // requests in flight by destination
+    std::map<std::string, DeadSite> dead_;            // by destination
     event* timer_ = nullptr;
+    bool dispatching_ = false;
+    bool dispatch_again_ = false;
 };
 
 }  // namespace kurir::qmgr

@@ -20,12 +20,12 @@ struct Delivery {
     bufferevent* bev = nullptr;
     bool finished = false;
 
-    void finish_with(const std::vector<std::string>* results, const std::string& reason) {
+    void finish_with(const std::vector<Outcome>* results, const std::string& reason, bool site_dead = false) {
         if (finished) return;
         finished = true;
-        mgr->busy_[job.transport]--;
+        mgr->busy_[job.destination()]--;
         if (results)
-            mgr->job_done(job, *results);
+            mgr->job_done(job, *results, site_dead);
         else
             mgr->defer_job(job, reason);
         bufferevent_free(bev);
@@ -42,9 +42,31 @@ struct Delivery {
         auto frame = util::attr_decode(std::string_view(reinterpret_cast<char*>(bytes), len));
         if (!frame) return d->finish_with(nullptr, "malformed reply from delivery agent");
         if (!*frame) return;  // wait for more
-        std::vector<std::string> results;
-        for (auto r : (*frame)->attrs.all("result")) results.emplace_back(r);
-        d->finish_with(&results, "");
+        const util::Attrs& a = (*frame)->attrs;
+        std::vector<Outcome> results;
+        // "offset dsn text"; diag and mta: "offset value"
+        for (auto r : a.all("result")) {
+            size_t sp1 = r.find(' ');
+            size_t sp2 = sp1 == r.npos ? r.npos : r.find(' ', sp1 + 1);
+            if (sp2 == r.npos) continue;
+            Outcome o;
+            o.offset = std::strtoul(std::string(r.substr(0, sp1)).c_str(), nullptr, 10);
+            o.dsn = std::string(r.substr(sp1 + 1, sp2 - sp1 - 1));
+            o.text = std::string(r.substr(sp2 + 1));
+            results.push_back(std::move(o));
+        }
+        auto attach = [&](std::string_view name, std::string Outcome::*field) {
+            for (auto v : a.all(name)) {
+                size_t sp = v.find(' ');
+                if (sp == v.npos) continue;
+                size_t off = std::strtoul(std::string(v.substr(0, sp)).c_str(), nullptr, 10);
+                for (auto& o : results)
+                    if (o.offset == off) o.*field = std::string(v.substr(sp + 1));
+            }
+        };
+        attach("diag", &Outcome::diagnostic);
+        attach("mta", &Outcome::remote_mta);
+        d->finish_with(&results, "", a.get_or("site", "") == "dead");
     }
 
     static void on_event(bufferevent*, short what, void* arg) {
@@ -65,7 +87,7 @@ void Manager::start_job(Job job) {
     Message& m = it->second;
     m.jobs_waiting--;
     m.jobs_in_flight++;
-    busy_[job.transport]++;
+    busy_[job.destination()]++;
     auto* d = new Delivery{this, std::move(job)};
     d->bev = bufferevent_socket_new(ctx_.base, -1, BEV_OPT_CLOSE_ON_FREE);
     bufferevent_setcb(d->bev, Delivery::on_read, nullptr, Delivery::on_event, d);

@@ -53,7 +53,7 @@ void Manager::load(const std::string& id) {
         if (r.done) continue;
         auto res = rewrite_.resolve(r.address);
         if (!res) {
-            m.defer_reasons.emplace_back(r.offset, "address resolver failure: " + res.error().text);
+            m.deferred.push_back({r.offset, "4.3.0", "address resolver failure: " + res.error().text, "", ""});
             continue;
         }
         if (res->transport == "local") {
@@ -74,41 +74,42 @@ void Manager::load(const std::string& id) {
     maybe_finish(m);
 }
 
-void Manager::job_done(const Job& job, const std::vector<std::string>& results) {
+void Manager::job_done(const Job& job, const std::vector<Outcome>& results, bool site_dead) {
     auto it = active_.find(job.message_id);
     if (it == active_.end()) return;
     Message& m = it->second;
     m.jobs_in_flight--;
+    auto in_job = [&](size_t off) { return std::find(job.offsets.begin(), job.offsets.end(), off) != job.offsets.end(); };
     std::vector<size_t> done_offsets;
     std::vector<size_t> answered;
-    for (const auto& line : results) {
-        size_t sp1 = line.find(' ');
-        size_t sp2 = line.find(' ', sp1 == line.npos ? line.npos : sp1 + 1);
-        if (sp1 == line.npos || sp2 == line.npos) continue;
-        size_t offset = std::strtoul(line.substr(0, sp1).c_str(), nullptr, 10);
-        if (std::find(job.offsets.begin(), job.offsets.end(), offset) == job.offsets.end()) continue;
-        std::string dsn = line.substr(sp1 + 1, sp2 - sp1 - 1);
-        std::string text = line.substr(sp2 + 1);
-        answered.push_back(offset);
-        if (dsn.starts_with("2")) {
-            done_offsets.push_back(offset);
-        } else if (dsn.starts_with("5")) {
-            done_offsets.push_back(offset);
-            m.bounces.emplace_back(offset, dsn + " " + text);
-        } else {
-            m.defer_reasons.emplace_back(offset, text);
-        }
+    for (const auto& o : results) {
+        if (!in_job(o.offset) || std::find(answered.begin(), answered.end(), o.offset) != answered.end()) continue;
+        answered.push_back(o.offset);
+        if (o.dsn.starts_with("2"))
+            done_offsets.push_back(o.offset);
+        else if (o.dsn.starts_with("5"))
+            m.bounced.push_back(o);
+        else
+            m.deferred.push_back(o);
     }
     for (size_t off : job.offsets)
         if (std::find(answered.begin(), answered.end(), off) == answered.end())
-            m.defer_reasons.emplace_back(off, "delivery agent gave no result");
-    // When this result finishes the whole message, removing the file says
-    // it all: no mark, no fsync (a crash before the unlink is durable means
-    // a repeat delivery, the window that marking has too).
-    bool last = m.jobs_in_flight == 0 && m.jobs_waiting == 0 &&
-                std::all_of(m.env.recipients.begin(), m.env.recipients.end(), [&](const auto& r) {
-                    return r.done || std::find(done_offsets.begin(), done_offsets.end(), r.offset) != done_offsets.end();
-                });
+            m.deferred.push_back({off, "4.3.0", "delivery agent gave no result", "", ""});
+    if (site_dead) {
+        const Outcome* why = nullptr;
+        for (const auto& o : m.deferred)
+            if (in_job(o.offset)) why = &o;
+        double hold = static_cast<double>(ctx_.config.seconds("minimal_backoff_time"));
+        dead_[job.destination()] = {mail::now_seconds() + hold, why ? why->text : "no server reachable"};
+    }
+    // When this result finishes the whole message (and no notice is due),
+    // removing the file says it all: no mark, no fsync (a crash before the
+    // unlink is durable means a repeat delivery, the window that marking has too).
+    auto is_done = [&](const mail::QueueRecipient& r) {
+        return r.done || std::find(done_offsets.begin(), done_offsets.end(), r.offset) != done_offsets.end();
+    };
+    bool last = m.jobs_in_flight == 0 && m.jobs_waiting == 0 && m.bounced.empty() &&
+                std::all_of(m.env.recipients.begin(), m.env.recipients.end(), is_done);
     if (last) {
         for (auto& r : m.env.recipients) r.done = true;
     } else if (!done_offsets.empty()) {
@@ -116,21 +117,25 @@ void Manager::job_done(const Job& job, const std::vector<std::string>& results) 
         // fsync'd here: a crash of any process keeps it (page cache), the
         // deferral path fsyncs the file, and a power loss before either only
         // repeats a delivery - it never loses one.
-        std::string path = ctx_.queue.path(mail::Queue::active, m.id);
-        auto fd = util::open_file(path, O_RDWR);
-        bool ok = static_cast<bool>(fd);
-        for (size_t off : done_offsets) {
-            if (!ok) break;
-            ok = static_cast<bool>(mail::mark_recipient_done(fd->get(), off));
-        }
-        if (!ok) {
-            util::msg_warn("{}: cannot mark recipients done in {}; they may be delivered again", m.id, path);
-        } else {
-            for (auto& r : m.env.recipients)
-                if (std::find(done_offsets.begin(), done_offsets.end(), r.offset) != done_offsets.end()) r.done = true;
-        }
+        mark_done(m, done_offsets);
     }
     maybe_finish(m);
+}
+
+void Manager::mark_done(Message& m, const std::vector<size_t>& offsets) {
+    std::string path = ctx_.queue.path(mail::Queue::active, m.id);
+    auto fd = util::open_file(path, O_RDWR);
+    bool ok = static_cast<bool>(fd);
+    for (size_t off : offsets) {
+        if (!ok) break;
+        ok = static_cast<bool>(mail::mark_recipient_done(fd->get(), off));
+    }
+    if (!ok) {
+        util::msg_warn("{}: cannot mark recipients done in {}; they may be delivered again", m.id, path);
+        return;
+    }
+    for (auto& r : m.env.recipients)
+        if (std::find(offsets.begin(), offsets.end(), r.offset) != offsets.end()) r.done = true;
 }
 
 void Manager::defer_job(const Job& job, const std::string& reason) {
@@ -140,7 +145,7 @@ void Manager::defer_job(const Job& job, const std::string& reason) {
     m.jobs_in_flight--;
     double now = mail::now_seconds();
     for (size_t off : job.offsets) {
-        m.defer_reasons.emplace_back(off, reason);
+        m.deferred.push_back({off, "4.3.0", reason, "", ""});
         for (const auto& r : m.env.recipients)
             if (r.offset == off) {
                 mail::DeliveryTimes t{m.env.arrival_sec + m.env.arrival_usec / 1e6, m.active_time, now, now, now};
@@ -154,14 +159,52 @@ void Manager::maybe_finish(Message& m) {
     if (m.jobs_in_flight == 0 && m.jobs_waiting == 0) finish(m);
 }
 
+// Recipients still deferred past the queue lifetime bounce with their last reason.
+void Manager::expire(Message& m) {
+    bool null_sender = m.env.sender.empty();
+    long lifetime = ctx_.config.seconds(null_sender ? "bounce_queue_lifetime" : "maximal_queue_lifetime");
+    double age = mail::now_seconds() - static_cast<double>(m.env.arrival_sec);
+    if (m.deferred.empty() || age < static_cast<double>(lifetime)) return;
+    double now = mail::now_seconds();
+    for (auto& o : m.deferred) {
+        for (const auto& r : m.env.recipients)
+            if (r.offset == o.offset && !r.done) {
+                mail::DeliveryTimes t{m.env.arrival_sec + m.env.arrival_usec / 1e6, m.active_time, now, now, now};
+                std::string line = mail::delivery_log_line(m.id, r.address, r.original, "none", t, o.dsn,
+                                                           "message too old: " + o.text);
+                util::msg_info("{}", line);
+            }
+        o.text = "message delivery timed out: " + o.text;
+        if (!o.dsn.starts_with("4")) o.dsn = "4.4.7";
+        m.bounced.push_back(std::move(o));
+    }
+    m.deferred.clear();
+}
+
 void Manager::finish(Message& m) {
     std::string id = m.id;
     std::string path = ctx_.queue.path(mail::Queue::active, id);
-    for (const auto& [off, reason] : m.bounces)
-        for (const auto& r : m.env.recipients)
-            if (r.offset == off)
-                util::msg_warn("{}: no bounce notice sent yet for <{}>: {}", id, mail::quote_address(r.address),
-                               reason);
+    expire(m);
+    if (!m.bounced.empty()) {
+        std::vector<size_t> offsets;
+        for (const auto& o : m.bounced) offsets.push_back(o.offset);
+        if (send_notice(m)) {
+            bool rest_done = std::all_of(m.env.recipients.begin(), m.env.recipients.end(), [&](const auto& r) {
+                return r.done || std::find(offsets.begin(), offsets.end(), r.offset) != offsets.end();
+            });
+            if (rest_done)
+                for (auto& r : m.env.recipients) r.done = true;
+            else
+                mark_done(m, offsets);
+        } else {
+            for (auto& o : m.bounced) {
+                o.text = "bounce notice not sent yet: " + o.text;
+                o.dsn = "4.3.0";
+                m.deferred.push_back(std::move(o));
+            }
+        }
+        m.bounced.clear();
+    }
     bool all_done = std::all_of(m.env.recipients.begin(), m.env.recipients.end(), [](auto& r) { return r.done; });
     if (all_done) {
         if (::unlink(path.c_str()) < 0)
@@ -174,13 +217,15 @@ void Manager::finish(Message& m) {
     // Keep the reasons with the file (appended records, closed by their own
     // end record), then wait in deferred/ until the next attempt.
     std::string tail;
-    for (const auto& [off, reason] : m.defer_reasons)
-        mail::rec_append(tail, mail::rec::defer, std::to_string(off) + " " + reason);
+    for (const auto& o : m.deferred)
+        mail::rec_append(tail, mail::rec::defer, std::to_string(o.offset) + " " + o.text);
     mail::rec_append(tail, mail::rec::end, "");
     if (auto fd = util::open_file(path, O_WRONLY | O_APPEND); fd) {
         if (!util::write_all(fd->get(), tail, path) || ::fsync(fd->get()) < 0)
             util::msg_warn("{}: cannot record defer reasons in {}", id, path);
     }
+    // The next attempt waits as long as the message is old, within the
+    // backoff bounds (Postfix's rule): the waits double as the message ages.
     double age = mail::now_seconds() - static_cast<double>(m.env.arrival_sec);
     double delay = std::clamp(age, static_cast<double>(ctx_.config.seconds("minimal_backoff_time")),
                               static_cast<double>(ctx_.config.seconds("maximal_backoff_time")));

@@ -1,6 +1,8 @@
 // qmgr's queue scans and its scheduler: incoming/ and due deferred/ files
 // move to active/; waiting jobs go out while their transport has room.
 #include "mail/address.hpp"
+#include "mail/delivery_log.hpp"
+#include "mail/params.hpp"
 #include "mail/queue_listing.hpp"
 #include "qmgr/qmgr.hpp"
 #include "util/fs.hpp"
@@ -71,6 +73,7 @@ void Manager::on_trigger(std::string_view request, int reply_fd) {
         default: break;
     }
     bool flush = request.find(mail::trigger::flush) != std::string_view::npos;
+    if (flush) dead_.clear();  // an administrator's flush tries every site now
     scan_incoming();
     if (flush) scan_deferred(true);
 }
@@ -83,6 +86,10 @@ void Manager::deliver_now(const std::string& id) {
 
 void Manager::flush_site(const std::string& site) {
     std::string want = mail::lowercase(site);
+    for (auto it = dead_.begin(); it != dead_.end();) {
+        bool match = it->first.ends_with(":" + want) || it->first.ends_with(":[" + want + "]");
+        it = match ? dead_.erase(it) : std::next(it);
+    }
     for (const auto& id : ctx_.queue.list(mail::Queue::deferred)) {
         auto bytes = util::read_file(ctx_.queue.path(mail::Queue::deferred, id));
         if (!bytes) continue;
@@ -125,17 +132,50 @@ void Manager::scan_deferred(bool all) {
     dispatch();
 }
 
-int Manager::transport_limit(const std::string&) const {
+int Manager::destination_limit(const Job& job) const {
+    std::string name = job.transport + "_destination_concurrency_limit";
+    if (job.transport != "local" && mail::find_param(name))
+        return static_cast<int>(ctx_.config.integer(name));
     return static_cast<int>(ctx_.config.integer("default_destination_concurrency_limit"));
 }
 
 void Manager::dispatch() {
-    for (auto& [transport, jobs] : waiting_) {
-        while (!jobs.empty() && busy_[transport] < transport_limit(transport)) {
+    // A job that fails at once (no agent socket) finishes inside start_job,
+    // which dispatches again: run that as another pass of this loop.
+    if (dispatching_) {
+        dispatch_again_ = true;
+        return;
+    }
+    dispatching_ = true;
+    do {
+        dispatch_again_ = false;
+        dispatch_pass();
+    } while (dispatch_again_);
+    dispatching_ = false;
+}
+
+void Manager::dispatch_pass() {
+    double now = mail::now_seconds();
+    for (auto it = waiting_.begin(); it != waiting_.end();) {
+        auto& [destination, jobs] = *it;
+        auto dead = dead_.find(destination);
+        if (dead != dead_.end() && dead->second.until <= now) dead_.erase(dead), dead = dead_.end();
+        while (!jobs.empty()) {
+            if (dead != dead_.end()) {
+                // Held until the site's time is up; the message retries later.
+                Job job = std::move(jobs.front());
+                jobs.pop_front();
+                auto m = active_.find(job.message_id);
+                if (m != active_.end()) m->second.jobs_waiting--, m->second.jobs_in_flight++;
+                defer_job(job, "delivery temporarily suspended: " + dead->second.reason);
+                continue;
+            }
+            if (busy_[destination] >= destination_limit(jobs.front())) break;
             Job job = std::move(jobs.front());
             jobs.pop_front();
             start_job(std::move(job));
         }
+        it = jobs.empty() ? waiting_.erase(it) : std::next(it);
     }
 }
 

@@ -28,7 +28,9 @@ std::string instance_master_cf(const InstanceChoices& c) {
         "cleanup        unix  -       -       n       -       0       cleanup\n"
         "qmgr           unix  n       -       n       300     1       qmgr\n"
         "rewrite        unix  -       -       n       -       -       trivial-rewrite\n"
-        "local          unix  -       n       n       -       -       local\n",
+        "local          unix  -       n       n       -       -       local\n"
+        "smtp           unix  -       -       n       -       -       smtp\n"
+        "relay          unix  -       -       n       -       -       smtp\n",
         c.listen);
 }
 

@@ -90,9 +90,14 @@ int deliver(const tools::SendmailOptions& opts, const std::string& dir, const ma
 
 int verify(const tools::SendmailOptions& opts, const mail::Config& cfg) {
     for (const auto& r : opts.recipients) {
-        auto res = mail::resolve_address(cfg, r);
-        fmt::print("<{}>: transport={} nexthop={} recipient=<{}>\n", mail::quote_address(r), res.transport,
-                   res.nexthop, mail::quote_address(res.recipient));
+        auto maps = mail::MapList::open(cfg.list("transport_maps"));
+        auto res = mail::resolve_address(cfg, r, maps ? &*maps : nullptr);
+        if (!res) {
+            fmt::print("<{}>: {}\n", mail::quote_address(r), res.error().text);
+            continue;
+        }
+        fmt::print("<{}>: transport={} nexthop={} recipient=<{}>\n", mail::quote_address(r), res->transport,
+                   res->nexthop, mail::quote_address(res->recipient));
     }
     return 0;
 }

@@ -1,5 +1,7 @@
 #include "mail/clients.hpp"
 
+#include "mail/record.hpp"
+
 #include "util/socket.hpp"
 
 #include <sys/socket.h>
@@ -47,6 +49,24 @@ util::Result<CleanupAnswer> submit_to_cleanup(const QueueDir& queue, std::string
     return CleanupAnswer{status.empty() ? '4' : status[0], reply->get_or("queue_id", id), reply->get_or("reason", "")};
 }
 
+std::string compose_cleanup_stream(const std::vector<std::string>& attrs, std::string_view sender,
+                                   const std::vector<std::string>& recipients, std::string_view text) {
+    std::string stream;
+    for (const auto& a : attrs) rec_append(stream, rec::attr, a);
+    rec_append(stream, rec::sender, sender);
+    for (const auto& r : recipients) rec_append(stream, rec::rcpt, r);
+    rec_append(stream, rec::message, "");
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t nl = text.find('\n', pos);
+        if (nl == std::string_view::npos) nl = text.size();
+        rec_append_line(stream, text.substr(pos, nl - pos));
+        pos = nl + 1;
+    }
+    rec_append(stream, rec::content_end, "");
+    return stream;
+}
+
 util::Result<util::Attrs> RewriteClient::call(const util::Attrs& request) {
     for (int attempt = 0; attempt < 2; ++attempt) {
         if (!fd_) {
@@ -73,6 +93,7 @@ util::Result<std::string> RewriteClient::rewrite(std::string_view address) {
 util::Result<Resolved> RewriteClient::resolve(std::string_view address) {
     auto r = call({{"request", "resolve"}, {"address", std::string(address)}});
     if (!r) return std::unexpected(r.error());
+    if (auto e = r->get("error")) return util::fail("trivial-rewrite: " + std::string(*e));
     Resolved out{r->get_or("transport", ""), r->get_or("nexthop", ""), r->get_or("recipient", ""),
                  r->get_or("flags", "")};
     if (out.transport.empty()) return util::fail("trivial-rewrite: reply without transport");

@@ -19,6 +19,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace kurir::mail {
 
@@ -50,6 +51,12 @@ struct CleanupAnswer {
 };
 util::Result<CleanupAnswer> submit_to_cleanup(const QueueDir& queue, std::string_view stream, int timeout_seconds,
                                              const std::function<void(const std::string&)>& on_queue_id = nullptr);
+
+// The stream for a message the mail system writes itself (bounce notices,
+// forwarded copies): "name=value" attributes, sender, recipients, then the
+// text ("\n"-separated header and body) as content records.
+std::string compose_cleanup_stream(const std::vector<std::string>& attrs, std::string_view sender,
+                                   const std::vector<std::string>& recipients, std::string_view text);
 
 struct Resolved {
     std::string transport;  // "local", "smtp", "error", ...

@@ -1,6 +1,10 @@
 #include "mail/maps.hpp"
 
+#include "mail/config.hpp"
+#include "util/log.hpp"
 #include "util/text.hpp"
+
+#include <sys/stat.h>
 
 #include <fmt/format.h>
 
@@ -105,6 +109,24 @@ util::Result<std::optional<std::string>> MapList::lookup(std::string_view key) c
         if (!v || *v) return v;
     }
     return std::optional<std::string>();
+}
+
+const MapList& WatchedMaps::get(const Config& cfg) {
+    std::string stamp;
+    for (const auto& spec : cfg.list(parameter_)) {
+        struct stat st {};
+        auto p = parse_map_spec(spec);
+        if (p && ::stat((p->path + ".db").c_str(), &st) == 0)
+            stamp += std::to_string(st.st_ino) + ":" + std::to_string(st.st_mtim.tv_nsec) + ":" +
+                     std::to_string(st.st_mtime) + ";";
+    }
+    if (!maps_ || stamp != stamp_) {
+        auto m = MapList::open(cfg.list(parameter_));
+        if (!m) util::msg_warn("{}: {}", parameter_, m.error().text);
+        maps_ = m ? std::move(*m) : MapList();
+        stamp_ = stamp;
+    }
+    return *maps_;
 }
 
 }  // namespace kurir::mail

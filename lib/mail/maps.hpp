@@ -45,4 +45,18 @@ private:
     std::vector<std::string> warnings_;
 };
 
+// The tables a map-list parameter names (alias_maps, transport_maps),
+// reopened when one is rebuilt (kurir-map renames a new file in).
+class Config;
+class WatchedMaps {
+public:
+    explicit WatchedMaps(std::string parameter) : parameter_(std::move(parameter)) {}
+    const MapList& get(const Config& cfg);
+
+private:
+    std::string parameter_;
+    std::optional<MapList> maps_;
+    std::string stamp_;
+};
+
 }  // namespace kurir::mail

@@ -1,6 +1,7 @@
 #include "mail/resolve.hpp"
 
 #include "mail/address.hpp"
+#include "mail/nexthop.hpp"
 
 namespace kurir::mail {
 
@@ -32,12 +33,41 @@ std::string mailbox_user(const Config& cfg, std::string_view recipient) {
     return user;
 }
 
-Resolved resolve_address(const Config& cfg, std::string_view address) {
+namespace {
+
+util::Result<std::optional<std::string>> transport_lookup(const MapList& maps, const std::string& rcpt) {
+    std::string address = lowercase(rcpt);
+    if (auto r = maps.lookup(address); !r || *r) return r;
+    std::string domain(domain_part(address));
+    if (domain.empty()) return std::nullopt;
+    if (auto r = maps.lookup(domain); !r || *r) return r;
+    for (size_t dot = domain.find('.'); dot != std::string::npos; dot = domain.find('.', dot + 1))
+        if (auto r = maps.lookup(domain.substr(dot)); !r || *r) return r;
+    return maps.lookup("*");
+}
+
+}  // namespace
+
+util::Result<Resolved> resolve_address(const Config& cfg, std::string_view address, const MapList* transport_maps) {
     std::string rcpt = canonical_address(cfg, address);
     std::string domain(domain_part(rcpt));
-    if (is_local_domain(cfg, domain)) return {"local", cfg.str("myhostname"), rcpt, ""};
-    std::string relay = cfg.str("relayhost");
-    return {"smtp", relay.empty() ? domain : relay, rcpt, ""};
+    Resolved out;
+    if (is_local_domain(cfg, domain)) {
+        out = {"local", cfg.str("myhostname"), rcpt, ""};
+    } else {
+        std::string relay = cfg.str("relayhost");
+        out = {"smtp", relay.empty() ? lowercase(domain) : relay, rcpt, ""};
+    }
+    if (transport_maps == nullptr) return out;
+    auto found = transport_lookup(*transport_maps, rcpt);
+    if (!found) return util::fail("transport_maps: " + found.error().text);
+    if (!*found) return out;
+    auto spec = parse_transport_spec(**found);
+    if (!spec) return util::fail("transport_maps entry for " + rcpt + ": " + spec.error().text);
+    if (!spec->transport.empty()) out.transport = spec->transport;
+    if (!spec->nexthop.empty()) out.nexthop = spec->nexthop;
+    else if (!spec->transport.empty() && out.transport != "local") out.nexthop = lowercase(domain);
+    return out;
 }
 
 }  // namespace kurir::mail

@@ -1,5 +1,8 @@
 #include "mail/resolve.hpp"
 
+#include "test_util.hpp"
+#include "util/db_map.hpp"
+
 #include <catch2/catch.hpp>
 
 using namespace kurir::mail;
@@ -91,21 +94,59 @@ TEST_CASE("resolve_address: local for mydestination, else smtp", "[resolve]") {
         {"root@localhost", "local", "mx.example", "root@localhost"},
         {"u+x@localhost.example.", "local", "mx.example", "u+x@localhost.example"},
         {"u@remote.example", "smtp", "remote.example", "u@remote.example"},
-        {"u@Remote.Example", "smtp", "Remote.Example", "u@Remote.Example"},
+        {"u@Remote.Example", "smtp", "remote.example", "u@Remote.Example"},
     };
     for (const auto& k : cases) {
         INFO(k.in);
-        Resolved r = resolve_address(c, k.in);
+        Resolved r = resolve_address(c, k.in).value();
         CHECK(r.transport == k.transport);
         CHECK(r.nexthop == k.nexthop);
         CHECK(r.recipient == k.recipient);
         CHECK(r.flags.empty());
     }
     Config relay = config("relayhost = [relay.example]:587\n");
-    Resolved r = resolve_address(relay, "u@remote.example");
+    Resolved r = resolve_address(relay, "u@remote.example").value();
     CHECK(r.transport == "smtp");
     CHECK(r.nexthop == "[relay.example]:587");
     CHECK(r.recipient == "u@remote.example");
-    Resolved l = resolve_address(relay, "u@mx.example");
+    Resolved l = resolve_address(relay, "u@mx.example").value();
     CHECK(l.transport == "local");  // a relayhost does not capture local mail
+}
+
+TEST_CASE("resolve_address: transport_maps by address, domain, parent domain, wildcard", "[resolve]") {
+    kurir::test::TempDir dir;
+    std::string src = dir.path() + "/transport";
+    REQUIRE(kurir::util::build_db(src + ".db", kurir::util::DbType::hash,
+                                  {{"special@remote.example", "smtp:[127.0.0.1]:2526"},
+                                   {"remote.example", "smtp:[10.0.0.1]"},
+                                   {".sub.example", "relay:gw.example:587"},
+                                   {"nexthop-only.example", ":[192.0.2.7]"},
+                                   {"transport-only.example", "smtp:"},
+                                   {"broken.example", "smtp:[oops"}}));
+    auto maps = MapList::open({"hash:" + src});
+    REQUIRE(maps);
+    Config c = config("relayhost = [relay.example]\n");
+    struct Case {
+        std::string in, transport, nexthop;
+    };
+    for (const auto& k : std::vector<Case>{{"Special@Remote.Example", "smtp", "[127.0.0.1]:2526"},
+                                           {"other@remote.example", "smtp", "[10.0.0.1]"},
+                                           {"u@a.sub.example", "relay", "gw.example:587"},
+                                           {"u@sub.example", "smtp", "[relay.example]"},
+                                           {"u@nexthop-only.example", "smtp", "[192.0.2.7]"},
+                                           {"u@transport-only.example", "smtp", "transport-only.example"},
+                                           {"u@elsewhere.example", "smtp", "[relay.example]"},
+                                           {"user@mx.example", "local", "mx.example"}}) {
+        INFO(k.in);
+        auto r = resolve_address(c, k.in, &*maps);
+        REQUIRE(r);
+        CHECK(r->transport == k.transport);
+        CHECK(r->nexthop == k.nexthop);
+    }
+    CHECK_FALSE(resolve_address(c, "u@broken.example", &*maps));
+
+    REQUIRE(kurir::util::build_db(src + ".db", kurir::util::DbType::hash, {{"*", "smtp:[192.0.2.9]"}}));
+    maps = MapList::open({"hash:" + src});
+    REQUIRE(maps);
+    CHECK(resolve_address(c, "u@anything.example", &*maps)->nexthop == "[192.0.2.9]");
 }

@@ -1,0 +1,77 @@
+#include "smtp/smtp_agent.hpp"
+
+#include "util/log.hpp"
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <sys/socket.h>
+
+namespace kurir::smtp {
+
+Connection::~Connection() {
+    if (idle_timer) event_free(idle_timer);
+    if (bev) bufferevent_free(bev);
+}
+
+std::unique_ptr<Agent> Agent::create(server::ServerContext& ctx, std::string& error) {
+    auto agent = std::unique_ptr<Agent>(new Agent(ctx));
+    agent->resolver = Resolver::create(ctx.base, ctx.config.list("dns_resolver_address"), error);
+    if (!agent->resolver) return nullptr;
+    agent->tls = TlsPolicy::create(ctx.config, error);
+    if (!agent->tls) return nullptr;
+    agent->helo_name = ctx.config.str("smtp_helo_name");
+    return agent;
+}
+
+std::unique_ptr<Connection> Agent::take_cached(const std::string& key) {
+    auto it = idle_.find(key);
+    if (it == idle_.end() || it->second.empty()) return nullptr;
+    auto conn = std::move(it->second.back());
+    it->second.pop_back();
+    if (it->second.empty()) idle_.erase(it);
+    event_del(conn->idle_timer);
+    bufferevent_setcb(conn->bev, nullptr, nullptr, nullptr, nullptr);
+    return conn;
+}
+
+namespace {
+// An idle connection that speaks, closes or times out is done.
+void on_idle_event(bufferevent*, short, void* arg) {
+    auto* conn = static_cast<Connection*>(arg);
+    conn->agent->drop_cached(conn);
+}
+void on_idle_read(bufferevent* bev, void* arg) { on_idle_event(bev, 0, arg); }
+void on_idle_timer(evutil_socket_t, short, void* arg) {
+    auto* conn = static_cast<Connection*>(arg);
+    // A polite goodbye straight to the socket (6 bytes fit; no reply awaited).
+    if (!conn->tls) (void)::send(bufferevent_getfd(conn->bev), "QUIT\r\n", 6, MSG_NOSIGNAL | MSG_DONTWAIT);
+    conn->agent->drop_cached(conn);
+}
+}  // namespace
+
+void Agent::give_back(std::unique_ptr<Connection> conn) {
+    long limit = ctx.config.seconds("smtp_connection_cache_time_limit");
+    if (limit <= 0) return;  // the Connection's destructor closes it
+    conn->agent = this;
+    bufferevent_setcb(conn->bev, on_idle_read, nullptr, on_idle_event, conn.get());
+    bufferevent_set_timeouts(conn->bev, nullptr, nullptr);
+    bufferevent_enable(conn->bev, EV_READ);
+    if (!conn->idle_timer) conn->idle_timer = evtimer_new(ctx.base, on_idle_timer, conn.get());
+    struct timeval tv {limit, 0};
+    evtimer_add(conn->idle_timer, &tv);
+    idle_[conn->cache_key].push_back(std::move(conn));
+}
+
+void Agent::drop_cached(Connection* conn) {
+    auto it = idle_.find(conn->cache_key);
+    if (it == idle_.end()) return;
+    auto& list = it->second;
+    for (auto c = list.begin(); c != list.end(); ++c)
+        if (c->get() == conn) {
+            list.erase(c);  // frees it
+            break;
+        }
+    if (list.empty()) idle_.erase(it);
+}
+
+}  // namespace kurir::smtp

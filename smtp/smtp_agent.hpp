@@ -1,0 +1,84 @@
+// One smtp process's shared state: configuration, resolver, TLS policy and
+// the cache of idle SMTP connections, reused by the next delivery to the
+// same nexthop (smtp_connection_cache_time_limit). Deliveries themselves
+// are in smtp_delivery.cpp; many run at once on the process's event loop.
+#pragma once
+
+#include "mail/smtp_reply.hpp"
+#include "server/server.hpp"
+#include "smtp/smtp_dns.hpp"
+#include "smtp/smtp_tls.hpp"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+struct bufferevent;
+struct event;
+
+namespace kurir::smtp {
+
+struct Connection {
+    bufferevent* bev = nullptr;
+    std::string host;      // the name we connected to
+    std::string address;   // its IP address, as text
+    int port = 25;
+    mail::EhloFeatures features;
+    bool esmtp = false;
+    bool tls = false;
+    int uses = 0;          // transactions completed on it
+    event* idle_timer = nullptr;
+    std::string cache_key;
+    class Agent* agent = nullptr;
+
+    std::string relay() const { return host + "[" + address + "]:" + std::to_string(port); }
+    std::string peer() const { return host + "[" + address + "]"; }
+    ~Connection();
+};
+
+struct Recipient {
+    size_t offset = 0;
+    std::string address;
+    bool decided = false;
+    std::string dsn;         // "2.0.0", "4.4.1", "5.1.1"
+    std::string text;        // for the log and the defer reason
+    std::string diagnostic;  // the remote reply, when there was one
+    std::string remote_mta;  // the host that answered, when one did
+};
+
+struct Request {
+    std::string queue_id;
+    std::string sender;
+    std::string nexthop;
+    double active_time = 0;
+    double handed_time = 0;
+    std::vector<Recipient> recipients;
+};
+
+// Every recipient decided; site_dead when no server of the nexthop could
+// be talked to at all (qmgr then holds its other mail for a while).
+using DeliveryDone = std::function<void(const Request&, bool site_dead)>;
+
+class Agent {
+public:
+    static std::unique_ptr<Agent> create(server::ServerContext& ctx, std::string& error);
+    void deliver(Request request, DeliveryDone done);
+
+    // The connection cache: take an idle connection for key, or give one back.
+    std::unique_ptr<Connection> take_cached(const std::string& key);
+    void give_back(std::unique_ptr<Connection> conn);
+    void drop_cached(Connection* conn);
+
+    server::ServerContext& ctx;
+    std::unique_ptr<Resolver> resolver;
+    std::unique_ptr<TlsPolicy> tls;
+    std::string helo_name;
+
+private:
+    explicit Agent(server::ServerContext& c) : ctx(c) {}
+    std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle_;
+};
+
+}  // namespace kurir::smtp

@@ -1,0 +1,566 @@
+// One delivery request on the event loop: find the servers of the nexthop,
+// talk SMTP to the first that answers (or reuse a cached connection), and
+// decide every recipient: 2xx delivered, 4xx deferred, 5xx bounced.
+//
+//   connect -> greeting -> EHLO (HELO) -> [STARTTLS -> handshake -> EHLO]
+//     -> MAIL, RCPT..., DATA (one batch with PIPELINING) -> message -> "."
+//     -> next batch of recipients, or cache the connection / QUIT
+//
+// Before MAIL, any failure moves on to the next server address; after it,
+// a failure defers the recipients not yet decided.
+#include "mail/address.hpp"
+#include "mail/delivery_log.hpp"
+#include "mail/queue_file.hpp"
+#include "smtp/smtp_agent.hpp"
+#include "util/fs.hpp"
+#include "util/log.hpp"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <cstring>
+#include <deque>
+
+namespace kurir::smtp {
+
+namespace {
+
+enum class Stage { connect, greeting, ehlo, helo, starttls, tls, mail, rcpt, data, body, rset, quit };
+
+const char* while_text(Stage s) {
+    switch (s) {
+        case Stage::connect: return "while connecting";
+        case Stage::greeting: return "while receiving the initial server greeting";
+        case Stage::ehlo: return "while performing the EHLO handshake";
+        case Stage::helo: return "while performing the HELO handshake";
+        case Stage::starttls: return "while sending STARTTLS";
+        case Stage::tls: return "while performing the TLS handshake";
+        case Stage::mail: return "while sending MAIL FROM";
+        case Stage::rcpt: return "while sending RCPT TO";
+        case Stage::data: return "while sending DATA command";
+        case Stage::body: return "while sending message body";
+        case Stage::rset: return "while sending RSET";
+        case Stage::quit: return "while sending QUIT";
+    }
+    return "";
+}
+
+const char* reply_to_text(Stage s) {
+    switch (s) {
+        case Stage::greeting: return "initial greeting";
+        case Stage::ehlo: return "EHLO command";
+        case Stage::helo: return "HELO command";
+        case Stage::starttls: return "STARTTLS command";
+        case Stage::mail: return "MAIL FROM command";
+        case Stage::rcpt: return "RCPT TO command";
+        case Stage::data: return "DATA command";
+        case Stage::body: return "end of DATA command";
+        default: return "command";
+    }
+}
+
+const char* timeout_param(Stage s) {
+    switch (s) {
+        case Stage::connect: return "smtp_connect_timeout";
+        case Stage::greeting:
+        case Stage::ehlo:
+        case Stage::helo: return "smtp_helo_timeout";
+        case Stage::starttls:
+        case Stage::tls: return "smtp_starttls_timeout";
+        case Stage::mail: return "smtp_mail_timeout";
+        case Stage::rcpt: return "smtp_rcpt_timeout";
+        case Stage::data: return "smtp_data_init_timeout";
+        case Stage::body: return "smtp_data_done_timeout";
+        case Stage::rset: return "smtp_rset_timeout";
+        case Stage::quit: return "smtp_quit_timeout";
+    }
+    return "smtp_helo_timeout";
+}
+
+// The message as it goes on the wire: CRLF lines, leading dots doubled,
+// ended by ".". eight_bit: some byte above 0x7f (BODY=8BITMIME).
+struct WireMessage {
+    std::string bytes;
+    bool eight_bit = false;
+    long size = 0;
+    double arrival = 0;
+};
+
+util::Result<WireMessage> load_message(const server::ServerContext& ctx, const std::string& id) {
+    if (!mail::valid_queue_id(id)) return util::fail("bad queue id in request");
+    auto file = util::read_file(ctx.queue.path(mail::Queue::active, id));
+    if (!file) return util::fail(file.error().text);
+    auto env = mail::parse_queue_file(*file);
+    if (!env) return util::fail(env.error().text);
+    WireMessage out;
+    out.bytes.reserve(file->size() + file->size() / 32 + 8);
+    auto lines = mail::for_each_content_line(*file, *env, [&](std::string_view line) {
+        if (line.starts_with('.')) out.bytes += '.';
+        out.bytes.append(line);
+        out.bytes += "\r\n";
+        for (char c : line)
+            if (static_cast<unsigned char>(c) > 0x7f) out.eight_bit = true;
+    });
+    if (!lines) return util::fail(lines.error().text);
+    out.size = env->content_size;
+    out.arrival = static_cast<double>(env->arrival_sec) + static_cast<double>(env->arrival_usec) / 1e6;
+    out.bytes += ".\r\n";
+    return out;
+}
+
+class Delivery {
+public:
+    Delivery(Agent& agent, Request req, DeliveryDone done)
+        : agent_(agent), cfg_(agent.ctx.config), req_(std::move(req)), done_(std::move(done)) {}
+
+    void start() {
+        auto message = load_message(agent_.ctx, req_.queue_id);
+        if (!message) return fail_all("4.3.0", message.error().text, false);
+        message_ = std::move(*message);
+        auto nexthop = mail::parse_nexthop(req_.nexthop);
+        if (!nexthop) return fail_all("4.3.5", "bad nexthop: " + nexthop.error().text, false);
+        nexthop_ = *nexthop;
+        cache_key_ = req_.nexthop;
+        if (auto conn = agent_.take_cached(cache_key_)) return reuse(std::move(conn));
+        lookup();
+    }
+
+private:
+    // ---- finding servers -------------------------------------------------
+    void lookup() {
+        agent_.resolver->find_targets(nexthop_, static_cast<size_t>(cfg_.integer("smtp_mx_address_limit")),
+                                      [this](TargetList list) {
+                                          if (list.targets.empty()) {
+                                              bool dead = list.dsn.starts_with("4");
+                                              return fail_all(list.dsn, list.error, dead);
+                                          }
+                                          targets_ = std::move(list.targets);
+                                          connect_next();
+                                      });
+    }
+
+    void connect_next() {
+        conn_.reset();
+        pending_.clear();
+        if (next_target_ >= targets_.size()) {
+            std::string dsn = last_error_dsn_.empty() ? "4.4.1" : last_error_dsn_;
+            return fail_all(dsn, last_error_, dsn.starts_with("4"));
+        }
+        const Target& t = targets_[next_target_];
+        if (!retry_plaintext_) ++next_target_;
+        use_tls_ = agent_.tls->level() != TlsLevel::none && !retry_plaintext_;
+        retry_plaintext_ = false;
+        conn_ = std::make_unique<Connection>();
+        conn_->host = t.host;
+        conn_->address = t.address_text();
+        conn_->port = nexthop_.port;
+        conn_->cache_key = cache_key_;
+        conn_->bev = bufferevent_socket_new(agent_.ctx.base, -1, BEV_OPT_CLOSE_ON_FREE);
+        watch();
+        stage_ = Stage::connect;
+        set_timeout(Stage::connect, true);
+        bufferevent_enable(conn_->bev, EV_READ | EV_WRITE);
+        if (bufferevent_socket_connect(conn_->bev, reinterpret_cast<const sockaddr*>(&t.addr),
+                                       static_cast<int>(t.addr_len)) < 0)
+            return site_failure("4.4.1", fmt::format("connect to {}: {}", conn_->relay(), std::strerror(errno)));
+    }
+
+    void reuse(std::unique_ptr<Connection> conn) {
+        conn_ = std::move(conn);
+        reused_ = true;
+        watch();
+        bufferevent_enable(conn_->bev, EV_READ | EV_WRITE);
+        begin_transaction();
+    }
+
+    // ---- the conversation -------------------------------------------------
+    using Handler = void (Delivery::*)(const mail::SmtpReply&);
+    struct Pending {
+        Stage stage;
+        Handler handler;
+    };
+
+    void send(std::string_view line) { bufferevent_write(conn_->bev, line.data(), line.size()); }
+
+    void expect(Stage stage, Handler h) {
+        if (pending_.empty()) set_timeout(stage, false);
+        pending_.push_back({stage, h});
+    }
+
+    void set_timeout(Stage stage, bool connecting) {
+        struct timeval tv {cfg_.seconds(timeout_param(stage)), 0};
+        struct timeval wtv {cfg_.seconds(connecting ? "smtp_connect_timeout" : "smtp_data_xfer_timeout"), 0};
+        bufferevent_set_timeouts(conn_->bev, &tv, &wtv);
+    }
+
+    void watch() { bufferevent_setcb(conn_->bev, on_read, nullptr, on_event, this); }
+
+    static void on_read(bufferevent* bev, void* arg) {
+        auto* self = static_cast<Delivery*>(arg);
+        evbuffer* in = bufferevent_get_input(bev);
+        while (!self->finished_ && self->conn_ && self->conn_->bev == bev) {
+            size_t len = evbuffer_get_length(in);
+            if (len == 0) return;
+            std::string_view buf(reinterpret_cast<char*>(evbuffer_pullup(in, -1)), len);
+            size_t used = 0;
+            auto reply = mail::parse_smtp_reply(buf, used);
+            if (!reply) return self->protocol_error(reply.error().text);
+            if (!*reply) return;
+            evbuffer_drain(in, used);
+            if (self->pending_.empty()) return self->protocol_error("unexpected reply");
+            Pending p = self->pending_.front();
+            self->pending_.pop_front();
+            self->stage_ = p.stage;
+            if (!self->pending_.empty()) self->set_timeout(self->pending_.front().stage, false);
+            self->got_reply_ = true;
+            (self->*p.handler)(**reply);
+        }
+    }
+
+    static void on_event(bufferevent*, short what, void* arg) {
+        auto* self = static_cast<Delivery*>(arg);
+        if (what & BEV_EVENT_CONNECTED) {
+            if (self->stage_ == Stage::tls) return self->on_tls_ready();
+            self->stage_ = Stage::greeting;
+            return self->expect(Stage::greeting, &Delivery::on_greeting);
+        }
+        Stage stage = self->current_stage();
+        if (self->stage_ == Stage::connect) {
+            int err = (what & BEV_EVENT_TIMEOUT) ? ETIMEDOUT : EVUTIL_SOCKET_ERROR();
+            return self->site_failure("4.4.1", fmt::format("connect to {}: {}", self->conn_->relay(),
+                                                           std::strerror(err ? err : ECONNREFUSED)));
+        }
+        if (self->stage_ == Stage::tls && !(what & BEV_EVENT_TIMEOUT)) {
+            unsigned long e = bufferevent_get_openssl_error(self->conn_->bev);
+            char buf[256] = "handshake failed";
+            if (e != 0) ERR_error_string_n(e, buf, sizeof buf);
+            return self->tls_failure(fmt::format("TLS handshake with {} failed: {}", self->conn_->relay(), buf));
+        }
+        std::string what_text = (what & BEV_EVENT_TIMEOUT) ? "conversation with " + self->conn_->peer() + " timed out"
+                                                           : "lost connection with " + self->conn_->peer();
+        self->connection_lost(fmt::format("{} {}", what_text, while_text(stage)));
+    }
+
+    void on_greeting(const mail::SmtpReply& r) {
+        if (r.klass() != 2)
+            return site_failure(r.klass() == 5 ? "5.0.0" : r.enhanced,
+                                fmt::format("host {} refused to talk to me: {}", conn_->peer(), r.text()), r);
+        send_ehlo();
+    }
+
+    void send_ehlo() {
+        send(fmt::format("EHLO {}\r\n", agent_.helo_name));
+        expect(Stage::ehlo, &Delivery::on_ehlo);
+    }
+
+    void on_ehlo(const mail::SmtpReply& r) {
+        if (r.klass() != 2) {
+            if (conn_->tls) return site_failure(r.enhanced, said(r, Stage::ehlo), r);
+            send(fmt::format("HELO {}\r\n", agent_.helo_name));
+            return expect(Stage::helo, &Delivery::on_helo);
+        }
+        conn_->esmtp = true;
+        conn_->features = mail::parse_ehlo_features(r);
+        if (!conn_->tls && use_tls_ && conn_->features.starttls) {
+            send("STARTTLS\r\n");
+            return expect(Stage::starttls, &Delivery::on_starttls);
+        }
+        if (!conn_->tls && agent_.tls->required())
+            return site_failure("4.7.4", fmt::format("TLS is required, but was not offered by host {}", conn_->peer()));
+        begin_transaction();
+    }
+
+    void on_helo(const mail::SmtpReply& r) {
+        if (r.klass() != 2) return site_failure(r.enhanced, said(r, Stage::helo), r);
+        conn_->features = {};
+        if (agent_.tls->required())
+            return site_failure("4.7.4", fmt::format("TLS is required, but was not offered by host {}", conn_->peer()));
+        begin_transaction();
+    }
+
+    void on_starttls(const mail::SmtpReply& r) {
+        if (r.klass() != 2) {
+            if (agent_.tls->required()) return site_failure("4.7.4", said(r, Stage::starttls), r);
+            return begin_transaction();  // opportunistic: carry on in plaintext
+        }
+        SSL* ssl = agent_.tls->new_ssl(conn_->host, agent_.tls->level() == TlsLevel::secure ? nexthop_.host : conn_->host);
+        if (ssl == nullptr) return site_failure("4.7.5", "cannot create TLS session");
+        bufferevent* plain = conn_->bev;
+        conn_->bev = bufferevent_openssl_filter_new(agent_.ctx.base, plain, ssl, BUFFEREVENT_SSL_CONNECTING,
+                                                   BEV_OPT_CLOSE_ON_FREE);
+        if (conn_->bev == nullptr) {
+            conn_->bev = plain;
+            return site_failure("4.7.5", "cannot start TLS");
+        }
+        bufferevent_openssl_set_allow_dirty_shutdown(conn_->bev, 1);
+        stage_ = Stage::tls;
+        watch();
+        set_timeout(Stage::tls, false);
+        bufferevent_enable(conn_->bev, EV_READ | EV_WRITE);
+    }
+
+    void on_tls_ready() {
+        SSL* ssl = bufferevent_openssl_get_ssl(conn_->bev);
+        std::string problem = agent_.tls->check_peer(ssl);
+        if (!problem.empty()) {
+            return site_failure("4.7.5", fmt::format("server certificate verification failed for {}: {}",
+                                                     conn_->peer(), problem));
+        }
+        conn_->tls = true;
+        util::msg_info("{} TLS connection established to {}: {}", TlsPolicy::trust(ssl), conn_->relay(),
+                       TlsPolicy::describe(ssl));
+        send_ehlo();
+    }
+
+    void tls_failure(const std::string& reason) {
+        if (agent_.tls->level() == TlsLevel::may) {
+            // Opportunistic TLS that fails is retried once without it, as Postfix does.
+            util::msg_info("{}; trying again without TLS", reason);
+            retry_plaintext_ = true;
+            --next_target_;
+            return connect_next();
+        }
+        site_failure("4.7.5", reason);
+    }
+
+    // ---- one mail transaction ------------------------------------------------
+    void begin_transaction() {
+        stage_ = Stage::mail;
+        batch_.clear();
+        accepted_.clear();
+        transaction_failed_ = false;
+        size_t limit = static_cast<size_t>(cfg_.integer("smtp_destination_recipient_limit"));
+        for (size_t i = 0; i < req_.recipients.size() && batch_.size() < limit; ++i)
+            if (!req_.recipients[i].decided) batch_.push_back(i);
+        if (batch_.empty()) return finish_connection();
+        if (connected_at_ == 0) connected_at_ = mail::now_seconds();
+        pipelined_ = conn_->features.pipelining;
+        std::string mail = fmt::format("MAIL FROM:<{}>", mail::quote_address(req_.sender));
+        if (conn_->features.has_size) mail += fmt::format(" SIZE={}", message_.size);
+        if (message_.eight_bit && conn_->features.eightbitmime) mail += " BODY=8BITMIME";
+        send(mail + "\r\n");
+        expect(Stage::mail, &Delivery::on_mail);
+        if (pipelined_) {
+            for (size_t i = 0; i < batch_.size(); ++i) send_rcpt(i);
+            send("DATA\r\n");
+            expect(Stage::data, &Delivery::on_data);
+        }
+    }
+
+    void send_rcpt(size_t i) {
+        send(fmt::format("RCPT TO:<{}>\r\n", mail::quote_address(req_.recipients[batch_[i]].address)));
+        expect(Stage::rcpt, &Delivery::on_rcpt);
+    }
+
+    void on_mail(const mail::SmtpReply& r) {
+        rcpt_replies_ = 0;
+        if (r.klass() != 2) {
+            transaction_failed_ = true;
+            for (size_t i : batch_) decide(i, r.enhanced, said(r, Stage::mail), r);
+            if (!pipelined_) return end_transaction(true);
+            return;
+        }
+        if (!pipelined_) send_rcpt(0);
+    }
+
+    void on_rcpt(const mail::SmtpReply& r) {
+        size_t n = rcpt_replies_++;
+        if (n >= batch_.size()) return protocol_error("more RCPT replies than commands");
+        if (!transaction_failed_) {
+            if (r.klass() == 2)
+                accepted_.push_back(batch_[n]);
+            else
+                decide(batch_[n], r.enhanced, said(r, Stage::rcpt), r);
+        }
+        if (pipelined_) return;
+        if (transaction_failed_) return end_transaction(true);
+        if (n + 1 < batch_.size()) return send_rcpt(n + 1);
+        if (accepted_.empty()) return end_transaction(true);
+        send("DATA\r\n");
+        expect(Stage::data, &Delivery::on_data);
+    }
+
+    void on_data(const mail::SmtpReply& r) {
+        if (r.code != 354) {
+            if (!transaction_failed_)
+                for (size_t i : accepted_) decide(i, r.enhanced, said(r, Stage::data), r);
+            return end_transaction(true);
+        }
+        if (transaction_failed_ || accepted_.empty()) {
+            // A server that says 354 with no valid recipient gets an empty message.
+            send(".\r\n");
+            return expect(Stage::body, &Delivery::on_abandoned_body);
+        }
+        send(message_.bytes);
+        expect(Stage::body, &Delivery::on_body);
+    }
+
+    void on_abandoned_body(const mail::SmtpReply&) { end_transaction(true); }
+
+    void on_body(const mail::SmtpReply& r) {
+        for (size_t i : accepted_) {
+            if (r.klass() == 2)
+                decide(i, "2.0.0", r.text(), r);
+            else
+                decide(i, r.enhanced, said(r, Stage::body), r);
+        }
+        ++conn_->uses;
+        end_transaction(r.klass() != 2);
+    }
+
+    void end_transaction(bool needs_reset) {
+        if (!pending_.empty()) return;  // pipelined replies still coming
+        bool more = false;
+        for (const auto& rc : req_.recipients) more = more || !rc.decided;
+        if (!more) return finish_connection(needs_reset);
+        if (needs_reset) {
+            send("RSET\r\n");
+            return expect(Stage::rset, &Delivery::on_rset);
+        }
+        begin_transaction();
+    }
+
+    void on_rset(const mail::SmtpReply& r) {
+        if (r.klass() != 2) return connection_lost(said(r, Stage::rset));
+        begin_transaction();
+    }
+
+    // ---- endings ----------------------------------------------------------
+    // Every recipient decided: keep the connection for the next delivery to
+    // this nexthop, or say goodbye.
+    void finish_connection(bool needs_reset = false) {
+        if (!needs_reset && conn_->uses > 0 && cfg_.seconds("smtp_connection_cache_time_limit") > 0) {
+            bufferevent_setcb(conn_->bev, nullptr, nullptr, nullptr, nullptr);
+            agent_.give_back(std::move(conn_));
+        } else {
+            send("QUIT\r\n");
+            // Not waited for: the results do not depend on it. The bufferevent
+            // is freed once the QUIT is written.
+            bufferevent* bev = conn_->bev;
+            conn_->bev = nullptr;
+            bufferevent_setcb(bev, nullptr, close_when_written, close_on_event, nullptr);
+            bufferevent_enable(bev, EV_WRITE);
+            if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) bufferevent_free(bev);
+            conn_.reset();
+        }
+        complete(false);
+    }
+
+    static void close_when_written(bufferevent* bev, void*) { bufferevent_free(bev); }
+    static void close_on_event(bufferevent* bev, short, void*) { bufferevent_free(bev); }
+
+    // No usable conversation with this server: try the next one.
+    void site_failure(const std::string& dsn, const std::string& reason, const mail::SmtpReply& r = {}) {
+        util::msg_info("{}: {}", req_.queue_id, reason);
+        last_error_ = reason;
+        last_error_dsn_ = dsn;
+        last_diagnostic_ = r.code ? r.text() : "";
+        last_mta_ = conn_ ? conn_->host : "";
+        connect_next();
+    }
+
+    void connection_lost(const std::string& reason) {
+        if (reused_ && !got_reply_) {
+            // The cached connection had gone stale: start over with a new one.
+            util::msg_info("{}: cached connection to {} gone; reconnecting", req_.queue_id, conn_->relay());
+            reused_ = false;
+            conn_.reset();
+            pending_.clear();
+            return lookup();
+        }
+        if (current_stage() < Stage::mail) return site_failure("4.4.2", reason);
+        std::string mta = conn_ ? conn_->host : "";
+        conn_.reset();
+        pending_.clear();
+        for (size_t i = 0; i < req_.recipients.size(); ++i)
+            if (!req_.recipients[i].decided) decide(i, "4.4.2", reason, {}, mta);
+        complete(false);
+    }
+
+    void protocol_error(const std::string& what) {
+        connection_lost(fmt::format("bad reply from {}: {} {}", conn_->peer(), what,
+                                    while_text(current_stage())));
+    }
+
+    void fail_all(const std::string& dsn, const std::string& reason, bool site_dead) {
+        for (size_t i = 0; i < req_.recipients.size(); ++i)
+            if (!req_.recipients[i].decided) decide(i, dsn, reason, {}, last_mta_, last_diagnostic_);
+        complete(site_dead);
+    }
+
+    std::string said(const mail::SmtpReply& r, Stage s) const {
+        return fmt::format("host {} said: {} (in reply to {})", conn_->peer(), r.text(), reply_to_text(s));
+    }
+
+    void decide(size_t i, const std::string& dsn, const std::string& text, const mail::SmtpReply& r,
+                const std::string& mta = "", const std::string& diagnostic = "") {
+        Recipient& rc = req_.recipients[i];
+        rc.decided = true;
+        rc.dsn = dsn;
+        rc.text = text;
+        rc.diagnostic = r.code ? r.text() : diagnostic;
+        rc.remote_mta = conn_ ? conn_->host : mta;
+        mail::DeliveryTimes t{message_.arrival, req_.active_time, req_.handed_time,
+                              connected_at_ ? connected_at_ : mail::now_seconds(), mail::now_seconds()};
+        std::string relay = conn_ ? conn_->relay() : "none";
+        std::string line = mail::delivery_log_line(req_.queue_id, rc.address, "", relay, t, dsn, text);
+        if (conn_ && conn_->uses > 0 && reused_) line.insert(line.find(", delay="), fmt::format(", conn_use={}", conn_->uses + 1));
+        util::msg_info("{}", line);
+    }
+
+    // Answers qmgr; the object goes once the callback that called this has
+    // returned (libevent may still be inside one of ours).
+    void complete(bool site_dead) {
+        if (finished_) return;
+        finished_ = true;
+        conn_.reset();
+        done_(req_, site_dead);
+        struct timeval now {0, 0};
+        event_base_once(agent_.ctx.base, -1, EV_TIMEOUT, [](evutil_socket_t, short, void* arg) {
+            delete static_cast<Delivery*>(arg);
+        }, this, &now);
+    }
+
+    Stage current_stage() const { return pending_.empty() ? stage_ : pending_.front().stage; }
+
+    Agent& agent_;
+    const mail::Config& cfg_;
+    Request req_;
+    DeliveryDone done_;
+    WireMessage message_;
+    mail::Nexthop nexthop_;
+    std::string cache_key_;
+    std::vector<Target> targets_;
+    size_t next_target_ = 0;
+    bool use_tls_ = false;
+    bool retry_plaintext_ = false;
+    bool reused_ = false;
+    bool got_reply_ = false;
+    std::unique_ptr<Connection> conn_;
+    std::deque<Pending> pending_;
+    Stage stage_ = Stage::connect;
+    std::vector<size_t> batch_;      // recipient indexes in this transaction
+    std::vector<size_t> accepted_;   // of those, the ones RCPT accepted
+    size_t rcpt_replies_ = 0;
+    bool pipelined_ = false;
+    bool transaction_failed_ = false;
+    double connected_at_ = 0;
+    bool finished_ = false;
+    std::string last_error_ = "no server could be reached";
+    std::string last_error_dsn_;
+    std::string last_diagnostic_;
+    std::string last_mta_;
+};
+
+}  // namespace
+
+void Agent::deliver(Request request, DeliveryDone done) {
+    auto* d = new Delivery(*this, std::move(request), std::move(done));
+    d->start();
+}
+
+}  // namespace kurir::smtp

@@ -1,0 +1,241 @@
+#include "smtp/smtp_dns.hpp"
+
+#include <ares.h>
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <event2/event.h>
+#include <netdb.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+
+namespace kurir::smtp {
+
+std::vector<MxRecord> order_mx(std::vector<MxRecord> records, std::mt19937& rng) {
+    std::shuffle(records.begin(), records.end(), rng);
+    std::stable_sort(records.begin(), records.end(),
+                     [](const MxRecord& a, const MxRecord& b) { return a.preference < b.preference; });
+    return records;
+}
+
+std::string Target::address_text() const {
+    char buf[INET6_ADDRSTRLEN] = "?";
+    if (addr.ss_family == AF_INET)
+        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&addr)->sin_addr, buf, sizeof buf);
+    else if (addr.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_addr, buf, sizeof buf);
+    return buf;
+}
+
+struct Resolver::Impl {
+    event_base* base = nullptr;
+    ares_channel channel = nullptr;
+    std::map<int, event*> socket_events;
+    event* timer = nullptr;
+
+    ~Impl() {
+        if (channel) ares_destroy(channel);  // runs pending callbacks with ARES_EDESTRUCTION
+        for (auto& [fd, ev] : socket_events) event_free(ev);
+        if (timer) event_free(timer);
+    }
+
+    void rearm_timer() {
+        struct timeval tv {};
+        if (ares_timeout(channel, nullptr, &tv) != nullptr) evtimer_add(timer, &tv);
+        else evtimer_del(timer);
+    }
+
+    static void on_socket(evutil_socket_t fd, short what, void* arg) {
+        auto* self = static_cast<Impl*>(arg);
+        ares_process_fd(self->channel, (what & EV_READ) ? fd : ARES_SOCKET_BAD,
+                        (what & EV_WRITE) ? fd : ARES_SOCKET_BAD);
+        self->rearm_timer();
+    }
+
+    static void on_timer(evutil_socket_t, short, void* arg) {
+        auto* self = static_cast<Impl*>(arg);
+        ares_process_fd(self->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+        self->rearm_timer();
+    }
+
+    static void on_socket_state(void* arg, ares_socket_t fd, int readable, int writable) {
+        auto* self = static_cast<Impl*>(arg);
+        auto it = self->socket_events.find(fd);
+        if (it != self->socket_events.end()) {
+            event_free(it->second);
+            self->socket_events.erase(it);
+        }
+        if (!readable && !writable) return;
+        short what = EV_PERSIST | (readable ? EV_READ : 0) | (writable ? EV_WRITE : 0);
+        event* ev = event_new(self->base, fd, what, on_socket, self);
+        event_add(ev, nullptr);
+        self->socket_events[fd] = ev;
+    }
+};
+
+Resolver::Resolver(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Resolver::~Resolver() = default;
+
+std::unique_ptr<Resolver> Resolver::create(event_base* base, const std::vector<std::string>& servers,
+                                           std::string& error) {
+    static const int library = ares_library_init(ARES_LIB_INIT_ALL);
+    if (library != ARES_SUCCESS) {
+        error = std::string("c-ares: ") + ares_strerror(library);
+        return nullptr;
+    }
+    auto impl = std::make_unique<Impl>();
+    impl->base = base;
+    ares_options opts{};
+    opts.sock_state_cb = Impl::on_socket_state;
+    opts.sock_state_cb_data = impl.get();
+    opts.timeout = 2000;
+    opts.tries = 3;
+    int status = ares_init_options(&impl->channel, &opts, ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+    if (status != ARES_SUCCESS) {
+        error = std::string("c-ares init: ") + ares_strerror(status);
+        return nullptr;
+    }
+    if (!servers.empty()) {
+        std::string csv;
+        for (const auto& s : servers) csv += (csv.empty() ? "" : ",") + s;
+        status = ares_set_servers_ports_csv(impl->channel, csv.c_str());
+        if (status != ARES_SUCCESS) {
+            error = "dns_resolver_address \"" + csv + "\": " + ares_strerror(status);
+            return nullptr;
+        }
+    }
+    impl->timer = evtimer_new(base, Impl::on_timer, impl.get());
+    return std::unique_ptr<Resolver>(new Resolver(std::move(impl)));
+}
+
+namespace {
+
+bool permanent(int status) { return status == ARES_ENOTFOUND; }
+
+std::string describe(int status, const std::string& name, const char* type) {
+    std::string what = status == ARES_ENOTFOUND ? "Host not found"
+                       : status == ARES_ENODATA ? "No address associated with hostname"
+                                                : "Host not found, try again";
+    return "Host or domain name not found. Name service error for name=" + name + " type=" + type + ": " + what;
+}
+
+// One find_targets call: MX lookup, then the addresses of each host in turn.
+struct Lookup {
+    Resolver::Impl* impl;
+    mail::Nexthop nexthop;
+    size_t max_addresses;
+    std::function<void(TargetList)> done;
+    std::vector<MxRecord> hosts;
+    size_t next_host = 0;
+    TargetList result;
+    std::string last_error;
+    std::string last_dsn;
+
+    void finish() {
+        if (result.targets.empty() && result.error.empty()) {
+            result.error = last_error.empty() ? "no usable address for " + nexthop.host : last_error;
+            result.dsn = last_dsn.empty() ? "4.4.3" : last_dsn;
+        }
+        auto cb = std::move(done);
+        TargetList out = std::move(result);
+        delete this;
+        cb(std::move(out));
+    }
+
+    void resolve_next_host() {
+        if (next_host >= hosts.size() || result.targets.size() >= max_addresses) return finish();
+        const MxRecord& mx = hosts[next_host++];
+        ares_addrinfo_hints hints{};
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_flags = ARES_AI_NUMERICSERV;
+        std::string port = std::to_string(nexthop.port);
+        ares_getaddrinfo(impl->channel, mx.host.c_str(), port.c_str(), &hints, on_addrinfo, this);
+        impl->rearm_timer();
+    }
+
+    static void on_addrinfo(void* arg, int status, int, ares_addrinfo* ai) {
+        auto* self = static_cast<Lookup*>(arg);
+        const std::string& host = self->hosts[self->next_host - 1].host;
+        if (status != ARES_SUCCESS) {
+            self->last_error = describe(status, host, "A");
+            // A name that does not exist bounces when it is the only host
+            // (no MX, or [host]); one missing MX host among others is skipped.
+            bool missing = permanent(status) || status == ARES_ENODATA;
+            self->last_dsn = missing && self->hosts.size() == 1 ? "5.4.4" : "4.4.3";
+            if (status == ARES_EDESTRUCTION) return;
+        } else {
+            // IPv4 first: loopback tests and most peers; IPv6 next.
+            for (int family : {AF_INET, AF_INET6})
+                for (auto* n = ai->nodes; n != nullptr; n = n->ai_next) {
+                    if (n->ai_family != family || self->result.targets.size() >= self->max_addresses) continue;
+                    Target t;
+                    t.host = host;
+                    std::memcpy(&t.addr, n->ai_addr, std::min<size_t>(n->ai_addrlen, sizeof t.addr));
+                    t.addr_len = n->ai_addrlen;
+                    self->result.targets.push_back(t);
+                }
+            ares_freeaddrinfo(ai);
+        }
+        self->resolve_next_host();
+    }
+
+    static void on_mx(void* arg, int status, int, unsigned char* abuf, int alen) {
+        auto* self = static_cast<Lookup*>(arg);
+        if (status == ARES_EDESTRUCTION) return;
+        if (status == ARES_ENODATA) {
+            // No MX: the domain itself (RFC 5321 5.1).
+            self->hosts.push_back({0, self->nexthop.host});
+            return self->resolve_next_host();
+        }
+        if (status != ARES_SUCCESS) {
+            self->result.error = describe(status, self->nexthop.host, "MX");
+            self->result.dsn = permanent(status) ? "5.4.4" : "4.4.3";
+            return self->finish();
+        }
+        ares_mx_reply* mx = nullptr;
+        int parsed = ares_parse_mx_reply(abuf, alen, &mx);
+        if (parsed != ARES_SUCCESS) {
+            self->result.error = "malformed MX reply for " + self->nexthop.host + ": " + ares_strerror(parsed);
+            self->result.dsn = "4.4.3";
+            return self->finish();
+        }
+        std::vector<MxRecord> records;
+        for (auto* r = mx; r != nullptr; r = r->next) {
+            std::string host = r->host ? r->host : "";
+            while (!host.empty() && host.back() == '.') host.pop_back();
+            records.push_back({r->priority, host});
+        }
+        ares_free_data(mx);
+        if (records.size() == 1 && records[0].host.empty()) {
+            self->result.error = "Domain " + self->nexthop.host + " does not accept mail (nullMX)";
+            self->result.dsn = "5.1.10";
+            return self->finish();
+        }
+        std::mt19937 rng(std::random_device{}());
+        for (auto& r : order_mx(std::move(records), rng))
+            if (!r.host.empty()) self->hosts.push_back(std::move(r));
+        if (self->hosts.empty()) {
+            self->result.error = "no usable MX host for " + self->nexthop.host;
+            self->result.dsn = "4.4.3";
+            return self->finish();
+        }
+        self->resolve_next_host();
+    }
+};
+
+}  // namespace
+
+void Resolver::find_targets(const mail::Nexthop& nexthop, size_t max_addresses, std::function<void(TargetList)> done) {
+    auto* lookup = new Lookup{impl_.get(), nexthop, max_addresses, std::move(done), {}, 0, {}, {}, {}};
+    if (!nexthop.use_mx) {
+        lookup->hosts.push_back({0, nexthop.host});
+        return lookup->resolve_next_host();
+    }
+    ares_query(impl_->channel, nexthop.host.c_str(), ns_c_in, ns_t_mx, Lookup::on_mx, lookup);
+    impl_->rearm_timer();
+}
+
+}  // namespace kurir::smtp
