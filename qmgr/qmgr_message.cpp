@@ -58,7 +58,8 @@ void Manager::load(const std::string& id) {
         }
         if (res->transport == "local") {
             m.jobs_waiting++;
-            waiting_[res->transport].push_back(Job{id, res->transport, res->nexthop, {r.offset}});
+            Job job{id, res->transport, res->nexthop, {r.offset}};
+            waiting_[job.destination()].push_back(std::move(job));
             continue;
         }
         auto& job = grouped[{res->transport, res->nexthop}];
@@ -69,7 +70,7 @@ void Manager::load(const std::string& id) {
     }
     for (auto& [key, job] : grouped) {
         m.jobs_waiting++;
-        waiting_[job.transport].push_back(std::move(job));
+        waiting_[job.destination()].push_back(std::move(job));
     }
     maybe_finish(m);
 }
@@ -170,8 +171,8 @@ void Manager::expire(Message& m) {
         for (const auto& r : m.env.recipients)
             if (r.offset == o.offset && !r.done) {
                 mail::DeliveryTimes t{m.env.arrival_sec + m.env.arrival_usec / 1e6, m.active_time, now, now, now};
-                std::string line = mail::delivery_log_line(m.id, r.address, r.original, "none", t, o.dsn,
-                                                           "message too old: " + o.text);
+                std::string line = mail::delivery_log_line(m.id, r.address, r.original, "none", t, o.dsn, o.text,
+                                                           "expired, returned to sender");
                 util::msg_info("{}", line);
             }
         o.text = "message delivery timed out: " + o.text;

@@ -152,8 +152,11 @@ struct Lookup {
         hints.ai_socktype = SOCK_STREAM;
         hints.ai_flags = ARES_AI_NUMERICSERV;
         std::string port = std::to_string(nexthop.port);
-        ares_getaddrinfo(impl->channel, mx.host.c_str(), port.c_str(), &hints, on_addrinfo, this);
-        impl->rearm_timer();
+        // The callback may run at once (a name from /etc/hosts) and finish,
+        // deleting this: nothing of this is touched after the call.
+        Resolver::Impl* resolver = impl;
+        ares_getaddrinfo(resolver->channel, mx.host.c_str(), port.c_str(), &hints, on_addrinfo, this);
+        resolver->rearm_timer();
     }
 
     static void on_addrinfo(void* arg, int status, int, ares_addrinfo* ai) {

@@ -135,6 +135,7 @@ util::Result<std::string> parse_address(std::string_view text) {
 }
 
 std::string quote_address(std::string_view internal) {
+    if (internal.empty()) return {};  // the null sender <>
     size_t at = internal.rfind('@');
     std::string_view local = internal.substr(0, at);
     bool needs = local.empty();

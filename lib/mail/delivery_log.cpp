@@ -17,8 +17,8 @@ std::string format_delay(double s) {
 
 std::string delivery_log_line(std::string_view queue_id, std::string_view recipient, std::string_view original,
                               std::string_view relay, const DeliveryTimes& t, std::string_view dsn,
-                              std::string_view text) {
-    std::string_view status = dsn.starts_with("2") ? "sent" : dsn.starts_with("4") ? "deferred" : "bounced";
+                              std::string_view text, std::string_view status) {
+    if (status.empty()) status = dsn.starts_with("2") ? "sent" : dsn.starts_with("4") ? "deferred" : "bounced";
     std::string orig = original.empty() || original == recipient
                            ? std::string()
                            : fmt::format("orig_to=<{}>, ", quote_address(original));

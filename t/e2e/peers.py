@@ -486,6 +486,7 @@ class _Handler:
         if not rec._gate.is_set():
             with rec._cond:
                 rec.waiting_at_gate += 1
+                rec.max_at_gate = max(rec.max_at_gate, rec.waiting_at_gate)
                 rec._cond.notify_all()
             try:
                 await rec._gate.wait()
@@ -734,6 +735,7 @@ class SmtpReceiver:
             self.connections = 0
             self.active = 0
             self.max_concurrent = 0
+            self.max_at_gate = 0
             self.transactions = 0
             self.data_attempts = 0
             self.waiting_at_gate = 0

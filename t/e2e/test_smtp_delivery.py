@@ -86,3 +86,176 @@ def test_mx_lookup_second_mx_when_first_down_and_a_record_without_mx(make_instan
     assert log_lines(inst, r"connect to mx1.two.test\[127.0.0.2\]:%d: Connection refused" % mx.port), inst.log()
     assert log_lines(inst, r"to=<u@two.test>, relay=mx2.two.test\[127.0.0.1\]:%d.*status=sent" % mx.port)
     assert log_lines(inst, r"to=<u@plain.test>, relay=plain.test\[127.0.0.1\]:%d.*status=sent" % mx.port)
+
+
+def dsn_parts(raw):
+    """(notice message, [per-recipient delivery-status blocks]) of a DSN."""
+    notice = email.message_from_bytes(raw, policy=email.policy.default)
+    assert notice.get_content_type() == "multipart/report"
+    assert notice.get_param("report-type") == "delivery-status"
+    parts = list(notice.iter_parts())
+    status = [p for p in parts if p.get_content_type() == "message/delivery-status"]
+    assert len(status) == 1
+    blocks = [dict(b.items()) for b in status[0].get_payload()]
+    return notice, parts, blocks[1:]
+
+
+def test_550_for_one_of_three_bounces_only_that_one(make_instance):
+    with SmtpReceiver(pipelining=True, rcpt_reply={"bad@remote.test": "550 5.1.1 <bad@remote.test>: no such user"}) as mx:
+        inst = make_instance()
+        relay_to(inst, mx.port)
+        inst.start()
+        inst.send("amy@mx.test", ["a@remote.test", "bad@remote.test", "b@remote.test"], ORIGINAL)
+        msg = mx.wait_messages(1)[0]
+        bounce = inst.wait_delivered("amy", 1)
+        inst.wait_queue_empty()
+    assert msg.rcpt_tos == ["a@remote.test", "b@remote.test"]
+    raw = open(bounce[0], "rb").read()
+    assert raw.startswith(b"Return-Path: <>\n")
+    notice, parts, blocks = dsn_parts(raw)
+    assert notice["Subject"] == "Undelivered Mail Returned to Sender"
+    assert len(blocks) == 1
+    block = blocks[0]
+    assert block["Final-Recipient"] == "rfc822; bad@remote.test"
+    assert block["Action"] == "failed"
+    assert block["Status"] == "5.1.1"
+    assert block["Diagnostic-Code"] == "smtp; 550 5.1.1 <bad@remote.test>: no such user"
+    assert block["Remote-MTA"] == "dns; 127.0.0.1"
+    returned = [p for p in parts if p.get_content_type() == "message/rfc822"]
+    assert returned and returned[0].get_payload()[0]["Subject"] == "relay test"
+    assert log_lines(inst, r"sender non-delivery notification: \w+")
+
+
+def test_451_defers_lists_reason_retries_and_delivers_once(make_instance):
+    attempts = []
+
+    def data_reply(n):
+        attempts.append(n)
+        return "451 4.3.0 Try again later" if len(attempts) <= 2 else None
+
+    with SmtpReceiver(data_reply=data_reply) as mx:
+        inst = make_instance()
+        relay_to(inst, mx.port)
+        inst.start()
+        inst.send("s@client.test", ["r@remote.test"], ORIGINAL)
+        wait_for(lambda: inst.queue_files("deferred"), 20, "a deferred message")
+        listing = subprocess.run(inst.submitter() + [os.path.join(PREFIX, "sbin", "kurir-queue"), "-c", inst.dir,
+                                                     "-p"], stdout=subprocess.PIPE, text=True).stdout
+        msgs = mx.wait_messages(1, timeout=30)
+        inst.wait_queue_empty()
+    assert "451 4.3.0 Try again later (in reply to end of DATA command)" in listing, listing
+    assert len(msgs) == 1 and len(attempts) == 3
+    assert len(log_lines(inst, r"to=<r@remote.test>.*status=deferred")) == 2
+    assert len(log_lines(inst, r"to=<r@remote.test>.*status=sent")) == 1
+
+
+def test_queue_lifetime_expiry_bounces_and_double_bounce_goes_to_postmaster(make_instance):
+    with SmtpReceiver(data_reply=lambda n: "451 4.3.0 Never today") as mx:
+        # Sender at a remote site that refuses it: the bounce itself cannot
+        # be delivered and becomes a double bounce to postmaster.
+        inst = make_instance(maximal_queue_lifetime="2s", bounce_queue_lifetime="0s")
+        relay_to(inst, mx.port)
+        inst.start()
+        inst.send("someone@remote.test", ["r@remote.test"], ORIGINAL)
+        wait_for(lambda: log_lines(inst, r"postmaster non-delivery notification"), 40, "a double bounce")
+        inst.wait_queue_empty(timeout=40)
+    expired = log_lines(inst, r"to=<r@remote.test>.*status=expired, returned to sender \(host 127.0.0.1")
+    assert expired, inst.log()
+    assert log_lines(inst, r"sender non-delivery notification")
+    # The double bounce went to postmaster (an alias of root in the stock
+    # aliases, delivered locally) from double-bounce@, and nothing more.
+    assert len(log_lines(inst, r"postmaster non-delivery notification")) == 1
+    assert log_lines(inst, r"from=<double-bounce@mx.test>")
+
+
+def test_peer_drops_connection_mid_data_message_delivered_later_once(make_instance):
+    with SmtpReceiver(drop_in_data=1) as mx:
+        inst = make_instance()
+        relay_to(inst, mx.port)
+        inst.start()
+        inst.send("s@client.test", ["r@remote.test"], ORIGINAL)
+        msgs = mx.wait_messages(1, timeout=30)
+        inst.wait_queue_empty()
+    assert len(msgs) == 1 and msgs[0].data.endswith(ORIGINAL)
+    assert log_lines(inst, r"status=deferred \(lost connection with 127.0.0.1\[127.0.0.1\] while sending message body\)")
+
+
+def test_peer_stalls_past_timeout_message_delivered_later_once(make_instance):
+    with SmtpReceiver(stall_in_data=1, stall_in_data_seconds=30) as mx:
+        inst = make_instance(smtp_data_done_timeout="2s")
+        relay_to(inst, mx.port)
+        inst.start()
+        inst.send("s@client.test", ["r@remote.test"], ORIGINAL)
+        msgs = mx.wait_messages(1, timeout=40)
+        inst.wait_queue_empty()
+    assert len(msgs) == 1
+    assert log_lines(inst, r"status=deferred \(conversation with 127.0.0.1\[127.0.0.1\] timed out while sending message body\)")
+
+
+def test_starttls_may_verify_and_encrypt_without_tls(make_instance):
+    with SmtpReceiver(tls=True) as mx:
+        inst = make_instance(smtp_tls_security_level="verify", smtp_tls_CAfile=mx.ca_file)
+        inst.set(relayhost=f"[localhost]:{mx.port}")
+        inst.start()
+        inst.send("s@client.test", ["r@remote.test"], ORIGINAL)
+        msg = mx.wait_messages(1)[0]
+        inst.wait_queue_empty()
+    assert msg.tls
+    assert log_lines(inst, r"Verified TLS connection established to localhost\[127.0.0.1\]:%d: TLSv1.[23] with cipher" % mx.port)
+
+    with SmtpReceiver(tls=False) as plain:
+        inst2 = make_instance(smtp_tls_security_level="encrypt")
+        relay_to(inst2, plain.port)
+        inst2.start()
+        inst2.send("s@client.test", ["r@remote.test"], ORIGINAL)
+        wait_for(lambda: log_lines(inst2, r"status=deferred \(TLS is required, but was not offered by host "
+                                          r"127.0.0.1\[127.0.0.1\]\)"), 20, "a TLS deferral")
+        assert not plain.messages
+
+
+def test_concurrency_limit_per_destination(make_instance):
+    n = 10
+    with SmtpReceiver(pipelining=True) as mx:
+        inst = make_instance(smtp_destination_concurrency_limit="3")
+        relay_to(inst, mx.port)
+        mx.hold()  # every transaction waits at its final "." until released
+        inst.start()
+        with inst.smtp() as s:
+            for i in range(n):
+                s.sendmail("s@client.test", [f"r{i}@remote.test"], ORIGINAL)
+        wait_for(lambda: len(inst.queue_files("active")) == n, 30, "all messages in active/")
+        mx.wait_for(lambda: mx.waiting_at_gate >= 3, "3 transactions at the gate")
+        mx.release()
+        mx.wait_messages(n, timeout=60)
+        inst.wait_queue_empty()
+    assert mx.max_at_gate == 3
+
+
+def test_many_messages_reuse_connections(make_instance):
+    n = 300
+    with SmtpReceiver(pipelining=True) as mx:
+        inst = make_instance()
+        relay_to(inst, mx.port)
+        inst.start()
+        with inst.smtp() as s:
+            for i in range(n):
+                s.sendmail("s@client.test", [f"r{i}@remote.test"], ORIGINAL)
+        mx.wait_messages(n, timeout=120)
+        inst.wait_queue_empty()
+    assert sorted(m.rcpt_tos[0] for m in mx.messages) == sorted(f"r{i}@remote.test" for i in range(n))
+    assert mx.connections <= n // 10, f"{mx.connections} connections for {n} messages"
+    assert log_lines(inst, r"conn_use=\d+")
+
+
+def test_relay_to_smtp_sink(make_instance):
+    with SmtpSink() as sink:
+        inst = make_instance()
+        relay_to(inst, sink.port)
+        inst.start()
+        for i in range(20):
+            inst.send("s@client.test", [f"r{i}@remote.test"], ORIGINAL)
+        sink.wait_count(20, timeout=60)
+        inst.wait_queue_empty()
+        got = sink.messages()
+    assert len(got) == 20
+    assert all(m.data.replace(b"\r\n", b"\n").endswith(ORIGINAL.replace(b"\r\n", b"\n")) for m in got)
