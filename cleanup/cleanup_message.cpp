@@ -42,7 +42,13 @@ std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, 
     std::vector<std::pair<std::string, std::string>> attrs;
     std::string sender;
     bool have_sender = false;
-    std::vector<std::pair<std::string, std::string>> rcpts;  // original, canonical
+    struct Rcpt {
+        std::string original, canonical, orcpt;
+        int notify = 0;
+    };
+    std::vector<Rcpt> rcpts;
+    std::string pending_orcpt;
+    int pending_notify = 0;
     std::set<std::string> seen;
     std::string pending_orig;
 
@@ -80,13 +86,23 @@ std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, 
                     break;
                 }
                 case rec::orig_rcpt: pending_orig = r.data; break;
+                case rec::dsn_orcpt: pending_orcpt = r.data; break;
+                case rec::dsn_notify: {
+                    auto n = parse_integer(r.data);
+                    if (!n || *n < 0 || *n > 15) return std::unexpected(refuse('4', "4.3.0", "malformed DSN record"));
+                    pending_notify = static_cast<int>(*n);
+                    break;
+                }
                 case rec::rcpt: {
                     if (r.data.empty()) return std::unexpected(refuse('5', "5.1.3", "empty recipient address"));
                     auto c = canon(r.data);
                     if (!c) return std::unexpected(refuse('4', "4.3.0", c.error().text));
                     if (seen.insert(*c).second)
-                        rcpts.emplace_back(pending_orig.empty() ? std::string(r.data) : pending_orig, *c);
+                        rcpts.push_back({pending_orig.empty() ? std::string(r.data) : pending_orig, *c, pending_orcpt,
+                                         pending_notify});
                     pending_orig.clear();
+                    pending_orcpt.clear();
+                    pending_notify = 0;
                     break;
                 }
                 case rec::message: in_content = true; break;
@@ -149,7 +165,7 @@ std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, 
             for (const auto& a : parse_address_list(header_value(h))) {
                 auto c = canon(a);
                 if (!c) return std::unexpected(refuse('4', "4.3.0", c.error().text));
-                if (seen.insert(*c).second) rcpts.emplace_back(a, *c);
+                if (seen.insert(*c).second) rcpts.push_back({a, *c, "", 0});
             }
         }
     }
@@ -186,12 +202,12 @@ std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, 
             added.push_back(fmt::format("Received: {}\n\tid {}; {}", from_part, in.queue_id, date));
         } else if (forwarded) {
             added.push_back(fmt::format("Received: by {} ({}) id {}\n\tfor <{}>; {}", hostname, cfg.str("mail_name"),
-                                        in.queue_id, quote_address(rcpts.front().second), date));
+                                        in.queue_id, quote_address(rcpts.front().canonical), date));
         } else {
             std::string helo = attr("helo");
             // Postfix names the recipient only when there is one.
             std::string for_part =
-                rcpts.size() == 1 ? fmt::format("\n\tfor <{}>", quote_address(rcpts.front().second)) : "";
+                rcpts.size() == 1 ? fmt::format("\n\tfor <{}>", quote_address(rcpts.front().canonical)) : "";
             added.push_back(fmt::format("Received: from {} ({} [{}])\n\tby {} ({}) with {} id {}{}; {}",
                                         helo.empty() ? attr("client_name") : helo, attr("client_name"),
                                         attr("client_addr"), hostname, cfg.str("mail_name"),
@@ -228,9 +244,11 @@ std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, 
     rec_append(out, rec::size, std::to_string(total));
     rec_append(out, rec::sender, sender);
     for (const auto& [n, v] : attrs) rec_append(out, rec::attr, n + "=" + v);
-    for (const auto& [orig, canonical] : rcpts) {
-        if (orig != canonical) rec_append(out, rec::orig_rcpt, orig);
-        rec_append(out, rec::rcpt, canonical);
+    for (const auto& rc : rcpts) {
+        if (rc.original != rc.canonical) rec_append(out, rec::orig_rcpt, rc.original);
+        if (rc.notify != 0) rec_append(out, rec::dsn_notify, std::to_string(rc.notify));
+        if (!rc.orcpt.empty()) rec_append(out, rec::dsn_orcpt, rc.orcpt);
+        rec_append(out, rec::rcpt, rc.canonical);
     }
     rec_append(out, rec::message, "");
     auto add_lines = [&](std::string_view text) {

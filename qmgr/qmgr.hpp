@@ -2,6 +2,7 @@
 // transport, and the requests in flight. One process, one event loop.
 #pragma once
 
+#include "mail/bounce_message.hpp"
 #include "mail/clients.hpp"
 #include "mail/queue_file.hpp"
 #include "server/server.hpp"
@@ -23,6 +24,9 @@ struct Outcome {
     std::string text;        // the log's and the queue listing's reason
     std::string diagnostic;  // the remote server's reply, when one answered
     std::string remote_mta;
+    std::string action;      // for success notices: "delivered" or "relayed"
+
+    static Outcome temporary(size_t offset, std::string text) { return {offset, "4.3.0", std::move(text), {}, {}, {}}; }
 };
 
 struct Message {
@@ -33,7 +37,8 @@ struct Message {
     int jobs_waiting = 0;
     std::vector<std::pair<size_t, std::string>> newly_done;     // offset, for the log
     std::vector<Outcome> deferred;
-    std::vector<Outcome> bounced;  // 5xx: done once the notice is queued
+    std::vector<Outcome> bounced;    // 5xx: done once the notice is queued
+    std::vector<Outcome> delivered;  // 2xx with DSN NOTIFY=SUCCESS: a success notice
 };
 
 struct Job {
@@ -77,7 +82,8 @@ private:
     void maybe_finish(Message& m);
     void finish(Message& m);
     void expire(Message& m);
-    bool send_notice(Message& m);
+    // Queues one notice about these recipients of m; false when it could not.
+    bool send_notice(Message& m, mail::NoticeKind kind, const std::vector<Outcome>& about);
     int destination_limit(const Job& job) const;
 
     server::ServerContext& ctx_;

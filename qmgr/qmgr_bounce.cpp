@@ -1,10 +1,14 @@
 // qmgr's notices: when recipients bounce (a 5xx, or deferred past the queue
 // lifetime), one RFC 3464 report per message goes back to the sender through
-// cleanup, from the null sender <>. A message from <> that bounces goes to
+// cleanup, from the null sender <>; likewise delay warnings and, for
+// recipients with DSN NOTIFY=SUCCESS, success notices. NOTIFY decides per
+// recipient (NEVER: none); RET=HDRS returns only the headers; ENVID and
+// ORCPT are reported back. A message from <> that bounces goes to
 // postmaster instead (a double bounce, sent from double_bounce_sender), and
 // a postmaster notification that bounces is dropped: no loops.
 #include "mail/address.hpp"
 #include "mail/bounce_message.hpp"
+#include "mail/dsn_params.hpp"
 #include "mail/delivery_log.hpp"
 #include "mail/resolve.hpp"
 #include "qmgr/qmgr.hpp"
@@ -13,18 +17,40 @@
 
 namespace kurir::qmgr {
 
-bool Manager::send_notice(Message& m) {
+bool Manager::send_notice(Message& m, mail::NoticeKind kind, const std::vector<Outcome>& about) {
     const mail::Config& cfg = ctx_.config;
+    bool failure = kind == mail::NoticeKind::failure;
+    int wanted = failure ? mail::notify::failure
+                 : kind == mail::NoticeKind::delay ? mail::notify::delay : mail::notify::success;
     std::string double_bounce = mail::canonical_address(cfg, cfg.str("double_bounce_sender"));
     if (mail::lowercase(m.env.sender) == mail::lowercase(double_bounce)) {
-        util::msg_info("{}: postmaster notification undeliverable; discarded", m.id);
+        if (failure) util::msg_info("{}: postmaster notification undeliverable; discarded", m.id);
         return true;
     }
+    // Only senders get delay and success notices; only failures of mail
+    // from <> go to postmaster.
+    if (m.env.sender.empty() && !failure) return true;
     bool to_postmaster = m.env.sender.empty();
     std::string notice_rcpt =
         mail::canonical_address(cfg, cfg.str(to_postmaster ? "2bounce_notice_recipient" : "bounce_notice_recipient"));
     if (!to_postmaster) notice_rcpt = m.env.sender;
     std::string envelope_sender = to_postmaster ? double_bounce : "";
+
+    std::vector<mail::NoticeRecipient> recipients;
+    for (const auto& o : about)
+        for (const auto& r : m.env.recipients)
+            if (r.offset == o.offset && (to_postmaster || mail::wants_notice(r.notify, wanted))) {
+                mail::NoticeRecipient nr;
+                nr.address = r.address;
+                nr.original = r.orcpt.empty() ? r.original : r.orcpt.substr(r.orcpt.find(';') + 1);
+                nr.action = failure ? "failed" : kind == mail::NoticeKind::delay ? "delayed" : o.action;
+                nr.status = o.dsn;
+                nr.diagnostic_is_smtp = !o.diagnostic.empty();
+                nr.diagnostic = nr.diagnostic_is_smtp ? o.diagnostic : o.text;
+                nr.remote_mta = o.remote_mta;
+                recipients.push_back(std::move(nr));
+            }
+    if (recipients.empty()) return true;  // NOTIFY=NEVER, or not this kind
 
     auto bytes = util::read_file(ctx_.queue.path(mail::Queue::active, m.id));
     if (!bytes) {
@@ -45,7 +71,7 @@ bool Manager::send_notice(Message& m) {
     std::string hostname = cfg.str("myhostname");
     long now = static_cast<long>(mail::now_seconds());
     mail::NoticeInput in;
-    in.kind = mail::NoticeKind::failure;
+    in.kind = kind;
     in.queue_id = m.id;
     in.reporting_mta = hostname;
     in.from = "MAILER-DAEMON@" + hostname + " (Mail Delivery System)";
@@ -58,19 +84,7 @@ bool Manager::send_notice(Message& m) {
     in.message_id = "<" + std::to_string(now) + "." + m.id + "@" + hostname + ">";
     in.original = original;
     in.size_limit = static_cast<size_t>(cfg.integer("bounce_size_limit"));
-    for (const auto& o : m.bounced)
-        for (const auto& r : m.env.recipients)
-            if (r.offset == o.offset) {
-                mail::NoticeRecipient nr;
-                nr.address = r.address;
-                nr.original = r.original;
-                nr.action = "failed";
-                nr.status = o.dsn.starts_with("5") || o.dsn.starts_with("4") ? o.dsn : "5.0.0";
-                nr.diagnostic_is_smtp = !o.diagnostic.empty();
-                nr.diagnostic = nr.diagnostic_is_smtp ? o.diagnostic : o.text;
-                nr.remote_mta = o.remote_mta;
-                in.recipients.push_back(std::move(nr));
-            }
+    in.recipients = std::move(recipients);
     std::string stream = mail::compose_cleanup_stream({"origin=bounce"}, envelope_sender, {notice_rcpt},
                                                       mail::build_notice(in));
     auto answer = mail::submit_to_cleanup(ctx_.queue, stream, static_cast<int>(cfg.seconds("ipc_timeout")));
@@ -78,7 +92,8 @@ bool Manager::send_notice(Message& m) {
         util::msg_warn("{}: cannot queue a bounce notice: {}", m.id, answer ? answer->reason : answer.error().text);
         return false;
     }
-    util::msg_info("{}: {} non-delivery notification: {}", m.id, to_postmaster ? "postmaster" : "sender",
+    const char* what = failure ? "non-delivery" : kind == mail::NoticeKind::delay ? "delay" : "delivery status";
+    util::msg_info("{}: {} {} notification: {}", m.id, to_postmaster ? "postmaster" : "sender", what,
                    answer->queue_id);
     return true;
 }

@@ -66,6 +66,7 @@ struct Delivery {
         };
         attach("diag", &Outcome::diagnostic);
         attach("mta", &Outcome::remote_mta);
+        attach("action", &Outcome::action);
         d->finish_with(&results, "", a.get_or("site", "") == "dead");
     }
 

@@ -1,6 +1,8 @@
 // qmgr's message life: load a file from active/, split its recipients into
 // delivery jobs, record outcomes, and finish (remove or defer) the file.
 #include "mail/address.hpp"
+#include "mail/bounce_message.hpp"
+#include "mail/dsn_params.hpp"
 #include "mail/delivery_log.hpp"
 #include "mail/record.hpp"
 #include "qmgr/qmgr.hpp"
@@ -53,7 +55,7 @@ void Manager::load(const std::string& id) {
         if (r.done) continue;
         auto res = rewrite_.resolve(r.address);
         if (!res) {
-            m.deferred.push_back({r.offset, "4.3.0", "address resolver failure: " + res.error().text, "", ""});
+            m.deferred.push_back(Outcome::temporary(r.offset, "address resolver failure: " + res.error().text));
             continue;
         }
         if (res->transport == "local") {
@@ -86,8 +88,15 @@ void Manager::job_done(const Job& job, const std::vector<Outcome>& results, bool
     for (const auto& o : results) {
         if (!in_job(o.offset) || std::find(answered.begin(), answered.end(), o.offset) != answered.end()) continue;
         answered.push_back(o.offset);
-        if (o.dsn.starts_with("2"))
+        if (o.dsn.starts_with("2")) {
             done_offsets.push_back(o.offset);
+            for (const auto& r : m.env.recipients)
+                if (r.offset == o.offset && o.action != "none" && mail::wants_notice(r.notify, mail::notify::success)) {
+                    Outcome d = o;
+                    if (d.action.empty()) d.action = job.transport == "local" ? "delivered" : "relayed";
+                    m.delivered.push_back(std::move(d));
+                }
+        }
         else if (o.dsn.starts_with("5"))
             m.bounced.push_back(o);
         else
@@ -95,7 +104,7 @@ void Manager::job_done(const Job& job, const std::vector<Outcome>& results, bool
     }
     for (size_t off : job.offsets)
         if (std::find(answered.begin(), answered.end(), off) == answered.end())
-            m.deferred.push_back({off, "4.3.0", "delivery agent gave no result", "", ""});
+            m.deferred.push_back(Outcome::temporary(off, "delivery agent gave no result"));
     if (site_dead) {
         const Outcome* why = nullptr;
         for (const auto& o : m.deferred)
@@ -146,7 +155,7 @@ void Manager::defer_job(const Job& job, const std::string& reason) {
     m.jobs_in_flight--;
     double now = mail::now_seconds();
     for (size_t off : job.offsets) {
-        m.deferred.push_back({off, "4.3.0", reason, "", ""});
+        m.deferred.push_back(Outcome::temporary(off, reason));
         for (const auto& r : m.env.recipients)
             if (r.offset == off) {
                 mail::DeliveryTimes t{m.env.arrival_sec + m.env.arrival_usec / 1e6, m.active_time, now, now, now};
@@ -186,10 +195,15 @@ void Manager::finish(Message& m) {
     std::string id = m.id;
     std::string path = ctx_.queue.path(mail::Queue::active, id);
     expire(m);
+    if (!m.delivered.empty()) {
+        // Best effort: a lost success notice is not worth a repeated delivery.
+        send_notice(m, mail::NoticeKind::success, m.delivered);
+        m.delivered.clear();
+    }
     if (!m.bounced.empty()) {
         std::vector<size_t> offsets;
         for (const auto& o : m.bounced) offsets.push_back(o.offset);
-        if (send_notice(m)) {
+        if (send_notice(m, mail::NoticeKind::failure, m.bounced)) {
             bool rest_done = std::all_of(m.env.recipients.begin(), m.env.recipients.end(), [&](const auto& r) {
                 return r.done || std::find(offsets.begin(), offsets.end(), r.offset) != offsets.end();
             });

@@ -87,6 +87,7 @@ struct QmgrConn {
             reply.add("result", off + " " + r.dsn + " " + r.text);
             if (!r.diagnostic.empty()) reply.add("diag", off + " " + r.diagnostic);
             if (!r.remote_mta.empty()) reply.add("mta", off + " " + r.remote_mta);
+            if (!r.action.empty()) reply.add("action", off + " " + r.action);
         }
         if (site_dead) reply.add("site", "dead");
         std::string frame = util::attr_encode(reply);

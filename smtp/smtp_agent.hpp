@@ -46,6 +46,7 @@ struct Recipient {
     std::string text;        // for the log and the defer reason
     std::string diagnostic;  // the remote reply, when there was one
     std::string remote_mta;  // the host that answered, when one did
+    std::string action;      // "none": a DSN request went on to the server
 };
 
 struct Request {

@@ -10,6 +10,7 @@
 // a failure defers the recipients not yet decided.
 #include "mail/address.hpp"
 #include "mail/delivery_log.hpp"
+#include "mail/dsn_params.hpp"
 #include "mail/queue_file.hpp"
 #include "smtp/smtp_agent.hpp"
 #include "util/fs.hpp"
@@ -24,6 +25,7 @@
 
 #include <cstring>
 #include <deque>
+#include <map>
 
 namespace kurir::smtp {
 
@@ -88,6 +90,8 @@ struct WireMessage {
     bool eight_bit = false;
     long size = 0;
     double arrival = 0;
+    std::string dsn_ret, dsn_envid;
+    std::map<size_t, std::pair<int, std::string>> dsn_rcpt;  // offset -> NOTIFY bits, ORCPT
 };
 
 util::Result<WireMessage> load_message(const server::ServerContext& ctx, const std::string& id) {
@@ -107,6 +111,10 @@ util::Result<WireMessage> load_message(const server::ServerContext& ctx, const s
     });
     if (!lines) return util::fail(lines.error().text);
     out.size = env->content_size;
+    out.dsn_ret = env->attr("dsn_ret");
+    out.dsn_envid = env->attr("dsn_envid");
+    for (const auto& r : env->recipients)
+        if (r.notify != 0 || !r.orcpt.empty()) out.dsn_rcpt[r.offset] = {r.notify, r.orcpt};
     out.arrival = static_cast<double>(env->arrival_sec) + static_cast<double>(env->arrival_usec) / 1e6;
     out.bytes += ".\r\n";
     return out;
@@ -342,6 +350,8 @@ private:
         std::string mail = fmt::format("MAIL FROM:<{}>", mail::quote_address(req_.sender));
         if (conn_->features.has_size) mail += fmt::format(" SIZE={}", message_.size);
         if (message_.eight_bit && conn_->features.eightbitmime) mail += " BODY=8BITMIME";
+        if (conn_->features.dsn && !message_.dsn_ret.empty()) mail += " RET=" + message_.dsn_ret;
+        if (conn_->features.dsn && !message_.dsn_envid.empty()) mail += " ENVID=" + mail::encode_xtext(message_.dsn_envid);
         send(mail + "\r\n");
         expect(Stage::mail, &Delivery::on_mail);
         if (pipelined_) {
@@ -352,7 +362,14 @@ private:
     }
 
     void send_rcpt(size_t i) {
-        send(fmt::format("RCPT TO:<{}>\r\n", mail::quote_address(req_.recipients[batch_[i]].address)));
+        const Recipient& rc = req_.recipients[batch_[i]];
+        std::string params;
+        auto dsn = message_.dsn_rcpt.find(rc.offset);
+        if (conn_->features.dsn && dsn != message_.dsn_rcpt.end()) {
+            if (dsn->second.first != 0) params += " NOTIFY=" + mail::format_notify(dsn->second.first);
+            if (!dsn->second.second.empty()) params += " ORCPT=" + mail::format_orcpt(dsn->second.second);
+        }
+        send(fmt::format("RCPT TO:<{}>{}\r\n", mail::quote_address(rc.address), params));
         expect(Stage::rcpt, &Delivery::on_rcpt);
     }
 
@@ -403,8 +420,12 @@ private:
 
     void on_body(const mail::SmtpReply& r) {
         for (size_t i : accepted_) {
-            if (r.klass() == 2)
+            if (r.klass() == 2) {
                 decide(i, "2.0.0", r.text(), r);
+                // A server with DSN got the NOTIFY and reports success itself.
+                if (conn_->features.dsn && message_.dsn_rcpt.count(req_.recipients[i].offset))
+                    req_.recipients[i].action = "none";
+            }
             else
                 decide(i, r.enhanced, said(r, Stage::body), r);
         }

@@ -64,8 +64,14 @@ void Session::do_data() {
     send_record(mail::rec::attr, "client_addr=" + peer_.addr);
     send_record(mail::rec::attr, "helo=" + helo_);
     send_record(mail::rec::attr, std::string("protocol=") + (esmtp_ ? "ESMTP" : "SMTP"));
+    if (!dsn_ret_.empty()) send_record(mail::rec::attr, "dsn_ret=" + dsn_ret_);
+    if (!dsn_envid_.empty()) send_record(mail::rec::attr, "dsn_envid=" + dsn_envid_);
     send_record(mail::rec::sender, sender_);
-    for (const auto& r : recipients_) send_record(mail::rec::rcpt, r);
+    for (const auto& r : recipients_) {
+        if (r.notify != 0) send_record(mail::rec::dsn_notify, std::to_string(r.notify));
+        if (!r.orcpt.empty()) send_record(mail::rec::dsn_orcpt, r.orcpt);
+        send_record(mail::rec::rcpt, r.address);
+    }
     send_record(mail::rec::message, "");
     data_ = std::make_unique<mail::DataReader>(kMaxLinePiece);
     data_size_ = 0;

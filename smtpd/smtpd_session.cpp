@@ -2,6 +2,7 @@
 
 #include "mail/address.hpp"
 #include "mail/clients.hpp"
+#include "mail/dsn_params.hpp"
 #include "mail/record.hpp"
 #include "mail/resolve.hpp"
 #include "util/attr.hpp"
@@ -234,7 +235,7 @@ void Session::do_helo(const mail::SmtpCommand& cmd, bool esmtp) {
         r += fmt::format("250-SIZE {}\r\n", policy_.size_limit);
     else
         r += "250-SIZE\r\n";
-    r += "250-VRFY\r\n250-ENHANCEDSTATUSCODES\r\n250 8BITMIME";
+    r += "250-VRFY\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250 DSN";
     reply(r);
 }
 
@@ -242,6 +243,7 @@ void Session::do_mail(const mail::SmtpCommand& cmd) {
     if (have_mail_) return error_reply("503 5.5.1 Error: nested MAIL command");
     auto args = mail::parse_mail_args(cmd.arg, "FROM:");
     if (!args) return error_reply("501 5.1.7 Bad sender address syntax");
+    std::string ret_value, envid_value;
     for (const auto& [name, value] : args->params) {
         if (name == "SIZE") {
             auto n = mail::parse_integer(value);
@@ -251,12 +253,22 @@ void Session::do_mail(const mail::SmtpCommand& cmd) {
         } else if (name == "BODY") {
             std::string v = mail::lowercase(value);
             if (v != "7bit" && v != "8bitmime") return error_reply("501 5.5.4 Unsupported BODY parameter");
+        } else if (name == "RET") {
+            auto ret = mail::parse_ret(value);
+            if (!ret) return error_reply("501 5.5.4 Bad RET parameter syntax");
+            ret_value = *ret;
+        } else if (name == "ENVID") {
+            auto id = mail::parse_envid(value);
+            if (!id) return error_reply("501 5.5.4 Bad ENVID parameter syntax");
+            envid_value = *id;
         } else {
             return error_reply(fmt::format("555 5.5.4 Unsupported option: {}", name));
         }
     }
     have_mail_ = true;
     sender_ = args->address;
+    dsn_ret_ = ret_value;
+    dsn_envid_ = envid_value;
     reply("250 2.1.0 Ok");
 }
 
@@ -269,9 +281,20 @@ void Session::do_rcpt(const mail::SmtpCommand& cmd) {
     if (!have_mail_) return error_reply("503 5.5.1 Error: need MAIL command");
     auto args = mail::parse_mail_args(cmd.arg, "TO:");
     if (!args || args->address.empty()) return error_reply("501 5.1.3 Bad recipient address syntax");
-    for (const auto& [name, value] : args->params)
-        if (name != "NOTIFY" && name != "ORCPT")
+    Recipient dsn;
+    for (const auto& [name, value] : args->params) {
+        if (name == "NOTIFY") {
+            auto bits = mail::parse_notify(value);
+            if (!bits) return error_reply("501 5.5.4 Bad NOTIFY parameter syntax");
+            dsn.notify = *bits;
+        } else if (name == "ORCPT") {
+            auto orcpt = mail::parse_orcpt(value);
+            if (!orcpt) return error_reply("501 5.5.4 Bad ORCPT parameter syntax");
+            dsn.orcpt = *orcpt;
+        } else {
             return error_reply(fmt::format("555 5.5.4 Unsupported option: {}", name));
+        }
+    }
     if (static_cast<long>(recipients_.size()) >= policy_.recipient_limit)
         return reply("452 4.5.3 Error: too many recipients");
     std::string rcpt = mail::canonical_address(ctx_.config, args->address);
@@ -289,7 +312,8 @@ void Session::do_rcpt(const mail::SmtpCommand& cmd) {
         reject_log("RCPT", text, quoted);
         return error_reply(text);
     }
-    recipients_.push_back(rcpt);
+    dsn.address = rcpt;
+    recipients_.push_back(std::move(dsn));
     reply("250 2.1.5 Ok");
 }
 
@@ -297,6 +321,8 @@ void Session::reset_transaction() {
     abort_cleanup();
     have_mail_ = false;
     sender_.clear();
+    dsn_ret_.clear();
+    dsn_envid_.clear();
     recipients_.clear();
     queue_id_.clear();
     data_.reset();

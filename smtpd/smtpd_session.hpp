@@ -85,7 +85,14 @@ private:
     std::string helo_;
     bool have_mail_ = false;
     std::string sender_;
-    std::vector<std::string> recipients_;
+    struct Recipient {
+        std::string address;
+        int notify = 0;      // DSN NOTIFY bits
+        std::string orcpt;   // DSN ORCPT, decoded
+    };
+    std::vector<Recipient> recipients_;
+    std::string dsn_ret_;    // DSN RET: FULL, HDRS or empty
+    std::string dsn_envid_;  // DSN ENVID, decoded
     std::string queue_id_;
     int cleanup_frames_ = 0;
     std::unique_ptr<mail::DataReader> data_;

@@ -22,6 +22,8 @@ util::Result<QueueEnvelope> parse_queue_file(std::string_view bytes, RecipientsR
     size_t pos = 0;
     bool have_version = false, have_time = false, have_sender = false;
     std::string pending_original;
+    std::string pending_orcpt;
+    int pending_notify = 0;
     bool in_part = false;
     RecView r;
     auto bad = [&](const std::string& what) {
@@ -70,13 +72,23 @@ util::Result<QueueEnvelope> parse_queue_file(std::string_view bytes, RecipientsR
                         break;
                     }
                     case rec::orig_rcpt: pending_original = r.data; break;
+                    case rec::dsn_orcpt: pending_orcpt = r.data; break;
+                    case rec::dsn_notify: {
+                        auto n = parse_integer(r.data);
+                        if (!n || *n < 0 || *n > 15) return bad("bad DSN notify record");
+                        pending_notify = static_cast<int>(*n);
+                        break;
+                    }
                     case rec::rcpt:
                     case rec::done:
                         if (r.data.empty()) return bad("empty recipient");
                         env.recipients.push_back({std::string(r.data),
                                                   pending_original == r.data ? "" : pending_original,
-                                                  r.offset, r.type == rec::done, {}});
+                                                  r.offset, r.type == rec::done, {}, pending_notify,
+                                                  pending_orcpt});
                         pending_original.clear();
+                        pending_orcpt.clear();
+                        pending_notify = 0;
                         break;
                     case rec::defer: {
                         auto sp = r.data.find(' ');
@@ -118,6 +130,10 @@ util::Result<QueueEnvelope> parse_queue_file(std::string_view bytes, RecipientsR
                     for (auto& rc : env.recipients)
                         if (rc.offset == static_cast<size_t>(*off))
                             rc.defer_reason = sp == r.data.npos ? "" : r.data.substr(sp + 1);
+                } else if (r.type == rec::attr) {
+                    auto eq = r.data.find('=');
+                    if (eq == r.data.npos) return bad("attribute without '='");
+                    env.attrs.emplace_back(r.data.substr(0, eq), r.data.substr(eq + 1));
                 } else if (r.type == rec::end) {
                     ended = true;
                     if (pos == bytes.size()) seg = Seg::done;

@@ -20,6 +20,8 @@ struct QueueRecipient {
     size_t offset = 0;     // of the R/D type byte
     bool done = false;
     std::string defer_reason;  // latest W record for this recipient
+    int notify = 0;            // DSN NOTIFY bits (dsn_params.hpp), 0 = not given
+    std::string orcpt;         // DSN ORCPT, "rfc822;address", or empty
 };
 
 struct QueueEnvelope {

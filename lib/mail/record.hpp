@@ -8,8 +8,10 @@
 //
 //   envelope  V version   T arrival "sec usec"   Z content size   S sender
 //             A "name=value" attribute   O original recipient (precedes R)
+//             Q DSN NOTIFY bits of the next recipient   U its DSN ORCPT "type;address"
 //             R recipient (not yet done)  D recipient done (an R flipped in place)
 //             W defer "recipient-offset reason" (later records win)
+//   after X   W, and A "name=value" state kept later (delay_warned=1)
 //   M         start of message content (empty)
 //   content   N line without its newline   L part of a longer line, continued
 //   X         end of content (empty)
@@ -29,6 +31,8 @@ inline constexpr char size = 'Z';
 inline constexpr char sender = 'S';
 inline constexpr char attr = 'A';
 inline constexpr char orig_rcpt = 'O';
+inline constexpr char dsn_notify = 'Q';
+inline constexpr char dsn_orcpt = 'U';
 inline constexpr char rcpt = 'R';
 inline constexpr char done = 'D';
 inline constexpr char defer = 'W';

@@ -523,6 +523,15 @@ class _SMTP(SMTP):
         for name, method in list(self._smtp_methods.items()):
             self._smtp_methods[name] = self._recorded(name, method)
 
+    def _getparams(self, params):
+        # With "DSN" among extra_ehlo, the RFC 3461 parameters are accepted
+        # (and recorded in mail_options / rcpt_options, uppercased).
+        result = super()._getparams(params)
+        if result is not None and "DSN" in self._rec.extra_ehlo:
+            for name in ("RET", "ENVID", "NOTIFY", "ORCPT"):
+                result.pop(name, None)
+        return result
+
     def _recorded(self, name, method):
         async def run(arg):
             srec = self._srec

@@ -259,3 +259,48 @@ def test_relay_to_smtp_sink(make_instance):
         got = sink.messages()
     assert len(got) == 20
     assert all(m.data.replace(b"\r\n", b"\n").endswith(ORIGINAL.replace(b"\r\n", b"\n")) for m in got)
+
+
+def test_dsn_notify_ret_envid_orcpt(make_instance):
+    """RCPT NOTIFY/ORCPT and MAIL RET/ENVID (RFC 3461): a success notice for
+    the local recipient that asked, a headers-only failure notice for the
+    remote one, none for NOTIFY=NEVER; a DSN-capable next hop gets the
+    parameters passed on."""
+    with SmtpReceiver(pipelining=True, extra_ehlo=["DSN"],
+                      rcpt_reply={"bad@remote.test": "550 5.1.1 no such user",
+                                  "quiet@remote.test": "550 5.1.1 no such user"}) as mx:
+        inst = make_instance()
+        relay_to(inst, mx.port)
+        inst.start()
+        with inst.smtp() as s:
+            s.ehlo("client.test")
+            assert s.has_extn("dsn")
+            s.mail("amy@mx.test", ["RET=HDRS", "ENVID=QQ+2B314"])
+            assert s.rcpt("bob@mx.test", ["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;Bob+2Bold@client.test"])[0] == 250
+            assert s.rcpt("bad@remote.test", ["NOTIFY=FAILURE"])[0] == 250
+            assert s.rcpt("quiet@remote.test", ["NOTIFY=NEVER"])[0] == 250
+            assert s.rcpt("fwd@remote.test", ["NOTIFY=SUCCESS", "ORCPT=rfc822;fwd@client.test"])[0] == 250
+            assert s.rcpt("x@remote.test", ["NOTIFY=SOMETIMES"])[0] == 501
+            assert s.data(ORIGINAL)[0] == 250
+        inst.wait_delivered("bob", 1)
+        notices = inst.wait_delivered("amy", 2)
+        inst.wait_queue_empty()
+        relayed = mx.wait_messages(1)[0]
+    assert relayed.rcpt_tos == ["fwd@remote.test"]
+    assert "RET=HDRS" in relayed.mail_options and "ENVID=QQ+2B314" in relayed.mail_options
+    assert "NOTIFY=SUCCESS" in relayed.rcpt_options
+    assert "ORCPT=RFC822;FWD@CLIENT.TEST" in relayed.rcpt_options  # aiosmtpd uppercases
+    kinds = {}
+    for path in notices:
+        notice, parts, blocks = dsn_parts(open(path, "rb").read())
+        kinds[notice["Subject"]] = (notice, parts, blocks)
+    assert set(kinds) == {"Undelivered Mail Returned to Sender", "Successful Mail Delivery Report"}
+    notice, parts, blocks = kinds["Undelivered Mail Returned to Sender"]
+    assert [b["Final-Recipient"] for b in blocks] == ["rfc822; bad@remote.test"]  # not quiet@
+    assert "text/rfc822-headers" in [p.get_content_type() for p in parts]  # RET=HDRS
+    report = [p for p in parts if p.get_content_type() == "message/delivery-status"][0]
+    assert report.get_payload()[0]["Original-Envelope-Id"] == "QQ+314"
+    notice, parts, blocks = kinds["Successful Mail Delivery Report"]
+    assert len(blocks) == 1 and blocks[0]["Action"] == "delivered"
+    assert blocks[0]["Final-Recipient"] == "rfc822; bob@mx.test"
+    assert blocks[0]["Original-Recipient"] == "rfc822; Bob+old@client.test"

@@ -2,6 +2,7 @@
 // are well formed and uppercased.
 #include "fuzz_util.hpp"
 #include "mail/address.hpp"
+#include "mail/dsn_params.hpp"
 #include "mail/smtp_command.hpp"
 
 #include <cctype>
@@ -28,8 +29,22 @@ void check_args(const kurir::util::Result<MailArgs>& r) {
 }
 }  // namespace
 
+// DSN parameters: what parses is printable and formats back to a value
+// that parses to the same thing.
+void check_dsn(std::string_view value) {
+    if (auto n = parse_notify(value)) FUZZ_CHECK(parse_notify(format_notify(*n)).value() == *n);
+    if (auto o = parse_orcpt(value)) FUZZ_CHECK(parse_orcpt(format_orcpt(*o)).value() == *o);
+    if (auto e = parse_envid(value)) {
+        for (char c : *e) FUZZ_CHECK(static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f);
+        FUZZ_CHECK(parse_envid(encode_xtext(*e)).value() == *e);
+    }
+    if (auto x = decode_xtext(value)) FUZZ_CHECK(decode_xtext(encode_xtext(*x)).value() == *x);
+    (void)parse_ret(value);
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view in(reinterpret_cast<const char*>(data), size);
+    check_dsn(in);
     SmtpCommand cmd = parse_smtp_command(in);
     FUZZ_CHECK(cmd.arg.size() <= size);
     FUZZ_CHECK(cmd.arg.empty() || (cmd.arg.back() != ' ' && cmd.arg.back() != '\t'));

@@ -329,3 +329,26 @@ TEST_CASE("parse_queue_file: recipients may be optional (sendmail -t maildrop fi
     std::string whole = build(sample_records());
     for (size_t cut = 0; cut < whole.size(); ++cut) CHECK(!parse_queue_file(whole.substr(0, cut), RecipientsRequired::no));
 }
+
+TEST_CASE("parse_queue_file: DSN records belong to the next recipient; state attributes in the tail", "[queue_file]") {
+    std::string file = build({{'V', "1"}, {'T', "5"}, {'S', "s@x"}, {'A', "dsn_ret=HDRS"}, {'Q', "6"},
+                              {'U', "rfc822;Orig@x"}, {'R', "a@b"}, {'R', "c@d"}, {'M', ""}, {'N', "x"}, {'X', ""},
+                              {'E', ""}, {'A', "delay_warned=1"}, {'W', "0 later"}, {'E', ""}});
+    auto env = parse_queue_file(file);
+    REQUIRE(env);
+    REQUIRE(env->recipients.size() == 2);
+    CHECK(env->recipients[0].notify == 6);
+    CHECK(env->recipients[0].orcpt == "rfc822;Orig@x");
+    CHECK(env->recipients[1].notify == 0);
+    CHECK(env->recipients[1].orcpt.empty());
+    CHECK(env->attr("dsn_ret") == "HDRS");
+    CHECK(env->attr("delay_warned") == "1");
+    for (const char* bad : {"16", "-1", "x", ""}) {
+        INFO(bad);
+        CHECK_FALSE(parse_queue_file(build({{'V', "1"}, {'T', "5"}, {'S', ""}, {'Q', bad}, {'R', "a@b"}, {'M', ""},
+                                            {'X', ""}, {'E', ""}})));
+    }
+    // State attributes only after the content, not inside it.
+    CHECK_FALSE(parse_queue_file(build({{'V', "1"}, {'T', "5"}, {'S', ""}, {'R', "a@b"}, {'M', ""}, {'A', "x=1"},
+                                        {'X', ""}, {'E', ""}})));
+}
