@@ -82,6 +82,7 @@ private:
     void maybe_finish(Message& m);
     void finish(Message& m);
     void expire(Message& m);
+    bool delay_warning_due(const Message& m) const;
     // Queues one notice about these recipients of m; false when it could not.
     bool send_notice(Message& m, mail::NoticeKind kind, const std::vector<Outcome>& about);
     int destination_limit(const Job& job) const;

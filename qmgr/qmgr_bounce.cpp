@@ -79,6 +79,8 @@ bool Manager::send_notice(Message& m, mail::NoticeKind kind, const std::vector<O
     in.envid = m.env.attr("dsn_envid");
     in.headers_only = m.env.attr("dsn_ret") == "HDRS";
     in.arrival_time = m.env.arrival_sec;
+    if (kind == mail::NoticeKind::delay)
+        in.will_retry_until = m.env.arrival_sec + cfg.seconds("maximal_queue_lifetime");
     in.now = now;
     in.boundary = m.id + "." + std::to_string(now);
     in.message_id = "<" + std::to_string(now) + "." + m.id + "@" + hostname + ">";

@@ -191,6 +191,13 @@ void Manager::expire(Message& m) {
     m.deferred.clear();
 }
 
+// delay_warning_time (0: off): one warning per message, once it is that old.
+bool Manager::delay_warning_due(const Message& m) const {
+    long after = ctx_.config.seconds("delay_warning_time");
+    if (after <= 0 || m.deferred.empty() || !m.env.attr("delay_warned").empty()) return false;
+    return mail::now_seconds() - static_cast<double>(m.env.arrival_sec) >= static_cast<double>(after);
+}
+
 void Manager::finish(Message& m) {
     std::string id = m.id;
     std::string path = ctx_.queue.path(mail::Queue::active, id);
@@ -234,6 +241,8 @@ void Manager::finish(Message& m) {
     std::string tail;
     for (const auto& o : m.deferred)
         mail::rec_append(tail, mail::rec::defer, std::to_string(o.offset) + " " + o.text);
+    if (delay_warning_due(m) && send_notice(m, mail::NoticeKind::delay, m.deferred))
+        mail::rec_append(tail, mail::rec::attr, "delay_warned=1");
     mail::rec_append(tail, mail::rec::end, "");
     if (auto fd = util::open_file(path, O_WRONLY | O_APPEND); fd) {
         if (!util::write_all(fd->get(), tail, path) || ::fsync(fd->get()) < 0)

@@ -304,3 +304,26 @@ def test_dsn_notify_ret_envid_orcpt(make_instance):
     assert len(blocks) == 1 and blocks[0]["Action"] == "delivered"
     assert blocks[0]["Final-Recipient"] == "rfc822; bob@mx.test"
     assert blocks[0]["Original-Recipient"] == "rfc822; Bob+old@client.test"
+
+
+def test_delay_warning_once_then_delivery(make_instance):
+    attempts = []
+
+    def data_reply(n):
+        attempts.append(n)
+        return "451 4.3.0 Busy" if len(attempts) <= 3 else None
+
+    with SmtpReceiver(data_reply=data_reply) as mx:
+        inst = make_instance(delay_warning_time="1s")
+        relay_to(inst, mx.port)
+        inst.start()
+        inst.send("amy@mx.test", ["r@remote.test"], ORIGINAL)
+        mx.wait_messages(1, timeout=40)
+        inst.wait_queue_empty()
+    warnings = inst.maildir_files("amy")
+    assert len(warnings) == 1, inst.log()  # once, though deferred several times
+    notice, parts, blocks = dsn_parts(open(warnings[0], "rb").read())
+    assert notice["Subject"] == "Delayed Mail (still being retried)"
+    assert blocks[0]["Action"] == "delayed" and blocks[0]["Status"] == "4.3.0"
+    assert "Will-Retry-Until" in blocks[0]
+    assert log_lines(inst, r"sender delay notification: \w+")
