@@ -1101,3 +1101,137 @@ class SmtpSink:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+# -- a real Postfix --------------------------------------------------------------
+
+POSTFIX_MASTER = "/usr/lib/postfix/sbin/master"
+_POSTFIX_SERVICES = """\
+{port:<9} inet  n       -       n       -       -       smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+"""
+
+
+def postfix_usable():
+    """A private Postfix instance needs root (its master) and Debian's postfix."""
+    return os.geteuid() == 0 and os.path.exists(POSTFIX_MASTER)
+
+
+class PostfixInstance:
+    """Debian's Postfix run from a private configuration directory (its
+    master started with -c, no system configuration touched) on a free
+    loopback port. Mail to sink@pf.test is appended to `mbox_path` (an
+    alias to a file); `transport` maps domains to nexthops, e.g.
+    {"to-kurir.test": "smtp:[127.0.0.1]:2525"}."""
+
+    def __init__(self, transport=None):
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="kurir-postfix-")
+        os.chmod(self.dir, 0o755)
+        conf, queue, data, out = (os.path.join(self.dir, d) for d in ("conf", "queue", "data", "out"))
+        for d in (conf, data, out):
+            os.mkdir(d)
+        os.chmod(out, 0o777)
+        shutil.chown(data, "postfix")
+        self.conf = conf
+        self.queue = queue
+        self.mbox_path = os.path.join(out, "mbox")
+        self.log_path = os.path.join(self.dir, "maillog")
+        os.mkdir(queue, 0o755)
+        for d in ("active", "bounce", "corrupt", "defer", "deferred", "flush", "hold", "incoming", "private",
+                  "saved", "trace"):
+            os.mkdir(os.path.join(queue, d), 0o700)
+            shutil.chown(os.path.join(queue, d), "postfix")
+        os.mkdir(os.path.join(queue, "pid"), 0o755)
+        for d, mode in (("maildrop", 0o730), ("public", 0o710)):
+            os.mkdir(os.path.join(queue, d))
+            shutil.chown(os.path.join(queue, d), "postfix", "postdrop")
+            os.chmod(os.path.join(queue, d), mode)
+        with open(os.path.join(conf, "main.cf"), "w") as f:
+            f.write(f"""compatibility_level = 3.6
+queue_directory = {queue}
+data_directory = {data}
+command_directory = /usr/sbin
+daemon_directory = /usr/lib/postfix/sbin
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = pf.test
+mydestination = pf.test
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+alias_maps = hash:{conf}/aliases
+alias_database = hash:{conf}/aliases
+local_recipient_maps =
+transport_maps = hash:{conf}/transport
+maillog_file = {self.log_path}
+maillog_file_prefixes = {self.dir}
+biff = no
+""")
+        with open(os.path.join(conf, "master.cf"), "w") as f:
+            f.write(_POSTFIX_SERVICES.format(port=self.port))
+        with open(os.path.join(conf, "aliases"), "w") as f:
+            f.write(f"sink: {self.mbox_path}\n")
+        with open(os.path.join(conf, "transport"), "w") as f:
+            for domain, nexthop in (transport or {}).items():
+                f.write(f"{domain} {nexthop}\n")
+        for tool, src in (("postalias", "aliases"), ("postmap", "transport")):
+            subprocess.run([f"/usr/sbin/{tool}", "-c", conf, os.path.join(conf, src)], check=True)
+        subprocess.run([POSTFIX_MASTER, "-c", conf, "-w"], check=True)
+        _wait_port(self.port)
+
+    def log(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def stop(self):
+        try:
+            with open(os.path.join(self.queue, "pid", "master.pid")) as f:
+                os.kill(int(f.read().split()[0]), 15)
+        except (OSError, ValueError):
+            pass
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _port_open(self.port):
+            time.sleep(0.05)  # master exits after its children: no event to wait on
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def _port_open(port):
+    with socket.socket() as s:
+        return s.connect_ex((LOOPBACK, port)) == 0
+
+
+def _wait_port(port, timeout=DEFAULT_TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while not _port_open(port):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"nothing listens on port {port}")
+        time.sleep(0.02)

@@ -6,12 +6,13 @@ import email
 import email.policy
 import os
 import re
+import smtplib
 import subprocess
 
 import pytest
 
 from instance import PREFIX, wait_for
-from peers import DnsServer, SmtpReceiver, SmtpSink
+from peers import DnsServer, PostfixInstance, SmtpReceiver, SmtpSink, postfix_usable
 
 ORIGINAL = (b"From: Sender <s@client.test>\r\nTo: r@remote.test\r\nSubject: relay test\r\n"
             b"Message-ID: <relay-1@client.test>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\n"
@@ -327,3 +328,29 @@ def test_delay_warning_once_then_delivery(make_instance):
     assert blocks[0]["Action"] == "delayed" and blocks[0]["Status"] == "4.3.0"
     assert "Will-Retry-Until" in blocks[0]
     assert log_lines(inst, r"sender delay notification: \w+")
+
+
+@pytest.mark.skipif(not postfix_usable(), reason="a private Postfix needs root and Debian's postfix")
+def test_interop_with_postfix_both_directions(make_instance):
+    inst = make_instance()
+    inst.set(mydestination="$myhostname, localhost, to-kurir.test")
+    with PostfixInstance(transport={"to-kurir.test": f"smtp:[127.0.0.1]:{inst.port}"}) as pf:
+        relay_to(inst, pf.port)
+        inst.start()
+        # kurir -> Postfix: Postfix's local appends it to its mbox.
+        inst.send("s@client.test", ["sink@pf.test"], ORIGINAL)
+        wait_for(lambda: os.path.exists(pf.mbox_path) and b"last line" in open(pf.mbox_path, "rb").read(), 30,
+                 "Postfix's delivery")
+        mbox = open(pf.mbox_path, "rb").read()
+        assert ORIGINAL.replace(b"\r\n", b"\n") in mbox, mbox
+        assert b"by mx.test (kurir)" in mbox and b"by pf.test (Postfix)" in mbox
+        # Postfix -> kurir: Postfix's smtp client relays it to kurir's Maildir.
+        with smtplib.SMTP("127.0.0.1", pf.port, timeout=30) as s:
+            s.sendmail("p@client.test", ["amy@to-kurir.test"], ORIGINAL)
+        files = inst.wait_delivered("amy", 1)
+        got = open(files[0], "rb").read()
+        assert got.endswith(ORIGINAL.replace(b"\r\n", b"\n")), got
+        assert b"by pf.test (Postfix)" in got and b"by mx.test (kurir)" in got
+        pf_log = pf.log()
+    assert re.search(r"to=<amy@to-kurir.test>, relay=127.0.0.1\[127.0.0.1\]:%d.*status=sent" % inst.port, pf_log)
+    assert log_lines(inst, r"to=<sink@pf.test>, relay=127.0.0.1\[127.0.0.1\]:%d.*status=sent" % pf.port)
