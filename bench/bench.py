@@ -13,6 +13,8 @@ Scenarios (issue: benchmark against Postfix):
   smtp-N   SMTP in -> local Maildir, smtp-source with N sessions, 4 KB messages
   rcpt10   the same with 10 recipients per message
   sendmail local injection: sendmail invocations, 1 and 4 in parallel
+  relay-N  SMTP in -> smtp client -> Postfix's smtp-sink on loopback (port
+           2642, both MTAs' relayhost), N sessions in
 """
 import argparse
 import concurrent.futures
@@ -29,7 +31,9 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PREFIX = os.environ.get("KURIR_PREFIX", os.path.join(REPO, "build", "inst"))
 BENCH_USER = "kurirbench"
-PF_PORT, KURIR_PORT = 2641, 2640
+PF_PORT, KURIR_PORT, SINK_PORT = 2641, 2640, 2642
+RELAY_DOMAIN = "relay.bench"
+sys.path.insert(0, os.path.join(REPO, "t", "e2e"))
 
 
 def sh(*args, **kw):
@@ -114,7 +118,8 @@ class Postfix:
                     "inet_interfaces = loopback-only\ninet_protocols = ipv4\nmydestination = localhost\n"
                     "myhostname = pf.bench\nhome_mailbox = Maildir/\nalias_maps =\nalias_database =\n"
                     "maillog_file = /var/log/postfix-bench.log\n"
-                    "smtpd_recipient_restrictions = permit_mynetworks, reject\n")
+                    "smtpd_recipient_restrictions = permit_mynetworks, reject\n"
+                    f"relayhost = [127.0.0.1]:{SINK_PORT}\n")
         master = open("/usr/share/postfix/master.cf.dist").read()
         master = master.replace("smtp      inet  n       -       y       -       -       smtpd",
                                 f"{PF_PORT}      inet  n       -       y       -       -       smtpd")
@@ -160,6 +165,8 @@ class Kurir:
         self.rcpt_domain = "localhost"
         sh(self.kurir, "-c", self.dir + "/i", "init", "--listen", f"127.0.0.1:{KURIR_PORT}", "--hostname", "kurir.bench",
            stdout=subprocess.DEVNULL)
+        with open(os.path.join(self.dir, "i", "main.cf"), "a") as f:
+            f.write(f"relayhost = [127.0.0.1]:{SINK_PORT}\n")
         self.maildir = os.path.join(self.dir, "i", "mail", BENCH_USER)
         self.spool = os.path.join(self.dir, "i", "mail")
 
@@ -248,6 +255,34 @@ def run_smtp(mta, user, sessions, messages, rcpts):
             "detail": f"{got}/{expected} delivered"}
 
 
+def run_relay(mta, sessions, messages):
+    from peers import SmtpSink  # the e2e tests' wrapper of Postfix's smtp-sink
+
+    with SmtpSink(dump=False, port=SINK_PORT, user="nobody") as sink:
+        mta.start()
+        pid = mta.master_pid()
+        cpu0 = cpu_seconds(pid)
+        t0 = time.monotonic()
+        src = subprocess.Popen(["smtp-source", "-s", str(sessions), "-m", str(messages), "-l", "4096",
+                                "-f", "bench@client.test", "-t", f"bench@{RELAY_DOMAIN}", f"127.0.0.1:{mta.port}"])
+        peak = 0
+        while src.poll() is None:
+            peak = max(peak, pss_kb(pid))
+            time.sleep(0.05)
+        t_acc = time.monotonic() - t0
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and not (sink.count() >= messages and mta.queue_empty()):
+            peak = max(peak, pss_kb(pid))
+            time.sleep(0.02)
+        t_del = time.monotonic() - t0
+        cpu = cpu_seconds(pid) - cpu0
+        got = sink.count()
+        mta.stop()
+    correct = got == messages and src.returncode == 0 and mta.queue_empty()
+    return {"accepted/s": messages / t_acc, "delivered/s": messages / t_del, "cpu s/1000": cpu / messages * 1000,
+            "peak PSS MB": peak / 1024, "ok": correct, "detail": f"{got}/{messages} at the sink"}
+
+
 def run_sendmail(mta, user, parallel, count):
     mta.start()
     pid = mta.master_pid()
@@ -304,6 +339,9 @@ def main():
         ("rcpt10-10", lambda m: run_smtp(m, user, 10, args.messages // 10, 10)),
         ("sendmail-1", lambda m: run_sendmail(m, user, 1, args.injections // 4)),
         ("sendmail-4", lambda m: run_sendmail(m, user, 4, args.injections)),
+        ("relay-1", lambda m: run_relay(m, 1, args.messages // 5)),
+        ("relay-10", lambda m: run_relay(m, 10, args.messages)),
+        ("relay-50", lambda m: run_relay(m, 50, args.messages)),
     ]
     if args.only:
         scenarios = [s for s in scenarios if s[0] in args.only.split(",")]

@@ -154,12 +154,13 @@ private:
     void connect_next() {
         conn_.reset();
         pending_.clear();
-        if (next_target_ >= targets_.size()) {
+        if (!retry_plaintext_ && next_target_ >= targets_.size()) {
             std::string dsn = last_error_dsn_.empty() ? "4.4.1" : last_error_dsn_;
             return fail_all(dsn, last_error_, dsn.starts_with("4"));
         }
-        const Target& t = targets_[next_target_];
-        if (!retry_plaintext_) ++next_target_;
+        // A plaintext retry after a failed opportunistic handshake goes to
+        // the same address again; anything else moves on to the next.
+        const Target& t = retry_plaintext_ ? targets_[next_target_ - 1] : targets_[next_target_++];
         use_tls_ = agent_.tls->level() != TlsLevel::none && !retry_plaintext_;
         retry_plaintext_ = false;
         conn_ = std::make_unique<Connection>();
@@ -255,7 +256,7 @@ private:
 
     void on_greeting(const mail::SmtpReply& r) {
         if (r.klass() != 2)
-            return site_failure(r.klass() == 5 ? "5.0.0" : r.enhanced,
+            return site_failure(r.enhanced,
                                 fmt::format("host {} refused to talk to me: {}", conn_->peer(), r.text()), r);
         send_ehlo();
     }
@@ -319,6 +320,7 @@ private:
                                                      conn_->peer(), problem));
         }
         conn_->tls = true;
+        stage_ = Stage::ehlo;
         util::msg_info("{} TLS connection established to {}: {}", TlsPolicy::trust(ssl), conn_->relay(),
                        TlsPolicy::describe(ssl));
         send_ehlo();
@@ -327,9 +329,8 @@ private:
     void tls_failure(const std::string& reason) {
         if (agent_.tls->level() == TlsLevel::may) {
             // Opportunistic TLS that fails is retried once without it, as Postfix does.
-            util::msg_info("{}; trying again without TLS", reason);
+            util::msg_info("{}: {}; trying again without TLS", req_.queue_id, reason);
             retry_plaintext_ = true;
-            --next_target_;
             return connect_next();
         }
         site_failure("4.7.5", reason);

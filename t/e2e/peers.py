@@ -914,13 +914,13 @@ class SmtpSink:
     probe excluded). wait_count(n), wait_connections(n), wait_idle(),
     messages() -> [SinkMessage], output (its log), stop(), context manager."""
 
-    def __init__(self, *args, dump=True, user=None, hostname="sink.example.test", backlog=64, start=True):
+    def __init__(self, *args, dump=True, user=None, hostname="sink.example.test", backlog=64, port=0, start=True):
         self.args = list(args)
         self.dump = dump
         self.user = user if user is not None else ("nobody" if os.geteuid() == 0 else None)
         self.hostname = hostname
         self.backlog = backlog
-        self.port = None
+        self.port = port or None
         self.proc = None
         self.tmp = None
         self.output = []

@@ -204,6 +204,23 @@ def test_starttls_may_verify_and_encrypt_without_tls(make_instance):
     assert msg.tls
     assert log_lines(inst, r"Verified TLS connection established to localhost\[127.0.0.1\]:%d: TLSv1.[23] with cipher" % mx.port)
 
+    with SmtpReceiver(tls=True) as mx:  # opportunistic: no CA, still encrypted
+        inst3 = make_instance(smtp_tls_security_level="may")
+        relay_to(inst3, mx.port)
+        inst3.start()
+        inst3.send("s@client.test", ["r@remote.test"], ORIGINAL)
+        assert mx.wait_messages(1)[0].tls
+        assert log_lines(inst3, r"Untrusted TLS connection established to 127.0.0.1\[127.0.0.1\]:%d" % mx.port)
+
+    with SmtpReceiver(tls=True) as mx:  # verify against the wrong CA: deferred, never sent in clear
+        inst4 = make_instance(smtp_tls_security_level="verify", smtp_tls_CAfile="/etc/ssl/certs/ca-certificates.crt")
+        inst4.set(relayhost=f"[localhost]:{mx.port}")
+        inst4.start()
+        inst4.send("s@client.test", ["r@remote.test"], ORIGINAL)
+        wait_for(lambda: log_lines(inst4, r"status=deferred \(server certificate verification failed for "
+                                          r"localhost\[127.0.0.1\]"), 20, "a verification deferral")
+        assert not mx.messages
+
     with SmtpReceiver(tls=False) as plain:
         inst2 = make_instance(smtp_tls_security_level="encrypt")
         relay_to(inst2, plain.port)
