@@ -83,8 +83,9 @@ class Instance:
 
     def init(self, **params):
         self.kurir("init", "--listen", f"127.0.0.1:{self.port}", "--hostname", "mx.test")
-        self.set(queue_run_delay="1s", minimal_backoff_time="1s", maximal_backoff_time="2s",
-                 service_throttle_time="1s", smtpd_error_sleep_time="0s", **params)
+        fast = dict(queue_run_delay="1s", minimal_backoff_time="1s", maximal_backoff_time="2s",
+                    service_throttle_time="1s", smtpd_error_sleep_time="0s")
+        self.set(**{**fast, **params})
         return self
 
     def set(self, **params):

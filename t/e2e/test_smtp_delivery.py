@@ -250,7 +250,7 @@ def test_concurrency_limit_per_destination(make_instance):
 
 
 def test_many_messages_reuse_connections(make_instance):
-    n = 300
+    n = 5000
     with SmtpReceiver(pipelining=True) as mx:
         inst = make_instance()
         relay_to(inst, mx.port)
@@ -371,3 +371,38 @@ def test_interop_with_postfix_both_directions(make_instance):
         pf_log = pf.log()
     assert re.search(r"to=<amy@to-kurir.test>, relay=127.0.0.1\[127.0.0.1\]:%d.*status=sent" % inst.port, pf_log)
     assert log_lines(inst, r"to=<sink@pf.test>, relay=127.0.0.1\[127.0.0.1\]:%d.*status=sent" % pf.port)
+
+
+def test_recipient_limit_per_transaction_on_one_connection(make_instance):
+    with SmtpReceiver(pipelining=True) as mx:
+        inst = make_instance(smtp_destination_recipient_limit="2")
+        relay_to(inst, mx.port)
+        inst.start()
+        rcpts = [f"r{i}@remote.test" for i in range(5)]
+        inst.send("s@client.test", rcpts, ORIGINAL)
+        msgs = mx.wait_messages(3)
+        inst.wait_queue_empty()
+    assert [len(m.rcpt_tos) for m in msgs] == [2, 2, 1]
+    assert sorted(r for m in msgs for r in m.rcpt_tos) == rcpts
+    assert mx.connections == 1
+
+
+def test_dead_site_holds_its_mail_and_drains_on_flush(make_instance):
+    from instance import free_port
+    port = free_port()  # nothing listens here yet
+    inst = make_instance(minimal_backoff_time="300s", maximal_backoff_time="600s")
+    relay_to(inst, port)
+    inst.start()
+    inst.send("s@client.test", ["first@remote.test"], ORIGINAL)
+    wait_for(lambda: len(inst.queue_files("deferred")) == 1, 30, "the first message deferred")
+    with inst.smtp() as s:  # mail that comes after the site failed waits without trying
+        for i in range(4):
+            s.sendmail("s@client.test", [f"r{i}@remote.test"], ORIGINAL)
+    wait_for(lambda: len(inst.queue_files("deferred")) == 5, 30, "five deferred messages")
+    refused = log_lines(inst, r"status=deferred \(connect to 127.0.0.1\[127.0.0.1\]:%d: Connection refused" % port)
+    held = log_lines(inst, r"status=deferred \(delivery temporarily suspended: connect to 127.0.0.1")
+    assert len(refused) == 1 and len(held) == 4, inst.log()
+    with SmtpReceiver(port=port) as mx:
+        inst.kurir("flush")
+        mx.wait_messages(5, timeout=30)
+        inst.wait_queue_empty()
