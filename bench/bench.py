@@ -15,12 +15,20 @@ Scenarios (issue: benchmark against Postfix):
   sendmail local injection: sendmail invocations, 1 and 4 in parallel
   relay-N  SMTP in -> smtp client -> Postfix's smtp-sink on loopback (port
            2642, both MTAs' relayhost), N sessions in
+  backlog  N messages queued while local delivery is held (defer_transports
+           = local), then released (reload + flush): time to drain, peak qmgr
+           memory per queued message
+  idle     2,000 concurrent idle SMTP sessions: memory per session, and
+           whether a message still gets through while they are open
 """
 import argparse
 import concurrent.futures
 import glob
 import os
 import pwd
+import resource
+import smtplib
+import socket
 import shutil
 import statistics
 import subprocess
@@ -150,6 +158,16 @@ class Postfix:
     def sendmail(self):
         return ["/usr/sbin/sendmail", "-i"]
 
+    def hold_local(self, held):
+        sh("postconf", "-e", f"defer_transports = {'local' if held else ''}")
+
+    def release(self):
+        sh("postfix", "reload", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        sh("postqueue", "-f")
+
+    def deferred_count(self):
+        return count_files("/var/spool/postfix/deferred")
+
     def message_ids(self):
         return message_ids(os.path.join(self.maildir, "new"))
 
@@ -191,6 +209,17 @@ class Kurir:
 
     def sendmail(self):
         return [os.path.join(PREFIX, "sbin", "sendmail"), "-C", self.dir + "/i", "-i"]
+
+    def hold_local(self, held):
+        sh(os.path.join(PREFIX, "sbin", "kurir-conf"), "-c", self.dir + "/i", "-e",
+           f"defer_transports = {'local' if held else ''}")
+
+    def release(self):
+        sh(self.kurir, "-c", self.dir + "/i", "reload", stdout=subprocess.DEVNULL)
+        sh(self.kurir, "-c", self.dir + "/i", "flush", stdout=subprocess.DEVNULL)
+
+    def deferred_count(self):
+        return count_files(os.path.join(self.dir, "i", "queue", "deferred"))
 
     def message_ids(self):
         return [i for d in glob.glob(os.path.join(self.spool, "*", "new")) for i in message_ids(d)]
@@ -283,6 +312,84 @@ def run_relay(mta, sessions, messages):
             "peak PSS MB": peak / 1024, "ok": correct, "detail": f"{got}/{messages} at the sink"}
 
 
+def process_pss_kb(root_pid, name):
+    """Summed PSS of the processes in root_pid's tree whose command is name."""
+    total = 0
+    for pid in tree(root_pid):
+        try:
+            if os.path.basename(open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")[0]).decode() != name:
+                continue
+            for line in open(f"/proc/{pid}/smaps_rollup"):
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except (OSError, IndexError):
+            pass
+    return total
+
+
+def run_backlog(mta, messages):
+    mta.hold_local(True)
+    mta.start()
+    pid = mta.master_pid()
+    src = subprocess.run(["smtp-source", "-s", "50", "-m", str(messages), "-l", "4096", "-f", "bench@client.test",
+                          "-t", f"{BENCH_USER}@{mta.rcpt_domain}", f"127.0.0.1:{mta.port}"])
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline and mta.deferred_count() < messages:
+        time.sleep(0.1)
+    held = mta.deferred_count()
+    mta.hold_local(False)
+    cpu0 = cpu_seconds(pid)
+    t0 = time.monotonic()
+    mta.release()
+    peak_qmgr = 0
+    deadline = time.monotonic() + 1800
+    while time.monotonic() < deadline and not (mta.delivered() >= messages and mta.queue_empty()):
+        peak_qmgr = max(peak_qmgr, process_pss_kb(mta.master_pid(), "qmgr"))
+        time.sleep(0.2)
+    t_drain = time.monotonic() - t0
+    cpu = cpu_seconds(mta.master_pid()) - cpu0
+    got = mta.delivered()
+    mta.stop()
+    correct = src.returncode == 0 and held == messages and got == messages
+    return {"drained/s": messages / t_drain, "cpu s/1000": cpu / messages * 1000,
+            "qmgr peak PSS MB": peak_qmgr / 1024, "qmgr bytes/msg": peak_qmgr * 1024 / messages, "ok": correct,
+            "detail": f"{held} held, {got}/{messages} delivered"}
+
+
+def run_idle(mta, sessions):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, sessions + 256), max(hard, sessions + 256)))
+    mta.start()
+    pid = mta.master_pid()
+    time.sleep(1)
+    before = pss_kb(pid)
+    socks = []
+    for _ in range(sessions):
+        s = socket.create_connection(("127.0.0.1", mta.port))
+        socks.append(s)
+    time.sleep(3)  # let the server accept and greet them all
+    greeted = 0
+    for s in socks:
+        s.setblocking(False)
+        try:
+            greeted += 1 if s.recv(512).startswith(b"220") else 0
+        except BlockingIOError:
+            pass
+    after = pss_kb(pid)
+    through = False
+    try:
+        with smtplib.SMTP("127.0.0.1", mta.port, timeout=30) as c:
+            c.sendmail("bench@client.test", [f"{BENCH_USER}@localhost"], "Subject: through\r\n\r\nstill\r\n")
+        through = wait_delivered(mta, 1, timeout=30)
+    except (OSError, smtplib.SMTPException):
+        through = False
+    for s in socks:
+        s.close()
+    mta.stop()
+    return {"KB/session": (after - before) / sessions, "greeted": float(greeted), "through": float(through),
+            "ok": True, "detail": f"{greeted}/{sessions} greeted, message through: {through}"}
+
+
 def run_sendmail(mta, user, parallel, count):
     mta.start()
     pid = mta.master_pid()
@@ -325,6 +432,7 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--messages", type=int, default=10000)
     ap.add_argument("--injections", type=int, default=2000)
+    ap.add_argument("--backlog", type=int, default=50000)
     ap.add_argument("--only", default="")
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -342,6 +450,8 @@ def main():
         ("relay-1", lambda m: run_relay(m, 1, args.messages // 5)),
         ("relay-10", lambda m: run_relay(m, 10, args.messages)),
         ("relay-50", lambda m: run_relay(m, 50, args.messages)),
+        ("backlog", lambda m: run_backlog(m, args.backlog)),
+        ("idle", lambda m: run_idle(m, 2000)),
     ]
     if args.only:
         scenarios = [s for s in scenarios if s[0] in args.only.split(",")]
@@ -366,7 +476,10 @@ def main():
              "| scenario | metric | kurir | Postfix | ratio |", "|---|---|---|---|---|"]
     for name, _ in scenarios:
         k, p = results[(name, "kurir")], results[(name, "postfix")]
-        for metric in ("delivered/s", "accepted/s", "cpu s/1000", "peak PSS MB"):
+        for metric in ("delivered/s", "accepted/s", "drained/s", "cpu s/1000", "peak PSS MB", "qmgr peak PSS MB",
+                       "qmgr bytes/msg", "KB/session", "greeted", "through"):
+            if metric not in k[0]:
+                continue
             kv, pv = [r[metric] for r in k], [r[metric] for r in p]
             if not any(kv) and not any(pv):
                 continue

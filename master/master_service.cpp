@@ -96,6 +96,9 @@ util::Result<void> Master::configure() {
             if (s && s->entry.name == e.name && s->entry.type == e.type && s->listen) old = s.get();
         auto s = make_service(e, old);
         if (!s) return std::unexpected(s.error());
+        for (auto& prev : services_)
+            if (prev && prev->entry.name == e.name && prev->entry.type == e.type)
+                (*s)->retiring = static_cast<int>(prev->procs.size()) + prev->retiring;
         next.push_back(std::move(*s));
     }
     for (auto& s : services_) {
@@ -154,7 +157,8 @@ void Master::start_all() {
 
 // Watch the listener only while no process is available to accept.
 void Master::arm(Service& s) {
-    bool want = !stopping_ && !s.throttled && s.available == 0 && static_cast<int>(s.procs.size()) < s.maxproc && s.listen_ev;
+    bool want = !stopping_ && !s.throttled && s.available == 0 &&
+                static_cast<int>(s.procs.size()) + s.retiring < s.maxproc && s.listen_ev;
     if (want && !s.listening) event_add(s.listen_ev, nullptr);
     if (!want && s.listening) event_del(s.listen_ev);
     s.listening = want;
@@ -172,7 +176,7 @@ void Master::send_wakeup(Service& s) {
 }
 
 void Master::spawn(Service& s) {
-    if (stopping_ || s.throttled || static_cast<int>(s.procs.size()) >= s.maxproc) return arm(s);
+    if (stopping_ || s.throttled || static_cast<int>(s.procs.size()) + s.retiring >= s.maxproc) return arm(s);
     std::vector<std::string> args{s.entry.command, "-c", config_dir_, "-n", s.entry.name, "-t",
                                   s.entry.type == mail::ServiceType::inet ? "inet" : "unix"};
     if (s.entry.unprivileged) args.push_back("-u");
@@ -263,7 +267,17 @@ void Master::reap_children() {
         s.procs.erase(pid);
         if (p->available && !p->retired) s.available--;
         bool normal = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-        if (p->retired || stopping_) continue;
+        if (p->retired) {
+            // Its successor service may start one more process now.
+            for (auto& next : services_)
+                if (next->entry.name == s.entry.name && next->entry.type == s.entry.type && next->retiring > 0) {
+                    next->retiring--;
+                    arm(*next);
+                    if (next->entry.wakeup > 0 && !stopping_) send_wakeup(*next);
+                }
+            continue;
+        }
+        if (stopping_) continue;
         if (WIFSIGNALED(status))
             util::msg_warn("process {} pid {} killed by signal {}", s.path, pid, WTERMSIG(status));
         else if (!normal)

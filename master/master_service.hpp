@@ -41,6 +41,9 @@ struct Service {
     util::Fd listen;
     util::Fd status_read, status_write;
     std::map<pid_t, Process*> procs;
+    // Processes of the same service before a reload, still finishing their
+    // work: they count toward maxproc, so a reload never runs two qmgrs.
+    int retiring = 0;
     int available = 0;
     bool throttled = false;
     bool listening = false;

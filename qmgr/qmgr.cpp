@@ -5,17 +5,22 @@
 //   public/qmgr, and every queue_run_delay) and due messages from deferred/
 //   into active/, resolves each recipient through trivial-rewrite, and hands
 //   delivery requests to the transport's private socket (local, smtp, ...)
-//   within a concurrency window per transport. Each recipient's result is
+//   within a concurrency window per destination. Each recipient's result is
 //   recorded in the queue file before the file moves on: done recipients
-//   are marked in place and fsync'd; a message with recipients left waits
-//   in deferred/ (its mtime is the next attempt) with its defer reasons
-//   appended; a finished message is removed. On start it recovers active/.
+//   are marked in place; a message with recipients left waits in deferred/
+//   (its mtime is the next attempt) with its defer reasons appended; a
+//   finished message is removed. Bounced recipients, expired messages,
+//   delay warnings and DSN success requests get RFC 3464 notices, queued
+//   through cleanup (qmgr_bounce.cpp). Destinations no server of which
+//   answered are held for a while (dead sites). On start it recovers active/.
 // SECURITY
 //   Runs as mail_owner. Reads queue files cleanup wrote; trusts nothing in
 //   the replies of delivery agents beyond the recipients it asked about.
 // CONFIGURATION PARAMETERS
-//   queue_run_delay, minimal_backoff_time, maximal_backoff_time,
-//   default_destination_concurrency_limit, ipc_timeout
+//   queue_run_delay, qmgr_message_active_limit, minimal_backoff_time, maximal_backoff_time,
+//   default_destination_concurrency_limit, <transport>_destination_concurrency_limit,
+//   defer_transports, maximal_queue_lifetime, bounce_queue_lifetime,
+//   delay_warning_time, bounce_size_limit, double_bounce_sender, ipc_timeout
 #include "qmgr/qmgr.hpp"
 
 #include <memory>
@@ -25,6 +30,9 @@ using namespace kurir;
 int main(int argc, char** argv) {
     std::unique_ptr<qmgr::Manager> manager;
     server::Hooks hooks;
+    // On a reload, deliveries in flight finish (and their results are
+    // recorded) before this process exits and master starts the next qmgr.
+    hooks.busy = [&] { return manager && manager->deliveries_in_flight() > 0; };
     hooks.post_drop = [&](server::ServerContext& ctx) {
         manager = std::make_unique<qmgr::Manager>(ctx);
         manager->start();

@@ -69,6 +69,7 @@ public:
     void scan_deferred(bool all);
     void deliver_now(const std::string& id);
     void flush_site(const std::string& site);
+    int deliveries_in_flight() const;
 
 private:
     friend struct Delivery;
@@ -86,6 +87,7 @@ private:
     // Queues one notice about these recipients of m; false when it could not.
     bool send_notice(Message& m, mail::NoticeKind kind, const std::vector<Outcome>& about);
     int destination_limit(const Job& job) const;
+    bool deferred_transport(const std::string& transport) const;
 
     server::ServerContext& ctx_;
     mail::RewriteClient rewrite_;
@@ -94,6 +96,12 @@ private:
     std::map<std::string, int> busy_;                 // requests in flight by destination
     std::map<std::string, DeadSite> dead_;            // by destination
     event* timer_ = nullptr;
+    void message_left_active();
+    size_t active_limit() const;
+    bool more_incoming_ = false;      // a scan stopped at the active limit
+    bool more_deferred_ = false;
+    bool more_deferred_all_ = false;  // ... and it was a flush
+    bool refill_scheduled_ = false;
     bool dispatching_ = false;
     bool dispatch_again_ = false;
 };

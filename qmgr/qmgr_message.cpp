@@ -234,6 +234,7 @@ void Manager::finish(Message& m) {
         else
             util::msg_info("{}: removed", id);
         active_.erase(id);
+        message_left_active();
         return;
     }
     // Keep the reasons with the file (appended records, closed by their own
@@ -259,6 +260,7 @@ void Manager::finish(Message& m) {
     if (auto mv = ctx_.queue.move(id, mail::Queue::active, mail::Queue::deferred); !mv)
         util::msg_warn("{}: {}", id, mv.error().text);
     active_.erase(id);
+    message_left_active();
 }
 
 }  // namespace kurir::qmgr

@@ -17,7 +17,6 @@
 namespace kurir::qmgr {
 
 namespace {
-constexpr size_t kActiveLimit = 20000;  // Postfix's qmgr_message_active_limit
 
 // cleanup writes ".ID.tmp" and renames it to ID only when it is durable; a
 // temp file whose writer died (and whose client never got 250) is garbage
@@ -103,9 +102,32 @@ void Manager::flush_site(const std::string& site) {
     }
 }
 
+// A scan that stopped at the active limit goes on when half of active/ has
+// drained, so a backlog flows without waiting for the next queue run.
+size_t Manager::active_limit() const {
+    return static_cast<size_t>(ctx_.config.integer("qmgr_message_active_limit"));
+}
+
+void Manager::message_left_active() {
+    if (refill_scheduled_ || (!more_incoming_ && !more_deferred_) || active_.size() > active_limit() / 2) return;
+    refill_scheduled_ = true;
+    struct timeval now {0, 0};
+    event_base_once(ctx_.base, -1, EV_TIMEOUT, [](evutil_socket_t, short, void* arg) {
+        auto* self = static_cast<Manager*>(arg);
+        self->refill_scheduled_ = false;
+        bool incoming = self->more_incoming_, deferred = self->more_deferred_, all = self->more_deferred_all_;
+        self->more_incoming_ = self->more_deferred_ = false;
+        if (incoming) self->scan_incoming();
+        if (deferred) self->scan_deferred(all);
+    }, this, &now);
+}
+
 void Manager::scan_incoming() {
     for (const auto& id : ctx_.queue.list(mail::Queue::incoming)) {
-        if (active_.size() >= kActiveLimit) break;
+        if (active_.size() >= active_limit()) {
+            more_incoming_ = true;
+            break;
+        }
         if (auto mv = ctx_.queue.move(id, mail::Queue::incoming, mail::Queue::active); !mv) {
             util::msg_warn("{}", mv.error().text);
             continue;
@@ -116,9 +138,14 @@ void Manager::scan_incoming() {
 }
 
 void Manager::scan_deferred(bool all) {
+    if (all) more_deferred_all_ = false;
     time_t now = std::time(nullptr);
     for (const auto& id : ctx_.queue.list(mail::Queue::deferred)) {
-        if (active_.size() >= kActiveLimit) break;
+        if (active_.size() >= active_limit()) {
+            more_deferred_ = true;
+            more_deferred_all_ = more_deferred_all_ || all;
+            break;
+        }
         struct stat st {};
         std::string path = ctx_.queue.path(mail::Queue::deferred, id);
         if (::stat(path.c_str(), &st) < 0) continue;
@@ -139,7 +166,14 @@ int Manager::destination_limit(const Job& job) const {
     return static_cast<int>(ctx_.config.integer("default_destination_concurrency_limit"));
 }
 
+int Manager::deliveries_in_flight() const {
+    int n = 0;
+    for (const auto& [destination, count] : busy_) n += count;
+    return n;
+}
+
 void Manager::dispatch() {
+    if (ctx_.draining) return;  // the next qmgr takes what waits in active/
     // A job that fails at once (no agent socket) finishes inside start_job,
     // which dispatches again: run that as another pass of this loop.
     if (dispatching_) {
@@ -154,6 +188,12 @@ void Manager::dispatch() {
     dispatching_ = false;
 }
 
+bool Manager::deferred_transport(const std::string& transport) const {
+    for (const auto& t : ctx_.config.list("defer_transports"))
+        if (t == transport) return true;
+    return false;
+}
+
 void Manager::dispatch_pass() {
     double now = mail::now_seconds();
     for (auto it = waiting_.begin(); it != waiting_.end();) {
@@ -161,13 +201,17 @@ void Manager::dispatch_pass() {
         auto dead = dead_.find(destination);
         if (dead != dead_.end() && dead->second.until <= now) dead_.erase(dead), dead = dead_.end();
         while (!jobs.empty()) {
-            if (dead != dead_.end()) {
-                // Held until the site's time is up; the message retries later.
+            // Held: a transport the administrator stopped (defer_transports),
+            // or a site that failed just now; the message retries later.
+            std::string held;
+            if (deferred_transport(jobs.front().transport)) held = "deferred transport";
+            else if (dead != dead_.end()) held = "delivery temporarily suspended: " + dead->second.reason;
+            if (!held.empty()) {
                 Job job = std::move(jobs.front());
                 jobs.pop_front();
                 auto m = active_.find(job.message_id);
                 if (m != active_.end()) m->second.jobs_waiting--, m->second.jobs_in_flight++;
-                defer_job(job, "delivery temporarily suspended: " + dead->second.reason);
+                defer_job(job, held);
                 continue;
             }
             if (busy_[destination] >= destination_limit(jobs.front())) break;

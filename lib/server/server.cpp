@@ -166,6 +166,8 @@ struct LoopServer {
     int per_process = 1;
     bool draining = false;
     bool reported_available = false;
+    std::function<bool()> busy;
+    bool said_busy = false;
 
     void update() {
         bool avail = !draining && clients < per_process && used < max_use;
@@ -179,6 +181,15 @@ struct LoopServer {
             event_del(listen_ev.get());
         if (clients == 0) {
             if (draining || used >= max_use) {
+                ctx->draining = true;
+                if (busy && busy()) {
+                    if (!said_busy) util::msg_info("reload: exiting once the work in flight is done");
+                    said_busy = true;
+                    // Look again shortly: the work in flight ends on its own.
+                    struct timeval tv {0, 50000};
+                    event_add(idle_ev.get(), &tv);
+                    return;
+                }
                 event_base_loopbreak(base.get());
                 return;
             }
@@ -192,8 +203,9 @@ struct LoopServer {
 
 template <class OnAccept>
 int run_loop(ServerContext& ctx, int per_process, bool counts_use, OnAccept on_accept,
-             const std::function<void()>& before_dispatch = nullptr) {
+             const std::function<void()>& before_dispatch = nullptr, std::function<bool()> busy = nullptr) {
     LoopServer srv;
+    srv.busy = std::move(busy);
     srv.ctx = &ctx;
     srv.base.reset(event_base_new());
     ctx.base = srv.base.get();
@@ -222,14 +234,17 @@ int run_loop(ServerContext& ctx, int per_process, bool counts_use, OnAccept on_a
         &acc));
     srv.idle_ev.reset(evtimer_new(
         srv.base.get(), [](evutil_socket_t, short, void* arg) {
-            event_base_loopbreak(static_cast<event_base*>(arg));
+            auto* s = static_cast<LoopServer*>(arg);
+            if (s->ctx->draining) return s->update();  // still busy? looks again
+            event_base_loopbreak(s->base.get());
         },
-        srv.base.get()));
+        &srv));
     srv.hup_ev.reset(evsignal_new(
         srv.base.get(), SIGHUP,
         [](evutil_socket_t, short, void* arg) {
             auto* s = static_cast<LoopServer*>(arg);
             s->draining = true;
+            s->ctx->draining = true;
             s->update();
         },
         &srv));
@@ -299,7 +314,8 @@ int trigger_server_main(int argc, char** argv, std::string_view program, Trigger
     return run_loop(ctx, 1 << 20, false, [&](util::Fd fd, ClientDone done) { run(std::move(fd), std::move(done)); },
                     [&] {
                         if (hooks.post_drop) hooks.post_drop(ctx);
-                    });
+                    },
+                    hooks.busy);
 }
 
 }  // namespace kurir::server

@@ -28,6 +28,7 @@ struct ServerContext {
     mail::Config config;
     mail::QueueDir queue{""};
     event_base* base = nullptr;  // multi and trigger servers
+    bool draining = false;       // told to exit (reload): finish, take nothing new
 };
 
 struct Hooks {
@@ -37,6 +38,9 @@ struct Hooks {
     std::function<void(ServerContext&)> post_drop;
     // Run as root even when master.cf says unprivileged (local).
     bool keep_root = false;
+    // Loop servers: work still in flight beyond client connections (qmgr's
+    // deliveries). A draining server exits only once this says false.
+    std::function<bool()> busy;
 };
 
 using SingleService = std::function<void(ServerContext&, util::Fd client)>;

@@ -406,3 +406,30 @@ def test_dead_site_holds_its_mail_and_drains_on_flush(make_instance):
         inst.kurir("flush")
         mx.wait_messages(5, timeout=30)
         inst.wait_queue_empty()
+
+
+def test_reload_during_deliveries_delivers_each_message_once(make_instance):
+    n = 5
+    with SmtpReceiver(pipelining=True) as mx:
+        inst = make_instance()
+        relay_to(inst, mx.port)
+        mx.hold()  # every transaction waits at its final "."
+        inst.start()
+        with inst.smtp() as s:
+            for i in range(n):
+                s.sendmail("s@client.test", [f"r{i}@remote.test"], ORIGINAL)
+        mx.wait_for(lambda: mx.waiting_at_gate == n, f"{n} transactions at the gate")
+        old_qmgr = inst.pids("qmgr")
+        inst.kurir("reload")
+        # The old qmgr waits for its deliveries' results; the next one starts
+        # only after it (a qmgr that recovered active/ meanwhile would send
+        # every message again).
+        wait_for(lambda: log_lines(inst, r"qmgr\[%d\]: reload: exiting once the work in flight is done" % old_qmgr[0]),
+                 10, "the old qmgr draining")
+        mx.release()
+        mx.wait_messages(n)
+        inst.wait_queue_empty()
+        wait_for(lambda: inst.pids("qmgr") and inst.pids("qmgr") != old_qmgr, 30, "the next qmgr")
+        mx.wait_idle()
+    assert sorted(m.rcpt_tos[0] for m in mx.messages) == sorted(f"r{i}@remote.test" for i in range(n))
+    assert len(log_lines(inst, r"status=sent")) == n

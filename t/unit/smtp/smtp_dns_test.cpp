@@ -1,0 +1,38 @@
+#include "smtp/smtp_dns.hpp"
+
+#include <arpa/inet.h>
+#include <catch2/catch.hpp>
+#include <netinet/in.h>
+
+#include <set>
+
+using namespace kurir::smtp;
+
+TEST_CASE("order_mx: lowest preference first, equal preferences in random order", "[smtp]") {
+    std::vector<MxRecord> records{{20, "b1"}, {10, "a1"}, {20, "b2"}, {10, "a2"}, {30, "c"}, {20, "b3"}};
+    std::set<std::string> first_seen;
+    std::set<std::vector<std::string>> b_orders;
+    for (unsigned seed = 0; seed < 64; ++seed) {
+        std::mt19937 rng(seed);
+        auto out = order_mx(records, rng);
+        REQUIRE(out.size() == records.size());
+        for (size_t i = 1; i < out.size(); ++i) CHECK(out[i - 1].preference <= out[i].preference);
+        CHECK(out.back().host == "c");
+        first_seen.insert(out.front().host);
+        b_orders.insert({out[2].host, out[3].host, out[4].host});
+    }
+    CHECK(first_seen == std::set<std::string>{"a1", "a2"});  // both equals come first sometimes
+    CHECK(b_orders.size() > 1);
+}
+
+TEST_CASE("Target::address_text names IPv4 and IPv6 addresses", "[smtp]") {
+    Target t;
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&t.addr);
+    v4->sin_family = AF_INET;
+    inet_pton(AF_INET, "192.0.2.7", &v4->sin_addr);
+    CHECK(t.address_text() == "192.0.2.7");
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&t.addr);
+    v6->sin6_family = AF_INET6;
+    inet_pton(AF_INET6, "2001:db8::1", &v6->sin6_addr);
+    CHECK(t.address_text() == "2001:db8::1");
+}
