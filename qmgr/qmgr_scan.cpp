@@ -60,6 +60,11 @@ void Manager::start() {
 }
 
 void Manager::on_trigger(std::string_view request, int reply_fd) {
+    // An administrator's flush applies what main.cf says now (defer_transports
+    // just emptied, say), even when it arrives before the reload does.
+    bool flush = request.find(mail::trigger::flush) != std::string_view::npos || request.front() == 'S' ||
+                 request.front() == 'I';
+    if (flush && server::refresh_config(ctx_)) util::msg_info("configuration reread (main.cf changed)");
     switch (request.front()) {
         case 'L': {
             std::string out;
@@ -71,7 +76,6 @@ void Manager::on_trigger(std::string_view request, int reply_fd) {
         case 'S': flush_site(std::string(request.substr(1))); return;
         default: break;
     }
-    bool flush = request.find(mail::trigger::flush) != std::string_view::npos;
     if (flush) dead_.clear();  // an administrator's flush tries every site now
     scan_incoming();
     if (flush) scan_deferred(true);

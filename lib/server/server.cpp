@@ -63,6 +63,13 @@ Options parse_options(int argc, char** argv, std::string_view program) {
     return o;
 }
 
+std::string main_cf_stamp(const std::string& config_dir) {
+    struct stat st {};
+    if (::stat((config_dir + "/main.cf").c_str(), &st) < 0) return {};
+    return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) +
+           "." + std::to_string(st.st_mtim.tv_nsec);
+}
+
 ServerContext start(int argc, char** argv, std::string_view program, const Hooks& hooks) {
     util::log_init({"kurir", std::string(program), mail::local_hostname(), "", false});
     Options o = parse_options(argc, argv, program);
@@ -72,7 +79,10 @@ ServerContext start(int argc, char** argv, std::string_view program, const Hooks
                         plain->str("maillog_file"), false});
     auto cfg = mail::Config::load(o.config_dir, o.overrides);
     if (!cfg) util::msg_fatal("{}", cfg.error().text);
-    ServerContext ctx{std::string(program), o.service, std::move(*cfg), mail::QueueDir(""), nullptr};
+    ServerContext ctx{std::string(program), o.service, std::move(*cfg), mail::QueueDir(""), nullptr, false, {}, {}, {}};
+    ctx.config_dir = o.config_dir;
+    ctx.overrides = o.overrides;
+    ctx.config_stamp = main_cf_stamp(o.config_dir);
     ctx.queue = mail::QueueDir(ctx.config.str("queue_directory"));
     util::log_init({ctx.config.str("syslog_name"), std::string(program), ctx.config.str("myhostname"),
                     ctx.config.str("maillog_file"), false});
@@ -115,6 +125,19 @@ ServerContext start(int argc, char** argv, std::string_view program, const Hooks
 }
 
 }  // namespace
+
+bool refresh_config(ServerContext& ctx) {
+    std::string stamp = main_cf_stamp(ctx.config_dir);
+    if (stamp.empty() || stamp == ctx.config_stamp) return false;
+    auto cfg = mail::Config::load(ctx.config_dir, ctx.overrides);
+    if (!cfg) {
+        util::msg_warn("main.cf changed but does not load; keeping the old configuration: {}", cfg.error().text);
+        return false;
+    }
+    ctx.config = std::move(*cfg);
+    ctx.config_stamp = stamp;
+    return true;
+}
 
 void report_status(bool available) {
     if (!g_have_master) return;

@@ -29,7 +29,16 @@ struct ServerContext {
     mail::QueueDir queue{""};
     event_base* base = nullptr;  // multi and trigger servers
     bool draining = false;       // told to exit (reload): finish, take nothing new
+    std::string config_dir;      // what -c named, and master.cf's -o overrides
+    std::vector<std::string> overrides;
+    std::string config_stamp;    // main.cf's identity when it was read
 };
+
+// Rereads main.cf when it changed since it was read, so that a request that
+// follows an edit (kurir-conf -e, then kurir flush) sees the new values even
+// when it reaches this process before the reload does. True when the
+// configuration was replaced; a file that does not load keeps the old one.
+bool refresh_config(ServerContext& ctx);
 
 struct Hooks {
     // After config and logging, before dropping privileges.
