@@ -100,7 +100,6 @@ private:
     size_t active_limit() const;
     bool more_incoming_ = false;      // a scan stopped at the active limit
     bool more_deferred_ = false;
-    bool more_deferred_all_ = false;  // ... and it was a flush
     bool refill_scheduled_ = false;
     bool dispatching_ = false;
     bool dispatch_again_ = false;

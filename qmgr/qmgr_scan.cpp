@@ -11,6 +11,7 @@
 #include <event2/event.h>
 #include <dirent.h>
 #include <sys/stat.h>
+#include <utime.h>
 
 #include <ctime>
 
@@ -119,10 +120,10 @@ void Manager::message_left_active() {
     event_base_once(ctx_.base, -1, EV_TIMEOUT, [](evutil_socket_t, short, void* arg) {
         auto* self = static_cast<Manager*>(arg);
         self->refill_scheduled_ = false;
-        bool incoming = self->more_incoming_, deferred = self->more_deferred_, all = self->more_deferred_all_;
+        bool incoming = self->more_incoming_, deferred = self->more_deferred_;
         self->more_incoming_ = self->more_deferred_ = false;
         if (incoming) self->scan_incoming();
-        if (deferred) self->scan_deferred(all);
+        if (deferred) self->scan_deferred(false);
     }, this, &now);
 }
 
@@ -142,18 +143,24 @@ void Manager::scan_incoming() {
 }
 
 void Manager::scan_deferred(bool all) {
-    if (all) more_deferred_all_ = false;
     time_t now = std::time(nullptr);
-    for (const auto& id : ctx_.queue.list(mail::Queue::deferred)) {
+    std::vector<std::string> ids = ctx_.queue.list(mail::Queue::deferred);
+    if (all) {
+        // A flush makes every deferred message due now, on disk: what the
+        // active limit leaves for later (or a qmgr that takes over after a
+        // reload) sees them due too.
+        struct utimbuf due {now, now};
+        for (const auto& id : ids) ::utime(ctx_.queue.path(mail::Queue::deferred, id).c_str(), &due);
+    }
+    for (const auto& id : ids) {
         if (active_.size() >= active_limit()) {
             more_deferred_ = true;
-            more_deferred_all_ = more_deferred_all_ || all;
             break;
         }
         struct stat st {};
         std::string path = ctx_.queue.path(mail::Queue::deferred, id);
         if (::stat(path.c_str(), &st) < 0) continue;
-        if (!all && st.st_mtime > now) continue;  // mtime holds the next attempt time
+        if (st.st_mtime > now) continue;  // mtime holds the next attempt time
         if (auto mv = ctx_.queue.move(id, mail::Queue::deferred, mail::Queue::active); !mv) {
             util::msg_warn("{}", mv.error().text);
             continue;
