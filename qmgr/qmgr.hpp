@@ -88,6 +88,7 @@ private:
     bool send_notice(Message& m, mail::NoticeKind kind, const std::vector<Outcome>& about);
     int destination_limit(const Job& job) const;
     bool deferred_transport(const std::string& transport) const;
+    size_t recipient_limit(const std::string& transport) const;
 
     server::ServerContext& ctx_;
     mail::RewriteClient rewrite_;

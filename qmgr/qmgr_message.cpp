@@ -50,7 +50,7 @@ void Manager::load(const std::string& id) {
     }
     // One job per recipient for local (each has its own mailbox); one per
     // nexthop for the other transports.
-    std::map<std::pair<std::string, std::string>, Job> grouped;
+    std::map<std::pair<std::string, std::string>, std::vector<Job>> grouped;
     for (const auto& r : m.env.recipients) {
         if (r.done) continue;
         auto res = rewrite_.resolve(r.address);
@@ -64,16 +64,18 @@ void Manager::load(const std::string& id) {
             waiting_[job.destination()].push_back(std::move(job));
             continue;
         }
-        auto& job = grouped[{res->transport, res->nexthop}];
-        job.message_id = id;
-        job.transport = res->transport;
-        job.nexthop = res->nexthop;
-        job.offsets.push_back(r.offset);
+        auto& jobs = grouped[{res->transport, res->nexthop}];
+        // One request per transaction's worth of recipients, so that no
+        // request runs for long and each result comes back on its own.
+        if (jobs.empty() || jobs.back().offsets.size() >= recipient_limit(res->transport))
+            jobs.push_back(Job{id, res->transport, res->nexthop, {}});
+        jobs.back().offsets.push_back(r.offset);
     }
-    for (auto& [key, job] : grouped) {
-        m.jobs_waiting++;
-        waiting_[job.destination()].push_back(std::move(job));
-    }
+    for (auto& [key, jobs] : grouped)
+        for (auto& job : jobs) {
+            m.jobs_waiting++;
+            waiting_[job.destination()].push_back(std::move(job));
+        }
     maybe_finish(m);
 }
 
@@ -105,6 +107,10 @@ void Manager::job_done(const Job& job, const std::vector<Outcome>& results, bool
     for (size_t off : job.offsets)
         if (std::find(answered.begin(), answered.end(), off) == answered.end())
             m.deferred.push_back(Outcome::temporary(off, "delivery agent gave no result"));
+    bool answered_by_server = std::any_of(results.begin(), results.end(), [](const Outcome& o) {
+        return o.dsn.starts_with("2") || !o.remote_mta.empty();
+    });
+    if (!site_dead && answered_by_server) dead_.erase(job.destination());  // alive again
     if (site_dead) {
         const Outcome* why = nullptr;
         for (const auto& o : m.deferred)

@@ -199,6 +199,12 @@ void Manager::dispatch() {
     dispatching_ = false;
 }
 
+size_t Manager::recipient_limit(const std::string& transport) const {
+    std::string name = transport + "_destination_recipient_limit";
+    if (mail::find_param(name)) return static_cast<size_t>(ctx_.config.integer(name));
+    return static_cast<size_t>(ctx_.config.integer("default_destination_recipient_limit"));
+}
+
 bool Manager::deferred_transport(const std::string& transport) const {
     for (const auto& t : ctx_.config.list("defer_transports"))
         if (t == transport) return true;

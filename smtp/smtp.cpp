@@ -112,6 +112,9 @@ struct QmgrConn {
 
 int main(int argc, char** argv) {
     std::unique_ptr<smtp::Agent> agent;
+    server::Hooks hooks;
+    // Cached connections and the resolver live on the loop: gone before it is.
+    hooks.before_exit = [&](server::ServerContext&) { agent.reset(); };
     return server::multi_server_main(
         argc, argv, "smtp",
         [&](server::ServerContext& ctx, util::Fd client, server::ClientDone done) {
@@ -129,5 +132,6 @@ int main(int argc, char** argv) {
             struct timeval tv {static_cast<long>(ctx.config.seconds("ipc_timeout")), 0};
             bufferevent_set_timeouts(c->bev, &tv, &tv);
             bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-        });
+        },
+        hooks);
 }

@@ -2,6 +2,7 @@
 
 #include "util/log.hpp"
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <sys/socket.h>
@@ -29,6 +30,9 @@ std::unique_ptr<Connection> Agent::take_cached(const std::string& key) {
     auto conn = std::move(it->second.back());
     it->second.pop_back();
     if (it->second.empty()) idle_.erase(it);
+    // Bytes that arrived while idle (and that no callback saw) mean a
+    // connection out of step: never reuse it.
+    if (evbuffer_get_length(bufferevent_get_input(conn->bev)) > 0) return nullptr;
     event_del(conn->idle_timer);
     bufferevent_setcb(conn->bev, nullptr, nullptr, nullptr, nullptr);
     return conn;

@@ -200,10 +200,11 @@ private:
         pending_.push_back({stage, h});
     }
 
-    void set_timeout(Stage stage, bool connecting) {
+    // reading=false: only the write timeout runs (a body on its way out).
+    void set_timeout(Stage stage, bool connecting, bool reading = true) {
         struct timeval tv {cfg_.seconds(timeout_param(stage)), 0};
         struct timeval wtv {cfg_.seconds(connecting ? "smtp_connect_timeout" : "smtp_data_xfer_timeout"), 0};
-        bufferevent_set_timeouts(conn_->bev, &tv, &wtv);
+        bufferevent_set_timeouts(conn_->bev, reading ? &tv : nullptr, &wtv);
     }
 
     void watch() { bufferevent_setcb(conn_->bev, on_read, nullptr, on_event, this); }
@@ -306,6 +307,9 @@ private:
             return site_failure("4.7.5", "cannot start TLS");
         }
         bufferevent_openssl_set_allow_dirty_shutdown(conn_->bev, 1);
+        // The filter's own timeouts rule from now on; the plain one's would
+        // still fire through it.
+        bufferevent_set_timeouts(plain, nullptr, nullptr);
         stage_ = Stage::tls;
         watch();
         set_timeout(Stage::tls, false);
@@ -403,7 +407,9 @@ private:
     }
 
     void on_data(const mail::SmtpReply& r) {
-        if (r.code != 354) {
+        if (r.klass() == 2 || r.klass() == 3) {
+            if (r.code != 354) return protocol_error("DATA answered with " + r.text());
+        } else {
             if (!transaction_failed_)
                 for (size_t i : accepted_) decide(i, r.enhanced, said(r, Stage::data), r);
             return end_transaction(true);
@@ -413,8 +419,18 @@ private:
             send(".\r\n");
             return expect(Stage::body, &Delivery::on_abandoned_body);
         }
+        // While the body goes out, the write timeout applies; the wait for
+        // the final reply (smtp_data_done_timeout) starts once "." is written.
         send(message_.bytes);
-        expect(Stage::body, &Delivery::on_body);
+        pending_.push_back({Stage::body, &Delivery::on_body});
+        set_timeout(Stage::body, false, /*reading=*/false);
+        bufferevent_setcb(conn_->bev, on_read, on_body_written, on_event, this);
+    }
+
+    static void on_body_written(bufferevent* bev, void* arg) {
+        auto* self = static_cast<Delivery*>(arg);
+        bufferevent_setcb(bev, on_read, nullptr, on_event, self);
+        if (!self->pending_.empty() && self->pending_.front().stage == Stage::body) self->set_timeout(Stage::body, false);
     }
 
     void on_abandoned_body(const mail::SmtpReply&) { end_transaction(true); }
@@ -436,6 +452,10 @@ private:
 
     void end_transaction(bool needs_reset) {
         if (!pending_.empty()) return;  // pipelined replies still coming
+        // Every command answered: anything more the server sent is out of
+        // step with us, and would be taken for the next command's reply.
+        if (evbuffer_get_length(bufferevent_get_input(conn_->bev)) > 0)
+            return protocol_error("more replies than commands");
         bool more = false;
         for (const auto& rc : req_.recipients) more = more || !rc.decided;
         if (!more) return finish_connection(needs_reset);
@@ -504,8 +524,9 @@ private:
     }
 
     void protocol_error(const std::string& what) {
-        connection_lost(fmt::format("bad reply from {}: {} {}", conn_->peer(), what,
-                                    while_text(current_stage())));
+        std::string reason = fmt::format("bad reply from {}: {} {}", conn_->peer(), what, while_text(current_stage()));
+        util::msg_warn("{}: {}", req_.queue_id, reason);
+        connection_lost(reason);
     }
 
     void fail_all(const std::string& dsn, const std::string& reason, bool site_dead) {

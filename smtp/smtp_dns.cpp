@@ -92,7 +92,9 @@ std::unique_ptr<Resolver> Resolver::create(event_base* base, const std::vector<s
     opts.sock_state_cb_data = impl.get();
     opts.timeout = 2000;
     opts.tries = 3;
-    int status = ares_init_options(&impl->channel, &opts, ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+    opts.flags = ARES_FLAG_NOSEARCH;  // mail names are absolute: no resolv.conf search list
+    int status = ares_init_options(&impl->channel, &opts,
+                                   ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS);
     if (status != ARES_SUCCESS) {
         error = std::string("c-ares init: ") + ares_strerror(status);
         return nullptr;

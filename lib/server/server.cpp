@@ -226,7 +226,8 @@ struct LoopServer {
 
 template <class OnAccept>
 int run_loop(ServerContext& ctx, int per_process, bool counts_use, OnAccept on_accept,
-             const std::function<void()>& before_dispatch = nullptr, std::function<bool()> busy = nullptr) {
+             const std::function<void()>& before_dispatch = nullptr, std::function<bool()> busy = nullptr,
+             const std::function<void(ServerContext&)>& before_exit = nullptr) {
     LoopServer srv;
     srv.busy = std::move(busy);
     srv.ctx = &ctx;
@@ -276,6 +277,7 @@ int run_loop(ServerContext& ctx, int per_process, bool counts_use, OnAccept on_a
     if (before_dispatch) before_dispatch();
     srv.update();
     event_base_dispatch(srv.base.get());
+    if (before_exit) before_exit(ctx);
     ctx.base = nullptr;
     return 0;
 }
@@ -285,8 +287,9 @@ int run_loop(ServerContext& ctx, int per_process, bool counts_use, OnAccept on_a
 int multi_server_main(int argc, char** argv, std::string_view program, MultiService service,
                       Hooks hooks, int clients_per_process) {
     ServerContext ctx = start(argc, argv, program, hooks);
-    return run_loop(ctx, clients_per_process, true,
-                    [&](util::Fd fd, ClientDone done) { service(ctx, std::move(fd), std::move(done)); });
+    return run_loop(
+        ctx, clients_per_process, true, [&](util::Fd fd, ClientDone done) { service(ctx, std::move(fd), std::move(done)); },
+        nullptr, hooks.busy, hooks.before_exit);
 }
 
 int trigger_server_main(int argc, char** argv, std::string_view program, TriggerService on_trigger,
@@ -338,7 +341,7 @@ int trigger_server_main(int argc, char** argv, std::string_view program, Trigger
                     [&] {
                         if (hooks.post_drop) hooks.post_drop(ctx);
                     },
-                    hooks.busy);
+                    hooks.busy, hooks.before_exit);
 }
 
 }  // namespace kurir::server

@@ -50,6 +50,9 @@ struct Hooks {
     // Loop servers: work still in flight beyond client connections (qmgr's
     // deliveries). A draining server exits only once this says false.
     std::function<bool()> busy;
+    // Loop servers: after the loop ends, while its event base still exists
+    // (free what lives on it).
+    std::function<void(ServerContext&)> before_exit;
 };
 
 using SingleService = std::function<void(ServerContext&, util::Fd client)>;

@@ -374,9 +374,18 @@ def test_interop_with_postfix_both_directions(make_instance):
 
 
 def test_recipient_limit_per_transaction_on_one_connection(make_instance):
+    """qmgr splits requests by <transport>_destination_recipient_limit; the
+    agent batches a larger request itself, on one connection: here the relay
+    transport (qmgr's default limit, 50) through an agent limited to 2."""
     with SmtpReceiver(pipelining=True) as mx:
         inst = make_instance(smtp_destination_recipient_limit="2")
-        relay_to(inst, mx.port)
+        path = os.path.join(inst.dir, "transport")
+        with open(path, "w") as f:
+            f.write(f"remote.test relay:[127.0.0.1]:{mx.port}\n")
+        res = subprocess.run(inst._prefix() + [os.path.join(PREFIX, "sbin", "kurir-map"), f"hash:{path}"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert res.returncode == 0, res.stderr
+        inst.set(transport_maps=f"hash:{path}")
         inst.start()
         rcpts = [f"r{i}@remote.test" for i in range(5)]
         inst.send("s@client.test", rcpts, ORIGINAL)
@@ -433,3 +442,83 @@ def test_reload_during_deliveries_delivers_each_message_once(make_instance):
         mx.wait_idle()
     assert sorted(m.rcpt_tos[0] for m in mx.messages) == sorted(f"r{i}@remote.test" for i in range(n))
     assert len(log_lines(inst, r"status=sent")) == n
+
+
+class ScriptedServer:
+    """A raw SMTP server on loopback for misbehaviour aiosmtpd will not do:
+    answer(command_line) gives the reply bytes for each command (None: the
+    default), and the message body is swallowed up to the ".". Records the
+    commands it got."""
+
+    def __init__(self, answer):
+        import socket
+        import threading
+        self.answer = answer
+        self.commands = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                f = conn.makefile("rb")
+                conn.sendall(b"220 scripted ESMTP\r\n")
+                in_data = False
+                for line in f:
+                    if in_data:
+                        if line == b".\r\n":
+                            in_data = False
+                            conn.sendall(self.answer(".") or b"250 2.0.0 Ok\r\n")
+                        continue
+                    cmd = line.decode(errors="replace").strip()
+                    self.commands.append(cmd)
+                    reply = self.answer(cmd)
+                    if reply is None:
+                        verb = cmd.split(" ")[0].upper()
+                        reply = {"EHLO": b"250-scripted\r\n250 PIPELINING\r\n", "DATA": b"354 go\r\n",
+                                 "QUIT": b"221 bye\r\n"}.get(verb, b"250 2.0.0 Ok\r\n")
+                    conn.sendall(reply)
+                    if reply.startswith(b"354"):
+                        in_data = True
+                    if cmd.upper() == "QUIT":
+                        break
+
+    def close(self):
+        self.sock.close()
+
+
+def test_250_to_data_and_extra_replies_never_count_as_delivered(make_instance):
+    # DATA answered with 250 (no 354): the body was never sent.
+    server = ScriptedServer(lambda cmd: b"250 2.0.0 Sure\r\n" if cmd == "DATA" else None)
+    inst = make_instance()
+    relay_to(inst, server.port)
+    inst.start()
+    inst.send("s@client.test", ["r@remote.test"], ORIGINAL)
+    wait_for(lambda: log_lines(inst, r"to=<r@remote.test>.*status=deferred \(bad reply from 127.0.0.1\[127.0.0.1\]: "
+                                     r"DATA answered with 250"), 20, "a deferral")
+    assert not log_lines(inst, r"status=sent")
+    server.close()
+
+    # Two replies to ".": the transaction that follows on this connection
+    # must not take the stray one for its MAIL reply.
+    server = ScriptedServer(lambda cmd: b"250 2.0.0 Ok\r\n250 2.0.0 Extra\r\n" if cmd == "." else None)
+    inst2 = make_instance(smtp_destination_recipient_limit="1")
+    relay_to(inst2, server.port)
+    inst2.start()
+    inst2.send("s@client.test", ["a@remote.test", "b@remote.test"], ORIGINAL)
+    inst2.wait_queue_empty()
+    sent = log_lines(inst2, r"status=sent")
+    assert len(sent) == 2 and all("(250 2.0.0 Ok)" in line for line in sent), inst2.log()
+    assert server.commands.count("QUIT") + len(log_lines(inst2, r"more replies than commands")) >= 1
+    # Each transaction began on a connection in step: MAIL right after EHLO.
+    mails = [i for i, c in enumerate(server.commands) if c.startswith("MAIL")]
+    assert all(server.commands[i - 1].startswith("EHLO") for i in mails), server.commands
+    server.close()
