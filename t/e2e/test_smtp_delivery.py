@@ -450,10 +450,12 @@ class ScriptedServer:
     default), and the message body is swallowed up to the ".". Records the
     commands it got."""
 
-    def __init__(self, answer):
+    def __init__(self, answer, greeting=lambda n: b"220 scripted ESMTP\r\n"):
         import socket
         import threading
         self.answer = answer
+        self.greeting = greeting
+        self.connections = 0
         self.commands = []
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
@@ -470,7 +472,12 @@ class ScriptedServer:
                 return
             with conn:
                 f = conn.makefile("rb")
-                conn.sendall(b"220 scripted ESMTP\r\n")
+                self.connections += 1
+                greeting = self.greeting(self.connections)
+                conn.sendall(greeting)
+                if not greeting.startswith(b"220"):
+                    f.readline()  # the client's QUIT, if any
+                    continue
                 in_data = False
                 for line in f:
                     if in_data:
@@ -522,3 +529,20 @@ def test_250_to_data_and_extra_replies_never_count_as_delivered(make_instance):
     mails = [i for i, c in enumerate(server.commands) if c.startswith("MAIL")]
     assert all(server.commands[i - 1].startswith("EHLO") for i in mails), server.commands
     server.close()
+
+
+def test_4xx_greeting_moves_on_to_the_next_mx(make_instance):
+    # Both MX hosts are this one server: it refuses the first session only.
+    server = ScriptedServer(lambda cmd: None,
+                            greeting=lambda n: b"421 4.3.2 busy\r\n" if n == 1 else b"220 scripted ESMTP\r\n")
+    zone = {"busy.test": {"MX": [(10, "mx1.busy.test"), (20, "mx2.busy.test")]},
+            "mx1.busy.test": {"A": ["127.0.0.1"]}, "mx2.busy.test": {"A": ["127.0.0.1"]}}
+    with DnsServer(zone) as dns:
+        inst = make_instance(dns_resolver_address=dns.address)
+        inst.set(relayhost=f"busy.test:{server.port}")
+        inst.start()
+        inst.send("s@client.test", ["r@remote.test"], ORIGINAL)
+        inst.wait_queue_empty()
+    server.close()
+    assert log_lines(inst, r"host mx1.busy.test\[127.0.0.1\] refused to talk to me: 421 4.3.2 busy")
+    assert log_lines(inst, r"to=<r@remote.test>, relay=mx2.busy.test\[127.0.0.1\]:%d.*status=sent" % server.port)
