@@ -23,6 +23,17 @@ def relay_to(inst, port):
     inst.set(relayhost=f"[127.0.0.1]:{port}")
 
 
+def use_transport_map(inst, text):
+    """transport_maps = hash:DIR/transport, built from text with kurir-map."""
+    path = os.path.join(inst.dir, "transport")
+    with open(path, "w") as f:
+        f.write(text)
+    res = subprocess.run(inst._prefix() + [os.path.join(PREFIX, "sbin", "kurir-map"), f"hash:{path}"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert res.returncode == 0, res.stderr
+    inst.set(transport_maps=f"hash:{path}")
+
+
 def log_lines(inst, pattern):
     return [line for line in inst.log().splitlines() if re.search(pattern, line)]
 
@@ -68,15 +79,8 @@ def test_mx_lookup_second_mx_when_first_down_and_a_record_without_mx(make_instan
             "mx2.two.test": {"A": ["127.0.0.1"]},
             "plain.test": {"A": ["127.0.0.1"]}}
     with DnsServer(zone) as dns, SmtpReceiver() as mx:
-        transport = os.path.join("/tmp", f"kurir-transport-{mx.port}")
         inst = make_instance(dns_resolver_address=dns.address)
-        path = os.path.join(inst.dir, "transport")
-        with open(path, "w") as f:
-            f.write(f"two.test smtp:two.test:{mx.port}\nplain.test smtp:plain.test:{mx.port}\n")
-        res = subprocess.run(inst._prefix() + [os.path.join(PREFIX, "sbin", "kurir-map"), f"hash:{path}"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        assert res.returncode == 0, res.stderr
-        inst.set(transport_maps=f"hash:{path}")
+        use_transport_map(inst, f"two.test smtp:two.test:{mx.port}\nplain.test smtp:plain.test:{mx.port}\n")
         inst.start()
         inst.send("s@client.test", ["u@two.test"], ORIGINAL)
         inst.send("s@client.test", ["u@plain.test"], ORIGINAL)
@@ -379,13 +383,7 @@ def test_recipient_limit_per_transaction_on_one_connection(make_instance):
     transport (qmgr's default limit, 50) through an agent limited to 2."""
     with SmtpReceiver(pipelining=True) as mx:
         inst = make_instance(smtp_destination_recipient_limit="2")
-        path = os.path.join(inst.dir, "transport")
-        with open(path, "w") as f:
-            f.write(f"remote.test relay:[127.0.0.1]:{mx.port}\n")
-        res = subprocess.run(inst._prefix() + [os.path.join(PREFIX, "sbin", "kurir-map"), f"hash:{path}"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        assert res.returncode == 0, res.stderr
-        inst.set(transport_maps=f"hash:{path}")
+        use_transport_map(inst, f"remote.test relay:[127.0.0.1]:{mx.port}\n")
         inst.start()
         rcpts = [f"r{i}@remote.test" for i in range(5)]
         inst.send("s@client.test", rcpts, ORIGINAL)
