@@ -6,8 +6,9 @@
 //   (record.hpp) up to the end-of-content record, canonicalises sender and
 //   recipients through trivial-rewrite, removes duplicate recipients, adds a
 //   Received: header and any missing Message-ID:, Date: (and From: for local
-//   submissions), and writes the queue file into incoming/ durably (write,
-//   fsync, rename, fsync the directory). Only then does it answer
+//   submissions), and writes the queue file into incoming/ durably (one
+//   write into an unnamed file, fsync, link it as incoming/ID, fsync the
+//   directory; util::create_file_durable). Only then does it answer
 //   {status=0, queue_id} and wake qmgr. Refusals answer status 4 or 5 with a
 //   DSN code and text.
 // SECURITY
@@ -80,7 +81,7 @@ void serve(server::ServerContext& ctx, util::Fd client, mail::RewriteClient& rew
                                         {"reason", out.error().text}});
         return;
     }
-    auto written = util::write_file_durable(ctx.queue.dir(mail::Queue::incoming), id, out->file, 0600);
+    auto written = util::create_file_durable(ctx.queue.dir(mail::Queue::incoming), id, {out->file}, 0600);
     if (!written) {
         util::msg_warn("{}: {}", id, written.error().text);
         util::attr_write(client.get(), {{"status", "4"}, {"dsn", "4.3.0"}, {"reason", "queue file write error"}});

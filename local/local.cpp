@@ -3,8 +3,9 @@
 // DESCRIPTION
 //   Serves private/local, one delivery request at a time: {queue_id, sender,
 //   active_time, rcpt="offset address"...}. Reads the message from
-//   active/ID, and for each recipient writes a Maildir file (tmp/, fsync,
-//   rename into new/, fsync new/) or appends to an mbox (From_ line, >From
+//   active/ID, and for each recipient writes a Maildir file (an unnamed
+//   file in new/, fsync, linked under its Maildir name, fsync new/; tmp/ and
+//   a rename where the filesystem has no O_TMPFILE) or appends to an mbox (From_ line, >From
 //   quoting, dotlock + fcntl, fsync), with Return-Path: and Delivered-To:
 //   added. Answers one result per recipient, only after the delivery is
 //   durable, and logs each in Postfix's layout.

@@ -34,7 +34,6 @@ DeliveryStatus ensure_maildir(const std::string& maildir) {
 
 DeliveryStatus deliver_maildir(const std::string& maildir, std::string_view prefix, std::string_view body,
                                const std::string& hostname) {
-    if (auto st = ensure_maildir(maildir); !st.ok()) return st;
     static unsigned long counter = 0;
     struct timeval tv {};
     ::gettimeofday(&tv, nullptr);
@@ -42,27 +41,16 @@ DeliveryStatus deliver_maildir(const std::string& maildir, std::string_view pref
     for (char c : hostname) host += (c == '/' ? "\\057" : c == ':' ? "\\072" : std::string(1, c));
     std::string name = fmt::format("{}.M{}P{}Q{}.{},S={}", tv.tv_sec, tv.tv_usec, ::getpid(), ++counter, host,
                                    prefix.size() + body.size());
+    // The file appears in new/ whole and durable, or not at all; tmp/ is
+    // used only where the filesystem cannot make an unnamed file.
+    std::string new_dir = maildir + "/new";
     std::string tmp = maildir + "/tmp/" + name;
-    std::string final_path = maildir + "/new/" + name;
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) return defer(errno_text("create maildir file " + tmp));
-    util::Fd guard(fd);
-    std::string data;
-    data.reserve(prefix.size() + body.size());
-    data.append(prefix);
-    data.append(body);
-    if (auto w = util::write_all(fd, data, tmp); !w || ::fsync(fd) < 0) {
-        std::string why = w ? errno_text("fsync " + tmp) : w.error().text;
-        ::unlink(tmp.c_str());
-        return defer("create maildir file " + tmp + ": " + why);
+    auto written = util::create_file_durable(new_dir, name, {prefix, body}, 0600, tmp);
+    if (!written && !util::exists(new_dir)) {
+        if (auto st = ensure_maildir(maildir); !st.ok()) return st;
+        written = util::create_file_durable(new_dir, name, {prefix, body}, 0600, tmp);
     }
-    guard.reset();
-    if (::rename(tmp.c_str(), final_path.c_str()) < 0) {
-        std::string why = errno_text("rename to " + final_path);
-        ::unlink(tmp.c_str());
-        return defer(why);
-    }
-    if (auto s = util::fsync_dir(maildir + "/new"); !s) return defer(s.error().text);
+    if (!written) return defer("cannot deliver to maildir " + maildir + ": " + written.error().text);
     return {"2.0.0", "delivered to maildir"};
 }
 

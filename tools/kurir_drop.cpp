@@ -6,8 +6,9 @@
 //   Reads a record stream (A, S, R, M, N/L, X; lib/mail/record.hpp) from
 //   standard input, as sendmail writes it, checks it strictly, and writes it
 //   as maildrop/ID with the arrival time and the submitter's uid and login
-//   name in front: temp file, fsync, rename, directory sync. Exits 0 only
-//   then, and wakes pickup. Nothing half-written ever has a queue id name.
+//   name in front, durably (util::create_file_durable: an unnamed file,
+//   fsync, linked as its queue id, directory sync). Exits 0 only then, and
+//   wakes pickup. Nothing half-written ever has a queue id name.
 // SECURITY
 //   Installed setgid kurirdrop: the only program that can write into
 //   maildrop/ (mode 1730). It parses only its input stream, writes only into
@@ -57,17 +58,6 @@ std::string read_input(size_t limit) {
         in.append(buf, static_cast<size_t>(n));
         if (in.size() > limit) die(EX_DATAERR, "message file too big");
     }
-}
-
-// Directory entry durability without read access to the directory.
-void sync_directory(const std::string& dir, int file_fd) {
-    int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (d >= 0) {
-        int rc = ::fsync(d);
-        ::close(d);
-        if (rc == 0) return;
-    }
-    if (::syncfs(file_fd) < 0) die(EX_TEMPFAIL, fmt::format("sync {}: {}", dir, std::strerror(errno)));
 }
 
 }  // namespace
@@ -120,19 +110,7 @@ int main(int argc, char** argv) {
         die(EX_DATAERR, "message file too big");
 
     std::string id = mail::new_queue_id();
-    std::string tmp = maildrop + "/." + id + ".tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) die(EX_TEMPFAIL, fmt::format("create {}: {}", tmp, std::strerror(errno)));
-    util::Fd guard(fd);
-    auto fail = [&](const std::string& what) {
-        ::unlink(tmp.c_str());
-        die(EX_TEMPFAIL, what);
-    };
-    if (auto w = util::write_all(fd, file, tmp); !w) fail(w.error().text);
-    if (::fsync(fd) < 0) fail(fmt::format("fsync {}: {}", tmp, std::strerror(errno)));
-    if (::rename(tmp.c_str(), queue.path(mail::Queue::maildrop, id).c_str()) < 0)
-        fail(fmt::format("rename {}: {}", tmp, std::strerror(errno)));
-    sync_directory(maildrop, fd);
+    if (auto w = util::create_file_durable(maildrop, id, {file}, 0644); !w) die(EX_TEMPFAIL, w.error().text);
     mail::send_trigger(queue, mail::service::pickup, mail::trigger::wakeup);
     return 0;
 }

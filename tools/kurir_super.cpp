@@ -82,7 +82,7 @@ bool requeue(const mail::QueueDir& queue, mail::Queue from, const std::string& i
     mail::rec_append(file, mail::rec::end, "");
     std::string new_id = mail::new_queue_id();
     std::string dir = queue.dir(mail::Queue::maildrop);
-    if (auto w = util::write_file_durable(dir, new_id, file, 0644); !w) {
+    if (auto w = util::create_file_durable(dir, new_id, {file}, 0644); !w) {
         util::msg_warn("{}", w.error().text);
         return false;
     }

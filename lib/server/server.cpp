@@ -7,7 +7,7 @@
 
 #include <event2/event.h>
 #include <fcntl.h>
-#include <poll.h>
+#include <sys/epoll.h>
 #include <sodium.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -152,16 +152,29 @@ int single_server_main(int argc, char** argv, std::string_view program, SingleSe
     long max_idle = ctx.config.seconds("max_idle");
     long max_use = ctx.config.integer("max_use");
     util::set_nonblocking(kListenFd, true);
+    // Every idle process of the service waits on the same socket; with
+    // EPOLLEXCLUSIVE a connection wakes one of them, not all (each woken
+    // process would otherwise lose the race for accept and tell master it
+    // is busy and available again for nothing).
+    util::Fd waiter(::epoll_create1(EPOLL_CLOEXEC));
+    if (!waiter) util::msg_fatal("epoll_create1: {}", std::strerror(errno));
+    struct epoll_event want {};
+    want.events = EPOLLIN | EPOLLEXCLUSIVE;
+    if (::epoll_ctl(waiter.get(), EPOLL_CTL_ADD, kListenFd, &want) < 0)
+        util::msg_fatal("epoll_ctl on the listening socket: {}", std::strerror(errno));
+    bool said_available = false;
     for (long used = 0; used < max_use && !g_stop_requested;) {
-        report_status(true);
-        struct pollfd p {kListenFd, POLLIN, 0};
-        int rc = ::poll(&p, 1, static_cast<int>(max_idle * 1000));
+        if (!said_available) report_status(true);
+        said_available = true;
+        struct epoll_event got {};
+        int rc = ::epoll_wait(waiter.get(), &got, 1, static_cast<int>(max_idle * 1000));
         if (rc == 0) break;  // idle too long
         if (rc < 0) continue;
         int fd = ::accept4(kListenFd, nullptr, nullptr, SOCK_CLOEXEC);
         if (fd < 0) continue;  // another process took it
         util::set_nonblocking(fd, false);
         report_status(false);
+        said_available = false;
         ++used;
         service(ctx, util::Fd(fd));
     }

@@ -77,6 +77,77 @@ Result<void> write_file_durable(const std::string& dir, const std::string& name,
     return fsync_dir(dir);
 }
 
+namespace {
+
+Result<void> write_parts(int fd, std::initializer_list<std::string_view> parts, const std::string& what) {
+    for (std::string_view part : parts)
+        if (auto r = write_all(fd, part, what); !r) return r;
+    return {};
+}
+
+// The directory entry made durable; a directory we may not open for reading
+// (the maildrop, mode 1730) is covered by syncing its whole filesystem.
+Result<void> sync_entry(const std::string& dir, int file_fd) {
+    int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (d < 0 && errno == EACCES) {
+        if (::syncfs(file_fd) < 0) return fail_errno("sync " + dir);
+        return {};
+    }
+    if (d < 0) return fail_errno("open " + dir);
+    Fd guard(d);
+    if (::fsync(d) < 0) return fail_errno("fsync " + dir);
+    return {};
+}
+
+// Link an unnamed O_TMPFILE inode to path: AT_EMPTY_PATH where the kernel
+// lets us, else through /proc (which needs no capability).
+bool link_unnamed(int fd, const std::string& path) {
+    if (::linkat(fd, "", AT_FDCWD, path.c_str(), AT_EMPTY_PATH) == 0) return true;
+    if (errno == EEXIST) return false;
+    std::string self = "/proc/self/fd/" + std::to_string(fd);
+    return ::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) == 0;
+}
+
+}  // namespace
+
+Result<void> create_file_durable_via_temp(const std::string& dir, const std::string& name,
+                                          std::initializer_list<std::string_view> parts, int mode,
+                                          const std::string& tmp_path) {
+    std::string tmp = tmp_path.empty() ? dir + "/." + name + ".tmp" : tmp_path;
+    std::string final_path = dir + "/" + name;
+    auto fd = open_file(tmp, O_WRONLY | O_CREAT | O_EXCL, mode);
+    if (!fd) return std::unexpected(fd.error());
+    struct Unlink {
+        const std::string& path;
+        ~Unlink() { ::unlink(path.c_str()); }
+    } unlink_temp{tmp};
+    if (auto r = write_parts(fd->get(), parts, tmp); !r) return r;
+    if (::fsync(fd->get()) < 0) return fail_errno("fsync " + tmp);
+    if (::link(tmp.c_str(), final_path.c_str()) < 0) return fail_errno("link " + tmp + " to " + final_path);
+    return sync_entry(dir, fd->get());
+}
+
+Result<void> create_file_durable(const std::string& dir, const std::string& name,
+                                 std::initializer_list<std::string_view> parts, int mode,
+                                 const std::string& tmp_path) {
+#ifdef O_TMPFILE
+    int raw = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+    if (raw < 0 && errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+        return fail_errno("create a file in " + dir);
+    if (raw >= 0) {
+        Fd fd(raw);
+        std::string final_path = dir + "/" + name;
+        if (auto r = write_parts(fd.get(), parts, final_path); !r) return r;
+        if (::fsync(fd.get()) < 0) return fail_errno("fsync " + final_path);
+        if (link_unnamed(fd.get(), final_path)) return sync_entry(dir, fd.get());
+        if (errno == EEXIST) return fail_errno("link " + final_path);
+        // No way to name it here (no /proc in a chroot): write it again the
+        // portable way.
+    }
+#endif
+    return create_file_durable_via_temp(dir, name, parts, mode, tmp_path);
+}
+
 Result<void> make_dirs(const std::string& path, int mode) {
     std::string cur;
     size_t pos = 0;

@@ -1,9 +1,11 @@
 // Files the safe way: RAII descriptors, whole reads and writes that retry,
-// durable renames (fsync file, rename, fsync directory).
+// durable renames (fsync file, rename, fsync directory), durable creation of
+// a new name that appears only once its content is on disk.
 #pragma once
 
 #include "util/result.hpp"
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -41,6 +43,21 @@ Result<void> fsync_dir(const std::string& dir);
 // Write data to dir/name durably: temp file, fsync, rename, fsync dir.
 Result<void> write_file_durable(const std::string& dir, const std::string& name,
                                 std::string_view data, int mode = 0644);
+// Create dir/name holding the parts, one after the other, durably: nobody
+// sees the name before the whole content is on disk, the name never replaces
+// an existing one, and when this returns the file and its directory entry are
+// durable. On Linux the content goes into an unnamed O_TMPFILE inode that is
+// linked in after its fsync, so a crash leaves no temp file behind; where that
+// is not available, into tmp_path (default dir/.name.tmp), linked to the name
+// and unlinked. A directory the caller may not read is synced with syncfs.
+Result<void> create_file_durable(const std::string& dir, const std::string& name,
+                                 std::initializer_list<std::string_view> parts, int mode = 0600,
+                                 const std::string& tmp_path = {});
+// The fallback path of create_file_durable alone (for filesystems without
+// O_TMPFILE; callable directly so that tests cover it).
+Result<void> create_file_durable_via_temp(const std::string& dir, const std::string& name,
+                                          std::initializer_list<std::string_view> parts, int mode,
+                                          const std::string& tmp_path = {});
 Result<void> make_dirs(const std::string& path, int mode = 0755);
 bool exists(const std::string& path);
 std::string dirname_of(const std::string& path);

@@ -1,0 +1,65 @@
+#include "util/fs.hpp"
+
+#include "../../test_util.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+using namespace kurir::util;
+namespace kt = kurir::test;
+
+namespace {
+using Create = Result<void> (*)(const std::string&, const std::string&, std::initializer_list<std::string_view>, int,
+                                const std::string&);
+
+mode_t mode_of(const std::string& path) {
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    return st.st_mode & 07777;
+}
+}  // namespace
+
+TEST_CASE("create_file_durable: the parts under the new name, nothing else left", "[fs]") {
+    auto way = GENERATE(as<Create>{}, &create_file_durable, &create_file_durable_via_temp);
+    kt::TempDir tmp;
+    auto r = way(tmp.path(), "ABC", {"head\n", "", "body\n"}, 0640, {});
+    REQUIRE(r);
+    CHECK(kt::slurp(tmp / "ABC") == "head\nbody\n");
+    CHECK(mode_of(tmp / "ABC") == 0640);
+    CHECK(kt::dir_entries(tmp.path()) == std::vector<std::string>{"ABC"});
+}
+
+TEST_CASE("create_file_durable: never replaces an existing name", "[fs]") {
+    auto way = GENERATE(as<Create>{}, &create_file_durable, &create_file_durable_via_temp);
+    kt::TempDir tmp;
+    kt::spit(tmp / "ABC", "first\n");
+    auto r = way(tmp.path(), "ABC", {"second\n"}, 0600, {});
+    REQUIRE(!r);
+    CHECK_THAT(r.error().text, Catch::Contains(tmp / "ABC") && Catch::Contains("File exists"));
+    CHECK(kt::slurp(tmp / "ABC") == "first\n");
+    CHECK(kt::dir_entries(tmp.path()) == std::vector<std::string>{"ABC"});
+}
+
+TEST_CASE("create_file_durable: the temp file goes where the caller says (Maildir tmp/)", "[fs]") {
+    kt::TempDir tmp;
+    ::mkdir((tmp / "new").c_str(), 0700);
+    ::mkdir((tmp / "tmp").c_str(), 0700);
+    auto r = create_file_durable_via_temp(tmp / "new", "m1", {"x\n"}, 0600, tmp / "tmp/m1");
+    REQUIRE(r);
+    CHECK(kt::slurp(tmp / "new/m1") == "x\n");
+    CHECK(kt::dir_entries(tmp / "tmp").empty());
+    // A temp name already taken is an error, not an overwrite of someone's file.
+    kt::spit(tmp / "tmp/m2", "someone else's\n");
+    CHECK(!create_file_durable_via_temp(tmp / "new", "m2", {"y\n"}, 0600, tmp / "tmp/m2"));
+    CHECK(kt::slurp(tmp / "tmp/m2") == "someone else's\n");
+    CHECK(kt::dir_entries(tmp / "new") == std::vector<std::string>{"m1"});
+}
+
+TEST_CASE("create_file_durable: a missing directory is an error naming it", "[fs]") {
+    auto way = GENERATE(as<Create>{}, &create_file_durable, &create_file_durable_via_temp);
+    kt::TempDir tmp;
+    auto r = way(tmp / "nope", "ABC", {"x\n"}, 0600, {});
+    REQUIRE(!r);
+    CHECK_THAT(r.error().text, Catch::Contains(tmp / "nope"));
+}
