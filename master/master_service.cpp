@@ -135,8 +135,12 @@ void Master::start_all() {
         s.listen_ev = event_new(
             base_, s.listen.get(), EV_READ | EV_PERSIST,
             [](evutil_socket_t, short, void* arg) {
+                // A child may have said "available" in the same instant:
+                // read that first, or every such race leaves one more idle
+                // process behind (until max_idle).
                 auto* svc = static_cast<Service*>(arg);
-                svc->owner->spawn(*svc);
+                svc->owner->on_status(*svc);
+                if (svc->available == 0) svc->owner->spawn(*svc);
             },
             &s);
         if (s.entry.wakeup > 0) {
