@@ -82,8 +82,24 @@ util::Result<util::Attrs> RewriteClient::call(const util::Attrs& request) {
     return util::fail("trivial-rewrite service: no answer");
 }
 
+util::Result<util::Attrs> RewriteClient::cached_call(std::string_view request, std::string_view address) {
+    auto now = std::chrono::steady_clock::now();
+    std::string key = std::string(request) + '\0' + std::string(address);
+    if (auto it = cache_.find(key); it != cache_.end()) {
+        if (now < it->second.until) return it->second.reply;
+        cache_.erase(it);
+    }
+    ++asked_;
+    auto r = call({{"request", std::string(request)}, {"address", std::string(address)}});
+    if (!r || r->get("error")) return r;
+    if (cache_.size() >= kCacheSize) std::erase_if(cache_, [&](const auto& e) { return e.second.until <= now; });
+    if (cache_.size() >= kCacheSize) cache_.clear();
+    cache_.emplace(std::move(key), Remembered{now + remember_, *r});
+    return r;
+}
+
 util::Result<std::string> RewriteClient::rewrite(std::string_view address) {
-    auto r = call({{"request", "rewrite"}, {"address", std::string(address)}});
+    auto r = cached_call("rewrite", address);
     if (!r) return std::unexpected(r.error());
     auto a = r->get("address");
     if (!a) return util::fail("trivial-rewrite: reply without address");
@@ -91,7 +107,7 @@ util::Result<std::string> RewriteClient::rewrite(std::string_view address) {
 }
 
 util::Result<Resolved> RewriteClient::resolve(std::string_view address) {
-    auto r = call({{"request", "resolve"}, {"address", std::string(address)}});
+    auto r = cached_call("resolve", address);
     if (!r) return std::unexpected(r.error());
     if (auto e = r->get("error")) return util::fail("trivial-rewrite: " + std::string(*e));
     Resolved out{r->get_or("transport", ""), r->get_or("nexthop", ""), r->get_or("recipient", ""),

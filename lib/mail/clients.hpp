@@ -16,9 +16,11 @@
 #include "util/attr.hpp"
 #include "util/fs.hpp"
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace kurir::mail {
@@ -65,17 +67,33 @@ struct Resolved {
     std::string flags;
 };
 
-// A persistent blocking connection to trivial-rewrite, reconnecting on failure.
+// A persistent blocking connection to trivial-rewrite, reconnecting on
+// failure. Answers are remembered for a second (at most kCacheSize of them):
+// mail comes in bursts from and to the same addresses, and each question
+// saved is a round trip between two processes. A table rebuilt on disk is
+// seen within that second; errors are never remembered.
 class RewriteClient {
 public:
-    explicit RewriteClient(QueueDir queue) : queue_(std::move(queue)) {}
+    static constexpr size_t kCacheSize = 256;
+    explicit RewriteClient(QueueDir queue, std::chrono::milliseconds remember = std::chrono::seconds(1))
+        : queue_(std::move(queue)), remember_(remember) {}
     util::Result<std::string> rewrite(std::string_view address);
     util::Result<Resolved> resolve(std::string_view address);
+    // Questions that went to trivial-rewrite (the rest came from memory).
+    size_t asked() const { return asked_; }
 
 private:
     util::Result<util::Attrs> call(const util::Attrs& request);
+    util::Result<util::Attrs> cached_call(std::string_view request, std::string_view address);
+    struct Remembered {
+        std::chrono::steady_clock::time_point until;
+        util::Attrs reply;
+    };
     QueueDir queue_;
+    std::chrono::milliseconds remember_;
     util::Fd fd_;
+    std::unordered_map<std::string, Remembered> cache_;
+    size_t asked_ = 0;
 };
 
 }  // namespace kurir::mail

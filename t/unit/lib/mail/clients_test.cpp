@@ -1,0 +1,97 @@
+#include "mail/clients.hpp"
+
+#include "../../test_util.hpp"
+#include "util/attr.hpp"
+#include "util/socket.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <thread>
+
+using namespace kurir;
+namespace kt = kurir::test;
+
+namespace {
+// Stands in for trivial-rewrite on private/rewrite: answers every question,
+// one connection after another, and counts them. "broken@x" gets an error
+// answer.
+class CountingRewrite {
+public:
+    explicit CountingRewrite(const kt::TempDir& dir) {
+        ::mkdir((dir / "private").c_str(), 0700);
+        auto fd = util::listen_unix(dir / "private/rewrite", 0600);
+        REQUIRE(fd);
+        listen_ = std::move(*fd);
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~CountingRewrite() {
+        ::shutdown(listen_.get(), SHUT_RDWR);
+        thread_.join();
+    }
+    int questions() const { return questions_; }
+
+private:
+    void serve() {
+        for (;;) {
+            int c = ::accept(listen_.get(), nullptr, nullptr);
+            if (c < 0) return;
+            answer(util::Fd(c));
+        }
+    }
+    void answer(util::Fd conn) {
+        while (auto req = util::attr_read(conn.get())) {
+            ++questions_;
+            std::string address = req->get_or("address", "");
+            util::Attrs reply;
+            if (address == "broken@x")
+                reply = {{"error", "table lookup failed"}};
+            else if (req->get_or("request", "") == "rewrite")
+                reply = {{"address", address + ".rewritten"}};
+            else
+                reply = {{"transport", "local"}, {"nexthop", "x"}, {"recipient", address}, {"flags", ""}};
+            if (!util::attr_write(conn.get(), reply)) return;
+        }
+    }
+    util::Fd listen_;
+    std::thread thread_;
+    std::atomic<int> questions_{0};
+};
+}  // namespace
+
+TEST_CASE("RewriteClient: an answer is remembered, per question and address", "[clients]") {
+    kt::TempDir dir;
+    CountingRewrite server(dir);
+    mail::RewriteClient client{mail::QueueDir(dir.path())};
+    CHECK(client.rewrite("a@x").value() == "a@x.rewritten");
+    CHECK(client.rewrite("a@x").value() == "a@x.rewritten");
+    CHECK(client.asked() == 1);
+    CHECK(client.resolve("a@x").value().transport == "local");  // another question
+    CHECK(client.resolve("a@x").value().recipient == "a@x");
+    CHECK(client.rewrite("b@x").value() == "b@x.rewritten");  // another address
+    CHECK(client.asked() == 3);
+    CHECK(server.questions() == 3);
+}
+
+TEST_CASE("RewriteClient: errors are asked again, and answers expire", "[clients]") {
+    kt::TempDir dir;
+    CountingRewrite server(dir);
+    {
+        mail::RewriteClient forgetting{mail::QueueDir(dir.path()), std::chrono::milliseconds(0)};
+        CHECK(!forgetting.resolve("broken@x"));
+        CHECK(!forgetting.resolve("broken@x"));
+        CHECK(forgetting.rewrite("a@x").value() == "a@x.rewritten");
+        CHECK(forgetting.rewrite("a@x").value() == "a@x.rewritten");
+        CHECK(forgetting.asked() == 4);
+    }
+    mail::RewriteClient remembering{mail::QueueDir(dir.path())};
+    auto error = remembering.resolve("broken@x");
+    REQUIRE(!error);
+    CHECK_THAT(error.error().text, Catch::Contains("table lookup failed"));
+    CHECK(!remembering.resolve("broken@x"));
+    CHECK(remembering.asked() == 2);
+    CHECK(server.questions() == 6);
+}
