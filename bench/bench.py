@@ -3,8 +3,8 @@
 
 Run as root (`make bench`): installs Debian's postfix if missing, configures
 it on loopback (port 2641, home_mailbox = Maildir/ for user kurirbench,
-default durability), makes a kurir instance on port 2640 delivering to
-Maildir, and runs each scenario on both, alternating A B A B for --reps
+default durability), makes a kurir instance on port 2640 delivering to the
+same ~/Maildir (home_mailbox = Maildir/), and runs each scenario on both, alternating A B A B for --reps
 repetitions. Prints a table of medians (min-max) and the kurir/Postfix
 ratio, and writes it to bench/RESULTS.md. Every run checks itself: all
 messages delivered, none twice, queue empty; a run that loses mail fails.
@@ -48,6 +48,23 @@ sys.path.insert(0, os.path.join(REPO, "t", "e2e"))
 
 def sh(*args, **kw):
     return subprocess.run(args, check=kw.pop("check", True), **kw)
+
+
+TRASH = "/home/.kurirbench-trash"
+
+
+def clear_maildirs():
+    """Empty the bench users' Maildirs by moving them aside: deleting
+    thousands of files just before a run would leave the filesystem busy
+    with freed inodes (ext4 skips recently freed ones when it allocates) and
+    charge that to whichever MTA runs next. The trash goes at the end."""
+    os.makedirs(TRASH, exist_ok=True)
+    for d in glob.glob("/home/*kurirbench/Maildir"):
+        os.rename(d, tempfile.mkdtemp(dir=TRASH) + "/Maildir")
+
+
+def delivered_to_maildirs():
+    return sum(len(os.listdir(d)) for d in glob.glob("/home/*kurirbench/Maildir/new"))
 
 
 def ensure_user(name=BENCH_USER):
@@ -162,8 +179,7 @@ class Postfix:
             f.write(master)
 
     def start(self):
-        for d in glob.glob("/home/*kurirbench/Maildir"):
-            shutil.rmtree(d, ignore_errors=True)
+        clear_maildirs()
         # Leftovers of an interrupted run would keep "queue empty" false.
         sh("postsuper", "-d", "ALL", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
         sh("postfix", "start", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -177,7 +193,7 @@ class Postfix:
         return int(open("/var/spool/postfix/pid/master.pid").read().split()[0])
 
     def delivered(self):
-        return sum(len(os.listdir(d)) for d in glob.glob("/home/*kurirbench/Maildir/new"))
+        return delivered_to_maildirs()
 
     def queue_empty(self):
         return all(count_files(f"/var/spool/postfix/{q}") == 0 for q in ("incoming", "active", "deferred", "maildrop"))
@@ -211,13 +227,11 @@ class Kurir:
         sh(self.kurir, "-c", self.dir + "/i", "init", "--listen", f"127.0.0.1:{KURIR_PORT}", "--hostname", "kurir.bench",
            stdout=subprocess.DEVNULL)
         with open(os.path.join(self.dir, "i", "main.cf"), "a") as f:
-            f.write(f"relayhost = [127.0.0.1]:{SINK_PORT}\n")
-        self.maildir = os.path.join(self.dir, "i", "mail", BENCH_USER)
-        self.spool = os.path.join(self.dir, "i", "mail")
+            f.write(f"relayhost = [127.0.0.1]:{SINK_PORT}\nhome_mailbox = Maildir/\n")
+        self.maildir = os.path.join(user.pw_dir, "Maildir")
 
     def start(self):
-        for d in glob.glob(os.path.join(self.spool, "*")):
-            shutil.rmtree(d, ignore_errors=True)
+        clear_maildirs()
         sh(self.kurir, "-c", self.dir + "/i", "start", stdout=subprocess.DEVNULL)
 
     def stop(self):
@@ -227,8 +241,7 @@ class Kurir:
         return int(open(os.path.join(self.dir, "i", "queue", "pid", "master.pid")).read())
 
     def delivered(self):
-        # Any local name gets its own Maildir here (smtp-source -r makes 1kurirbench, ...).
-        return sum(len(os.listdir(d)) for d in glob.glob(os.path.join(self.spool, "*", "new")))
+        return delivered_to_maildirs()
 
     def queue_empty(self):
         return all(count_files(os.path.join(self.dir, "i", "queue", q)) == 0
@@ -249,7 +262,7 @@ class Kurir:
         return count_files(os.path.join(self.dir, "i", "queue", "deferred"))
 
     def message_ids(self):
-        return [i for d in glob.glob(os.path.join(self.spool, "*", "new")) for i in message_ids(d)]
+        return message_ids(os.path.join(self.maildir, "new"))
 
 
 def count_files(d):
@@ -522,6 +535,7 @@ def main():
     if not args.only:
         with open(os.path.join(REPO, "bench", "RESULTS.md"), "w") as f:
             f.write(table)
+    shutil.rmtree(TRASH, ignore_errors=True)
     if failed:
         sys.exit("bench: a run lost or duplicated mail")
 
