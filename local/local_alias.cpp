@@ -199,24 +199,13 @@ DeliveryStatus Expander::to_mailbox(const std::string& recipient) {
     auto where = find_mailbox(cfg_, recipient);
     if (auto* st = std::get_if<DeliveryStatus>(&where)) return *st;
     auto& target = std::get<MailboxTarget>(where);
-    if (util::running_as_root()) {
-        // The spool belongs to the mail system, not to each user: make the
-        // user's mailbox there with root's rights and give it to the user.
-        struct stat st {};
-        if (::lstat(target.path.c_str(), &st) < 0 && errno == ENOENT) {
-            if (target.kind == MailboxTarget::Kind::maildir) {
-                for (const char* sub : {"", "/tmp", "/new", "/cur"}) {
-                    std::string d = target.path + sub;
-                    if (::mkdir(d.c_str(), 0700) == 0) (void)::chown(d.c_str(), target.uid, target.gid);
-                }
-            } else {
-                int fd = ::open(target.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-                if (fd >= 0) {
-                    (void)::fchown(fd, target.uid, target.gid);
-                    ::close(fd);
-                }
-            }
-        }
+    if (util::running_as_root() && target.in_spool) {
+        // The spool belongs to the mail system, not to each user: the
+        // user's mailbox there is made with root's rights and given to the
+        // user. In the user's home, the user makes it (as_user below).
+        auto made = target.kind == MailboxTarget::Kind::maildir ? make_spool_maildir(target.path, target.uid, target.gid)
+                                                                : make_spool_mbox(target.path, target.uid, target.gid);
+        if (!made.ok()) return made;
     }
     return as_user(target.uid, target.gid, [&] {
         if (target.kind == MailboxTarget::Kind::maildir)

@@ -54,6 +54,43 @@ DeliveryStatus deliver_maildir(const std::string& maildir, std::string_view pref
     return {"2.0.0", "delivered to maildir"};
 }
 
+DeliveryStatus make_spool_maildir(const std::string& path, uid_t uid, gid_t gid) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0) return {"2.0.0", ""};
+    std::string aside = path + ".new.XXXXXX";
+    if (::mkdtemp(aside.data()) == nullptr) return defer(errno_text("create maildir " + path));
+    bool made = true;
+    for (const char* sub : {"/tmp", "/new", "/cur"})
+        made = made && ::mkdir((aside + sub).c_str(), 0700) == 0 &&
+               ::fchownat(AT_FDCWD, (aside + sub).c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) == 0;
+    made = made && ::fchownat(AT_FDCWD, aside.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) == 0;
+    int saved = errno;
+    if (made && ::rename(aside.c_str(), path.c_str()) == 0) return {"2.0.0", ""};
+    if (made) saved = errno;
+    for (const char* sub : {"/tmp", "/new", "/cur"}) ::rmdir((aside + sub).c_str());
+    ::rmdir(aside.c_str());
+    // Another delivery made it first: theirs is as good as ours.
+    if (made && (saved == EEXIST || saved == ENOTEMPTY)) return {"2.0.0", ""};
+    errno = saved;
+    return defer(errno_text("create maildir " + path));
+}
+
+DeliveryStatus make_spool_mbox(const std::string& path, uid_t uid, gid_t gid) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0) return {"2.0.0", ""};
+    std::string aside = path + ".new.XXXXXX";
+    int fd = ::mkostemp(aside.data(), O_CLOEXEC);
+    if (fd < 0) return defer(errno_text("create mailbox " + path));
+    util::Fd guard(fd);
+    struct Unlink {
+        const std::string& path;
+        ~Unlink() { ::unlink(path.c_str()); }
+    } unlink_aside{aside};
+    if (::fchown(fd, uid, gid) < 0) return defer(errno_text("create mailbox " + path));
+    if (::link(aside.c_str(), path.c_str()) < 0 && errno != EEXIST) return defer(errno_text("create mailbox " + path));
+    return {"2.0.0", ""};
+}
+
 std::string mbox_entry(std::string_view sender, long arrival, std::string_view prefix, std::string_view body) {
     time_t t = arrival;
     char date[64];

@@ -2,6 +2,8 @@
 // before they report success (fsync of the data and of the directory entry).
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <string_view>
 
@@ -22,6 +24,13 @@ DeliveryStatus deliver_maildir(const std::string& maildir, std::string_view pref
 // dotlock locking; a failed write is truncated away.
 DeliveryStatus deliver_mbox(const std::string& path, std::string_view sender, long arrival,
                             std::string_view prefix, std::string_view body);
+
+// A mailbox in the spool, made by root for its user: it appears under its
+// name already whole and owned by uid:gid (made aside, then renamed or linked
+// into place), so a concurrent delivery never finds it half made or still
+// root's. An existing mailbox is left as it is.
+DeliveryStatus make_spool_maildir(const std::string& path, uid_t uid, gid_t gid);
+DeliveryStatus make_spool_mbox(const std::string& path, uid_t uid, gid_t gid);
 
 // The mbox form of a message: From_ line, quoted lines, trailing blank line.
 std::string mbox_entry(std::string_view sender, long arrival, std::string_view prefix, std::string_view body);

@@ -47,7 +47,7 @@ std::variant<MailboxTarget, DeliveryStatus> find_mailbox(const mail::Config& cfg
     bool maildir = !spool.empty() && spool.back() == '/';
     while (spool.size() > 1 && spool.back() == '/') spool.pop_back();
     return MailboxTarget{maildir ? MailboxTarget::Kind::maildir : MailboxTarget::Kind::mbox, spool + "/" + user, uid,
-                         gid, user};
+                         gid, user, true};
 }
 
 }  // namespace kurir::local

@@ -19,6 +19,7 @@ struct MailboxTarget {
     uid_t uid;
     gid_t gid;
     std::string user;
+    bool in_spool = false;  // mail_spool_directory (the system's), not the user's home
 };
 
 // user+ext -> user (with recipient_delimiter), lowercased, checked for

@@ -88,3 +88,30 @@ def test_500_messages_from_20_clients_land_exactly_once(instance):
             got.append(email.message_from_bytes(f.read())["Message-ID"])
     assert sorted(got) == sorted(ids)
     instance.wait_queue_empty()
+
+
+def test_first_deliveries_to_a_new_mailbox_at_once_are_not_deferred(make_instance):
+    # Twenty messages at once to a user without a mailbox yet: the concurrent
+    # local processes that each find it missing all deliver (as root, the
+    # spool's Maildir must never be seen half made or still root's).
+    inst = make_instance()
+    inst.set(default_destination_concurrency_limit="10")
+    inst.start()
+    errors = []
+
+    def client(n):
+        try:
+            with inst.smtp() as s:
+                for i in range(2):
+                    s.sendmail("s@client.test", ["nina@mx.test"], message(f"{n}-{i}"))
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    inst.wait_delivered("nina", 20)
+    assert "status=deferred" not in inst.log()

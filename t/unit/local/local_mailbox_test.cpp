@@ -5,6 +5,10 @@
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
 #include <unistd.h>
 
 using namespace kurir::local;
@@ -172,4 +176,45 @@ TEST_CASE("DeliveryStatus classes", "[local]") {
 TEST_CASE("mbox_entry: a sender with a space stays one token on the From_ line", "[local]") {
     std::string e = mbox_entry("john doe@x", kArrival, "", "x\n");
     CHECK_THAT(first_line(e), Catch::StartsWith("From \"john doe\"@x "));
+}
+
+TEST_CASE("make_spool_maildir/mbox: whole, owned, once; concurrent makers all succeed", "[local]") {
+    kt::TempDir tmp;
+    std::string md = tmp / "alice";
+    std::string mbox = tmp / "bob";
+    std::vector<std::thread> makers;
+    std::atomic<int> failed{0};
+    for (int i = 0; i < 8; ++i)
+        makers.emplace_back([&] {
+            if (!make_spool_maildir(md, ::getuid(), ::getgid()).ok()) ++failed;
+            if (!make_spool_mbox(mbox, ::getuid(), ::getgid()).ok()) ++failed;
+        });
+    for (auto& t : makers) t.join();
+    CHECK(failed == 0);
+    auto sorted = [](std::vector<std::string> v) {
+        std::sort(v.begin(), v.end());
+        return v;
+    };
+    CHECK(sorted(kt::dir_entries(tmp.path())) == std::vector<std::string>{"alice", "bob"});  // nothing left aside
+    CHECK(sorted(kt::dir_entries(md)) == std::vector<std::string>{"cur", "new", "tmp"});
+    struct stat st {};
+    REQUIRE(::stat(mbox.c_str(), &st) == 0);
+    CHECK(S_ISREG(st.st_mode));
+    CHECK(st.st_size == 0);
+    CHECK(st.st_uid == ::getuid());
+
+    // An existing mailbox is left alone.
+    kt::spit(mbox, "From x\n\n");
+    CHECK(make_spool_mbox(mbox, ::getuid(), ::getgid()).ok());
+    CHECK(kt::slurp(mbox) == "From x\n\n");
+    CHECK(deliver_maildir(md, "", "x\n", "host").ok());
+    CHECK(make_spool_maildir(md, ::getuid(), ::getgid()).ok());
+    CHECK(kt::dir_entries(md + "/new").size() == 1);
+}
+
+TEST_CASE("make_spool_maildir: a spool it cannot write defers, naming the mailbox", "[local]") {
+    kt::TempDir tmp;
+    DeliveryStatus st = make_spool_maildir(tmp / "missing/alice", ::getuid(), ::getgid());
+    CHECK(st.dsn == "4.2.0");
+    CHECK_THAT(st.text, Catch::Contains(tmp / "missing/alice"));
 }
