@@ -45,7 +45,7 @@ constexpr std::array kParams{
     ParamSpec{"mail_version", K::text, KURIR_VERSION},
     ParamSpec{"maillog_file", K::text, ""},
     ParamSpec{"max_idle", K::time, "100s", 1},
-    ParamSpec{"max_use", K::integer, "100", 1},
+    ParamSpec{"max_use", K::integer, "1000", 1},
     ParamSpec{"maximal_backoff_time", K::time, "4000s", 1},
     ParamSpec{"maximal_queue_lifetime", K::time, "5d", 0, 'd'},
     ParamSpec{"message_size_limit", K::integer, "10240000", 0},

@@ -164,16 +164,21 @@ int single_server_main(int argc, char** argv, std::string_view program, SingleSe
         util::msg_fatal("epoll_ctl on the listening socket: {}", std::strerror(errno));
     bool said_available = false;
     for (long used = 0; used < max_use && !g_stop_requested;) {
-        if (!said_available) report_status(true);
-        said_available = true;
-        struct epoll_event got {};
-        int rc = ::epoll_wait(waiter.get(), &got, 1, static_cast<int>(max_idle * 1000));
-        if (rc == 0) break;  // idle too long
-        if (rc < 0) continue;
+        // A connection already waiting is taken at once: no wake-up, and no
+        // "available" then "busy" for master to read.
         int fd = ::accept4(kListenFd, nullptr, nullptr, SOCK_CLOEXEC);
-        if (fd < 0) continue;  // another process took it
+        if (fd < 0) {
+            if (!said_available) report_status(true);
+            said_available = true;
+            struct epoll_event got {};
+            int rc = ::epoll_wait(waiter.get(), &got, 1, static_cast<int>(max_idle * 1000));
+            if (rc == 0) break;  // idle too long
+            if (rc < 0) continue;
+            fd = ::accept4(kListenFd, nullptr, nullptr, SOCK_CLOEXEC);
+            if (fd < 0) continue;  // another process took it
+        }
         util::set_nonblocking(fd, false);
-        report_status(false);
+        if (said_available) report_status(false);
         said_available = false;
         ++used;
         service(ctx, util::Fd(fd));

@@ -1,5 +1,6 @@
 """The kurir control program: init, start, status, stop, reload, check."""
 import os
+import re
 import signal
 import socket
 
@@ -131,3 +132,18 @@ def test_a_service_failing_at_start_is_throttled(make_instance):
             pass
     wait_for(lambda: "service broken: throttling" in inst.log(), 20, "the throttle warning")
     assert "message_size_limit" in inst.log()
+
+
+def test_a_daemon_exits_after_max_use_connections(make_instance):
+    # Each cleanup and local process serves max_use connections, then master
+    # starts a fresh one; the mail in between is not disturbed.
+    inst = make_instance().start()
+    inst.set(max_use="2")
+    inst.kurir("reload")
+    for i in range(5):
+        inst.send("s@client.test", ["mia@mx.test"], f"Subject: {i}\r\n\r\nx\r\n")
+        inst.wait_delivered("mia", i + 1)
+    log = inst.log()
+    for daemon, marker in (("cleanup", ": message-id="), ("local", "status=sent")):
+        pids = set(re.findall(rf"kurir/{daemon}\[(\d+)\]: [^\n]*{marker}", log))
+        assert len(pids) >= 3, f"{daemon}: 5 messages served by {sorted(pids)}"
