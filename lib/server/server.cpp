@@ -209,6 +209,15 @@ struct LoopServer {
     bool reported_available = false;
     std::function<bool()> busy;
     bool said_busy = false;
+    bool stopped = false;
+
+    // A break asked for before the loop runs is forgotten by libevent (the
+    // loop clears it when it starts), so it is remembered here too: a reload
+    // that reaches a daemon still starting up must still end it.
+    void stop() {
+        stopped = true;
+        event_base_loopbreak(base.get());
+    }
 
     void update() {
         bool avail = !draining && clients < per_process && used < max_use;
@@ -231,7 +240,7 @@ struct LoopServer {
                     event_add(idle_ev.get(), &tv);
                     return;
                 }
-                event_base_loopbreak(base.get());
+                stop();
                 return;
             }
             struct timeval tv {max_idle, 0};
@@ -278,7 +287,7 @@ int run_loop(ServerContext& ctx, int per_process, bool counts_use, OnAccept on_a
         srv.base.get(), [](evutil_socket_t, short, void* arg) {
             auto* s = static_cast<LoopServer*>(arg);
             if (s->ctx->draining) return s->update();  // still busy? looks again
-            event_base_loopbreak(s->base.get());
+            s->stop();
         },
         &srv));
     srv.hup_ev.reset(evsignal_new(
@@ -294,7 +303,7 @@ int run_loop(ServerContext& ctx, int per_process, bool counts_use, OnAccept on_a
     if (g_stop_requested) srv.draining = true;
     if (before_dispatch) before_dispatch();
     srv.update();
-    event_base_dispatch(srv.base.get());
+    if (!srv.stopped) event_base_dispatch(srv.base.get());
     if (before_exit) before_exit(ctx);
     ctx.base = nullptr;
     return 0;

@@ -143,7 +143,20 @@ def test_a_daemon_exits_after_max_use_connections(make_instance):
     for i in range(5):
         inst.send("s@client.test", ["mia@mx.test"], f"Subject: {i}\r\n\r\nx\r\n")
         inst.wait_delivered("mia", i + 1)
+    # The file lands before local logs it.
+    wait_for(lambda: inst.log().count("status=sent") == 5, 20, "five delivery log lines")
     log = inst.log()
     for daemon, marker in (("cleanup", ": message-id="), ("local", "status=sent")):
         pids = set(re.findall(rf"kurir/{daemon}\[(\d+)\]: [^\n]*{marker}", log))
         assert len(pids) >= 3, f"{daemon}: 5 messages served by {sorted(pids)}"
+
+
+def test_a_reload_while_daemons_start_up_still_hands_over(make_instance):
+    # A reload that reaches qmgr before its event loop runs used to be lost:
+    # the old qmgr stayed, draining forever, and no new one could start.
+    for attempt in range(5):
+        inst = make_instance().start()
+        inst.kurir("reload")
+        inst.send("s@client.test", ["olga@mx.test"], f"Subject: {attempt}\r\n\r\nx\r\n")
+        inst.wait_delivered("olga", 1, timeout=20)
+        inst.stop()
