@@ -162,7 +162,7 @@ int single_server_main(int argc, char** argv, std::string_view program, SingleSe
     want.events = EPOLLIN | EPOLLEXCLUSIVE;
     if (::epoll_ctl(waiter.get(), EPOLL_CTL_ADD, kListenFd, &want) < 0)
         util::msg_fatal("epoll_ctl on the listening socket: {}", std::strerror(errno));
-    bool said_available = false;
+    bool said_available = true;  // master counts a new process as available
     for (long used = 0; used < max_use && !g_stop_requested;) {
         // A connection already waiting is taken at once: no wake-up, and no
         // "available" then "busy" for master to read.
