@@ -78,16 +78,25 @@ DeliveryStatus make_spool_maildir(const std::string& path, uid_t uid, gid_t gid)
 DeliveryStatus make_spool_mbox(const std::string& path, uid_t uid, gid_t gid) {
     struct stat st {};
     if (::lstat(path.c_str(), &st) == 0) return {"2.0.0", ""};
-    std::string aside = path + ".new.XXXXXX";
-    int fd = ::mkostemp(aside.data(), O_CLOEXEC);
-    if (fd < 0) return defer(errno_text("create mailbox " + path));
+    // An unnamed file, given to the user, then linked in: the name never
+    // has a second link nor a root owner (deliver_mbox refuses both).
+    std::string dir = util::dirname_of(path);
+    int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 && errno == EEXIST) return {"2.0.0", ""};
+        if (fd < 0) return defer(errno_text("create mailbox " + path));
+        util::Fd guard(fd);
+        if (::fchown(fd, uid, gid) < 0) return defer(errno_text("create mailbox " + path));
+        return {"2.0.0", ""};
+    }
     util::Fd guard(fd);
-    struct Unlink {
-        const std::string& path;
-        ~Unlink() { ::unlink(path.c_str()); }
-    } unlink_aside{aside};
     if (::fchown(fd, uid, gid) < 0) return defer(errno_text("create mailbox " + path));
-    if (::link(aside.c_str(), path.c_str()) < 0 && errno != EEXIST) return defer(errno_text("create mailbox " + path));
+    if (::linkat(fd, "", AT_FDCWD, path.c_str(), AT_EMPTY_PATH) < 0 && errno != EEXIST) {
+        std::string self = "/proc/self/fd/" + std::to_string(fd);
+        if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) < 0 && errno != EEXIST)
+            return defer(errno_text("create mailbox " + path));
+    }
     return {"2.0.0", ""};
 }
 

@@ -124,6 +124,7 @@ Result<void> create_file_durable_via_temp(const std::string& dir, const std::str
     if (auto r = write_parts(fd->get(), parts, tmp); !r) return r;
     if (::fsync(fd->get()) < 0) return fail_errno("fsync " + tmp);
     if (::link(tmp.c_str(), final_path.c_str()) < 0) return fail_errno("link " + tmp + " to " + final_path);
+    ::unlink(tmp.c_str());  // one link again before the directory sync, which covers both
     return sync_entry(dir, fd->get());
 }
 
