@@ -46,7 +46,7 @@ DeliveryStatus deliver_maildir(const std::string& maildir, std::string_view pref
     std::string new_dir = maildir + "/new";
     std::string tmp = maildir + "/tmp/" + name;
     auto written = util::create_file_durable(new_dir, name, {prefix, body}, 0600, tmp);
-    if (!written && !util::exists(new_dir)) {
+    if (!written) {  // perhaps a Maildir not (fully) made yet: make what is missing, try once more
         if (auto st = ensure_maildir(maildir); !st.ok()) return st;
         written = util::create_file_durable(new_dir, name, {prefix, body}, 0600, tmp);
     }
@@ -92,11 +92,7 @@ DeliveryStatus make_spool_mbox(const std::string& path, uid_t uid, gid_t gid) {
     }
     util::Fd guard(fd);
     if (::fchown(fd, uid, gid) < 0) return defer(errno_text("create mailbox " + path));
-    if (::linkat(fd, "", AT_FDCWD, path.c_str(), AT_EMPTY_PATH) < 0 && errno != EEXIST) {
-        std::string self = "/proc/self/fd/" + std::to_string(fd);
-        if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) < 0 && errno != EEXIST)
-            return defer(errno_text("create mailbox " + path));
-    }
+    if (!util::link_unnamed(fd, path) && errno != EEXIST) return defer(errno_text("create mailbox " + path));
     return {"2.0.0", ""};
 }
 

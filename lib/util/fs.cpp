@@ -99,16 +99,14 @@ Result<void> sync_entry(const std::string& dir, int file_fd) {
     return {};
 }
 
-// Link an unnamed O_TMPFILE inode to path: AT_EMPTY_PATH where the kernel
-// lets us, else through /proc (which needs no capability).
+}  // namespace
+
 bool link_unnamed(int fd, const std::string& path) {
     if (::linkat(fd, "", AT_FDCWD, path.c_str(), AT_EMPTY_PATH) == 0) return true;
     if (errno == EEXIST) return false;
     std::string self = "/proc/self/fd/" + std::to_string(fd);
     return ::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) == 0;
 }
-
-}  // namespace
 
 Result<void> create_file_durable_via_temp(const std::string& dir, const std::string& name,
                                           std::initializer_list<std::string_view> parts, int mode,

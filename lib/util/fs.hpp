@@ -53,6 +53,10 @@ Result<void> write_file_durable(const std::string& dir, const std::string& name,
 Result<void> create_file_durable(const std::string& dir, const std::string& name,
                                  std::initializer_list<std::string_view> parts, int mode = 0600,
                                  const std::string& tmp_path = {});
+// Give an unnamed O_TMPFILE inode the name path (never replacing one):
+// AT_EMPTY_PATH where the kernel lets us, else through /proc (which needs no
+// capability). False with errno set otherwise (EEXIST: the name is taken).
+bool link_unnamed(int fd, const std::string& path);
 // The fallback path of create_file_durable alone (for filesystems without
 // O_TMPFILE; callable directly so that tests cover it).
 Result<void> create_file_durable_via_temp(const std::string& dir, const std::string& name,

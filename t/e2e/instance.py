@@ -11,6 +11,7 @@ import smtplib
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -159,6 +160,27 @@ class Instance:
     def send(self, sender, rcpts, msg):
         with self.smtp() as s:
             return s.sendmail(sender, rcpts, msg)
+
+    def send_concurrently(self, sessions, per_session, send):
+        """`sessions` SMTP sessions at once, each calling send(smtp, n, i)
+        for i in range(per_session); raises the first error any had."""
+        errors = []
+
+        def client(n):
+            try:
+                with self.smtp() as s:
+                    for i in range(per_session):
+                        send(s, n, i)
+            except Exception as e:  # noqa: BLE001 - raised below
+                errors.append(e)
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(sessions)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
 
     def maildir_files(self, user):
         return sorted(glob.glob(os.path.join(self.dir, "mail", user, "new", "*")))

@@ -2,7 +2,6 @@
 concurrent deliveries, parsed back by Python's mailbox module."""
 import mailbox
 import os
-import threading
 
 from instance import wait_for
 
@@ -16,24 +15,12 @@ def test_concurrent_mbox_deliveries_stay_well_formed(make_instance):
     os.chmod(spool, 0o1777)
     inst.set(mail_spool_directory=spool, default_destination_concurrency_limit="10")
     inst.start()
-    errors = []
 
-    def client(n):
-        try:
-            with inst.smtp() as s:
-                for i in range(10):
-                    body = f"From the start\r\nline {n}-{i}\r\n>From quoted\r\n" + "x" * (n * 100) + "\r\n"
-                    s.sendmail("s@client.test", ["ivan@mx.test"],
-                               f"Subject: m{n}-{i}\r\nMessage-ID: <m{n}-{i}@c>\r\n\r\n{body}")
-        except Exception as e:  # noqa: BLE001
-            errors.append(e)
+    def send(s, n, i):
+        body = f"From the start\r\nline {n}-{i}\r\n>From quoted\r\n" + "x" * (n * 100) + "\r\n"
+        s.sendmail("s@client.test", ["ivan@mx.test"], f"Subject: m{n}-{i}\r\nMessage-ID: <m{n}-{i}@c>\r\n\r\n{body}")
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(10)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    inst.send_concurrently(10, 10, send)
     inst.wait_queue_empty(timeout=60)
     path = os.path.join(spool, "ivan")
     box = mailbox.mbox(path)
