@@ -66,6 +66,9 @@ public:
     // I<id> (deliver one now), S<site> (flush mail for a domain).
     void on_trigger(std::string_view request, int reply_fd);
     void scan_incoming();
+    // Wake-ups that arrive together (one per message cleanup wrote) share
+    // one scan, run once the loop has taken all that were waiting.
+    void schedule_incoming_scan();
     void scan_deferred(bool all);
     void deliver_now(const std::string& id);
     void flush_site(const std::string& site);
@@ -102,6 +105,7 @@ private:
     bool more_incoming_ = false;      // a scan stopped at the active limit
     bool more_deferred_ = false;
     bool refill_scheduled_ = false;
+    bool incoming_scan_scheduled_ = false;
     bool dispatching_ = false;
     bool dispatch_again_ = false;
 };

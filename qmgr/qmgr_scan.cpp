@@ -77,9 +77,10 @@ void Manager::on_trigger(std::string_view request, int reply_fd) {
         case 'S': flush_site(std::string(request.substr(1))); return;
         default: break;
     }
-    if (flush) dead_.clear();  // an administrator's flush tries every site now
+    if (!flush) return schedule_incoming_scan();
+    dead_.clear();  // an administrator's flush tries every site now
     scan_incoming();
-    if (flush) scan_deferred(true);
+    scan_deferred(true);
 }
 
 void Manager::deliver_now(const std::string& id) {
@@ -124,6 +125,17 @@ void Manager::message_left_active() {
         self->more_incoming_ = self->more_deferred_ = false;
         if (incoming) self->scan_incoming();
         if (deferred) self->scan_deferred(false);
+    }, this, &now);
+}
+
+void Manager::schedule_incoming_scan() {
+    if (incoming_scan_scheduled_) return;
+    incoming_scan_scheduled_ = true;
+    struct timeval now {0, 0};
+    event_base_once(ctx_.base, -1, EV_TIMEOUT, [](evutil_socket_t, short, void* arg) {
+        auto* self = static_cast<Manager*>(arg);
+        self->incoming_scan_scheduled_ = false;
+        self->scan_incoming();
     }, this, &now);
 }
 

@@ -11,8 +11,9 @@
 
 namespace kurir::mail {
 
-void send_trigger(const QueueDir& queue, std::string_view public_service, char code) {
-    auto fd = util::connect_unix(queue.public_socket(public_service), 1);
+void send_trigger(const QueueDir& queue, std::string_view public_service, char code, int wait_seconds) {
+    auto fd = wait_seconds > 0 ? util::connect_unix(queue.public_socket(public_service), wait_seconds)
+                               : util::connect_unix_nowait(queue.public_socket(public_service));
     if (!fd) return;
     ssize_t n = ::write(fd->get(), &code, 1);
     (void)n;

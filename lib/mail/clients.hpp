@@ -38,8 +38,11 @@ inline constexpr char wakeup = 'W';
 inline constexpr char flush = 'F';
 }  // namespace trigger
 
-// Best effort, never blocks for long: triggers are hints.
-void send_trigger(const QueueDir& queue, std::string_view public_service, char code);
+// Best effort: triggers are hints. With wait_seconds = 0 it never blocks: a
+// service whose listen queue is full has wake-ups waiting already, and a
+// sender blocked there (cleanup, after its reply) would look busy to master,
+// which would start yet another one. A command a person typed (flush) waits.
+void send_trigger(const QueueDir& queue, std::string_view public_service, char code, int wait_seconds = 0);
 // A request to a public service, and everything it answers.
 util::Result<std::string> public_request(const QueueDir& queue, std::string_view service, std::string_view request);
 

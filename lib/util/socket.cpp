@@ -60,18 +60,26 @@ Result<Fd> listen_unix(const std::string& path, int mode, int backlog) {
     return fd;
 }
 
-Result<Fd> connect_unix(const std::string& path, int timeout_seconds) {
+namespace {
+Result<Fd> connect_unix_socket(const std::string& path, int type_flags, int timeout_seconds) {
     struct sockaddr_un sun {};
     if (path.size() >= sizeof sun.sun_path) return fail("socket path too long: " + path);
     sun.sun_family = AF_UNIX;
     std::memcpy(sun.sun_path, path.c_str(), path.size() + 1);
-    Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | type_flags, 0));
     if (!fd) return fail_errno("socket for " + path);
-    set_io_timeout(fd.get(), timeout_seconds);
+    if (timeout_seconds > 0) set_io_timeout(fd.get(), timeout_seconds);
     if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) < 0)
         return fail_errno("connect to " + path);
     return fd;
 }
+}  // namespace
+
+Result<Fd> connect_unix(const std::string& path, int timeout_seconds) {
+    return connect_unix_socket(path, 0, timeout_seconds);
+}
+
+Result<Fd> connect_unix_nowait(const std::string& path) { return connect_unix_socket(path, SOCK_NONBLOCK, 0); }
 
 void set_io_timeout(int fd, int seconds) {
     struct timeval tv {};

@@ -13,6 +13,8 @@ Result<Fd> listen_inet(const std::string& addr, int backlog = 1024);
 // Removes a stale socket file first; mode is applied to the socket file.
 Result<Fd> listen_unix(const std::string& path, int mode, int backlog = 1024);
 Result<Fd> connect_unix(const std::string& path, int timeout_seconds = 30);
+// Never waits: fails with EAGAIN when the listener's queue is full.
+Result<Fd> connect_unix_nowait(const std::string& path);
 // Send/receive timeouts on a blocking socket.
 void set_io_timeout(int fd, int seconds);
 void set_nonblocking(int fd, bool on);

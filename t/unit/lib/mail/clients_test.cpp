@@ -95,3 +95,22 @@ TEST_CASE("RewriteClient: errors are asked again, and answers expire", "[clients
     CHECK(remembering.asked() == 2);
     CHECK(server.questions() == 6);
 }
+
+TEST_CASE("send_trigger: the code reaches a listening service; a full queue is skipped", "[clients]") {
+    kt::TempDir dir;
+    ::mkdir((dir / "public").c_str(), 0700);
+    auto listener = util::listen_unix(dir / "public/qmgr", 0600, 1);
+    REQUIRE(listener);
+    mail::QueueDir queue(dir.path());
+    mail::send_trigger(queue, mail::service::qmgr, mail::trigger::wakeup);
+    util::Fd first(::accept(listener->get(), nullptr, nullptr));
+    REQUIRE(first);
+    char got = 0;
+    REQUIRE(::read(first.get(), &got, 1) == 1);
+    CHECK(got == mail::trigger::wakeup);
+    // Nobody accepts now: a wake-up is a hint, and one that finds the queue
+    // full returns instead of waiting (cleanup must not sit there busy).
+    for (int i = 0; i < 64; ++i) mail::send_trigger(queue, mail::service::qmgr, mail::trigger::wakeup);
+    auto more = util::connect_unix_nowait(dir / "public/qmgr");
+    CHECK(!more);
+}
