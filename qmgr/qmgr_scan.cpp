@@ -132,11 +132,15 @@ void Manager::schedule_incoming_scan() {
     if (incoming_scan_scheduled_) return;
     incoming_scan_scheduled_ = true;
     struct timeval now {0, 0};
-    event_base_once(ctx_.base, -1, EV_TIMEOUT, [](evutil_socket_t, short, void* arg) {
+    int scheduled = event_base_once(ctx_.base, -1, EV_TIMEOUT, [](evutil_socket_t, short, void* arg) {
         auto* self = static_cast<Manager*>(arg);
         self->incoming_scan_scheduled_ = false;
         self->scan_incoming();
     }, this, &now);
+    if (scheduled < 0) {  // no memory for the event: scan now rather than never
+        incoming_scan_scheduled_ = false;
+        scan_incoming();
+    }
 }
 
 void Manager::scan_incoming() {
