@@ -80,6 +80,8 @@ DeliveryStatus make_spool_mbox(const std::string& path, uid_t uid, gid_t gid) {
     if (::lstat(path.c_str(), &st) == 0) return {"2.0.0", ""};
     // An unnamed file, given to the user, then linked in: the name never
     // has a second link nor a root owner (deliver_mbox refuses both).
+    // Without O_TMPFILE it is made in place and given away at once (a
+    // delivery in that moment defers and tries again).
     std::string dir = util::dirname_of(path);
     int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
     if (fd < 0) {

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <chrono>
+#include <future>
 #include <thread>
 
 using namespace kurir;
@@ -110,7 +112,12 @@ TEST_CASE("send_trigger: the code reaches a listening service; a full queue is s
     CHECK(got == mail::trigger::wakeup);
     // Nobody accepts now: a wake-up is a hint, and one that finds the queue
     // full returns instead of waiting (cleanup must not sit there busy).
-    for (int i = 0; i < 64; ++i) mail::send_trigger(queue, mail::service::qmgr, mail::trigger::wakeup);
+    // 64 of them overfill the queue; one that waited even a second per call
+    // would still be at it when the (deadlock-sized) bound below runs out.
+    auto all_sent = std::async(std::launch::async, [&] {
+        for (int i = 0; i < 64; ++i) mail::send_trigger(queue, mail::service::qmgr, mail::trigger::wakeup);
+    });
+    REQUIRE(all_sent.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
     auto more = util::connect_unix_nowait(dir / "public/qmgr");
     CHECK(!more);
 }
