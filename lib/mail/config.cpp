@@ -102,10 +102,6 @@ util::Result<Config> Config::from_text(std::string_view main_cf, const std::stri
     auto entries = parse_main_cf(main_cf, file);
     if (!entries) return std::unexpected(entries.error());
     for (const auto& p : param_table()) cfg.raw_[std::string(p.name)] = std::string(p.default_value);
-    std::string host = local_hostname();
-    cfg.raw_["myhostname"] = host;
-    auto dot = host.find('.');
-    cfg.raw_["mydomain"] = dot == std::string::npos ? "localdomain" : host.substr(dot + 1);
     cfg.raw_["config_directory"] = config_dir;
 
     std::map<std::string, int, std::less<>> line_of;
@@ -125,6 +121,16 @@ util::Result<Config> Config::from_text(std::string_view main_cf, const std::stri
         while (!value.empty() && value.front() == ' ') value.erase(0, 1);
         cfg.raw_[name] = value;
         cfg.explicit_[name] = value;
+    }
+    // The host's own name is looked up only when main.cf does not give it
+    // (a resolver lookup costs each short-lived sendmail and kurir-drop);
+    // mydomain defaults to the domain part of myhostname, as in Postfix.
+    if (!cfg.explicit_.contains("myhostname")) cfg.raw_["myhostname"] = local_hostname();
+    if (!cfg.explicit_.contains("mydomain")) {
+        const std::string& host = cfg.raw_["myhostname"];
+        std::string named = host.find('$') == std::string::npos ? host : local_hostname();
+        auto dot = named.find('.');
+        cfg.raw_["mydomain"] = dot == std::string::npos ? "localdomain" : named.substr(dot + 1);
     }
     // Check every typed value once, so that accessors cannot fail later.
     for (const auto& p : param_table()) {

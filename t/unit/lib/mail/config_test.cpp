@@ -114,6 +114,18 @@ TEST_CASE("Config::from_text: boolean spellings", "[config]") {
     CHECK(!must("").boolean("smtpd_sasl_auth_enable"));
 }
 
+TEST_CASE("Config::from_text: mydomain defaults to the domain part of myhostname", "[config]") {
+    CHECK(must("myhostname = mx.example.org\n").str("mydomain") == "example.org");
+    CHECK(must("myhostname = mx\n").str("mydomain") == "localdomain");
+    CHECK(must("myhostname = mx.example.org\nmydomain = other.net\n").str("mydomain") == "other.net");
+    CHECK(must("", {"myhostname=relay.example.com"}).str("myorigin") == "relay.example.com");
+    CHECK(must("", {"myhostname=relay.example.com"}).str("mydomain") == "example.com");
+    // Without myhostname the host's own name is used for both.
+    Config own = must("");
+    CHECK(!own.str("myhostname").empty());
+    CHECK(!own.str("mydomain").empty());
+}
+
 TEST_CASE("Config::from_text: overrides win over main.cf", "[config]") {
     Config c = must("myhostname = mx.example\nsmtpd_timeout = 10s\n",
                     {"myhostname=other.example", "smtpd_timeout = 5m", "relayhost= [relay.example]:25"});
