@@ -22,10 +22,22 @@ DeliveryStatus defer(std::string text) { return {"4.2.0", std::move(text)}; }
 
 std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
 
+// A name just made in dir, made durable; what says what was being made.
+DeliveryStatus sync_dir(const std::string& dir, const std::string& what) {
+    if (auto synced = util::fsync_dir(dir); !synced) return defer(what + ": " + synced.error().text);
+    return {"2.0.0", ""};
+}
+
+// A directory made here is synced into its parent before mail goes in: a
+// delivery reported durable must not vanish with a directory a crash forgot.
 DeliveryStatus ensure_maildir(const std::string& maildir) {
     for (const char* sub : {"", "tmp", "new", "cur"}) {
         std::string d = maildir + "/" + sub;
-        if (::mkdir(d.c_str(), 0700) < 0 && errno != EEXIST) return defer(errno_text("create maildir " + d));
+        if (::mkdir(d.c_str(), 0700) < 0) {
+            if (errno == EEXIST) continue;
+            return defer(errno_text("create maildir " + d));
+        }
+        if (auto st = sync_dir(*sub ? maildir : util::dirname_of(maildir), "create maildir " + d); !st.ok()) return st;
     }
     return {"2.0.0", ""};
 }
@@ -64,8 +76,10 @@ DeliveryStatus make_spool_maildir(const std::string& path, uid_t uid, gid_t gid)
         made = made && ::mkdir((aside + sub).c_str(), 0700) == 0 &&
                ::fchownat(AT_FDCWD, (aside + sub).c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) == 0;
     made = made && ::fchownat(AT_FDCWD, aside.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) == 0;
+    made = made && util::fsync_dir(aside);
     int saved = errno;
-    if (made && ::rename(aside.c_str(), path.c_str()) == 0) return {"2.0.0", ""};
+    if (made && ::rename(aside.c_str(), path.c_str()) == 0)
+        return sync_dir(util::dirname_of(path), "create maildir " + path);
     if (made) saved = errno;
     for (const char* sub : {"/tmp", "/new", "/cur"}) ::rmdir((aside + sub).c_str());
     ::rmdir(aside.c_str());
@@ -90,11 +104,12 @@ DeliveryStatus make_spool_mbox(const std::string& path, uid_t uid, gid_t gid) {
         if (fd < 0) return defer(errno_text("create mailbox " + path));
         util::Fd guard(fd);
         if (::fchown(fd, uid, gid) < 0) return defer(errno_text("create mailbox " + path));
-        return {"2.0.0", ""};
+        return sync_dir(util::dirname_of(path), "create mailbox " + path);
     }
     util::Fd guard(fd);
     if (::fchown(fd, uid, gid) < 0) return defer(errno_text("create mailbox " + path));
-    if (!util::link_unnamed(fd, path) && errno != EEXIST) return defer(errno_text("create mailbox " + path));
+    if (util::link_unnamed(fd, path)) return sync_dir(util::dirname_of(path), "create mailbox " + path);
+    if (errno != EEXIST) return defer(errno_text("create mailbox " + path));
     return {"2.0.0", ""};
 }
 
@@ -144,7 +159,14 @@ DeliveryStatus deliver_mbox(const std::string& path, std::string_view sender, lo
             if (held) ::unlink(lock.c_str());
         }
     } unlock{lock, have_dotlock};
-    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    // A mailbox this delivery creates has its name synced with the mail.
+    bool created = false;
+    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 && errno == ENOENT) {
+        fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        created = fd >= 0;
+        if (fd < 0 && errno == EEXIST) fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+    }
     if (fd < 0) return defer(errno_text("open mailbox " + path));
     util::Fd guard(fd);
     struct stat st {};
@@ -157,8 +179,10 @@ DeliveryStatus deliver_mbox(const std::string& path, std::string_view sender, lo
     off_t start = ::lseek(fd, 0, SEEK_END);
     std::string entry = mbox_entry(sender, arrival, prefix, body);
     auto w = util::write_all(fd, entry, path);
-    if (!w || ::fsync(fd) < 0) {
-        std::string why = w ? errno_text("fsync " + path) : w.error().text;
+    if (w && ::fsync(fd) < 0) w = util::fail_errno("fsync " + path);
+    if (w && created) w = util::fsync_dir(util::dirname_of(path));
+    if (!w) {
+        std::string why = w.error().text;
         if (::ftruncate(fd, start) < 0) why += " (and the mailbox could not be truncated back)";
         return defer("cannot update mailbox " + path + ": " + why);
     }
