@@ -40,6 +40,15 @@ std::vector<std::string> items_of_file(const std::string& text) {
     }
     return out;
 }
+
+// Whether a file may be there, seen with local's own rights: most users have
+// no .forward, and a name root does not find (ENOENT) the user would not
+// find either; anything else is looked at again as the user.
+bool may_exist(const std::string& path) {
+    struct stat st {};
+    return ::lstat(path.c_str(), &st) == 0 || errno != ENOENT;
+}
+
 }  // namespace
 
 DeliveryStatus as_user(uid_t uid, gid_t gid, const std::function<DeliveryStatus()>& fn) {
@@ -101,7 +110,8 @@ DeliveryStatus Expander::deliver_at(const std::string& recipient, int depth, boo
             return deliver_items(recipient, mail::split_alias_value(**v), depth, "alias", privs->uid, privs->gid, "/");
         }
         // The user's own .forward, owned by the user and not writable by others.
-        if (auto acct = util::find_account(user); acct && !acct->home.empty()) {
+        const auto& acct = account(user);
+        if (acct && !acct->home.empty() && may_exist(acct->home + "/.forward")) {
             std::string path = acct->home + "/.forward";
             auto text = as_user(acct->uid, acct->gid, [&]() -> DeliveryStatus {
                 struct stat st {};
@@ -195,8 +205,14 @@ DeliveryStatus Expander::deliver_items(const std::string& recipient, const std::
     return worst;
 }
 
+const std::optional<util::Account>& Expander::account(const std::string& user) {
+    auto it = accounts_.find(user);
+    if (it == accounts_.end()) it = accounts_.emplace(user, util::find_account(user)).first;
+    return it->second;
+}
+
 DeliveryStatus Expander::to_mailbox(const std::string& recipient) {
-    auto where = find_mailbox(cfg_, recipient);
+    auto where = find_mailbox(cfg_, recipient, account(mail::mailbox_user(cfg_, recipient)));
     if (auto* st = std::get_if<DeliveryStatus>(&where)) return *st;
     auto& target = std::get<MailboxTarget>(where);
     if (util::running_as_root() && target.in_spool) {

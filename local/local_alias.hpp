@@ -11,8 +11,11 @@
 #include "mail/maps.hpp"
 #include "mail/queue.hpp"
 #include "mail/queue_file.hpp"
+#include "util/privilege.hpp"
 
 #include <functional>
+#include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -39,12 +42,15 @@ private:
                                  const std::string& origin, uid_t uid, gid_t gid, const std::string& home);
     DeliveryStatus to_mailbox(const std::string& recipient);
     std::string prefix(const std::string& recipient) const;
+    // A user's passwd entry, looked up once for the .forward and the mailbox.
+    const std::optional<util::Account>& account(const std::string& user);
 
     const mail::Config& cfg_;
     const mail::MapList& aliases_;
     const Message& msg_;
     Forwarder forward_;
     std::set<std::string> delivered_to_;  // from the message's Delivered-To: headers
+    std::map<std::string, std::optional<util::Account>> accounts_;
 };
 
 // Runs fn with effective uid/gid switched (root only); restores root after.

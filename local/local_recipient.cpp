@@ -8,17 +8,18 @@
 
 namespace kurir::local {
 
-std::variant<MailboxTarget, DeliveryStatus> find_mailbox(const mail::Config& cfg, std::string_view recipient) {
+std::variant<MailboxTarget, DeliveryStatus> find_mailbox(const mail::Config& cfg, std::string_view recipient,
+                                                         const std::optional<util::Account>& account) {
     std::string user = mail::mailbox_user(cfg, recipient);
     if (!mail::safe_mailbox_name(user))
         return DeliveryStatus{"5.1.3", "bad address syntax: unsafe mailbox name"};
     uid_t uid = ::geteuid();
     gid_t gid = ::getegid();
     std::string home;
-    if (auto acct = util::find_account(user)) {
-        uid = acct->uid;
-        gid = acct->gid;
-        home = acct->home;
+    if (account) {
+        uid = account->uid;
+        gid = account->gid;
+        home = account->home;
     } else if (cfg.str("local_recipient_maps").empty()) {
         auto privs = util::find_account(cfg.str("default_privs"));
         if (!privs) return DeliveryStatus{"4.3.5", "default_privs " + cfg.str("default_privs") + ": no such user"};

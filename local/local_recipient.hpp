@@ -3,6 +3,7 @@
 
 #include "local/local_mailbox.hpp"
 #include "mail/config.hpp"
+#include "util/privilege.hpp"
 
 #include <sys/types.h>
 
@@ -26,6 +27,8 @@ struct MailboxTarget {
 // names that could leave the spool. An account in passwd is delivered as that
 // account; with an empty local_recipient_maps, any other name is delivered
 // with default_privs' rights; otherwise it is an unknown user (5.1.1).
-std::variant<MailboxTarget, DeliveryStatus> find_mailbox(const mail::Config& cfg, std::string_view recipient);
+// account is the passwd entry of that user (mail::mailbox_user), if any.
+std::variant<MailboxTarget, DeliveryStatus> find_mailbox(const mail::Config& cfg, std::string_view recipient,
+                                                         const std::optional<util::Account>& account);
 
 }  // namespace kurir::local

@@ -2,10 +2,14 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
+#include <vector>
 
 namespace kurir::util {
 
@@ -79,9 +83,24 @@ Result<void> write_file_durable(const std::string& dir, const std::string& name,
 
 namespace {
 
+// All parts with one writev where the kernel takes them at once.
 Result<void> write_parts(int fd, std::initializer_list<std::string_view> parts, const std::string& what) {
+    std::vector<iovec> iov;
     for (std::string_view part : parts)
-        if (auto r = write_all(fd, part, what); !r) return r;
+        if (!part.empty()) iov.push_back({const_cast<char*>(part.data()), part.size()});
+    size_t next = 0;
+    while (next < iov.size()) {
+        int count = static_cast<int>(std::min<size_t>(iov.size() - next, IOV_MAX));
+        ssize_t n = ::writev(fd, iov.data() + next, count);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return n < 0 ? fail_errno("write " + what) : fail("write " + what + ": nothing written");
+        auto done = static_cast<size_t>(n);
+        while (next < iov.size() && done >= iov[next].iov_len) done -= iov[next++].iov_len;
+        if (next < iov.size()) {
+            iov[next].iov_base = static_cast<char*>(iov[next].iov_base) + done;
+            iov[next].iov_len -= done;
+        }
+    }
     return {};
 }
 

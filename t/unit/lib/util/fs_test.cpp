@@ -30,6 +30,14 @@ TEST_CASE("create_file_durable: the parts under the new name, nothing else left"
     CHECK(kt::dir_entries(tmp.path()) == std::vector<std::string>{"ABC"});
 }
 
+TEST_CASE("create_file_durable: large parts arrive whole and in order", "[fs]") {
+    auto way = GENERATE(as<Create>{}, &create_file_durable, &create_file_durable_via_temp);
+    kt::TempDir tmp;
+    std::string a(300000, 'a'), b(1, 'b'), c(700001, 'c');
+    REQUIRE(way(tmp.path(), "BIG", {a, "", b, c}, 0600, {}));
+    CHECK(kt::slurp(tmp / "BIG") == a + b + c);
+}
+
 TEST_CASE("create_file_durable: never replaces an existing name", "[fs]") {
     auto way = GENERATE(as<Create>{}, &create_file_durable, &create_file_durable_via_temp);
     kt::TempDir tmp;
