@@ -489,7 +489,7 @@ def main():
         ("smtp-10", lambda m: run_smtp(m, user, 10, args.messages, 1)),
         ("smtp-50", lambda m: run_smtp(m, user, 50, args.messages, 1)),
         ("rcpt10-10", lambda m: run_smtp(m, user, 10, args.messages // 10, 10)),
-        ("sendmail-1", lambda m: run_sendmail(m, user, 1, args.injections // 4)),
+        ("sendmail-1", lambda m: run_sendmail(m, user, 1, args.injections)),
         ("sendmail-4", lambda m: run_sendmail(m, user, 4, args.injections)),
         ("relay-1", lambda m: run_relay(m, 1, args.messages // 5)),
         ("relay-10", lambda m: run_relay(m, 10, args.messages)),
