@@ -56,8 +56,15 @@ std::string queue_id_at(long seconds, long micros, std::string_view random5) {
 std::string new_queue_id() {
     struct timeval tv {};
     ::gettimeofday(&tv, nullptr);
+    // One call for the random part (a getrandom each, with randombytes_uniform);
+    // bytes from 208 up are skipped, so that each letter is equally likely.
     std::string random;
-    for (int i = 0; i < 5; ++i) random += kAlphabet[randombytes_uniform(52)];
+    unsigned char pool[16];
+    while (random.size() < 5) {
+        randombytes_buf(pool, sizeof pool);
+        for (unsigned char b : pool)
+            if (b < 4 * 52 && random.size() < 5) random += kAlphabet[b % 52];
+    }
     return queue_id_at(tv.tv_sec, tv.tv_usec, random);
 }
 

@@ -177,7 +177,9 @@ int single_server_main(int argc, char** argv, std::string_view program, SingleSe
             fd = ::accept4(kListenFd, nullptr, nullptr, SOCK_CLOEXEC);
             if (fd < 0) continue;  // another process took it
         }
-        util::set_nonblocking(fd, false);
+#ifndef __linux__
+        util::set_nonblocking(fd, false);  // Linux never passes the listener's O_NONBLOCK on (accept(2))
+#endif
         if (said_available) report_status(false);
         said_available = false;
         ++used;

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 using namespace kurir::mail;
@@ -54,6 +55,18 @@ TEST_CASE("new_queue_id gives valid, distinct, time-ordered ids", "[queue]") {
         seen.insert(id);
     }
     CHECK(seen.size() == 200);
+}
+
+TEST_CASE("new_queue_id: the random part uses every letter of the alphabet", "[queue]") {
+    // 10,000 letters: each of the 52 is missing with odds of about 1 in 10^83.
+    std::map<char, int> count;
+    for (int i = 0; i < 2000; ++i)
+        for (char c : new_queue_id().substr(10)) ++count[c];
+    CHECK(count.size() == 52);
+    for (const auto& [letter, n] : count) {
+        INFO(letter);
+        CHECK(n > 60);  // about 192 expected; far fewer would mean a skewed choice
+    }
 }
 
 TEST_CASE("valid_queue_id rejects wrong lengths and characters", "[queue]") {
