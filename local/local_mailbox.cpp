@@ -22,24 +22,28 @@ DeliveryStatus defer(std::string text) { return {"4.2.0", std::move(text)}; }
 
 std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
 
-// A name just made in dir, made durable; what says what was being made.
-DeliveryStatus sync_dir(const std::string& dir, const std::string& what) {
-    if (auto synced = util::fsync_dir(dir); !synced) return defer(what + ": " + synced.error().text);
+// A name just made in dir, made durable (fd: any file on the same filesystem,
+// for a directory we may write but not read; -1 for the spool, which local
+// may read); what says what was being made.
+DeliveryStatus sync_entry(const std::string& dir, int fd, const std::string& what) {
+    if (auto synced = util::sync_entry(dir, fd); !synced) return defer(what + ": " + synced.error().text);
     return {"2.0.0", ""};
 }
 
-// A directory made here is synced into its parent before mail goes in: a
-// delivery reported durable must not vanish with a directory a crash forgot.
+// Called when a delivery found its Maildir incomplete: makes what is
+// missing and syncs the Maildir's own entry and those of its
+// subdirectories, whoever made them (another delivery may be just making
+// them), before mail goes in.
 DeliveryStatus ensure_maildir(const std::string& maildir) {
     for (const char* sub : {"", "tmp", "new", "cur"}) {
         std::string d = maildir + "/" + sub;
-        if (::mkdir(d.c_str(), 0700) < 0) {
-            if (errno == EEXIST) continue;
-            return defer(errno_text("create maildir " + d));
-        }
-        if (auto st = sync_dir(*sub ? maildir : util::dirname_of(maildir), "create maildir " + d); !st.ok()) return st;
+        if (::mkdir(d.c_str(), 0700) < 0 && errno != EEXIST) return defer(errno_text("create maildir " + d));
     }
-    return {"2.0.0", ""};
+    int fd = ::open(maildir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return defer(errno_text("open maildir " + maildir));
+    util::Fd guard(fd);
+    if (::fsync(fd) < 0) return defer(errno_text("fsync maildir " + maildir));
+    return sync_entry(util::dirname_of(maildir), fd, "create maildir " + maildir);
 }
 
 }  // namespace
@@ -78,13 +82,13 @@ DeliveryStatus make_spool_maildir(const std::string& path, uid_t uid, gid_t gid)
     made = made && ::fchownat(AT_FDCWD, aside.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) == 0;
     made = made && util::fsync_dir(aside);
     int saved = errno;
-    if (made && ::rename(aside.c_str(), path.c_str()) == 0)
-        return sync_dir(util::dirname_of(path), "create maildir " + path);
+    std::string spool = util::dirname_of(path);
+    if (made && ::rename(aside.c_str(), path.c_str()) == 0) return sync_entry(spool, -1, "create maildir " + path);
     if (made) saved = errno;
     for (const char* sub : {"/tmp", "/new", "/cur"}) ::rmdir((aside + sub).c_str());
     ::rmdir(aside.c_str());
-    // Another delivery made it first: theirs is as good as ours.
-    if (made && (saved == EEXIST || saved == ENOTEMPTY)) return {"2.0.0", ""};
+    // Another delivery made it first: theirs is as good as ours, once synced.
+    if (made && (saved == EEXIST || saved == ENOTEMPTY)) return sync_entry(spool, -1, "create maildir " + path);
     errno = saved;
     return defer(errno_text("create maildir " + path));
 }
@@ -100,17 +104,15 @@ DeliveryStatus make_spool_mbox(const std::string& path, uid_t uid, gid_t gid) {
     int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
     if (fd < 0) {
         fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd < 0 && errno == EEXIST) return {"2.0.0", ""};
-        if (fd < 0) return defer(errno_text("create mailbox " + path));
+        if (fd < 0 && errno != EEXIST) return defer(errno_text("create mailbox " + path));
         util::Fd guard(fd);
-        if (::fchown(fd, uid, gid) < 0) return defer(errno_text("create mailbox " + path));
-        return sync_dir(util::dirname_of(path), "create mailbox " + path);
+        if (fd >= 0 && ::fchown(fd, uid, gid) < 0) return defer(errno_text("create mailbox " + path));
+        return sync_entry(dir, -1, "create mailbox " + path);  // ours, or another delivery's just made
     }
     util::Fd guard(fd);
     if (::fchown(fd, uid, gid) < 0) return defer(errno_text("create mailbox " + path));
-    if (util::link_unnamed(fd, path)) return sync_dir(util::dirname_of(path), "create mailbox " + path);
-    if (errno != EEXIST) return defer(errno_text("create mailbox " + path));
-    return {"2.0.0", ""};
+    if (!util::link_unnamed(fd, path) && errno != EEXIST) return defer(errno_text("create mailbox " + path));
+    return sync_entry(dir, fd, "create mailbox " + path);
 }
 
 std::string mbox_entry(std::string_view sender, long arrival, std::string_view prefix, std::string_view body) {
@@ -180,7 +182,7 @@ DeliveryStatus deliver_mbox(const std::string& path, std::string_view sender, lo
     std::string entry = mbox_entry(sender, arrival, prefix, body);
     auto w = util::write_all(fd, entry, path);
     if (w && ::fsync(fd) < 0) w = util::fail_errno("fsync " + path);
-    if (w && created) w = util::fsync_dir(util::dirname_of(path));
+    if (w && created) w = util::sync_entry(util::dirname_of(path), fd);
     if (!w) {
         std::string why = w.error().text;
         if (::ftruncate(fd, start) < 0) why += " (and the mailbox could not be truncated back)";

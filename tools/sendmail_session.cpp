@@ -25,13 +25,15 @@ DropProcess::DropProcess(const std::string& config_dir) {
     if (::pipe2(p, O_CLOEXEC) < 0) return;
     std::string path = std::string(KURIR_SBINDIR) + "/kurir-drop";
     posix_spawn_file_actions_t actions;
-    ::posix_spawn_file_actions_init(&actions);
-    ::posix_spawn_file_actions_adddup2(&actions, p[0], 0);
+    int err = ::posix_spawn_file_actions_init(&actions);
     std::string name = "kurir-drop", flag = "-c", dir = config_dir;
     char* argv[] = {name.data(), flag.data(), dir.data(), nullptr};
     pid_t pid = -1;
-    int err = ::posix_spawn(&pid, path.c_str(), &actions, nullptr, argv, environ);
-    ::posix_spawn_file_actions_destroy(&actions);
+    if (err == 0) {
+        err = ::posix_spawn_file_actions_adddup2(&actions, p[0], 0);
+        if (err == 0) err = ::posix_spawn(&pid, path.c_str(), &actions, nullptr, argv, environ);
+        ::posix_spawn_file_actions_destroy(&actions);
+    }
     ::close(p[0]);
     if (err != 0) {
         fmt::print(stderr, "sendmail: fatal: exec {}: {}\n", path, std::strerror(err));

@@ -104,12 +104,13 @@ Result<void> write_parts(int fd, std::initializer_list<std::string_view> parts, 
     return {};
 }
 
-// The directory entry made durable; a directory we may not open for reading
-// (the maildrop, mode 1730) is covered by syncing its whole filesystem.
-Result<void> sync_entry(const std::string& dir, int file_fd) {
+
+}  // namespace
+
+Result<void> sync_entry(const std::string& dir, int fd) {
     int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (d < 0 && errno == EACCES) {
-        if (::syncfs(file_fd) < 0) return fail_errno("sync " + dir);
+        if (::syncfs(fd) < 0) return fail_errno("sync " + dir);
         return {};
     }
     if (d < 0) return fail_errno("open " + dir);
@@ -117,8 +118,6 @@ Result<void> sync_entry(const std::string& dir, int file_fd) {
     if (::fsync(d) < 0) return fail_errno("fsync " + dir);
     return {};
 }
-
-}  // namespace
 
 bool link_unnamed(int fd, const std::string& path) {
     if (::linkat(fd, "", AT_FDCWD, path.c_str(), AT_EMPTY_PATH) == 0) return true;
@@ -184,10 +183,13 @@ bool exists(const std::string& path) {
 }
 
 std::string dirname_of(const std::string& path) {
-    auto slash = path.rfind('/');
+    // As dirname(1): "a/b/" is in "a", and so is "a//b".
+    size_t end = path.find_last_not_of('/');
+    if (end == std::string::npos) return path.empty() ? "." : "/";
+    size_t slash = path.rfind('/', end);
     if (slash == std::string::npos) return ".";
-    if (slash == 0) return "/";
-    return path.substr(0, slash);
+    size_t last = path.find_last_not_of('/', slash);
+    return last == std::string::npos ? "/" : path.substr(0, last + 1);
 }
 
 }  // namespace kurir::util

@@ -40,6 +40,10 @@ Result<Fd> open_file(const std::string& path, int flags, int mode = 0600);
 Result<void> write_all(int fd, std::string_view data, const std::string& what);
 Result<std::string> read_file(const std::string& path);
 Result<void> fsync_dir(const std::string& dir);
+// A name just made in dir made durable: fsync of dir, or, for a directory we
+// may write but not read (the maildrop, mode 1730), of the filesystem that
+// fd (any file on it) is on.
+Result<void> sync_entry(const std::string& dir, int fd);
 // Write data to dir/name durably: temp file, fsync, rename, fsync dir.
 Result<void> write_file_durable(const std::string& dir, const std::string& name,
                                 std::string_view data, int mode = 0644);

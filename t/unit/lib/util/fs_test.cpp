@@ -6,6 +6,10 @@
 
 #include <sys/stat.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 using namespace kurir::util;
 namespace kt = kurir::test;
 
@@ -70,4 +74,15 @@ TEST_CASE("create_file_durable: a missing directory is an error naming it", "[fs
     auto r = way(tmp / "nope", "ABC", {"x\n"}, 0600, {});
     REQUIRE(!r);
     CHECK_THAT(r.error().text, Catch::Contains(tmp / "nope"));
+}
+
+TEST_CASE("dirname_of: the directory a path is in, as dirname(1)", "[fs]") {
+    std::vector<std::pair<std::string, std::string>> cases = {
+        {"/a/b", "/a"}, {"/a/b/", "/a"}, {"/a//b//", "/a"}, {"a/b", "a"}, {"a", "."},   {"a/", "."},
+        {"/a", "/"},    {"/", "/"},      {"//", "/"},       {"", "."},    {"//a", "/"},
+    };
+    for (const auto& [path, dir] : cases) {
+        INFO(path);
+        CHECK(dirname_of(path) == dir);
+    }
 }
