@@ -485,13 +485,13 @@ def main():
     rcpt_users(10)
     mtas = [Kurir(user), Postfix(user)]
     scenarios = [
-        ("smtp-1", lambda m: run_smtp(m, user, 1, args.messages // 5, 1)),
+        ("smtp-1", lambda m: run_smtp(m, user, 1, args.messages, 1)),
         ("smtp-10", lambda m: run_smtp(m, user, 10, args.messages, 1)),
         ("smtp-50", lambda m: run_smtp(m, user, 50, args.messages, 1)),
         ("rcpt10-10", lambda m: run_smtp(m, user, 10, args.messages // 10, 10)),
         ("sendmail-1", lambda m: run_sendmail(m, user, 1, args.injections)),
         ("sendmail-4", lambda m: run_sendmail(m, user, 4, args.injections)),
-        ("relay-1", lambda m: run_relay(m, 1, args.messages // 5)),
+        ("relay-1", lambda m: run_relay(m, 1, args.messages)),
         ("relay-10", lambda m: run_relay(m, 10, args.messages)),
         ("relay-50", lambda m: run_relay(m, 50, args.messages)),
         ("backlog", lambda m: run_backlog(m, args.backlog)),
