@@ -111,8 +111,8 @@ DeliveryStatus Expander::deliver_at(const std::string& recipient, int depth, boo
         }
         // The user's own .forward, owned by the user and not writable by others.
         const auto& acct = account(user);
-        if (acct && !acct->home.empty() && may_exist(acct->home + "/.forward")) {
-            std::string path = acct->home + "/.forward";
+        std::string path = acct ? acct->home + "/.forward" : "";
+        if (acct && !acct->home.empty() && may_exist(path)) {
             auto text = as_user(acct->uid, acct->gid, [&]() -> DeliveryStatus {
                 struct stat st {};
                 if (::lstat(path.c_str(), &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != acct->uid ||
@@ -212,7 +212,7 @@ const std::optional<util::Account>& Expander::account(const std::string& user) {
 }
 
 DeliveryStatus Expander::to_mailbox(const std::string& recipient) {
-    auto where = find_mailbox(cfg_, recipient, account(mail::mailbox_user(cfg_, recipient)));
+    auto where = find_mailbox(cfg_, recipient, [this](const std::string& user) -> const auto& { return account(user); });
     if (auto* st = std::get_if<DeliveryStatus>(&where)) return *st;
     auto& target = std::get<MailboxTarget>(where);
     if (util::running_as_root() && target.in_spool) {

@@ -9,13 +9,14 @@
 namespace kurir::local {
 
 std::variant<MailboxTarget, DeliveryStatus> find_mailbox(const mail::Config& cfg, std::string_view recipient,
-                                                         const std::optional<util::Account>& account) {
+                                                         const AccountLookup& account_of) {
     std::string user = mail::mailbox_user(cfg, recipient);
     if (!mail::safe_mailbox_name(user))
         return DeliveryStatus{"5.1.3", "bad address syntax: unsafe mailbox name"};
     uid_t uid = ::geteuid();
     gid_t gid = ::getegid();
     std::string home;
+    const std::optional<util::Account>& account = account_of(user);
     if (account) {
         uid = account->uid;
         gid = account->gid;

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,8 +28,9 @@ struct MailboxTarget {
 // names that could leave the spool. An account in passwd is delivered as that
 // account; with an empty local_recipient_maps, any other name is delivered
 // with default_privs' rights; otherwise it is an unknown user (5.1.1).
-// account is the passwd entry of that user (mail::mailbox_user), if any.
+// account_of looks a (checked) user name up in passwd.
+using AccountLookup = std::function<const std::optional<util::Account>&(const std::string& user)>;
 std::variant<MailboxTarget, DeliveryStatus> find_mailbox(const mail::Config& cfg, std::string_view recipient,
-                                                         const std::optional<util::Account>& account);
+                                                         const AccountLookup& account_of);
 
 }  // namespace kurir::local

@@ -28,16 +28,33 @@ Result<Fd> open_file(const std::string& path, int flags, int mode) {
     return Fd(fd);
 }
 
-Result<void> write_all(int fd, std::string_view data, const std::string& what) {
-    while (!data.empty()) {
-        ssize_t n = ::write(fd, data.data(), data.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return fail_errno("write " + what);
+namespace {
+
+// All parts with one writev where the kernel takes them at once.
+Result<void> write_parts(int fd, std::initializer_list<std::string_view> parts, const std::string& what) {
+    std::vector<iovec> iov;
+    for (std::string_view part : parts)
+        if (!part.empty()) iov.push_back({const_cast<char*>(part.data()), part.size()});
+    size_t next = 0;
+    while (next < iov.size()) {
+        int count = static_cast<int>(std::min<size_t>(iov.size() - next, IOV_MAX));
+        ssize_t n = ::writev(fd, iov.data() + next, count);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return n < 0 ? fail_errno("write " + what) : fail("write " + what + ": nothing written");
+        auto done = static_cast<size_t>(n);
+        while (next < iov.size() && done >= iov[next].iov_len) done -= iov[next++].iov_len;
+        if (next < iov.size()) {
+            iov[next].iov_base = static_cast<char*>(iov[next].iov_base) + done;
+            iov[next].iov_len -= done;
         }
-        data.remove_prefix(static_cast<size_t>(n));
     }
     return {};
+}
+
+}  // namespace
+
+Result<void> write_all(int fd, std::string_view data, const std::string& what) {
+    return write_parts(fd, {data}, what);
 }
 
 Result<std::string> read_file(const std::string& path) {
@@ -80,32 +97,6 @@ Result<void> write_file_durable(const std::string& dir, const std::string& name,
     if (::rename(tmp.c_str(), final_path.c_str()) < 0) return discard(fail_errno("rename " + tmp));
     return fsync_dir(dir);
 }
-
-namespace {
-
-// All parts with one writev where the kernel takes them at once.
-Result<void> write_parts(int fd, std::initializer_list<std::string_view> parts, const std::string& what) {
-    std::vector<iovec> iov;
-    for (std::string_view part : parts)
-        if (!part.empty()) iov.push_back({const_cast<char*>(part.data()), part.size()});
-    size_t next = 0;
-    while (next < iov.size()) {
-        int count = static_cast<int>(std::min<size_t>(iov.size() - next, IOV_MAX));
-        ssize_t n = ::writev(fd, iov.data() + next, count);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return n < 0 ? fail_errno("write " + what) : fail("write " + what + ": nothing written");
-        auto done = static_cast<size_t>(n);
-        while (next < iov.size() && done >= iov[next].iov_len) done -= iov[next++].iov_len;
-        if (next < iov.size()) {
-            iov[next].iov_base = static_cast<char*>(iov[next].iov_base) + done;
-            iov[next].iov_len -= done;
-        }
-    }
-    return {};
-}
-
-
-}  // namespace
 
 Result<void> sync_entry(const std::string& dir, int fd) {
     int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
