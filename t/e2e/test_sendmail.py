@@ -15,6 +15,16 @@ def read(path):
         return email.message_from_bytes(f.read())
 
 
+def put_in_maildrop(inst, name, data, owner):
+    """Writes a maildrop file as a local submitter would: complete and owned by
+    the submitter before its name appears (pickup may take it at once)."""
+    staged = os.path.join(inst.dir, "queue", name + ".tmp")
+    with open(staged, "wb") as f:
+        f.write(data)
+    os.chown(staged, owner.pw_uid, owner.pw_gid)
+    os.rename(staged, os.path.join(inst.dir, "queue", "maildrop", name))
+
+
 def test_pipeline_with_t_removes_bcc_and_delivers_to_all(instance):
     msg = b"To: amy@mx.test\nCc: ben@mx.test\nBcc: cat@mx.test\nSubject: t test\n\nbody line\n"
     res = instance.sendmail("-t", "dan@mx.test", input=msg)
@@ -119,12 +129,7 @@ def test_oversize_submission_is_refused_and_oversize_maildrop_files_go_to_corrup
     inst = make_instance(message_size_limit="10000").start()
     res = inst.sendmail("-i", "ola@mx.test", input=b"Subject: big\n\n" + b"z" * 20000 + b"\n")
     assert res.returncode == 65 and b"too big" in res.stderr
-    maildrop = os.path.join(inst.dir, "queue", "maildrop")
-    path = os.path.join(maildrop, "4jXv000000BDDQ9")
-    with open(path, "wb") as f:
-        f.write(b"V\x011" + b"N" * 200000)
-    owner = inst.account or ensure_test_user()
-    os.chown(path, owner.pw_uid, owner.pw_gid)
+    put_in_maildrop(inst, "4jXv000000BDDQ9", b"V\x011" + b"N" * 200000, inst.account or ensure_test_user())
     assert inst.sendmail("ola@mx.test", input=b"Subject: small\n\nfine\n").returncode == 0
     inst.wait_delivered("ola", 1)
     wait_for(lambda: os.listdir(os.path.join(inst.dir, "queue", "corrupt")), 30, "the oversize file in corrupt")
@@ -154,22 +159,14 @@ def test_missing_queue_gives_tempfail(make_instance):
 
 def test_bad_maildrop_files_go_to_corrupt_and_good_ones_flow(make_instance):
     inst = make_instance().start()
-    maildrop = os.path.join(inst.dir, "queue", "maildrop")
     good = (record("V", "1") + record("T", f"{int(time.time())} 0"))
-    # A file that claims another user's uid, a truncated one, and garbage.
-    owner = os.stat(maildrop).st_uid
+    # A file that claims another user's uid, a truncated one, and garbage,
+    # each owned by the submitter, as a local user would have written it.
     claim = good + record("A", "uid=0") + record("S", "x") + record("R", "olive@mx.test") + record("M") + \
         record("N", "Subject: claim") + record("X") + record("E")
     files = {"4jXv000000BDDQ1": claim, "4jXv000000BDDQ2": claim[:-5], "4jXv000000BDDQ3": b"\xff" * 100}
     for name, data in files.items():
-        path = os.path.join(maildrop, name)
-        with open(path, "wb") as f:
-            f.write(data)
-        os.chown(path, owner if owner != 0 else 0, -1)
-        if owner == 0 or inst.mode == "root":
-            # Written as a local user would have: owned by the submitter.
-            acct = inst.account or __import__("instance").ensure_test_user()
-            os.chown(path, acct.pw_uid, acct.pw_gid)
+        put_in_maildrop(inst, name, data, inst.account or ensure_test_user())
     assert inst.sendmail("olive@mx.test", input=b"Subject: good\n\nfine\n").returncode == 0
     inst.wait_delivered("olive", 1)
     corrupt = os.path.join(inst.dir, "queue", "corrupt")
