@@ -5,6 +5,7 @@
 #include "mail/bounce_message.hpp"
 #include "mail/clients.hpp"
 #include "mail/queue_file.hpp"
+#include "qmgr/qmgr_remover.hpp"
 #include "server/server.hpp"
 
 #include <deque>
@@ -53,6 +54,11 @@ struct Job {
 
 // A destination no server of which could be reached: its mail waits
 // until `until` instead of each message trying again at once.
+// Finished queue files whose removal may wait: enough to keep the remover
+// busy while the loop goes on, few enough to bound what a crash repeats.
+inline constexpr size_t kRemovalsPending = 16;
+inline constexpr size_t kRemoverThreads = 4;
+
 struct DeadSite {
     double until = 0;
     std::string reason;
@@ -99,6 +105,7 @@ private:
     std::map<std::string, std::deque<Job>> waiting_;  // by destination
     std::map<std::string, int> busy_;                 // requests in flight by destination
     std::map<std::string, DeadSite> dead_;            // by destination
+    Remover remover_{kRemovalsPending, kRemoverThreads};
     event* timer_ = nullptr;
     void message_left_active();
     size_t active_limit() const;

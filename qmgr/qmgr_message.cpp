@@ -15,8 +15,6 @@
 #include <utime.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <ctime>
 
 namespace kurir::qmgr {
@@ -118,23 +116,13 @@ void Manager::job_done(const Job& job, const std::vector<Outcome>& results, bool
         double hold = static_cast<double>(ctx_.config.seconds("minimal_backoff_time"));
         dead_[job.destination()] = {mail::now_seconds() + hold, why ? why->text : "no server reachable"};
     }
-    // When this result finishes the whole message (and no notice is due),
-    // removing the file says it all: no mark, no fsync (a crash before the
-    // unlink is durable means a repeat delivery, the window that marking has too).
-    auto is_done = [&](const mail::QueueRecipient& r) {
-        return r.done || std::find(done_offsets.begin(), done_offsets.end(), r.offset) != done_offsets.end();
-    };
-    bool last = m.jobs_in_flight == 0 && m.jobs_waiting == 0 && m.bounced.empty() &&
-                std::all_of(m.env.recipients.begin(), m.env.recipients.end(), is_done);
-    if (last) {
-        for (auto& r : m.env.recipients) r.done = true;
-    } else if (!done_offsets.empty()) {
-        // Marked only after the delivery itself is durable. The mark is not
-        // fsync'd here: a crash of any process keeps it (page cache), the
-        // deferral path fsyncs the file, and a power loss before either only
-        // repeats a delivery - it never loses one.
-        mark_done(m, done_offsets);
-    }
+    // Marked only after the delivery itself is durable, and marked even when
+    // this finishes the message: its file is removed on the remover's time,
+    // and a qmgr killed before that must find the recipients done. The mark
+    // is not fsync'd: a crash of any process keeps it (page cache), the
+    // deferral path fsyncs the file, and a power loss before either only
+    // repeats a delivery - it never loses one.
+    if (!done_offsets.empty()) mark_done(m, done_offsets);
     maybe_finish(m);
 }
 
@@ -146,10 +134,8 @@ void Manager::mark_done(Message& m, const std::vector<size_t>& offsets) {
         if (!ok) break;
         ok = static_cast<bool>(mail::mark_recipient_done(fd->get(), off));
     }
-    if (!ok) {
-        util::msg_warn("{}: cannot mark recipients done in {}; they may be delivered again", m.id, path);
-        return;
-    }
+    if (!ok) util::msg_warn("{}: cannot mark recipients done in {}; they may be delivered again", m.id, path);
+    // Finished for this pass either way (delivered, or their notice queued).
     for (auto& r : m.env.recipients)
         if (std::find(offsets.begin(), offsets.end(), r.offset) != offsets.end()) r.done = true;
 }
@@ -217,13 +203,7 @@ void Manager::finish(Message& m) {
         std::vector<size_t> offsets;
         for (const auto& o : m.bounced) offsets.push_back(o.offset);
         if (send_notice(m, mail::NoticeKind::failure, m.bounced)) {
-            bool rest_done = std::all_of(m.env.recipients.begin(), m.env.recipients.end(), [&](const auto& r) {
-                return r.done || std::find(offsets.begin(), offsets.end(), r.offset) != offsets.end();
-            });
-            if (rest_done)
-                for (auto& r : m.env.recipients) r.done = true;
-            else
-                mark_done(m, offsets);
+            mark_done(m, offsets);
         } else {
             for (auto& o : m.bounced) {
                 o.text = "bounce notice not sent yet: " + o.text;
@@ -235,10 +215,10 @@ void Manager::finish(Message& m) {
     }
     bool all_done = std::all_of(m.env.recipients.begin(), m.env.recipients.end(), [](auto& r) { return r.done; });
     if (all_done) {
-        if (::unlink(path.c_str()) < 0)
-            util::msg_warn("{}: remove {}: {}", id, path, std::strerror(errno));
-        else
-            util::msg_info("{}: removed", id);
+        // Gone for qmgr from here on; the unlink itself runs on the remover.
+        remover_.remove(path);
+        util::msg_info("{}: removed", id);
+        for (const auto& failure : remover_.take_failures()) util::msg_warn("{}", failure);
         active_.erase(id);
         message_left_active();
         return;
