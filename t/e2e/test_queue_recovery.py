@@ -83,6 +83,18 @@ def test_state5_unparseable_files_go_to_corrupt_and_the_rest_flows(make_instance
     assert "moved to corrupt" in log and "truncated" in log
 
 
+def test_state6_active_file_with_every_recipient_done_is_removed_undelivered(make_instance):
+    # What a qmgr killed between the last mark and its remover's unlink leaves.
+    inst = make_instance()
+    data = queue_file("s@client.test", ["done@mx.test", "also@mx.test"], body("finished"),
+                      done=["done@mx.test", "also@mx.test"])
+    path = put(inst, "active", QID.format("L"), data)
+    inst.start()
+    wait_for(lambda: not os.path.exists(path), 20, "the finished file removed")
+    assert f"{QID.format('L')}: removed" in inst.log()
+    assert inst.maildir_files("done") == [] and inst.maildir_files("also") == []
+
+
 def test_deferred_delivery_is_retried_until_it_succeeds(make_instance):
     inst = make_instance()
     inst.start()
