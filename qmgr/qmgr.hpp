@@ -52,13 +52,13 @@ struct Job {
     std::string destination() const { return transport == "local" ? transport : transport + ":" + nexthop; }
 };
 
-// A destination no server of which could be reached: its mail waits
-// until `until` instead of each message trying again at once.
-// Finished queue files whose removal may wait: enough to keep the remover
-// busy while the loop goes on, few enough to bound what a crash repeats.
+// Finished queue files whose removal may wait (enough to keep the remover
+// busy while the loop goes on), and the threads that remove them.
 inline constexpr size_t kRemovalsPending = 16;
 inline constexpr size_t kRemoverThreads = 4;
 
+// A destination no server of which could be reached: its mail waits
+// until `until` instead of each message trying again at once.
 struct DeadSite {
     double until = 0;
     std::string reason;

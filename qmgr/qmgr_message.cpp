@@ -215,9 +215,10 @@ void Manager::finish(Message& m) {
     }
     bool all_done = std::all_of(m.env.recipients.begin(), m.env.recipients.end(), [](auto& r) { return r.done; });
     if (all_done) {
-        // Gone for qmgr from here on; the unlink itself runs on the remover.
-        remover_.remove(path);
+        // Gone for qmgr from here on; the unlink itself runs on the remover
+        // (logged first: a reader who sees the file gone finds the line).
         util::msg_info("{}: removed", id);
+        remover_.remove(path);
         for (const auto& failure : remover_.take_failures()) util::msg_warn("{}", failure);
         active_.erase(id);
         message_left_active();

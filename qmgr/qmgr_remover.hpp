@@ -2,9 +2,10 @@
 // own. Freeing a file's blocks may wait for the disk (a filesystem mounted
 // with discard trims them there and then, one unlink at a time), and the
 // event loop that hands out deliveries must not wait with it; several
-// threads keep several such waits going at once. The removals pending are bounded: a qmgr
-// killed before they are done delivers those messages again when it starts,
-// so a crash repeats at most `limit` deliveries more than those in flight.
+// threads keep several such waits going at once. qmgr marks every recipient
+// of a file done before the file comes here, so a qmgr killed before the
+// unlink finds nothing to deliver in it at start, and removes it then. The
+// removals pending are bounded, and so is the memory they take.
 #pragma once
 
 #include <condition_variable>

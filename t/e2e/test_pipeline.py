@@ -28,7 +28,8 @@ def test_one_message_lands_in_maildir_with_trace_headers(instance):
     assert msg["Subject"] == "first"
     assert msg.get_payload() == "hello\n"
     instance.wait_queue_empty()
-    # qmgr logs "removed" just after the unlink: wait for the line, not the file.
+    # qmgr logs "removed" as it hands the unlink to its remover: wait for the
+    # line, not the file.
     wait_for(lambda: "removed" in instance.log(), 10, "the removed log line")
     assert "status=sent (delivered to maildir)" in instance.log()
     for name in ("tmp", "cur"):
