@@ -9,7 +9,9 @@
 //   recorded in the queue file before the file moves on: done recipients
 //   are marked in place; a message with recipients left waits in deferred/
 //   (its mtime is the next attempt) with its defer reasons appended; a
-//   finished message is removed. Bounced recipients, expired messages,
+//   finished message is removed (its recipients marked done first; the
+//   unlink, which can wait for the disk, runs on a few threads of qmgr's own:
+//   qmgr_remover.hpp). Bounced recipients, expired messages,
 //   delay warnings and DSN success requests get RFC 3464 notices, queued
 //   through cleanup (qmgr_bounce.cpp). Destinations no server of which
 //   answered are held for a while (dead sites). On start it recovers active/.
