@@ -1,6 +1,7 @@
 """Nothing accepted is lost: SIGKILL of any daemon, or of the whole
 instance, while mail flows."""
 import email
+import fcntl
 import os
 import random
 import signal
@@ -110,3 +111,41 @@ def test_sigkill_of_the_whole_instance_then_start(make_instance):
         t.join()
     wait_for(lambda: set(delivered_ids(inst, "heidi")) >= accepted, 120, "every accepted message")
     inst.wait_queue_empty(timeout=60)
+
+
+def test_qmgr_killed_before_its_remover_unlinks_repeats_no_delivery(make_instance):
+    # The moment between qmgr's done mark and its remover's unlink, held open:
+    # a delivery waits on the mbox lock we hold while active/ is made
+    # unwritable, so the unlink cannot happen and the finished file stays. The qmgr
+    # that master starts next must find it done, not deliver it again.
+    inst = make_instance()
+    spool = os.path.join(inst.dir, "mbox-spool")
+    os.makedirs(spool)
+    if inst.account is not None:
+        os.chown(spool, inst.account.pw_uid, inst.account.pw_gid)
+    os.chmod(spool, 0o1777)
+    inst.set(mail_spool_directory=spool)
+    inst.start()
+    inst.send("s@client.test", ["ivan@mx.test"], "Subject: first\r\n\r\nx\r\n")
+    mbox = os.path.join(spool, "ivan")
+    wait_for(lambda: os.path.exists(mbox) and b"Subject: first" in open(mbox, "rb").read(), 30, "the first delivery")
+    inst.wait_queue_empty()
+    active = os.path.join(inst.dir, "queue", "active")
+    with open(mbox, "rb+") as held:
+        fcntl.lockf(held, fcntl.LOCK_EX)
+        inst.send("s@client.test", ["ivan@mx.test"], "Subject: second\r\n\r\nx\r\n")
+        wait_for(lambda: inst.queue_files("active"), 30, "the second message in active/")
+        qid = os.path.basename(inst.queue_files("active")[0])
+        os.chmod(active, 0o500)
+        try:
+            fcntl.lockf(held, fcntl.LOCK_UN)
+            # Logged as qmgr hands the unlink over; the unlink cannot succeed.
+            wait_for(lambda: f"{qid}: removed" in inst.log(), 30, "the second delivery finished")
+            assert os.path.exists(os.path.join(active, qid))
+            for pid in inst.pids("qmgr"):
+                os.kill(pid, signal.SIGKILL)
+        finally:
+            os.chmod(active, 0o700)
+    inst.wait_queue_empty()
+    wait_for(lambda: inst.log().count(f"{qid}: removed") == 2, 30, "the next qmgr's removal")
+    assert open(mbox, "rb").read().count(b"Subject: second") == 1
