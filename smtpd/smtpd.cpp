@@ -11,7 +11,10 @@
 // SECURITY
 //   Runs as mail_owner. Everything the client sends is hostile: command
 //   lines are limited to 512 octets, errors are counted and slowed, idle
-//   sessions time out, and no reverse DNS blocks the loop.
+//   sessions time out, and no reverse DNS blocks the loop. smtpd reads no
+//   more from a client while 64 KB of replies wait unread, while cleanup
+//   has the message, or while 64 KB of input wait unused; a session that
+//   times out ends at once, whether or not the client takes its 421.
 // CONFIGURATION PARAMETERS
 //   smtpd_banner, message_size_limit, mynetworks, mydestination,
 //   smtpd_recipient_limit, smtpd_timeout, smtpd_soft_error_limit,

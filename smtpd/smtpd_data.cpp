@@ -109,10 +109,7 @@ void Session::handle_data_bytes() {
 
 void Session::on_cleanup_drained(bufferevent*, void* arg) {
     auto* s = static_cast<Session*>(arg);
-    if (s->state_ == State::data && !(bufferevent_get_enabled(s->client_) & EV_READ)) {
-        bufferevent_enable(s->client_, EV_READ);
-        s->process_input();
-    }
+    if (s->state_ == State::data && !(bufferevent_get_enabled(s->client_) & EV_READ)) s->resume_reading();
 }
 
 void Session::finish_data() {
@@ -130,6 +127,7 @@ void Session::finish_data() {
     }
     send_record(mail::rec::content_end, "");
     state_ = State::waiting_cleanup;
+    bufferevent_disable(client_, EV_READ);  // what the client sends next waits for cleanup's answer
 }
 
 void Session::on_cleanup_read(bufferevent* bev, void* arg) {
@@ -171,7 +169,7 @@ void Session::cleanup_reply(const util::Attrs& attrs) {
     reset_transaction();
     state_ = State::command;
     reply(text);
-    process_input();  // pipelined commands after the message
+    resume_reading();  // pipelined commands after the message
 }
 
 void Session::on_cleanup_event(bufferevent*, short what, void* arg) {
@@ -184,7 +182,7 @@ void Session::on_cleanup_event(bufferevent*, short what, void* arg) {
         s->reset_transaction();
         s->state_ = State::command;
         s->reply("451 4.3.0 Error: queue file write error");
-        s->process_input();
+        s->resume_reading();
     }
     // In State::data the rest of the message is read and then refused.
 }

@@ -22,6 +22,11 @@ namespace kurir::smtpd {
 
 namespace {
 constexpr size_t kMaxCommandLine = 512;           // RFC 5321 4.5.3.1.4, CRLF included
+// Replies a client has not read yet: above this smtpd reads no more commands
+// (a client that pipelines without reading cannot grow the process).
+constexpr size_t kClientOutputHighWater = 64 << 10;
+// Bytes read from a client and not yet used: libevent stops reading there.
+constexpr size_t kClientInputHighWater = 64 << 10;
 }  // namespace
 
 util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg) {
@@ -63,6 +68,7 @@ void Session::start(server::ServerContext& ctx, const SmtpdPolicy& policy, util:
     bufferevent_setcb(s->client_, on_client_read, on_client_write, on_client_event, s);
     struct timeval tv {policy.timeout, 0};
     bufferevent_set_timeouts(s->client_, &tv, &tv);
+    bufferevent_setwatermark(s->client_, EV_READ, 0, kClientInputHighWater);
     bufferevent_enable(s->client_, EV_READ | EV_WRITE);
     util::msg_info("connect from {}", s->client_id());
     s->reply(fmt::format("220 {}", policy.banner));
@@ -103,14 +109,43 @@ void Session::on_delay(int, short, void* arg) {
     auto* s = static_cast<Session*>(arg);
     s->reply(s->pending_reply_);
     s->pending_reply_.clear();
-    bufferevent_enable(s->client_, EV_READ);
-    s->process_input();
+    s->resume_reading();
+}
+
+// Whether the session can use more input now: not while a reply is held
+// back, not while the client leaves replies unread, not while cleanup is
+// behind or has the whole message, not when closing.
+bool Session::may_read() const {
+    if (state_ != State::command && state_ != State::data) return false;
+    if (!pending_reply_.empty()) return false;
+    if (evbuffer_get_length(bufferevent_get_output(client_)) > kClientOutputHighWater) return false;
+    return true;
+}
+
+// Reading stopped for one of may_read's reasons goes on once none holds,
+// starting with what is already buffered (no read event comes for that).
+void Session::resume_reading() {
+    if (!may_read()) return;
+    bufferevent_enable(client_, EV_READ);
+    process_input();
 }
 
 void Session::close_after_reply() {
     state_ = State::closing;
     bufferevent_disable(client_, EV_READ);
     if (evbuffer_get_length(bufferevent_get_output(client_)) == 0) close();
+}
+
+// Ends the session at once: the last reply goes out only if the socket
+// takes it now (a client that stopped reading cannot hold the session).
+void Session::close_now(std::string_view last_reply) {
+    reply(last_reply);
+    evbuffer* out = bufferevent_get_output(client_);  // only the bufferevent may drain it
+    size_t len = evbuffer_get_length(out);
+    const unsigned char* bytes = evbuffer_pullup(out, -1);
+    if (::send(bufferevent_getfd(client_), bytes, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno != EAGAIN)
+        util::msg_info("write to {}: {}", client_id(), std::strerror(errno));
+    close();
 }
 
 void Session::close() {
@@ -128,19 +163,20 @@ void Session::close() {
     done();
 }
 
+// The client took every reply.
 void Session::on_client_write(bufferevent*, void* arg) {
     auto* s = static_cast<Session*>(arg);
-    if (s->state_ == State::closing) s->close();
+    if (s->state_ == State::closing) return s->close();
+    if (!(bufferevent_get_enabled(s->client_) & EV_READ)) s->resume_reading();
 }
 
 void Session::on_client_event(bufferevent*, short what, void* arg) {
     auto* s = static_cast<Session*>(arg);
     if (what & BEV_EVENT_TIMEOUT) {
+        if (s->state_ == State::closing) return s->close();  // it never took the last reply
         util::msg_info("timeout after {} from {}", s->state_ == State::data ? "DATA" : "command", s->client_id());
         s->abort_cleanup();
-        s->reply(fmt::format("421 4.4.2 {} Error: timeout exceeded", s->policy_.hostname));
-        s->close_after_reply();
-        return;
+        return s->close_now(fmt::format("421 4.4.2 {} Error: timeout exceeded", s->policy_.hostname));
     }
     if (s->state_ == State::data || s->state_ == State::waiting_cleanup)
         util::msg_info("lost connection after DATA from {}", s->client_id());
@@ -152,8 +188,11 @@ void Session::on_client_read(bufferevent*, void* arg) { static_cast<Session*>(ar
 
 void Session::process_input() {
     evbuffer* in = bufferevent_get_input(client_);
-    while (state_ == State::command || state_ == State::data) {
-        if (!pending_reply_.empty()) return;
+    for (;;) {
+        if (!may_read()) {
+            if (state_ == State::command || state_ == State::data) bufferevent_disable(client_, EV_READ);
+            return;
+        }
         if (state_ == State::data) {
             handle_data_bytes();
             if (state_ == State::data) return;  // needs more bytes

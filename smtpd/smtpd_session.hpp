@@ -51,12 +51,15 @@ private:
     static void on_delay(int, short, void*);
 
     void process_input();
+    bool may_read() const;
+    void resume_reading();
     void handle_command(std::string_view line);
     void handle_data_bytes();
     void finish_data();
     void reply(std::string_view text);
     void error_reply(std::string_view text);
     void close_after_reply();
+    void close_now(std::string_view last_reply);
     void close();
     void reset_transaction();
     bool open_cleanup();

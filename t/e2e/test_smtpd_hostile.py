@@ -4,6 +4,10 @@ import email
 import glob
 import os
 import random
+import re
+import signal
+import socket
+import threading
 
 import pytest
 
@@ -163,6 +167,68 @@ def test_idle_client_times_out(make_instance):
         code, text = c.reply()  # nothing sent: the server gives up
         assert code == 421 and "timeout" in text
     wait_for(lambda: "timeout after" in inst.log(), 10, "the timeout log line")
+
+
+def peak_rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"^VmHWM:\s+(\d+) kB", f.read(), re.M).group(1))
+
+
+def test_client_that_never_reads_cannot_grow_smtpd_or_hold_it(make_instance):
+    """20 MB of pipelined EHLOs, no reply ever read: smtpd stops reading once
+    the unread replies pass its bound (it read everything and held ~300 MB of
+    replies before), and the session ends at smtpd_timeout although its last
+    reply cannot be written (it waited for that forever before)."""
+    inst = make_instance(smtpd_timeout="2s").start()
+    sock = socket.create_connection(("127.0.0.1", inst.port))
+    burst = b"EHLO client.test\r\n" * (20 * 2**20 // 18)
+
+    def pump():
+        try:
+            sock.sendall(burst)
+        except OSError:
+            pass  # the server closed the session
+
+    pumper = threading.Thread(target=pump, daemon=True)
+    pumper.start()
+    pid = int(wait_for(lambda: re.search(r"/smtpd\[(\d+)\]: connect from", inst.log()), 30,
+                       "smtpd's connect line").group(1))
+    wait_for(lambda: "timeout after command" in inst.log() and "disconnect from" in inst.log(), 120,
+             "the session to end at smtpd_timeout")
+    assert peak_rss_kb(pid) < 48 * 1024, "smtpd held the replies the client never read"
+    sock.close()
+    pumper.join(30)
+    # The process still serves others.
+    inst.send("s@client.test", ["alice@mx.test"], "Subject: after\r\n\r\nstill served\r\n")
+    inst.wait_delivered("alice", 1)
+
+
+def test_smtpd_reads_nothing_while_cleanup_has_the_message(make_instance):
+    """With cleanup stopped after the final dot, a client that goes on sending
+    meets a server that stopped reading: what it sent is not held in smtpd.
+    Once cleanup answers, the message is accepted and delivered."""
+    inst = make_instance().start()
+    with RawSMTP(inst.port) as c:
+        start_data(c)
+        wait_for(lambda: re.search(r"/smtpd\[\d+\]: \w+: client=", inst.log()), 30,
+                 "cleanup to take the message")
+        cleanups = inst.pids("cleanup")
+        pid = int(re.findall(r"/smtpd\[(\d+)\]: connect from", inst.log())[-1])
+        for p in cleanups:
+            os.kill(p, signal.SIGSTOP)
+        try:
+            c.send(b"Subject: held\r\n\r\nbody\r\n.\r\n")
+            c.sock.settimeout(3)
+            with pytest.raises(socket.timeout):  # the server stopped reading
+                c.send(b"NOOP\r\n" * (64 * 2**20 // 6))
+            assert peak_rss_kb(pid) < 48 * 1024, "smtpd read on while cleanup had the message"
+        finally:
+            for p in cleanups:
+                os.kill(p, signal.SIGCONT)
+        c.sock.settimeout(30)
+        code, text = c.reply()
+        assert code == 250, text
+    inst.wait_delivered("alice", 1)
 
 
 def test_too_many_recipients(make_instance):
