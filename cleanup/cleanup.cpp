@@ -21,6 +21,7 @@
 #include "mail/clients.hpp"
 #include "mail/record.hpp"
 #include "server/server.hpp"
+#include "mail/mail_proto.hpp"
 #include "util/attr.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -61,13 +62,13 @@ util::Result<std::string> read_stream(int fd, size_t max_bytes) {
 void serve(server::ServerContext& ctx, util::Fd client, mail::RewriteClient& rewrite) {
     util::set_io_timeout(client.get(), static_cast<int>(ctx.config.seconds("ipc_timeout")));
     std::string id = mail::new_queue_id();
-    if (!util::attr_write(client.get(), {{"queue_id", id}})) return;
+    if (!util::attr_write(client.get(), mail::proto::encode(mail::proto::CleanupHello{id}))) return;
     long limit = ctx.config.integer("message_size_limit");
     size_t max_stream = limit > 0 ? static_cast<size_t>(limit) * 2 + (1 << 20) : util::kMaxFrame;
     auto stream = read_stream(client.get(), max_stream);
     if (!stream) {
         util::msg_warn("{}: {}", id, stream.error().text);
-        util::attr_write(client.get(), {{"status", "4"}, {"dsn", "4.3.0"}, {"reason", stream.error().text}});
+        util::attr_write(client.get(), mail::proto::encode(mail::proto::CleanupReply{'4', id, "4.3.0", stream.error().text}));
         return;
     }
     struct timeval now {};
@@ -76,19 +77,19 @@ void serve(server::ServerContext& ctx, util::Fd client, mail::RewriteClient& rew
                                          [&](std::string_view a) { return rewrite.rewrite(a); });
     if (!out) {
         util::msg_info("{}: reject: {} {}", id, out.error().dsn, out.error().text);
-        util::attr_write(client.get(), {{"status", std::string(1, out.error().status)},
-                                        {"dsn", out.error().dsn},
-                                        {"reason", out.error().text}});
+        util::attr_write(client.get(), mail::proto::encode(mail::proto::CleanupReply{
+                                           out.error().status, id, out.error().dsn, out.error().text}));
         return;
     }
     auto written = util::create_file_durable(ctx.queue.dir(mail::Queue::incoming), id, {out->file}, 0600);
     if (!written) {
         util::msg_warn("{}: {}", id, written.error().text);
-        util::attr_write(client.get(), {{"status", "4"}, {"dsn", "4.3.0"}, {"reason", "queue file write error"}});
+        util::attr_write(client.get(),
+                         mail::proto::encode(mail::proto::CleanupReply{'4', id, "4.3.0", "queue file write error"}));
         return;
     }
     util::msg_info("{}: message-id={}", id, out->message_id);
-    util::attr_write(client.get(), {{"status", "0"}, {"queue_id", id}});
+    util::attr_write(client.get(), mail::proto::encode(mail::proto::CleanupReply{'0', id, "", ""}));
     mail::send_trigger(ctx.queue, mail::service::qmgr, mail::trigger::wakeup);
 }
 

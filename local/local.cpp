@@ -1,8 +1,9 @@
 // NAME
 //   local - deliver mail to local mailboxes
 // DESCRIPTION
-//   Serves private/local, one delivery request at a time: {queue_id, sender,
-//   active_time, rcpt="offset address"...}. Reads the message from
+//   Serves private/local, one delivery request at a time (a
+//   delivery-request frame, mail/mail_proto.hpp; a malformed one is logged
+//   and refused, and qmgr defers its recipients). Reads the message from
 //   active/ID, and for each recipient writes a Maildir file (an unnamed
 //   file in new/, fsync, linked under its Maildir name, fsync new/; tmp/ and
 //   a rename where the filesystem has no O_TMPFILE) or appends to an mbox (From_ line, >From
@@ -30,6 +31,7 @@
 #include "mail/record.hpp"
 #include "mail/address.hpp"
 #include "mail/delivery_log.hpp"
+#include "mail/mail_proto.hpp"
 #include "mail/queue_file.hpp"
 #include "server/server.hpp"
 #include "util/attr.hpp"
@@ -39,8 +41,6 @@
 
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <charconv>
 
 using namespace kurir;
 
@@ -61,20 +61,22 @@ local::DeliveryStatus forward_copy(const server::ServerContext& ctx, const mail:
 
 void serve(server::ServerContext& ctx, util::Fd client, mail::WatchedMaps& aliases) {
     util::set_io_timeout(client.get(), static_cast<int>(ctx.config.seconds("ipc_timeout")));
-    auto req = util::attr_read(client.get());
+    auto frame = util::attr_read(client.get());
+    if (!frame) {
+        util::msg_warn("local: bad request: {}", frame.error().text);
+        return;
+    }
+    auto req = mail::proto::decode_delivery_request(*frame);
     if (!req) {
-        util::msg_warn("local: bad request: {}", req.error().text);
+        util::msg_warn("local: refused request: {}", req.error().text);
         return;
     }
     double handed = mail::now_seconds();
-    std::string id = req->get_or("queue_id", "");
-    util::Attrs reply;
+    const std::string& id = req->queue_id;
+    mail::proto::DeliveryResult reply;
     auto fail_all = [&](std::string dsn, const std::string& text) {
-        for (auto r : req->all("rcpt")) {
-            std::string_view off = r.substr(0, r.find(' '));
-            reply.add("result", std::string(off) + " " + dsn + " " + text);
-        }
-        util::attr_write(client.get(), reply);
+        for (const auto& r : req->recipients) reply.recipients.push_back({r.offset, dsn, text, {}, {}, {}});
+        util::attr_write(client.get(), mail::proto::encode(reply));
     };
     if (!mail::valid_queue_id(id)) return fail_all("4.3.0", "bad queue id in request");
     auto bytes = util::read_file(ctx.queue.path(mail::Queue::active, id));
@@ -89,18 +91,12 @@ void serve(server::ServerContext& ctx, util::Fd client, mail::WatchedMaps& alias
     });
     if (!lines) return fail_all("4.3.0", lines.error().text);
 
-    double active = 0;
-    auto at = req->get_or("active_time", "0");
-    active = std::strtod(at.c_str(), nullptr);
-    for (auto r : req->all("rcpt")) {
-        size_t sp = r.find(' ');
-        size_t offset = 0;
-        std::from_chars(r.data(), r.data() + std::min(sp, r.size()), offset);
+    for (const auto& r : req->recipients) {
         const mail::QueueRecipient* rc = nullptr;
         for (const auto& q : env->recipients)
-            if (q.offset == offset) rc = &q;
+            if (q.offset == r.offset) rc = &q;
         if (rc == nullptr) {
-            reply.add("result", std::string(r.substr(0, sp)) + " 4.3.0 recipient not in queue file");
+            reply.recipients.push_back({r.offset, "4.3.0", "recipient not in queue file", {}, {}, {}});
             continue;
         }
         double connected = mail::now_seconds();
@@ -110,12 +106,12 @@ void serve(server::ServerContext& ctx, util::Fd client, mail::WatchedMaps& alias
                                      return forward_copy(ctx, *env, body, target, delivered_to);
                                  });
         auto st = expander.deliver(rc->address);
-        mail::DeliveryTimes t{env->arrival_sec + env->arrival_usec / 1e6, active, handed, connected,
+        mail::DeliveryTimes t{env->arrival_sec + env->arrival_usec / 1e6, req->active_time, handed, connected,
                               mail::now_seconds()};
         util::msg_info("{}", mail::delivery_log_line(id, rc->address, rc->original, "local", t, st.dsn, st.text));
-        reply.add("result", std::to_string(offset) + " " + st.dsn + " " + st.text);
+        reply.recipients.push_back({r.offset, st.dsn, st.text, {}, {}, {}});
     }
-    util::attr_write(client.get(), reply);
+    util::attr_write(client.get(), mail::proto::encode(reply));
 }
 
 }  // namespace

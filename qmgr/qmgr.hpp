@@ -4,6 +4,7 @@
 
 #include "mail/bounce_message.hpp"
 #include "mail/clients.hpp"
+#include "mail/mail_proto.hpp"
 #include "mail/queue_file.hpp"
 #include "qmgr/qmgr_remover.hpp"
 #include "server/server.hpp"
@@ -19,16 +20,9 @@ struct event;
 namespace kurir::qmgr {
 
 // What a delivery agent said about one recipient.
-struct Outcome {
-    size_t offset = 0;
-    std::string dsn;         // "4.4.1", "5.1.1"
-    std::string text;        // the log's and the queue listing's reason
-    std::string diagnostic;  // the remote server's reply, when one answered
-    std::string remote_mta;
-    std::string action;      // for success notices: "delivered" or "relayed"
-
-    static Outcome temporary(size_t offset, std::string text) { return {offset, "4.3.0", std::move(text), {}, {}, {}}; }
-};
+// What a delivery agent says of one recipient (mail/mail_proto.hpp).
+using Outcome = mail::proto::RecipientResult;
+inline Outcome temporary_outcome(size_t offset, std::string text) { return {offset, "4.3.0", std::move(text), {}, {}, {}}; }
 
 struct Message {
     std::string id;

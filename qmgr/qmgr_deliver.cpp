@@ -42,32 +42,13 @@ struct Delivery {
         auto frame = util::attr_decode(std::string_view(reinterpret_cast<char*>(bytes), len));
         if (!frame) return d->finish_with(nullptr, "malformed reply from delivery agent");
         if (!*frame) return;  // wait for more
-        const util::Attrs& a = (*frame)->attrs;
-        std::vector<Outcome> results;
-        // "offset dsn text"; diag and mta: "offset value"
-        for (auto r : a.all("result")) {
-            size_t sp1 = r.find(' ');
-            size_t sp2 = sp1 == r.npos ? r.npos : r.find(' ', sp1 + 1);
-            if (sp2 == r.npos) continue;
-            Outcome o;
-            o.offset = std::strtoul(std::string(r.substr(0, sp1)).c_str(), nullptr, 10);
-            o.dsn = std::string(r.substr(sp1 + 1, sp2 - sp1 - 1));
-            o.text = std::string(r.substr(sp2 + 1));
-            results.push_back(std::move(o));
+        if ((*frame)->consumed != len) return d->finish_with(nullptr, "delivery agent sent more than its result");
+        auto result = mail::proto::decode_delivery_result((*frame)->attrs);
+        if (!result) {
+            util::msg_warn("{}: reply from {}: {}", d->job.message_id, d->job.transport, result.error().text);
+            return d->finish_with(nullptr, "malformed reply from delivery agent");
         }
-        auto attach = [&](std::string_view name, std::string Outcome::*field) {
-            for (auto v : a.all(name)) {
-                size_t sp = v.find(' ');
-                if (sp == v.npos) continue;
-                size_t off = std::strtoul(std::string(v.substr(0, sp)).c_str(), nullptr, 10);
-                for (auto& o : results)
-                    if (o.offset == off) o.*field = std::string(v.substr(sp + 1));
-            }
-        };
-        attach("diag", &Outcome::diagnostic);
-        attach("mta", &Outcome::remote_mta);
-        attach("action", &Outcome::action);
-        d->finish_with(&results, "", a.get_or("site", "") == "dead");
+        d->finish_with(&result->recipients, "", result->site_dead);
     }
 
     static void on_event(bufferevent*, short what, void* arg) {
@@ -98,14 +79,11 @@ void Manager::start_job(Job job) {
     bufferevent_set_timeouts(d->bev, nullptr, &tv);
     bufferevent_enable(d->bev, EV_READ | EV_WRITE);
 
-    util::Attrs req{{"queue_id", m.id},
-                    {"sender", m.env.sender},
-                    {"nexthop", d->job.nexthop},
-                    {"active_time", std::to_string(m.active_time)}};
+    mail::proto::DeliveryRequest req{m.id, m.env.sender, d->job.nexthop, m.active_time, {}};
     for (size_t off : d->job.offsets)
         for (const auto& r : m.env.recipients)
-            if (r.offset == off) req.add("rcpt", std::to_string(off) + " " + r.address);
-    std::string frame = util::attr_encode(req);
+            if (r.offset == off) req.recipients.push_back({off, r.address});
+    std::string frame = util::attr_encode(mail::proto::encode(req));
     bufferevent_write(d->bev, frame.data(), frame.size());
 
     std::string path = ctx_.queue.private_socket(d->job.transport);

@@ -53,7 +53,7 @@ void Manager::load(const std::string& id) {
         if (r.done) continue;
         auto res = rewrite_.resolve(r.address);
         if (!res) {
-            m.deferred.push_back(Outcome::temporary(r.offset, "address resolver failure: " + res.error().text));
+            m.deferred.push_back(temporary_outcome(r.offset, "address resolver failure: " + res.error().text));
             continue;
         }
         if (res->transport == "local") {
@@ -104,7 +104,7 @@ void Manager::job_done(const Job& job, const std::vector<Outcome>& results, bool
     }
     for (size_t off : job.offsets)
         if (std::find(answered.begin(), answered.end(), off) == answered.end())
-            m.deferred.push_back(Outcome::temporary(off, "delivery agent gave no result"));
+            m.deferred.push_back(temporary_outcome(off, "delivery agent gave no result"));
     bool answered_by_server = std::any_of(results.begin(), results.end(), [](const Outcome& o) {
         return o.dsn.starts_with("2") || !o.remote_mta.empty();
     });
@@ -147,7 +147,7 @@ void Manager::defer_job(const Job& job, const std::string& reason) {
     m.jobs_in_flight--;
     double now = mail::now_seconds();
     for (size_t off : job.offsets) {
-        m.deferred.push_back(Outcome::temporary(off, reason));
+        m.deferred.push_back(temporary_outcome(off, reason));
         for (const auto& r : m.env.recipients)
             if (r.offset == off) {
                 mail::DeliveryTimes t{m.env.arrival_sec + m.env.arrival_usec / 1e6, m.active_time, now, now, now};

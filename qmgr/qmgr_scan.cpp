@@ -68,9 +68,8 @@ void Manager::on_trigger(std::string_view request, int reply_fd) {
     if (flush && server::refresh_config(ctx_)) util::msg_info("configuration reread (main.cf changed)");
     switch (request.front()) {
         case 'L': {
-            std::string out;
-            for (const auto& m : mail::list_queue(ctx_.queue)) out += mail::format_json_line(m);
-            (void)util::write_all(reply_fd, out, "queue listing");
+            std::string out = mail::proto::encode_queue_listing(mail::list_queue(ctx_.queue));
+            if (auto w = util::write_all(reply_fd, out, "queue listing"); !w) util::msg_warn("{}", w.error().text);
             return;
         }
         case 'I': deliver_now(std::string(request.substr(1))); return;

@@ -1,11 +1,12 @@
 // NAME
 //   smtp - deliver mail to remote SMTP servers
 // DESCRIPTION
-//   Serves private/smtp: each connection from qmgr carries one delivery
-//   request {queue_id, sender, nexthop, active_time, rcpt="offset address"...}
-//   and is answered with one result="offset dsn text" per recipient (plus
-//   diag="offset reply" and mta="offset host" where a server answered, and
-//   site=dead when no server of the nexthop could be reached). Many
+//   Serves private/smtp: each connection from qmgr carries one
+//   delivery-request frame and is answered with one delivery-result frame
+//   (mail/mail_proto.hpp): a result per recipient, with the remote reply and
+//   host where a server answered, and site=dead when no server of the
+//   nexthop could be reached. A malformed request is logged and the
+//   connection closed; qmgr then defers its recipients. Many
 //   deliveries run at once on one event loop: MX and address lookups with
 //   c-ares, the SMTP conversation (PIPELINING, SIZE, 8BITMIME, STARTTLS per
 //   smtp_tls_security_level) and a cache of idle connections reused by the
@@ -19,6 +20,7 @@
 //   smtp_destination_recipient_limit, smtp_connection_cache_time_limit,
 //   smtp_tls_security_level, smtp_tls_CAfile, dns_resolver_address
 #include "mail/delivery_log.hpp"
+#include "mail/mail_proto.hpp"
 #include "server/server.hpp"
 #include "smtp/smtp_agent.hpp"
 #include "util/attr.hpp"
@@ -28,7 +30,6 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#include <charconv>
 #include <cstdlib>
 
 using namespace kurir;
@@ -51,46 +52,51 @@ struct QmgrConn {
 
     static void on_read(bufferevent* bev, void* arg) {
         auto* c = static_cast<QmgrConn*>(arg);
-        if (c->delivering) return;
         evbuffer* in = bufferevent_get_input(bev);
         size_t len = evbuffer_get_length(in);
+        if (c->delivering) {
+            util::msg_warn("smtp: {} bytes after the delivery request; ignored", len);
+            evbuffer_drain(in, len);
+            return;
+        }
         auto frame = util::attr_decode(std::string_view(reinterpret_cast<char*>(evbuffer_pullup(in, -1)), len));
         if (!frame) {
             util::msg_warn("smtp: malformed request: {}", frame.error().text);
             return c->close();
         }
         if (!*frame) return;
+        if ((*frame)->consumed != len) {
+            util::msg_warn("smtp: {} bytes after the delivery request", len - (*frame)->consumed);
+            return c->close();
+        }
+        auto decoded = mail::proto::decode_delivery_request((*frame)->attrs);
+        if (!decoded) {
+            util::msg_warn("smtp: refused request: {}", decoded.error().text);
+            return c->close();
+        }
+        evbuffer_drain(in, len);
         c->delivering = true;
         bufferevent_set_timeouts(bev, nullptr, nullptr);
-        const util::Attrs& a = (*frame)->attrs;
         smtp::Request req;
-        req.queue_id = a.get_or("queue_id", "");
-        req.sender = a.get_or("sender", "");
-        req.nexthop = a.get_or("nexthop", "");
-        req.active_time = std::strtod(a.get_or("active_time", "0").c_str(), nullptr);
+        req.queue_id = std::move(decoded->queue_id);
+        req.sender = std::move(decoded->sender);
+        req.nexthop = std::move(decoded->nexthop);
+        req.active_time = decoded->active_time;
         req.handed_time = mail::now_seconds();
-        for (auto r : a.all("rcpt")) {
-            size_t sp = r.find(' ');
+        for (auto& r : decoded->recipients) {
             smtp::Recipient rc;
-            auto [end, ec] = std::from_chars(r.data(), r.data() + std::min(sp, r.size()), rc.offset);
-            if (sp == std::string_view::npos || ec != std::errc()) continue;
-            rc.address = std::string(r.substr(sp + 1));
+            rc.offset = r.offset;
+            rc.address = std::move(r.address);
             req.recipients.push_back(std::move(rc));
         }
         c->agent->deliver(std::move(req), [c](const smtp::Request& done, bool site_dead) { c->answer(done, site_dead); });
     }
 
     void answer(const smtp::Request& req, bool site_dead) {
-        util::Attrs reply;
-        for (const auto& r : req.recipients) {
-            std::string off = std::to_string(r.offset);
-            reply.add("result", off + " " + r.dsn + " " + r.text);
-            if (!r.diagnostic.empty()) reply.add("diag", off + " " + r.diagnostic);
-            if (!r.remote_mta.empty()) reply.add("mta", off + " " + r.remote_mta);
-            if (!r.action.empty()) reply.add("action", off + " " + r.action);
-        }
-        if (site_dead) reply.add("site", "dead");
-        std::string frame = util::attr_encode(reply);
+        mail::proto::DeliveryResult result{site_dead, {}};
+        for (const auto& r : req.recipients)
+            result.recipients.push_back({r.offset, r.dsn, r.text, r.diagnostic, r.remote_mta, r.action});
+        std::string frame = util::attr_encode(mail::proto::encode(result));
         bufferevent_setcb(bev, nullptr, on_written, on_event, this);
         bufferevent_write(bev, frame.data(), frame.size());
     }

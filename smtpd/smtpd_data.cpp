@@ -3,6 +3,7 @@
 // durable.
 #include "mail/address.hpp"
 #include "mail/clients.hpp"
+#include "mail/mail_proto.hpp"
 #include "mail/record.hpp"
 #include "smtpd/smtpd_session.hpp"
 #include "util/attr.hpp"
@@ -149,20 +150,26 @@ void Session::on_cleanup_read(bufferevent* bev, void* arg) {
 }
 
 void Session::cleanup_reply(const util::Attrs& attrs) {
+    auto refuse = [&](const std::string& error) {
+        util::msg_warn("{}: malformed reply from cleanup: {}", queue_id_.empty() ? "NOQUEUE" : queue_id_, error);
+        on_cleanup_event(cleanup_, BEV_EVENT_ERROR, this);
+    };
     if (++cleanup_frames_ == 1) {
-        queue_id_ = attrs.get_or("queue_id", "");
+        auto hello = mail::proto::decode_cleanup_hello(attrs);
+        if (!hello) return refuse(hello.error().text);
+        queue_id_ = hello->queue_id;
         util::msg_info("{}: client={}", queue_id_, client_id());
         return;
     }
+    auto answer = mail::proto::decode_cleanup_reply(attrs);
+    if (!answer) return refuse(answer.error().text);
     if (state_ != State::waiting_cleanup) return;  // a reply before the end: ignore until the end
-    std::string status = attrs.get_or("status", "4");
     std::string text;
-    if (status == "0") {
-        text = fmt::format("250 2.0.0 Ok: queued as {}", attrs.get_or("queue_id", queue_id_));
+    if (answer->status == '0') {
+        text = fmt::format("250 2.0.0 Ok: queued as {}", answer->queue_id);
     } else {
-        std::string dsn = attrs.get_or("dsn", status == "5" ? "5.3.0" : "4.3.0");
-        std::string code = status == "5" ? (dsn == "5.3.4" ? "552" : "554") : "451";
-        text = fmt::format("{} {} Error: {}", code, dsn, attrs.get_or("reason", "queue file write error"));
+        std::string code = answer->status == '5' ? (answer->dsn == "5.3.4" ? "552" : "554") : "451";
+        text = fmt::format("{} {} Error: {}", code, answer->dsn, answer->reason);
         util::msg_info("{}: reject: END-OF-MESSAGE from {}: {}", queue_id_, client_id(), text);
     }
     abort_cleanup();

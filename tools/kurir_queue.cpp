@@ -9,7 +9,8 @@
 //   "-- N Kbytes in M Requests."; an empty queue is "Mail queue is empty".
 //   -j prints one JSON object per message with Postfix's field names. -f
 //   retries every deferred message now, -i one message, -s the messages for
-//   a domain. The listing comes from qmgr over public/qmgr, so an ordinary
+//   a domain. The listing comes from qmgr over public/qmgr as queue-entry
+//   frames (mail/mail_proto.hpp), so an ordinary
 //   user never reads queue files; root may read them directly when the mail
 //   system is down.
 // SECURITY
@@ -19,6 +20,7 @@
 //   0 on success; EX_UNAVAILABLE when the mail system is down; EX_USAGE.
 #include "mail/clients.hpp"
 #include "mail/config.hpp"
+#include "mail/mail_proto.hpp"
 #include "mail/queue_listing.hpp"
 
 #include <fmt/format.h>
@@ -26,6 +28,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <utility>
 
 using namespace kurir;
 
@@ -39,63 +42,6 @@ namespace {
 [[noreturn]] void usage() {
     fmt::print(stderr, "usage: kurir-queue [-c config_dir] -p | -j | -f | -i queue_id | -s site\n");
     std::exit(EX_USAGE);
-}
-
-// The JSON lines qmgr sends back are parsed just enough to format -p.
-std::string json_field(std::string_view line, std::string_view name, size_t from = 0, size_t* end = nullptr) {
-    std::string key = "\"" + std::string(name) + "\": ";
-    size_t at = line.find(key, from);
-    if (at == std::string_view::npos) return {};
-    size_t p = at + key.size();
-    std::string out;
-    if (p < line.size() && line[p] == '"') {
-        for (++p; p < line.size() && line[p] != '"'; ++p) {
-            if (line[p] == '\\' && p + 1 < line.size()) {
-                char c = line[++p];
-                if (c == 'n') out += '\n';
-                else if (c == 't') out += '\t';
-                else if (c == 'r') out += '\r';
-                else if (c == 'u' && p + 4 < line.size()) {
-                    out += static_cast<char>(std::strtol(std::string(line.substr(p + 1, 4)).c_str(), nullptr, 16));
-                    p += 4;
-                } else out += c;
-            } else {
-                out += line[p];
-            }
-        }
-    } else {
-        while (p < line.size() && line[p] != ',' && line[p] != '}') out += line[p++];
-    }
-    if (end) *end = p;
-    return out;
-}
-
-std::vector<mail::ListedMessage> from_json_lines(std::string_view text) {
-    std::vector<mail::ListedMessage> out;
-    size_t pos = 0;
-    while (pos < text.size()) {
-        size_t nl = text.find('\n', pos);
-        std::string_view line = text.substr(pos, nl == text.npos ? text.npos : nl - pos);
-        pos = nl == text.npos ? text.size() : nl + 1;
-        if (line.empty()) continue;
-        mail::ListedMessage m;
-        m.queue_name = json_field(line, "queue_name");
-        m.queue_id = json_field(line, "queue_id");
-        m.arrival_time = std::atol(json_field(line, "arrival_time").c_str());
-        m.message_size = std::atol(json_field(line, "message_size").c_str());
-        m.sender = json_field(line, "sender");
-        size_t at = line.find("\"recipients\": [");
-        while (at != std::string_view::npos) {
-            size_t next = line.find("{\"address\": ", at);
-            if (next == std::string_view::npos) break;
-            size_t close = line.find('}', next);
-            std::string_view item = line.substr(next, close - next + 1);
-            m.recipients.push_back({json_field(item, "address"), json_field(item, "delay_reason")});
-            at = close;
-        }
-        out.push_back(std::move(m));
-    }
-    return out;
 }
 
 }  // namespace
@@ -133,7 +79,9 @@ int main(int argc, char** argv) {
     std::vector<mail::ListedMessage> messages;
     auto r = mail::public_request(queue, mail::service::qmgr, "L");
     if (r) {
-        messages = from_json_lines(*r);
+        auto listed = mail::proto::decode_queue_listing(*r);
+        if (!listed) die(EX_PROTOCOL, "malformed queue listing from qmgr: " + listed.error().text);
+        messages = std::move(*listed);
     } else if (::access(queue.dir(mail::Queue::incoming).c_str(), R_OK | X_OK) == 0) {
         // The mail system is down: whoever may read the queue reads it.
         messages = mail::list_queue(queue);

@@ -1,7 +1,8 @@
 // NAME
 //   trivial-rewrite - address rewriting and resolving service
 // DESCRIPTION
-//   Answers attribute requests on private/rewrite: "rewrite" gives an
+//   Answers rewrite-request frames (mail/mail_proto.hpp) on private/rewrite,
+//   refusing and logging a malformed one: "rewrite" gives an
 //   address its canonical form (user -> user@$myorigin); "resolve" gives the
 //   (transport, nexthop, recipient) that delivers to it: local for
 //   $mydestination, otherwise smtp to $relayhost or the recipient domain;
@@ -12,6 +13,7 @@
 // CONFIGURATION PARAMETERS
 //   myorigin, mydestination, relayhost, transport_maps, myhostname
 #include "server/attr_server.hpp"
+#include "mail/mail_proto.hpp"
 #include "mail/resolve.hpp"
 #include "util/log.hpp"
 
@@ -22,20 +24,18 @@ int main(int argc, char** argv) {
     return server::multi_server_main(argc, argv, "trivial-rewrite",
         [&transport_maps](server::ServerContext& ctx, util::Fd fd, server::ClientDone done) {
             server::serve_attr_connection(ctx, std::move(fd), std::move(done),
-                [&ctx, &transport_maps](const util::Attrs& req) -> util::Attrs {
-                    std::string request = req.get_or("request", "");
-                    std::string address = req.get_or("address", "");
-                    if (request == "rewrite") return {{"address", mail::canonical_address(ctx.config, address)}};
-                    if (request == "resolve") {
-                        auto r = mail::resolve_address(ctx.config, address, &transport_maps.get(ctx.config));
-                        if (!r) {
-                            util::msg_warn("resolve <{}>: {}", address, r.error().text);
-                            return {{"error", r.error().text}};
-                        }
-                        return {{"transport", r->transport}, {"nexthop", r->nexthop},
-                                {"recipient", r->recipient}, {"flags", r->flags}};
+                [&ctx, &transport_maps](const util::Attrs& frame) -> util::Result<util::Attrs> {
+                    using namespace mail::proto;
+                    auto req = decode_rewrite_request(frame);
+                    if (!req) return std::unexpected(req.error());
+                    if (req->kind == RewriteRequest::Kind::rewrite)
+                        return encode(RewriteReply{mail::canonical_address(ctx.config, req->address)});
+                    auto r = mail::resolve_address(ctx.config, req->address, &transport_maps.get(ctx.config));
+                    if (!r) {
+                        util::msg_warn("resolve <{}>: {}", req->address, r.error().text);
+                        return encode(ResolveReply{r.error().text, "", "", "", ""});
                     }
-                    return {{"error", "unknown request"}};
+                    return encode(ResolveReply{"", r->transport, r->nexthop, r->recipient, r->flags});
                 });
         });
 }

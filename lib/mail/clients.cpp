@@ -1,5 +1,6 @@
 #include "mail/clients.hpp"
 
+#include "mail/mail_proto.hpp"
 #include "mail/record.hpp"
 
 #include "util/socket.hpp"
@@ -39,15 +40,17 @@ util::Result<CleanupAnswer> submit_to_cleanup(const QueueDir& queue, std::string
                                              const std::function<void(const std::string&)>& on_queue_id) {
     auto fd = util::connect_unix(queue.private_socket(service::cleanup), timeout_seconds);
     if (!fd) return std::unexpected(fd.error());
-    auto hello = util::attr_read(fd->get());
-    if (!hello) return util::fail("cleanup: " + hello.error().text);
-    std::string id = hello->get_or("queue_id", "");
-    if (on_queue_id) on_queue_id(id);
+    auto hello_frame = util::attr_read(fd->get());
+    if (!hello_frame) return util::fail("cleanup: " + hello_frame.error().text);
+    auto hello = proto::decode_cleanup_hello(*hello_frame);
+    if (!hello) return std::unexpected(hello.error());
+    if (on_queue_id) on_queue_id(hello->queue_id);
     if (auto w = util::write_all(fd->get(), stream, "cleanup"); !w) return std::unexpected(w.error());
-    auto reply = util::attr_read(fd->get());
-    if (!reply) return util::fail("cleanup: " + reply.error().text);
-    std::string status = reply->get_or("status", "4");
-    return CleanupAnswer{status.empty() ? '4' : status[0], reply->get_or("queue_id", id), reply->get_or("reason", "")};
+    auto reply_frame = util::attr_read(fd->get());
+    if (!reply_frame) return util::fail("cleanup: " + reply_frame.error().text);
+    auto reply = proto::decode_cleanup_reply(*reply_frame);
+    if (!reply) return std::unexpected(reply.error());
+    return CleanupAnswer{reply->status, reply->queue_id, reply->reason};
 }
 
 std::string compose_cleanup_stream(const std::vector<std::string>& attrs, std::string_view sender,
@@ -91,8 +94,18 @@ util::Result<util::Attrs> RewriteClient::cached_call(std::string_view request, s
         cache_.erase(it);
     }
     ++asked_;
-    auto r = call({{"request", std::string(request)}, {"address", std::string(address)}});
-    if (!r || r->get("error")) return r;
+    bool resolve = request == "resolve";
+    auto kind = resolve ? proto::RewriteRequest::Kind::resolve : proto::RewriteRequest::Kind::rewrite;
+    auto r = call(proto::encode(proto::RewriteRequest{kind, std::string(address)}));
+    if (!r) return r;
+    // Only a well-formed answer that is not an error is remembered.
+    if (resolve) {
+        auto d = proto::decode_resolve_reply(*r);
+        if (!d) return std::unexpected(d.error());
+        if (!d->error.empty()) return util::fail("trivial-rewrite: " + d->error);
+    } else if (auto d = proto::decode_rewrite_reply(*r); !d) {
+        return std::unexpected(d.error());
+    }
     if (cache_.size() >= kCacheSize) std::erase_if(cache_, [&](const auto& e) { return e.second.until <= now; });
     if (cache_.size() >= kCacheSize) cache_.clear();
     cache_.emplace(std::move(key), Remembered{now + remember_, *r});
@@ -102,19 +115,17 @@ util::Result<util::Attrs> RewriteClient::cached_call(std::string_view request, s
 util::Result<std::string> RewriteClient::rewrite(std::string_view address) {
     auto r = cached_call("rewrite", address);
     if (!r) return std::unexpected(r.error());
-    auto a = r->get("address");
-    if (!a) return util::fail("trivial-rewrite: reply without address");
-    return std::string(*a);
+    auto d = proto::decode_rewrite_reply(*r);
+    if (!d) return std::unexpected(d.error());
+    return std::move(d->address);
 }
 
 util::Result<Resolved> RewriteClient::resolve(std::string_view address) {
     auto r = cached_call("resolve", address);
     if (!r) return std::unexpected(r.error());
-    if (auto e = r->get("error")) return util::fail("trivial-rewrite: " + std::string(*e));
-    Resolved out{r->get_or("transport", ""), r->get_or("nexthop", ""), r->get_or("recipient", ""),
-                 r->get_or("flags", "")};
-    if (out.transport.empty()) return util::fail("trivial-rewrite: reply without transport");
-    return out;
+    auto d = proto::decode_resolve_reply(*r);
+    if (!d) return std::unexpected(d.error());
+    return Resolved{std::move(d->transport), std::move(d->nexthop), std::move(d->recipient), std::move(d->flags)};
 }
 
 }  // namespace kurir::mail

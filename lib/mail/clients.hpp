@@ -1,15 +1,14 @@
 // Client stubs for the suite's internal services, and the service names.
+// What the attribute conversations carry is defined in mail_proto.hpp:
 //
-//   cleanup (private): a record stream (record.hpp: A, S, O, R, M, N/L, X)
-//     answered by one attribute frame {status, queue_id, reason}; status is
-//     "0" (queued and durable), "4" (try again) or "5" (refused).
-//   rewrite (private): {request=rewrite, address} -> {address}
-//                      {request=resolve, address} -> {transport, nexthop, recipient, flags}
-//   local (private): {queue_id, sender, rcpt="offset address"...} ->
-//     {result="offset dsn text"...}, one result per recipient, dsn 2.x.x/4.x.x/5.x.x
+//   cleanup (private): cleanup-hello, then the client's record stream
+//     (record.hpp: A, S, O, R, M, N/L, X), answered by cleanup-reply.
+//   rewrite (private): rewrite-request -> rewrite-reply or resolve-reply.
+//   local, smtp (private): delivery-request -> delivery-result.
 //   qmgr (public): a request, then the client's shutdown: 'W' wake up, 'F'
 //     flush the deferred queue, 'I'+ID deliver one message now, 'S'+domain
-//     flush mail for a site, 'L' list the queue (answered with JSON lines).
+//     flush mail for a site, 'L' list the queue (answered with queue-entry
+//     frames).
 #pragma once
 
 #include "mail/queue.hpp"

@@ -44,7 +44,13 @@ void on_read(bufferevent* bev, void* arg) {
             return;
         }
         evbuffer_drain(in, want);
-        std::string reply = util::attr_encode(c->handler((*frame)->attrs));
+        auto answer = c->handler((*frame)->attrs);
+        if (!answer) {
+            util::msg_warn("refused request: {}", answer.error().text);
+            c->close();
+            return;
+        }
+        std::string reply = util::attr_encode(*answer);
         bufferevent_write(bev, reply.data(), reply.size());
     }
 }

@@ -1,6 +1,7 @@
 // A multi-server connection that answers attribute-frame requests one at a
 // time: read a frame, call the handler, write its reply frame. A malformed
-// frame closes the connection (strict marshalling).
+// frame, or a request the handler refuses, is logged and closes the
+// connection (strict marshalling).
 #pragma once
 
 #include "server/server.hpp"
@@ -10,7 +11,7 @@
 
 namespace kurir::server {
 
-using AttrHandler = std::function<util::Attrs(const util::Attrs& request)>;
+using AttrHandler = std::function<util::Result<util::Attrs>(const util::Attrs& request)>;
 
 void serve_attr_connection(ServerContext& ctx, util::Fd client, ClientDone done, AttrHandler handler);
 

@@ -1,6 +1,7 @@
 #include "mail/clients.hpp"
 
 #include "../../test_util.hpp"
+#include "mail/mail_proto.hpp"
 #include "util/attr.hpp"
 #include "util/socket.hpp"
 
@@ -45,16 +46,20 @@ private:
         }
     }
     void answer(util::Fd conn) {
-        while (auto req = util::attr_read(conn.get())) {
+        using namespace mail::proto;
+        while (auto frame = util::attr_read(conn.get())) {
             ++questions_;
-            std::string address = req->get_or("address", "");
+            auto req = decode_rewrite_request(*frame);
+            REQUIRE(req);
             util::Attrs reply;
-            if (address == "broken@x")
-                reply = {{"error", "table lookup failed"}};
-            else if (req->get_or("request", "") == "rewrite")
-                reply = {{"address", address + ".rewritten"}};
+            if (req->address == "broken@x")
+                reply = encode(ResolveReply{"table lookup failed", "", "", "", ""});
+            else if (req->address == "garbled@x")
+                reply = {{"transport", "local"}};  // no protocol, no other fields
+            else if (req->kind == RewriteRequest::Kind::rewrite)
+                reply = encode(RewriteReply{req->address + ".rewritten"});
             else
-                reply = {{"transport", "local"}, {"nexthop", "x"}, {"recipient", address}, {"flags", ""}};
+                reply = encode(ResolveReply{"", "local", "x", req->address, ""});
             if (!util::attr_write(conn.get(), reply)) return;
         }
     }
@@ -120,4 +125,16 @@ TEST_CASE("send_trigger: the code reaches a listening service; a full queue is s
     REQUIRE(all_sent.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
     auto more = util::connect_unix_nowait(dir / "public/qmgr");
     CHECK(!more);
+}
+
+TEST_CASE("RewriteClient: a malformed answer is an error naming what is wrong, never remembered", "[clients]") {
+    kt::TempDir dir;
+    CountingRewrite server(dir);
+    mail::RewriteClient client{mail::QueueDir(dir.path())};
+    auto r = client.resolve("garbled@x");
+    REQUIRE(!r);
+    CHECK_THAT(r.error().text, Catch::Contains("resolve-reply: no protocol field"));
+    CHECK(!client.rewrite("garbled@x"));
+    CHECK(!client.resolve("garbled@x"));
+    CHECK(client.asked() == 3);
 }
