@@ -36,11 +36,6 @@ std::optional<std::string_view> Attrs::get(std::string_view name) const {
     return std::nullopt;
 }
 
-std::string Attrs::get_or(std::string_view name, std::string_view fallback) const {
-    auto v = get(name);
-    return std::string(v ? *v : fallback);
-}
-
 std::vector<std::string_view> Attrs::all(std::string_view name) const {
     std::vector<std::string_view> out;
     for (const auto& [n, v] : items_)

@@ -29,7 +29,6 @@ public:
     }
     // First value of name, or nullopt.
     std::optional<std::string_view> get(std::string_view name) const;
-    std::string get_or(std::string_view name, std::string_view fallback) const;
     // All values of name, in order.
     std::vector<std::string_view> all(std::string_view name) const;
     const std::vector<std::pair<std::string, std::string>>& items() const { return items_; }

@@ -6,6 +6,8 @@ import subprocess
 import time
 
 from instance import PREFIX, wait_for
+from peers import SmtpReceiver
+from smtp_raw import RawSMTP
 
 SBIN = os.path.join(PREFIX, "sbin")
 
@@ -59,6 +61,38 @@ def test_listing_markers_reasons_and_json(make_instance):
     mailq = subprocess.run(inst.submitter() + [os.path.join(PREFIX, "bin", "mailq"), "-C", inst.dir],
                            stdout=subprocess.PIPE, text=True)
     assert mailq.stdout == tool(inst, "kurir-queue", "-p").stdout
+
+
+def test_listing_carries_any_bytes_in_addresses_and_reasons(make_instance):
+    """Sender, recipient and defer reason with } " \\ and UTF-8: -p and -j
+    show them exactly (a } once cut a recipient short in -p and -j)."""
+    reason = '450 4.2.0 busy }"\\ \u00e9t\u00e9 {x}'
+    with SmtpReceiver(smtputf8=True, rcpt_reply=lambda a: reason) as mx:
+        inst = make_instance(relayhost=f"[127.0.0.1]:{mx.port}").start()
+        sender = '"we}i\\"rd\\\\\u00e9"@client.test'
+        rcpt = '"a}b\\"c\\\\\u00fc"@remote.test'
+        with RawSMTP(inst.port) as c:
+            assert c.reply()[0] == 220
+            assert c.cmd("EHLO client.test")[0] == 250
+            assert c.cmd(f"MAIL FROM:<{sender}>")[0] == 250
+            assert c.cmd(f"RCPT TO:<{rcpt}>")[0] == 250
+            assert c.cmd("DATA")[0] == 354
+            c.send(b"Subject: odd\r\n\r\nbody\r\n.\r\n")
+            assert c.reply()[0] == 250
+        wait_for(lambda: inst.queue_files("deferred"), 30, "the deferred message")
+    said = f"host 127.0.0.1[127.0.0.1] said: {reason} (in reply to RCPT TO command)"
+    res = tool(inst, "kurir-queue", "-p", user=True)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[1].endswith(" " + sender)
+    assert lines[2] == f"        ({said})"
+    assert lines[3].strip() == rcpt
+    assert lines[-1] == "-- 1 Kbytes in 1 Request."
+    res = tool(inst, "kurir-queue", "-j", user=True)
+    assert res.returncode == 0, res.stderr
+    [entry] = [json.loads(line) for line in res.stdout.splitlines()]
+    assert entry["sender"] == 'we}i"rd\\\u00e9@client.test'
+    assert entry["recipients"] == [{"address": 'a}b"c\\\u00fc@remote.test', "delay_reason": said}]
 
 
 def test_super_hold_release_requeue_delete_while_running(make_instance):
