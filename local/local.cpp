@@ -106,7 +106,7 @@ void serve(server::ServerContext& ctx, util::Fd client, mail::WatchedMaps& alias
                                      return forward_copy(ctx, *env, body, target, delivered_to);
                                  });
         auto st = expander.deliver(rc->address);
-        mail::DeliveryTimes t{env->arrival_sec + env->arrival_usec / 1e6, req->active_time, handed, connected,
+        mail::DeliveryTimes t{env->arrival_sec + env->arrival_usec / 1e6, static_cast<double>(req->active_usec) / 1e6, handed, connected,
                               mail::now_seconds()};
         util::msg_info("{}", mail::delivery_log_line(id, rc->address, rc->original, "local", t, st.dsn, st.text));
         reply.recipients.push_back({r.offset, st.dsn, st.text, {}, {}, {}});

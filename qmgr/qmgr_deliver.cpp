@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <cmath>
 #include <cstring>
 
 namespace kurir::qmgr {
@@ -79,7 +80,7 @@ void Manager::start_job(Job job) {
     bufferevent_set_timeouts(d->bev, nullptr, &tv);
     bufferevent_enable(d->bev, EV_READ | EV_WRITE);
 
-    mail::proto::DeliveryRequest req{m.id, m.env.sender, d->job.nexthop, m.active_time, {}};
+    mail::proto::DeliveryRequest req{m.id, m.env.sender, d->job.nexthop, std::llround(m.active_time * 1e6), {}};
     for (size_t off : d->job.offsets)
         for (const auto& r : m.env.recipients)
             if (r.offset == off) req.recipients.push_back({off, r.address});

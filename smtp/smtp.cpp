@@ -81,7 +81,7 @@ struct QmgrConn {
         req.queue_id = std::move(decoded->queue_id);
         req.sender = std::move(decoded->sender);
         req.nexthop = std::move(decoded->nexthop);
-        req.active_time = decoded->active_time;
+        req.active_time = static_cast<double>(decoded->active_usec) / 1e6;
         req.handed_time = mail::now_seconds();
         for (auto& r : decoded->recipients) {
             smtp::Recipient rc;

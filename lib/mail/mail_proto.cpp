@@ -53,16 +53,6 @@ public:
         return n;
     }
 
-    util::Result<double> seconds(std::string_view name) {
-        auto v = text(name);
-        if (!v) return std::unexpected(v.error());
-        double d = 0;
-        auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), d, std::chars_format::fixed);
-        if (v->empty() || ec != std::errc() || end != v->data() + v->size() || d < 0)
-            return fail(fmt::format("malformed {}: \"{}\"", name, *v));
-        return d;
-    }
-
     util::Result<void> close() {
         if (next_ != items_.size()) return fail(fmt::format("extra field {}", items_[next_].first));
         return {};
@@ -214,7 +204,7 @@ util::Attrs encode(const DeliveryRequest& m) {
     a.add("queue_id", m.queue_id);
     a.add("sender", m.sender);
     a.add("nexthop", m.nexthop);
-    a.add("active_time", fmt::format("{:.6f}", m.active_time));
+    a.add("active_usec", std::to_string(m.active_usec));
     for (const auto& r : m.recipients) {
         a.add("offset", std::to_string(r.offset));
         a.add("address", r.address);
@@ -229,7 +219,7 @@ util::Result<DeliveryRequest> decode_delivery_request(const util::Attrs& a) {
     TRY_INTO(m.queue_id, r.text("queue_id"));
     TRY_INTO(m.sender, r.text("sender"));
     TRY_INTO(m.nexthop, r.text("nexthop"));
-    TRY_INTO(m.active_time, r.seconds("active_time"));
+    TRY_INTO(m.active_usec, r.number<int64_t>("active_usec", 0));
     while (!r.done()) {
         DeliveryRecipient rc;
         TRY_INTO(rc.offset, r.number<size_t>("offset"));

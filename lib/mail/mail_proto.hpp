@@ -20,7 +20,8 @@
 //   resolve-reply/1     rewrite -> client    error (empty when resolved)
 //                                            transport nexthop recipient flags
 //   delivery-request/1  qmgr -> agent        queue_id sender nexthop
-//                                            active_time (seconds, decimal),
+//                                            active_usec (microseconds since
+//                                            the epoch),
 //                                            then per recipient: offset address
 //   delivery-result/1   agent -> qmgr        site ("alive" | "dead": no server
 //                                            of the nexthop could be reached),
@@ -44,6 +45,7 @@
 #include "util/attr.hpp"
 #include "util/result.hpp"
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -88,7 +90,7 @@ struct DeliveryRequest {
     std::string queue_id;
     std::string sender;
     std::string nexthop;
-    double active_time = 0;  // when qmgr moved the message to active/
+    int64_t active_usec = 0;  // when qmgr moved the message to active/
     std::vector<DeliveryRecipient> recipients;
 };
 

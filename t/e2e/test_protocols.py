@@ -33,7 +33,7 @@ def ask(inst, service, fields):
 
 def delivery(protocol, rcpt="alice@mx.test"):
     return [("protocol", protocol), ("queue_id", "4jhx8r6SLH89sxY"), ("sender", "s@client.test"),
-            ("nexthop", "mx.test"), ("active_time", "1796540764.000000"), ("offset", "120"), ("address", rcpt)]
+            ("nexthop", "mx.test"), ("active_usec", "1796540764000000"), ("offset", "120"), ("address", rcpt)]
 
 
 CASES = [
