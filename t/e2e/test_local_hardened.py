@@ -217,3 +217,23 @@ def test_a_mailbox_with_two_links_or_another_owner_defers_untouched(make_instanc
     wait_for(lambda: re.search(r"to=<liam@mx.test>.*status=deferred \(mailbox .* is not owned by the recipient",
                                inst.log()), 30, "liam deferred")
     assert os.path.getsize(other) == 0 and os.path.getsize(foreign) == 0
+
+
+def test_qmgr_defers_a_delivery_the_agent_never_answers(make_instance):
+    # local stays inside command_time_limit (1000s); daemon_timeout is the
+    # deadline qmgr gives each request.
+    inst = make_instance(daemon_timeout="2s", command_time_limit="1000s")
+    out = shared_dir(inst, "out")
+    start_with_aliases(inst, f'slow: "|echo $$ >> {out}/pids; exec sleep 1000"\n')
+    pid_file = os.path.join(out, "pids")
+    try:
+        inst.send("s@client.test", ["slow@mx.test"], "Subject: slow\r\n\r\nx\r\n")
+        wait_for(lambda: re.search(r"to=<slow@mx.test>.*status=deferred \(delivery agent timed out\)", inst.log()),
+                 30, "qmgr deferred the recipient")
+    finally:
+        inst.stop()  # no more retries
+        inst.kill_all()
+        if os.path.exists(pid_file):
+            for pid in open(pid_file).read().split():
+                if alive(int(pid)):
+                    os.kill(int(pid), 9)  # the commands the test started, still waited for by local
