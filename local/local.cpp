@@ -20,11 +20,18 @@
 //   without an account; never root). Commands and files named in aliases run
 //   with default_privs' rights, those in a .forward with its owner's; a
 //   command runs only from those two places (allow_mail_to_commands), never
-//   from an address in mail. Local parts that could leave the spool ('/',
+//   from an address in mail. A .forward of root's gives its commands and
+//   files default_privs' rights. Files named by users (.forward, :include:,
+//   mailboxes) are opened as the user with O_NOFOLLOW and O_NONBLOCK and
+//   checked on the descriptor. A command's time limit covers its exit; at
+//   the limit its process group is killed. An expansion remembers what it
+//   expanded: loops bounce (5.4.6), each destination gets one copy, depth
+//   and fan-out are bounded. Local parts that could leave the spool ('/',
 //   '..', a leading '.', control characters) are refused.
 // CONFIGURATION PARAMETERS
 //   mail_spool_directory, home_mailbox, recipient_delimiter,
-//   local_recipient_maps, default_privs, myhostname
+//   local_recipient_maps, default_privs, myhostname, alias_maps,
+//   allow_mail_to_commands, allow_mail_to_files, command_time_limit
 #include "local/local_alias.hpp"
 #include "mail/clients.hpp"
 #include "mail/maps.hpp"

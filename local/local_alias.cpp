@@ -1,6 +1,7 @@
 #include "local/local_alias.hpp"
 
 #include "local/local_command.hpp"
+#include "local/local_listfile.hpp"
 #include "local/local_recipient.hpp"
 #include "mail/address.hpp"
 #include "mail/header.hpp"
@@ -20,8 +21,6 @@
 namespace kurir::local {
 
 namespace {
-constexpr int kMaxDepth = 20;
-
 bool allowed(const mail::Config& cfg, std::string_view param, const std::string& origin) {
     auto list = cfg.list(param);
     return std::find(list.begin(), list.end(), origin) != list.end();
@@ -88,14 +87,30 @@ std::string Expander::prefix(const std::string& recipient) const {
     return out + "Delivered-To: " + mail::quote_address(recipient) + "\n";
 }
 
+DeliveryStatus refused_visit(Expansion::Visit visit, const std::string& recipient) {
+    std::string who = mail::quote_address(recipient);
+    switch (visit) {
+        case Expansion::Visit::first: return {"", ""};
+        case Expansion::Visit::again: return {"2.0.0", "duplicate"};
+        case Expansion::Visit::loop: return {"5.4.6", "mail forwarding loop for " + who};
+        case Expansion::Visit::too_deep:
+            return {"5.4.6", "alias expansion too deep for " + who + " (more than " +
+                                 std::to_string(Expansion::kMaxDepth) + " levels)"};
+        case Expansion::Visit::too_many:
+            return {"5.4.6", "alias expansion too large for " + who + " (more than " +
+                                 std::to_string(Expansion::kMaxItems) + " destinations)"};
+    }
+    return {"4.3.0", "unknown expansion state"};
+}
+
 DeliveryStatus Expander::deliver(const std::string& recipient) {
     if (delivered_to_.count(mail::lowercase(mail::quote_address(recipient))))
         return {"5.4.6", "mail forwarding loop for " + mail::quote_address(recipient)};
-    return deliver_at(recipient, 0, true);
+    expansion_ = Expansion{};
+    return deliver_at(recipient, true);
 }
 
-DeliveryStatus Expander::deliver_at(const std::string& recipient, int depth, bool expand) {
-    if (depth > kMaxDepth) return {"5.4.6", "alias expansion too deep for " + mail::quote_address(recipient)};
+DeliveryStatus Expander::deliver_at(const std::string& recipient, bool expand) {
     std::string user = mail::mailbox_user(cfg_, recipient);
     if (expand) {
         // The full local part first (user+ext), then the user.
@@ -107,29 +122,68 @@ DeliveryStatus Expander::deliver_at(const std::string& recipient, int depth, boo
             // Commands and files from aliases run with default_privs' rights.
             auto privs = util::find_account(cfg_.str("default_privs"));
             if (!privs) return {"4.3.5", "default_privs: no such user"};
-            return deliver_items(recipient, mail::split_alias_value(**v), depth, "alias", privs->uid, privs->gid, "/");
+            return expand_list("alias " + key, recipient, mail::split_alias_value(**v), "alias", privs->uid,
+                               privs->gid, "/");
         }
-        // The user's own .forward, owned by the user and not writable by others.
+        // The user's own .forward, read as the user: a regular file owned by
+        // the user (or root) and not writable by others.
         const auto& acct = account(user);
         std::string path = acct ? acct->home + "/.forward" : "";
         if (acct && !acct->home.empty() && may_exist(path)) {
-            auto text = as_user(acct->uid, acct->gid, [&]() -> DeliveryStatus {
-                struct stat st {};
-                if (::lstat(path.c_str(), &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != acct->uid ||
-                    (st.st_mode & 022))
-                    return {"", ""};
-                auto t = util::read_file(path);
-                return {"2.0.0", t ? *t : ""};
+            std::string text;
+            auto read = as_user(acct->uid, acct->gid, [&]() -> DeliveryStatus {
+                auto t = read_list_file(path, {acct->uid, S_IWGRP | S_IWOTH});
+                if (!t) return {"4.3.0", t.error().text};
+                if (*t) text = std::move(**t);
+                return {"2.0.0", ""};
             });
-            if (text.ok() && !text.text.empty())
-                return deliver_items(recipient, items_of_file(text.text), depth, "forward", acct->uid, acct->gid,
-                                     acct->home);
+            if (!read.ok()) util::msg_warn("{}: ignored", read.text);
+            auto items = items_of_file(text);
+            if (!items.empty())
+                return expand_list("forward " + path, recipient, items, "forward", acct->uid, acct->gid,
+                                   acct->home);
         }
     }
     return to_mailbox(recipient);
 }
 
-DeliveryStatus Expander::deliver_items(const std::string& recipient, const std::vector<std::string>& items, int depth,
+DeliveryStatus Expander::expand_list(const std::string& key, const std::string& recipient,
+                                     const std::vector<std::string>& items, const std::string& origin, uid_t uid,
+                                     gid_t gid, const std::string& home) {
+    auto visit = expansion_.enter(key);
+    if (visit != Expansion::Visit::first) {
+        auto st = refused_visit(visit, recipient);
+        if (!st.ok()) util::msg_warn("{}: {}: {}", msg_.queue_id, key, st.text);
+        return st;
+    }
+    auto st = deliver_items(recipient, items, origin, uid, gid, home);
+    expansion_.leave(key);
+    return st;
+}
+
+DeliveryStatus Expander::deliver_include(const std::string& recipient, const std::string& path, uid_t uid,
+                                         gid_t gid, const std::string& home) {
+    auto config_error = [&](const std::string& why) -> DeliveryStatus {
+        util::msg_warn("{}: :include: {}", msg_.queue_id, why);
+        return {"5.3.5", "mail system configuration error"};
+    };
+    if (!path.starts_with("/")) return config_error(path + ": not an absolute path");
+    std::optional<std::string> text;
+    std::string why;
+    auto st = as_user(uid, gid, [&]() -> DeliveryStatus {
+        auto t = read_list_file(path, {std::nullopt, S_IWOTH});
+        if (!t) why = t.error().text;
+        else if (!*t) why = path + ": no such file";
+        else text = std::move(**t);
+        return {"2.0.0", ""};
+    });
+    if (!st.ok()) return st;
+    if (!text) return config_error(why);
+    return expand_list("include " + std::to_string(uid) + " " + path, recipient, items_of_file(*text), "include",
+                       uid, gid, home);
+}
+
+DeliveryStatus Expander::deliver_items(const std::string& recipient, const std::vector<std::string>& items,
                                        const std::string& origin, uid_t uid, gid_t gid, const std::string& home) {
     // The worst outcome wins: a temporary failure retries the whole
     // recipient later; a permanent one bounces it.
@@ -138,6 +192,23 @@ DeliveryStatus Expander::deliver_items(const std::string& recipient, const std::
         if (st.ok()) return;
         if (worst.ok() || (st.dsn[0] == '4' && worst.dsn[0] == '5')) worst = st;
     };
+    // A destination gets one copy per expansion.
+    auto first_visit = [&](const std::string& key) {
+        auto visit = expansion_.deliver(key);
+        if (visit == Expansion::Visit::first) return true;
+        merge(refused_visit(visit, recipient));
+        return false;
+    };
+    // Commands and files never run or write as root: a .forward of root's
+    // gives them default_privs' rights, as Postfix does.
+    uid_t run_uid = uid;
+    gid_t run_gid = gid;
+    if (run_uid == 0 && util::running_as_root()) {
+        auto privs = util::find_account(cfg_.str("default_privs"));
+        if (!privs) return {"4.3.5", "default_privs: no such user"};
+        run_uid = privs->uid;
+        run_gid = privs->gid;
+    }
     std::string self = mail::mailbox_user(cfg_, recipient);
     for (const auto& item : items) {
         if (item.starts_with("|")) {
@@ -145,7 +216,8 @@ DeliveryStatus Expander::deliver_items(const std::string& recipient, const std::
                 merge({"5.7.1", "mail to command is restricted"});
                 continue;
             }
-            CommandRun run{item.substr(1), uid, gid, home, {}, cfg_.seconds("command_time_limit")};
+            if (!first_visit("command " + std::to_string(run_uid) + " " + item.substr(1))) continue;
+            CommandRun run{item.substr(1), run_uid, run_gid, home, {}, cfg_.seconds("command_time_limit")};
             run.env = {{"SENDER", msg_.env.sender},
                        {"RECIPIENT", recipient},
                        {"LOCAL", std::string(mail::local_part(recipient))},
@@ -160,30 +232,20 @@ DeliveryStatus Expander::deliver_items(const std::string& recipient, const std::
                 merge({"5.7.1", "mail to file is restricted"});
                 continue;
             }
+            if (!first_visit("file " + std::to_string(run_uid) + " " + item)) continue;
             if (item.back() == '/') {
-                merge(as_user(uid, gid, [&] {
+                merge(as_user(run_uid, run_gid, [&] {
                     return deliver_maildir(item.substr(0, item.size() - 1), prefix(recipient), msg_.body,
                                            cfg_.str("myhostname"));
                 }));
             } else {
-                merge(as_user(uid, gid, [&] {
-                    return deliver_mbox(item, msg_.env.sender, msg_.env.arrival_sec, prefix(recipient), msg_.body);
+                merge(as_user(run_uid, run_gid, [&] {
+                    return deliver_mbox(item, msg_.env.sender, msg_.env.arrival_sec, prefix(recipient), msg_.body,
+                                        MboxKind::file);
                 }));
             }
         } else if (item.starts_with(":include:")) {
-            std::string path = item.substr(9);
-            std::string text;
-            auto st = as_user(uid, gid, [&]() -> DeliveryStatus {
-                auto t = util::read_file(path);
-                if (!t) return {"4.3.0", t.error().text};
-                text = *t;
-                return {"2.0.0", ""};
-            });
-            if (!st.ok()) {
-                merge(st);
-                continue;
-            }
-            merge(deliver_items(recipient, items_of_file(text), depth + 1, "include", uid, gid, home));
+            merge(deliver_include(recipient, item.substr(9), uid, gid, home));
         } else {
             bool no_expand = item.starts_with("\\");
             std::string addr = no_expand ? item.substr(1) : item;
@@ -194,12 +256,13 @@ DeliveryStatus Expander::deliver_items(const std::string& recipient, const std::
             }
             std::string target = mail::canonical_address(cfg_, *parsed);
             if (!mail::is_local_domain(cfg_, mail::domain_part(target))) {
+                if (!first_visit("remote " + mail::lowercase(target))) continue;
                 merge(forward_(target, recipient));
                 continue;
             }
             // A name that points at itself means its own mailbox.
             bool same = mail::mailbox_user(cfg_, target) == self;
-            merge(deliver_at(target, depth + 1, !no_expand && !same));
+            merge(deliver_at(target, !no_expand && !same));
         }
     }
     return worst;
@@ -215,6 +278,8 @@ DeliveryStatus Expander::to_mailbox(const std::string& recipient) {
     auto where = find_mailbox(cfg_, recipient, [this](const std::string& user) -> const auto& { return account(user); });
     if (auto* st = std::get_if<DeliveryStatus>(&where)) return *st;
     auto& target = std::get<MailboxTarget>(where);
+    if (auto visit = expansion_.deliver("mailbox " + target.path); visit != Expansion::Visit::first)
+        return refused_visit(visit, recipient);
     if (util::running_as_root() && target.in_spool) {
         // The spool belongs to the mail system, not to each user: the
         // user's mailbox there is made with root's rights and given to the
@@ -226,7 +291,8 @@ DeliveryStatus Expander::to_mailbox(const std::string& recipient) {
     return as_user(target.uid, target.gid, [&] {
         if (target.kind == MailboxTarget::Kind::maildir)
             return deliver_maildir(target.path, prefix(recipient), msg_.body, cfg_.str("myhostname"));
-        return deliver_mbox(target.path, msg_.env.sender, msg_.env.arrival_sec, prefix(recipient), msg_.body);
+        return deliver_mbox(target.path, msg_.env.sender, msg_.env.arrival_sec, prefix(recipient), msg_.body,
+                            MboxKind::mailbox);
     });
 }
 

@@ -2,10 +2,15 @@
 // .forward, then the mailbox. Alias and .forward items may be addresses
 // (local ones are expanded again, others forwarded through cleanup),
 // |commands, /files, :include: files and \user (the mailbox, no further
-// expansion). Loops end at a depth limit and at a Delivered-To: the
-// message already carries.
+// expansion). What was expanded is remembered (local_expansion.hpp): a list
+// met inside itself is a loop (5.4.6), a destination met again gets no
+// second copy, depth and fan-out are bounded; a Delivered-To: the message
+// already carries for the recipient is a loop too. Commands and files are
+// never run or written as root: a .forward of root's (or an alias) gives
+// them default_privs' rights.
 #pragma once
 
+#include "local/local_expansion.hpp"
 #include "local/local_mailbox.hpp"
 #include "mail/config.hpp"
 #include "mail/maps.hpp"
@@ -37,9 +42,16 @@ public:
     DeliveryStatus deliver(const std::string& recipient);
 
 private:
-    DeliveryStatus deliver_at(const std::string& recipient, int depth, bool expand);
-    DeliveryStatus deliver_items(const std::string& recipient, const std::vector<std::string>& items, int depth,
+    DeliveryStatus deliver_at(const std::string& recipient, bool expand);
+    // Expands the list named key (an alias, a .forward, a :include: file)
+    // unless the expansion has met it before.
+    DeliveryStatus expand_list(const std::string& key, const std::string& recipient,
+                               const std::vector<std::string>& items, const std::string& origin, uid_t uid, gid_t gid,
+                               const std::string& home);
+    DeliveryStatus deliver_items(const std::string& recipient, const std::vector<std::string>& items,
                                  const std::string& origin, uid_t uid, gid_t gid, const std::string& home);
+    DeliveryStatus deliver_include(const std::string& recipient, const std::string& path, uid_t uid, gid_t gid,
+                                   const std::string& home);
     DeliveryStatus to_mailbox(const std::string& recipient);
     std::string prefix(const std::string& recipient) const;
     // A user's passwd entry, looked up once for the .forward and the mailbox.
@@ -51,7 +63,12 @@ private:
     Forwarder forward_;
     std::set<std::string> delivered_to_;  // from the message's Delivered-To: headers
     std::map<std::string, std::optional<util::Account>> accounts_;
+    Expansion expansion_;
 };
+
+// What a visit the expansion refused means for the recipient: nothing for
+// first, success for again (the copy went there already), 5.4.6 otherwise.
+DeliveryStatus refused_visit(Expansion::Visit visit, const std::string& recipient);
 
 // Runs fn with effective uid/gid switched (root only); restores root after.
 DeliveryStatus as_user(uid_t uid, gid_t gid, const std::function<DeliveryStatus()>& fn);

@@ -6,10 +6,12 @@
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -53,23 +55,43 @@ DeliveryStatus deliver_command(const CommandRun& run, std::string_view message) 
         ::close(out[0]);
         return {"4.3.0", "fork: " + std::string(std::strerror(errno))};
     }
-    // Feed the message and collect the output at the same time, within the limit.
+    // Feed the message, collect the output and wait for the exit, all
+    // within the one limit: a command that closes its output and carries on
+    // is still bounded. At the limit its whole process group is killed.
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(run.time_limit);
     std::string output;
     size_t written = 0;
     int wfd = in[1], rfd = out[0];
     ::fcntl(wfd, F_SETFL, O_NONBLOCK);
+    util::Fd exit_fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));  // readable once the command exits
     bool timed_out = false;
-    while (rfd >= 0) {
-        struct pollfd p[2] = {{rfd, POLLIN, 0}, {wfd, POLLOUT, 0}};
-        int n = wfd >= 0 ? 2 : 1;
+    bool exited = false;
+    int status = 0;
+    auto reap = [&] {
+        pid_t r;
+        while ((r = ::waitpid(pid, &status, WNOHANG)) < 0 && errno == EINTR) {
+        }
+        if (r == pid) exited = true;
+        return exited;
+    };
+    while (!exited) {
+        // Output is read until EOF or until the command has exited (a
+        // background child may keep the pipe open).
+        struct pollfd p[3];
+        int n = 0, at_r = -1, at_w = -1, at_x = -1;
+        if (rfd >= 0) p[at_r = n++] = {rfd, POLLIN, 0};
+        if (wfd >= 0) p[at_w = n++] = {wfd, POLLOUT, 0};
+        if (exit_fd) p[at_x = n++] = {exit_fd.get(), POLLIN, 0};
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
-            timed_out = true;
+            timed_out = !reap();
             break;
         }
-        if (::poll(p, n, static_cast<int>(left.count())) < 0 && errno != EINTR) break;
-        if (n == 2 && (p[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
+        // Without a pidfd (old kernels), the exit is looked for every 100ms.
+        int wait_ms = static_cast<int>(exit_fd ? left.count() : std::min<long>(left.count(), 100));
+        if (n > 0 && ::poll(p, static_cast<nfds_t>(n), wait_ms) < 0 && errno != EINTR) break;
+        if (n == 0 && !exit_fd) ::poll(nullptr, 0, wait_ms);
+        if (at_w >= 0 && (p[at_w].revents & (POLLOUT | POLLERR | POLLHUP))) {
             ssize_t w = ::write(wfd, message.data() + written, message.size() - written);
             if (w > 0) written += static_cast<size_t>(w);
             if (w < 0 && errno != EAGAIN) written = message.size();  // the command stopped reading
@@ -78,7 +100,7 @@ DeliveryStatus deliver_command(const CommandRun& run, std::string_view message) 
                 wfd = -1;
             }
         }
-        if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+        if (at_r >= 0 && (p[at_r].revents & (POLLIN | POLLHUP | POLLERR))) {
             char buf[4096];
             ssize_t r = ::read(rfd, buf, sizeof buf);
             if (r <= 0) {
@@ -88,12 +110,21 @@ DeliveryStatus deliver_command(const CommandRun& run, std::string_view message) 
                 output.append(buf, static_cast<size_t>(r));
             }
         }
+        if (rfd < 0 || !exit_fd || (at_x >= 0 && (p[at_x].revents & POLLIN))) reap();
+    }
+    if (rfd >= 0) {  // what the command wrote before it exited
+        ::fcntl(rfd, F_SETFL, O_NONBLOCK);
+        char buf[4096];
+        ssize_t r;
+        while (output.size() < 4096 && (r = ::read(rfd, buf, sizeof buf)) > 0) output.append(buf, static_cast<size_t>(r));
     }
     if (wfd >= 0) ::close(wfd);
     if (rfd >= 0) ::close(rfd);
-    if (timed_out) ::kill(-pid, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    if (!exited) {
+        ::kill(-pid, SIGKILL);
+        ::kill(pid, SIGKILL);  // in case it was killed before its setsid()
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
     }
     std::string first = output.substr(0, output.find('\n'));
     for (char& c : first)

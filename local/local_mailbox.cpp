@@ -138,7 +138,7 @@ std::string mbox_entry(std::string_view sender, long arrival, std::string_view p
 }
 
 DeliveryStatus deliver_mbox(const std::string& path, std::string_view sender, long arrival,
-                            std::string_view prefix, std::string_view body) {
+                            std::string_view prefix, std::string_view body, MboxKind kind) {
     // Dot-lock first, as other mail readers expect, then fcntl.
     std::string lock = path + ".lock";
     bool have_dotlock = false;
@@ -162,18 +162,34 @@ DeliveryStatus deliver_mbox(const std::string& path, std::string_view sender, lo
         }
     } unlock{lock, have_dotlock};
     // A mailbox this delivery creates has its name synced with the mail.
+    // O_NONBLOCK: opening a FIFO for writing would wait for a reader.
+    constexpr int kOpen = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY;
     bool created = false;
-    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+    int fd = ::open(path.c_str(), kOpen);
     if (fd < 0 && errno == ENOENT) {
-        fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        fd = ::open(path.c_str(), kOpen | O_CREAT | O_EXCL, 0600);
         created = fd >= 0;
-        if (fd < 0 && errno == EEXIST) fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0 && errno == EEXIST) fd = ::open(path.c_str(), kOpen);
     }
+    if (fd < 0 && errno == ELOOP) return defer("mailbox " + path + " is a symbolic link");
+    if (fd < 0 && errno == ENXIO) return defer("mailbox " + path + " is not a regular file");  // a FIFO, no reader
     if (fd < 0) return defer(errno_text("open mailbox " + path));
     util::Fd guard(fd);
     struct stat st {};
-    if (::fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1)
-        return defer("mailbox " + path + " is not a regular file with one link");
+    if (::fstat(fd, &st) < 0) return defer(errno_text("fstat mailbox " + path));
+    bool device = kind == MboxKind::file && S_ISCHR(st.st_mode);
+    if (device) {  // /dev/null and the like: the message is written, nothing more
+        std::string entry = mbox_entry(sender, arrival, prefix, body);
+        if (auto w = util::write_all(fd, entry, path); !w) return defer("cannot append to " + path + ": " + w.error().text);
+        return {"2.0.0", "delivered to file: " + path};
+    }
+    if (!S_ISREG(st.st_mode)) return defer("mailbox " + path + " is not a regular file");
+    if (st.st_nlink != 1) return defer("mailbox " + path + " is not a regular file with one link");
+    if (kind == MboxKind::mailbox && st.st_uid != ::geteuid())
+        return defer("mailbox " + path + " is not owned by the recipient (uid " + std::to_string(st.st_uid) + ")");
+    if (kind == MboxKind::file && (st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)))
+        return {"5.7.1", "cannot append message to file " + path + ": file is executable"};
+    if (::fcntl(fd, F_SETFL, O_APPEND) < 0) return defer(errno_text("fcntl mailbox " + path));
     struct flock fl {};
     fl.l_type = F_WRLCK;
     fl.l_whence = SEEK_SET;

@@ -20,10 +20,18 @@ struct DeliveryStatus {
 DeliveryStatus deliver_maildir(const std::string& maildir, std::string_view prefix, std::string_view body,
                                const std::string& hostname);
 
+// What an mbox path is: a user's mailbox must be a regular file with one
+// link owned by the user local writes as; a /file from an alias or .forward
+// may also be a character device (/dev/null), never a FIFO, socket or
+// directory, nor an executable file.
+enum class MboxKind { mailbox, file };
+
 // mbox: From_ line, ">From " quoting, a blank line after the message; fcntl and
-// dotlock locking; a failed write is truncated away.
+// dotlock locking; a failed write is truncated away. Opened with the caller's
+// rights, O_NOFOLLOW and O_NONBLOCK (a FIFO neither hangs nor is written),
+// checked with fstat on the descriptor; anything else defers with its reason.
 DeliveryStatus deliver_mbox(const std::string& path, std::string_view sender, long arrival,
-                            std::string_view prefix, std::string_view body);
+                            std::string_view prefix, std::string_view body, MboxKind kind = MboxKind::mailbox);
 
 // A mailbox in the spool, made by root for its user: it appears under its
 // name already whole and owned by uid:gid (made aside, then renamed or linked

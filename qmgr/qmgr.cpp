@@ -22,7 +22,8 @@
 //   queue_run_delay, qmgr_message_active_limit, minimal_backoff_time, maximal_backoff_time,
 //   default_destination_concurrency_limit, <transport>_destination_concurrency_limit,
 //   defer_transports, maximal_queue_lifetime, bounce_queue_lifetime,
-//   delay_warning_time, bounce_size_limit, double_bounce_sender, ipc_timeout
+//   delay_warning_time, bounce_size_limit, double_bounce_sender, ipc_timeout,
+//   daemon_timeout (the deadline of each delivery request)
 #include "qmgr/qmgr.hpp"
 
 #include <memory>

@@ -74,10 +74,14 @@ void Manager::start_job(Job job) {
     auto* d = new Delivery{this, std::move(job)};
     d->bev = bufferevent_socket_new(ctx_.base, -1, BEV_OPT_CLOSE_ON_FREE);
     bufferevent_setcb(d->bev, Delivery::on_read, nullptr, Delivery::on_event, d);
-    // No read timeout: the agent bounds its own work (smtp_*_timeout); a
-    // qmgr that gave up first would defer what the agent then delivers.
-    struct timeval tv {static_cast<long>(ctx_.config.seconds("ipc_timeout")), 0};
-    bufferevent_set_timeouts(d->bev, nullptr, &tv);
+    // Every request has a deadline: an agent that never answers gets its
+    // recipients deferred and its connection closed. It is daemon_timeout
+    // (Postfix's watchdog for a request, 18000s), far beyond the agent's own
+    // bounds (command_time_limit, smtp_*_timeout), so that qmgr does not give
+    // up on a delivery the agent is still finishing.
+    struct timeval answer {static_cast<long>(ctx_.config.seconds("daemon_timeout")), 0};
+    struct timeval send {static_cast<long>(ctx_.config.seconds("ipc_timeout")), 0};
+    bufferevent_set_timeouts(d->bev, &answer, &send);
     bufferevent_enable(d->bev, EV_READ | EV_WRITE);
 
     mail::proto::DeliveryRequest req{m.id, m.env.sender, d->job.nexthop, std::llround(m.active_time * 1e6), {}};

@@ -21,6 +21,7 @@ constexpr std::array kParams{
     ParamSpec{"command_time_limit", K::time, "1000s", 1},
     ParamSpec{"config_directory", K::text, "/etc/kurir"},
     ParamSpec{"daemon_directory", K::text, KURIR_LIBEXECDIR},
+    ParamSpec{"daemon_timeout", K::time, "18000s", 1},
     ParamSpec{"default_destination_concurrency_limit", K::integer, "20", 1},
     ParamSpec{"default_destination_recipient_limit", K::integer, "50", 1},
     ParamSpec{"default_privs", K::text, "nobody"},

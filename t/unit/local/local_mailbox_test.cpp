@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -217,4 +218,49 @@ TEST_CASE("make_spool_maildir: a spool it cannot write defers, naming the mailbo
     DeliveryStatus st = make_spool_maildir(tmp / "missing/alice", ::getuid(), ::getgid());
     CHECK(st.dsn == "4.2.0");
     CHECK_THAT(st.text, Catch::Contains(tmp / "missing/alice"));
+}
+
+// A FIFO in a mailbox's place used to hang local in open(2) (no reader) or
+// take the mail (a reader): now it defers at once and gets nothing.
+TEST_CASE("deliver_mbox: a FIFO is refused at once, with or without a reader", "[local]") {
+    kt::TempDir tmp;
+    std::string fifo = tmp / "fifo";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    for (auto kind : {MboxKind::mailbox, MboxKind::file}) {
+        DeliveryStatus st = deliver_mbox(fifo, "a@b", kArrival, "", "x\n", kind);
+        CHECK(st.dsn == "4.2.0");
+        CHECK(st.text == "mailbox " + fifo + " is not a regular file");
+    }
+    int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+    REQUIRE(reader >= 0);
+    DeliveryStatus st = deliver_mbox(fifo, "a@b", kArrival, "", "x\n");
+    CHECK(st.dsn == "4.2.0");
+    CHECK(st.text == "mailbox " + fifo + " is not a regular file");
+    char buf[16];
+    CHECK(::read(reader, buf, sizeof buf) <= 0);  // nothing was written into it
+    ::close(reader);
+    for (const auto& n : kt::dir_entries(tmp.path())) CHECK_THAT(n, !Catch::EndsWith(".lock"));
+}
+
+TEST_CASE("deliver_mbox: a mailbox owned by another user defers; a /file may be /dev/null", "[local]") {
+    kt::TempDir tmp;
+    if (::geteuid() == 0) {
+        kt::spit(tmp / "theirs", "");
+        REQUIRE(::chown((tmp / "theirs").c_str(), 12345, 12345) == 0);
+        DeliveryStatus st = deliver_mbox(tmp / "theirs", "a@b", kArrival, "", "x\n");
+        CHECK(st.dsn == "4.2.0");
+        CHECK(st.text == "mailbox " + tmp / "theirs" + " is not owned by the recipient (uid 12345)");
+        CHECK(kt::slurp(tmp / "theirs").empty());
+        // A /file has no owner rule (its directory's permissions decide).
+        CHECK(deliver_mbox(tmp / "theirs", "a@b", kArrival, "", "x\n", MboxKind::file).ok());
+    }
+    CHECK(deliver_mbox("/dev/null", "a@b", kArrival, "", "x\n", MboxKind::file).ok());
+    DeliveryStatus dev = deliver_mbox("/dev/null", "a@b", kArrival, "", "x\n", MboxKind::mailbox);
+    CHECK(dev.dsn == "4.2.0");
+    CHECK(dev.text == "mailbox /dev/null is not a regular file");
+    kt::spit(tmp / "script", "");
+    ::chmod((tmp / "script").c_str(), 0700);
+    DeliveryStatus exe = deliver_mbox(tmp / "script", "a@b", kArrival, "", "x\n", MboxKind::file);
+    CHECK(exe.dsn == "5.7.1");
+    CHECK(kt::slurp(tmp / "script").empty());
 }

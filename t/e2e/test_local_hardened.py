@@ -1,0 +1,239 @@
+"""local(8) against hostile or careless aliases, .forward and :include:
+files, commands and mailboxes (issue 16): loops and fan-out end in one copy
+per destination and a 5.4.6 bounce, a command that hangs ends at
+command_time_limit with its process group, a FIFO or foreign file in a
+mailbox's place defers at once, root's .forward runs nothing as root."""
+import contextlib
+import fcntl
+import os
+import pwd
+import re
+import subprocess
+
+import pytest
+
+from instance import wait_for
+from test_aliases import run_newaliases, shared_dir, write_aliases
+
+
+def list_file(inst, name, text):
+    """A :include: file default_privs may read and nobody else may write."""
+    path = os.path.join(inst.tmp, name)
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o644)
+    return path
+
+
+def start_with_aliases(inst, text):
+    write_aliases(inst, text)
+    res = run_newaliases(inst)
+    assert res.returncode == 0, res.stderr
+    inst.start()
+
+
+def bounced(inst, rcpt, reason):
+    pattern = re.compile(rf"to=<{re.escape(rcpt)}>.*dsn=(5\.\d+\.\d+), status=bounced \((.*)\)")
+    found = wait_for(lambda: pattern.search(inst.log()), 30, f"{rcpt} bounced")
+    assert reason in found.group(2), found.group(0)
+    return found.group(1)
+
+
+def alive(pid):
+    """Running, not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2] != "Z"
+
+
+def test_self_including_file_bounces_as_a_loop_after_one_copy(make_instance):
+    inst = make_instance()
+    inc = os.path.join(inst.tmp, "self.list")
+    list_file(inst, "self.list", f"amy\n:include:{inc}\n")
+    start_with_aliases(inst, f"selfinc: :include:{inc}\n")
+    inst.send("s@client.test", ["selfinc@mx.test"], "Subject: self\r\n\r\nx\r\n")
+    assert bounced(inst, "selfinc@mx.test", "mail forwarding loop for selfinc@mx.test") == "5.4.6"
+    inst.wait_delivered("amy", 1)
+    inst.wait_queue_empty()
+    assert len(inst.maildir_files("amy")) == 1
+    assert "killed by signal" not in inst.log()
+
+
+def test_includes_named_twice_at_every_level_deliver_one_copy(make_instance):
+    # level0 names level1 twice, level1 names level2 twice, ...: 2**5 copies
+    # for amy when nothing remembers what was expanded.
+    inst = make_instance()
+    last = list_file(inst, "level5.list", "amy\n")
+    for n in range(4, -1, -1):
+        last = list_file(inst, f"level{n}.list", f":include:{last}, :include:{last}\n")
+    start_with_aliases(inst, f"wide: :include:{last}, amy, \\amy\nalsoamy: amy, wide\n")
+    inst.send("s@client.test", ["alsoamy@mx.test"], "Subject: wide\r\n\r\nx\r\n")
+    wait_for(lambda: re.search(r"to=<alsoamy@mx.test>.*status=sent", inst.log()), 30, "the expansion delivered")
+    inst.wait_queue_empty()
+    assert len(inst.maildir_files("amy")) == 1
+
+
+def test_an_alias_expanding_without_end_bounces(make_instance):
+    # chain0 -> chain1 -> ... -> chain29: more levels than local follows.
+    inst = make_instance()
+    chain = "".join(f"chain{n}: chain{n + 1}\n" for n in range(29)) + "chain29: amy\n"
+    start_with_aliases(inst, chain)
+    inst.send("s@client.test", ["chain0@mx.test"], "Subject: chain\r\n\r\nx\r\n")
+    assert bounced(inst, "chain0@mx.test", "alias expansion too deep") == "5.4.6"
+    inst.wait_queue_empty()
+    assert inst.maildir_files("amy") == []
+
+
+@contextlib.contextmanager
+def system_accounts(*specs):
+    """Accounts for .forward tests: (name, home, extra useradd options),
+    made for the test and removed after it, under a lock (tests run in
+    parallel)."""
+    lock = open("/tmp/.kurir-e2e-accounts.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    made = []
+    try:
+        for name, home, extra in specs:
+            subprocess.run(["userdel", "-f", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", home, "--shell",
+                            "/usr/sbin/nologin", *extra, name], check=True)
+            made.append(name)
+        yield [pwd.getpwnam(name) for name, _, _ in specs]
+    finally:
+        for name in made:
+            subprocess.run(["userdel", "-f", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        lock.close()
+
+
+def dot_forward(acct, text):
+    os.makedirs(acct.pw_dir, exist_ok=True)
+    os.chown(acct.pw_dir, acct.pw_uid, acct.pw_gid)
+    path = os.path.join(acct.pw_dir, ".forward")
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o644)
+    os.chown(path, acct.pw_uid, acct.pw_gid)
+
+
+def test_two_dot_forwards_naming_each_other(make_instance):
+    inst = make_instance()
+    if inst.mode != "root":
+        pytest.skip("a .forward needs a system account with a home")
+    homes = [os.path.join(inst.tmp, "home-a"), os.path.join(inst.tmp, "home-b")]
+    with system_accounts(("kurirfwa", homes[0], []), ("kurirfwb", homes[1], [])) as (a, b):
+        dot_forward(a, "\\kurirfwa, kurirfwb\n")
+        dot_forward(b, "\\kurirfwb\nkurirfwa\n")
+        inst.start()
+        inst.send("s@client.test", ["kurirfwa@mx.test"], "Subject: pingpong\r\n\r\nx\r\n")
+        assert bounced(inst, "kurirfwa@mx.test", "mail forwarding loop for kurirfwa@mx.test") == "5.4.6"
+        inst.wait_queue_empty()
+        assert len(inst.maildir_files("kurirfwa")) == 1
+        assert len(inst.maildir_files("kurirfwb")) == 1
+
+
+def test_commands_and_files_in_roots_dot_forward_run_as_default_privs(make_instance):
+    inst = make_instance()
+    if inst.mode != "root":
+        pytest.skip("root's .forward matters only where local runs as root")
+    out = shared_dir(inst, "out")
+    home = os.path.join(inst.tmp, "home-toor")
+    # A second name for uid 0 with its home in the test's directory, so that
+    # the system's own root account is not touched.
+    with system_accounts(("kurirtoor", home, ["--non-unique", "--uid", "0", "--gid", "0"])) as (toor,):
+        assert toor.pw_uid == 0
+        dot_forward(toor, f'"|id -u > {out}/cmd.uid"\n{out}/file.mbox\n')
+        inst.start()
+        inst.send("s@client.test", ["kurirtoor@mx.test"], "Subject: root\r\n\r\nfor root\r\n")
+        wait_for(lambda: re.search(r"to=<kurirtoor@mx.test>.*status=(sent|bounced|deferred)", inst.log()), 30,
+                 "root's .forward delivered")
+        assert re.search(r"to=<kurirtoor@mx.test>.*status=sent", inst.log()), inst.log()
+    privs = pwd.getpwnam("kurir").pw_uid  # default_privs of the instance
+    with open(os.path.join(out, "cmd.uid")) as f:
+        assert int(f.read()) == privs
+    assert os.stat(os.path.join(out, "file.mbox")).st_uid == privs
+    assert b"for root" in open(os.path.join(out, "file.mbox"), "rb").read()
+
+
+def test_a_command_that_closes_its_output_and_sleeps_ends_at_the_time_limit(make_instance):
+    inst = make_instance(command_time_limit="2s")
+    out = shared_dir(inst, "out")
+    start_with_aliases(inst, f'hang: "|exec >&- 2>&-; echo $$ > {out}/pid; exec sleep 1000"\n')
+    pid = None
+    try:
+        inst.send("s@client.test", ["hang@mx.test"], "Subject: hang\r\n\r\nx\r\n")
+        pid = int(wait_for(lambda: open(os.path.join(out, "pid")).read().strip()
+                           if os.path.exists(os.path.join(out, "pid")) else None, 30, "the command started"))
+        assert bounced(inst, "hang@mx.test", "Command time limit exceeded") == "5.3.0"
+        wait_for(lambda: not alive(pid), 10, "the command killed")
+        # local is free again.
+        inst.send("s@client.test", ["amy@mx.test"], "Subject: after\r\n\r\nx\r\n")
+        inst.wait_delivered("amy", 1)
+    finally:
+        if pid is not None and alive(pid):
+            os.kill(pid, 9)  # what the test started, if local did not end it
+
+
+def test_a_fifo_as_mailbox_or_file_defers_without_hanging_local(make_instance):
+    inst = make_instance(default_destination_concurrency_limit="1", local_destination_concurrency_limit="1")
+    spool = shared_dir(inst, "spool")
+    out = shared_dir(inst, "out")
+    for fifo in (os.path.join(spool, "ivan"), os.path.join(out, "fifo")):
+        os.mkfifo(fifo)
+        os.chmod(fifo, 0o666)  # anyone may open it: only its type stops local
+    inst.set(mail_spool_directory=spool)
+    start_with_aliases(inst, f"tofifo: {out}/fifo\n")
+    inst.send("s@client.test", ["ivan@mx.test"], "Subject: fifo\r\n\r\nx\r\n")
+    inst.send("s@client.test", ["tofifo@mx.test"], "Subject: fifo file\r\n\r\nx\r\n")
+    for rcpt, path in (("ivan@mx.test", f"{spool}/ivan"), ("tofifo@mx.test", f"{out}/fifo")):
+        wait_for(lambda: re.search(rf"to=<{rcpt}>.*status=deferred \(mailbox {path} is not a regular file\)",
+                                   inst.log()), 30, f"{rcpt} deferred")
+    # local still delivers.
+    inst.send("s@client.test", ["judy@mx.test"], "Subject: after\r\n\r\nx\r\n")
+    wait_for(lambda: os.path.exists(os.path.join(spool, "judy")) and os.path.getsize(os.path.join(spool, "judy")),
+             30, "judy's mailbox")
+
+
+def test_a_mailbox_with_two_links_or_another_owner_defers_untouched(make_instance):
+    inst = make_instance()
+    spool = shared_dir(inst, "spool")
+    other = os.path.join(inst.tmp, "other")
+    with open(other, "w"):
+        pass
+    os.chmod(other, 0o666)
+    os.link(other, os.path.join(spool, "kate"))
+    foreign = os.path.join(spool, "liam")
+    with open(foreign, "w"):
+        pass
+    os.chmod(foreign, 0o666)
+    os.chown(foreign, 12345, 12345)
+    inst.set(mail_spool_directory=spool)
+    inst.start()
+    inst.send("s@client.test", ["kate@mx.test", "liam@mx.test"], "Subject: links\r\n\r\nx\r\n")
+    wait_for(lambda: re.search(r"to=<kate@mx.test>.*status=deferred \(mailbox .* with one link\)", inst.log()),
+             30, "kate deferred")
+    wait_for(lambda: re.search(r"to=<liam@mx.test>.*status=deferred \(mailbox .* is not owned by the recipient",
+                               inst.log()), 30, "liam deferred")
+    assert os.path.getsize(other) == 0 and os.path.getsize(foreign) == 0
+
+
+def test_qmgr_defers_a_delivery_the_agent_never_answers(make_instance):
+    # local stays inside command_time_limit (1000s); daemon_timeout is the
+    # deadline qmgr gives each request.
+    inst = make_instance(daemon_timeout="2s", command_time_limit="1000s")
+    out = shared_dir(inst, "out")
+    start_with_aliases(inst, f'slow: "|echo $$ >> {out}/pids; exec sleep 1000"\n')
+    pid_file = os.path.join(out, "pids")
+    try:
+        inst.send("s@client.test", ["slow@mx.test"], "Subject: slow\r\n\r\nx\r\n")
+        wait_for(lambda: re.search(r"to=<slow@mx.test>.*status=deferred \(delivery agent timed out\)", inst.log()),
+                 30, "qmgr deferred the recipient")
+    finally:
+        inst.stop()  # no more retries
+        inst.kill_all()
+        if os.path.exists(pid_file):
+            for pid in open(pid_file).read().split():
+                if alive(int(pid)):
+                    os.kill(int(pid), 9)  # the commands the test started, still waited for by local
