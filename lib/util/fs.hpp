@@ -39,6 +39,15 @@ private:
 Result<Fd> open_file(const std::string& path, int flags, int mode = 0600);
 Result<void> write_all(int fd, std::string_view data, const std::string& what);
 Result<std::string> read_file(const std::string& path);
+// Opens path as a regular file of its own, for code that runs with more
+// privilege than whoever writes the directory (root in a queue directory
+// that mail_owner owns): never through a symbolic link (O_NOFOLLOW), never
+// blocking on a FIFO or opening a device (O_NONBLOCK until fstat says it is
+// a regular file), "PATH: not a regular file" otherwise. Change what it
+// names through the descriptor (fchown, futimens), never by path again.
+Result<Fd> open_regular(const std::string& path, int flags = 0 /* O_RDONLY */);
+// The rest of fd's content; what names it in errors.
+Result<std::string> read_all(int fd, const std::string& what);
 Result<void> fsync_dir(const std::string& dir);
 // A name just made in dir made durable: fsync of dir, or, for a directory we
 // may write but not read (the maildrop, mode 1730), of the filesystem that

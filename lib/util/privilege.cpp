@@ -4,6 +4,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <vector>
 
 namespace kurir::util {
@@ -53,5 +54,23 @@ Result<void> drop_privileges(uid_t uid, gid_t gid) {
 }
 
 bool running_as_root() { return ::geteuid() == 0; }
+
+Result<ActAs> ActAs::begin(uid_t uid, gid_t gid) {
+    gid_t old = ::getegid();
+    if (::setegid(gid) < 0) return fail_errno("setegid " + std::to_string(gid));
+    if (::seteuid(uid) < 0) {
+        auto e = fail_errno("seteuid " + std::to_string(uid));
+        (void)::setegid(old);
+        return e;
+    }
+    return ActAs(old);
+}
+
+ActAs::~ActAs() {
+    if (!active_) return;
+    // Regaining the saved root cannot fail; carrying on as the other user
+    // when it does would be worse than stopping.
+    if (::seteuid(0) < 0 || ::setegid(gid_) < 0) std::abort();
+}
 
 }  // namespace kurir::util

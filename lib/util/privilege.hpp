@@ -25,4 +25,22 @@ std::optional<gid_t> find_group(const std::string& name);
 Result<void> drop_privileges(uid_t uid, gid_t gid);
 bool running_as_root();
 
+// Root acting as uid:gid (the effective ids only) for the guard's lifetime,
+// and root again after it: for root making files in a directory another
+// user owns, so that what it makes is that user's without a chown by name.
+class ActAs {
+public:
+    static Result<ActAs> begin(uid_t uid, gid_t gid);
+    ActAs(const ActAs&) = delete;
+    ActAs& operator=(const ActAs&) = delete;
+    ActAs(ActAs&& o) noexcept : active_(o.active_), gid_(o.gid_) { o.active_ = false; }
+    ActAs& operator=(ActAs&&) = delete;
+    ~ActAs();
+
+private:
+    ActAs(gid_t old_gid) : active_(true), gid_(old_gid) {}
+    bool active_;
+    gid_t gid_;
+};
+
 }  // namespace kurir::util
