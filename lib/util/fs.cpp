@@ -173,6 +173,19 @@ Result<void> create_file_durable(const std::string& dir, const std::string& name
     return create_file_durable_via_temp(dir, name, parts, mode, tmp_path);
 }
 
+Result<void> open_stdio() {
+    for (int fd = 0; fd < 3; ++fd) {
+        if (::fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+        int n = ::open("/dev/null", O_RDWR);
+        if (n < 0) return fail_errno("open /dev/null");
+        if (n != fd) {
+            ::close(n);
+            return fail("open /dev/null: got descriptor " + std::to_string(n) + " for " + std::to_string(fd));
+        }
+    }
+    return {};
+}
+
 Result<void> make_dirs(const std::string& path, int mode) {
     std::string cur;
     size_t pos = 0;

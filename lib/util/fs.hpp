@@ -75,6 +75,11 @@ bool link_unnamed(int fd, const std::string& path);
 Result<void> create_file_durable_via_temp(const std::string& dir, const std::string& name,
                                           std::initializer_list<std::string_view> parts, int mode,
                                           const std::string& tmp_path = {});
+// File descriptors 0, 1 and 2 open, on /dev/null where they were closed: a
+// program with privilege started without them must not have the next file
+// it opens taken for its standard input or its error messages. First thing
+// in main of kurir-drop and kurir-queue, as Postfix's set-gid programs do.
+Result<void> open_stdio();
 Result<void> make_dirs(const std::string& path, int mode = 0755);
 bool exists(const std::string& path);
 std::string dirname_of(const std::string& path);
