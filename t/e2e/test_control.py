@@ -160,3 +160,35 @@ def test_a_reload_while_daemons_start_up_still_hands_over(make_instance):
         inst.send("s@client.test", ["olga@mx.test"], f"Subject: {attempt}\r\n\r\nx\r\n")
         inst.wait_delivered("olga", 1, timeout=20)
         inst.stop()
+
+
+def test_master_and_every_daemon_work_in_the_queue_not_the_admins_directory(make_instance):
+    """Root-run code opening Berkeley DB files must not read a DB_CONFIG from
+    wherever the administrator typed `kurir start` (the class of
+    CVE-2017-10140): master and every service chdir to queue_directory.
+    (Debian's libdb no longer reads DB_CONFIG from the working directory, so
+    the working directory itself is what is checked.)"""
+    import subprocess
+    from instance import KURIR
+    inst = make_instance()
+    admin = os.path.join(inst.tmp, "admin-cwd")
+    os.makedirs(admin)
+    with open(os.path.join(admin, "DB_CONFIG"), "w") as f:
+        f.write("set_data_dir /nonexistent\nset_lg_dir /nonexistent\n")
+    os.chmod(admin, 0o755)
+    res = subprocess.run(inst._prefix() + [KURIR, "-c", inst.dir, "start"], cwd=admin, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, timeout=90)
+    assert res.returncode == 0, res.stderr
+    inst.started = True
+    inst.send("s@client.test", ["postmaster@mx.test", "u@mx.test"], "Subject: cwd\n\nbody\n")
+    inst.wait_delivered("u", 1)
+    queue = os.path.realpath(os.path.join(inst.dir, "queue"))
+    names = set()
+    for pid, _, name in inst.processes():
+        try:
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+        except OSError:
+            continue  # gone meanwhile
+        assert cwd == queue, f"{name} ({pid}) works in {cwd}"
+        names.add(os.path.basename(name))
+    assert {"master", "smtpd", "cleanup", "qmgr", "local"} <= names, names
