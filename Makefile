@@ -3,6 +3,10 @@ BUILD  ?= build
 PREFIX ?= $(CURDIR)/$(BUILD)/inst
 KURIR   = $(PREFIX)/sbin/kurir
 RUNDIR ?= $(CURDIR)/run
+# The default configuration directory of this (development and test) build:
+# inside its prefix, never the system's /etc/kurir. The tests list their
+# privilege-separated instances in its main.cf (alternate_config_directories).
+CONFIG_DIR ?= $(PREFIX)/etc/kurir
 
 .PHONY: all deps build run test bench clean
 
@@ -12,9 +16,11 @@ deps:
 	@scripts/install-deps
 
 $(BUILD)/build.ninja:
-	meson setup $(BUILD) --prefix=$(PREFIX)
+	meson setup $(BUILD) --prefix=$(PREFIX) -Dconfig_directory=$(CONFIG_DIR)
 
 build: deps $(BUILD)/build.ninja
+	@grep -qF 'KURIR_CONFIG_DIR "$(CONFIG_DIR)"' $(BUILD)/build_paths.hpp 2>/dev/null || \
+	  meson setup --reconfigure $(BUILD) -Dconfig_directory=$(CONFIG_DIR)
 	meson compile -C $(BUILD)
 	meson install -C $(BUILD) --quiet
 

@@ -13,7 +13,8 @@
 //   service_throttle_time. SIGHUP rereads the configuration (listeners that
 //   stay are kept open; old processes finish and exit); SIGTERM stops all.
 //   With -D, standard error is closed once every listener is open, which
-//   tells "kurir start" that the instance is up.
+//   tells "kurir start" that the instance is up. master and every service
+//   work in queue_directory, never in the directory they were started from.
 // SECURITY
 //   Runs as root in a system instance, to open privileged ports and to start
 //   local(8) as root; every service marked unprivileged drops to mail_owner
@@ -67,6 +68,13 @@ int main(int argc, char** argv) {
             usage();
     }
     util::log_init({"kurir", "master", mail::local_hostname(), "", true});
+    // master leaves the administrator's working directory (below), so the
+    // name it hands to every child must not depend on it.
+    if (!config_dir.starts_with("/")) {
+        char cwd[4096];
+        if (::getcwd(cwd, sizeof cwd) == nullptr) util::msg_fatal("getcwd: {}", std::strerror(errno));
+        config_dir = std::string(cwd) + "/" + config_dir;
+    }
     ::umask(022);
     event_base* base = event_base_new();
     master::Master m(base, config_dir);
@@ -76,7 +84,13 @@ int main(int argc, char** argv) {
 
     // One master per queue: the lock lives as long as this process.
     mail::QueueDir queue(cfg->str("queue_directory"));
+    if (!queue.root().starts_with("/"))
+        util::msg_fatal("queue_directory {}: not an absolute path", queue.root());
     if (auto r = util::make_dirs(queue.root() + "/pid", 0755); !r) util::msg_fatal("{}", r.error().text);
+    // Out of the administrator's working directory, into one root and
+    // mail_owner control: nothing master or a child opens by a relative
+    // name (Berkeley DB's DB_CONFIG, CVE-2017-10140) comes from there.
+    if (::chdir(queue.root().c_str()) < 0) util::msg_fatal("chdir {}: {}", queue.root(), std::strerror(errno));
     int lock_fd = ::open(queue.pid_file().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (lock_fd < 0) util::msg_fatal("open {}: {}", queue.pid_file(), std::strerror(errno));
     if (::flock(lock_fd, LOCK_EX | LOCK_NB) < 0)

@@ -52,10 +52,18 @@ util::Result<std::unique_ptr<Service>> Master::make_service(const mail::ServiceE
         s->listen = std::move(*fd);
     } else {
         std::string path = e.private_ ? queue_->private_socket(e.name) : queue_->public_socket(e.name);
+        // Made as mail_owner, as Postfix's master does (set_eugid around
+        // the listen): the socket is mail_owner's from birth, and root never
+        // chmods or chowns a name in a directory mail_owner writes.
+        std::optional<util::ActAs> as_owner;
+        if (owner_uid_) {
+            auto a = util::ActAs::begin(*owner_uid_, *owner_gid_);
+            if (!a) return std::unexpected(a.error());
+            as_owner.emplace(std::move(*a));
+        }
         auto fd = util::listen_unix(path, e.private_ ? 0600 : 0666);
+        as_owner.reset();
         if (!fd) return std::unexpected(fd.error());
-        if (owner_uid_ && ::chown(path.c_str(), *owner_uid_, *owner_gid_) < 0)
-            return util::fail_errno("chown " + path);
         s->listen = std::move(*fd);
     }
     int p[2];

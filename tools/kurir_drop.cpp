@@ -11,15 +11,25 @@
 //   wakes pickup. Nothing half-written ever has a queue id name.
 // SECURITY
 //   Installed setgid kurirdrop: the only program that can write into
-//   maildrop/ (mode 1730). It parses only its input stream, writes only into
-//   a directory that looks like a maildrop (mode 1730, our group, not owned
-//   by root), and takes the user's identity from getuid(), never from input.
-//   pickup trusts the file's owner, which is the submitting user.
+//   maildrop/ (mode 1730). The group is off from the start and raised only
+//   for the maildrop write and pickup's wake-up. The configuration is read
+//   with the caller's own rights, so no message can show a byte the caller
+//   could not read; a directory named with -c or KURIR_CONFIG other than
+//   the compiled-in default is acted on with the group only when the real
+//   user is root or the default main.cf lists it in
+//   alternate_config_directories (or multi_instance_directories), as
+//   Postfix's postdrop; otherwise the group is given up before it is read.
+//   Descriptors 0-2 are opened on /dev/null when closed. It parses only its
+//   input stream, writes only into a directory that looks like a maildrop
+//   (mode 1730, our group, not owned by root), and takes the user's
+//   identity from getuid(), never from input. pickup trusts the file's
+//   owner, which is the submitting user.
 // DIAGNOSTICS
 //   0: queued; 75 (EX_TEMPFAIL): not queued, try again; 65 (EX_DATAERR):
 //   the input is malformed or too big; 78 (EX_CONFIG).
 #include "mail/clients.hpp"
 #include "mail/config.hpp"
+#include "mail/config_trust.hpp"
 #include "mail/queue.hpp"
 #include "mail/queue_file.hpp"
 #include "mail/record.hpp"
@@ -37,13 +47,17 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 using namespace kurir;
 
 namespace {
 
 [[noreturn]] void die(int code, const std::string& text) {
-    fmt::print(stderr, "kurir-drop: fatal: {}\n", text);
+    // Best effort, and never an exception: standard error may be closed or,
+    // in a set-gid process started without it, opened read-only by glibc.
+    std::string line = fmt::format("kurir-drop: fatal: {}\n", text);
+    [[maybe_unused]] ssize_t n = ::write(2, line.data(), line.size());
     std::exit(code);
 }
 
@@ -63,17 +77,29 @@ std::string read_input(size_t limit) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string dir = mail::default_config_dir();
+    // Before anything is opened: a caller who closed 0-2 must not get the
+    // next file taken for input or for error messages.
+    if (!util::open_stdio()) return EX_OSERR;
+    auto privilege = util::SetgidPrivilege::begin();  // the group is off from here on
+    if (!privilege) die(EX_SOFTWARE, privilege.error().text);
+    std::optional<std::string> dash_c;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "-c" && i + 1 < argc)
-            dir = argv[++i];
+            dash_c = argv[++i];
         else
             die(EX_USAGE, "usage: kurir-drop [-c config_dir]");
     }
+    // A configuration the administrator has not blessed (mail/config_trust)
+    // is the caller's: read, and acted on, with the caller's rights alone.
+    std::string dir = mail::caller_config_dir(dash_c);
+    bool setgid = privilege->held();
+    bool trusted = !setgid || mail::config_dir_trusted(dir);
+    if (!trusted)
+        if (auto d = privilege->drop(); !d) die(EX_SOFTWARE, d.error().text);
     ::umask(022);
     if (sodium_init() < 0) die(EX_SOFTWARE, "libsodium initialisation failed");
-    auto cfg = mail::Config::load(dir);
+    auto cfg = mail::Config::load(dir);  // with the caller's rights: nothing it could not read itself
     if (!cfg) die(EX_CONFIG, cfg.error().text);
     mail::QueueDir queue(cfg->str("queue_directory"));
     std::string maildrop = queue.dir(mail::Queue::maildrop);
@@ -81,12 +107,12 @@ int main(int argc, char** argv) {
     // The setgid group is for a privilege-separated maildrop only (mode 1730,
     // our group, owned by mail_owner). Anywhere else - an instance run by a
     // normal user - kurir-drop writes with the user's own rights.
-    if (::getegid() != ::getgid()) {
+    if (privilege->held()) {
         struct stat st {};
         bool privsep_maildrop = ::stat(maildrop.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid != 0 &&
-                                st.st_gid == ::getegid() && (st.st_mode & 07777) == 01730;
-        if (!privsep_maildrop && ::setresgid(::getgid(), ::getgid(), ::getgid()) < 0)
-            die(EX_SOFTWARE, std::string("setresgid: ") + std::strerror(errno));
+                                st.st_gid == privilege->group() && (st.st_mode & 07777) == 01730;
+        if (!privsep_maildrop)
+            if (auto d = privilege->drop(); !d) die(EX_SOFTWARE, d.error().text);
     }
 
     long limit = cfg->integer("message_size_limit");
@@ -109,8 +135,20 @@ int main(int argc, char** argv) {
     if (limit > 0 && static_cast<long>(env->content_end - env->content_offset) > limit * 2)
         die(EX_DATAERR, "message file too big");
 
+    // The group is held for the maildrop write and pickup's wake-up only.
     std::string id = mail::new_queue_id();
-    if (auto w = util::create_file_durable(maildrop, id, {file}, 0644); !w) die(EX_TEMPFAIL, w.error().text);
+    if (privilege->held())
+        if (auto r = privilege->raise(); !r) die(EX_TEMPFAIL, r.error().text);
+    if (auto w = util::create_file_durable(maildrop, id, {file}, 0644); !w) {
+        if (!trusted)
+            die(EX_TEMPFAIL, fmt::format("{} (the configuration directory {} is not the default; to submit "
+                                         "there as a user other than root, list it in "
+                                         "alternate_config_directories of {}/main.cf)",
+                                         w.error().text, dir, mail::compiled_config_dir()));
+        die(EX_TEMPFAIL, w.error().text);
+    }
     mail::send_trigger(queue, mail::service::pickup, mail::trigger::wakeup);
+    if (privilege->held())
+        if (auto d = privilege->drop(); !d) die(EX_SOFTWARE, d.error().text);
     return 0;
 }

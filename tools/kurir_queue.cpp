@@ -14,20 +14,29 @@
 //   user never reads queue files; root may read them directly when the mail
 //   system is down.
 // SECURITY
-//   Installed setgid kurirdrop (like kurir-drop) only to reach public/.
-//   It sends fixed requests and parses qmgr's answer strictly.
+//   Installed setgid kurirdrop (like kurir-drop) only to reach public/: the
+//   group is off from the start, raised for the connect to public/qmgr and
+//   given up for good right after it. The configuration is read with the
+//   caller's own rights; a directory other than the compiled-in default is
+//   acted on with the group only for root or when the default main.cf lists
+//   it in alternate_config_directories (as Postfix's postqueue). It sends
+//   fixed requests and parses qmgr's answer strictly.
 // DIAGNOSTICS
 //   0 on success; EX_UNAVAILABLE when the mail system is down; EX_USAGE.
 #include "mail/clients.hpp"
 #include "mail/config.hpp"
+#include "mail/config_trust.hpp"
 #include "mail/mail_proto.hpp"
 #include "mail/queue_listing.hpp"
+#include "util/fs.hpp"
+#include "util/privilege.hpp"
 
 #include <fmt/format.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <optional>
 #include <utility>
 
 using namespace kurir;
@@ -35,25 +44,45 @@ using namespace kurir;
 namespace {
 
 [[noreturn]] void die(int code, const std::string& text) {
-    fmt::print(stderr, "kurir-queue: fatal: {}\n", text);
+    // Best effort, and never an exception: standard error may be closed or,
+    // in a set-gid process started without it, opened read-only by glibc.
+    std::string line = fmt::format("kurir-queue: fatal: {}\n", text);
+    [[maybe_unused]] ssize_t n = ::write(2, line.data(), line.size());
     std::exit(code);
 }
 
 [[noreturn]] void usage() {
-    fmt::print(stderr, "usage: kurir-queue [-c config_dir] -p | -j | -f | -i queue_id | -s site\n");
+    std::string_view line = "usage: kurir-queue [-c config_dir] -p | -j | -f | -i queue_id | -s site\n";
+    [[maybe_unused]] ssize_t n = ::write(2, line.data(), line.size());
     std::exit(EX_USAGE);
+}
+
+// qmgr's answer to a request: the group is raised for the connect alone
+// (public/ is mode 0710, group kurirdrop) and given up for good after it.
+util::Result<std::string> ask_qmgr(const mail::QueueDir& queue, util::SetgidPrivilege& privilege,
+                                   std::string_view request) {
+    if (privilege.held())
+        if (auto r = privilege.raise(); !r) return std::unexpected(r.error());
+    auto fd = mail::public_connect(queue, mail::service::qmgr);
+    if (privilege.held())
+        if (auto d = privilege.drop(); !d) die(EX_SOFTWARE, d.error().text);
+    if (!fd) return std::unexpected(fd.error());
+    return mail::public_converse(std::move(*fd), mail::service::qmgr, request);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string dir = mail::default_config_dir();
+    if (!util::open_stdio()) return EX_OSERR;
+    auto privilege = util::SetgidPrivilege::begin();  // the group is off from here on
+    if (!privilege) die(EX_SOFTWARE, privilege.error().text);
+    std::optional<std::string> dash_c;
     char mode = 0;
     std::string arg;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "-c" && i + 1 < argc) {
-            dir = argv[++i];
+            dash_c = argv[++i];
         } else if (a == "-p" || a == "-j" || a == "-f") {
             mode = a[1];
         } else if ((a == "-i" || a == "-s") && i + 1 < argc) {
@@ -64,7 +93,12 @@ int main(int argc, char** argv) {
         }
     }
     if (mode == 0) usage();
-    auto cfg = mail::Config::load(dir);
+    // A configuration the administrator has not blessed is the caller's:
+    // read, and acted on, with the caller's rights alone (mail/config_trust).
+    std::string dir = mail::caller_config_dir(dash_c);
+    if (privilege->held() && !mail::config_dir_trusted(dir))
+        if (auto d = privilege->drop(); !d) die(EX_SOFTWARE, d.error().text);
+    auto cfg = mail::Config::load(dir);  // with the caller's rights: nothing it could not read itself
     if (!cfg) die(EX_CONFIG, cfg.error().text);
     mail::QueueDir queue(cfg->str("queue_directory"));
     if (mode == 'f' || mode == 'i' || mode == 's') {
@@ -72,12 +106,12 @@ int main(int argc, char** argv) {
         if (mode == 's' && (arg.empty() || arg.find_first_of(" \n\r\t\\/") != std::string::npos))
             die(EX_USAGE, "bad site: " + arg);
         std::string req = mode == 'f' ? "F" : mode == 'i' ? "I" + arg : "S" + arg;
-        auto r = mail::public_request(queue, mail::service::qmgr, req);
+        auto r = ask_qmgr(queue, *privilege, req);
         if (!r) die(EX_UNAVAILABLE, "the mail system is down: " + r.error().text);
         return 0;
     }
     std::vector<mail::ListedMessage> messages;
-    auto r = mail::public_request(queue, mail::service::qmgr, "L");
+    auto r = ask_qmgr(queue, *privilege, "L");
     if (r) {
         auto listed = mail::proto::decode_queue_listing(*r);
         if (!listed) die(EX_PROTOCOL, "malformed queue listing from qmgr: " + listed.error().text);
@@ -88,10 +122,12 @@ int main(int argc, char** argv) {
     } else {
         die(EX_UNAVAILABLE, "the mail system is down: " + r.error().text);
     }
+    std::string out;
     if (mode == 'j') {
-        for (const auto& m : messages) fmt::print("{}", mail::format_json_line(m));
+        for (const auto& m : messages) out += mail::format_json_line(m);
     } else {
-        fmt::print("{}", mail::format_postqueue(messages));
+        out = mail::format_postqueue(messages);
     }
+    if (auto w = util::write_all(1, out, "standard output"); !w) die(EX_IOERR, w.error().text);
     return 0;
 }

@@ -15,7 +15,13 @@
 //   -s removes stale temporary files, moves unparseable files to corrupt/
 //   and, run by root, gives every queue file to mail_owner.
 // SECURITY
-//   For root (or the user an unprivileged instance runs as).
+//   For root (or the user an unprivileged instance runs as). mail_owner
+//   writes every queue directory, so root trusts no name in them: a queue
+//   file is opened with O_NOFOLLOW and O_NONBLOCK and used only if fstat
+//   says it is a regular file; its owner (-s) and time (-H) are changed
+//   through that descriptor, never a file with a second link; a symbolic
+//   link, FIFO or device under a queue id is moved to corrupt/ by -s.
+//   -r writes the new maildrop file as mail_owner.
 // DIAGNOSTICS
 //   Prints "Deleted: N messages" (and so on) to standard error; 0 on
 //   success, EX_USAGE, EX_NOPERM, EX_CONFIG.
@@ -35,10 +41,10 @@
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
-#include <utime.h>
 
+#include <cerrno>
 #include <cstdlib>
-#include <ctime>
+#include <cstring>
 #include <iostream>
 
 using namespace kurir;
@@ -57,10 +63,22 @@ struct Owner {
     gid_t gid;
 };
 
+// A queue file's content, read through a descriptor that is a regular file
+// of its own (a link planted in the queue is never followed; a FIFO never
+// blocks), so root reads nothing mail_owner could not.
+util::Result<std::string> read_queue_file(const std::string& path) {
+    auto fd = util::open_regular(path);
+    if (!fd) return std::unexpected(fd.error());
+    return util::read_all(fd->get(), path);
+}
+
 bool requeue(const mail::QueueDir& queue, mail::Queue from, const std::string& id, const std::optional<Owner>& owner) {
     std::string path = queue.path(from, id);
-    auto bytes = util::read_file(path);
-    if (!bytes) return false;
+    auto bytes = read_queue_file(path);
+    if (!bytes) {
+        util::msg_warn("{}", bytes.error().text);
+        return false;
+    }
     auto env = mail::parse_queue_file(*bytes, mail::RecipientsRequired::no);
     if (!env) {
         util::msg_warn("{}: {}", path, env.error().text);
@@ -82,11 +100,23 @@ bool requeue(const mail::QueueDir& queue, mail::Queue from, const std::string& i
     mail::rec_append(file, mail::rec::end, "");
     std::string new_id = mail::new_queue_id();
     std::string dir = queue.dir(mail::Queue::maildrop);
-    if (auto w = util::create_file_durable(dir, new_id, {file}, 0644); !w) {
-        util::msg_warn("{}", w.error().text);
-        return false;
+    {
+        // Root writes into mail_owner's maildrop as mail_owner: the file is
+        // born theirs, and nothing is chowned by a name they control.
+        std::optional<util::ActAs> as_owner;
+        if (owner) {
+            auto a = util::ActAs::begin(owner->uid, owner->gid);
+            if (!a) {
+                util::msg_warn("{}", a.error().text);
+                return false;
+            }
+            as_owner.emplace(std::move(*a));
+        }
+        if (auto w = util::create_file_durable(dir, new_id, {file}, 0644); !w) {
+            util::msg_warn("{}", w.error().text);
+            return false;
+        }
     }
-    if (owner) (void)::chown(queue.path(mail::Queue::maildrop, new_id).c_str(), owner->uid, owner->gid);
     if (::unlink(path.c_str()) < 0) {
         // Keep one copy: the old file is still there, so drop the new one.
         ::unlink(queue.path(mail::Queue::maildrop, new_id).c_str());
@@ -164,17 +194,36 @@ int main(int argc, char** argv) {
         for (mail::Queue q : {mail::Queue::incoming, mail::Queue::active, mail::Queue::deferred, mail::Queue::hold}) {
             for (const auto& id : queue.list(q)) {
                 std::string path = queue.path(q, id);
-                auto bytes = util::read_file(path);
+                // Everything goes through one descriptor: a symbolic link,
+                // FIFO or device under a queue id name is never followed or
+                // opened, but put aside; the owner is fixed with fchown.
+                struct stat st {};
+                if (::lstat(path.c_str(), &st) < 0) continue;
+                util::Result<util::Fd> fd = util::fail(path + ": not a regular file");
+                if (S_ISREG(st.st_mode)) fd = util::open_regular(path);  // a device is never opened
+                if (!fd) {
+                    if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) &&
+                        queue.move(id, q, mail::Queue::corrupt)) {
+                        util::msg_warn("{}: not a regular file; moved to corrupt", path);
+                        ++fixed;
+                    }
+                    continue;
+                }
+                auto bytes = util::read_all(fd->get(), path);
                 if (bytes && !mail::parse_queue_file(*bytes)) {
                     if (queue.move(id, q, mail::Queue::corrupt)) {
                         util::msg_warn("{}: unparseable; moved to corrupt", path);
                         ++fixed;
                     }
-                } else if (owner) {
-                    struct stat st {};
-                    if (::stat(path.c_str(), &st) == 0 && st.st_uid != owner->uid) {
-                        (void)::chown(path.c_str(), owner->uid, owner->gid);
+                } else if (owner && ::fstat(fd->get(), &st) == 0 && st.st_uid != owner->uid) {
+                    // A second name (a hard link mail_owner made to a file
+                    // of someone else) is never given away.
+                    if (st.st_nlink != 1) {
+                        util::msg_warn("{}: {} links; owner left alone", path, st.st_nlink);
+                    } else if (::fchown(fd->get(), owner->uid, owner->gid) == 0) {
                         ++fixed;
+                    } else {
+                        util::msg_warn("fchown {}: {}", path, std::strerror(errno));
                     }
                 }
             }
@@ -216,8 +265,11 @@ int main(int argc, char** argv) {
                 done = static_cast<bool>(queue.move(id, q, mail::Queue::hold));
                 if (done) util::msg_info("{}: placed on hold", id);
             } else if (op == 'H') {
-                struct utimbuf now {std::time(nullptr), std::time(nullptr)};
-                ::utime(queue.path(q, id).c_str(), &now);
+                // The release time is set through the file's own descriptor.
+                if (auto fd = util::open_regular(queue.path(q, id)); fd)
+                    (void)::futimens(fd->get(), nullptr);
+                else
+                    util::msg_warn("{}", fd.error().text);
                 done = static_cast<bool>(queue.move(id, q, mail::Queue::deferred));
                 if (done) util::msg_info("{}: released from hold", id);
             } else if (op == 'r') {

@@ -20,20 +20,28 @@ void send_trigger(const QueueDir& queue, std::string_view public_service, char c
     (void)n;
 }
 
-util::Result<std::string> public_request(const QueueDir& queue, std::string_view service, std::string_view request) {
-    auto fd = util::connect_unix(queue.public_socket(service), 30);
-    if (!fd) return std::unexpected(fd.error());
-    if (auto w = util::write_all(fd->get(), request, "request"); !w) return std::unexpected(w.error());
-    ::shutdown(fd->get(), SHUT_WR);
+util::Result<util::Fd> public_connect(const QueueDir& queue, std::string_view service) {
+    return util::connect_unix(queue.public_socket(service), 30);
+}
+
+util::Result<std::string> public_converse(util::Fd fd, std::string_view service, std::string_view request) {
+    if (auto w = util::write_all(fd.get(), request, "request"); !w) return std::unexpected(w.error());
+    ::shutdown(fd.get(), SHUT_WR);
     std::string out;
     char buf[65536];
     for (;;) {
-        ssize_t n = ::read(fd->get(), buf, sizeof buf);
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return util::fail_errno("read reply of " + std::string(service));
         if (n == 0) return out;
         out.append(buf, static_cast<size_t>(n));
     }
+}
+
+util::Result<std::string> public_request(const QueueDir& queue, std::string_view service, std::string_view request) {
+    auto fd = public_connect(queue, service);
+    if (!fd) return std::unexpected(fd.error());
+    return public_converse(std::move(*fd), service, request);
 }
 
 util::Result<CleanupAnswer> submit_to_cleanup(const QueueDir& queue, std::string_view stream, int timeout_seconds,

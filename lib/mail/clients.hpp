@@ -44,6 +44,10 @@ inline constexpr char flush = 'F';
 void send_trigger(const QueueDir& queue, std::string_view public_service, char code, int wait_seconds = 0);
 // A request to a public service, and everything it answers.
 util::Result<std::string> public_request(const QueueDir& queue, std::string_view service, std::string_view request);
+// public_request in two steps, for a set-gid program that holds its group
+// only for the connect: the connection, then the request and whole answer.
+util::Result<util::Fd> public_connect(const QueueDir& queue, std::string_view service);
+util::Result<std::string> public_converse(util::Fd fd, std::string_view service, std::string_view request);
 
 // One message handed to cleanup over a blocking connection: the record
 // stream out, cleanup's answer back. on_queue_id runs once cleanup has named

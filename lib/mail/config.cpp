@@ -1,5 +1,6 @@
 #include "mail/config.hpp"
 
+#include "build_paths.hpp"
 #include "util/fs.hpp"
 
 #include <cctype>
@@ -83,8 +84,10 @@ std::string local_hostname() {
 }
 
 std::string default_config_dir() {
-    const char* env = ::getenv("KURIR_CONFIG");
-    return env && *env ? env : "/etc/kurir";
+    // secure_getenv: a set-gid or set-uid process never takes the
+    // directory from its environment without asking (mail/config_trust).
+    const char* env = ::secure_getenv("KURIR_CONFIG");
+    return env && *env ? env : KURIR_CONFIG_DIR;
 }
 
 util::Result<Config> Config::load(const std::string& config_dir,

@@ -49,7 +49,9 @@ util::Result<long> parse_integer(std::string_view text);
 util::Result<bool> parse_bool(std::string_view text);
 std::vector<std::string> split_list(std::string_view text);
 std::string local_hostname();
-// The configuration directory when no -c/-C names one: $KURIR_CONFIG, else /etc/kurir.
+// The configuration directory when no -c/-C names one: $KURIR_CONFIG, else
+// the compiled-in default (meson option config_directory, /etc/kurir). A
+// set-gid program ignores $KURIR_CONFIG here; see mail/config_trust.hpp.
 std::string default_config_dir();
 
 }  // namespace kurir::mail

@@ -84,6 +84,10 @@ ServerContext start(int argc, char** argv, std::string_view program, const Hooks
     ctx.overrides = o.overrides;
     ctx.config_stamp = main_cf_stamp(o.config_dir);
     ctx.queue = mail::QueueDir(ctx.config.str("queue_directory"));
+    // As master: the working directory is the queue, never the one an
+    // administrator started the system from (DB_CONFIG, CVE-2017-10140).
+    if (::chdir(ctx.queue.root().c_str()) < 0)
+        util::msg_fatal("chdir {}: {}", ctx.queue.root(), std::strerror(errno));
     util::log_init({ctx.config.str("syslog_name"), std::string(program), ctx.config.str("myhostname"),
                     ctx.config.str("maillog_file"), false});
     if (sodium_init() < 0) util::msg_fatal("libsodium initialisation failed");

@@ -57,21 +57,38 @@ Result<void> write_all(int fd, std::string_view data, const std::string& what) {
     return write_parts(fd, {data}, what);
 }
 
-Result<std::string> read_file(const std::string& path) {
-    auto fd = open_file(path, O_RDONLY);
-    if (!fd) return std::unexpected(fd.error());
+Result<std::string> read_all(int fd, const std::string& what) {
     std::string out;
     char buf[65536];
     for (;;) {
-        ssize_t n = ::read(fd->get(), buf, sizeof buf);
+        ssize_t n = ::read(fd, buf, sizeof buf);
         if (n < 0) {
             if (errno == EINTR) continue;
-            return fail_errno("read " + path);
+            return fail_errno("read " + what);
         }
         if (n == 0) break;
         out.append(buf, static_cast<size_t>(n));
     }
     return out;
+}
+
+Result<std::string> read_file(const std::string& path) {
+    auto fd = open_file(path, O_RDONLY);
+    if (!fd) return std::unexpected(fd.error());
+    return read_all(fd->get(), path);
+}
+
+Result<Fd> open_regular(const std::string& path, int flags) {
+    int fd = ::open(path.c_str(), flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0 && errno == ELOOP) return fail(path + ": not a regular file");
+    if (fd < 0) return fail_errno("open " + path);
+    Fd guard(fd);
+    struct stat st {};
+    if (::fstat(fd, &st) < 0) return fail_errno("fstat " + path);
+    if (!S_ISREG(st.st_mode)) return fail(path + ": not a regular file");
+    int fl = ::fcntl(fd, F_GETFL);
+    if (fl < 0 || ::fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) return fail_errno("fcntl " + path);
+    return guard;
 }
 
 Result<void> fsync_dir(const std::string& dir) {
@@ -154,6 +171,19 @@ Result<void> create_file_durable(const std::string& dir, const std::string& name
     }
 #endif
     return create_file_durable_via_temp(dir, name, parts, mode, tmp_path);
+}
+
+Result<void> open_stdio() {
+    for (int fd = 0; fd < 3; ++fd) {
+        if (::fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+        int n = ::open("/dev/null", O_RDWR);
+        if (n < 0) return fail_errno("open /dev/null");
+        if (n != fd) {
+            ::close(n);
+            return fail("open /dev/null: got descriptor " + std::to_string(n) + " for " + std::to_string(fd));
+        }
+    }
+    return {};
 }
 
 Result<void> make_dirs(const std::string& path, int mode) {

@@ -39,6 +39,15 @@ private:
 Result<Fd> open_file(const std::string& path, int flags, int mode = 0600);
 Result<void> write_all(int fd, std::string_view data, const std::string& what);
 Result<std::string> read_file(const std::string& path);
+// Opens path as a regular file of its own, for code that runs with more
+// privilege than whoever writes the directory (root in a queue directory
+// that mail_owner owns): never through a symbolic link (O_NOFOLLOW), never
+// blocking on a FIFO or opening a device (O_NONBLOCK until fstat says it is
+// a regular file), "PATH: not a regular file" otherwise. Change what it
+// names through the descriptor (fchown, futimens), never by path again.
+Result<Fd> open_regular(const std::string& path, int flags = 0 /* O_RDONLY */);
+// The rest of fd's content; what names it in errors.
+Result<std::string> read_all(int fd, const std::string& what);
 Result<void> fsync_dir(const std::string& dir);
 // A name just made in dir made durable: fsync of dir, or, for a directory we
 // may write but not read (the maildrop, mode 1730), of the filesystem that
@@ -66,6 +75,11 @@ bool link_unnamed(int fd, const std::string& path);
 Result<void> create_file_durable_via_temp(const std::string& dir, const std::string& name,
                                           std::initializer_list<std::string_view> parts, int mode,
                                           const std::string& tmp_path = {});
+// File descriptors 0, 1 and 2 open, on /dev/null where they were closed: a
+// program with privilege started without them must not have the next file
+// it opens taken for its standard input or its error messages. First thing
+// in main of kurir-drop and kurir-queue, as Postfix's set-gid programs do.
+Result<void> open_stdio();
 Result<void> make_dirs(const std::string& path, int mode = 0755);
 bool exists(const std::string& path);
 std::string dirname_of(const std::string& path);

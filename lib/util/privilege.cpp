@@ -4,6 +4,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <vector>
 
 namespace kurir::util {
@@ -53,5 +54,50 @@ Result<void> drop_privileges(uid_t uid, gid_t gid) {
 }
 
 bool running_as_root() { return ::geteuid() == 0; }
+
+Result<SetgidPrivilege> SetgidPrivilege::begin() {
+    gid_t real = ::getgid(), group = ::getegid();
+    if (real == group) return SetgidPrivilege(real, group, false);
+    if (::setresgid(static_cast<gid_t>(-1), real, static_cast<gid_t>(-1)) < 0) return fail_errno("setegid");
+    return SetgidPrivilege(real, group, true);
+}
+
+Result<void> SetgidPrivilege::raise() const {
+    if (!held_) return fail("set-gid privilege: not held");
+    if (::setresgid(static_cast<gid_t>(-1), group_, static_cast<gid_t>(-1)) < 0) return fail_errno("setegid");
+    return {};
+}
+
+Result<void> SetgidPrivilege::lower() const {
+    if (::setresgid(static_cast<gid_t>(-1), real_, static_cast<gid_t>(-1)) < 0) return fail_errno("setegid");
+    return {};
+}
+
+Result<void> SetgidPrivilege::drop() {
+    if (::setresgid(real_, real_, real_) < 0) return fail_errno("setresgid");
+    gid_t r, e, sv;
+    if (::getresgid(&r, &e, &sv) < 0 || r != real_ || e != real_ || sv != real_)
+        return fail("set-gid privilege: still held after setresgid");
+    held_ = false;
+    return {};
+}
+
+Result<ActAs> ActAs::begin(uid_t uid, gid_t gid) {
+    gid_t old = ::getegid();
+    if (::setegid(gid) < 0) return fail_errno("setegid " + std::to_string(gid));
+    if (::seteuid(uid) < 0) {
+        auto e = fail_errno("seteuid " + std::to_string(uid));
+        (void)::setegid(old);
+        return e;
+    }
+    return ActAs(old);
+}
+
+ActAs::~ActAs() {
+    if (!active_) return;
+    // Regaining the saved root cannot fail; carrying on as the other user
+    // when it does would be worse than stopping.
+    if (::seteuid(0) < 0 || ::setegid(gid_) < 0) std::abort();
+}
 
 }  // namespace kurir::util

@@ -53,9 +53,15 @@ Result<Fd> listen_unix(const std::string& path, int mode, int backlog) {
     Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd) return fail_errno("socket for " + path);
     ::unlink(path.c_str());
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) < 0)
-        return fail_errno("bind " + path);
-    if (::chmod(path.c_str(), static_cast<mode_t>(mode)) < 0) return fail_errno("chmod " + path);
+    // The socket is born with its mode (umask around bind) and its owner
+    // (the caller's effective ids): nothing is changed by name afterwards,
+    // in a directory whose owner could have put something else there.
+    mode_t old_mask = ::umask(static_cast<mode_t>(~mode & 0777));
+    int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun);
+    int bind_errno = errno;
+    ::umask(old_mask);
+    errno = bind_errno;
+    if (rc < 0) return fail_errno("bind " + path);
     if (::listen(fd.get(), backlog) < 0) return fail_errno("listen " + path);
     return fd;
 }

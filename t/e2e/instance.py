@@ -39,6 +39,55 @@ def ensure_test_user():
         return pwd.getpwnam(TEST_USER)
 
 
+_default_config_dir = None
+
+
+def default_config_dir():
+    """The suite's compiled-in default configuration directory (meson option
+    config_directory; the test build, made by `make`, has PREFIX/etc/kurir)."""
+    global _default_config_dir
+    if _default_config_dir is None:
+        env = {k: v for k, v in os.environ.items() if k != "KURIR_CONFIG"}
+        out = subprocess.run([os.path.join(PREFIX, "sbin", "kurir-conf"), "-d", "config_directory"], env=env,
+                             stdout=subprocess.PIPE, text=True, check=True).stdout
+        _default_config_dir = out.split("=", 1)[1].strip()
+    return _default_config_dir
+
+
+def list_config_dir(path, listed=True):
+    """Lists path in (or removes it from) alternate_config_directories of the
+    default main.cf: the set-gid kurir-drop and kurir-queue act on another
+    configuration for an ordinary user only when the administrator has listed
+    it there, as Postfix's postdrop and postqueue. Never the system's own
+    /etc/kurir: only a default inside the suite's own prefix is written."""
+    default = default_config_dir()
+    if not os.path.realpath(default).startswith(os.path.realpath(PREFIX) + os.sep):
+        raise AssertionError(f"the suite under test has {default} as its default configuration directory; "
+                             "the tests never write there: build it with -Dconfig_directory=PREFIX/etc/kurir "
+                             "(as `make` does)")
+    os.makedirs(default, mode=0o755, exist_ok=True)
+    main_cf = os.path.join(default, "main.cf")
+    name = "alternate_config_directories"
+    with open("/tmp/.kurir-e2e-default-config.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            with open(main_cf) as f:
+                lines = f.read().splitlines()
+        except FileNotFoundError:
+            lines = ["# The default main.cf of the kurir test build (t/e2e/instance.py)"]
+        dirs = []
+        for line in lines:
+            if line.split("=", 1)[0].strip() == name:
+                dirs = line.split("=", 1)[1].split()
+        dirs = [d for d in dirs if d != path] + ([path] if listed else [])
+        lines = [l for l in lines if l.split("=", 1)[0].strip() != name] + [f"{name} = {' '.join(dirs)}"]
+        tmp = main_cf + f".{os.getpid()}.tmp"
+        with open(tmp, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        os.chmod(tmp, 0o644)
+        os.rename(tmp, main_cf)
+
+
 def wait_for(predicate, timeout=30.0, what="condition"):
     deadline = time.monotonic() + timeout
     delay = 0.01
@@ -67,6 +116,7 @@ class Instance:
             self.account = ensure_test_user()
             os.chown(self.tmp, self.account.pw_uid, self.account.pw_gid)
         self.started = False
+        self.listed = False
 
     # -- running the tools -------------------------------------------------
     def _prefix(self):
@@ -84,6 +134,13 @@ class Instance:
 
     def init(self, **params):
         self.kurir("init", "--listen", f"127.0.0.1:{self.port}", "--hostname", "mx.test")
+        if self.mode == "root":
+            # Ordinary users submit to it through the set-gid kurir-drop,
+            # which needs the administrator's word (alternate_config_directories).
+            # A "user" instance needs none: kurir-drop writes there with the
+            # user's own rights.
+            list_config_dir(self.dir)
+            self.listed = True
         fast = dict(queue_run_delay="1s", minimal_backoff_time="1s", maximal_backoff_time="2s",
                     service_throttle_time="1s", smtpd_error_sleep_time="0s")
         self.set(**{**fast, **params})
@@ -111,6 +168,8 @@ class Instance:
         finally:
             self.kill_all(signal.SIGKILL)
             shutil.rmtree(self.tmp, ignore_errors=True)
+            if self.listed:
+                list_config_dir(self.dir, listed=False)
 
     # -- processes -----------------------------------------------------------
     def processes(self):

@@ -160,3 +160,70 @@ def test_a_reload_while_daemons_start_up_still_hands_over(make_instance):
         inst.send("s@client.test", ["olga@mx.test"], f"Subject: {attempt}\r\n\r\nx\r\n")
         inst.wait_delivered("olga", 1, timeout=20)
         inst.stop()
+
+
+def test_master_and_every_daemon_work_in_the_queue_not_the_admins_directory(make_instance):
+    """Root-run code opening Berkeley DB files must not read a DB_CONFIG from
+    wherever the administrator typed `kurir start` (the class of
+    CVE-2017-10140): master and every service chdir to queue_directory.
+    (Debian's libdb no longer reads DB_CONFIG from the working directory, so
+    the working directory itself is what is checked.)"""
+    import subprocess
+    from instance import KURIR
+    inst = make_instance()
+    admin = os.path.join(inst.tmp, "admin-cwd")
+    os.makedirs(admin)
+    with open(os.path.join(admin, "DB_CONFIG"), "w") as f:
+        f.write("set_data_dir /nonexistent\nset_lg_dir /nonexistent\n")
+    os.chmod(admin, 0o755)
+    res = subprocess.run(inst._prefix() + [KURIR, "-c", inst.dir, "start"], cwd=admin, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, timeout=90)
+    assert res.returncode == 0, res.stderr
+    inst.started = True
+    inst.send("s@client.test", ["postmaster@mx.test", "u@mx.test"], "Subject: cwd\n\nbody\n")
+    inst.wait_delivered("u", 1)
+    queue = os.path.realpath(os.path.join(inst.dir, "queue"))
+    names = set()
+    for pid, _, name in inst.processes():
+        try:
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+        except OSError:
+            continue  # gone meanwhile
+        assert cwd == queue, f"{name} ({pid}) works in {cwd}"
+        names.add(os.path.basename(name))
+    assert {"master", "smtpd", "cleanup", "qmgr", "local"} <= names, names
+
+
+def test_master_never_chmods_or_chowns_a_socket_by_name(make_instance):
+    """private/ and public/ are mail_owner's: a socket name there may be
+    swapped for a link between bind and a chmod/chown by name (issue 14).
+    master makes each socket as mail_owner with its mode set by the umask,
+    so no chmod or chown call names anything in them; traced with strace."""
+    import shutil
+    import subprocess
+    from instance import KURIR
+    strace = shutil.which("strace")
+    if strace is None:
+        pytest.skip("needs strace")
+    inst = make_instance()
+    trace = os.path.join(inst.tmp, "trace")
+    proc = subprocess.Popen(inst._prefix() + [strace, "-f", "-qq", "-o", trace, "-e",
+                                              "trace=chmod,fchmodat,chown,lchown,fchownat",
+                                              KURIR, "-c", inst.dir, "start-fg"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        pid_file = os.path.join(inst.dir, "queue", "pid", "master.pid")
+        wait_for(lambda: inst.kurir("status", check=False).returncode == 0, 60, "master under strace")
+        wait_for(lambda: os.path.exists(os.path.join(inst.dir, "queue", "public", "qmgr")), 30, "public/qmgr")
+        for sub, mode in (("private", 0o600), ("public", 0o666)):
+            for name in os.listdir(os.path.join(inst.dir, "queue", sub)):
+                st = os.stat(os.path.join(inst.dir, "queue", sub, name))
+                assert st.st_mode & 0o7777 == mode, (sub, name, oct(st.st_mode))
+                assert st.st_uid == os.stat(os.path.join(inst.dir, "queue", sub)).st_uid, (sub, name)
+        assert os.path.exists(pid_file)
+    finally:
+        inst.kurir("stop", check=False)
+        proc.wait(timeout=60)
+    with open(trace) as f:
+        calls = [l for l in f if "/queue/private/" in l or "/queue/public/" in l]
+    assert calls == [], "".join(calls)

@@ -191,6 +191,50 @@ def test_super_s_repairs_names_and_unparseable_files(make_instance):
     assert os.listdir(deferred) == [] and os.listdir(hold) == [] and os.listdir(incoming) == []
 
 
+def test_super_never_follows_links_or_opens_fifos_in_the_queue(make_instance):
+    """mail_owner may write every queue directory; root's kurir-super -s must
+    not turn that into root: a symbolic link or a second hard link under a
+    queue id name is never chowned through, a FIFO never opened (it would
+    block), and -H/-r never follow a link either (issue 14)."""
+    from queue_file import queue_file
+    inst = make_instance()  # not started: nothing but kurir-super touches the queue
+    queue = os.path.join(inst.dir, "queue")
+    victims = []
+    for name in ("victim-symlink", "victim-hardlink", "victim-held"):
+        path = os.path.join(inst.tmp, name)  # root's files, valid queue files
+        with open(path, "wb") as f:
+            f.write(queue_file("s@client.test", ["a@mx.test"], [name]))
+        os.chmod(path, 0o600)
+        victims.append(path)
+    ids = ["4jXv000000SYMLN", "4jXv000000HRDLN", "4jXv000000FFQHD", "4jXv000000HLDLN"]
+    os.symlink(victims[0], os.path.join(queue, "incoming", ids[0]))
+    os.link(victims[1], os.path.join(queue, "deferred", ids[1]))
+    os.mkfifo(os.path.join(queue, "hold", ids[2]))
+    os.symlink(victims[2], os.path.join(queue, "hold", ids[3]))
+    before = {v: (os.stat(v).st_uid, os.stat(v).st_mtime_ns) for v in victims}
+
+    res = tool(inst, "kurir-super", "-s")
+    assert res.returncode == 0, res.stderr
+    for v in victims[:2]:
+        assert (os.stat(v).st_uid, os.stat(v).st_mtime_ns) == before[v], f"{v} changed through the queue"
+    corrupt = os.path.join(queue, "corrupt")
+    assert sorted(os.listdir(corrupt)) == sorted([ids[0], ids[2], ids[3]])
+    assert os.path.islink(os.path.join(corrupt, ids[0]))
+    assert os.path.exists(os.path.join(queue, "deferred", ids[1]))
+
+    # -H and -r on a link under a queue id: neither the release time nor a
+    # requeued copy comes through the link.
+    os.symlink(victims[2], os.path.join(queue, "hold", ids[3]))
+    res = tool(inst, "kurir-super", "-H", ids[3])
+    assert res.returncode == 0, res.stderr
+    assert os.stat(victims[2]).st_mtime_ns == before[victims[2]][1]
+    os.symlink(victims[2], os.path.join(queue, "deferred", "4jXv000000RQLNK"))
+    res = tool(inst, "kurir-super", "-r", "4jXv000000RQLNK")
+    assert "Requeued: 0 messages" in res.stderr, res.stderr
+    assert os.listdir(os.path.join(queue, "maildrop")) == []
+    assert os.stat(victims[2]).st_uid == before[victims[2]][0]
+
+
 def test_defer_transports_holds_then_reload_and_flush_release(make_instance):
     inst = make_instance(defer_transports="local", minimal_backoff_time="300s", maximal_backoff_time="600s").start()
     for i in range(3):

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <string>
 #include <utility>
@@ -85,4 +86,19 @@ TEST_CASE("dirname_of: the directory a path is in, as dirname(1)", "[fs]") {
         INFO(path);
         CHECK(dirname_of(path) == dir);
     }
+}
+
+TEST_CASE("open_regular: a file, never a link to one, never a FIFO or a directory", "[fs]") {
+    kt::TempDir tmp;
+    std::string file = tmp.path() + "/file", link = tmp.path() + "/link", fifo = tmp.path() + "/fifo";
+    REQUIRE(create_file_durable(tmp.path(), "file", {"content"}, 0600));
+    REQUIRE(::symlink(file.c_str(), link.c_str()) == 0);
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    auto fd = open_regular(file);
+    REQUIRE(fd);
+    CHECK(read_all(fd->get(), file).value() == "content");
+    CHECK(open_regular(link).error().text == link + ": not a regular file");
+    CHECK(open_regular(fifo).error().text == fifo + ": not a regular file");  // and did not block
+    CHECK(open_regular(tmp.path()).error().text == tmp.path() + ": not a regular file");
+    CHECK(open_regular(tmp.path() + "/none").error().text == "open " + tmp.path() + "/none: No such file or directory");
 }
