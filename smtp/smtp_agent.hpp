@@ -76,6 +76,10 @@ public:
     std::unique_ptr<Resolver> resolver;
     std::unique_ptr<TlsPolicy> tls;
     std::string helo_name;
+    // How a connection to a target is opened: empty, a TCP connect on the
+    // loop. The unit tests put an in-memory peer here (a bufferevent pair),
+    // returned already connected; nullptr is a refused connection.
+    std::function<bufferevent*(const Target&)> open_connection;
 
 private:
     explicit Agent(server::ServerContext& c) : ctx(c) {}

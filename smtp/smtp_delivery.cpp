@@ -168,11 +168,18 @@ private:
         conn_->address = t.address_text();
         conn_->port = nexthop_.port;
         conn_->cache_key = cache_key_;
-        conn_->bev = bufferevent_socket_new(agent_.ctx.base, -1, BEV_OPT_CLOSE_ON_FREE);
+        if (agent_.open_connection) {
+            conn_->bev = agent_.open_connection(t);
+            if (conn_->bev == nullptr)
+                return site_failure("4.4.1", fmt::format("connect to {}: {}", conn_->relay(), std::strerror(ECONNREFUSED)));
+        } else {
+            conn_->bev = bufferevent_socket_new(agent_.ctx.base, -1, BEV_OPT_CLOSE_ON_FREE);
+        }
         watch();
         stage_ = Stage::connect;
         set_timeout(Stage::connect, true);
         bufferevent_enable(conn_->bev, EV_READ | EV_WRITE);
+        if (agent_.open_connection) return connected();
         if (bufferevent_socket_connect(conn_->bev, reinterpret_cast<const sockaddr*>(&t.addr),
                                        static_cast<int>(t.addr_len)) < 0)
             return site_failure("4.4.1", fmt::format("connect to {}: {}", conn_->relay(), std::strerror(errno)));
@@ -235,8 +242,7 @@ private:
         auto* self = static_cast<Delivery*>(arg);
         if (what & BEV_EVENT_CONNECTED) {
             if (self->stage_ == Stage::tls) return self->on_tls_ready();
-            self->stage_ = Stage::greeting;
-            return self->expect(Stage::greeting, &Delivery::on_greeting);
+            return self->connected();
         }
         Stage stage = self->current_stage();
         if (self->stage_ == Stage::connect) {
@@ -253,6 +259,11 @@ private:
         std::string what_text = (what & BEV_EVENT_TIMEOUT) ? "conversation with " + self->conn_->peer() + " timed out"
                                                            : "lost connection with " + self->conn_->peer();
         self->connection_lost(fmt::format("{} {}", what_text, while_text(stage)));
+    }
+
+    void connected() {
+        stage_ = Stage::greeting;
+        expect(Stage::greeting, &Delivery::on_greeting);
     }
 
     void on_greeting(const mail::SmtpReply& r) {

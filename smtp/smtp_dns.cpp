@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <optional>
 
 namespace kurir::smtp {
 
@@ -116,6 +117,28 @@ namespace {
 
 bool permanent(int status) { return status == ARES_ENOTFOUND; }
 
+// An address literal ([192.0.2.1], [IPv6:2001:db8::1] as parsed) is its own
+// address; c-ares 1.18 would send its digits to the DNS as a name.
+std::optional<Target> literal_target(const std::string& host, int port) {
+    Target t;
+    t.host = host;
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&t.addr);
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&t.addr);
+    if (::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(static_cast<uint16_t>(port));
+        t.addr_len = sizeof *v4;
+        return t;
+    }
+    if (::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(static_cast<uint16_t>(port));
+        t.addr_len = sizeof *v6;
+        return t;
+    }
+    return std::nullopt;
+}
+
 std::string describe(int status, const std::string& name, const char* type) {
     std::string what = status == ARES_ENOTFOUND ? "Host not found"
                        : status == ARES_ENODATA ? "No address associated with hostname"
@@ -149,6 +172,10 @@ struct Lookup {
     void resolve_next_host() {
         if (next_host >= hosts.size() || result.targets.size() >= max_addresses) return finish();
         const MxRecord& mx = hosts[next_host++];
+        if (auto literal = literal_target(mx.host, nexthop.port)) {
+            result.targets.push_back(std::move(*literal));
+            return resolve_next_host();
+        }
         ares_addrinfo_hints hints{};
         hints.ai_family = AF_UNSPEC;
         hints.ai_socktype = SOCK_STREAM;

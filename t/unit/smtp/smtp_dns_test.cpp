@@ -1,9 +1,13 @@
 #include "smtp/smtp_dns.hpp"
 
+#include "mail/nexthop.hpp"
+
 #include <arpa/inet.h>
 #include <catch2/catch.hpp>
+#include <event2/event.h>
 #include <netinet/in.h>
 
+#include <optional>
 #include <set>
 
 using namespace kurir::smtp;
@@ -35,4 +39,29 @@ TEST_CASE("Target::address_text names IPv4 and IPv6 addresses", "[smtp]") {
     v6->sin6_family = AF_INET6;
     inet_pton(AF_INET6, "2001:db8::1", &v6->sin6_addr);
     CHECK(t.address_text() == "2001:db8::1");
+}
+
+TEST_CASE("find_targets: an address literal is its own target, no DNS query", "[smtp]") {
+    event_base* base = event_base_new();
+    std::string error;
+    // A DNS server that never answers: a query would take seconds and fail.
+    auto resolver = Resolver::create(base, {"127.0.0.1:9"}, error);
+    REQUIRE(resolver);
+    for (auto [text, family] : {std::pair{"[192.0.2.7]:2526", AF_INET}, std::pair{"[IPv6:2001:db8::1]:2526", AF_INET6}}) {
+        INFO(text);
+        auto nexthop = kurir::mail::parse_nexthop(text);
+        REQUIRE(nexthop);
+        std::optional<TargetList> got;
+        resolver->find_targets(*nexthop, 5, [&](TargetList list) { got = std::move(list); });
+        REQUIRE(got);  // at once: nothing was asked of the DNS
+        REQUIRE(got->targets.size() == 1);
+        const Target& t = got->targets[0];
+        CHECK(t.addr.ss_family == family);
+        CHECK(t.address_text() == (family == AF_INET ? "192.0.2.7" : "2001:db8::1"));
+        int port = family == AF_INET ? ntohs(reinterpret_cast<const sockaddr_in*>(&t.addr)->sin_port)
+                                     : ntohs(reinterpret_cast<const sockaddr_in6*>(&t.addr)->sin6_port);
+        CHECK(port == 2526);
+    }
+    resolver.reset();
+    event_base_free(base);
 }
