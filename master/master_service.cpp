@@ -226,8 +226,15 @@ void Master::spawn(Service& s) {
 }
 
 void Master::on_status(Service& s) {
-    server::StatusMessage m{};
-    while (::read(s.status_read.get(), &m, sizeof m) == static_cast<ssize_t>(sizeof m)) {
+    char buf[server::kStatusSize];
+    ssize_t n;
+    while ((n = ::read(s.status_read.get(), buf, sizeof buf)) > 0) {
+        auto decoded = server::decode_status(std::string_view(buf, static_cast<size_t>(n)));
+        if (!decoded) {
+            util::msg_warn("service {}: {}", s.entry.name, decoded.error().text);
+            continue;
+        }
+        const server::StatusMessage& m = *decoded;
         auto it = s.procs.find(m.pid);
         if (it == s.procs.end()) continue;
         Process& p = *it->second;

@@ -60,20 +60,25 @@ void Manager::start() {
     event_add(timer_, &tv);
 }
 
-void Manager::on_trigger(std::string_view request, int reply_fd) {
+void Manager::on_trigger(std::string_view bytes, int reply_fd) {
+    auto request = mail::proto::decode_qmgr_request(bytes);
+    if (!request) {
+        util::msg_warn("public/{}: {}", mail::service::qmgr, request.error().text);
+        return;
+    }
+    using Kind = mail::proto::QmgrRequest::Kind;
     // An administrator's flush applies what main.cf says now (defer_transports
     // just emptied, say), even when it arrives before the reload does.
-    bool flush = request.find(mail::trigger::flush) != std::string_view::npos || request.front() == 'S' ||
-                 request.front() == 'I';
+    bool flush = request->kind == Kind::flush || request->kind == Kind::flush_site || request->kind == Kind::deliver_one;
     if (flush && server::refresh_config(ctx_)) util::msg_info("configuration reread (main.cf changed)");
-    switch (request.front()) {
-        case 'L': {
+    switch (request->kind) {
+        case Kind::list: {
             std::string out = mail::proto::encode_queue_listing(mail::list_queue(ctx_.queue));
             if (auto w = util::write_all(reply_fd, out, "queue listing"); !w) util::msg_warn("{}", w.error().text);
             return;
         }
-        case 'I': deliver_now(std::string(request.substr(1))); return;
-        case 'S': flush_site(std::string(request.substr(1))); return;
+        case Kind::deliver_one: deliver_now(request->arg); return;
+        case Kind::flush_site: flush_site(request->arg); return;
         default: break;
     }
     if (!flush) return schedule_incoming_scan();

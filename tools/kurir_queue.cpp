@@ -102,16 +102,16 @@ int main(int argc, char** argv) {
     if (!cfg) die(EX_CONFIG, cfg.error().text);
     mail::QueueDir queue(cfg->str("queue_directory"));
     if (mode == 'f' || mode == 'i' || mode == 's') {
-        if (mode == 'i' && !mail::valid_queue_id(arg)) die(EX_USAGE, "bad queue id: " + arg);
-        if (mode == 's' && (arg.empty() || arg.find_first_of(" \n\r\t\\/") != std::string::npos))
-            die(EX_USAGE, "bad site: " + arg);
-        std::string req = mode == 'f' ? "F" : mode == 'i' ? "I" + arg : "S" + arg;
+        using Kind = mail::proto::QmgrRequest::Kind;
+        Kind kind = mode == 'f' ? Kind::flush : mode == 'i' ? Kind::deliver_one : Kind::flush_site;
+        std::string req = mail::proto::encode(mail::proto::QmgrRequest{kind, arg});
+        if (!mail::proto::decode_qmgr_request(req)) die(EX_USAGE, fmt::format("bad {}: {}", mode == 'i' ? "queue id" : "site", arg));
         auto r = ask_qmgr(queue, *privilege, req);
         if (!r) die(EX_UNAVAILABLE, "the mail system is down: " + r.error().text);
         return 0;
     }
     std::vector<mail::ListedMessage> messages;
-    auto r = ask_qmgr(queue, *privilege, "L");
+    auto r = ask_qmgr(queue, *privilege, mail::proto::encode(mail::proto::QmgrRequest{mail::proto::QmgrRequest::Kind::list, ""}));
     if (r) {
         auto listed = mail::proto::decode_queue_listing(*r);
         if (!listed) die(EX_PROTOCOL, "malformed queue listing from qmgr: " + listed.error().text);

@@ -30,6 +30,7 @@
 #include "mail/queue_file.hpp"
 #include "mail/record.hpp"
 #include "mail/clients.hpp"
+#include "mail/mail_proto.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/privilege.hpp"
@@ -282,7 +283,8 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "kurir-super: {}: {}\n", what, plural(count));
     if (op == 'H' || op == 'r') {
         mail::send_trigger(queue, mail::service::pickup, mail::trigger::wakeup);
-        (void)mail::public_request(queue, mail::service::qmgr, "F");
+        (void)mail::public_request(queue, mail::service::qmgr,
+                                   mail::proto::encode(mail::proto::QmgrRequest{mail::proto::QmgrRequest::Kind::flush, ""}));
     }
     return 0;
 }

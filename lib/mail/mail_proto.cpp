@@ -1,5 +1,7 @@
 #include "mail/mail_proto.hpp"
 
+#include "mail/queue.hpp"
+
 #include <fmt/format.h>
 
 #include <charconv>
@@ -95,6 +97,37 @@ bool valid_dsn(std::string_view dsn) {
 }
 
 }  // namespace
+
+std::string encode(const QmgrRequest& m) { return static_cast<char>(m.kind) + m.arg; }
+
+util::Result<QmgrRequest> decode_qmgr_request(std::string_view bytes) {
+    auto fail = [&](const std::string& what) { return util::fail("qmgr-request: " + what); };
+    if (bytes.empty()) return fail("empty request");
+    QmgrRequest m;
+    std::string_view arg = bytes.substr(1);
+    switch (bytes[0]) {
+        case 'W': m.kind = QmgrRequest::Kind::wakeup; break;
+        case 'F': m.kind = QmgrRequest::Kind::flush; break;
+        case 'L': m.kind = QmgrRequest::Kind::list; break;
+        case 'I': m.kind = QmgrRequest::Kind::deliver_one; break;
+        case 'S': m.kind = QmgrRequest::Kind::flush_site; break;
+        default: return fail(fmt::format("unknown request code 0x{:02x}", static_cast<unsigned char>(bytes[0])));
+    }
+    m.arg = std::string(arg);
+    switch (m.kind) {
+        case QmgrRequest::Kind::deliver_one:
+            if (!valid_queue_id(arg)) return fail("bad queue id");
+            break;
+        case QmgrRequest::Kind::flush_site:
+            if (arg.empty() || arg.size() > 255) return fail("bad site");
+            for (char c : arg)
+                if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '/' || c == '\\') return fail("bad site");
+            break;
+        default:
+            if (!arg.empty()) return fail(fmt::format("{} takes no argument", bytes[0]));
+    }
+    return m;
+}
 
 util::Attrs encode(const CleanupHello& m) {
     auto a = start(kCleanupHello);

@@ -36,9 +36,18 @@
 //                                            then per recipient: address
 //                                            delay_reason
 //
-// Not attribute frames, and defined where they are used: the record stream
-// to cleanup (record.hpp), the one-byte triggers (clients.hpp), master's
-// child status (server/master_proto.hpp).
+// Not an attribute frame, and strict all the same:
+//
+//   qmgr-request        client -> public/qmgr  one code byte, then the
+//                                            client's shutdown: W (wake up),
+//                                            F (flush the deferred queue), L
+//                                            (list the queue: queue-entry
+//                                            frames come back), I + queue id
+//                                            (deliver one now), S + domain
+//                                            (flush mail for a site)
+//
+// Defined where they are used: the record stream to cleanup (record.hpp),
+// master's child status (server/master_proto.hpp).
 #pragma once
 
 #include "mail/queue_listing.hpp"
@@ -107,6 +116,15 @@ struct DeliveryResult {
     bool site_dead = false;
     std::vector<RecipientResult> recipients;
 };
+
+struct QmgrRequest {
+    enum class Kind : char { wakeup = 'W', flush = 'F', list = 'L', deliver_one = 'I', flush_site = 'S' };
+    Kind kind = Kind::wakeup;
+    std::string arg;  // the queue id (I) or the domain (S); empty otherwise
+};
+
+std::string encode(const QmgrRequest& m);
+util::Result<QmgrRequest> decode_qmgr_request(std::string_view bytes);
 
 util::Attrs encode(const CleanupHello& m);
 util::Attrs encode(const CleanupReply& m);

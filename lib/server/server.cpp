@@ -145,9 +145,9 @@ bool refresh_config(ServerContext& ctx) {
 
 void report_status(bool available) {
     if (!g_have_master) return;
-    StatusMessage m{::getpid(), available ? ChildStatus::available : ChildStatus::busy};
-    ssize_t n = ::write(kStatusFd, &m, sizeof m);
-    (void)n;
+    auto m = encode_status({::getpid(), available ? ChildStatus::available : ChildStatus::busy});
+    if (::write(kStatusFd, m.data(), m.size()) != static_cast<ssize_t>(m.size()))
+        util::msg_warn("status to master: {}", std::strerror(errno));
 }
 
 int single_server_main(int argc, char** argv, std::string_view program, SingleService service,

@@ -1,9 +1,12 @@
-// mail_proto's decoders: never crash on any frame; whatever one accepts,
-// its encoder writes back as a frame the same decoder accepts and that
-// encodes to the same bytes again (one canonical form per message). The
-// queue listing's stream decoder runs on the raw bytes too.
+// The internal protocols' decoders (mail_proto, master_proto): never crash
+// on any input; whatever one accepts, its encoder writes back as bytes the
+// same decoder accepts and that encode to the same bytes again (one
+// canonical form per message). The raw-byte decoders (queue listing, qmgr
+// request, child status) run on the input itself, the frame decoders on
+// the frame it holds.
 #include "fuzz_util.hpp"
 #include "mail/mail_proto.hpp"
+#include "server/master_proto.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -29,6 +32,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view in(reinterpret_cast<const char*>(data), size);
     if (auto listing = decode_queue_listing(in); listing)
         FUZZ_CHECK(decode_queue_listing(encode_queue_listing(*listing)).has_value());
+    if (auto q = decode_qmgr_request(in); q) FUZZ_CHECK(encode(*q) == in);
+    if (auto st = server::decode_status(in); st) {
+        auto again = server::encode_status(*st);
+        FUZZ_CHECK(std::string_view(again.data(), again.size()) == in);
+    }
     auto d = util::attr_decode(in);
     if (!d || !*d) return 0;
     const util::Attrs& a = (*d)->attrs;

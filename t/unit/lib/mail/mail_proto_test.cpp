@@ -170,3 +170,21 @@ TEST_CASE("queue listing carries any bytes in addresses and reasons", "[mail_pro
     CHECK_FALSE(decode_queue_listing(wire.substr(0, wire.size() - 1)));
     CHECK(decode_queue_listing(""));
 }
+
+TEST_CASE("qmgr requests: one code, an argument only where one belongs", "[mail_proto]") {
+    using K = QmgrRequest::Kind;
+    for (auto [kind, arg] : {std::pair{K::wakeup, ""}, std::pair{K::flush, ""}, std::pair{K::list, ""},
+                             std::pair{K::deliver_one, "4jhx8r6SLH89sxY"}, std::pair{K::flush_site, "example.com"}}) {
+        auto d = decode_qmgr_request(encode(QmgrRequest{kind, arg}));
+        REQUIRE(d);
+        CHECK(d->kind == kind);
+        CHECK(d->arg == arg);
+    }
+    for (std::string bad : std::vector<std::string>{"", "X", "w", "WW", "Fx", "L ", "I", "I../etc/passwd", "S", "Sa b",
+                                                    "Sa/b", "Sa\\b", std::string("S\0", 2), "S" + std::string(256, 'a')}) {
+        INFO(bad);
+        auto d = decode_qmgr_request(bad);
+        REQUIRE_FALSE(d);
+        CHECK(d.error().text.starts_with("qmgr-request: "));
+    }
+}
