@@ -7,9 +7,9 @@
 #include "mail/mail_proto.hpp"
 #include "mail/queue_file.hpp"
 #include "qmgr/qmgr_remover.hpp"
+#include "qmgr/qmgr_schedule.hpp"
 #include "server/server.hpp"
 
-#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -19,7 +19,6 @@ struct event;
 
 namespace kurir::qmgr {
 
-// What a delivery agent said about one recipient.
 // What a delivery agent says of one recipient (mail/mail_proto.hpp).
 using Outcome = mail::proto::RecipientResult;
 inline Outcome temporary_outcome(size_t offset, std::string text) { return {offset, "4.3.0", std::move(text), {}, {}, {}}; }
@@ -36,27 +35,10 @@ struct Message {
     std::vector<Outcome> delivered;  // 2xx with DSN NOTIFY=SUCCESS: a success notice
 };
 
-struct Job {
-    std::string message_id;
-    std::string transport;
-    std::string nexthop;
-    std::vector<size_t> offsets;  // recipients, by record offset
-    // Concurrency is counted per destination: per nexthop for remote
-    // transports, per transport for local.
-    std::string destination() const { return transport == "local" ? transport : transport + ":" + nexthop; }
-};
-
 // Finished queue files whose removal may wait (enough to keep the remover
 // busy while the loop goes on), and the threads that remove them.
 inline constexpr size_t kRemovalsPending = 16;
 inline constexpr size_t kRemoverThreads = 4;
-
-// A destination no server of which could be reached: its mail waits
-// until `until` instead of each message trying again at once.
-struct DeadSite {
-    double until = 0;
-    std::string reason;
-};
 
 class Manager {
 public:
@@ -89,16 +71,11 @@ private:
     bool delay_warning_due(const Message& m) const;
     // Queues one notice about these recipients of m; false when it could not.
     bool send_notice(Message& m, mail::NoticeKind kind, const std::vector<Outcome>& about);
-    int destination_limit(const Job& job) const;
-    bool deferred_transport(const std::string& transport) const;
-    size_t recipient_limit(const std::string& transport) const;
 
     server::ServerContext& ctx_;
     mail::RewriteClient rewrite_;
     std::map<std::string, Message> active_;
-    std::map<std::string, std::deque<Job>> waiting_;  // by destination
-    std::map<std::string, int> busy_;                 // requests in flight by destination
-    std::map<std::string, DeadSite> dead_;            // by destination
+    Schedule schedule_;  // the jobs waiting and in flight, the dead sites
     Remover remover_{kRemovalsPending, kRemoverThreads};
     event* timer_ = nullptr;
     void message_left_active();

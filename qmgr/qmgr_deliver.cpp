@@ -24,7 +24,7 @@ struct Delivery {
     void finish_with(const std::vector<Outcome>* results, const std::string& reason, bool site_dead = false) {
         if (finished) return;
         finished = true;
-        mgr->busy_[job.destination()]--;
+        mgr->schedule_.finished(job);
         if (results)
             mgr->job_done(job, *results, site_dead);
         else
@@ -66,11 +66,10 @@ struct Delivery {
 
 void Manager::start_job(Job job) {
     auto it = active_.find(job.message_id);
-    if (it == active_.end()) return;
+    if (it == active_.end()) return schedule_.finished(job);  // started by the schedule
     Message& m = it->second;
     m.jobs_waiting--;
     m.jobs_in_flight++;
-    busy_[job.destination()]++;
     auto* d = new Delivery{this, std::move(job)};
     d->bev = bufferevent_socket_new(ctx_.base, -1, BEV_OPT_CLOSE_ON_FREE);
     bufferevent_setcb(d->bev, Delivery::on_read, nullptr, Delivery::on_event, d);

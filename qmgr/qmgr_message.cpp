@@ -46,9 +46,7 @@ void Manager::load(const std::string& id) {
         finish(m);
         return;
     }
-    // One job per recipient for local (each has its own mailbox); one per
-    // nexthop for the other transports.
-    std::map<std::pair<std::string, std::string>, std::vector<Job>> grouped;
+    std::vector<Route> routes;
     for (const auto& r : m.env.recipients) {
         if (r.done) continue;
         auto res = rewrite_.resolve(r.address);
@@ -56,24 +54,12 @@ void Manager::load(const std::string& id) {
             m.deferred.push_back(temporary_outcome(r.offset, "address resolver failure: " + res.error().text));
             continue;
         }
-        if (res->transport == "local") {
-            m.jobs_waiting++;
-            Job job{id, res->transport, res->nexthop, {r.offset}};
-            waiting_[job.destination()].push_back(std::move(job));
-            continue;
-        }
-        auto& jobs = grouped[{res->transport, res->nexthop}];
-        // One request per transaction's worth of recipients, so that no
-        // request runs for long and each result comes back on its own.
-        if (jobs.empty() || jobs.back().offsets.size() >= recipient_limit(res->transport))
-            jobs.push_back(Job{id, res->transport, res->nexthop, {}});
-        jobs.back().offsets.push_back(r.offset);
+        routes.push_back({r.offset, res->transport, res->nexthop});
     }
-    for (auto& [key, jobs] : grouped)
-        for (auto& job : jobs) {
-            m.jobs_waiting++;
-            waiting_[job.destination()].push_back(std::move(job));
-        }
+    for (auto& job : make_jobs(id, routes, schedule_.limits())) {
+        m.jobs_waiting++;
+        schedule_.add(std::move(job));
+    }
     maybe_finish(m);
 }
 
@@ -108,13 +94,12 @@ void Manager::job_done(const Job& job, const std::vector<Outcome>& results, bool
     bool answered_by_server = std::any_of(results.begin(), results.end(), [](const Outcome& o) {
         return o.dsn.starts_with("2") || !o.remote_mta.empty();
     });
-    if (!site_dead && answered_by_server) dead_.erase(job.destination());  // alive again
+    if (!site_dead && answered_by_server) schedule_.site_alive(job.destination());
     if (site_dead) {
         const Outcome* why = nullptr;
         for (const auto& o : m.deferred)
             if (in_job(o.offset)) why = &o;
-        double hold = static_cast<double>(ctx_.config.seconds("minimal_backoff_time"));
-        dead_[job.destination()] = {mail::now_seconds() + hold, why ? why->text : "no server reachable"};
+        schedule_.site_dead(job.destination(), why ? why->text : "no server reachable");
     }
     // Marked only after the delivery itself is durable, and marked even when
     // this finishes the message: its file is removed on the remover's time,
@@ -238,11 +223,8 @@ void Manager::finish(Message& m) {
     }
     // The next attempt waits as long as the message is old, within the
     // backoff bounds (Postfix's rule): the waits double as the message ages.
-    double age = mail::now_seconds() - static_cast<double>(m.env.arrival_sec);
-    double delay = std::clamp(age, static_cast<double>(ctx_.config.seconds("minimal_backoff_time")),
-                              static_cast<double>(ctx_.config.seconds("maximal_backoff_time")));
     struct utimbuf tb {};
-    tb.actime = tb.modtime = static_cast<time_t>(std::time(nullptr) + static_cast<time_t>(delay));
+    tb.actime = tb.modtime = static_cast<time_t>(schedule_.next_attempt(static_cast<double>(m.env.arrival_sec)));
     ::utime(path.c_str(), &tb);
     if (auto mv = ctx_.queue.move(id, mail::Queue::active, mail::Queue::deferred); !mv)
         util::msg_warn("{}: {}", id, mv.error().text);

@@ -1,8 +1,7 @@
 // qmgr's queue scans and its scheduler: incoming/ and due deferred/ files
-// move to active/; waiting jobs go out while their transport has room.
+// move to active/; waiting jobs go out as the schedule lets them.
 #include "mail/address.hpp"
 #include "mail/delivery_log.hpp"
-#include "mail/params.hpp"
 #include "mail/queue_listing.hpp"
 #include "qmgr/qmgr.hpp"
 #include "util/fs.hpp"
@@ -38,7 +37,8 @@ void remove_stale_temp_files(const std::string& dir, long max_age) {
 }
 }  // namespace
 
-Manager::Manager(server::ServerContext& ctx) : ctx_(ctx), rewrite_(ctx.queue) {}
+Manager::Manager(server::ServerContext& ctx)
+    : ctx_(ctx), rewrite_(ctx.queue), schedule_(schedule_limits(ctx.config), mail::now_seconds) {}
 
 void Manager::start() {
     // Anything in active/ was being delivered when qmgr stopped: start over
@@ -70,7 +70,10 @@ void Manager::on_trigger(std::string_view bytes, int reply_fd) {
     // An administrator's flush applies what main.cf says now (defer_transports
     // just emptied, say), even when it arrives before the reload does.
     bool flush = request->kind == Kind::flush || request->kind == Kind::flush_site || request->kind == Kind::deliver_one;
-    if (flush && server::refresh_config(ctx_)) util::msg_info("configuration reread (main.cf changed)");
+    if (flush && server::refresh_config(ctx_)) {
+        util::msg_info("configuration reread (main.cf changed)");
+        schedule_.set_limits(schedule_limits(ctx_.config));
+    }
     switch (request->kind) {
         case Kind::list: {
             std::string out = mail::proto::encode_queue_listing(mail::list_queue(ctx_.queue));
@@ -82,7 +85,7 @@ void Manager::on_trigger(std::string_view bytes, int reply_fd) {
         default: break;
     }
     if (!flush) return schedule_incoming_scan();
-    dead_.clear();  // an administrator's flush tries every site now
+    schedule_.revive_all();  // an administrator's flush tries every site now
     scan_incoming();
     scan_deferred(true);
 }
@@ -95,10 +98,7 @@ void Manager::deliver_now(const std::string& id) {
 
 void Manager::flush_site(const std::string& site) {
     std::string want = mail::lowercase(site);
-    for (auto it = dead_.begin(); it != dead_.end();) {
-        bool match = it->first.ends_with(":" + want) || it->first.ends_with(":[" + want + "]");
-        it = match ? dead_.erase(it) : std::next(it);
-    }
+    schedule_.revive_site(want);
     for (const auto& id : ctx_.queue.list(mail::Queue::deferred)) {
         auto bytes = util::read_file(ctx_.queue.path(mail::Queue::deferred, id));
         if (!bytes) continue;
@@ -190,17 +190,8 @@ void Manager::scan_deferred(bool all) {
     dispatch();
 }
 
-int Manager::destination_limit(const Job& job) const {
-    std::string name = job.transport + "_destination_concurrency_limit";
-    if (job.transport != "local" && mail::find_param(name))
-        return static_cast<int>(ctx_.config.integer(name));
-    return static_cast<int>(ctx_.config.integer("default_destination_concurrency_limit"));
-}
-
 int Manager::deliveries_in_flight() const {
-    int n = 0;
-    for (const auto& [destination, count] : busy_) n += count;
-    return n;
+    return schedule_.in_flight();
 }
 
 void Manager::dispatch() {
@@ -219,44 +210,17 @@ void Manager::dispatch() {
     dispatching_ = false;
 }
 
-size_t Manager::recipient_limit(const std::string& transport) const {
-    std::string name = transport + "_destination_recipient_limit";
-    if (mail::find_param(name)) return static_cast<size_t>(ctx_.config.integer(name));
-    return static_cast<size_t>(ctx_.config.integer("default_destination_recipient_limit"));
-}
-
-bool Manager::deferred_transport(const std::string& transport) const {
-    for (const auto& t : ctx_.config.list("defer_transports"))
-        if (t == transport) return true;
-    return false;
-}
-
+// The schedule says which job goes next (qmgr_schedule.hpp): started on its
+// transport's socket, or deferred at once when its destination is held.
 void Manager::dispatch_pass() {
-    double now = mail::now_seconds();
-    for (auto it = waiting_.begin(); it != waiting_.end();) {
-        auto& [destination, jobs] = *it;
-        auto dead = dead_.find(destination);
-        if (dead != dead_.end() && dead->second.until <= now) dead_.erase(dead), dead = dead_.end();
-        while (!jobs.empty()) {
-            // Held: a transport the administrator stopped (defer_transports),
-            // or a site that failed just now; the message retries later.
-            std::string held;
-            if (deferred_transport(jobs.front().transport)) held = "deferred transport";
-            else if (dead != dead_.end()) held = "delivery temporarily suspended: " + dead->second.reason;
-            if (!held.empty()) {
-                Job job = std::move(jobs.front());
-                jobs.pop_front();
-                auto m = active_.find(job.message_id);
-                if (m != active_.end()) m->second.jobs_waiting--, m->second.jobs_in_flight++;
-                defer_job(job, held);
-                continue;
-            }
-            if (busy_[destination] >= destination_limit(jobs.front())) break;
-            Job job = std::move(jobs.front());
-            jobs.pop_front();
-            start_job(std::move(job));
+    while (auto next = schedule_.next()) {
+        if (next->start) {
+            start_job(std::move(next->job));
+            continue;
         }
-        it = jobs.empty() ? waiting_.erase(it) : std::next(it);
+        auto m = active_.find(next->job.message_id);
+        if (m != active_.end()) m->second.jobs_waiting--, m->second.jobs_in_flight++;
+        defer_job(next->job, next->reason);
     }
 }
 
