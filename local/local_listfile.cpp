@@ -25,19 +25,10 @@ util::Result<std::optional<std::string>> read_list_file(const std::string& path,
         return util::fail(path + ": bad owner uid " + std::to_string(st.st_uid));
     if (st.st_mode & rules.forbidden_mode) return util::fail(path + ": writable by others");
     if (static_cast<size_t>(st.st_size) > rules.max_size) return util::fail(path + ": file too large");
-    std::string out;
-    char buf[16384];
-    for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return util::fail_errno("read " + path);
-        }
-        if (n == 0) break;
-        out.append(buf, static_cast<size_t>(n));
-        if (out.size() > rules.max_size) return util::fail(path + ": file too large");
-    }
-    return std::optional<std::string>{std::move(out)};
+    auto out = util::read_all_bounded(fd, path, rules.max_size);
+    if (!out) return std::unexpected(out.error());
+    if (!*out) return util::fail(path + ": file too large");
+    return out;
 }
 
 }  // namespace kurir::local

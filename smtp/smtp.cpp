@@ -21,62 +21,33 @@
 //   smtp_tls_security_level, smtp_tls_CAfile, dns_resolver_address
 #include "mail/delivery_log.hpp"
 #include "mail/mail_proto.hpp"
+#include "server/attr_conn.hpp"
 #include "server/server.hpp"
 #include "smtp/smtp_agent.hpp"
 #include "util/attr.hpp"
 #include "util/log.hpp"
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
-
 #include <cstdlib>
+#include <memory>
 
 using namespace kurir;
 
 namespace {
 
-// One qmgr connection: read the request frame, deliver, write the answer.
+// One qmgr connection: one request frame, a delivery, one answer frame.
 struct QmgrConn {
     smtp::Agent* agent;
-    bufferevent* bev = nullptr;
-    server::ClientDone done;
-    bool delivering = false;
+    bool delivering = false;  // the request is taken: the connection stays until the answer
+    bool answered = false;
 
-    void close() {
-        bufferevent_free(bev);
-        server::ClientDone d = std::move(done);
-        delete this;
-        d();
-    }
-
-    static void on_read(bufferevent* bev, void* arg) {
-        auto* c = static_cast<QmgrConn*>(arg);
-        evbuffer* in = bufferevent_get_input(bev);
-        size_t len = evbuffer_get_length(in);
-        if (c->delivering) {
-            util::msg_warn("smtp: {} bytes after the delivery request; ignored", len);
-            evbuffer_drain(in, len);
-            return;
-        }
-        auto frame = util::attr_decode(std::string_view(reinterpret_cast<char*>(evbuffer_pullup(in, -1)), len));
-        if (!frame) {
-            util::msg_warn("smtp: malformed request: {}", frame.error().text);
-            return c->close();
-        }
-        if (!*frame) return;
-        if ((*frame)->consumed != len) {
-            util::msg_warn("smtp: {} bytes after the delivery request", len - (*frame)->consumed);
-            return c->close();
-        }
-        auto decoded = mail::proto::decode_delivery_request((*frame)->attrs);
+    void on_frame(server::AttrConn& conn, const util::Attrs& frame) {
+        auto decoded = mail::proto::decode_delivery_request(frame);
         if (!decoded) {
             util::msg_warn("smtp: refused request: {}", decoded.error().text);
-            return c->close();
+            return conn.close();
         }
-        evbuffer_drain(in, len);
-        c->delivering = true;
-        bufferevent_set_timeouts(bev, nullptr, nullptr);
+        delivering = true;
+        conn.set_timeouts(0, 0);
         smtp::Request req;
         req.queue_id = std::move(decoded->queue_id);
         req.sender = std::move(decoded->sender);
@@ -89,28 +60,44 @@ struct QmgrConn {
             rc.address = std::move(r.address);
             req.recipients.push_back(std::move(rc));
         }
-        c->agent->deliver(std::move(req), [c](const smtp::Request& done, bool site_dead) { c->answer(done, site_dead); });
+        // Nothing closes the connection before the answer (on_fault): a qmgr
+        // that went away only makes the answer fail to be written.
+        agent->deliver(std::move(req), [this, &conn](const smtp::Request& done, bool site_dead) {
+            answered = true;
+            mail::proto::DeliveryResult result{site_dead, {}};
+            for (const auto& r : done.recipients)
+                result.recipients.push_back({r.offset, r.dsn, r.text, r.diagnostic, r.remote_mta, r.action});
+            conn.write(mail::proto::encode(result));
+        });
     }
 
-    void answer(const smtp::Request& req, bool site_dead) {
-        mail::proto::DeliveryResult result{site_dead, {}};
-        for (const auto& r : req.recipients)
-            result.recipients.push_back({r.offset, r.dsn, r.text, r.diagnostic, r.remote_mta, r.action});
-        std::string frame = util::attr_encode(mail::proto::encode(result));
-        bufferevent_setcb(bev, nullptr, on_written, on_event, this);
-        bufferevent_write(bev, frame.data(), frame.size());
-    }
-
-    static void on_written(bufferevent*, void* arg) { static_cast<QmgrConn*>(arg)->close(); }
-    static void on_event(bufferevent*, short, void* arg) {
-        auto* c = static_cast<QmgrConn*>(arg);
-        // qmgr went away mid-delivery: finish it anyway (its results are logged);
-        // the connection goes when the answer cannot be written.
-        if (c->delivering && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
-            bufferevent_disable(c->bev, EV_READ);
-            return;
+    void on_fault(server::AttrConn& conn, server::AttrConn::Fault kind, const util::Error& error) {
+        if (!delivering) {
+            if (kind == server::AttrConn::Fault::protocol) util::msg_warn("smtp: malformed request: {}", error.text);
+            return conn.close();
         }
-        c->close();
+        if (answered) return conn.close();  // the answer could not be written
+        // qmgr went away mid-delivery: finish it anyway (its results are
+        // logged); the connection goes when the answer cannot be written.
+        if (kind == server::AttrConn::Fault::protocol) util::msg_warn("smtp: {}; ignored", error.text);
+    }
+
+    static void serve(server::ServerContext& ctx, smtp::Agent* agent, util::Fd client, server::ClientDone done) {
+        auto c = std::make_shared<QmgrConn>(QmgrConn{agent});
+        server::AttrConn::Handlers h;
+        h.max_frames = 1;
+        h.on_frame = [c](server::AttrConn& conn, util::Attrs frame) { c->on_frame(conn, frame); };
+        h.on_fault = [c](server::AttrConn& conn, server::AttrConn::Fault kind, const util::Error& e) {
+            c->on_fault(conn, kind, e);
+        };
+        // The answer has gone out: the conversation is over.
+        h.on_drained = [c](server::AttrConn& conn) {
+            if (c->answered) conn.close();
+        };
+        h.on_close = std::move(done);
+        auto* conn = server::AttrConn::adopt(ctx.base, std::move(client), std::move(h));
+        long timeout = ctx.config.seconds("ipc_timeout");
+        conn->set_timeouts(timeout, timeout);
     }
 };
 
@@ -132,12 +119,7 @@ int main(int argc, char** argv) {
                     std::exit(75);
                 }
             }
-            auto* c = new QmgrConn{agent.get(), nullptr, std::move(done)};
-            c->bev = bufferevent_socket_new(ctx.base, client.release(), BEV_OPT_CLOSE_ON_FREE);
-            bufferevent_setcb(c->bev, QmgrConn::on_read, nullptr, QmgrConn::on_event, c);
-            struct timeval tv {static_cast<long>(ctx.config.seconds("ipc_timeout")), 0};
-            bufferevent_set_timeouts(c->bev, &tv, &tv);
-            bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+            QmgrConn::serve(ctx, agent.get(), std::move(client), std::move(done));
         },
         hooks);
 }

@@ -13,10 +13,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <fmt/format.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-
-#include <cstring>
+#include <utility>
 
 namespace kurir::smtpd {
 
@@ -28,32 +25,35 @@ constexpr size_t kMaxLinePiece = 4096;
 void Session::send_record(char type, std::string_view data) {
     std::string rec;
     mail::rec_append(rec, type, data);
-    bufferevent_write(cleanup_, rec.data(), rec.size());
+    cleanup_->write_raw(rec);
 }
 
+// The record stream goes out raw; cleanup answers with two frames, its hello
+// and its reply.
 bool Session::open_cleanup() {
-    cleanup_frames_ = 0;
-    cleanup_ = bufferevent_socket_new(ctx_.base, -1, BEV_OPT_CLOSE_ON_FREE);
-    bufferevent_setcb(cleanup_, on_cleanup_read, on_cleanup_drained, on_cleanup_event, this);
-    struct timeval tv {static_cast<long>(ctx_.config.seconds("ipc_timeout")), 0};
-    bufferevent_set_timeouts(cleanup_, &tv, &tv);
-    bufferevent_enable(cleanup_, EV_READ | EV_WRITE);
-    std::string path = ctx_.queue.private_socket(mail::service::cleanup);
-    struct sockaddr_un sun {};
-    sun.sun_family = AF_UNIX;
-    std::memcpy(sun.sun_path, path.c_str(), std::min(path.size() + 1, sizeof sun.sun_path - 1));
-    if (bufferevent_socket_connect(cleanup_, reinterpret_cast<sockaddr*>(&sun), sizeof sun) < 0) {
-        util::msg_warn("connect to {}: {}", path, std::strerror(errno));
-        bufferevent_free(cleanup_);
-        cleanup_ = nullptr;
+    cleanup_conversation_ = {};
+    server::AttrConn::Handlers h;
+    h.max_frames = 2;
+    h.on_frame = [this](server::AttrConn&, util::Attrs frame) { cleanup_said(frame); };
+    h.on_fault = [this](server::AttrConn&, server::AttrConn::Fault kind, const util::Error& e) {
+        if (kind == server::AttrConn::Fault::protocol)
+            util::msg_warn("{}: malformed reply from cleanup: {}", queue_id_.empty() ? "NOQUEUE" : queue_id_, e.text);
+        cleanup_failed(kind == server::AttrConn::Fault::timeout ? "timed out" : "lost");
+    };
+    h.on_drained = [this](server::AttrConn&) { cleanup_drained(); };
+    auto conn = server::AttrConn::connect(ctx_.base, ctx_.queue.private_socket(mail::service::cleanup), std::move(h));
+    if (!conn) {
+        util::msg_warn("{}", conn.error().text);
         return false;
     }
+    cleanup_ = *conn;
+    long timeout = ctx_.config.seconds("ipc_timeout");
+    cleanup_->set_timeouts(timeout, timeout);
     return true;
 }
 
 void Session::abort_cleanup() {
-    if (cleanup_) bufferevent_free(cleanup_);
-    cleanup_ = nullptr;
+    if (cleanup_) std::exchange(cleanup_, nullptr)->close();
 }
 
 void Session::do_data() {
@@ -104,13 +104,12 @@ void Session::handle_data_bytes() {
         finish_data();
         return;
     }
-    if (cleanup_ && evbuffer_get_length(bufferevent_get_output(cleanup_)) > kCleanupHighWater)
+    if (cleanup_ && cleanup_->unsent() > kCleanupHighWater)
         bufferevent_disable(client_, EV_READ);  // cleanup is slower than the client: wait
 }
 
-void Session::on_cleanup_drained(bufferevent*, void* arg) {
-    auto* s = static_cast<Session*>(arg);
-    if (s->state_ == State::data && !(bufferevent_get_enabled(s->client_) & EV_READ)) s->resume_reading();
+void Session::cleanup_drained() {
+    if (state_ == State::data && !(bufferevent_get_enabled(client_) & EV_READ)) resume_reading();
 }
 
 void Session::finish_data() {
@@ -131,38 +130,18 @@ void Session::finish_data() {
     bufferevent_disable(client_, EV_READ);  // what the client sends next waits for cleanup's answer
 }
 
-void Session::on_cleanup_read(bufferevent* bev, void* arg) {
-    auto* s = static_cast<Session*>(arg);
-    evbuffer* in = bufferevent_get_input(bev);
-    for (;;) {
-        size_t len = evbuffer_get_length(in);
-        auto* bytes = evbuffer_pullup(in, static_cast<ssize_t>(len));
-        auto frame = util::attr_decode(std::string_view(reinterpret_cast<char*>(bytes), len));
-        if (!frame) {
-            util::msg_warn("malformed reply from cleanup: {}", frame.error().text);
-            return on_cleanup_event(bev, BEV_EVENT_ERROR, arg);
-        }
-        if (!*frame) return;
-        evbuffer_drain(in, (*frame)->consumed);
-        s->cleanup_reply((*frame)->attrs);
-        if (!s->cleanup_) return;  // the reply ended the transaction
+void Session::cleanup_said(const util::Attrs& frame) {
+    if (auto taken = cleanup_conversation_.take(frame); !taken) {
+        util::msg_warn("{}: malformed reply from cleanup: {}", queue_id_.empty() ? "NOQUEUE" : queue_id_,
+                       taken.error().text);
+        return cleanup_failed("lost");
     }
-}
-
-void Session::cleanup_reply(const util::Attrs& attrs) {
-    auto refuse = [&](const std::string& error) {
-        util::msg_warn("{}: malformed reply from cleanup: {}", queue_id_.empty() ? "NOQUEUE" : queue_id_, error);
-        on_cleanup_event(cleanup_, BEV_EVENT_ERROR, this);
-    };
-    if (++cleanup_frames_ == 1) {
-        auto hello = mail::proto::decode_cleanup_hello(attrs);
-        if (!hello) return refuse(hello.error().text);
-        queue_id_ = hello->queue_id;
+    const auto& answer = cleanup_conversation_.reply();
+    if (!answer) {  // the hello
+        queue_id_ = cleanup_conversation_.queue_id();
         util::msg_info("{}: client={}", queue_id_, client_id());
         return;
     }
-    auto answer = mail::proto::decode_cleanup_reply(attrs);
-    if (!answer) return refuse(answer.error().text);
     if (state_ != State::waiting_cleanup) return;  // a reply before the end: ignore until the end
     std::string text;
     if (answer->status == '0') {
@@ -179,17 +158,14 @@ void Session::cleanup_reply(const util::Attrs& attrs) {
     resume_reading();  // pipelined commands after the message
 }
 
-void Session::on_cleanup_event(bufferevent*, short what, void* arg) {
-    auto* s = static_cast<Session*>(arg);
-    if (what & BEV_EVENT_CONNECTED) return;
-    util::msg_warn("{}: cleanup connection {}", s->queue_id_.empty() ? "NOQUEUE" : s->queue_id_,
-                   (what & BEV_EVENT_TIMEOUT) ? "timed out" : "lost");
-    s->abort_cleanup();
-    if (s->state_ == State::waiting_cleanup) {
-        s->reset_transaction();
-        s->state_ = State::command;
-        s->reply("451 4.3.0 Error: queue file write error");
-        s->resume_reading();
+void Session::cleanup_failed(std::string_view what) {
+    util::msg_warn("{}: cleanup connection {}", queue_id_.empty() ? "NOQUEUE" : queue_id_, what);
+    abort_cleanup();
+    if (state_ == State::waiting_cleanup) {
+        reset_transaction();
+        state_ = State::command;
+        reply("451 4.3.0 Error: queue file write error");
+        resume_reading();
     }
     // In State::data the rest of the message is read and then refused.
 }

@@ -57,7 +57,7 @@ Session::Session(server::ServerContext& ctx, const SmtpdPolicy& policy, server::
 
 Session::~Session() {
     if (client_) bufferevent_free(client_);
-    if (cleanup_) bufferevent_free(cleanup_);
+    abort_cleanup();
     if (delay_) event_free(delay_);
 }
 

@@ -2,7 +2,9 @@
 // during DATA, a record stream to cleanup. Many sessions share one loop.
 #pragma once
 
+#include "mail/clients.hpp"
 #include "mail/smtp_command.hpp"
+#include "server/attr_conn.hpp"
 #include "server/server.hpp"
 #include "util/attr.hpp"
 #include "util/cidr.hpp"
@@ -45,9 +47,6 @@ private:
     static void on_client_read(bufferevent*, void*);
     static void on_client_write(bufferevent*, void*);
     static void on_client_event(bufferevent*, short, void*);
-    static void on_cleanup_read(bufferevent*, void*);
-    static void on_cleanup_event(bufferevent*, short, void*);
-    static void on_cleanup_drained(bufferevent*, void*);
     static void on_delay(int, short, void*);
 
     void process_input();
@@ -64,7 +63,9 @@ private:
     void reset_transaction();
     bool open_cleanup();
     void abort_cleanup();
-    void cleanup_reply(const util::Attrs& attrs);
+    void cleanup_said(const util::Attrs& frame);
+    void cleanup_failed(std::string_view what);
+    void cleanup_drained();
     void send_record(char type, std::string_view data);
     std::string client_id() const;
 
@@ -80,7 +81,7 @@ private:
     const SmtpdPolicy& policy_;
     server::ClientDone done_;
     bufferevent* client_ = nullptr;
-    bufferevent* cleanup_ = nullptr;
+    server::AttrConn* cleanup_ = nullptr;  // during DATA and until cleanup's reply
     event* delay_ = nullptr;
     util::Peer peer_;
     State state_ = State::command;
@@ -97,7 +98,7 @@ private:
     std::string dsn_ret_;    // DSN RET: FULL, HDRS or empty
     std::string dsn_envid_;  // DSN ENVID, decoded
     std::string queue_id_;
-    int cleanup_frames_ = 0;
+    mail::CleanupConversation cleanup_conversation_;
     std::unique_ptr<mail::DataReader> data_;
     long data_size_ = 0;
     bool too_big_ = false;

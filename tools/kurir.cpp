@@ -209,14 +209,11 @@ int cmd_start(const std::string& dir, bool foreground) {
     }
     ::close(err[1]);
     // master closes its standard error once every listener is open, or dies.
-    std::string said;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(err[0], buf, sizeof buf)) > 0) said.append(buf, static_cast<size_t>(n));
+    auto said = util::read_all(err[0], "master's standard error");
     ::close(err[0]);
     int status = 0;
     if (::waitpid(pid, &status, WNOHANG) == pid || running_master(queue) == 0) {
-        fmt::print(stderr, "{}", said);
+        fmt::print(stderr, "{}", said ? *said : said.error().text + "\n");
         die(EX_UNAVAILABLE, "the mail system did not start");
     }
     fmt::print("kurir: starting the kurir mail system\n");

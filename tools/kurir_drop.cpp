@@ -62,16 +62,10 @@ namespace {
 }
 
 std::string read_input(size_t limit) {
-    std::string in;
-    char buf[65536];
-    for (;;) {
-        ssize_t n = ::read(0, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) die(EX_TEMPFAIL, std::string("read standard input: ") + std::strerror(errno));
-        if (n == 0) return in;
-        in.append(buf, static_cast<size_t>(n));
-        if (in.size() > limit) die(EX_DATAERR, "message file too big");
-    }
+    auto in = util::read_all_bounded(0, "standard input", limit);
+    if (!in) die(EX_TEMPFAIL, in.error().text);
+    if (!*in) die(EX_DATAERR, "message file too big");
+    return std::move(**in);
 }
 
 }  // namespace

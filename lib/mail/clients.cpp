@@ -27,15 +27,7 @@ util::Result<util::Fd> public_connect(const QueueDir& queue, std::string_view se
 util::Result<std::string> public_converse(util::Fd fd, std::string_view service, std::string_view request) {
     if (auto w = util::write_all(fd.get(), request, "request"); !w) return std::unexpected(w.error());
     ::shutdown(fd.get(), SHUT_WR);
-    std::string out;
-    char buf[65536];
-    for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return util::fail_errno("read reply of " + std::string(service));
-        if (n == 0) return out;
-        out.append(buf, static_cast<size_t>(n));
-    }
+    return util::read_all(fd.get(), "reply of " + std::string(service));
 }
 
 util::Result<std::string> public_request(const QueueDir& queue, std::string_view service, std::string_view request) {
@@ -48,17 +40,33 @@ util::Result<CleanupAnswer> submit_to_cleanup(const QueueDir& queue, std::string
                                              const std::function<void(const std::string&)>& on_queue_id) {
     auto fd = util::connect_unix(queue.private_socket(service::cleanup), timeout_seconds);
     if (!fd) return std::unexpected(fd.error());
-    auto hello_frame = util::attr_read(fd->get());
-    if (!hello_frame) return util::fail("cleanup: " + hello_frame.error().text);
-    auto hello = proto::decode_cleanup_hello(*hello_frame);
-    if (!hello) return std::unexpected(hello.error());
-    if (on_queue_id) on_queue_id(hello->queue_id);
+    CleanupConversation cleanup;
+    auto next = [&]() -> util::Result<void> {
+        auto frame = util::attr_read(fd->get());
+        if (!frame) return util::fail("cleanup: " + frame.error().text);
+        return cleanup.take(*frame);
+    };
+    if (auto h = next(); !h) return std::unexpected(h.error());
+    if (on_queue_id) on_queue_id(cleanup.queue_id());
     if (auto w = util::write_all(fd->get(), stream, "cleanup"); !w) return std::unexpected(w.error());
-    auto reply_frame = util::attr_read(fd->get());
-    if (!reply_frame) return util::fail("cleanup: " + reply_frame.error().text);
-    auto reply = proto::decode_cleanup_reply(*reply_frame);
+    if (auto r = next(); !r) return std::unexpected(r.error());
+    const auto& reply = *cleanup.reply();
+    return CleanupAnswer{reply.status, reply.queue_id, reply.reason};
+}
+
+util::Result<void> CleanupConversation::take(const util::Attrs& frame) {
+    if (!greeted_) {
+        auto hello = proto::decode_cleanup_hello(frame);
+        if (!hello) return std::unexpected(hello.error());
+        queue_id_ = std::move(hello->queue_id);
+        greeted_ = true;
+        return {};
+    }
+    if (reply_) return util::fail("cleanup: a frame after its reply");
+    auto reply = proto::decode_cleanup_reply(frame);
     if (!reply) return std::unexpected(reply.error());
-    return CleanupAnswer{reply->status, reply->queue_id, reply->reason};
+    reply_ = std::move(*reply);
+    return {};
 }
 
 std::string compose_cleanup_stream(const std::vector<std::string>& attrs, std::string_view sender,

@@ -11,12 +11,14 @@
 //     frames).
 #pragma once
 
+#include "mail/mail_proto.hpp"
 #include "mail/queue.hpp"
 #include "util/attr.hpp"
 #include "util/fs.hpp"
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -56,6 +58,25 @@ struct CleanupAnswer {
     char status;  // '0' queued and durable, '4' try again, '5' refused
     std::string queue_id;
     std::string reason;
+};
+// What cleanup says to a submitter, one frame at a time: its hello (the
+// queue id), then its reply. Both submitters read it here: submit_to_cleanup
+// (blocking) and smtpd (on its event loop).
+class CleanupConversation {
+public:
+    // The next frame from cleanup; an error names what was wrong with it (a
+    // frame after the reply is one).
+    util::Result<void> take(const util::Attrs& frame);
+    bool greeted() const { return greeted_; }
+    // What the hello named (empty before it).
+    const std::string& queue_id() const { return queue_id_; }
+    // nullopt until the reply.
+    const std::optional<proto::CleanupReply>& reply() const { return reply_; }
+
+private:
+    bool greeted_ = false;
+    std::string queue_id_;
+    std::optional<proto::CleanupReply> reply_;
 };
 util::Result<CleanupAnswer> submit_to_cleanup(const QueueDir& queue, std::string_view stream, int timeout_seconds,
                                              const std::function<void(const std::string&)>& on_queue_id = nullptr);

@@ -57,13 +57,21 @@ std::string attr_encode(const Attrs& attrs) {
     return frame + payload;
 }
 
+Result<std::optional<size_t>> attr_frame_size(std::string_view buf, size_t max_frame) {
+    if (buf.size() < 4) return std::optional<size_t>{};
+    size_t len = get_u32(buf, 0);
+    if (len > max_frame)
+        return fail("attribute frame too large: " + std::to_string(len) + " bytes (limit " + std::to_string(max_frame) +
+                    ")");
+    return std::optional<size_t>{4 + len};
+}
+
 Result<std::optional<AttrFrame>> attr_decode(std::string_view buf) {
-    if (buf.size() < 4) return std::optional<AttrFrame>{};
-    uint32_t len = get_u32(buf, 0);
-    if (len > kMaxFrame) return fail("attribute frame too large");
-    if (buf.size() < 4 + static_cast<size_t>(len)) return std::optional<AttrFrame>{};
-    std::string_view p = buf.substr(4, len);
-    AttrFrame frame{{}, 4 + static_cast<size_t>(len)};
+    auto size = attr_frame_size(buf);
+    if (!size) return std::unexpected(size.error());
+    if (!*size || buf.size() < **size) return std::optional<AttrFrame>{};
+    std::string_view p = buf.substr(4, **size - 4);
+    AttrFrame frame{{}, **size};
     size_t pos = 0;
     while (pos < p.size()) {
         if (p.size() - pos < 2) return fail("attribute frame: truncated name length");
@@ -92,10 +100,10 @@ Result<Attrs> attr_read(int fd) {
     char tmp[8192];
     for (;;) {
         // Read no further than the current frame: the stream may carry more.
-        size_t want = 4;
-        if (buf.size() >= 4) want = 4 + get_u32(buf, 0);
-        if (want > kMaxFrame + 4) return fail("attribute frame too large");
-        if (buf.size() >= want) {
+        auto size = attr_frame_size(buf);
+        if (!size) return std::unexpected(size.error());
+        size_t want = size->value_or(4);
+        if (buf.size() >= want && *size) {
             auto r = attr_decode(buf);
             if (!r) return std::unexpected(r.error());
             return std::move((*r)->attrs);

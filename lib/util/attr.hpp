@@ -39,6 +39,12 @@ private:
 
 std::string attr_encode(const Attrs& attrs);
 
+// The size of the frame that starts buf (length prefix included), read from
+// its first four bytes: nullopt while buf holds fewer, an error when the
+// frame would exceed max_frame bytes of payload. Every reader of frames asks
+// here, so the limit is checked in one place.
+Result<std::optional<size_t>> attr_frame_size(std::string_view buf, size_t max_frame = kMaxFrame);
+
 struct AttrFrame {
     Attrs attrs;
     size_t consumed;

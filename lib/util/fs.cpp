@@ -57,7 +57,7 @@ Result<void> write_all(int fd, std::string_view data, const std::string& what) {
     return write_parts(fd, {data}, what);
 }
 
-Result<std::string> read_all(int fd, const std::string& what) {
+Result<std::optional<std::string>> read_all_bounded(int fd, const std::string& what, size_t limit) {
     std::string out;
     char buf[65536];
     for (;;) {
@@ -66,10 +66,16 @@ Result<std::string> read_all(int fd, const std::string& what) {
             if (errno == EINTR) continue;
             return fail_errno("read " + what);
         }
-        if (n == 0) break;
+        if (n == 0) return std::optional<std::string>{std::move(out)};
         out.append(buf, static_cast<size_t>(n));
+        if (out.size() > limit) return std::optional<std::string>{};
     }
-    return out;
+}
+
+Result<std::string> read_all(int fd, const std::string& what) {
+    auto r = read_all_bounded(fd, what, std::string().max_size());
+    if (!r) return std::unexpected(r.error());
+    return std::move(**r);
 }
 
 Result<std::string> read_file(const std::string& path) {

@@ -6,6 +6,7 @@
 #include "util/result.hpp"
 
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -46,8 +47,11 @@ Result<std::string> read_file(const std::string& path);
 // a regular file), "PATH: not a regular file" otherwise. Change what it
 // names through the descriptor (fchown, futimens), never by path again.
 Result<Fd> open_regular(const std::string& path, int flags = 0 /* O_RDONLY */);
-// The rest of fd's content; what names it in errors.
+// The rest of fd's content, read to its end; what names it in errors.
 Result<std::string> read_all(int fd, const std::string& what);
+// The same from a writer we do not trust: nullopt as soon as fd has given
+// more than limit bytes (reading stops there, so we never hold more).
+Result<std::optional<std::string>> read_all_bounded(int fd, const std::string& what, size_t limit);
 Result<void> fsync_dir(const std::string& dir);
 // A name just made in dir made durable: fsync of dir, or, for a directory we
 // may write but not read (the maildrop, mode 1730), of the filesystem that

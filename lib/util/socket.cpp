@@ -45,11 +45,18 @@ Result<Fd> listen_inet(const std::string& addr, int backlog) {
     return fd;
 }
 
-Result<Fd> listen_unix(const std::string& path, int mode, int backlog) {
-    struct sockaddr_un sun {};
+Result<sockaddr_un> unix_address(const std::string& path) {
+    sockaddr_un sun {};
     if (path.size() >= sizeof sun.sun_path) return fail("socket path too long: " + path);
     sun.sun_family = AF_UNIX;
     std::memcpy(sun.sun_path, path.c_str(), path.size() + 1);
+    return sun;
+}
+
+Result<Fd> listen_unix(const std::string& path, int mode, int backlog) {
+    auto addr = unix_address(path);
+    if (!addr) return std::unexpected(addr.error());
+    sockaddr_un sun = *addr;
     Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd) return fail_errno("socket for " + path);
     ::unlink(path.c_str());
@@ -68,10 +75,9 @@ Result<Fd> listen_unix(const std::string& path, int mode, int backlog) {
 
 namespace {
 Result<Fd> connect_unix_socket(const std::string& path, int type_flags, int timeout_seconds) {
-    struct sockaddr_un sun {};
-    if (path.size() >= sizeof sun.sun_path) return fail("socket path too long: " + path);
-    sun.sun_family = AF_UNIX;
-    std::memcpy(sun.sun_path, path.c_str(), path.size() + 1);
+    auto addr = unix_address(path);
+    if (!addr) return std::unexpected(addr.error());
+    sockaddr_un sun = *addr;
     Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | type_flags, 0));
     if (!fd) return fail_errno("socket for " + path);
     if (timeout_seconds > 0) set_io_timeout(fd.get(), timeout_seconds);

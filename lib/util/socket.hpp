@@ -6,10 +6,15 @@
 
 #include <string>
 
+#include <sys/un.h>
+
 namespace kurir::util {
 
 // "host:port", "[v6]:port" or "port" (all addresses).
 Result<Fd> listen_inet(const std::string& addr, int backlog = 1024);
+// The address of a Unix socket: "socket path too long: PATH" when path does
+// not fit sun_path (it is never cut short, which would name another file).
+Result<sockaddr_un> unix_address(const std::string& path);
 // Removes a stale socket file first; mode is applied to the socket file.
 Result<Fd> listen_unix(const std::string& path, int mode, int backlog = 1024);
 Result<Fd> connect_unix(const std::string& path, int timeout_seconds = 30);

@@ -138,3 +138,30 @@ TEST_CASE("RewriteClient: a malformed answer is an error naming what is wrong, n
     CHECK(!client.resolve("garbled@x"));
     CHECK(client.asked() == 3);
 }
+
+TEST_CASE("CleanupConversation: cleanup's hello, then its reply, then nothing", "[clients]") {
+    using namespace mail::proto;
+    mail::CleanupConversation c;
+    CHECK_FALSE(c.greeted());
+    SECTION("in order") {
+        REQUIRE(c.take(encode(CleanupHello{"4Q1abcXyz"})));
+        CHECK(c.greeted());
+        CHECK(c.queue_id() == "4Q1abcXyz");
+        CHECK_FALSE(c.reply());
+        REQUIRE(c.take(encode(CleanupReply{'5', "4Q1abcXyz", "5.3.4", "message too big"})));
+        REQUIRE(c.reply());
+        CHECK(c.reply()->dsn == "5.3.4");
+        CHECK_THAT(c.take(encode(CleanupReply{'0', "4Q1abcXyz", "", ""})).error().text,
+                   Catch::Contains("after its reply"));
+    }
+    SECTION("a reply where the hello belongs is an error naming the field") {
+        auto r = c.take(encode(CleanupReply{'0', "4Q1abcXyz", "", ""}));
+        REQUIRE_FALSE(r);
+        CHECK_FALSE(c.greeted());
+    }
+    SECTION("a hello where the reply belongs") {
+        REQUIRE(c.take(encode(CleanupHello{"4Q1abcXyz"})));
+        CHECK_FALSE(c.take(encode(CleanupHello{"4Q1abcXyz"})));
+        CHECK_FALSE(c.reply());
+    }
+}

@@ -102,3 +102,26 @@ TEST_CASE("open_regular: a file, never a link to one, never a FIFO or a director
     CHECK(open_regular(tmp.path()).error().text == tmp.path() + ": not a regular file");
     CHECK(open_regular(tmp.path() + "/none").error().text == "open " + tmp.path() + "/none: No such file or directory");
 }
+
+TEST_CASE("read_all_bounded: all of it up to the limit, nullopt past it, without reading on", "[fs]") {
+    int p[2];
+    REQUIRE(::pipe(p) == 0);
+    Fd r(p[0]), w(p[1]);
+    REQUIRE(write_all(w.get(), std::string(10, 'x'), "pipe"));
+    SECTION("within the limit") {
+        w.reset();
+        auto got = read_all_bounded(r.get(), "pipe", 10);
+        REQUIRE(got);
+        REQUIRE(*got);
+        CHECK(**got == std::string(10, 'x'));
+    }
+    SECTION("past it: the answer comes although the writer never closes") {
+        auto got = read_all_bounded(r.get(), "pipe", 9);
+        REQUIRE(got);
+        CHECK_FALSE(*got);
+    }
+}
+
+TEST_CASE("read_all: a read error names what was read", "[fs]") {
+    CHECK(read_all(-1, "standard input").error().text == "read standard input: Bad file descriptor");
+}
