@@ -13,9 +13,7 @@
 // CONFIGURATION PARAMETERS
 //   myorigin, mydestination, relayhost, transport_maps, myhostname
 #include "server/attr_server.hpp"
-#include "mail/mail_proto.hpp"
-#include "mail/resolve.hpp"
-#include "util/log.hpp"
+#include "trivial-rewrite/trivial_rewrite_service.hpp"
 
 using namespace kurir;
 
@@ -23,19 +21,8 @@ int main(int argc, char** argv) {
     mail::WatchedMaps transport_maps("transport_maps");
     return server::multi_server_main(argc, argv, "trivial-rewrite",
         [&transport_maps](server::ServerContext& ctx, util::Fd fd, server::ClientDone done) {
-            server::serve_attr_connection(ctx, std::move(fd), std::move(done),
-                [&ctx, &transport_maps](const util::Attrs& frame) -> util::Result<util::Attrs> {
-                    using namespace mail::proto;
-                    auto req = decode_rewrite_request(frame);
-                    if (!req) return std::unexpected(req.error());
-                    if (req->kind == RewriteRequest::Kind::rewrite)
-                        return encode(RewriteReply{mail::canonical_address(ctx.config, req->address)});
-                    auto r = mail::resolve_address(ctx.config, req->address, &transport_maps.get(ctx.config));
-                    if (!r) {
-                        util::msg_warn("resolve <{}>: {}", req->address, r.error().text);
-                        return encode(ResolveReply{r.error().text, "", "", "", ""});
-                    }
-                    return encode(ResolveReply{"", r->transport, r->nexthop, r->recipient, r->flags});
-                });
+            server::serve_attr_connection(ctx, std::move(fd), std::move(done), [&ctx, &transport_maps](const util::Attrs& frame) {
+                return trivial_rewrite::answer(ctx.config, transport_maps, frame);
+            });
         });
 }

@@ -1,6 +1,8 @@
 // Helpers shared by the unit tests: a temporary directory removed on scope
-// exit, and whole-file reads.
+// exit, whole-file reads, and the process's log captured in a file.
 #pragma once
+
+#include "util/log.hpp"
 
 #include <dirent.h>
 #include <stdlib.h>
@@ -78,5 +80,18 @@ inline bool is_dir(const std::string& path) {
     struct stat st {};
     return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
+
+// While it lives, what this process logs goes to a file of its own.
+class CapturedLog {
+public:
+    CapturedLog() { util::log_init({"kurir", "test", "unit", dir_ / "maillog", false}); }
+    CapturedLog(const CapturedLog&) = delete;
+    CapturedLog& operator=(const CapturedLog&) = delete;
+    ~CapturedLog() { util::log_init({}); }
+    std::string text() const { return slurp(dir_ / "maillog"); }
+
+private:
+    TempDir dir_;
+};
 
 }  // namespace kurir::test

@@ -5,6 +5,8 @@
 #include "mail/clients.hpp"
 #include "mail/queue_file.hpp"
 #include "smtp/smtp_agent.hpp"
+#include "smtp/smtp_service.hpp"
+#include "util/attr.hpp"
 
 #include "../test_util.hpp"
 
@@ -12,7 +14,9 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <functional>
 #include <map>
@@ -341,4 +345,21 @@ TEST_CASE("smtp conversation: more replies than commands is a protocol error", "
     REQUIRE(rc.size() == 1);
     CHECK(rc[0].dsn.starts_with("4."));
     CHECK(rc[0].text.find("bad reply from 127.0.0.1[127.0.0.1]") != std::string::npos);
+}
+
+TEST_CASE("smtp's qmgr service refuses a request with a missing field, logs it, answers nothing",
+          "[smtp_conversation]") {
+    Fixture f;
+    kt::CapturedLog log;
+    int sv[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    util::Fd ours(sv[0]);
+    bool closed = false;
+    smtp::serve_qmgr(f.ctx, *f.agent, util::Fd(sv[1]), [&] { closed = true; });
+    REQUIRE(util::attr_write(ours.get(), {{"protocol", "delivery-request/1"}, {"queue_id", "4jhx8r6SLH89sxY"}}));
+    while (!closed) REQUIRE(event_base_loop(f.ctx.base, EVLOOP_ONCE) == 0);
+    char byte;
+    CHECK(::read(ours.get(), &byte, 1) == 0);
+    CHECK(log.text().find("warning: smtp: refused request: delivery-request: missing field sender") != std::string::npos);
+    CHECK(f.connections == 0);
 }

@@ -1,0 +1,16 @@
+// cleanup's service: a cleanup-hello frame naming the new queue id, the
+// client's record stream (mail/record.hpp) read up to its end record, the
+// queue file built and made durable in incoming/, one cleanup-reply frame
+// (mail/mail_proto.hpp) and a wake-up for qmgr. A stream that is malformed,
+// too large or cut short is refused with status 4 and logged.
+#pragma once
+
+#include "mail/clients.hpp"
+#include "server/server.hpp"
+#include "util/fs.hpp"
+
+namespace kurir::cleanup {
+
+void serve(server::ServerContext& ctx, util::Fd client, mail::RewriteClient& rewrite);
+
+}  // namespace kurir::cleanup

@@ -1,0 +1,89 @@
+#include "pickup/pickup_service.hpp"
+
+#include "mail/address.hpp"
+#include "mail/clients.hpp"
+#include "pickup/pickup_file.hpp"
+#include "server/server.hpp"
+#include "util/attr.hpp"
+#include "util/log.hpp"
+#include "util/privilege.hpp"
+#include "util/socket.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace kurir::pickup {
+
+namespace {
+
+void quarantine(const server::ServerContext& ctx, const std::string& id, const std::string& why) {
+    util::msg_warn("maildrop/{}: {}; moved to corrupt", id, why);
+    if (auto mv = ctx.queue.move(id, mail::Queue::maildrop, mail::Queue::corrupt); !mv)
+        util::msg_warn("{}", mv.error().text);
+}
+
+// Returns false when cleanup could not take the message now.
+bool pick_up(const server::ServerContext& ctx, const std::string& id) {
+    std::string path = ctx.queue.path(mail::Queue::maildrop, id);
+    int raw = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (raw < 0) {
+        if (errno != ENOENT) util::msg_warn("open {}: {}", path, std::strerror(errno));
+        return true;
+    }
+    util::Fd fd(raw);
+    struct stat st {};
+    if (::fstat(fd.get(), &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+        quarantine(ctx, id, "not a regular file with one link");
+        return true;
+    }
+    long limit = ctx.config.integer("message_size_limit");
+    if (limit > 0 && st.st_size > 2 * limit + (1 << 20)) {
+        quarantine(ctx, id, "message too big");
+        return true;
+    }
+    std::string bytes(static_cast<size_t>(st.st_size), '\0');
+    if (::pread(fd.get(), bytes.data(), bytes.size(), 0) != st.st_size) {
+        util::msg_warn("read {}: {}", path, std::strerror(errno));
+        return true;
+    }
+    auto account = util::find_account(st.st_uid);
+    auto owner = util::find_account(ctx.config.str("mail_owner"));
+    Submitter who{st.st_uid, account ? account->name : std::to_string(st.st_uid),
+                          st.st_uid == 0 || (owner && owner->uid == st.st_uid)};
+    auto picked = prepare_maildrop_file(ctx.config, bytes, who);
+    if (!picked) {
+        quarantine(ctx, id, picked.error());
+        return true;
+    }
+    auto answer = mail::submit_to_cleanup(
+        ctx.queue, picked->stream, static_cast<int>(ctx.config.seconds("ipc_timeout")), [&](const std::string& qid) {
+            util::msg_info("{}: uid={} from=<{}>", qid, st.st_uid, mail::quote_address(picked->sender));
+        });
+    if (!answer) {
+        util::msg_warn("maildrop/{}: {}", id, answer.error().text);
+        return false;
+    }
+    if (answer->status == '0') {
+        if (::unlink(path.c_str()) < 0) util::msg_warn("remove {}: {}", path, std::strerror(errno));
+        return true;
+    }
+    if (answer->status == '5') {
+        quarantine(ctx, id, "refused by cleanup: " + answer->reason);
+        return true;
+    }
+    util::msg_warn("maildrop/{}: cleanup: {}; will try again", id, answer->reason);
+    return false;
+}
+
+}  // namespace
+
+void scan(const server::ServerContext& ctx) {
+    for (const auto& id : ctx.queue.list(mail::Queue::maildrop))
+        if (!pick_up(ctx, id)) break;  // cleanup is unavailable: wait for the next wake-up
+}
+
+}  // namespace kurir::pickup

@@ -1,0 +1,13 @@
+// pickup's service: every file in maildrop/ checked (pickup_file.hpp) and
+// streamed to cleanup with its submitter's identity; removed once cleanup
+// says the queue file is durable, moved to corrupt/ when it is refused for
+// good, left for the next scan when cleanup cannot take it now.
+#pragma once
+
+#include "server/server.hpp"
+
+namespace kurir::pickup {
+
+void scan(const server::ServerContext& ctx);
+
+}  // namespace kurir::pickup

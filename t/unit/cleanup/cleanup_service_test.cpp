@@ -1,0 +1,49 @@
+// cleanup's service over a socket pair: it names the queue id in a
+// cleanup-hello frame, and refuses a malformed record stream with a
+// cleanup-reply of status 4, logged, writing nothing to the queue.
+#include "cleanup/cleanup_service.hpp"
+
+#include "../test_util.hpp"
+#include "mail/mail_proto.hpp"
+#include "util/attr.hpp"
+
+#include <catch2/catch.hpp>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace kurir;
+namespace kt = kurir::test;
+
+TEST_CASE("cleanup refuses a malformed record stream, logs it, queues nothing", "[cleanup_service]") {
+    kt::TempDir dir;
+    kt::CapturedLog log;
+    ::mkdir((dir / "queue").c_str(), 0700);
+    ::mkdir((dir / "queue/incoming").c_str(), 0700);
+    server::ServerContext ctx;
+    ctx.program = "cleanup";
+    ctx.config = *mail::Config::from_text("myhostname = mx.test\nqueue_directory = " + dir.path() + "/queue\n", dir.path());
+    ctx.queue = mail::QueueDir(dir.path() + "/queue");
+    mail::RewriteClient rewrite(ctx.queue);
+    int sv[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    util::Fd ours(sv[0]);
+    std::string garbage = "\x7f\xff\xff\xff\xff not a record";
+    REQUIRE(::write(ours.get(), garbage.data(), garbage.size()) == static_cast<ssize_t>(garbage.size()));
+    cleanup::serve(ctx, util::Fd(sv[1]), rewrite);
+
+    auto hello = util::attr_read(ours.get());
+    REQUIRE(hello);
+    auto h = mail::proto::decode_cleanup_hello(*hello);
+    REQUIRE(h);
+    CHECK(mail::valid_queue_id(h->queue_id));
+    auto reply = util::attr_read(ours.get());
+    REQUIRE(reply);
+    auto r = mail::proto::decode_cleanup_reply(*reply);
+    REQUIRE(r);
+    CHECK(r->status == '4');
+    CHECK(r->dsn == "4.3.0");
+    CHECK(r->reason == "malformed record from client");
+    CHECK(log.text().find("warning: " + h->queue_id + ": malformed record from client") != std::string::npos);
+    CHECK(kt::dir_entries(dir / "queue/incoming").empty());
+}

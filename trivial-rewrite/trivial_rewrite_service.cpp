@@ -1,0 +1,22 @@
+#include "trivial-rewrite/trivial_rewrite_service.hpp"
+
+#include "mail/mail_proto.hpp"
+#include "mail/resolve.hpp"
+#include "util/log.hpp"
+
+namespace kurir::trivial_rewrite {
+
+util::Result<util::Attrs> answer(const mail::Config& cfg, mail::WatchedMaps& transport_maps, const util::Attrs& frame) {
+    using namespace mail::proto;
+    auto req = decode_rewrite_request(frame);
+    if (!req) return std::unexpected(req.error());
+    if (req->kind == RewriteRequest::Kind::rewrite) return encode(RewriteReply{mail::canonical_address(cfg, req->address)});
+    auto r = mail::resolve_address(cfg, req->address, &transport_maps.get(cfg));
+    if (!r) {
+        util::msg_warn("resolve <{}>: {}", req->address, r.error().text);
+        return encode(ResolveReply{r.error().text, "", "", "", ""});
+    }
+    return encode(ResolveReply{"", r->transport, r->nexthop, r->recipient, r->flags});
+}
+
+}  // namespace kurir::trivial_rewrite
