@@ -76,11 +76,17 @@ util::Result<std::unique_ptr<Service>> Master::make_service(const mail::ServiceE
 util::Result<void> Master::configure() {
     auto cfg = mail::Config::load(config_dir_);
     if (!cfg) return std::unexpected(cfg.error());
-    for (const auto& w : cfg->warnings()) util::msg_warn("{}", w);
     auto text = util::read_file(config_dir_ + "/master.cf");
     if (!text) return std::unexpected(text.error());
     auto entries = mail::parse_master_cf(*text, config_dir_ + "/master.cf");
     if (!entries) return std::unexpected(entries.error());
+    // What kurir does not implement is said at every start and reload; a
+    // setting that asks for security kurir lacks stops both.
+    auto options = mail::check_service_options(*cfg, *entries, config_dir_ + "/master.cf");
+    if (!options) return std::unexpected(options.error());
+    if (!cfg->refusals().empty()) return util::fail(cfg->refusals().front());
+    for (const auto& w : cfg->warnings()) util::msg_warn("{}", w);
+    for (const auto& w : *options) util::msg_warn("{}", w);
     config_ = std::move(*cfg);
     queue_.emplace(config_->str("queue_directory"));
     if (util::running_as_root()) {

@@ -155,14 +155,28 @@ std::string master_path(const mail::Config& cfg) { return cfg.str("daemon_direct
 int cmd_check(const std::string& dir) {
     auto cfg = load_or_die(dir);
     int rc = 0;
-    for (const auto& w : cfg.warnings()) {
-        fmt::print(stderr, "kurir: warning: {}\n", w);
-        rc = EX_CONFIG;
-    }
     auto text = util::read_file(dir + "/master.cf");
     if (!text) die(EX_CONFIG, text.error().text);
     auto entries = mail::parse_master_cf(*text, dir + "/master.cf");
     if (!entries) die(EX_CONFIG, entries.error().text);
+    auto options = mail::check_service_options(cfg, *entries, dir + "/master.cf");
+    if (!options) {
+        fmt::print(stderr, "kurir: error: {}\n", options.error().text);
+        rc = EX_CONFIG;
+        options.emplace();
+    }
+    for (const auto& r : cfg.refusals()) {
+        fmt::print(stderr, "kurir: error: {}\n", r);
+        rc = EX_CONFIG;
+    }
+    for (const auto& w : cfg.warnings()) {
+        fmt::print(stderr, "kurir: warning: {}\n", w);
+        rc = EX_CONFIG;
+    }
+    for (const auto& w : *options) {
+        fmt::print(stderr, "kurir: warning: {}\n", w);
+        rc = EX_CONFIG;
+    }
     for (const auto& e : *entries) {
         std::string path = cfg.str("daemon_directory") + "/" + e.command;
         if (::access(path.c_str(), X_OK) < 0) {

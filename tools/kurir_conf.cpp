@@ -9,12 +9,14 @@
 //   the defaults; -h: values only; -x: expand $name references. -e edits
 //   main.cf in place (a durable rewrite), keeping comments and order.
 //   Unknown names given on the command line are reported, as are unknown or
-//   malformed parameters in main.cf (with file and line).
+//   malformed parameters in main.cf and Postfix parameters kurir does not
+//   implement (with file and line). -d lists only what kurir implements.
 // DIAGNOSTICS
 //   Exit 0 on success; EX_CONFIG when main.cf cannot be used; EX_USAGE for
 //   bad arguments.
 #include "mail/config.hpp"
 #include "mail/main_cf.hpp"
+#include "mail/param_status.hpp"
 #include "mail/params.hpp"
 #include "util/fs.hpp"
 
@@ -52,14 +54,19 @@ int edit(const std::string& dir, const std::vector<std::string>& edits) {
             fmt::print(stderr, "kurir-conf: fatal: bad edit \"{}\"\n", e);
             return EX_USAGE;
         }
-        if (!mail::find_param(name)) fmt::print(stderr, "kurir-conf: warning: {}: unknown parameter\n", name);
+        if (mail::param_status(name) == mail::ParamStatus::unimplemented)
+            fmt::print(stderr, "kurir-conf: warning: {}: parameter is not implemented by kurir\n", name);
+        else if (mail::param_status(name) == mail::ParamStatus::unknown)
+            fmt::print(stderr, "kurir-conf: warning: {}: unknown parameter\n", name);
         out = mail::edit_main_cf(out, name, value);
     }
     // Refuse an edit that would leave main.cf unusable.
-    if (auto check = mail::Config::from_text(out, dir); !check) {
+    auto check = mail::Config::from_text(out, dir);
+    if (!check) {
         fmt::print(stderr, "kurir-conf: fatal: not saved: {}\n", check.error().text);
         return EX_CONFIG;
     }
+    for (const auto& r : check->refusals()) fmt::print(stderr, "kurir-conf: warning: {}\n", r);
     if (auto r = util::write_file_durable(dir, "main.cf", out); !r) {
         fmt::print(stderr, "kurir-conf: fatal: {}\n", r.error().text);
         return EX_CANTCREAT;
@@ -100,6 +107,7 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "kurir-conf: fatal: {}\n", cfg.error().text);
         return EX_CONFIG;
     }
+    for (const auto& r : cfg->refusals()) fmt::print(stderr, "kurir-conf: warning: {}\n", r);
     for (const auto& w : cfg->warnings()) fmt::print(stderr, "kurir-conf: warning: {}\n", w);
     std::set<std::string> show;
     int rc = 0;
@@ -108,7 +116,10 @@ int main(int argc, char** argv) {
     } else {
         for (const auto& n : names) {
             if (cfg->raw().count(n) == 0) {
-                fmt::print(stderr, "kurir-conf: warning: {}: unknown parameter\n", n);
+                if (mail::param_status(n) == mail::ParamStatus::unimplemented)
+                    fmt::print(stderr, "kurir-conf: warning: {}: parameter is not implemented by kurir\n", n);
+                else
+                    fmt::print(stderr, "kurir-conf: warning: {}: unknown parameter\n", n);
                 rc = EX_CONFIG;
                 continue;
             }

@@ -1,6 +1,7 @@
 #include "mail/config.hpp"
 
 #include "build_paths.hpp"
+#include "mail/param_status.hpp"
 #include "util/fs.hpp"
 
 #include <cctype>
@@ -11,8 +12,52 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <set>
 
 namespace kurir::mail {
+namespace {
+
+using NameSet = std::set<std::string, std::less<>>;
+
+// Adds the names VALUE refers to: $name, ${name...}, $(name...).
+void collect_references(std::string_view value, NameSet& out) {
+    for (size_t i = 0; i < value.size(); ++i) {
+        if (value[i] != '$' || i + 1 >= value.size()) continue;
+        size_t j = i + 1;
+        if (value[j] == '$') {
+            i = j;  // "$$" is a literal dollar
+            continue;
+        }
+        size_t start = j;
+        if (value[j] == '{' || value[j] == '(') {
+            start = ++j;
+            while (j < value.size() && std::string_view("})?:$").find(value[j]) == std::string_view::npos)
+                ++j;
+        } else {
+            while (j < value.size() && (isalnum(static_cast<unsigned char>(value[j])) || value[j] == '_')) ++j;
+        }
+        if (j > start) out.emplace(value.substr(start, j - start));
+        i = j - 1;
+    }
+}
+
+std::string expanded(std::string_view value, const RawLookup& raw) {
+    auto v = expand_value(value, raw);
+    return v ? *v : std::string(value);
+}
+
+// SETTING is "name = value" or "-o name=value".
+std::string refusal_text(std::string_view where, std::string_view setting, std::string_view what) {
+    return fmt::format("{}: {} requests {}, which kurir does not implement; "
+                       "kurir will not run with it set (remove the setting)",
+                       where, setting, what);
+}
+
+std::string unimplemented_text(std::string_view where, std::string_view name) {
+    return fmt::format("{}: parameter {} is not implemented by kurir; ignored", where, name);
+}
+
+}  // namespace
 
 util::Result<long> parse_integer(std::string_view text) {
     long v = 0;
@@ -108,22 +153,27 @@ util::Result<Config> Config::from_text(std::string_view main_cf, const std::stri
     cfg.raw_["config_directory"] = config_dir;
 
     std::map<std::string, int, std::less<>> line_of;
+    NameSet referenced;
     for (const auto& e : *entries) {
-        if (!find_param(e.name))
-            cfg.warnings_.push_back(
-                fmt::format("{}:{}: unknown parameter \"{}\"", file, e.line, e.name));
         cfg.raw_[e.name] = e.value;
         cfg.explicit_[e.name] = e.value;
         line_of[e.name] = e.line;
+        collect_references(e.value, referenced);
     }
+    std::vector<std::pair<std::string, std::string>> unimplemented_overrides;
     for (const auto& o : overrides) {
         auto eq = o.find('=');
         if (eq == std::string::npos) return util::fail(fmt::format("bad -o override: \"{}\"", o));
         std::string name = o.substr(0, eq), value = o.substr(eq + 1);
         while (!name.empty() && name.back() == ' ') name.pop_back();
         while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+        ParamStatus status = param_status(name);
+        if (status == ParamStatus::unknown)
+            return util::fail(fmt::format("-o {}: unknown parameter {}", o, name));
+        if (status == ParamStatus::unimplemented) unimplemented_overrides.emplace_back(name, value);
         cfg.raw_[name] = value;
         cfg.explicit_[name] = value;
+        collect_references(value, referenced);
     }
     // The host's own name is looked up only when main.cf does not give it
     // (a resolver lookup costs each short-lived sendmail and kurir-drop);
@@ -154,7 +204,76 @@ util::Result<Config> Config::from_text(std::string_view main_cf, const std::stri
             return util::fail(fmt::format("{}: {}: value {} is below the minimum {}", where(), p.name,
                                           *n, p.min));
     }
+    // What kurir does not implement: reported, never silently ignored.
+    for (const auto& e : *entries) {
+        std::string where = fmt::format("{}:{}", file, e.line);
+        switch (param_status(e.name)) {
+            case ParamStatus::implemented: break;
+            case ParamStatus::unimplemented:
+                if (auto what = missing_security(e.name, expanded(e.value, cfg.raw_)); !what.empty())
+                    cfg.refusals_.push_back(refusal_text(where, e.name + " = " + e.value, what));
+                else
+                    cfg.ignored_.push_back({e.name, unimplemented_text(where, e.name), false});
+                break;
+            case ParamStatus::unknown:
+                if (!referenced.contains(e.name))
+                    cfg.ignored_.push_back(
+                        {e.name,
+                         fmt::format("{}: unknown parameter {}: kurir does not know it and no ${} refers to it; ignored",
+                                     where, e.name, e.name),
+                         true});
+                break;
+        }
+    }
+    for (const auto& [name, value] : unimplemented_overrides) {
+        std::string where = fmt::format("-o {}={}", name, value);
+        if (auto what = missing_security(name, expanded(value, cfg.raw_)); !what.empty())
+            return util::fail(refusal_text("master.cf", where, what));
+        cfg.ignored_.push_back({name, unimplemented_text(where, name), false});
+    }
     return cfg;
+}
+
+std::vector<std::string> Config::warnings() const {
+    std::vector<std::string> out;
+    for (const auto& i : ignored_) out.push_back(i.text);
+    return out;
+}
+
+void Config::forgive_referenced(const std::vector<std::string>& values) {
+    NameSet referenced;
+    for (const auto& v : values) collect_references(v, referenced);
+    std::erase_if(ignored_, [&](const Ignored& i) { return i.unknown && referenced.contains(i.name); });
+}
+
+util::Result<std::vector<std::string>> check_service_options(Config& cfg, const std::vector<ServiceEntry>& services,
+                                                             const std::string& file) {
+    std::vector<std::string> warnings, values;
+    for (const auto& s : services) {
+        std::string where = fmt::format("{}:{}: service {}", file, s.line, s.name);
+        for (size_t i = 0; i < s.args.size(); ++i) {
+            if (s.args[i] != "-o") continue;
+            if (i + 1 >= s.args.size()) return util::fail(fmt::format("{}: -o needs name=value", where));
+            const std::string& o = s.args[++i];
+            auto eq = o.find('=');
+            if (eq == std::string::npos || eq == 0)
+                return util::fail(fmt::format("{}: -o {}: want name=value", where, o));
+            std::string name = o.substr(0, eq), value = o.substr(eq + 1);
+            values.push_back(value);
+            switch (param_status(name)) {
+                case ParamStatus::implemented: break;
+                case ParamStatus::unknown:
+                    return util::fail(fmt::format("{}: -o {}: unknown parameter {}", where, o, name));
+                case ParamStatus::unimplemented:
+                    if (auto what = missing_security(name, expanded(value, cfg.raw())); !what.empty())
+                        return util::fail(refusal_text(where, "-o " + o, what));
+                    warnings.push_back(unimplemented_text(where + ": -o " + o, name));
+                    break;
+            }
+        }
+    }
+    cfg.forgive_referenced(values);
+    return warnings;
 }
 
 std::string Config::str(std::string_view name) const {

@@ -1,10 +1,18 @@
 // A process's configuration: main.cf from the configuration directory over
 // the parameter table, with -o overrides, typed accessors and expansion.
-// Unknown parameter names are kept and reported as warnings with file:line;
-// a value that does not fit its kind is an error.
+// A value that does not fit its kind is an error. A main.cf name kurir does
+// not implement is kept (it may be used as $name) and reported with
+// file:line (mail/param_status): a Postfix parameter kurir does not
+// implement is a warning, and so is an unknown name that no $name refers
+// to; a setting that asks for security kurir does not provide (TLS, SASL)
+// is a refusal, which master will not start or reload with. An override
+// (-o) must name a parameter kurir implements or a Postfix one it does not
+// (a warning); an unknown name, or one that asks for missing security, is
+// an error.
 #pragma once
 
 #include "mail/main_cf.hpp"
+#include "mail/master_cf.hpp"
 #include "mail/params.hpp"
 #include "util/result.hpp"
 
@@ -34,14 +42,35 @@ public:
     // The unexpanded value a name is set to, if main.cf or an override sets it.
     const RawLookup& explicit_values() const { return explicit_; }
     const RawLookup& raw() const { return raw_; }
-    const std::vector<std::string>& warnings() const { return warnings_; }
+    // "FILE:LINE: ..." for each setting kurir ignores.
+    std::vector<std::string> warnings() const;
+    // "FILE:LINE: ..." for each setting that asks for security kurir does
+    // not provide: master refuses to start or reload; kurir check reports.
+    const std::vector<std::string>& refusals() const { return refusals_; }
+    // Stops reporting unknown names that one of VALUES refers to by $name
+    // (master.cf -o values, which main.cf alone does not see).
+    void forgive_referenced(const std::vector<std::string>& values);
 
 private:
+    struct Ignored {
+        std::string name;
+        std::string text;
+        bool unknown = false;  // not a Postfix parameter kurir knows
+    };
     std::string config_dir_;
     RawLookup raw_;       // defaults overlaid with explicit settings
     RawLookup explicit_;  // main.cf and overrides only
-    std::vector<std::string> warnings_;
+    std::vector<Ignored> ignored_;
+    std::vector<std::string> refusals_;
 };
+
+// master.cf's "-o name=value" service arguments, checked as overrides are
+// (see Config) but with master.cf's file and line: an unknown name, a
+// missing value or a setting that asks for missing security is an error;
+// a Postfix parameter kurir does not implement is a warning (returned).
+// Unknown main.cf names an -o value refers to by $name are forgiven in cfg.
+util::Result<std::vector<std::string>> check_service_options(Config& cfg, const std::vector<ServiceEntry>& services,
+                                                             const std::string& file);
 
 // "10s", "5m", "2h", "1d", "1w", or a bare number in default_unit.
 util::Result<long> parse_time(std::string_view text, char default_unit);

@@ -1,6 +1,9 @@
-// Every main.cf parameter kurir knows, declared once: name, kind, default
-// (which may refer to other parameters with $name) and lower bound. Postfix's
-// names and defaults wherever the feature exists in both.
+// Every main.cf parameter kurir implements, declared once: name, kind,
+// default (which may refer to other parameters with $name) and lower bound.
+// Postfix's names and defaults wherever the feature exists in both. A
+// parameter is here only when some program reads it; one a coming feature
+// will read arrives with that feature. Postfix parameters kurir does not
+// implement are listed in mail/param_status, so that setting one is reported.
 #pragma once
 
 #include <span>

@@ -177,7 +177,7 @@ def test_a_command_that_closes_its_output_and_sleeps_ends_at_the_time_limit(make
 
 
 def test_a_fifo_as_mailbox_or_file_defers_without_hanging_local(make_instance):
-    inst = make_instance(default_destination_concurrency_limit="1", local_destination_concurrency_limit="1")
+    inst = make_instance(default_destination_concurrency_limit="1")
     spool = shared_dir(inst, "spool")
     out = shared_dir(inst, "out")
     for fifo in (os.path.join(spool, "ivan"), os.path.join(out, "fifo")):

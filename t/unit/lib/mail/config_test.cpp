@@ -81,7 +81,6 @@ TEST_CASE("Config::from_text: values, defaults and expansion", "[config]") {
         "smtpd_timeout = 10m\n"
         "bounce_queue_lifetime = 2\n"
         "delay_warning_time = 4\n"
-        "smtpd_sasl_auth_enable = yes\n"
         "mydestination = $myhostname, localhost.$mydomain\n");
     CHECK(c.config_dir() == "/tmp/x");
     CHECK(c.warnings().empty());
@@ -97,21 +96,11 @@ TEST_CASE("Config::from_text: values, defaults and expansion", "[config]") {
     CHECK(c.seconds("bounce_queue_lifetime") == 2 * 86400);  // default unit d
     CHECK(c.seconds("delay_warning_time") == 4 * 3600);      // default unit h
     CHECK(c.seconds("queue_run_delay") == 300);
-    CHECK(c.boolean("smtpd_sasl_auth_enable"));
     CHECK(c.list("mydestination") == std::vector<std::string>{"mx.example", "localhost.example.org"});
     CHECK(c.explicit_values().count("myorigin") == 1);
     CHECK(c.explicit_values().at("myorigin") == "$mydomain");
     CHECK(c.explicit_values().count("relayhost") == 0);
     CHECK(c.raw().count("relayhost") == 1);
-}
-
-TEST_CASE("Config::from_text: boolean spellings", "[config]") {
-    for (auto [text, v] : std::vector<std::pair<std::string, bool>>{
-             {"yes", true}, {"true", true}, {"no", false}, {"false", false}}) {
-        Config c = must("smtpd_sasl_auth_enable = " + text + "\n");
-        CHECK(c.boolean("smtpd_sasl_auth_enable") == v);
-    }
-    CHECK(!must("").boolean("smtpd_sasl_auth_enable"));
 }
 
 TEST_CASE("Config::from_text: mydomain defaults to the domain part of myhostname", "[config]") {
@@ -154,12 +143,11 @@ TEST_CASE("Config::from_text: a value that does not fit its kind names file and 
         {"bad integer", "myhostname = mx.example\nmessage_size_limit = 10k\n", "/tmp/x/main.cf:2", "message_size_limit"},
         {"bad time", "# c\n\nsmtpd_timeout = 10x\n", "/tmp/x/main.cf:3", "smtpd_timeout"},
         {"negative time", "max_idle = -1s\n", "/tmp/x/main.cf:1", "max_idle"},
-        {"bad bool", "a_unknown = 1\nsmtpd_sasl_auth_enable = maybe\n", "/tmp/x/main.cf:2",
-         "smtpd_sasl_auth_enable"},
+        {"after an unknown name", "a_unknown = 1\nmax_use = maybe\n", "/tmp/x/main.cf:2", "max_use"},
         {"empty integer", "hopcount_limit =\n", "/tmp/x/main.cf:1", "hopcount_limit"},
         {"expansion to a bad integer", "x = abc\nhopcount_limit = $x\n", "/tmp/x/main.cf:2", "hopcount_limit"},
         {"unbalanced expansion", "myorigin = ${myhostname\n", "/tmp/x/main.cf:1", "unbalanced"},
-        {"below minimum", "line_length_limit = 79\n", "/tmp/x/main.cf:1", "minimum"},
+        {"below minimum", "bounce_size_limit = 0\n", "/tmp/x/main.cf:1", "minimum"},
         {"below minimum (zero)", "\nhopcount_limit = 0\n", "/tmp/x/main.cf:2", "hopcount_limit"},
         {"below minimum (time)", "max_idle = 0\n", "/tmp/x/main.cf:1", "max_idle"},
         {"syntax error", "hello world\n", "/tmp/x/main.cf:1", "missing '='"},
@@ -175,22 +163,137 @@ TEST_CASE("Config::from_text: a value that does not fit its kind names file and 
 }
 
 TEST_CASE("Config::from_text: values at the minimum are accepted", "[config]") {
-    Config c = must("line_length_limit = 80\nhopcount_limit = 1\nmax_idle = 1s\nmessage_size_limit = 0\n");
-    CHECK(c.integer("line_length_limit") == 80);
+    Config c = must("bounce_size_limit = 1\nhopcount_limit = 1\nmax_idle = 1s\nmessage_size_limit = 0\n");
+    CHECK(c.integer("bounce_size_limit") == 1);
     CHECK(c.integer("hopcount_limit") == 1);
     CHECK(c.seconds("max_idle") == 1);
     CHECK(c.integer("message_size_limit") == 0);
 }
 
 TEST_CASE("Config::from_text: unknown parameters are warnings with file:line", "[config]") {
-    Config c = must("myhostname = mx.example\n\nfoo_bar = 1\n# c\nbaz = $foo_bar\n");
-    REQUIRE(c.warnings().size() == 2);
+    Config c = must("myhostname = mx.example\n\nfoo_bar = 1\n# c\nbaz = 2\nmy_nets = 10.0.0.0/8\n"
+                    "mynetworks = $my_nets\nqux = ${quux?x}\nquux = 3\n");
+    REQUIRE(c.warnings().size() == 3);
     CHECK_THAT(c.warnings()[0], Catch::Contains("/tmp/x/main.cf:3"));
-    CHECK_THAT(c.warnings()[0], Catch::Contains("foo_bar"));
+    CHECK_THAT(c.warnings()[0], Catch::Contains("unknown parameter foo_bar"));
     CHECK_THAT(c.warnings()[1], Catch::Contains("/tmp/x/main.cf:5"));
     CHECK_THAT(c.warnings()[1], Catch::Contains("baz"));
-    // Unknown names are still usable for expansion.
-    CHECK(c.str("baz") == "1");
+    CHECK_THAT(c.warnings()[2], Catch::Contains("/tmp/x/main.cf:8"));
+    CHECK_THAT(c.warnings()[2], Catch::Contains("qux"));
+    CHECK(c.refusals().empty());
+    // Unknown names are still usable for expansion, and one that another
+    // setting refers to ($my_nets, ${quux?...}) is no mistake.
+    CHECK(c.str("mynetworks") == "10.0.0.0/8");
+    CHECK(c.str("qux") == "x");
+    // master.cf -o values may be what refers to a main.cf name.
+    c.forgive_referenced({"$foo_bar", "$${baz}"});
+    REQUIRE(c.warnings().size() == 2);
+    CHECK_THAT(c.warnings()[0], Catch::Contains("baz"));
+}
+
+TEST_CASE("Config::from_text: a Postfix parameter kurir does not implement is a warning with file:line",
+          "[config]") {
+    Config c = must("biff = no\nmyhostname = mx.example\ninet_interfaces = all\n"
+                    "smtpd_tls_security_level = none\nsmtpd_sasl_auth_enable = no\n");
+    REQUIRE(c.warnings().size() == 4);
+    CHECK(c.warnings()[0] == "/tmp/x/main.cf:1: parameter biff is not implemented by kurir; ignored");
+    CHECK_THAT(c.warnings()[1], Catch::Contains("/tmp/x/main.cf:3: parameter inet_interfaces is not implemented"));
+    CHECK_THAT(c.warnings()[2], Catch::Contains("/tmp/x/main.cf:4: parameter smtpd_tls_security_level"));
+    CHECK_THAT(c.warnings()[3], Catch::Contains("/tmp/x/main.cf:5: parameter smtpd_sasl_auth_enable"));
+    CHECK(c.refusals().empty());
+    CHECK(c.str("biff") == "no");
+}
+
+TEST_CASE("Config::from_text: a setting that asks for security kurir lacks is a refusal with file:line",
+          "[config]") {
+    struct Case {
+        std::string text;
+        std::string expect;
+    };
+    std::vector<Case> cases = {
+        {"smtpd_tls_security_level = encrypt\n", "/tmp/x/main.cf:1: smtpd_tls_security_level = encrypt requests TLS"},
+        {"# c\nsmtpd_tls_security_level = may\n", "/tmp/x/main.cf:2: smtpd_tls_security_level = may requests TLS"},
+        {"lvl = encrypt\nsmtpd_tls_security_level = $lvl\n", "/tmp/x/main.cf:2: smtpd_tls_security_level = $lvl"},
+        {"smtpd_tls_wrappermode = yes\n", "main.cf:1: smtpd_tls_wrappermode = yes requests TLS"},
+        {"smtpd_use_tls = yes\n", "smtpd_use_tls = yes requests TLS"},
+        {"smtpd_enforce_tls = YES\n", "smtpd_enforce_tls = YES requests TLS"},
+        {"smtpd_tls_auth_only = yes\n", "smtpd_tls_auth_only = yes requests TLS"},
+        {"smtp_enforce_tls = yes\n", "smtp_enforce_tls = yes requests TLS"},
+        {"smtpd_sasl_auth_enable = yes\n", "main.cf:1: smtpd_sasl_auth_enable = yes requests SASL authentication"},
+    };
+    for (const auto& t : cases) {
+        INFO(t.text);
+        Config c = must(t.text);  // loads: kurir stop, kurir-conf and sendmail still work
+        REQUIRE(c.refusals().size() == 1);
+        CHECK_THAT(c.refusals()[0], Catch::Contains(t.expect));
+        CHECK_THAT(c.refusals()[0], Catch::Contains("kurir will not run with it set"));
+    }
+}
+
+TEST_CASE("Config::from_text: an override must name a parameter kurir knows", "[config]") {
+    auto unknown = Config::from_text("", "/tmp/x", {"no_such_param=1"});
+    REQUIRE(!unknown);
+    CHECK_THAT(unknown.error().text, Catch::Contains("unknown parameter no_such_param"));
+    auto wrapper = Config::from_text("", "/tmp/x", {"smtpd_tls_wrappermode=yes"});
+    REQUIRE(!wrapper);
+    CHECK_THAT(wrapper.error().text, Catch::Contains("-o smtpd_tls_wrappermode=yes requests TLS"));
+    auto sasl = Config::from_text("", "/tmp/x", {"smtpd_sasl_auth_enable=yes"});
+    REQUIRE(!sasl);
+    Config c = must("", {"biff=no", "syslog_name=kurir/submission"});
+    REQUIRE(c.warnings().size() == 1);
+    CHECK_THAT(c.warnings()[0], Catch::Contains("-o biff=no: parameter biff is not implemented by kurir"));
+    CHECK(c.str("syslog_name") == "kurir/submission");
+}
+
+TEST_CASE("check_service_options: master.cf -o with master.cf's file and line", "[config]") {
+    auto services = [](std::string_view text) {
+        auto e = parse_master_cf(text, "/tmp/x/master.cf");
+        if (!e) FAIL(e.error().text);
+        return *e;
+    };
+    std::string head = "# c\nsmtp inet n - n - - smtpd\n";
+    struct Case {
+        std::string line;
+        std::string expect;
+    };
+    std::vector<Case> errors = {
+        {"465 inet n - n - - smtpd -o smtpd_tls_wrappermode=yes\n",
+         "/tmp/x/master.cf:3: service 465: -o smtpd_tls_wrappermode=yes requests TLS"},
+        {"587 inet n - n - - smtpd\n  -o syslog_name=kurir/submission\n  -o smtpd_tls_security_level=encrypt\n",
+         "/tmp/x/master.cf:3: service 587: -o smtpd_tls_security_level=encrypt requests TLS"},
+        {"587 inet n - n - - smtpd -o smtpd_sasl_auth_enable=yes\n", "requests SASL authentication"},
+        {"2526 inet n - n - - smtpd -o no_such_param=1\n",
+         "/tmp/x/master.cf:3: service 2526: -o no_such_param=1: unknown parameter no_such_param"},
+        {"2526 inet n - n - - smtpd -o\n", "/tmp/x/master.cf:3: service 2526: -o needs name=value"},
+        {"2526 inet n - n - - smtpd -o smtpd_banner\n", "want name=value"},
+    };
+    for (const auto& t : errors) {
+        INFO(t.line);
+        Config cfg = must("");
+        auto r = check_service_options(cfg, services(head + t.line), "/tmp/x/master.cf");
+        REQUIRE(!r);
+        CHECK_THAT(r.error().text, Catch::Contains(t.expect));
+    }
+    Config cfg = must("submission_banner = hello\nmy_level = encrypt\n");
+    REQUIRE(cfg.warnings().size() == 2);
+    auto ok = check_service_options(
+        cfg,
+        services(head + "587 inet n - n - - smtpd -o smtpd_banner=$submission_banner -o biff=no\n"
+                        "  -o smtpd_tls_security_level=none\n"),
+        "/tmp/x/master.cf");
+    REQUIRE(ok);
+    REQUIRE(ok->size() == 2);
+    CHECK((*ok)[0] == "/tmp/x/master.cf:3: service 587: -o biff=no: parameter biff is not implemented by kurir; ignored");
+    CHECK_THAT((*ok)[1], Catch::Contains("smtpd_tls_security_level"));
+    // The -o value refers to submission_banner: no longer an unknown name.
+    REQUIRE(cfg.warnings().size() == 1);
+    CHECK_THAT(cfg.warnings()[0], Catch::Contains("my_level"));
+    // A value is expanded before it is judged.
+    Config lvl = must("my_level = encrypt\n");
+    auto refused = check_service_options(lvl, services(head + "587 inet n - n - - smtpd -o smtpd_tls_security_level=$my_level\n"),
+                                         "/tmp/x/master.cf");
+    REQUIRE(!refused);
+    CHECK_THAT(refused.error().text, Catch::Contains("requests TLS"));
 }
 
 TEST_CASE("Config::from_text: the last of repeated settings wins", "[config]") {
