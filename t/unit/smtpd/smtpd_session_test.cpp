@@ -1,0 +1,252 @@
+// smtpd's state machine below end-to-end: a Session on a real event loop
+// talks to the test over a socket pair, and a stand-in cleanup (a thread
+// on private/cleanup) takes the message and answers with mail_proto frames.
+#include "smtpd/smtpd_session.hpp"
+
+#include "../test_util.hpp"
+#include "mail/mail_proto.hpp"
+#include "mail/record.hpp"
+#include "util/attr.hpp"
+#include "util/socket.hpp"
+
+#include <catch2/catch.hpp>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+using namespace kurir;
+namespace kt = kurir::test;
+
+namespace {
+
+// private/cleanup played by a thread: hello, the record stream up to its
+// end, then the reply the test chose. What it read is kept.
+class StandInCleanup {
+public:
+    StandInCleanup(const std::string& path, mail::proto::CleanupReply reply) : reply_(std::move(reply)) {
+        auto fd = util::listen_unix(path, 0600);
+        REQUIRE(fd);
+        listen_ = std::move(*fd);
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~StandInCleanup() {
+        ::shutdown(listen_.get(), SHUT_RDWR);
+        thread_.join();
+    }
+    std::string stream() {
+        std::lock_guard lock(mu_);
+        return stream_;
+    }
+
+private:
+    void serve() {
+        for (;;) {
+            int c = ::accept(listen_.get(), nullptr, nullptr);
+            if (c < 0) return;
+            util::Fd conn(c);
+            if (!util::attr_write(conn.get(), mail::proto::encode(mail::proto::CleanupHello{reply_.queue_id}))) continue;
+            std::string buf;
+            size_t scan = 0;
+            bool ended = false;
+            char tmp[4096];
+            while (!ended) {
+                ssize_t n = ::read(conn.get(), tmp, sizeof tmp);
+                if (n <= 0) break;
+                buf.append(tmp, static_cast<size_t>(n));
+                mail::RecView r;
+                while (mail::rec_next(buf, scan, r) == mail::RecStatus::ok)
+                    if (r.type == mail::rec::content_end) ended = true;
+            }
+            {
+                std::lock_guard lock(mu_);
+                stream_ = buf;
+            }
+            if (ended) (void)util::attr_write(conn.get(), mail::proto::encode(reply_));
+        }
+    }
+    mail::proto::CleanupReply reply_;
+    util::Fd listen_;
+    std::thread thread_;
+    std::mutex mu_;
+    std::string stream_;
+};
+
+class Fixture {
+public:
+    explicit Fixture(const std::string& extra = "") {
+        ::mkdir((dir / "queue").c_str(), 0700);
+        ::mkdir((dir / "queue/private").c_str(), 0700);
+        auto cfg = mail::Config::from_text("myhostname = mx.test\nmydestination = mx.test\nmynetworks = 192.0.2.0/24\n"
+                                           "local_recipient_maps =\nqueue_directory = " + dir.path() + "/queue\n" + extra,
+                                           dir.path());
+        REQUIRE(cfg);
+        ctx.program = "smtpd";
+        ctx.config = std::move(*cfg);
+        ctx.queue = mail::QueueDir(dir.path() + "/queue");
+        ctx.base = event_base_new();
+        auto p = smtpd::load_policy(ctx.config);
+        REQUIRE(p);
+        policy = std::move(*p);
+        int sv[2];
+        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+        client = util::Fd(sv[0]);
+        ::fcntl(sv[1], F_SETFL, O_NONBLOCK);
+        ::fcntl(sv[0], F_SETFL, O_NONBLOCK);
+        smtpd::Session::start(ctx, policy, util::Fd(sv[1]), [this] { closed = true; });
+    }
+    ~Fixture() {
+        client.reset();
+        while (!closed && event_base_loop(ctx.base, EVLOOP_ONCE) == 0) {
+        }
+        event_base_free(ctx.base);
+    }
+
+    // Sends bytes, then runs the session until `replies` whole replies came
+    // back (or the session closed); returns them, one string each.
+    std::vector<std::string> talk(const std::string& bytes, size_t replies) {
+        if (!bytes.empty()) REQUIRE(::write(client.get(), bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+        std::vector<std::string> out;
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (out.size() < replies) {
+            REQUIRE(std::chrono::steady_clock::now() < deadline);
+            char buf[65536];
+            ssize_t n = ::read(client.get(), buf, sizeof buf);
+            if (n > 0) pending.append(buf, static_cast<size_t>(n));
+            if (n == 0) eof = true;
+            take_replies(out);
+            if (out.size() >= replies || (eof && n <= 0)) break;
+            struct timeval tick {0, 20000};
+            event_base_loopexit(ctx.base, &tick);
+            event_base_dispatch(ctx.base);
+        }
+        return out;
+    }
+
+    void take_replies(std::vector<std::string>& out) {
+        for (;;) {
+            size_t start = 0, nl;
+            while ((nl = pending.find("\r\n", start)) != std::string::npos) {
+                if (nl - start >= 4 && pending[start + 3] == ' ') {
+                    out.push_back(pending.substr(0, nl));
+                    pending.erase(0, nl + 2);
+                    break;
+                }
+                start = nl + 2;
+            }
+            if (nl == std::string::npos) return;
+        }
+    }
+
+    kt::TempDir dir;
+    server::ServerContext ctx;
+    smtpd::SmtpdPolicy policy;
+    util::Fd client;
+    std::string pending;
+    bool eof = false;
+    bool closed = false;
+};
+
+}  // namespace
+
+TEST_CASE("smtpd: greeting and EHLO with the extensions", "[smtpd_session]") {
+    Fixture f;
+    auto r = f.talk("", 1);
+    REQUIRE(r.size() == 1);
+    CHECK(r[0].starts_with("220 mx.test ESMTP"));
+    r = f.talk("EHLO client.test\r\n", 1);
+    REQUIRE(r.size() == 1);
+    CHECK(r[0].starts_with("250-mx.test\r\n"));
+    for (const char* ext : {"250-PIPELINING", "250-SIZE", "250-ENHANCEDSTATUSCODES", "250-8BITMIME", "250 DSN"})
+        CHECK(r[0].find(ext) != std::string::npos);
+}
+
+TEST_CASE("smtpd: commands out of order are refused and the session goes on", "[smtpd_session]") {
+    Fixture f;
+    f.talk("", 1);
+    auto r = f.talk("RCPT TO:<a@mx.test>\r\nDATA\r\nMAIL FROM:<s@client.test>\r\nMAIL FROM:<s@client.test>\r\n"
+                    "DATA\r\nBOGUS\r\nNOOP\r\n",
+                    7);
+    REQUIRE(r.size() == 7);
+    CHECK(r[0] == "503 5.5.1 Error: need MAIL command");
+    CHECK(r[1] == "503 5.5.1 Error: need RCPT command");
+    CHECK(r[2] == "250 2.1.0 Ok");
+    CHECK(r[3] == "503 5.5.1 Error: nested MAIL command");
+    CHECK(r[4] == "554 5.5.1 Error: no valid recipients");
+    CHECK(r[5] == "500 5.5.2 Error: command not recognized");
+    CHECK(r[6] == "250 2.0.0 Ok");
+}
+
+TEST_CASE("smtpd: a NUL in a command and an over-long line are refused", "[smtpd_session]") {
+    Fixture f;
+    f.talk("", 1);
+    auto r = f.talk(std::string("NO\0OP\r\n", 7) + "NOOP " + std::string(600, 'x') + "\r\nNOOP\r\n", 3);
+    REQUIRE(r.size() == 3);
+    CHECK(r[0] == "500 5.5.2 Error: NUL character in command");
+    CHECK(r[1] == "500 5.5.0 Error: line too long");
+    CHECK(r[2] == "250 2.0.0 Ok");
+}
+
+TEST_CASE("smtpd: a stranger may not relay, local recipients are taken", "[smtpd_session]") {
+    Fixture f;
+    f.talk("EHLO client.test\r\n", 2);
+    auto r = f.talk("MAIL FROM:<s@client.test>\r\nRCPT TO:<victim@far.example>\r\nRCPT TO:<alice@mx.test>\r\n", 3);
+    REQUIRE(r.size() == 3);
+    CHECK(r[1] == "554 5.7.1 <victim@far.example>: Relay access denied");
+    CHECK(r[2] == "250 2.1.5 Ok");
+}
+
+TEST_CASE("smtpd: the hard error limit ends the session with 421", "[smtpd_session]") {
+    Fixture f("smtpd_hard_error_limit = 3\nsmtpd_soft_error_limit = 10\n");
+    f.talk("", 1);
+    auto r = f.talk("X1\r\nX2\r\nX3\r\nNOOP\r\n", 4);
+    REQUIRE(r.size() == 4);
+    CHECK(r[2] == "500 5.5.2 Error: command not recognized");
+    CHECK(r[3] == "421 4.7.0 mx.test Error: too many errors");
+    f.talk("", 5);  // runs the session to its end
+    CHECK(f.eof);
+    CHECK(f.closed);
+}
+
+TEST_CASE("smtpd: a message goes to cleanup as records and 250 names cleanup's queue id", "[smtpd_session]") {
+    Fixture f;
+    StandInCleanup cleanup(f.ctx.queue.private_socket("cleanup"), {'0', "4jhx8r6SLH89sxY", "", ""});
+    f.talk("EHLO client.test\r\n", 2);
+    auto r = f.talk("MAIL FROM:<s@client.test>\r\nRCPT TO:<alice@mx.test>\r\nDATA\r\n", 3);
+    REQUIRE(r.size() == 3);
+    CHECK(r[2].starts_with("354 "));
+    r = f.talk("Subject: hi\r\n\r\n..dot\r\nbody\r\n.\r\nNOOP\r\n", 2);
+    REQUIRE(r.size() == 2);
+    CHECK(r[0] == "250 2.0.0 Ok: queued as 4jhx8r6SLH89sxY");
+    CHECK(r[1] == "250 2.0.0 Ok");  // pipelined after the dot, answered after cleanup
+    std::string stream = cleanup.stream();
+    size_t scan = 0;
+    mail::RecView rec;
+    std::vector<std::pair<char, std::string>> records;
+    while (mail::rec_next(stream, scan, rec) == mail::RecStatus::ok) records.emplace_back(rec.type, std::string(rec.data));
+    auto has = [&](char type, const std::string& data) {
+        for (const auto& [t, d] : records)
+            if (t == type && d == data) return true;
+        return false;
+    };
+    CHECK(has(mail::rec::sender, "s@client.test"));
+    CHECK(has(mail::rec::rcpt, "alice@mx.test"));
+    CHECK(has(mail::rec::line, "Subject: hi"));
+    CHECK(has(mail::rec::line, ".dot"));  // dot-unstuffed
+    CHECK(records.back().first == mail::rec::content_end);
+}
+
+TEST_CASE("smtpd: cleanup's refusal is the client's answer, with its code", "[smtpd_session]") {
+    Fixture f;
+    StandInCleanup cleanup(f.ctx.queue.private_socket("cleanup"), {'5', "4jhx8r6SLH89sxY", "5.3.4", "message too big"});
+    f.talk("EHLO client.test\r\n", 2);
+    f.talk("MAIL FROM:<s@client.test>\r\nRCPT TO:<alice@mx.test>\r\nDATA\r\n", 3);
+    auto r = f.talk("Subject: hi\r\n\r\nbody\r\n.\r\n", 1);
+    REQUIRE(r.size() == 1);
+    CHECK(r[0] == "552 5.3.4 Error: message too big");
+}
