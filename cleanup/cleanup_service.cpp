@@ -75,7 +75,7 @@ void serve(server::ServerContext& ctx, util::Fd client, mail::RewriteClient& rew
     }
     util::msg_info("{}: message-id={}", id, out->message_id);
     util::attr_write(client.get(), mail::proto::encode(mail::proto::CleanupReply{'0', id, "", ""}));
-    mail::send_trigger(ctx.queue, mail::service::qmgr, mail::trigger::wakeup);
+    mail::send_trigger(ctx.queue, mail::service::qmgr, mail::proto::Trigger::Kind::wakeup);
 }
 
 }  // namespace kurir::cleanup

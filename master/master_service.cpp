@@ -188,8 +188,8 @@ void Master::send_wakeup(Service& s) {
     auto fd = util::connect_unix(path, 1);
     if (!fd) return;
     util::set_nonblocking(fd->get(), true);
-    char w = mail::trigger::wakeup;
-    ssize_t n = ::write(fd->get(), &w, 1);
+    std::string bytes = mail::proto::trigger_bytes({mail::proto::Trigger::Kind::wakeup, ""});
+    ssize_t n = ::write(fd->get(), bytes.data(), bytes.size());  // a hint: a failure is not an error
     (void)n;
 }
 
@@ -232,10 +232,22 @@ void Master::spawn(Service& s) {
 }
 
 void Master::on_status(Service& s) {
-    char buf[server::kStatusSize];
+    char buf[4096];
     ssize_t n;
-    while ((n = ::read(s.status_read.get(), buf, sizeof buf)) > 0) {
-        auto decoded = server::decode_status(std::string_view(buf, static_cast<size_t>(n)));
+    while ((n = ::read(s.status_read.get(), buf, sizeof buf)) > 0) s.status_pending.append(buf, static_cast<size_t>(n));
+    for (;;) {
+        auto frame = util::attr_decode(s.status_pending);
+        if (!frame || (!*frame && s.status_pending.size() > 65536)) {
+            // Garbage on the pipe: what it held is dropped (children say
+            // their status again at their next change).
+            util::msg_warn("service {}: child status: {}", s.entry.name,
+                           frame ? "no frame in 64 KB" : frame.error().text);
+            s.status_pending.clear();
+            break;
+        }
+        if (!*frame) break;
+        auto decoded = server::decode_status((*frame)->attrs);
+        s.status_pending.erase(0, (*frame)->consumed);
         if (!decoded) {
             util::msg_warn("service {}: {}", s.entry.name, decoded.error().text);
             continue;

@@ -40,6 +40,7 @@ struct Service {
     int maxproc = 1;
     util::Fd listen;
     util::Fd status_read, status_write;
+    std::string status_pending;  // bytes read from the status pipe, not yet a whole frame
     std::map<pid_t, Process*> procs;
     // Processes of the same service before a reload, still finishing their
     // work: they count toward maxproc, so a reload never runs two qmgrs.

@@ -24,5 +24,5 @@ int main(int argc, char** argv) {
     server::Hooks hooks;
     hooks.post_drop = [](server::ServerContext& ctx) { pickup::scan(ctx); };
     return server::trigger_server_main(
-        argc, argv, "pickup", [](server::ServerContext& ctx, std::string_view, int) { pickup::scan(ctx); }, hooks);
+        argc, argv, "pickup", [](server::ServerContext& ctx, std::string_view request, int) { pickup::on_trigger(ctx, request); }, hooks);
 }

@@ -2,6 +2,7 @@
 
 #include "mail/address.hpp"
 #include "mail/clients.hpp"
+#include "mail/mail_proto.hpp"
 #include "pickup/pickup_file.hpp"
 #include "server/server.hpp"
 #include "util/attr.hpp"
@@ -84,6 +85,14 @@ bool pick_up(const server::ServerContext& ctx, const std::string& id) {
 void scan(const server::ServerContext& ctx) {
     for (const auto& id : ctx.queue.list(mail::Queue::maildrop))
         if (!pick_up(ctx, id)) break;  // cleanup is unavailable: wait for the next wake-up
+}
+
+void on_trigger(const server::ServerContext& ctx, std::string_view request) {
+    auto trigger = mail::proto::decode_trigger_bytes(request);
+    if (!trigger) return util::msg_warn("public/{}: {}", mail::service::pickup, trigger.error().text);
+    if (trigger->kind != mail::proto::Trigger::Kind::wakeup)
+        return util::msg_warn("public/{}: trigger {} is not for pickup", mail::service::pickup, static_cast<char>(trigger->kind));
+    scan(ctx);
 }
 
 }  // namespace kurir::pickup

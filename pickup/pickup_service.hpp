@@ -9,5 +9,8 @@
 namespace kurir::pickup {
 
 void scan(const server::ServerContext& ctx);
+// A trigger frame from public/pickup: a wake-up scans; anything else is
+// logged and ignored (master's periodic wake-up scans anyway).
+void on_trigger(const server::ServerContext& ctx, std::string_view request);
 
 }  // namespace kurir::pickup

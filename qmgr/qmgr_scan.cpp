@@ -61,12 +61,12 @@ void Manager::start() {
 }
 
 void Manager::on_trigger(std::string_view bytes, int reply_fd) {
-    auto request = mail::proto::decode_qmgr_request(bytes);
+    auto request = mail::proto::decode_trigger_bytes(bytes);
     if (!request) {
         util::msg_warn("public/{}: {}", mail::service::qmgr, request.error().text);
         return;
     }
-    using Kind = mail::proto::QmgrRequest::Kind;
+    using Kind = mail::proto::Trigger::Kind;
     // An administrator's flush applies what main.cf says now (defer_transports
     // just emptied, say), even when it arrives before the reload does.
     bool flush = request->kind == Kind::flush || request->kind == Kind::flush_site || request->kind == Kind::deliver_one;

@@ -272,7 +272,7 @@ int cmd_flush(const std::string& dir) {
     auto cfg = load_or_die(dir);
     mail::QueueDir queue(cfg.str("queue_directory"));
     if (running_master(queue) == 0) die(EX_UNAVAILABLE, "the kurir mail system is not running");
-    mail::send_trigger(queue, mail::service::qmgr, mail::trigger::flush, 30);
+    mail::send_trigger(queue, mail::service::qmgr, mail::proto::Trigger::Kind::flush, 30);
     return 0;
 }
 

@@ -141,7 +141,7 @@ int main(int argc, char** argv) {
                                          w.error().text, dir, mail::compiled_config_dir()));
         die(EX_TEMPFAIL, w.error().text);
     }
-    mail::send_trigger(queue, mail::service::pickup, mail::trigger::wakeup);
+    mail::send_trigger(queue, mail::service::pickup, mail::proto::Trigger::Kind::wakeup);
     if (privilege->held())
         if (auto d = privilege->drop(); !d) die(EX_SOFTWARE, d.error().text);
     return 0;

@@ -102,16 +102,16 @@ int main(int argc, char** argv) {
     if (!cfg) die(EX_CONFIG, cfg.error().text);
     mail::QueueDir queue(cfg->str("queue_directory"));
     if (mode == 'f' || mode == 'i' || mode == 's') {
-        using Kind = mail::proto::QmgrRequest::Kind;
+        using Kind = mail::proto::Trigger::Kind;
         Kind kind = mode == 'f' ? Kind::flush : mode == 'i' ? Kind::deliver_one : Kind::flush_site;
-        std::string req = mail::proto::encode(mail::proto::QmgrRequest{kind, arg});
-        if (!mail::proto::decode_qmgr_request(req)) die(EX_USAGE, fmt::format("bad {}: {}", mode == 'i' ? "queue id" : "site", arg));
+        std::string req = mail::proto::trigger_bytes({kind, arg});
+        if (!mail::proto::decode_trigger_bytes(req)) die(EX_USAGE, fmt::format("bad {}: {}", mode == 'i' ? "queue id" : "site", arg));
         auto r = ask_qmgr(queue, *privilege, req);
         if (!r) die(EX_UNAVAILABLE, "the mail system is down: " + r.error().text);
         return 0;
     }
     std::vector<mail::ListedMessage> messages;
-    auto r = ask_qmgr(queue, *privilege, mail::proto::encode(mail::proto::QmgrRequest{mail::proto::QmgrRequest::Kind::list, ""}));
+    auto r = ask_qmgr(queue, *privilege, mail::proto::trigger_bytes({mail::proto::Trigger::Kind::list, ""}));
     if (r) {
         auto listed = mail::proto::decode_queue_listing(*r);
         if (!listed) die(EX_PROTOCOL, "malformed queue listing from qmgr: " + listed.error().text);

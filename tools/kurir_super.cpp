@@ -282,9 +282,9 @@ int main(int argc, char** argv) {
     const char* what = op == 'd' ? "Deleted" : op == 'h' ? "Placed on hold" : op == 'H' ? "Released from hold" : "Requeued";
     fmt::print(stderr, "kurir-super: {}: {}\n", what, plural(count));
     if (op == 'H' || op == 'r') {
-        mail::send_trigger(queue, mail::service::pickup, mail::trigger::wakeup);
+        mail::send_trigger(queue, mail::service::pickup, mail::proto::Trigger::Kind::wakeup);
         (void)mail::public_request(queue, mail::service::qmgr,
-                                   mail::proto::encode(mail::proto::QmgrRequest{mail::proto::QmgrRequest::Kind::flush, ""}));
+                                   mail::proto::trigger_bytes({mail::proto::Trigger::Kind::flush, ""}));
     }
     return 0;
 }

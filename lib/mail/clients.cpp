@@ -12,11 +12,12 @@
 
 namespace kurir::mail {
 
-void send_trigger(const QueueDir& queue, std::string_view public_service, char code, int wait_seconds) {
+void send_trigger(const QueueDir& queue, std::string_view public_service, proto::Trigger::Kind kind, int wait_seconds) {
     auto fd = wait_seconds > 0 ? util::connect_unix(queue.public_socket(public_service), wait_seconds)
                                : util::connect_unix_nowait(queue.public_socket(public_service));
     if (!fd) return;
-    ssize_t n = ::write(fd->get(), &code, 1);
+    std::string bytes = proto::trigger_bytes({kind, ""});
+    ssize_t n = ::write(fd->get(), bytes.data(), bytes.size());  // a hint: a failure is not an error
     (void)n;
 }
 

@@ -5,12 +5,11 @@
 //     (record.hpp: A, S, O, R, M, N/L, X), answered by cleanup-reply.
 //   rewrite (private): rewrite-request -> rewrite-reply or resolve-reply.
 //   local, smtp (private): delivery-request -> delivery-result.
-//   qmgr (public): a request, then the client's shutdown: 'W' wake up, 'F'
-//     flush the deferred queue, 'I'+ID deliver one message now, 'S'+domain
-//     flush mail for a site, 'L' list the queue (answered with queue-entry
-//     frames).
+//   qmgr, pickup (public): one trigger frame, then the client's shutdown
+//     (qmgr answers L with queue-entry frames).
 #pragma once
 
+#include "mail/mail_proto.hpp"
 #include "mail/mail_proto.hpp"
 #include "mail/queue.hpp"
 #include "util/attr.hpp"
@@ -34,16 +33,13 @@ inline constexpr std::string_view qmgr = "qmgr";
 inline constexpr std::string_view pickup = "pickup";
 }  // namespace service
 
-namespace trigger {
-inline constexpr char wakeup = 'W';
-inline constexpr char flush = 'F';
-}  // namespace trigger
 
 // Best effort: triggers are hints. With wait_seconds = 0 it never blocks: a
 // service whose listen queue is full has wake-ups waiting already, and a
 // sender blocked there (cleanup, after its reply) would look busy to master,
 // which would start yet another one. A command a person typed (flush) waits.
-void send_trigger(const QueueDir& queue, std::string_view public_service, char code, int wait_seconds = 0);
+void send_trigger(const QueueDir& queue, std::string_view public_service, proto::Trigger::Kind kind,
+                  int wait_seconds = 0);
 // A request to a public service, and everything it answers.
 util::Result<std::string> public_request(const QueueDir& queue, std::string_view service, std::string_view request);
 // public_request in two steps, for a set-gid program that holds its group

@@ -19,6 +19,7 @@ constexpr std::string_view kResolveReply = "resolve-reply/1";
 constexpr std::string_view kDeliveryRequest = "delivery-request/1";
 constexpr std::string_view kDeliveryResult = "delivery-result/1";
 constexpr std::string_view kQueueEntry = "queue-entry/1";
+constexpr std::string_view kTrigger = "trigger/1";
 
 // Walks a frame's fields in the one order its protocol allows.
 class Reader {
@@ -98,36 +99,50 @@ bool valid_dsn(std::string_view dsn) {
 
 }  // namespace
 
-std::string encode(const QmgrRequest& m) { return static_cast<char>(m.kind) + m.arg; }
+util::Attrs encode(const Trigger& m) {
+    auto a = start(kTrigger);
+    a.add("request", std::string(1, static_cast<char>(m.kind)));
+    a.add("arg", m.arg);
+    return a;
+}
 
-util::Result<QmgrRequest> decode_qmgr_request(std::string_view bytes) {
-    auto fail = [&](const std::string& what) { return util::fail("qmgr-request: " + what); };
-    if (bytes.empty()) return fail("empty request");
-    QmgrRequest m;
-    std::string_view arg = bytes.substr(1);
-    switch (bytes[0]) {
-        case 'W': m.kind = QmgrRequest::Kind::wakeup; break;
-        case 'F': m.kind = QmgrRequest::Kind::flush; break;
-        case 'L': m.kind = QmgrRequest::Kind::list; break;
-        case 'I': m.kind = QmgrRequest::Kind::deliver_one; break;
-        case 'S': m.kind = QmgrRequest::Kind::flush_site; break;
-        default: return fail(fmt::format("unknown request code 0x{:02x}", static_cast<unsigned char>(bytes[0])));
-    }
-    m.arg = std::string(arg);
+util::Result<Trigger> decode_trigger(const util::Attrs& a) {
+    Reader r(a, kTrigger);
+    Trigger m;
+    TRY(r.open());
+    std::string code;
+    TRY_INTO(code, r.text("request"));
+    if (code.size() != 1 || std::string_view("WFLIS").find(code[0]) == std::string_view::npos)
+        return r.fail("malformed request: \"" + code + "\"");
+    m.kind = static_cast<Trigger::Kind>(code[0]);
+    TRY_INTO(m.arg, r.text("arg"));
+    TRY(r.close());
     switch (m.kind) {
-        case QmgrRequest::Kind::deliver_one:
-            if (!valid_queue_id(arg)) return fail("bad queue id");
+        case Trigger::Kind::deliver_one:
+            if (!valid_queue_id(m.arg)) return r.fail("malformed arg: bad queue id");
             break;
-        case QmgrRequest::Kind::flush_site:
-            if (arg.empty() || arg.size() > 255) return fail("bad site");
-            for (char c : arg)
-                if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '/' || c == '\\') return fail("bad site");
+        case Trigger::Kind::flush_site:
+            if (m.arg.empty() || m.arg.size() > 255) return r.fail("malformed arg: bad site");
+            for (char c : m.arg)
+                if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '/' || c == '\\')
+                    return r.fail("malformed arg: bad site");
             break;
         default:
-            if (!arg.empty()) return fail(fmt::format("{} takes no argument", bytes[0]));
+            if (!m.arg.empty()) return r.fail(fmt::format("malformed arg: {} takes none", code));
     }
     return m;
 }
+
+util::Result<Trigger> decode_trigger_bytes(std::string_view bytes) {
+    auto frame = util::attr_decode(bytes);
+    if (!frame) return util::fail("trigger: " + frame.error().text);
+    if (!*frame) return util::fail("trigger: incomplete frame");
+    if ((*frame)->consumed != bytes.size())
+        return util::fail(fmt::format("trigger: {} bytes after the frame", bytes.size() - (*frame)->consumed));
+    return decode_trigger((*frame)->attrs);
+}
+
+std::string trigger_bytes(const Trigger& m) { return util::attr_encode(encode(m)); }
 
 util::Attrs encode(const CleanupHello& m) {
     auto a = start(kCleanupHello);

@@ -36,15 +36,15 @@
 //                                            then per recipient: address
 //                                            delay_reason
 //
-// Not an attribute frame, and strict all the same:
-//
-//   qmgr-request        client -> public/qmgr  one code byte, then the
-//                                            client's shutdown: W (wake up),
-//                                            F (flush the deferred queue), L
-//                                            (list the queue: queue-entry
-//                                            frames come back), I + queue id
-//                                            (deliver one now), S + domain
-//                                            (flush mail for a site)
+//   trigger/1           anyone -> public/qmgr, public/pickup
+//                                            request (one letter: W wake up,
+//                                            F flush the deferred queue, L
+//                                            list the queue, I deliver one
+//                                            message now, S flush mail for a
+//                                            site), arg (the queue id for I,
+//                                            the domain for S, else empty);
+//                                            then the client's shutdown. L is
+//                                            answered with queue-entry frames.
 //
 // Defined where they are used: the record stream to cleanup (record.hpp),
 // master's child status (server/master_proto.hpp).
@@ -117,14 +117,18 @@ struct DeliveryResult {
     std::vector<RecipientResult> recipients;
 };
 
-struct QmgrRequest {
+struct Trigger {
     enum class Kind : char { wakeup = 'W', flush = 'F', list = 'L', deliver_one = 'I', flush_site = 'S' };
     Kind kind = Kind::wakeup;
     std::string arg;  // the queue id (I) or the domain (S); empty otherwise
 };
 
-std::string encode(const QmgrRequest& m);
-util::Result<QmgrRequest> decode_qmgr_request(std::string_view bytes);
+util::Attrs encode(const Trigger& m);
+util::Result<Trigger> decode_trigger(const util::Attrs& a);
+// What a public service read from one connection: exactly one trigger frame.
+util::Result<Trigger> decode_trigger_bytes(std::string_view bytes);
+// The bytes a client writes.
+std::string trigger_bytes(const Trigger& m);
 
 util::Attrs encode(const CleanupHello& m);
 util::Attrs encode(const CleanupReply& m);

@@ -2,35 +2,41 @@
 
 #include <fmt/format.h>
 
-#include <cstdint>
+#include <charconv>
 
 namespace kurir::server {
 
 namespace {
-void put32(char* out, uint32_t v) {
-    for (int i = 0; i < 4; ++i) out[i] = static_cast<char>((v >> (24 - 8 * i)) & 0xff);
-}
-uint32_t get32(const char* in) {
-    uint32_t v = 0;
-    for (int i = 0; i < 4; ++i) v = v << 8 | static_cast<unsigned char>(in[i]);
-    return v;
-}
+constexpr std::string_view kChildStatus = "child-status/1";
 }  // namespace
 
-std::array<char, kStatusSize> encode_status(const StatusMessage& m) {
-    std::array<char, kStatusSize> out{};
-    put32(out.data(), static_cast<uint32_t>(m.pid));
-    put32(out.data() + 4, static_cast<uint32_t>(m.status));
-    return out;
+util::Attrs encode_status(const StatusMessage& m) {
+    return {{"protocol", std::string(kChildStatus)},
+            {"pid", std::to_string(m.pid)},
+            {"status", m.status == ChildStatus::available ? "available" : "busy"}};
 }
 
-util::Result<StatusMessage> decode_status(std::string_view bytes) {
-    if (bytes.size() != kStatusSize) return util::fail(fmt::format("child status: {} bytes, want {}", bytes.size(), kStatusSize));
-    uint32_t pid = get32(bytes.data());
-    uint32_t status = get32(bytes.data() + 4);
-    if (pid == 0 || pid > 0x7fffffff) return util::fail(fmt::format("child status: bad pid {}", pid));
-    if (status > 1) return util::fail(fmt::format("child status: bad status {} from pid {}", status, pid));
-    return StatusMessage{static_cast<pid_t>(pid), static_cast<ChildStatus>(status)};
+util::Result<StatusMessage> decode_status(const util::Attrs& frame) {
+    const auto& items = frame.items();
+    auto fail = [](const std::string& what) { return util::fail("child-status: " + what); };
+    if (items.empty() || items[0].first != "protocol") return fail("no protocol field");
+    if (items[0].second != kChildStatus)
+        return fail(fmt::format("protocol \"{}\", expected \"{}\"", items[0].second, kChildStatus));
+    const char* names[] = {"pid", "status"};
+    for (size_t i = 0; i < 2; ++i) {
+        if (items.size() <= i + 1) return fail(fmt::format("missing field {}", names[i]));
+        if (items[i + 1].first != names[i])
+            return fail(fmt::format("field {} where {} was expected", items[i + 1].first, names[i]));
+    }
+    if (items.size() > 3) return fail(fmt::format("extra field {}", items[3].first));
+    const std::string& p = items[1].second;
+    int pid = 0;
+    auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), pid);
+    if (p.empty() || ec != std::errc() || end != p.data() + p.size() || pid <= 0)
+        return fail(fmt::format("malformed pid: \"{}\"", p));
+    const std::string& s = items[2].second;
+    if (s != "busy" && s != "available") return fail(fmt::format("malformed status: \"{}\"", s));
+    return StatusMessage{static_cast<pid_t>(pid), s == "available" ? ChildStatus::available : ChildStatus::busy};
 }
 
 }  // namespace kurir::server

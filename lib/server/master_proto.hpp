@@ -7,20 +7,22 @@
 // (-u: drop to mail_owner; -r: chroot to queue_directory first). It
 // writes a StatusMessage to fd 4 whenever it becomes available (idle) or
 // busy; master starts another process for the service only when none is
-// available. On the wire a message is kStatusSize bytes: the pid and the
-// status, each a big-endian 32-bit integer; writes are smaller than
-// PIPE_BUF, so they never interleave. master decodes strictly: a pid that
-// is not positive or a status other than 0 (busy) and 1 (available) is
-// logged and dropped.
+// available. On the wire a message is one attribute frame (util/attr.hpp):
+//
+//   protocol = "child-status/1", pid (decimal, positive), status ("busy" |
+//   "available")
+//
+// decoded as strictly as mail/mail_proto.hpp's frames: a wrong protocol,
+// a missing, extra or malformed field is logged by master and dropped.
+// Each frame is smaller than PIPE_BUF, so writes never interleave.
 #pragma once
 
+#include "util/attr.hpp"
 #include "util/result.hpp"
 
 #include <sys/types.h>
 
-#include <array>
-#include <cstddef>
-#include <string_view>
+#include <string>
 
 namespace kurir::server {
 
@@ -34,8 +36,7 @@ struct StatusMessage {
     ChildStatus status;
 };
 
-inline constexpr size_t kStatusSize = 8;
-std::array<char, kStatusSize> encode_status(const StatusMessage& m);
-util::Result<StatusMessage> decode_status(std::string_view bytes);
+util::Attrs encode_status(const StatusMessage& m);
+util::Result<StatusMessage> decode_status(const util::Attrs& frame);
 
 }  // namespace kurir::server

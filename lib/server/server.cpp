@@ -145,7 +145,7 @@ bool refresh_config(ServerContext& ctx) {
 
 void report_status(bool available) {
     if (!g_have_master) return;
-    auto m = encode_status({::getpid(), available ? ChildStatus::available : ChildStatus::busy});
+    std::string m = util::attr_encode(encode_status({::getpid(), available ? ChildStatus::available : ChildStatus::busy}));
     if (::write(kStatusFd, m.data(), m.size()) != static_cast<ssize_t>(m.size()))
         util::msg_warn("status to master: {}", std::strerror(errno));
 }

@@ -109,18 +109,20 @@ TEST_CASE("send_trigger: the code reaches a listening service; a full queue is s
     auto listener = util::listen_unix(dir / "public/qmgr", 0600, 1);
     REQUIRE(listener);
     mail::QueueDir queue(dir.path());
-    mail::send_trigger(queue, mail::service::qmgr, mail::trigger::wakeup);
+    mail::send_trigger(queue, mail::service::qmgr, mail::proto::Trigger::Kind::flush);
     util::Fd first(::accept(listener->get(), nullptr, nullptr));
     REQUIRE(first);
-    char got = 0;
-    REQUIRE(::read(first.get(), &got, 1) == 1);
-    CHECK(got == mail::trigger::wakeup);
+    auto got = util::attr_read(first.get());
+    REQUIRE(got);
+    auto trigger = mail::proto::decode_trigger(*got);
+    REQUIRE(trigger);
+    CHECK(trigger->kind == mail::proto::Trigger::Kind::flush);
     // Nobody accepts now: a wake-up is a hint, and one that finds the queue
     // full returns instead of waiting (cleanup must not sit there busy).
     // 64 of them overfill the queue; one that waited even a second per call
     // would still be at it when the (deadlock-sized) bound below runs out.
     auto all_sent = std::async(std::launch::async, [&] {
-        for (int i = 0; i < 64; ++i) mail::send_trigger(queue, mail::service::qmgr, mail::trigger::wakeup);
+        for (int i = 0; i < 64; ++i) mail::send_trigger(queue, mail::service::qmgr, mail::proto::Trigger::Kind::wakeup);
     });
     REQUIRE(all_sent.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
     auto more = util::connect_unix_nowait(dir / "public/qmgr");

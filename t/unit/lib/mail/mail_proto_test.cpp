@@ -171,20 +171,32 @@ TEST_CASE("queue listing carries any bytes in addresses and reasons", "[mail_pro
     CHECK(decode_queue_listing(""));
 }
 
-TEST_CASE("qmgr requests: one code, an argument only where one belongs", "[mail_proto]") {
-    using K = QmgrRequest::Kind;
+TEST_CASE("triggers: one request, an argument only where one belongs", "[mail_proto]") {
+    using K = Trigger::Kind;
     for (auto [kind, arg] : {std::pair{K::wakeup, ""}, std::pair{K::flush, ""}, std::pair{K::list, ""},
                              std::pair{K::deliver_one, "4jhx8r6SLH89sxY"}, std::pair{K::flush_site, "example.com"}}) {
-        auto d = decode_qmgr_request(encode(QmgrRequest{kind, arg}));
+        auto d = decode_trigger_bytes(trigger_bytes(Trigger{kind, arg}));
         REQUIRE(d);
         CHECK(d->kind == kind);
         CHECK(d->arg == arg);
     }
-    for (std::string bad : std::vector<std::string>{"", "X", "w", "WW", "Fx", "L ", "I", "I../etc/passwd", "S", "Sa b",
-                                                    "Sa/b", "Sa\\b", std::string("S\0", 2), "S" + std::string(256, 'a')}) {
-        INFO(bad);
-        auto d = decode_qmgr_request(bad);
+    refuses_every_damage(encode(Trigger{K::flush_site, "example.com"}), decode_trigger, "trigger");
+    auto with_arg = [](std::string request, std::string arg) {
+        return util::Attrs{{"protocol", "trigger/1"}, {"request", std::move(request)}, {"arg", std::move(arg)}};
+    };
+    for (auto [request, arg] : std::vector<std::pair<std::string, std::string>>{
+             {"", ""}, {"X", ""}, {"w", ""}, {"WW", ""}, {"F", "x"}, {"L", " "}, {"I", ""}, {"I", "../etc/passwd"},
+             {"S", ""}, {"S", "a b"}, {"S", "a/b"}, {"S", "a\\b"}, {"S", std::string("a\0", 2)}, {"S", std::string(256, 'a')}}) {
+        INFO(request << " " << arg);
+        auto d = decode_trigger(with_arg(request, arg));
         REQUIRE_FALSE(d);
-        CHECK(d.error().text.starts_with("qmgr-request: "));
+        CHECK(d.error().text.starts_with("trigger: malformed "));
     }
+    // One frame, nothing after it; the old one-byte wake-up is refused by name.
+    std::string one = trigger_bytes(Trigger{K::wakeup, ""});
+    CHECK_FALSE(decode_trigger_bytes(one + "W"));
+    CHECK_FALSE(decode_trigger_bytes(one.substr(0, one.size() - 1)));
+    auto old = decode_trigger_bytes("W");
+    REQUIRE_FALSE(old);
+    CHECK(old.error().text.starts_with("trigger: "));
 }
