@@ -34,6 +34,7 @@
 #include "mail/queue_file.hpp"
 #include "mail/record.hpp"
 #include "util/fs.hpp"
+#include "util/log.hpp"
 #include "util/privilege.hpp"
 
 #include <fcntl.h>
@@ -53,13 +54,7 @@ using namespace kurir;
 
 namespace {
 
-[[noreturn]] void die(int code, const std::string& text) {
-    // Best effort, and never an exception: standard error may be closed or,
-    // in a set-gid process started without it, opened read-only by glibc.
-    std::string line = fmt::format("kurir-drop: fatal: {}\n", text);
-    [[maybe_unused]] ssize_t n = ::write(2, line.data(), line.size());
-    std::exit(code);
-}
+[[noreturn]] void die(int code, const std::string& text) { util::tool_fatal("kurir-drop", code, text); }
 
 std::string read_input(size_t limit) {
     auto in = util::read_all_bounded(0, "standard input", limit);

@@ -29,6 +29,7 @@
 #include "mail/mail_proto.hpp"
 #include "mail/queue_listing.hpp"
 #include "util/fs.hpp"
+#include "util/log.hpp"
 #include "util/privilege.hpp"
 
 #include <fmt/format.h>
@@ -43,13 +44,7 @@ using namespace kurir;
 
 namespace {
 
-[[noreturn]] void die(int code, const std::string& text) {
-    // Best effort, and never an exception: standard error may be closed or,
-    // in a set-gid process started without it, opened read-only by glibc.
-    std::string line = fmt::format("kurir-queue: fatal: {}\n", text);
-    [[maybe_unused]] ssize_t n = ::write(2, line.data(), line.size());
-    std::exit(code);
-}
+[[noreturn]] void die(int code, const std::string& text) { util::tool_fatal("kurir-queue", code, text); }
 
 [[noreturn]] void usage() {
     std::string_view line = "usage: kurir-queue [-c config_dir] -p | -j | -f | -i queue_id | -s site\n";

@@ -48,6 +48,12 @@ void log_line(std::string_view level, std::string_view text) {
     }
 }
 
+void tool_fatal(std::string_view program, int code, std::string_view text) {
+    std::string line = fmt::format("{}: fatal: {}\n", program, text);
+    [[maybe_unused]] ssize_t n = ::write(2, line.data(), line.size());
+    std::exit(code);
+}
+
 void fatal_line(std::string_view text) {
     log_line("fatal", text);
     std::_Exit(1);

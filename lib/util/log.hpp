@@ -33,6 +33,11 @@ template <class... A>
 void msg_warn(fmt::format_string<A...> f, A&&... a) {
     log_line("warning", fmt::format(f, std::forward<A>(a)...));
 }
+// A command-line tool's last word: "PROGRAM: fatal: TEXT" on standard error
+// with write(2), never an exception (in a set-gid process standard error may
+// be closed, or opened read-only by glibc), then exit(code).
+[[noreturn]] void tool_fatal(std::string_view program, int code, std::string_view text);
+
 // fatal: log and exit(1); master restarts the service.
 [[noreturn]] void fatal_line(std::string_view text);
 template <class... A>
