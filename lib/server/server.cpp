@@ -138,6 +138,12 @@ bool refresh_config(ServerContext& ctx) {
         util::msg_warn("main.cf changed but does not load; keeping the old configuration: {}", cfg.error().text);
         return false;
     }
+    if (!cfg->refusals().empty()) {
+        // As master's reload: a setting that asks for what kurir does not
+        // provide (TLS, SASL) is never taken on, here either.
+        util::msg_warn("main.cf changed but is refused; keeping the old configuration: {}", cfg->refusals().front());
+        return false;
+    }
     ctx.config = std::move(*cfg);
     ctx.config_stamp = stamp;
     return true;
