@@ -223,7 +223,15 @@ def test_master_never_chmods_or_chowns_a_socket_by_name(make_instance):
         assert os.path.exists(pid_file)
     finally:
         inst.kurir("stop", check=False)
-        proc.wait(timeout=60)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            # strace -f waits for every traced process; one that lingers
+            # after master is gone (seen once) must not hang the test: the
+            # calls that matter were made at start and are in the trace.
+            proc.kill()
+            inst.kill_all()
+            proc.wait(timeout=30)
     with open(trace) as f:
         calls = [l for l in f if "/queue/private/" in l or "/queue/public/" in l]
     assert calls == [], "".join(calls)
