@@ -4,6 +4,7 @@
 // are in smtp_delivery.cpp; many run at once on the process's event loop.
 #pragma once
 
+#include "mail/mail_proto.hpp"
 #include "mail/smtp_reply.hpp"
 #include "server/server.hpp"
 #include "smtp/smtp_dns.hpp"
@@ -38,15 +39,12 @@ struct Connection {
     ~Connection();
 };
 
-struct Recipient {
-    size_t offset = 0;
+// A recipient of one delivery: what qmgr will be told of it (offset, dsn,
+// text, diagnostic, remote_mta, action: "none" when a DSN request went on
+// to the server), the address, and whether it is decided yet.
+struct Recipient : mail::proto::RecipientResult {
     std::string address;
     bool decided = false;
-    std::string dsn;         // "2.0.0", "4.4.1", "5.1.1"
-    std::string text;        // for the log and the defer reason
-    std::string diagnostic;  // the remote reply, when there was one
-    std::string remote_mta;  // the host that answered, when one did
-    std::string action;      // "none": a DSN request went on to the server
 };
 
 struct Request {

@@ -45,8 +45,7 @@ struct QmgrConn {
         agent->deliver(std::move(req), [this, &conn](const Request& done, bool site_dead) {
             answered = true;
             mail::proto::DeliveryResult result{site_dead, {}};
-            for (const auto& r : done.recipients)
-                result.recipients.push_back({r.offset, r.dsn, r.text, r.diagnostic, r.remote_mta, r.action});
+            for (const auto& r : done.recipients) result.recipients.push_back(r);  // the RecipientResult part
             conn.write(mail::proto::encode(result));
         });
     }
