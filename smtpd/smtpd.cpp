@@ -18,7 +18,8 @@
 // CONFIGURATION PARAMETERS
 //   smtpd_banner, message_size_limit, mynetworks, mydestination,
 //   smtpd_recipient_limit, smtpd_timeout, smtpd_soft_error_limit,
-//   smtpd_hard_error_limit, smtpd_error_sleep_time, smtpd_forbid_bare_newline,
+//   smtpd_hard_error_limit, smtpd_junk_command_limit, smtpd_error_sleep_time,
+//   smtpd_forbid_bare_newline,
 //   local_recipient_maps, recipient_delimiter
 #include "smtpd/smtpd_session.hpp"
 #include "util/log.hpp"

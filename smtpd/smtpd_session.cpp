@@ -42,6 +42,7 @@ util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg) {
     p.recipient_limit = cfg.integer("smtpd_recipient_limit");
     p.soft_error_limit = cfg.integer("smtpd_soft_error_limit");
     p.hard_error_limit = cfg.integer("smtpd_hard_error_limit");
+    p.junk_command_limit = cfg.integer("smtpd_junk_command_limit");
     p.error_sleep = cfg.seconds("smtpd_error_sleep_time");
     p.timeout = cfg.seconds("smtpd_timeout");
     std::string bare = cfg.str("smtpd_forbid_bare_newline");
@@ -88,10 +89,7 @@ void Session::error_reply(std::string_view text) {
     ++errors_;
     if (errors_ >= policy_.hard_error_limit) {
         reply(text);
-        reply(fmt::format("421 4.7.0 {} Error: too many errors", policy_.hostname));
-        util::msg_info("too many errors after {} from {}", counts_.empty() ? "CONNECT" : "command", client_id());
-        close_after_reply();
-        return;
+        return too_many_errors();
     }
     if (errors_ > policy_.soft_error_limit && policy_.error_sleep > 0) {
         // Hold this reply and stop reading until the sleep is over.
@@ -103,6 +101,20 @@ void Session::error_reply(std::string_view text) {
         return;
     }
     reply(text);
+}
+
+void Session::too_many_errors() {
+    reply(fmt::format("421 4.7.0 {} Error: too many errors", policy_.hostname));
+    util::msg_info("too many errors after {} from {}", counts_.empty() ? "CONNECT" : "command", client_id());
+    close_after_reply();
+}
+
+// NOOP, RSET and VRFY cost a client nothing; past smtpd_junk_command_limit
+// each one counts as an error, as in Postfix, so a client that sends only
+// those meets the hard error limit.
+void Session::count_junk() {
+    if (++junk_ <= policy_.junk_command_limit) return;
+    if (++errors_ >= policy_.hard_error_limit) too_many_errors();
 }
 
 void Session::on_delay(int, short, void* arg) {
@@ -241,12 +253,17 @@ void Session::handle_command(std::string_view line) {
         case V::rset:
             counts_["rset"]++;
             reset_transaction();
-            return reply("250 2.0.0 Ok");
-        case V::noop: counts_["noop"]++; return reply("250 2.0.0 Ok");
+            reply("250 2.0.0 Ok");
+            return count_junk();
+        case V::noop:
+            counts_["noop"]++;
+            reply("250 2.0.0 Ok");
+            return count_junk();
         case V::vrfy:
             counts_["vrfy"]++;
             if (cmd.arg.empty()) return error_reply("501 5.5.4 Syntax: VRFY address");
-            return reply("252 2.0.0 Cannot VRFY user, but will accept message and attempt delivery");
+            reply("252 2.0.0 Cannot VRFY user, but will accept message and attempt delivery");
+            return count_junk();
         case V::help: return reply("214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP");
         case V::quit:
             counts_["quit"]++;

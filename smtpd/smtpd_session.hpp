@@ -29,6 +29,7 @@ struct SmtpdPolicy {
     long recipient_limit = 0;
     long soft_error_limit = 0;
     long hard_error_limit = 0;
+    long junk_command_limit = 0;
     long error_sleep = 0;
     long timeout = 0;
     bool reject_bare_newline = false;
@@ -57,6 +58,8 @@ private:
     void finish_data();
     void reply(std::string_view text);
     void error_reply(std::string_view text);
+    void count_junk();
+    void too_many_errors();
     void close_after_reply();
     void close_now(std::string_view last_reply);
     void close();
@@ -104,6 +107,7 @@ private:
     bool too_big_ = false;
     bool discard_line_ = false;
     int errors_ = 0;
+    long junk_ = 0;  // NOOP, RSET and VRFY commands seen
     std::map<std::string, int> counts_;  // commands seen, for the disconnect line
     std::string pending_reply_;          // held back during an error sleep
 };

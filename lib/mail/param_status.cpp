@@ -15,7 +15,7 @@ namespace {
 // commonly sets. Sorted, for binary search; a unit test keeps it disjoint
 // from the table. A Postfix name missing here is reported as unknown,
 // which is a warning in main.cf as well.
-constexpr std::array<std::string_view, 312> kUnimplemented{
+constexpr std::array<std::string_view, 311> kUnimplemented{
     "access_map_reject_code", "address_verify_map", "address_verify_sender", "always_add_missing_headers",
     "always_bcc", "anvil_rate_time_unit", "append_at_myorigin", "append_dot_mydomain",
     "authorized_flush_users", "authorized_mailq_users", "authorized_submit_users", "biff", "body_checks",
@@ -76,7 +76,7 @@ constexpr std::array<std::string_view, 312> kUnimplemented{
     "smtpd_data_restrictions", "smtpd_delay_reject", "smtpd_discard_ehlo_keyword_address_maps",
     "smtpd_discard_ehlo_keywords", "smtpd_end_of_data_restrictions", "smtpd_enforce_tls",
     "smtpd_etrn_restrictions", "smtpd_forbid_unauth_pipelining", "smtpd_helo_required",
-    "smtpd_helo_restrictions", "smtpd_history_flush_threshold", "smtpd_junk_command_limit",
+    "smtpd_helo_restrictions", "smtpd_history_flush_threshold",
     "smtpd_log_access_permit_actions", "smtpd_milters", "smtpd_noop_commands", "smtpd_null_access_lookup_key",
     "smtpd_peername_lookup", "smtpd_policy_service_max_idle", "smtpd_policy_service_timeout",
     "smtpd_proxy_filter", "smtpd_proxy_timeout", "smtpd_recipient_overshoot_limit",

@@ -80,6 +80,7 @@ constexpr std::array kParams{
     ParamSpec{"smtpd_error_sleep_time", K::time, "1s", 0},
     ParamSpec{"smtpd_forbid_bare_newline", K::text, "normalize"},
     ParamSpec{"smtpd_hard_error_limit", K::integer, "20", 1},
+    ParamSpec{"smtpd_junk_command_limit", K::integer, "100", 1},
     ParamSpec{"smtpd_recipient_limit", K::integer, "1000", 1},
     ParamSpec{"smtpd_soft_error_limit", K::integer, "10", 1},
     ParamSpec{"smtpd_timeout", K::time, "300s", 1},

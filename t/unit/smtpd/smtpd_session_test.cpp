@@ -250,3 +250,29 @@ TEST_CASE("smtpd: cleanup's refusal is the client's answer, with its code", "[sm
     REQUIRE(r.size() == 1);
     CHECK(r[0] == "552 5.3.4 Error: message too big");
 }
+
+TEST_CASE("smtpd: past smtpd_junk_command_limit each NOOP, RSET or VRFY counts as an error", "[smtpd_session]") {
+    Fixture f("smtpd_junk_command_limit = 2\nsmtpd_hard_error_limit = 3\n");
+    f.talk("", 1);
+    auto r = f.talk("NOOP\r\nRSET\r\nVRFY u\r\nNOOP\r\nNOOP\r\nNOOP\r\n", 6);
+    REQUIRE(r.size() == 6);
+    CHECK(r[0] == "250 2.0.0 Ok");
+    CHECK(r[1] == "250 2.0.0 Ok");
+    CHECK(r[2].starts_with("252 "));
+    CHECK(r[3] == "250 2.0.0 Ok");
+    CHECK(r[4] == "250 2.0.0 Ok");  // the third one over the limit: the hard limit is reached
+    CHECK(r[5] == "421 4.7.0 mx.test Error: too many errors");
+    f.talk("", 7);
+    CHECK(f.closed);
+}
+
+TEST_CASE("smtpd: junk within the limit is answered for ever", "[smtpd_session]") {
+    Fixture f("smtpd_hard_error_limit = 3\n");  // the default junk limit, 100
+    f.talk("", 1);
+    std::string noops;
+    for (int i = 0; i < 50; ++i) noops += "NOOP\r\n";
+    auto r = f.talk(noops, 50);
+    REQUIRE(r.size() == 50);
+    CHECK(r.back() == "250 2.0.0 Ok");
+    CHECK_FALSE(f.closed);
+}
