@@ -103,46 +103,46 @@ util::Result<util::Attrs> RewriteClient::call(const util::Attrs& request) {
     return util::fail("trivial-rewrite service: no answer");
 }
 
-util::Result<util::Attrs> RewriteClient::cached_call(std::string_view request, std::string_view address) {
+util::Result<RewriteClient::Answer> RewriteClient::cached_call(proto::RewriteRequest::Kind kind,
+                                                              std::string_view address) {
     auto now = std::chrono::steady_clock::now();
-    std::string key = std::string(request) + '\0' + std::string(address);
+    std::string key = std::string(1, static_cast<char>(kind)) + std::string(address);
     if (auto it = cache_.find(key); it != cache_.end()) {
-        if (now < it->second.until) return it->second.reply;
+        if (now < it->second.until) return it->second.answer;
         cache_.erase(it);
     }
     ++asked_;
-    bool resolve = request == "resolve";
-    auto kind = resolve ? proto::RewriteRequest::Kind::resolve : proto::RewriteRequest::Kind::rewrite;
     auto r = call(proto::encode(proto::RewriteRequest{kind, std::string(address)}));
-    if (!r) return r;
+    if (!r) return std::unexpected(r.error());
     // Only a well-formed answer that is not an error is remembered.
-    if (resolve) {
+    Answer answer;
+    if (kind == proto::RewriteRequest::Kind::resolve) {
         auto d = proto::decode_resolve_reply(*r);
         if (!d) return std::unexpected(d.error());
         if (!d->error.empty()) return util::fail("trivial-rewrite: " + d->error);
-    } else if (auto d = proto::decode_rewrite_reply(*r); !d) {
-        return std::unexpected(d.error());
+        answer.resolved = Resolved{std::move(d->transport), std::move(d->nexthop), std::move(d->recipient),
+                                   std::move(d->flags)};
+    } else {
+        auto d = proto::decode_rewrite_reply(*r);
+        if (!d) return std::unexpected(d.error());
+        answer.address = std::move(d->address);
     }
     if (cache_.size() >= kCacheSize) std::erase_if(cache_, [&](const auto& e) { return e.second.until <= now; });
     if (cache_.size() >= kCacheSize) cache_.clear();
-    cache_.emplace(std::move(key), Remembered{now + remember_, *r});
-    return r;
+    cache_.emplace(std::move(key), Remembered{now + remember_, answer});
+    return answer;
 }
 
 util::Result<std::string> RewriteClient::rewrite(std::string_view address) {
-    auto r = cached_call("rewrite", address);
+    auto r = cached_call(proto::RewriteRequest::Kind::rewrite, address);
     if (!r) return std::unexpected(r.error());
-    auto d = proto::decode_rewrite_reply(*r);
-    if (!d) return std::unexpected(d.error());
-    return std::move(d->address);
+    return std::move(r->address);
 }
 
 util::Result<Resolved> RewriteClient::resolve(std::string_view address) {
-    auto r = cached_call("resolve", address);
+    auto r = cached_call(proto::RewriteRequest::Kind::resolve, address);
     if (!r) return std::unexpected(r.error());
-    auto d = proto::decode_resolve_reply(*r);
-    if (!d) return std::unexpected(d.error());
-    return Resolved{std::move(d->transport), std::move(d->nexthop), std::move(d->recipient), std::move(d->flags)};
+    return std::move(r->resolved);
 }
 
 }  // namespace kurir::mail

@@ -107,10 +107,16 @@ public:
 
 private:
     util::Result<util::Attrs> call(const util::Attrs& request);
-    util::Result<util::Attrs> cached_call(std::string_view request, std::string_view address);
+    // trivial-rewrite's answer, decoded once: the rewritten address or the
+    // resolution, whichever was asked.
+    struct Answer {
+        std::string address;
+        Resolved resolved;
+    };
+    util::Result<Answer> cached_call(proto::RewriteRequest::Kind kind, std::string_view address);
     struct Remembered {
         std::chrono::steady_clock::time_point until;
-        util::Attrs reply;
+        Answer answer;
     };
     QueueDir queue_;
     std::chrono::milliseconds remember_;

@@ -38,6 +38,7 @@ constexpr std::array kParams{
     ParamSpec{"mail_name", K::text, "kurir"},
     ParamSpec{"mail_owner", K::text, "kurir"},
     ParamSpec{"mail_spool_directory", K::text, "/var/mail"},
+    // Read-only, as Postfix's: kurir-conf prints it and "$mail_version" expands to it.
     ParamSpec{"mail_version", K::text, KURIR_VERSION},
     ParamSpec{"maillog_file", K::text, ""},
     ParamSpec{"max_idle", K::time, "100s", 1},
@@ -64,6 +65,7 @@ constexpr std::array kParams{
     ParamSpec{"smtp_data_done_timeout", K::time, "600s", 1},
     ParamSpec{"smtp_data_init_timeout", K::time, "120s", 1},
     ParamSpec{"smtp_data_xfer_timeout", K::time, "180s", 1},
+    // Read by qmgr_schedule.cpp under its composed name, <transport>_destination_concurrency_limit.
     ParamSpec{"smtp_destination_concurrency_limit", K::integer, "$default_destination_concurrency_limit", 1},
     ParamSpec{"smtp_destination_recipient_limit", K::integer, "$default_destination_recipient_limit", 1},
     ParamSpec{"smtp_helo_name", K::text, "$myhostname"},

@@ -60,3 +60,21 @@ def test_foreign_frame_is_refused_and_logged(make_instance, service, fields, log
     assert "status=" not in inst.log()
     inst.send("s@client.test", ["alice@mx.test"], "Subject: after\r\n\r\nstill served\r\n")
     inst.wait_delivered("alice", 1)
+
+
+@pytest.mark.parametrize("service", ["qmgr", "pickup"])
+@pytest.mark.parametrize("sent,logged", [(b"W", "trigger: "), (frame([("protocol", "trigger/1"), ("request", "X"), ("arg", "")]),
+                                                               'trigger: malformed request: "X"')],
+                         ids=["old-one-byte", "unknown-request"])
+def test_foreign_trigger_is_logged_and_ignored(make_instance, service, sent, logged):
+    inst = make_instance().start()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(30)
+        s.connect(os.path.join(inst.dir, "queue", "public", service))
+        s.sendall(sent)
+        s.shutdown(socket.SHUT_WR)
+        assert s.recv(1) == b""
+    wait_for(lambda: f"warning: public/{service}: {logged}" in inst.log(), 30, "the trigger's refusal in the log")
+    # A real wake-up still works: mail goes through.
+    inst.send("s@client.test", ["alice@mx.test"], "Subject: after\r\n\r\nstill served\r\n")
+    inst.wait_delivered("alice", 1)
