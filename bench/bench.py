@@ -11,6 +11,8 @@ messages delivered, none twice, queue empty; a run that loses mail fails.
 
 Scenarios (issue: benchmark against Postfix):
   smtp-N   SMTP in -> local Maildir, smtp-source with N sessions, 4 KB messages
+  tls-N    the same with STARTTLS on every session (bench/tls_source.cpp, as
+           smtp-source has no TLS), one self-signed RSA 2048 certificate for both
   rcpt10   the same with 10 recipients per message
   sendmail local injection: sendmail invocations, 1 and 4 in parallel
   relay-N  SMTP in -> smtp client -> Postfix's smtp-sink on loopback (port
@@ -44,6 +46,8 @@ BENCH_USER = "kurirbench"
 PF_PORT, KURIR_PORT, SINK_PORT = 2641, 2640, 2642
 RELAY_DOMAIN = "relay.bench"
 sys.path.insert(0, os.path.join(REPO, "t", "e2e"))
+# Built by meson (bench/tls_source.cpp), not installed.
+TLS_SOURCE = os.environ.get("KURIR_TLS_SOURCE", os.path.join(REPO, "build", "bench", "tls-source"))
 
 
 def sh(*args, **kw):
@@ -150,6 +154,16 @@ def pss_kb(root_pid):
     return total
 
 
+def bench_certificate():
+    """One self-signed RSA 2048 certificate and key, root's, mode 0600, for both MTAs."""
+    d = tempfile.mkdtemp(prefix="kurir-bench-tls-")
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    sh("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=bench.test",
+       "-keyout", key, "-out", cert, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.chmod(key, 0o600)
+    return cert, key
+
+
 # -- the two MTAs ---------------------------------------------------------------------
 class Postfix:
     name = "postfix"
@@ -177,6 +191,11 @@ class Postfix:
                                 f"{PF_PORT}      inet  n       -       y       -       -       smtpd")
         with open("/etc/postfix/master.cf", "w") as f:
             f.write(master)
+
+    def use_tls(self, on):
+        cert, key = bench_certificate() if on else ("", "")
+        sh("postconf", "-e", f"smtpd_tls_cert_file = {cert}", f"smtpd_tls_key_file = {key}",
+           f"smtpd_tls_security_level = {'may' if on else ''}")
 
     def start(self):
         clear_maildirs()
@@ -229,6 +248,11 @@ class Kurir:
         with open(os.path.join(self.dir, "i", "main.cf"), "a") as f:
             f.write(f"relayhost = [127.0.0.1]:{SINK_PORT}\nhome_mailbox = Maildir/\n")
         self.maildir = os.path.join(user.pw_dir, "Maildir")
+
+    def use_tls(self, on):
+        cert, key = bench_certificate() if on else ("", "")
+        sh(os.path.join(PREFIX, "sbin", "kurir-conf"), "-c", self.dir + "/i", "-e", f"smtpd_tls_cert_file = {cert}",
+           f"smtpd_tls_key_file = {key}", f"smtpd_tls_security_level = {'may' if on else ''}")
 
     def start(self):
         clear_maildirs()
@@ -296,13 +320,15 @@ def wait_delivered(mta, expected, timeout=600):
     return False
 
 
-def run_smtp(mta, user, sessions, messages, rcpts):
+def run_smtp(mta, user, sessions, messages, rcpts, tls=False):
+    """smtp-source's sessions, or with tls tls-source's: STARTTLS on each."""
+    mta.use_tls(tls)
     mta.start()
     pid = mta.master_pid()
     cpu0 = cpu_seconds(pid)
     t0 = time.monotonic()
-    args = ["smtp-source", "-s", str(sessions), "-m", str(messages), "-l", "4096", "-f", "bench@client.test",
-            "-t", f"{BENCH_USER}@{mta.rcpt_domain}"]
+    args = [TLS_SOURCE if tls else "smtp-source", "-s", str(sessions), "-m", str(messages), "-l", "4096",
+            "-f", "bench@client.test", "-t", f"{BENCH_USER}@{mta.rcpt_domain}"]
     if rcpts > 1:
         args += ["-r", str(rcpts)]
     with PeakPss(pid) as pss:
@@ -316,6 +342,7 @@ def run_smtp(mta, user, sessions, messages, rcpts):
     cpu = cpu_seconds(pid) - cpu0
     got = mta.delivered()
     mta.stop()
+    mta.use_tls(False)
     # smtp-source sends the same message each time: count, not ids.
     correct = ok and got == expected and src.returncode == 0
     return {"accepted/s": messages / t_acc, "delivered/s": expected / t_del,
@@ -492,6 +519,7 @@ def main():
         ("smtp-1", lambda m: run_smtp(m, user, 1, args.messages, 1)),
         ("smtp-10", lambda m: run_smtp(m, user, 10, args.messages, 1)),
         ("smtp-50", lambda m: run_smtp(m, user, 50, args.messages, 1)),
+        ("tls-10", lambda m: run_smtp(m, user, 10, args.messages // 2, 1, tls=True)),
         ("rcpt10-10", lambda m: run_smtp(m, user, 10, args.messages // 10, 10)),
         ("sendmail-1", lambda m: run_sendmail(m, user, 1, args.injections)),
         ("sendmail-4", lambda m: run_sendmail(m, user, 4, args.injections)),
