@@ -4,8 +4,13 @@
 //   Speaks ESMTP (RFC 5321) to network clients on the socket master passes:
 //   EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT, VRFY, HELP, with
 //   PIPELINING, SIZE, 8BITMIME and ENHANCEDSTATUSCODES. Many sessions per
-//   process on one event loop. Recipients outside $mydestination are
-//   relayed only for clients in $mynetworks. Each message streams to cleanup
+//   process on one event loop. Each recipient passes Postfix's restriction
+//   lists (client, helo, sender, relay, recipient, all at RCPT as with
+//   smtpd_delay_reject = yes); kurir implements permit, reject, defer,
+//   permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination,
+//   defer_unauth_destination and reject_sender_login_mismatch, and refuses
+//   to start with any other name or with lists that would relay for anyone.
+//   Each message streams to cleanup
 //   as it arrives; the client gets 250 only once the queue file is durable.
 //   The end of data is CRLF "." CRLF and nothing else (no SMTP smuggling).
 // SECURITY
@@ -19,8 +24,10 @@
 //   smtpd_banner, message_size_limit, mynetworks, mydestination,
 //   smtpd_recipient_limit, smtpd_timeout, smtpd_soft_error_limit,
 //   smtpd_hard_error_limit, smtpd_junk_command_limit, smtpd_error_sleep_time,
-//   smtpd_forbid_bare_newline,
-//   local_recipient_maps, recipient_delimiter
+//   smtpd_forbid_bare_newline, smtpd_client_restrictions,
+//   smtpd_helo_restrictions, smtpd_sender_restrictions,
+//   smtpd_relay_restrictions, smtpd_recipient_restrictions,
+//   smtpd_sender_login_maps, local_recipient_maps, recipient_delimiter
 #include "smtpd/smtpd_session.hpp"
 #include "util/log.hpp"
 

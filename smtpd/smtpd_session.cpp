@@ -50,6 +50,9 @@ util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg) {
         return util::fail("smtpd_forbid_bare_newline: want normalize, reject or no: \"" + bare + "\"");
     p.reject_bare_newline = bare == "reject";
     p.check_local_users = !cfg.str("local_recipient_maps").empty();
+    auto lists = mail::parse_restriction_lists([&](std::string_view name) { return cfg.str(std::string(name)); });
+    if (!lists) return std::unexpected(lists.error());
+    p.restrictions = std::move(*lists);
     return p;
 }
 
@@ -356,21 +359,46 @@ void Session::do_rcpt(const mail::SmtpCommand& cmd) {
     std::string rcpt = mail::canonical_address(ctx_.config, args->address);
     std::string quoted = mail::quote_address(rcpt);
     std::string domain(mail::domain_part(rcpt));
-    if (mail::is_local_domain(ctx_.config, domain)) {
+    bool ours = mail::is_local_domain(ctx_.config, domain);
+    mail::RcptFacts facts{client_id(), util::cidr_match_any(policy_.mynetworks, peer_.addr), helo_, sasl_username_,
+                    sender_, rcpt, ours};
+    auto verdict = mail::check_recipient(policy_.restrictions, facts,
+                                   [this](std::string_view sender) { return sender_owners(sender); });
+    if (!verdict) {
+        util::msg_warn("{}", verdict.error().text);
+        std::string text = fmt::format("451 4.3.5 <{}>: Recipient address rejected: Server configuration error", quoted);
+        reject_log("RCPT", text, quoted);
+        return reply(text);
+    }
+    if (verdict->refused) {
+        reject_log("RCPT", verdict->reply, quoted);
+        return error_reply(verdict->reply);
+    }
+    if (ours) {
         std::string user = mail::mailbox_user(ctx_.config, rcpt);
         if (policy_.check_local_users && !util::find_account(user)) {
             std::string text = fmt::format("550 5.1.1 <{}>: Recipient address rejected: User unknown in local recipient table", quoted);
             reject_log("RCPT", text, quoted);
             return error_reply(text);
         }
-    } else if (!util::cidr_match_any(policy_.mynetworks, peer_.addr)) {
-        std::string text = fmt::format("554 5.7.1 <{}>: Relay access denied", quoted);
-        reject_log("RCPT", text, quoted);
-        return error_reply(text);
     }
     dsn.address = rcpt;
     recipients_.push_back(std::move(dsn));
     reply("250 2.1.5 Ok");
+}
+
+// smtpd_sender_login_maps: the login names that own a sender address, by
+// the address and then its "@domain". A table that is missing or fails is
+// an error (a temporary refusal), never "no owner".
+util::Result<std::optional<std::vector<std::string>>> Session::sender_owners(std::string_view sender) const {
+    const auto& maps = policy_.sender_login_maps.get(ctx_.config);
+    if (!maps.warnings().empty()) return util::fail("smtpd_sender_login_maps: " + maps.warnings().front());
+    for (const auto& key : mail::sender_login_keys(sender)) {
+        auto value = maps.lookup(key);
+        if (!value) return std::unexpected(value.error());
+        if (*value) return mail::split_login_names(**value);
+    }
+    return std::nullopt;
 }
 
 void Session::reset_transaction() {

@@ -3,6 +3,8 @@
 #pragma once
 
 #include "mail/clients.hpp"
+#include "mail/maps.hpp"
+#include "mail/restrictions.hpp"
 #include "mail/smtp_command.hpp"
 #include "server/attr_conn.hpp"
 #include "server/server.hpp"
@@ -34,6 +36,9 @@ struct SmtpdPolicy {
     long timeout = 0;
     bool reject_bare_newline = false;
     bool check_local_users = true;
+    std::vector<mail::RestrictionList> restrictions;  // evaluated at RCPT, in order
+    // smtpd_sender_login_maps, reopened when rebuilt.
+    mutable mail::WatchedMaps sender_login_maps{"smtpd_sender_login_maps"};
 };
 
 util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg);
@@ -76,6 +81,7 @@ private:
     void do_mail(const mail::SmtpCommand& cmd);
     void do_rcpt(const mail::SmtpCommand& cmd);
     void do_data();
+    util::Result<std::optional<std::vector<std::string>>> sender_owners(std::string_view sender) const;
     void reject_log(std::string_view stage, std::string_view reply_text, std::string_view to);
 
     enum class State { command, data, waiting_cleanup, closing };
@@ -90,6 +96,7 @@ private:
     State state_ = State::command;
     bool esmtp_ = false;
     std::string helo_;
+    std::string sasl_username_;  // empty until AUTH succeeds
     bool have_mail_ = false;
     std::string sender_;
     struct Recipient {

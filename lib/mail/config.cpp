@@ -2,6 +2,7 @@
 
 #include "build_paths.hpp"
 #include "mail/param_status.hpp"
+#include "mail/restrictions.hpp"
 #include "util/fs.hpp"
 
 #include <cctype>
@@ -12,6 +13,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <set>
 
 namespace kurir::mail {
@@ -251,6 +253,7 @@ util::Result<std::vector<std::string>> check_service_options(Config& cfg, const 
     std::vector<std::string> warnings, values;
     for (const auto& s : services) {
         std::string where = fmt::format("{}:{}: service {}", file, s.line, s.name);
+        std::map<std::string, std::string, std::less<>> service_values;  // this service's -o settings
         for (size_t i = 0; i < s.args.size(); ++i) {
             if (s.args[i] != "-o") continue;
             if (i + 1 >= s.args.size()) return util::fail(fmt::format("{}: -o needs name=value", where));
@@ -260,6 +263,7 @@ util::Result<std::vector<std::string>> check_service_options(Config& cfg, const 
                 return util::fail(fmt::format("{}: -o {}: want name=value", where, o));
             std::string name = o.substr(0, eq), value = o.substr(eq + 1);
             values.push_back(value);
+            service_values[name] = value;
             switch (param_status(name)) {
                 case ParamStatus::implemented: break;
                 case ParamStatus::unknown:
@@ -271,6 +275,14 @@ util::Result<std::vector<std::string>> check_service_options(Config& cfg, const 
                     break;
             }
         }
+        // smtpd would stop at its first client on restriction lists it
+        // cannot apply: refuse them here, at start, reload and check.
+        if (s.command != "smtpd") continue;
+        auto lists = parse_restriction_lists([&](std::string_view name) {
+            auto it = service_values.find(name);
+            return it == service_values.end() ? cfg.str(name) : expanded(it->second, cfg.raw());
+        });
+        if (!lists) return util::fail(fmt::format("{}: {}", where, lists.error().text));
     }
     cfg.forgive_referenced(values);
     return warnings;

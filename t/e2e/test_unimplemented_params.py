@@ -14,7 +14,7 @@ from instance import PREFIX, free_port, wait_for
 CONF = os.path.join(PREFIX, "sbin", "kurir-conf")
 REMOVED = ("command_directory", "forward_path", "inet_interfaces", "inet_protocols", "line_length_limit",
            "local_destination_concurrency_limit", "smtpd_client_connection_rate_limit",
-           "smtpd_recipient_restrictions", "smtpd_relay_restrictions", "smtpd_sasl_auth_enable",
+           "smtpd_sasl_auth_enable",
            "smtpd_tls_cert_file", "smtpd_tls_key_file", "smtpd_tls_security_level")
 
 

@@ -7,6 +7,7 @@
 #include "mail/mail_proto.hpp"
 #include "mail/record.hpp"
 #include "util/attr.hpp"
+#include "util/db_map.hpp"
 #include "util/socket.hpp"
 
 #include <catch2/catch.hpp>
@@ -193,12 +194,39 @@ TEST_CASE("smtpd: a NUL in a command and an over-long line are refused", "[smtpd
 }
 
 TEST_CASE("smtpd: a stranger may not relay, local recipients are taken", "[smtpd_session]") {
+    // Postfix's default smtpd_relay_restrictions end in defer_unauth_destination.
     Fixture f;
     f.talk("EHLO client.test\r\n", 2);
     auto r = f.talk("MAIL FROM:<s@client.test>\r\nRCPT TO:<victim@far.example>\r\nRCPT TO:<alice@mx.test>\r\n", 3);
     REQUIRE(r.size() == 3);
-    CHECK(r[1] == "554 5.7.1 <victim@far.example>: Relay access denied");
+    CHECK(r[1] == "454 4.7.1 <victim@far.example>: Relay access denied");
     CHECK(r[2] == "250 2.1.5 Ok");
+}
+
+TEST_CASE("smtpd: smtpd_relay_restrictions and smtpd_sender_login_maps are applied at RCPT", "[smtpd_session]") {
+    kt::TempDir maps;
+    kt::spit(maps.path() + "/logins", "boss@mx.test alice\n");
+    auto built = util::build_db(maps.path() + "/logins.db", util::DbType::hash, {{"boss@mx.test", "alice"}});
+    REQUIRE(built);
+    Fixture f("smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination\n"
+              "smtpd_sender_restrictions = reject_sender_login_mismatch\n"
+              "smtpd_sender_login_maps = hash:" + maps.path() + "/logins\n");
+    f.talk("EHLO client.test\r\n", 2);
+    auto r = f.talk("MAIL FROM:<s@client.test>\r\nRCPT TO:<victim@far.example>\r\nRSET\r\n"
+                    "MAIL FROM:<boss@mx.test>\r\nRCPT TO:<alice@mx.test>\r\n", 5);
+    REQUIRE(r.size() == 5);
+    CHECK(r[1] == "554 5.7.1 <victim@far.example>: Relay access denied");
+    CHECK(r[4] == "553 5.7.1 <boss@mx.test>: Sender address rejected: not logged in");
+}
+
+TEST_CASE("smtpd: a missing smtpd_sender_login_maps table refuses for now, never lets the sender through",
+          "[smtpd_session]") {
+    Fixture f("smtpd_sender_restrictions = reject_sender_login_mismatch\n"
+              "smtpd_sender_login_maps = hash:/nonexistent/kurir-logins\n");
+    f.talk("EHLO client.test\r\n", 2);
+    auto r = f.talk("MAIL FROM:<boss@mx.test>\r\nRCPT TO:<alice@mx.test>\r\n", 2);
+    REQUIRE(r.size() == 2);
+    CHECK(r[1] == "451 4.3.5 <alice@mx.test>: Recipient address rejected: Server configuration error");
 }
 
 TEST_CASE("smtpd: the hard error limit ends the session with 421", "[smtpd_session]") {
