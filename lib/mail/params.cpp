@@ -87,7 +87,9 @@ constexpr std::array kParams{
     ParamSpec{"smtpd_junk_command_limit", K::integer, "100", 1},
     ParamSpec{"smtpd_recipient_limit", K::integer, "1000", 1},
     ParamSpec{"smtpd_recipient_restrictions", K::text, ""},
-    ParamSpec{"smtpd_relay_restrictions", K::text, "permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination"},
+    // Postfix's default ends in defer_unauth_destination (454); kurir's
+    // contract (INTERFACE.md) refuses relaying with 554 5.7.1.
+    ParamSpec{"smtpd_relay_restrictions", K::text, "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination"},
     ParamSpec{"smtpd_sender_login_maps", K::text, ""},
     ParamSpec{"smtpd_sender_restrictions", K::text, ""},
     ParamSpec{"smtpd_soft_error_limit", K::integer, "10", 1},

@@ -194,12 +194,12 @@ TEST_CASE("smtpd: a NUL in a command and an over-long line are refused", "[smtpd
 }
 
 TEST_CASE("smtpd: a stranger may not relay, local recipients are taken", "[smtpd_session]") {
-    // Postfix's default smtpd_relay_restrictions end in defer_unauth_destination.
+    // kurir's default smtpd_relay_restrictions end in reject_unauth_destination.
     Fixture f;
     f.talk("EHLO client.test\r\n", 2);
     auto r = f.talk("MAIL FROM:<s@client.test>\r\nRCPT TO:<victim@far.example>\r\nRCPT TO:<alice@mx.test>\r\n", 3);
     REQUIRE(r.size() == 3);
-    CHECK(r[1] == "454 4.7.1 <victim@far.example>: Relay access denied");
+    CHECK(r[1] == "554 5.7.1 <victim@far.example>: Relay access denied");
     CHECK(r[2] == "250 2.1.5 Ok");
 }
 
@@ -208,14 +208,14 @@ TEST_CASE("smtpd: smtpd_relay_restrictions and smtpd_sender_login_maps are appli
     kt::spit(maps.path() + "/logins", "boss@mx.test alice\n");
     auto built = util::build_db(maps.path() + "/logins.db", util::DbType::hash, {{"boss@mx.test", "alice"}});
     REQUIRE(built);
-    Fixture f("smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination\n"
+    Fixture f("smtpd_relay_restrictions = permit_mynetworks, defer_unauth_destination\n"
               "smtpd_sender_restrictions = reject_sender_login_mismatch\n"
               "smtpd_sender_login_maps = hash:" + maps.path() + "/logins\n");
     f.talk("EHLO client.test\r\n", 2);
     auto r = f.talk("MAIL FROM:<s@client.test>\r\nRCPT TO:<victim@far.example>\r\nRSET\r\n"
                     "MAIL FROM:<boss@mx.test>\r\nRCPT TO:<alice@mx.test>\r\n", 5);
     REQUIRE(r.size() == 5);
-    CHECK(r[1] == "554 5.7.1 <victim@far.example>: Relay access denied");
+    CHECK(r[1] == "454 4.7.1 <victim@far.example>: Relay access denied");
     CHECK(r[4] == "553 5.7.1 <boss@mx.test>: Sender address rejected: not logged in");
 }
 
