@@ -16,7 +16,7 @@ deps:
 	@scripts/install-deps
 
 $(BUILD)/build.ninja:
-	meson setup $(BUILD) --prefix=$(PREFIX) -Dconfig_directory=$(CONFIG_DIR)
+	meson setup $(BUILD) --prefix=$(PREFIX) -Dconfig_directory=$(CONFIG_DIR) -Dwerror=true
 
 build: deps $(BUILD)/build.ninja
 	@grep -qF 'KURIR_CONFIG_DIR "$(CONFIG_DIR)"' $(BUILD)/build_paths.hpp 2>/dev/null || \

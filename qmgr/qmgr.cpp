@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
         manager = std::make_unique<qmgr::Manager>(ctx);
         manager->start();
     };
+    hooks.before_exit = [&](server::ServerContext&) { manager.reset(); };
     return server::trigger_server_main(
         argc, argv, "qmgr",
         [&](server::ServerContext&, std::string_view request, int reply_fd) { manager->on_trigger(request, reply_fd); }, hooks);

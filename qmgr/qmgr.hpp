@@ -43,6 +43,9 @@ inline constexpr size_t kRemoverThreads = 4;
 class Manager {
 public:
     explicit Manager(server::ServerContext& ctx);
+    ~Manager();  // before the event base is freed
+    Manager(const Manager&) = delete;
+    Manager& operator=(const Manager&) = delete;
     void start();                         // recover active/, then scan
     // Wake-ups: W (scan), F (flush deferred), L (list the queue on reply_fd),
     // I<id> (deliver one now), S<site> (flush mail for a domain).

@@ -40,6 +40,10 @@ void remove_stale_temp_files(const std::string& dir, long max_age) {
 Manager::Manager(server::ServerContext& ctx)
     : ctx_(ctx), rewrite_(ctx.queue), schedule_(schedule_limits(ctx.config), mail::now_seconds) {}
 
+Manager::~Manager() {
+    if (timer_) event_free(timer_);
+}
+
 void Manager::start() {
     // Anything in active/ was being delivered when qmgr stopped: start over
     // (recipients already marked done are skipped).
