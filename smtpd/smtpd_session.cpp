@@ -194,7 +194,7 @@ void Session::on_client_event(bufferevent*, short what, void* arg) {
     if (s->tls_active_ && !s->tls_established_ && !(what & BEV_EVENT_TIMEOUT)) {
         // A failed handshake or garbage instead of a ClientHello: this
         // session ends, nothing else.
-        util::msg_info("SSL_accept error from {}: {}", s->client_id(), server::TlsServer::last_error());
+        util::msg_info("SSL_accept error from {}: {}", s->client_id(), s->tls_error(what));
         s->abort_cleanup();
         return s->close();
     }

@@ -91,6 +91,7 @@ private:
     void tls_handshake_done();
     bool refuse_before_tls();
     void flush_raw();
+    std::string tls_error(short what) const;
     std::string_view protocol() const;
     void do_mail(const mail::SmtpCommand& cmd);
     void do_rcpt(const mail::SmtpCommand& cmd);

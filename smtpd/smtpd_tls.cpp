@@ -13,6 +13,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <fmt/format.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -111,6 +112,20 @@ void Session::tls_handshake_done() {
     tls_info_ = server::TlsServer::describe(ssl);
     if (policy_.tls->settings().loglevel >= 1)
         util::msg_info("Anonymous TLS connection established from {}: {}", client_id(), tls_info_);
+}
+
+// Why a handshake ended, in OpenSSL's words when it has any (libevent
+// keeps them per bufferevent), else as Postfix says it.
+std::string Session::tls_error(short what) const {
+    std::string text;
+    while (unsigned long e = bufferevent_get_openssl_error(client_)) {
+        char buf[256];
+        ERR_error_string_n(e, buf, sizeof buf);
+        if (!text.empty()) text += "; ";
+        text += buf;
+    }
+    if (!text.empty()) return text;
+    return (what & BEV_EVENT_EOF) ? "lost connection" : "handshake failed";
 }
 
 // What is queued for the socket itself (ciphertext under TLS) goes out if
