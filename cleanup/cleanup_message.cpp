@@ -208,9 +208,11 @@ std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, 
             // Postfix names the recipient only when there is one.
             std::string for_part =
                 rcpts.size() == 1 ? fmt::format("\n\tfor <{}>", quote_address(rcpts.front().canonical)) : "";
-            added.push_back(fmt::format("Received: from {} ({} [{}])\n\tby {} ({}) with {} id {}{}; {}",
+            // smtpd_tls_received_header: what TLS was used, as Postfix says it.
+            std::string tls = attr("tls_received").empty() ? "" : fmt::format("\n\t({})", attr("tls_received"));
+            added.push_back(fmt::format("Received: from {} ({} [{}]){}\n\tby {} ({}) with {} id {}{}; {}",
                                         helo.empty() ? attr("client_name") : helo, attr("client_name"),
-                                        attr("client_addr"), hostname, cfg.str("mail_name"),
+                                        attr("client_addr"), tls, hostname, cfg.str("mail_name"),
                                         attr("protocol").empty() ? "ESMTP" : attr("protocol"), in.queue_id,
                                         for_part, date));
         }

@@ -15,6 +15,12 @@
 //   With -D, standard error is closed once every listener is open, which
 //   tells "kurir start" that the instance is up. master and every service
 //   work in queue_directory, never in the directory they were started from.
+//   For an smtpd service with TLS (smtpd_tls_security_level may or
+//   encrypt, or -o smtpd_tls_wrappermode=yes) master reads the key and
+//   certificate files at start and at reload and checks them with the
+//   service's settings: at start a file that is missing, unreadable or
+//   does not match stops master with a message naming it; at reload it is
+//   logged and new smtpd processes get the last good credentials, on fd 5.
 // SECURITY
 //   Runs as root in a system instance, to open privileged ports and to start
 //   local(8) as root; every service marked unprivileged drops to mail_owner
@@ -22,7 +28,9 @@
 //   configuration files.
 // CONFIGURATION PARAMETERS
 //   queue_directory, daemon_directory, mail_owner, setgid_group,
-//   default_process_limit, service_throttle_time
+//   default_process_limit, service_throttle_time, smtpd_tls_cert_file,
+//   smtpd_tls_key_file, smtpd_tls_chain_files (and the smtpd_tls settings
+//   they are checked with)
 #include "build_paths.hpp"
 #include "master/master_service.hpp"
 #include "util/log.hpp"

@@ -4,6 +4,9 @@
 #include "mail/clients.hpp"
 #include "mail/delivery_log.hpp"
 #include "server/master_proto.hpp"
+#include "server/tls_credentials.hpp"
+#include "server/tls_params.hpp"
+#include "server/tls_server.hpp"
 #include "util/log.hpp"
 #include "util/privilege.hpp"
 #include "util/socket.hpp"
@@ -110,6 +113,10 @@ util::Result<void> Master::configure() {
             if (s && s->entry.name == e.name && s->entry.type == e.type && s->listen) old = s.get();
         auto s = make_service(e, old);
         if (!s) return std::unexpected(s.error());
+        const Service* prev = nullptr;
+        for (auto& p : services_)
+            if (p && p->entry.name == e.name && p->entry.type == e.type) prev = p.get();
+        if (auto r = load_tls(**s, prev); !r) return r;
         for (auto& prev : services_)
             if (prev && prev->entry.name == e.name && prev->entry.type == e.type)
                 (*s)->retiring = static_cast<int>(prev->procs.size()) + prev->retiring;
@@ -120,6 +127,43 @@ util::Result<void> Master::configure() {
         retired_services_.push_back(std::move(s));
     }
     services_ = std::move(next);
+    return {};
+}
+
+// An smtpd service with TLS gets its key and certificates read here, by
+// master (root, so the key file may be root's and mode 0600), checked with
+// the service's own settings, and kept as a sealed memfd that every new
+// process of the service inherits. On reload, credentials that do not load
+// are logged and the service keeps the last good ones: new sessions go on
+// with the old certificate rather than fail. At start, or for a service new
+// in this reload, they are an error.
+util::Result<void> Master::load_tls(Service& s, const Service* prev) {
+    if (s.entry.command != "smtpd") return {};
+    std::vector<std::string> overrides;
+    for (size_t i = 0; i + 1 < s.entry.args.size(); ++i)
+        if (s.entry.args[i] == "-o") overrides.push_back(s.entry.args[++i]);
+    auto cfg = mail::Config::load(config_dir_, overrides);
+    if (!cfg) return std::unexpected(cfg.error());
+    auto settings = server::load_tls_settings(*cfg);
+    if (!settings) return util::fail("service " + s.entry.name + ": " + settings.error().text);
+    if (!settings->enabled()) return {};
+    auto fresh = [&]() -> util::Result<util::Fd> {
+        auto pem = server::read_tls_credentials(*settings);
+        if (!pem) return std::unexpected(pem.error());
+        std::string origin = settings->chain_files.empty() ? settings->cert_file : settings->chain_files.front();
+        auto ctx = server::TlsServer::create(*settings, *pem, origin);
+        if (!ctx) return std::unexpected(ctx.error());
+        return server::seal_credentials(*pem);
+    }();
+    if (fresh) {
+        s.tls_credentials = std::move(*fresh);
+        return {};
+    }
+    if (prev == nullptr || !prev->tls_credentials)
+        return util::fail("service " + s.entry.name + ": TLS: " + fresh.error().text);
+    util::msg_warn("service {}: TLS: {}; new sessions keep the old certificate", s.entry.name, fresh.error().text);
+    s.tls_credentials.reset(::fcntl(prev->tls_credentials.get(), F_DUPFD_CLOEXEC, 0));
+    if (!s.tls_credentials) return util::fail_errno("dup TLS credentials of " + s.entry.name);
     return {};
 }
 
@@ -206,11 +250,13 @@ void Master::spawn(Service& s) {
         return throttle(s);
     }
     if (pid == 0) {
-        int listen_fd = s.listen.get(), status_fd = s.status_write.get();
-        // Move the two descriptors into place without clobbering each other.
+        int listen_fd = s.listen.get(), status_fd = s.status_write.get(), tls_fd = s.tls_credentials.get();
+        // Move the descriptors into place without clobbering each other.
         int l = ::fcntl(listen_fd, F_DUPFD, 10), st = ::fcntl(status_fd, F_DUPFD, 10);
+        int t = tls_fd >= 0 ? ::fcntl(tls_fd, F_DUPFD, 10) : -1;
         if (l < 0 || st < 0 || ::dup2(l, server::kListenFd) < 0 || ::dup2(st, server::kStatusFd) < 0) ::_exit(75);
-        ::closefrom(server::kStatusFd + 1);
+        if (tls_fd >= 0 && (t < 0 || ::dup2(t, server::kTlsFd) < 0)) ::_exit(75);
+        ::closefrom(tls_fd >= 0 ? server::kTlsFd + 1 : server::kStatusFd + 1);
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);

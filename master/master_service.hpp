@@ -40,6 +40,8 @@ struct Service {
     int maxproc = 1;
     util::Fd listen;
     util::Fd status_read, status_write;
+    // smtpd with TLS: the last good credentials, handed to each new process.
+    util::Fd tls_credentials;
     std::string status_pending;  // bytes read from the status pipe, not yet a whole frame
     std::map<pid_t, Process*> procs;
     // Processes of the same service before a reload, still finishing their
@@ -76,6 +78,7 @@ public:
 
 private:
     util::Result<std::unique_ptr<Service>> make_service(const mail::ServiceEntry& e, Service* reuse);
+    util::Result<void> load_tls(Service& s, const Service* prev);
     void throttle(Service& s);
     void retire(Service& s);
     void free_events(Service& s);

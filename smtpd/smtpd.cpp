@@ -2,16 +2,22 @@
 //   smtpd - the SMTP server
 // DESCRIPTION
 //   Speaks ESMTP (RFC 5321) to network clients on the socket master passes:
-//   EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT, VRFY, HELP, with
-//   PIPELINING, SIZE, 8BITMIME and ENHANCEDSTATUSCODES. Many sessions per
-//   process on one event loop. Each recipient passes Postfix's restriction
-//   lists (client, helo, sender, relay, recipient, all at RCPT as with
-//   smtpd_delay_reject = yes); kurir implements permit, reject, defer,
-//   permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination,
+//   EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT, VRFY, HELP, STARTTLS,
+//   with PIPELINING, SIZE, 8BITMIME, ENHANCEDSTATUSCODES and (when
+//   smtpd_tls_security_level is may or encrypt) STARTTLS (RFC 3207); with
+//   smtpd_tls_wrappermode = yes the whole session is TLS from its first byte
+//   (port 465, RFC 8314). After STARTTLS the session starts over (HELO and
+//   transaction forgotten); with encrypt, MAIL, RCPT, DATA and VRFY before
+//   it get 530 5.7.0. Received: says ESMTPS for mail that came over TLS
+//   (RFC 3848), and with smtpd_tls_received_header the protocol and
+//   cipher. Many sessions per process on one event loop. Each recipient
+//   passes Postfix's restriction lists (client, helo, sender, relay,
+//   recipient, all at RCPT as with smtpd_delay_reject = yes); kurir
+//   implements permit, reject, defer, permit_mynetworks,
+//   permit_sasl_authenticated, reject_unauth_destination,
 //   defer_unauth_destination and reject_sender_login_mismatch, and refuses
 //   to start with any other name or with lists that would relay for anyone.
-//   Each message streams to cleanup
-//   as it arrives; the client gets 250 only once the queue file is durable.
+//   Each message streams to cleanup as it arrives; the client gets 250 only once the queue file is durable.
 //   The end of data is CRLF "." CRLF and nothing else (no SMTP smuggling).
 // SECURITY
 //   Runs as mail_owner. Everything the client sends is hostile: command
@@ -19,7 +25,12 @@
 //   sessions time out, and no reverse DNS blocks the loop. smtpd reads no
 //   more from a client while 64 KB of replies wait unread, while cleanup
 //   has the message, or while 64 KB of input wait unused; a session that
-//   times out ends at once, whether or not the client takes its 421.
+//   times out ends at once, whether or not the client takes its 421 (over
+//   TLS, nothing but what is already encrypted is written). What a client
+//   sends behind STARTTLS in plaintext is discarded (CVE-2011-0411); a
+//   failed handshake or garbage instead of a ClientHello ends that session
+//   only. smtpd never opens the TLS key: master (root) reads and checks it
+//   at start and reload, and passes the bytes on fd 5 (server/tls_credentials).
 // CONFIGURATION PARAMETERS
 //   smtpd_banner, message_size_limit, mynetworks, mydestination,
 //   smtpd_recipient_limit, smtpd_timeout, smtpd_soft_error_limit,
@@ -27,7 +38,11 @@
 //   smtpd_forbid_bare_newline, smtpd_client_restrictions,
 //   smtpd_helo_restrictions, smtpd_sender_restrictions,
 //   smtpd_relay_restrictions, smtpd_recipient_restrictions,
-//   smtpd_sender_login_maps, local_recipient_maps, recipient_delimiter
+//   smtpd_sender_login_maps, local_recipient_maps, recipient_delimiter,
+//   smtpd_helo_required, smtpd_tls_security_level, smtpd_tls_wrappermode,
+//   smtpd_tls_cert_file, smtpd_tls_key_file, smtpd_tls_chain_files,
+//   smtpd_tls_protocols, smtpd_tls_mandatory_protocols, smtpd_tls_ciphers,
+//   smtpd_tls_mandatory_ciphers, smtpd_tls_loglevel, smtpd_tls_received_header
 #include "smtpd/smtpd_session.hpp"
 #include "util/log.hpp"
 
@@ -42,6 +57,11 @@ int main(int argc, char** argv) {
         auto p = smtpd::load_policy(ctx.config);
         if (!p) util::msg_fatal("{}", p.error().text);
         policy = std::move(*p);
+        // Before privileges go: the credentials master passed, or the key
+        // files themselves.
+        auto tls = smtpd::load_tls(ctx.config);
+        if (!tls) util::msg_fatal("{}", tls.error().text);
+        policy->tls = std::move(*tls);
     };
     return server::multi_server_main(
         argc, argv, "smtpd",

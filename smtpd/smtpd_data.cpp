@@ -57,6 +57,7 @@ void Session::abort_cleanup() {
 }
 
 void Session::do_data() {
+    if (refuse_before_tls()) return;
     if (!have_mail_) return error_reply("503 5.5.1 Error: need RCPT command");
     if (recipients_.empty()) return error_reply("554 5.5.1 Error: no valid recipients");
     if (!open_cleanup()) return reply("451 4.3.0 Error: queue file write error");
@@ -64,7 +65,9 @@ void Session::do_data() {
     send_record(mail::rec::attr, "client_name=" + peer_.name);
     send_record(mail::rec::attr, "client_addr=" + peer_.addr);
     send_record(mail::rec::attr, "helo=" + helo_);
-    send_record(mail::rec::attr, std::string("protocol=") + (esmtp_ ? "ESMTP" : "SMTP"));
+    send_record(mail::rec::attr, "protocol=" + std::string(protocol()));
+    if (tls_established_ && policy_.tls->settings().received_header)
+        send_record(mail::rec::attr, "tls_received=using " + tls_info_);
     if (!dsn_ret_.empty()) send_record(mail::rec::attr, "dsn_ret=" + dsn_ret_);
     if (!dsn_envid_.empty()) send_record(mail::rec::attr, "dsn_envid=" + dsn_envid_);
     send_record(mail::rec::sender, sender_);

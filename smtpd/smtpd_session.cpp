@@ -53,6 +53,7 @@ util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg) {
     auto lists = mail::parse_restriction_lists([&](std::string_view name) { return cfg.str(std::string(name)); });
     if (!lists) return std::unexpected(lists.error());
     p.restrictions = std::move(*lists);
+    p.helo_required = cfg.boolean("smtpd_helo_required");
     return p;
 }
 
@@ -75,6 +76,8 @@ void Session::start(server::ServerContext& ctx, const SmtpdPolicy& policy, util:
     bufferevent_setwatermark(s->client_, EV_READ, 0, kClientInputHighWater);
     bufferevent_enable(s->client_, EV_READ | EV_WRITE);
     util::msg_info("connect from {}", s->client_id());
+    // Wrapper mode: TLS from the first byte; the banner waits for the handshake.
+    if (policy.tls && policy.tls->settings().wrapper_mode && !s->start_tls()) return s->close();
     s->reply(fmt::format("220 {}", policy.banner));
 }
 
@@ -153,25 +156,25 @@ void Session::close_after_reply() {
 
 // Ends the session at once: the last reply goes out only if the socket
 // takes it now (a client that stopped reading cannot hold the session).
+// Under TLS only what is already encrypted may go (see flush_raw).
 void Session::close_now(std::string_view last_reply) {
     reply(last_reply);
-    evbuffer* out = bufferevent_get_output(client_);  // only the bufferevent may drain it
-    size_t len = evbuffer_get_length(out);
-    const unsigned char* bytes = evbuffer_pullup(out, -1);
-    if (::send(bufferevent_getfd(client_), bytes, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno != EAGAIN)
-        util::msg_info("write to {}: {}", client_id(), std::strerror(errno));
+    flush_raw();
     close();
 }
 
 void Session::close() {
     std::string stats;
     int total = 0;
-    for (const char* name : {"ehlo", "helo", "mail", "rcpt", "data", "rset", "noop", "vrfy", "quit", "unknown"}) {
+    for (const char* name : {"ehlo", "helo", "starttls", "mail", "rcpt", "data", "rset", "noop", "vrfy", "quit", "unknown"}) {
         auto it = counts_.find(name);
         if (it == counts_.end()) continue;
         stats += fmt::format(" {}={}", name, it->second);
         total += it->second;
     }
+    // Under TLS the filter has passed the last reply on to the socket's
+    // buffer: give it to the socket if it takes it now.
+    if (tls_active_) flush_raw();
     util::msg_info("disconnect from {}{} commands={}", client_id(), stats, total);
     server::ClientDone done = std::move(done_);
     delete this;
@@ -187,6 +190,17 @@ void Session::on_client_write(bufferevent*, void* arg) {
 
 void Session::on_client_event(bufferevent*, short what, void* arg) {
     auto* s = static_cast<Session*>(arg);
+    if (what & BEV_EVENT_CONNECTED) {  // the TLS handshake is done
+        s->tls_handshake_done();
+        if (!(what & (BEV_EVENT_ERROR | BEV_EVENT_EOF | BEV_EVENT_TIMEOUT))) return;
+    }
+    if (s->tls_active_ && !s->tls_established_ && !(what & BEV_EVENT_TIMEOUT)) {
+        // A failed handshake or garbage instead of a ClientHello: this
+        // session ends, nothing else.
+        util::msg_info("SSL_accept error from {}: {}", s->client_id(), s->tls_error(what));
+        s->abort_cleanup();
+        return s->close();
+    }
     if (what & BEV_EVENT_TIMEOUT) {
         if (s->state_ == State::closing) return s->close();  // it never took the last reply
         util::msg_info("timeout after {} from {}", s->state_ == State::data ? "DATA" : "command", s->client_id());
@@ -202,8 +216,8 @@ void Session::on_client_event(bufferevent*, short what, void* arg) {
 void Session::on_client_read(bufferevent*, void* arg) { static_cast<Session*>(arg)->process_input(); }
 
 void Session::process_input() {
-    evbuffer* in = bufferevent_get_input(client_);
     for (;;) {
+        evbuffer* in = bufferevent_get_input(client_);  // STARTTLS replaces client_
         if (!may_read()) {
             if (state_ == State::command || state_ == State::data) bufferevent_disable(client_, EV_READ);
             return;
@@ -235,7 +249,9 @@ void Session::process_input() {
             error_reply("500 5.5.0 Error: line too long");
             continue;
         }
+        bool was_tls = tls_active_;
         handle_command(text);
+        if (tls_active_ != was_tls) return;  // STARTTLS: the rest comes through the filter
     }
 }
 
@@ -264,6 +280,7 @@ void Session::handle_command(std::string_view line) {
             return count_junk();
         case V::vrfy:
             counts_["vrfy"]++;
+            if (refuse_before_tls()) return;
             if (cmd.arg.empty()) return error_reply("501 5.5.4 Syntax: VRFY address");
             reply("252 2.0.0 Cannot VRFY user, but will accept message and attempt delivery");
             return count_junk();
@@ -272,8 +289,8 @@ void Session::handle_command(std::string_view line) {
             counts_["quit"]++;
             reply("221 2.0.0 Bye");
             return close_after_reply();
+        case V::starttls: counts_["starttls"]++; return do_starttls(cmd);
         case V::expn:
-        case V::starttls:
         case V::auth:
         case V::bdat: counts_["unknown"]++; return error_reply("502 5.5.1 Error: command not implemented");
         case V::unknown: counts_["unknown"]++; return error_reply("500 5.5.2 Error: command not recognized");
@@ -294,11 +311,15 @@ void Session::do_helo(const mail::SmtpCommand& cmd, bool esmtp) {
         r += fmt::format("250-SIZE {}\r\n", policy_.size_limit);
     else
         r += "250-SIZE\r\n";
-    r += "250-VRFY\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250 DSN";
+    r += "250-VRFY\r\n";
+    if (policy_.tls && !tls_active_) r += "250-STARTTLS\r\n";
+    r += "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250 DSN";
     reply(r);
 }
 
 void Session::do_mail(const mail::SmtpCommand& cmd) {
+    if (policy_.helo_required && helo_.empty()) return error_reply("503 5.5.1 Error: send HELO/EHLO first");
+    if (refuse_before_tls()) return;
     if (have_mail_) return error_reply("503 5.5.1 Error: nested MAIL command");
     auto args = mail::parse_mail_args(cmd.arg, "FROM:");
     if (!args) return error_reply("501 5.1.7 Bad sender address syntax");
@@ -333,10 +354,11 @@ void Session::do_mail(const mail::SmtpCommand& cmd) {
 
 void Session::reject_log(std::string_view stage, std::string_view reply_text, std::string_view to) {
     util::msg_info("NOQUEUE: reject: {} from {}: {}; from=<{}> to=<{}> proto={} helo=<{}>", stage, client_id(),
-                   reply_text, mail::quote_address(sender_), to, esmtp_ ? "ESMTP" : "SMTP", helo_);
+                   reply_text, mail::quote_address(sender_), to, protocol(), helo_);
 }
 
 void Session::do_rcpt(const mail::SmtpCommand& cmd) {
+    if (refuse_before_tls()) return;
     if (!have_mail_) return error_reply("503 5.5.1 Error: need MAIL command");
     auto args = mail::parse_mail_args(cmd.arg, "TO:");
     if (!args || args->address.empty()) return error_reply("501 5.1.3 Bad recipient address syntax");

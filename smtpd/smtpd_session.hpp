@@ -8,6 +8,7 @@
 #include "mail/smtp_command.hpp"
 #include "server/attr_conn.hpp"
 #include "server/server.hpp"
+#include "server/tls_server.hpp"
 #include "util/attr.hpp"
 #include "util/cidr.hpp"
 #include "util/socket.hpp"
@@ -39,9 +40,21 @@ struct SmtpdPolicy {
     std::vector<mail::RestrictionList> restrictions;  // evaluated at RCPT, in order
     // smtpd_sender_login_maps, reopened when rebuilt.
     mutable mail::WatchedMaps sender_login_maps{"smtpd_sender_login_maps"};
+    bool helo_required = false;
+    // TLS when smtpd_tls_security_level or smtpd_tls_wrappermode asks for
+    // it (smtpd_tls.cpp); null otherwise.
+    std::shared_ptr<server::TlsServer> tls;
 };
 
 util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg);
+// The TLS server for cfg's settings, from the credentials master passed on
+// server::kTlsFd (or, run without them, from the files); null when TLS is
+// off. Run before privileges are dropped.
+util::Result<std::shared_ptr<server::TlsServer>> load_tls(const mail::Config& cfg);
+
+// The "with" of the Received: header and the proto= of log lines, RFC 3848:
+// SMTP, ESMTP, ESMTPS (TLS), ESMTPA (authenticated), ESMTPSA (both).
+std::string_view received_protocol(bool esmtp, bool tls, bool authenticated);
 
 class Session {
 public:
@@ -78,6 +91,13 @@ private:
     std::string client_id() const;
 
     void do_helo(const mail::SmtpCommand& cmd, bool esmtp);
+    void do_starttls(const mail::SmtpCommand& cmd);
+    bool start_tls();
+    void tls_handshake_done();
+    bool refuse_before_tls();
+    void flush_raw();
+    std::string tls_error(short what) const;
+    std::string_view protocol() const;
     void do_mail(const mail::SmtpCommand& cmd);
     void do_rcpt(const mail::SmtpCommand& cmd);
     void do_data();
@@ -117,6 +137,9 @@ private:
     long junk_ = 0;  // NOOP, RSET and VRFY commands seen
     std::map<std::string, int> counts_;  // commands seen, for the disconnect line
     std::string pending_reply_;          // held back during an error sleep
+    bool tls_active_ = false;            // client_ is the TLS filter over the socket
+    bool tls_established_ = false;       // ... and its handshake is done
+    std::string tls_info_;               // "TLSv1.3 with cipher ... (256/256 bits)"
 };
 
 }  // namespace kurir::smtpd

@@ -15,7 +15,7 @@ namespace {
 // commonly sets. Sorted, for binary search; a unit test keeps it disjoint
 // from the table. A Postfix name missing here is reported as unknown,
 // which is a warning in main.cf as well.
-constexpr std::array<std::string_view, 305> kUnimplemented{
+constexpr std::array<std::string_view, 293> kUnimplemented{
     "access_map_reject_code", "address_verify_map", "address_verify_sender", "always_add_missing_headers",
     "always_bcc", "anvil_rate_time_unit", "append_at_myorigin", "append_dot_mydomain",
     "authorized_flush_users", "authorized_mailq_users", "authorized_submit_users", "biff", "body_checks",
@@ -75,8 +75,7 @@ constexpr std::array<std::string_view, 305> kUnimplemented{
     "smtpd_client_recipient_rate_limit", "smtpd_command_filter",
     "smtpd_data_restrictions", "smtpd_delay_reject", "smtpd_discard_ehlo_keyword_address_maps",
     "smtpd_discard_ehlo_keywords", "smtpd_end_of_data_restrictions", "smtpd_enforce_tls",
-    "smtpd_etrn_restrictions", "smtpd_forbid_unauth_pipelining", "smtpd_helo_required",
-    "smtpd_history_flush_threshold",
+    "smtpd_etrn_restrictions", "smtpd_forbid_unauth_pipelining", "smtpd_history_flush_threshold",
     "smtpd_log_access_permit_actions", "smtpd_milters", "smtpd_noop_commands", "smtpd_null_access_lookup_key",
     "smtpd_peername_lookup", "smtpd_policy_service_max_idle", "smtpd_policy_service_timeout",
     "smtpd_proxy_filter", "smtpd_proxy_timeout", "smtpd_recipient_overshoot_limit",
@@ -87,14 +86,9 @@ constexpr std::array<std::string_view, 305> kUnimplemented{
     "smtpd_sasl_tls_security_options", "smtpd_sasl_type",
     "smtpd_starttls_timeout", "smtpd_tls_CAfile", "smtpd_tls_CApath",
     "smtpd_tls_always_issue_session_ids", "smtpd_tls_ask_ccert", "smtpd_tls_auth_only",
-    "smtpd_tls_ccert_verifydepth", "smtpd_tls_cert_file", "smtpd_tls_chain_files", "smtpd_tls_ciphers",
-    "smtpd_tls_dcert_file", "smtpd_tls_dh1024_param_file", "smtpd_tls_dkey_file", "smtpd_tls_eccert_file",
+    "smtpd_tls_ccert_verifydepth", "smtpd_tls_dcert_file", "smtpd_tls_dh1024_param_file", "smtpd_tls_dkey_file", "smtpd_tls_eccert_file",
     "smtpd_tls_eckey_file", "smtpd_tls_eecdh_grade", "smtpd_tls_exclude_ciphers",
-    "smtpd_tls_fingerprint_digest", "smtpd_tls_key_file", "smtpd_tls_loglevel", "smtpd_tls_mandatory_ciphers",
-    "smtpd_tls_mandatory_exclude_ciphers", "smtpd_tls_mandatory_protocols", "smtpd_tls_protocols",
-    "smtpd_tls_received_header", "smtpd_tls_req_ccert", "smtpd_tls_security_level",
-    "smtpd_tls_session_cache_database", "smtpd_tls_session_cache_timeout", "smtpd_tls_wrappermode",
-    "smtpd_upstream_proxy_protocol", "smtpd_use_tls", "smtputf8_enable", "soft_bounce", "strict_7bit_headers",
+    "smtpd_tls_fingerprint_digest", "smtpd_tls_mandatory_exclude_ciphers", "smtpd_tls_req_ccert", "smtpd_tls_session_cache_database", "smtpd_tls_session_cache_timeout", "smtpd_upstream_proxy_protocol", "smtpd_use_tls", "smtputf8_enable", "soft_bounce", "strict_7bit_headers",
     "strict_8bitmime", "strict_rfc821_envelopes", "swap_bangpath", "syslog_facility", "tls_append_default_CA",
     "tls_high_cipherlist", "tls_medium_cipherlist", "tls_preempt_cipherlist", "tls_random_source",
     "tls_ssl_options", "transport_retry_time", "unknown_address_reject_code", "unknown_client_reject_code",

@@ -83,6 +83,7 @@ constexpr std::array kParams{
     ParamSpec{"smtpd_error_sleep_time", K::time, "1s", 0},
     ParamSpec{"smtpd_forbid_bare_newline", K::text, "normalize"},
     ParamSpec{"smtpd_hard_error_limit", K::integer, "20", 1},
+    ParamSpec{"smtpd_helo_required", K::boolean, "no"},
     ParamSpec{"smtpd_helo_restrictions", K::text, ""},
     ParamSpec{"smtpd_junk_command_limit", K::integer, "100", 1},
     ParamSpec{"smtpd_recipient_limit", K::integer, "1000", 1},
@@ -94,6 +95,20 @@ constexpr std::array kParams{
     ParamSpec{"smtpd_sender_restrictions", K::text, ""},
     ParamSpec{"smtpd_soft_error_limit", K::integer, "10", 1},
     ParamSpec{"smtpd_timeout", K::time, "300s", 1},
+    // smtpd's TLS (server/tls_params, read by smtpd and by master, which
+    // reads the key files). Postfix's names and defaults, but for the
+    // protocols: TLS 1.2 and 1.3 only unless the administrator says otherwise.
+    ParamSpec{"smtpd_tls_cert_file", K::text, ""},
+    ParamSpec{"smtpd_tls_chain_files", K::text, ""},
+    ParamSpec{"smtpd_tls_ciphers", K::text, "medium"},
+    ParamSpec{"smtpd_tls_key_file", K::text, "$smtpd_tls_cert_file"},
+    ParamSpec{"smtpd_tls_loglevel", K::integer, "0", 0},
+    ParamSpec{"smtpd_tls_mandatory_ciphers", K::text, "medium"},
+    ParamSpec{"smtpd_tls_mandatory_protocols", K::text, ">=TLSv1.2"},
+    ParamSpec{"smtpd_tls_protocols", K::text, ">=TLSv1.2"},
+    ParamSpec{"smtpd_tls_received_header", K::boolean, "no"},
+    ParamSpec{"smtpd_tls_security_level", K::text, ""},
+    ParamSpec{"smtpd_tls_wrappermode", K::boolean, "no"},
     ParamSpec{"syslog_name", K::text, "kurir"},
     ParamSpec{"transport_maps", K::text, ""},
 };

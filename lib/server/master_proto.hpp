@@ -2,6 +2,8 @@
 //
 //   fd 3  the service's listening socket (inet or unix)
 //   fd 4  the write end of the service's status pipe
+//   fd 5  smtpd services with TLS: the service's TLS credentials, a sealed
+//         memfd holding the PEM key and certificate chain (server/tls_credentials)
 //
 // and arguments "-c CONFIG_DIR -n SERVICE -t TYPE [-u] [-r] [-o name=value ...]"
 // (-u: drop to mail_owner; -r: chroot to queue_directory first). It
@@ -28,6 +30,7 @@ namespace kurir::server {
 
 inline constexpr int kListenFd = 3;
 inline constexpr int kStatusFd = 4;
+inline constexpr int kTlsFd = 5;
 
 enum class ChildStatus : int { busy = 0, available = 1 };
 

@@ -27,7 +27,8 @@ Result<Fd> listen_inet(const std::string& addr, int backlog) {
     struct addrinfo hints {};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    // A port may be a service name from /etc/services (smtp, submission, smtps).
+    hints.ai_flags = AI_PASSIVE;
     struct addrinfo* res = nullptr;
     int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res);
     if (rc != 0) return fail("listen " + addr + ": " + ::gai_strerror(rc));

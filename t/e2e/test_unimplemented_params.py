@@ -14,8 +14,7 @@ from instance import PREFIX, free_port, wait_for
 CONF = os.path.join(PREFIX, "sbin", "kurir-conf")
 REMOVED = ("command_directory", "forward_path", "inet_interfaces", "inet_protocols", "line_length_limit",
            "local_destination_concurrency_limit", "smtpd_client_connection_rate_limit",
-           "smtpd_sasl_auth_enable",
-           "smtpd_tls_cert_file", "smtpd_tls_key_file", "smtpd_tls_security_level")
+           "smtpd_sasl_auth_enable", "smtpd_use_tls", "smtpd_tls_CAfile")
 
 
 def set_at_line(inst, name, value):
@@ -39,16 +38,27 @@ def assert_not_running(inst):
 
 
 def test_tls_asked_for_in_main_cf_stops_start_and_fails_check(make_instance):
+    # smtpd_use_tls: Postfix's old switch, which kurir does not take (it
+    # has smtpd_tls_security_level).
     inst = make_instance()
-    line = set_at_line(inst, "smtpd_tls_security_level", "encrypt")
+    line = set_at_line(inst, "smtpd_use_tls", "yes")
     where = f"{inst.dir}/main.cf:{line}"
     res = inst.kurir("start", check=False)
     assert res.returncode != 0
-    assert where in res.stderr and "smtpd_tls_security_level = encrypt requests TLS" in res.stderr, res.stderr
+    assert where in res.stderr and "smtpd_use_tls = yes requests TLS" in res.stderr, res.stderr
     assert_not_running(inst)
     check = inst.kurir("check", check=False)
     assert check.returncode == 78  # EX_CONFIG
-    assert where in check.stderr and "smtpd_tls_security_level" in check.stderr
+    assert where in check.stderr and "smtpd_use_tls" in check.stderr
+
+
+def test_tls_level_without_a_certificate_stops_start(make_instance):
+    inst = make_instance()
+    set_at_line(inst, "smtpd_tls_security_level", "encrypt")
+    res = inst.kurir("start", check=False)
+    assert res.returncode != 0
+    assert "smtpd_tls_security_level = encrypt: TLS needs smtpd_tls_cert_file" in res.stderr, res.stderr
+    assert_not_running(inst)
 
 
 def test_sasl_asked_for_in_main_cf_stops_start(make_instance):
@@ -84,14 +94,33 @@ def test_a_user_variable_that_a_setting_refers_to_is_no_warning(make_instance):
 
 def test_a_master_cf_option_that_asks_for_tls_stops_start(make_instance):
     inst = make_instance()
-    line = add_service(inst, f"127.0.0.1:{free_port()} inet n - n - - smtpd -o smtpd_tls_wrappermode=yes")
+    line = add_service(inst, f"127.0.0.1:{free_port()} inet n - n - - smtpd -o smtpd_use_tls=yes")
     res = inst.kurir("start", check=False)
     assert res.returncode != 0
-    assert f"{inst.dir}/master.cf:{line}" in res.stderr and "-o smtpd_tls_wrappermode=yes requests TLS" in res.stderr, \
+    assert f"{inst.dir}/master.cf:{line}" in res.stderr and "-o smtpd_use_tls=yes requests TLS" in res.stderr, \
         res.stderr
     assert_not_running(inst)
     check = inst.kurir("check", check=False)
     assert check.returncode == 78 and f"master.cf:{line}" in check.stderr
+
+
+def test_wrapper_mode_without_a_certificate_or_misspelt_stops_start(make_instance):
+    """Today's wrapper-mode line never runs a plaintext smtpd: without a
+    certificate it stops start, and a misspelt name is unknown."""
+    inst = make_instance()
+    port = free_port()
+    add_service(inst, f"127.0.0.1:{port} inet n - n - - smtpd -o smtpd_tls_wrappermode=yes")
+    res = inst.kurir("start", check=False)
+    assert res.returncode != 0
+    assert f"service 127.0.0.1:{port}: smtpd_tls_wrappermode = yes: TLS needs smtpd_tls_cert_file" in res.stderr, \
+        res.stderr
+    assert_not_running(inst)
+    inst = make_instance()
+    line = add_service(inst, f"127.0.0.1:{free_port()} inet n - n - - smtpd -o smtpd_tls_wrapermode=yes")
+    res = inst.kurir("start", check=False)
+    assert res.returncode != 0
+    assert f"master.cf:{line}" in res.stderr and "unknown parameter smtpd_tls_wrapermode" in res.stderr, res.stderr
+    assert_not_running(inst)
 
 
 def test_a_master_cf_option_kurir_does_not_know_stops_start(make_instance):
@@ -117,9 +146,9 @@ def test_a_harmless_unimplemented_master_cf_option_is_a_warning(make_instance):
 
 def test_reload_with_tls_asked_for_keeps_the_old_configuration(make_instance):
     inst = make_instance().start()
-    line = set_at_line(inst, "smtpd_tls_security_level", "encrypt")
+    line = set_at_line(inst, "smtpd_use_tls", "yes")
     inst.kurir("reload")
-    wait_for(lambda: f"main.cf:{line}: smtpd_tls_security_level = encrypt requests TLS" in inst.log(), 20,
+    wait_for(lambda: f"main.cf:{line}: smtpd_use_tls = yes requests TLS" in inst.log(), 20,
              "the refusal in the log")
     assert "reload failed, keeping the old configuration" in inst.log()
     assert inst.kurir("status").returncode == 0

@@ -155,6 +155,19 @@ TEST_CASE("build_queue_file: Received names helo or client, and the protocol", "
     CHECK_THAT(s.content[1], Catch::Contains("with SMTP id"));
 }
 
+TEST_CASE("build_queue_file: Received says what TLS smtpd used (smtpd_tls_received_header)", "[cleanup]") {
+    Config cfg = config();
+    Stream st;
+    st.attrs = {{"origin", "smtp"}, {"client_name", "unknown"}, {"client_addr", "192.0.2.1"}, {"helo", "h.example"},
+                {"protocol", "ESMTPS"},
+                {"tls_received", "using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)"}};
+    Built b = must_build(cfg, st);
+    REQUIRE(b.content.size() >= 3);
+    CHECK(b.content[0] == "Received: from h.example (unknown [192.0.2.1])");
+    CHECK(b.content[1] == "\t(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits))");
+    CHECK(b.content[2] == std::string("\tby mx.example (kurir) with ESMTPS id ") + kQueueId);
+}
+
 TEST_CASE("build_queue_file: Message-ID and Date are kept when present", "[cleanup]") {
     Config cfg = config();
     Stream st;

@@ -194,11 +194,11 @@ TEST_CASE("Config::from_text: unknown parameters are warnings with file:line", "
 TEST_CASE("Config::from_text: a Postfix parameter kurir does not implement is a warning with file:line",
           "[config]") {
     Config c = must("biff = no\nmyhostname = mx.example\ninet_interfaces = all\n"
-                    "smtpd_tls_security_level = none\nsmtpd_sasl_auth_enable = no\n");
+                    "smtpd_use_tls = no\nsmtpd_sasl_auth_enable = no\n");
     REQUIRE(c.warnings().size() == 4);
     CHECK(c.warnings()[0] == "/tmp/x/main.cf:1: parameter biff is not implemented by kurir; ignored");
     CHECK_THAT(c.warnings()[1], Catch::Contains("/tmp/x/main.cf:3: parameter inet_interfaces is not implemented"));
-    CHECK_THAT(c.warnings()[2], Catch::Contains("/tmp/x/main.cf:4: parameter smtpd_tls_security_level"));
+    CHECK_THAT(c.warnings()[2], Catch::Contains("/tmp/x/main.cf:4: parameter smtpd_use_tls"));
     CHECK_THAT(c.warnings()[3], Catch::Contains("/tmp/x/main.cf:5: parameter smtpd_sasl_auth_enable"));
     CHECK(c.refusals().empty());
     CHECK(c.str("biff") == "no");
@@ -211,10 +211,8 @@ TEST_CASE("Config::from_text: a setting that asks for security kurir lacks is a 
         std::string expect;
     };
     std::vector<Case> cases = {
-        {"smtpd_tls_security_level = encrypt\n", "/tmp/x/main.cf:1: smtpd_tls_security_level = encrypt requests TLS"},
-        {"# c\nsmtpd_tls_security_level = may\n", "/tmp/x/main.cf:2: smtpd_tls_security_level = may requests TLS"},
-        {"lvl = encrypt\nsmtpd_tls_security_level = $lvl\n", "/tmp/x/main.cf:2: smtpd_tls_security_level = $lvl"},
-        {"smtpd_tls_wrappermode = yes\n", "main.cf:1: smtpd_tls_wrappermode = yes requests TLS"},
+        {"# c\nsmtpd_use_tls = yes\n", "/tmp/x/main.cf:2: smtpd_use_tls = yes requests TLS"},
+        {"on = yes\nsmtpd_use_tls = $on\n", "/tmp/x/main.cf:2: smtpd_use_tls = $on"},
         {"smtpd_use_tls = yes\n", "smtpd_use_tls = yes requests TLS"},
         {"smtpd_enforce_tls = YES\n", "smtpd_enforce_tls = YES requests TLS"},
         {"smtpd_tls_auth_only = yes\n", "smtpd_tls_auth_only = yes requests TLS"},
@@ -234,9 +232,16 @@ TEST_CASE("Config::from_text: an override must name a parameter kurir knows", "[
     auto unknown = Config::from_text("", "/tmp/x", {"no_such_param=1"});
     REQUIRE(!unknown);
     CHECK_THAT(unknown.error().text, Catch::Contains("unknown parameter no_such_param"));
-    auto wrapper = Config::from_text("", "/tmp/x", {"smtpd_tls_wrappermode=yes"});
-    REQUIRE(!wrapper);
-    CHECK_THAT(wrapper.error().text, Catch::Contains("-o smtpd_tls_wrappermode=yes requests TLS"));
+    auto use_tls = Config::from_text("", "/tmp/x", {"smtpd_use_tls=yes"});
+    REQUIRE(!use_tls);
+    CHECK_THAT(use_tls.error().text, Catch::Contains("-o smtpd_use_tls=yes requests TLS"));
+    // smtpd's TLS is implemented: wrapper mode is an override like any other.
+    auto wrapper = Config::from_text("", "/tmp/x", {"smtpd_tls_wrappermode=yes", "smtpd_tls_security_level=encrypt"});
+    REQUIRE(wrapper);
+    CHECK(wrapper->boolean("smtpd_tls_wrappermode"));
+    auto typo = Config::from_text("", "/tmp/x", {"smtpd_tls_wrapermode=yes"});
+    REQUIRE(!typo);
+    CHECK_THAT(typo.error().text, Catch::Contains("unknown parameter smtpd_tls_wrapermode"));
     auto sasl = Config::from_text("", "/tmp/x", {"smtpd_sasl_auth_enable=yes"});
     REQUIRE(!sasl);
     Config c = must("", {"biff=no", "syslog_name=kurir/submission"});
@@ -257,10 +262,12 @@ TEST_CASE("check_service_options: master.cf -o with master.cf's file and line", 
         std::string expect;
     };
     std::vector<Case> errors = {
-        {"465 inet n - n - - smtpd -o smtpd_tls_wrappermode=yes\n",
-         "/tmp/x/master.cf:3: service 465: -o smtpd_tls_wrappermode=yes requests TLS"},
-        {"587 inet n - n - - smtpd\n  -o syslog_name=kurir/submission\n  -o smtpd_tls_security_level=encrypt\n",
-         "/tmp/x/master.cf:3: service 587: -o smtpd_tls_security_level=encrypt requests TLS"},
+        {"465 inet n - n - - smtpd -o smtpd_use_tls=yes\n",
+         "/tmp/x/master.cf:3: service 465: -o smtpd_use_tls=yes requests TLS"},
+        {"587 inet n - n - - smtpd\n  -o syslog_name=kurir/submission\n  -o smtpd_enforce_tls=yes\n",
+         "/tmp/x/master.cf:3: service 587: -o smtpd_enforce_tls=yes requests TLS"},
+        {"465 inet n - n - - smtpd -o smtpd_tls_wrapermode=yes\n",
+         "/tmp/x/master.cf:3: service 465: -o smtpd_tls_wrapermode=yes: unknown parameter smtpd_tls_wrapermode"},
         {"587 inet n - n - - smtpd -o smtpd_sasl_auth_enable=yes\n", "requests SASL authentication"},
         {"2526 inet n - n - - smtpd -o no_such_param=1\n",
          "/tmp/x/master.cf:3: service 2526: -o no_such_param=1: unknown parameter no_such_param"},
@@ -279,18 +286,17 @@ TEST_CASE("check_service_options: master.cf -o with master.cf's file and line", 
     auto ok = check_service_options(
         cfg,
         services(head + "587 inet n - n - - smtpd -o smtpd_banner=$submission_banner -o biff=no\n"
-                        "  -o smtpd_tls_security_level=none\n"),
+                        "  -o smtpd_tls_security_level=encrypt -o smtpd_tls_wrappermode=yes\n"),
         "/tmp/x/master.cf");
     REQUIRE(ok);
-    REQUIRE(ok->size() == 2);
+    REQUIRE(ok->size() == 1);  // smtpd's TLS settings are implemented
     CHECK((*ok)[0] == "/tmp/x/master.cf:3: service 587: -o biff=no: parameter biff is not implemented by kurir; ignored");
-    CHECK_THAT((*ok)[1], Catch::Contains("smtpd_tls_security_level"));
     // The -o value refers to submission_banner: no longer an unknown name.
     REQUIRE(cfg.warnings().size() == 1);
     CHECK_THAT(cfg.warnings()[0], Catch::Contains("my_level"));
     // A value is expanded before it is judged.
-    Config lvl = must("my_level = encrypt\n");
-    auto refused = check_service_options(lvl, services(head + "587 inet n - n - - smtpd -o smtpd_tls_security_level=$my_level\n"),
+    Config lvl = must("my_level = yes\n");
+    auto refused = check_service_options(lvl, services(head + "587 inet n - n - - smtpd -o smtpd_use_tls=$my_level\n"),
                                          "/tmp/x/master.cf");
     REQUIRE(!refused);
     CHECK_THAT(refused.error().text, Catch::Contains("requests TLS"));

@@ -26,7 +26,7 @@ TEST_CASE("refresh_config takes an edited main.cf, but not one that asks for TLS
     CHECK(server::refresh_config(ctx));
     CHECK(ctx.config.str("myhostname") == "second.test");
 
-    kt::spit(dir / "main.cf", "myhostname = three.test\nsmtpd_tls_security_level = encrypt\n");
+    kt::spit(dir / "main.cf", "myhostname = three.test\nsmtpd_use_tls = yes\n");
     CHECK_FALSE(server::refresh_config(ctx));
     CHECK(ctx.config.str("myhostname") == "second.test");
     CHECK(log.text().find("warning: main.cf changed but is refused; keeping the old configuration") != std::string::npos);

@@ -39,3 +39,16 @@ TEST_CASE("connect_unix_nowait: no listener is an error naming the socket", "[so
     REQUIRE(!r);
     CHECK_THAT(r.error().text, Catch::Contains(tmp / "absent"));
 }
+
+TEST_CASE("listen_inet: a port may be a service name from /etc/services", "[socket]") {
+    // master.cf's "submission" and "smtps" services. Binding 465 may be
+    // refused (not root) or taken; the name itself must resolve.
+    for (std::string addr : {"127.0.0.1:smtps", "127.0.0.1:submission"}) {
+        INFO(addr);
+        auto fd = listen_inet(addr, 1);
+        if (!fd) CHECK_THAT(fd.error().text, Catch::StartsWith("bind " + addr));
+    }
+    auto bad = listen_inet("127.0.0.1:no-such-service", 1);
+    REQUIRE(!bad);
+    CHECK_THAT(bad.error().text, Catch::StartsWith("listen 127.0.0.1:no-such-service: "));
+}
