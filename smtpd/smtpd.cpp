@@ -14,10 +14,14 @@
 //   sessions time out, and no reverse DNS blocks the loop. smtpd reads no
 //   more from a client while 64 KB of replies wait unread, while cleanup
 //   has the message, or while 64 KB of input wait unused; a session that
-//   times out ends at once, whether or not the client takes its 421.
+//   times out ends at once, whether or not the client takes its 421. A
+//   session that lasts longer than smtpd_session_time_limit (kurir's own
+//   parameter: smtpd_timeout bounds each read, not the whole) ends the same
+//   way, however slowly the client dribbles bytes.
 // CONFIGURATION PARAMETERS
 //   smtpd_banner, message_size_limit, mynetworks, mydestination,
-//   smtpd_recipient_limit, smtpd_timeout, smtpd_soft_error_limit,
+//   smtpd_recipient_limit, smtpd_timeout, smtpd_session_time_limit,
+//   smtpd_soft_error_limit,
 //   smtpd_hard_error_limit, smtpd_junk_command_limit, smtpd_error_sleep_time,
 //   smtpd_forbid_bare_newline,
 //   local_recipient_maps, recipient_delimiter

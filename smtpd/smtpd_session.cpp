@@ -45,6 +45,7 @@ util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg) {
     p.junk_command_limit = cfg.integer("smtpd_junk_command_limit");
     p.error_sleep = cfg.seconds("smtpd_error_sleep_time");
     p.timeout = cfg.seconds("smtpd_timeout");
+    p.session_time_limit = cfg.seconds("smtpd_session_time_limit");
     std::string bare = cfg.str("smtpd_forbid_bare_newline");
     if (bare != "normalize" && bare != "reject" && bare != "no" && bare != "yes")
         return util::fail("smtpd_forbid_bare_newline: want normalize, reject or no: \"" + bare + "\"");
@@ -60,6 +61,7 @@ Session::~Session() {
     if (client_) bufferevent_free(client_);
     abort_cleanup();
     if (delay_) event_free(delay_);
+    if (deadline_) event_free(deadline_);
 }
 
 void Session::start(server::ServerContext& ctx, const SmtpdPolicy& policy, util::Fd fd, server::ClientDone done) {
@@ -71,6 +73,12 @@ void Session::start(server::ServerContext& ctx, const SmtpdPolicy& policy, util:
     bufferevent_set_timeouts(s->client_, &tv, &tv);
     bufferevent_setwatermark(s->client_, EV_READ, 0, kClientInputHighWater);
     bufferevent_enable(s->client_, EV_READ | EV_WRITE);
+    if (policy.session_time_limit > 0) {
+        // smtpd_timeout bounds each read; this bounds the whole session.
+        s->deadline_ = evtimer_new(ctx.base, on_session_deadline, s);
+        struct timeval limit {policy.session_time_limit, 0};
+        evtimer_add(s->deadline_, &limit);
+    }
     util::msg_info("connect from {}", s->client_id());
     s->reply(fmt::format("220 {}", policy.banner));
 }
@@ -194,6 +202,20 @@ void Session::on_client_event(bufferevent*, short what, void* arg) {
         util::msg_info("lost connection after DATA from {}", s->client_id());
     s->abort_cleanup();
     s->close();
+}
+
+// smtpd_session_time_limit: the session ends now, in whatever state, as a
+// timeout does (the 421 goes out only if the socket takes it at once).
+void Session::on_session_deadline(int, short, void* arg) {
+    auto* s = static_cast<Session*>(arg);
+    if (s->state_ == State::closing) return s->close();
+    const char* stage = s->state_ == State::data              ? "DATA"
+                        : s->state_ == State::waiting_cleanup ? "END-OF-MESSAGE"
+                                                              : "command";
+    util::msg_info("timeout after {} from {}: session time limit of {}s exceeded", stage, s->client_id(),
+                   s->policy_.session_time_limit);
+    s->abort_cleanup();
+    s->close_now(fmt::format("421 4.4.2 {} Error: timeout exceeded", s->policy_.hostname));
 }
 
 void Session::on_client_read(bufferevent*, void* arg) { static_cast<Session*>(arg)->process_input(); }

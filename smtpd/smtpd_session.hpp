@@ -32,6 +32,7 @@ struct SmtpdPolicy {
     long junk_command_limit = 0;
     long error_sleep = 0;
     long timeout = 0;
+    long session_time_limit = 0;  // seconds, 0: none
     bool reject_bare_newline = false;
     bool check_local_users = true;
 };
@@ -49,6 +50,7 @@ private:
     static void on_client_write(bufferevent*, void*);
     static void on_client_event(bufferevent*, short, void*);
     static void on_delay(int, short, void*);
+    static void on_session_deadline(int, short, void*);
 
     void process_input();
     bool may_read() const;
@@ -86,6 +88,7 @@ private:
     bufferevent* client_ = nullptr;
     server::AttrConn* cleanup_ = nullptr;  // during DATA and until cleanup's reply
     event* delay_ = nullptr;
+    event* deadline_ = nullptr;  // smtpd_session_time_limit
     util::Peer peer_;
     State state_ = State::command;
     bool esmtp_ = false;

@@ -84,6 +84,9 @@ constexpr std::array kParams{
     ParamSpec{"smtpd_hard_error_limit", K::integer, "20", 1},
     ParamSpec{"smtpd_junk_command_limit", K::integer, "100", 1},
     ParamSpec{"smtpd_recipient_limit", K::integer, "1000", 1},
+    // kurir's own (Postfix has no total bound): a session ends with 421 once
+    // it has lasted this long, however it dribbles; 0 means no limit.
+    ParamSpec{"smtpd_session_time_limit", K::time, "3600s", 0},
     ParamSpec{"smtpd_soft_error_limit", K::integer, "10", 1},
     ParamSpec{"smtpd_timeout", K::time, "300s", 1},
     ParamSpec{"syslog_name", K::text, "kurir"},
