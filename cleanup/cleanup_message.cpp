@@ -34,6 +34,29 @@ std::string header_value(std::string_view line) {
     return std::string(v);
 }
 
+// cleanup_replace_stray_cr_lf (Postfix 3.9, default yes): a CR or LF left
+// inside a content line becomes a space, so no "<CR>.<CR>" or "<LF>.<LF>"
+// in a line can ever look like an end of data to a next hop.
+void mask_stray_cr_lf(std::string& text) {
+    for (char& c : text)
+        if (c == '\r' || c == '\n') c = ' ';
+}
+
+// Appends content records as they came, masking the records that need it.
+void append_content(std::string& out, std::string_view records, bool mask) {
+    if (!mask || records.find_first_of("\r\n") == records.npos) {
+        out.append(records);
+        return;
+    }
+    size_t pos = 0;
+    mail::RecView r;
+    while (mail::rec_next(records, pos, r) == mail::RecStatus::ok) {
+        std::string data(r.data);
+        mask_stray_cr_lf(data);
+        mail::rec_append(out, r.type, data);
+    }
+}
+
 }  // namespace
 
 std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, const CleanupInput& in,
@@ -60,6 +83,7 @@ std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, 
     int received = 0;
     long size = 0, header_bytes = 0;
     long limit = cfg.integer("message_size_limit");
+    bool mask_cr_lf = cfg.boolean("cleanup_replace_stray_cr_lf");
     bool in_content = false, ended = false;
     std::string part;
     size_t line_start = std::string_view::npos;
@@ -130,6 +154,7 @@ std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, 
             }
             std::string line = part.empty() ? std::string(r.data) : part + std::string(r.data);
             part.clear();
+            if (mask_cr_lf) mask_stray_cr_lf(line);
             header_bytes += static_cast<long>(line.size());
             if (line.empty() || (!is_continuation(line) && header_name(line).empty()) ||
                 (is_continuation(line) && headers.empty()) || header_bytes > cfg.integer("header_size_limit")) {
@@ -147,7 +172,7 @@ std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, 
             }
         }
         if (line_start == std::string_view::npos) line_start = r.offset;
-        content.append(in.stream.substr(line_start, pos - line_start));
+        append_content(content, in.stream.substr(line_start, pos - line_start), mask_cr_lf);
         line_start = std::string_view::npos;
     }
     if (!have_sender) return std::unexpected(refuse('4', "4.3.0", "no sender"));

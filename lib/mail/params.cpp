@@ -18,6 +18,7 @@ constexpr std::array kParams{
     ParamSpec{"bounce_notice_recipient", K::text, "postmaster"},
     ParamSpec{"bounce_queue_lifetime", K::time, "5d", 0, 'd'},
     ParamSpec{"bounce_size_limit", K::integer, "50000", 1},
+    ParamSpec{"cleanup_replace_stray_cr_lf", K::boolean, "yes"},
     ParamSpec{"command_time_limit", K::time, "1000s", 1},
     ParamSpec{"config_directory", K::text, KURIR_CONFIG_DIR},
     ParamSpec{"daemon_directory", K::text, KURIR_LIBEXECDIR},

@@ -519,3 +519,24 @@ TEST_CASE("build_queue_file: an empty recipient is refused, not queued", "[clean
         CHECK(env);
     }
 }
+
+TEST_CASE("build_queue_file: a stray CR or LF in content becomes a space (cleanup_replace_stray_cr_lf)", "[cleanup]") {
+    Stream st;
+    st.lines = {"Subject: a\rb", "", "one\r.\rtwo", "\n.\n", std::string("nul\0kept", 8), "end\r"};
+    st.max_piece = 3;  // the masking holds across pieces of a long line too
+    auto b = must_build(config(), st);
+    auto has = [&](const std::string& l) { return std::find(b.content.begin(), b.content.end(), l) != b.content.end(); };
+    CHECK(has("Subject: a b"));
+    CHECK(has("one . two"));
+    CHECK(has(" . "));
+    CHECK(has(std::string("nul\0kept", 8)));  // NUL passes, as in Postfix (message_strip_characters is empty)
+    CHECK(has("end "));
+    for (const auto& l : b.content) CHECK(l.find_first_of("\r\n") == std::string::npos);
+}
+
+TEST_CASE("build_queue_file: cleanup_replace_stray_cr_lf = no keeps content as it came", "[cleanup]") {
+    Stream st;
+    st.lines = {"Subject: x", "", "one\r.\rtwo"};
+    auto b = must_build(config("cleanup_replace_stray_cr_lf = no\n"), st);
+    CHECK(std::find(b.content.begin(), b.content.end(), "one\r.\rtwo") != b.content.end());
+}
