@@ -17,13 +17,19 @@
 //   times out ends at once, whether or not the client takes its 421. A
 //   session that lasts longer than smtpd_session_time_limit (kurir's own
 //   parameter: smtpd_timeout bounds each read, not the whole) ends the same
-//   way, however slowly the client dribbles bytes.
+//   way, however slowly the client dribbles bytes. Before the greeting,
+//   anvil counts the client's connections across every smtpd process of
+//   the instance: past smtpd_client_connection_count_limit the client gets
+//   421 4.7.0 (clients in smtpd_client_event_limit_exceptions are not
+//   counted); when anvil cannot answer, the client is served and that is
+//   logged.
 // CONFIGURATION PARAMETERS
 //   smtpd_banner, message_size_limit, mynetworks, mydestination,
 //   smtpd_recipient_limit, smtpd_timeout, smtpd_session_time_limit,
 //   smtpd_soft_error_limit,
 //   smtpd_hard_error_limit, smtpd_junk_command_limit, smtpd_error_sleep_time,
-//   smtpd_forbid_bare_newline,
+//   smtpd_forbid_bare_newline, smtpd_client_connection_count_limit,
+//   smtpd_client_event_limit_exceptions,
 //   local_recipient_maps, recipient_delimiter
 #include "smtpd/smtpd_session.hpp"
 #include "util/log.hpp"

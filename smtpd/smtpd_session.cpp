@@ -51,6 +51,10 @@ util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg) {
         return util::fail("smtpd_forbid_bare_newline: want normalize, reject or no: \"" + bare + "\"");
     p.reject_bare_newline = bare == "reject";
     p.check_local_users = !cfg.str("local_recipient_maps").empty();
+    p.connection_count_limit = cfg.integer("smtpd_client_connection_count_limit");
+    auto exceptions = load_limit_exceptions(cfg);
+    if (!exceptions) return std::unexpected(exceptions.error());
+    p.limit_exceptions = std::move(*exceptions);
     return p;
 }
 
@@ -62,6 +66,7 @@ Session::~Session() {
     abort_cleanup();
     if (delay_) event_free(delay_);
     if (deadline_) event_free(deadline_);
+    *alive_ = false;
 }
 
 void Session::start(server::ServerContext& ctx, const SmtpdPolicy& policy, util::Fd fd, server::ClientDone done) {
@@ -72,7 +77,6 @@ void Session::start(server::ServerContext& ctx, const SmtpdPolicy& policy, util:
     struct timeval tv {policy.timeout, 0};
     bufferevent_set_timeouts(s->client_, &tv, &tv);
     bufferevent_setwatermark(s->client_, EV_READ, 0, kClientInputHighWater);
-    bufferevent_enable(s->client_, EV_READ | EV_WRITE);
     if (policy.session_time_limit > 0) {
         // smtpd_timeout bounds each read; this bounds the whole session.
         s->deadline_ = evtimer_new(ctx.base, on_session_deadline, s);
@@ -80,7 +84,12 @@ void Session::start(server::ServerContext& ctx, const SmtpdPolicy& policy, util:
         evtimer_add(s->deadline_, &limit);
     }
     util::msg_info("connect from {}", s->client_id());
-    s->reply(fmt::format("220 {}", policy.banner));
+    s->admit();  // greets the client, or refuses it
+}
+
+void Session::greet() {
+    bufferevent_enable(client_, EV_READ | EV_WRITE);
+    reply(fmt::format("220 {}", policy_.banner));
 }
 
 std::string Session::client_id() const { return peer_.name + "[" + peer_.addr + "]"; }
@@ -178,6 +187,7 @@ void Session::close() {
         total += it->second;
     }
     util::msg_info("disconnect from {}{} commands={}", client_id(), stats, total);
+    if (anvil_counted_) policy_.anvil->disconnect(ctx_, service_name(), peer_.addr);
     server::ClientDone done = std::move(done_);
     delete this;
     done();

@@ -6,6 +6,7 @@
 #include "mail/smtp_command.hpp"
 #include "server/attr_conn.hpp"
 #include "server/server.hpp"
+#include "smtpd/smtpd_anvil.hpp"
 #include "util/attr.hpp"
 #include "util/cidr.hpp"
 #include "util/socket.hpp"
@@ -35,9 +36,16 @@ struct SmtpdPolicy {
     long session_time_limit = 0;  // seconds, 0: none
     bool reject_bare_newline = false;
     bool check_local_users = true;
+    long connection_count_limit = 0;       // smtpd_client_connection_count_limit, 0: none
+    std::vector<util::Cidr> limit_exceptions;  // smtpd_client_event_limit_exceptions
+    // The process's one connection to anvil (shared: the policy is const).
+    std::shared_ptr<AnvilClient> anvil = std::make_shared<AnvilClient>();
 };
 
 util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg);
+// smtpd_client_event_limit_exceptions: addresses and networks (hostname
+// patterns and tables are not supported: an error naming the entry).
+util::Result<std::vector<util::Cidr>> load_limit_exceptions(const mail::Config& cfg);
 
 class Session {
 public:
@@ -52,6 +60,8 @@ private:
     static void on_delay(int, short, void*);
     static void on_session_deadline(int, short, void*);
 
+    void admit();
+    void greet();
     void process_input();
     bool may_read() const;
     void resume_reading();
@@ -73,6 +83,7 @@ private:
     void cleanup_drained();
     void send_record(char type, std::string_view data);
     std::string client_id() const;
+    std::string service_name() const;
 
     void do_helo(const mail::SmtpCommand& cmd, bool esmtp);
     void do_mail(const mail::SmtpCommand& cmd);
@@ -113,6 +124,8 @@ private:
     long junk_ = 0;  // NOOP, RSET and VRFY commands seen
     std::map<std::string, int> counts_;  // commands seen, for the disconnect line
     std::string pending_reply_;          // held back during an error sleep
+    bool anvil_counted_ = false;         // anvil counts this session: count it off at the end
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for answers that outlive it
 };
 
 }  // namespace kurir::smtpd

@@ -15,7 +15,7 @@ namespace {
 // commonly sets. Sorted, for binary search; a unit test keeps it disjoint
 // from the table. A Postfix name missing here is reported as unknown,
 // which is a warning in main.cf as well.
-constexpr std::array<std::string_view, 311> kUnimplemented{
+constexpr std::array<std::string_view, 309> kUnimplemented{
     "access_map_reject_code", "address_verify_map", "address_verify_sender", "always_add_missing_headers",
     "always_bcc", "anvil_rate_time_unit", "append_at_myorigin", "append_dot_mydomain",
     "authorized_flush_users", "authorized_mailq_users", "authorized_submit_users", "biff", "body_checks",
@@ -69,8 +69,8 @@ constexpr std::array<std::string_view, 311> kUnimplemented{
     "smtp_tls_policy_maps", "smtp_tls_protocols", "smtp_tls_secure_cert_match", "smtp_tls_servername",
     "smtp_tls_session_cache_database", "smtp_tls_verify_cert_match", "smtp_tls_wrappermode", "smtp_use_tls",
     "smtpd_authorized_verp_clients", "smtpd_authorized_xclient_hosts", "smtpd_authorized_xforward_hosts",
-    "smtpd_client_auth_rate_limit", "smtpd_client_connection_count_limit",
-    "smtpd_client_connection_rate_limit", "smtpd_client_event_limit_exceptions",
+    "smtpd_client_auth_rate_limit",
+    "smtpd_client_connection_rate_limit",
     "smtpd_client_message_rate_limit", "smtpd_client_new_tls_session_rate_limit", "smtpd_client_port_logging",
     "smtpd_client_recipient_rate_limit", "smtpd_client_restrictions", "smtpd_command_filter",
     "smtpd_data_restrictions", "smtpd_delay_reject", "smtpd_discard_ehlo_keyword_address_maps",

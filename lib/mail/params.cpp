@@ -80,6 +80,10 @@ constexpr std::array kParams{
     ParamSpec{"smtp_tls_CAfile", K::text, ""},
     ParamSpec{"smtp_tls_security_level", K::text, ""},
     ParamSpec{"smtpd_banner", K::text, "$myhostname ESMTP $mail_name"},
+    ParamSpec{"smtpd_client_connection_count_limit", K::integer, "50", 0},
+    // Postfix: ${smtpd_client_connection_limit_exceptions:$mynetworks}; kurir
+    // has no older name to fall back on.
+    ParamSpec{"smtpd_client_event_limit_exceptions", K::text, "$mynetworks"},
     ParamSpec{"smtpd_error_sleep_time", K::time, "1s", 0},
     ParamSpec{"smtpd_forbid_bare_newline", K::text, "normalize"},
     ParamSpec{"smtpd_hard_error_limit", K::integer, "20", 1},
