@@ -15,13 +15,15 @@
 //   the directory fsynced. Only then does it answer {status=0, queue_id}
 //   and wake qmgr. Refusals answer status 4 or 5 with a DSN code and text;
 //   a refused or abandoned message leaves no file. A CR or LF inside a
-//   content line becomes a space (cleanup_replace_stray_cr_lf).
+//   content line becomes a space (cleanup_replace_stray_cr_lf);
+//   the characters in message_strip_characters (empty by default, as in
+//   Postfix; "\0" strips NUL) are removed from content.
 // SECURITY
 //   Runs as mail_owner. The record stream comes from smtpd or pickup and is
 //   parsed strictly; nothing in it is executed.
 // CONFIGURATION PARAMETERS
 //   message_size_limit, header_size_limit, hopcount_limit,
-//   cleanup_replace_stray_cr_lf, myhostname,
+//   cleanup_replace_stray_cr_lf, message_strip_characters, myhostname,
 //   myorigin, queue_directory
 #include "cleanup/cleanup_service.hpp"
 #include "server/server.hpp"

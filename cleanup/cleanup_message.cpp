@@ -42,16 +42,53 @@ void mask_stray_cr_lf(std::string& text) {
         if (c == '\r' || c == '\n') c = ' ';
 }
 
-// Appends a content record as it came, masked when it needs it.
+// Appends a content record as it came (raw; empty: encode it again),
+// masked when it needs it.
 void append_content(std::string& out, const mail::RecView& r, std::string_view raw, bool mask) {
-    if (!mask || r.data.find_first_of("\r\n") == r.data.npos) {
+    if (!raw.empty() && (!mask || r.data.find_first_of("\r\n") == r.data.npos)) {
         out.append(raw);
         return;
     }
     std::string data(r.data);
-    mask_stray_cr_lf(data);
+    if (mask) mask_stray_cr_lf(data);
     mail::rec_append(out, r.type, data);
 }
+
+}  // namespace
+
+std::string parse_strip_characters(std::string_view text) {
+    std::string out;
+    for (size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '\\' || i + 1 == text.size()) {
+            out += text[i];
+            continue;
+        }
+        char c = text[++i];
+        switch (c) {
+            case 'a': out += '\a'; break;
+            case 'b': out += '\b'; break;
+            case 'f': out += '\f'; break;
+            case 'n': out += '\n'; break;
+            case 'r': out += '\r'; break;
+            case 't': out += '\t'; break;
+            case 'v': out += '\v'; break;
+            case '\\': out += '\\'; break;
+            default:
+                if (c >= '0' && c <= '7') {  // up to three octal digits
+                    int v = c - '0';
+                    for (int k = 0; k < 2 && i + 1 < text.size() && text[i + 1] >= '0' && text[i + 1] <= '7'; ++k)
+                        v = v * 8 + (text[++i] - '0');
+                    out += static_cast<char>(v & 0xff);
+                } else {  // not an escape: both stay
+                    out += '\\';
+                    out += c;
+                }
+        }
+    }
+    return out;
+}
+
+namespace {
 
 std::expected<void, Refusal> fail4(std::string text) { return std::unexpected(refuse('4', "4.3.0", std::move(text))); }
 
@@ -69,7 +106,8 @@ MessageBuilder::MessageBuilder(const mail::Config& cfg, std::string queue_id, lo
       sink_(std::move(sink)),
       limit_(cfg.integer("message_size_limit")),
       header_limit_(cfg.integer("header_size_limit")),
-      mask_cr_lf_(cfg.boolean("cleanup_replace_stray_cr_lf")) {}
+      mask_cr_lf_(cfg.boolean("cleanup_replace_stray_cr_lf")),
+      strip_(parse_strip_characters(cfg.str("message_strip_characters"))) {}
 
 size_t MessageBuilder::held_bytes() const {
     size_t n = pending_.size() + part_.size() + out_.size() + envelope_bytes_;
@@ -121,10 +159,18 @@ std::expected<void, Refusal> MessageBuilder::take(const mail::RecView& r, std::s
     last_content_type_ = r.type;
     if (r.type != rec::line && r.type != rec::part)
         return fail4(fmt::format("unexpected record '{}' in content", r.type));
-    size_ += static_cast<long>(r.data.size()) + (r.type == rec::line ? 1 : 0);
+    RecView rv = r;
+    std::string stripped;
+    if (!strip_.empty() && r.data.find_first_of(strip_) != r.data.npos) {  // message_strip_characters
+        for (char c : r.data)
+            if (strip_.find(c) == strip_.npos) stripped += c;
+        rv.data = stripped;
+        raw = {};
+    }
+    size_ += static_cast<long>(rv.data.size()) + (rv.type == rec::line ? 1 : 0);
     if (limit_ > 0 && size_ > limit_) return std::unexpected(refuse('5', "5.3.4", "Message size exceeds fixed limit"));
-    if (phase_ == Phase::headers) return take_header(r);
-    append_content(out_, r, raw, mask_cr_lf_);
+    if (phase_ == Phase::headers) return take_header(rv);
+    append_content(out_, rv, raw, mask_cr_lf_);
     return {};
 }
 

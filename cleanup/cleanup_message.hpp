@@ -107,6 +107,7 @@ private:
     long limit_ = 0;
     long header_limit_ = 0;
     bool mask_cr_lf_ = true;
+    std::string strip_;  // message_strip_characters, unescaped
     char last_content_type_ = 0;
     std::string out_;        // output not yet given to the sink
     size_t out_offset_ = 0;  // bytes given to the sink so far
@@ -116,6 +117,11 @@ private:
 
 std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, const CleanupInput& in,
                                                        const Canonicalize& canon);
+
+// message_strip_characters as Postfix reads it: a backslash before a, b, f,
+// n, r, t, v or a backslash, or before up to three octal digits (so "\0" is
+// NUL), is an escape; anything else is itself.
+std::string parse_strip_characters(std::string_view text);
 
 // RFC 5322 date, e.g. "Mon, 23 Nov 2026 10:01:02 +0000 (UTC)".
 std::string rfc2822_date(long epoch);

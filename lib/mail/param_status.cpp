@@ -15,7 +15,7 @@ namespace {
 // commonly sets. Sorted, for binary search; a unit test keeps it disjoint
 // from the table. A Postfix name missing here is reported as unknown,
 // which is a warning in main.cf as well.
-constexpr std::array<std::string_view, 309> kUnimplemented{
+constexpr std::array<std::string_view, 308> kUnimplemented{
     "access_map_reject_code", "address_verify_map", "address_verify_sender", "always_add_missing_headers",
     "always_bcc", "anvil_rate_time_unit", "append_at_myorigin", "append_dot_mydomain",
     "authorized_flush_users", "authorized_mailq_users", "authorized_submit_users", "biff", "body_checks",
@@ -39,7 +39,7 @@ constexpr std::array<std::string_view, 309> kUnimplemented{
     "mailbox_command_maps", "mailbox_delivery_lock", "mailbox_size_limit", "mailbox_transport",
     "mailbox_transport_maps", "maillog_file_prefixes", "maillog_file_rotate_suffix", "mailq_path",
     "manpage_directory", "maps_rbl_reject_code", "masquerade_classes", "masquerade_domains",
-    "masquerade_exceptions", "message_drop_headers", "message_reject_characters", "message_strip_characters",
+    "masquerade_exceptions", "message_drop_headers", "message_reject_characters",
     "meta_directory", "milter_connect_macros", "milter_default_action", "milter_header_checks",
     "milter_macro_daemon_name", "milter_mail_macros", "milter_protocol", "mime_header_checks",
     "mime_nesting_limit", "mynetworks_style", "nested_header_checks", "newaliases_path",

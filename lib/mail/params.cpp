@@ -52,6 +52,7 @@ constexpr std::array kParams{
     ParamSpec{"mydestination", K::text, "$myhostname, localhost.$mydomain, localhost"},
     ParamSpec{"mydomain", K::text, ""},
     ParamSpec{"myhostname", K::text, ""},
+    ParamSpec{"message_strip_characters", K::text, ""},
     ParamSpec{"mynetworks", K::text, "127.0.0.0/8 [::1]/128"},
     ParamSpec{"myorigin", K::text, "$myhostname"},
     ParamSpec{"qmgr_message_active_limit", K::integer, "20000", 1},

@@ -628,3 +628,28 @@ TEST_CASE("MessageBuilder: a message over message_size_limit is refused while it
     CHECK(refused->dsn == "5.3.4");
     CHECK(fed < 60000);  // at the limit, not at the end
 }
+
+TEST_CASE("parse_strip_characters reads Postfix's escapes", "[cleanup]") {
+    using cleanup::parse_strip_characters;
+    CHECK(parse_strip_characters("") == "");
+    CHECK(parse_strip_characters("\\0") == std::string(1, '\0'));
+    CHECK(parse_strip_characters("\\r\\n\\t\\\\") == "\r\n\t\\");
+    CHECK(parse_strip_characters("\\177\\1x") == std::string("\177\001x", 3));
+    CHECK(parse_strip_characters("\\q") == "\\q");  // not an escape: both stay
+    CHECK(parse_strip_characters("ab\\") == "ab\\");
+}
+
+TEST_CASE("build_queue_file: message_strip_characters removes them from content, and the size follows", "[cleanup]") {
+    Stream st;
+    st.lines = {std::string("Subject: a\0b", 12), "", std::string("nul\0gone\0", 9), "kept"};
+    auto b = must_build(config("message_strip_characters = \\0\n"), st);
+    auto has = [&](const std::string& l) { return std::find(b.content.begin(), b.content.end(), l) != b.content.end(); };
+    CHECK(has("Subject: ab"));
+    CHECK(has("nulgone"));
+    CHECK(has("kept"));
+    CHECK(b.out.size == content_bytes(b.content));
+    CHECK(b.out.size == b.env.content_size);
+    // Empty, as Postfix's default: a NUL passes.
+    auto d = must_build(config(), st);
+    CHECK(std::find(d.content.begin(), d.content.end(), std::string("nul\0gone\0", 9)) != d.content.end());
+}
