@@ -6,16 +6,24 @@
 //   (record.hpp) up to the end-of-content record, canonicalises sender and
 //   recipients through trivial-rewrite, removes duplicate recipients, adds a
 //   Received: header and any missing Message-ID:, Date: (and From: for local
-//   submissions), and writes the queue file into incoming/ durably (one
-//   write into an unnamed file, fsync, link it as incoming/ID, fsync the
-//   directory; util::create_file_durable). Only then does it answer
-//   {status=0, queue_id} and wake qmgr. Refusals answer status 4 or 5 with a
-//   DSN code and text.
+//   submissions), and writes the queue file into incoming/ as the message
+//   arrives: the envelope and the headers are held (at most
+//   header_size_limit of headers) until the headers end, then the body
+//   streams into an unnamed file in 64 KB pieces, so a message costs a
+//   bounded amount of memory however large it is. At the end the size
+//   record is patched in place, the file fsynced, linked as incoming/ID and
+//   the directory fsynced. Only then does it answer {status=0, queue_id}
+//   and wake qmgr. Refusals answer status 4 or 5 with a DSN code and text;
+//   a refused or abandoned message leaves no file. A CR or LF inside a
+//   content line becomes a space (cleanup_replace_stray_cr_lf);
+//   the characters in message_strip_characters (empty by default, as in
+//   Postfix; "\0" strips NUL) are removed from content.
 // SECURITY
 //   Runs as mail_owner. The record stream comes from smtpd or pickup and is
 //   parsed strictly; nothing in it is executed.
 // CONFIGURATION PARAMETERS
-//   message_size_limit, header_size_limit, hopcount_limit, myhostname,
+//   message_size_limit, header_size_limit, hopcount_limit,
+//   cleanup_replace_stray_cr_lf, message_strip_characters, myhostname,
 //   myorigin, queue_directory
 #include "cleanup/cleanup_service.hpp"
 #include "server/server.hpp"

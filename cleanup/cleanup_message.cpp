@@ -34,150 +34,262 @@ std::string header_value(std::string_view line) {
     return std::string(v);
 }
 
+// cleanup_replace_stray_cr_lf (Postfix 3.9, default yes): a CR or LF left
+// inside a content line becomes a space, so no "<CR>.<CR>" or "<LF>.<LF>"
+// in a line can ever look like an end of data to a next hop.
+void mask_stray_cr_lf(std::string& text) {
+    for (char& c : text)
+        if (c == '\r' || c == '\n') c = ' ';
+}
+
+// Appends a content record as it came (raw; empty: encode it again),
+// masked when it needs it.
+void append_content(std::string& out, const mail::RecView& r, std::string_view raw, bool mask) {
+    if (!raw.empty() && (!mask || r.data.find_first_of("\r\n") == r.data.npos)) {
+        out.append(raw);
+        return;
+    }
+    std::string data(r.data);
+    if (mask) mask_stray_cr_lf(data);
+    mail::rec_append(out, r.type, data);
+}
+
 }  // namespace
 
-std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, const CleanupInput& in,
-                                                       const Canonicalize& canon) {
-    using namespace mail;
-    std::vector<std::pair<std::string, std::string>> attrs;
-    std::string sender;
-    bool have_sender = false;
-    struct Rcpt {
-        std::string original, canonical, orcpt;
-        int notify = 0;
-    };
-    std::vector<Rcpt> rcpts;
-    std::string pending_orcpt;
-    int pending_notify = 0;
-    std::set<std::string> seen;
-    std::string pending_orig;
-
-    // Header analysis, then the content records themselves.
-    std::vector<std::string> headers;  // logical header lines, unfolded for inspection
-    std::string content;
-    bool in_headers = true, have_date = false, have_msgid = false, have_from = false;
-    std::string message_id;
-    int received = 0;
-    long size = 0, header_bytes = 0;
-    long limit = cfg.integer("message_size_limit");
-    bool in_content = false, ended = false;
-    std::string part;
-    size_t line_start = std::string_view::npos;
-    char last_content_type = 0;
-
-    size_t pos = 0;
-    RecView r;
-    while (!ended) {
-        RecStatus st = rec_next(in.stream, pos, r);
-        if (st != RecStatus::ok) return std::unexpected(refuse('4', "4.3.0", "malformed record stream"));
-        if (!in_content) {
-            switch (r.type) {
-                case rec::attr:
-                    if (r.data.find('=') == r.data.npos)
-                        return std::unexpected(refuse('4', "4.3.0", "malformed attribute record"));
-                    attrs.emplace_back(r.data.substr(0, r.data.find('=')), r.data.substr(r.data.find('=') + 1));
-                    break;
-                case rec::sender: {
-                    if (have_sender) return std::unexpected(refuse('4', "4.3.0", "duplicate sender"));
-                    have_sender = true;
-                    auto c = canon(r.data);
-                    if (!c) return std::unexpected(refuse('4', "4.3.0", c.error().text));
-                    sender = *c;
-                    break;
-                }
-                case rec::orig_rcpt: pending_orig = r.data; break;
-                case rec::dsn_orcpt: pending_orcpt = r.data; break;
-                case rec::dsn_notify: {
-                    auto n = parse_integer(r.data);
-                    if (!n || *n < 0 || *n > 15) return std::unexpected(refuse('4', "4.3.0", "malformed DSN record"));
-                    pending_notify = static_cast<int>(*n);
-                    break;
-                }
-                case rec::rcpt: {
-                    if (r.data.empty()) return std::unexpected(refuse('5', "5.1.3", "empty recipient address"));
-                    auto c = canon(r.data);
-                    if (!c) return std::unexpected(refuse('4', "4.3.0", c.error().text));
-                    if (seen.insert(*c).second)
-                        rcpts.push_back({pending_orig.empty() ? std::string(r.data) : pending_orig, *c, pending_orcpt,
-                                         pending_notify});
-                    pending_orig.clear();
-                    pending_orcpt.clear();
-                    pending_notify = 0;
-                    break;
-                }
-                case rec::message: in_content = true; break;
-                default: return std::unexpected(refuse('4', "4.3.0", fmt::format("unexpected record '{}'", r.type)));
-            }
+std::string parse_strip_characters(std::string_view text) {
+    std::string out;
+    for (size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '\\' || i + 1 == text.size()) {
+            out += text[i];
             continue;
         }
-        if (r.type == rec::content_end) {
-            if (last_content_type == rec::part)
-                return std::unexpected(refuse('4', "4.3.0", "malformed record stream: content ends inside a line"));
-            ended = true;
+        char c = text[++i];
+        switch (c) {
+            case 'a': out += '\a'; break;
+            case 'b': out += '\b'; break;
+            case 'f': out += '\f'; break;
+            case 'n': out += '\n'; break;
+            case 'r': out += '\r'; break;
+            case 't': out += '\t'; break;
+            case 'v': out += '\v'; break;
+            case '\\': out += '\\'; break;
+            default:
+                if (c >= '0' && c <= '7') {  // up to three octal digits
+                    int v = c - '0';
+                    for (int k = 0; k < 2 && i + 1 < text.size() && text[i + 1] >= '0' && text[i + 1] <= '7'; ++k)
+                        v = v * 8 + (text[++i] - '0');
+                    out += static_cast<char>(v & 0xff);
+                } else {  // not an escape: both stay
+                    out += '\\';
+                    out += c;
+                }
+        }
+    }
+    return out;
+}
+
+namespace {
+
+std::expected<void, Refusal> fail4(std::string text) { return std::unexpected(refuse('4', "4.3.0", std::move(text))); }
+
+constexpr size_t kFlushAt = 64 << 10;
+
+}  // namespace
+
+MessageBuilder::MessageBuilder(const mail::Config& cfg, std::string queue_id, long now_sec, long now_usec,
+                               Canonicalize canon, Sink sink)
+    : cfg_(cfg),
+      queue_id_(std::move(queue_id)),
+      now_sec_(now_sec),
+      now_usec_(now_usec),
+      canon_(std::move(canon)),
+      sink_(std::move(sink)),
+      limit_(cfg.integer("message_size_limit")),
+      header_limit_(cfg.integer("header_size_limit")),
+      mask_cr_lf_(cfg.boolean("cleanup_replace_stray_cr_lf")),
+      strip_(parse_strip_characters(cfg.str("message_strip_characters"))) {}
+
+size_t MessageBuilder::held_bytes() const {
+    size_t n = pending_.size() + part_.size() + out_.size() + envelope_bytes_;
+    for (const auto& h : headers_) n += h.size();
+    return n;
+}
+
+std::string MessageBuilder::attr(std::string_view name) const {
+    for (const auto& [n, v] : attrs_)
+        if (n == name) return v;
+    return {};
+}
+
+std::expected<void, Refusal> MessageBuilder::feed(std::string_view bytes) {
+    if (phase_ == Phase::ended) return {};
+    pending_.append(bytes);
+    size_t pos = 0;
+    mail::RecView r;
+    while (phase_ != Phase::ended) {
+        size_t start = pos;
+        auto st = mail::rec_next(pending_, pos, r);
+        if (st == mail::RecStatus::need_more) break;
+        if (st == mail::RecStatus::bad) return fail4("malformed record stream");
+        if (auto t = take(r, std::string_view(pending_).substr(start, pos - start)); !t) return t;
+    }
+    pending_.erase(0, pos);
+    if (phase_ == Phase::ended) {
+        pending_.clear();
+        return flush();
+    }
+    if (pending_.size() > kMaxInputRecord) return fail4("malformed record stream: record too long");
+    if (out_.size() >= kFlushAt) return flush();
+    return {};
+}
+
+std::expected<void, Refusal> MessageBuilder::take(const mail::RecView& r, std::string_view raw) {
+    using namespace mail;
+    if (phase_ == Phase::envelope) return take_envelope(r);
+    if (r.type == rec::content_end) {
+        if (last_content_type_ == rec::part) return fail4("malformed record stream: content ends inside a line");
+        if (phase_ == Phase::headers)
+            if (auto f = finish_headers(); !f) return f;
+        rec_append(out_, rec::content_end, "");
+        rec_append(out_, rec::end, "");
+        summary_.size = size_ + added_bytes_;
+        phase_ = Phase::ended;
+        return {};
+    }
+    last_content_type_ = r.type;
+    if (r.type != rec::line && r.type != rec::part)
+        return fail4(fmt::format("unexpected record '{}' in content", r.type));
+    RecView rv = r;
+    std::string stripped;
+    if (!strip_.empty() && r.data.find_first_of(strip_) != r.data.npos) {  // message_strip_characters
+        for (char c : r.data)
+            if (strip_.find(c) == strip_.npos) stripped += c;
+        rv.data = stripped;
+        raw = {};
+    }
+    size_ += static_cast<long>(rv.data.size()) + (rv.type == rec::line ? 1 : 0);
+    if (limit_ > 0 && size_ > limit_) return std::unexpected(refuse('5', "5.3.4", "Message size exceeds fixed limit"));
+    if (phase_ == Phase::headers) return take_header(rv);
+    append_content(out_, rv, raw, mask_cr_lf_);
+    return {};
+}
+
+std::expected<void, Refusal> MessageBuilder::take_envelope(const mail::RecView& r) {
+    using namespace mail;
+    envelope_bytes_ += r.data.size() + 8;
+    if (envelope_bytes_ > kMaxEnvelope) return fail4("envelope too large");
+    switch (r.type) {
+        case rec::attr: {
+            size_t eq = r.data.find('=');
+            if (eq == r.data.npos) return fail4("malformed attribute record");
+            attrs_.emplace_back(r.data.substr(0, eq), r.data.substr(eq + 1));
             break;
         }
-        last_content_type = r.type;
-        if (r.type != rec::line && r.type != rec::part)
-            return std::unexpected(refuse('4', "4.3.0", fmt::format("unexpected record '{}' in content", r.type)));
-        size += static_cast<long>(r.data.size()) + (r.type == rec::line ? 1 : 0);
-        if (limit > 0 && size > limit)
-            return std::unexpected(refuse('5', "5.3.4", "Message size exceeds fixed limit"));
-        if (in_headers) {
-            if (part.empty()) line_start = r.offset;
-            if (r.type == rec::part) {
-                part += r.data;
-                continue;
-            }
-            std::string line = part.empty() ? std::string(r.data) : part + std::string(r.data);
-            part.clear();
-            header_bytes += static_cast<long>(line.size());
-            if (line.empty() || (!is_continuation(line) && header_name(line).empty()) ||
-                (is_continuation(line) && headers.empty()) || header_bytes > cfg.integer("header_size_limit")) {
-                in_headers = false;
-                if (!line.empty()) {  // keep headers and body apart
-                    rec_append(content, rec::line, "");
-                    size += 1;
-                }
-            } else {
-                if (is_continuation(line))
-                    headers.back() += "\n" + line;
-                else
-                    headers.push_back(line);
-                continue;
-            }
+        case rec::sender: {
+            if (have_sender_) return fail4("duplicate sender");
+            have_sender_ = true;
+            auto c = canon_(r.data);
+            if (!c) return fail4(c.error().text);
+            sender_ = *c;
+            break;
         }
-        if (line_start == std::string_view::npos) line_start = r.offset;
-        content.append(in.stream.substr(line_start, pos - line_start));
-        line_start = std::string_view::npos;
+        case rec::orig_rcpt: pending_orig_ = r.data; break;
+        case rec::dsn_orcpt: pending_orcpt_ = r.data; break;
+        case rec::dsn_notify: {
+            auto n = parse_integer(r.data);
+            if (!n || *n < 0 || *n > 15) return fail4("malformed DSN record");
+            pending_notify_ = static_cast<int>(*n);
+            break;
+        }
+        case rec::rcpt: {
+            if (r.data.empty()) return std::unexpected(refuse('5', "5.1.3", "empty recipient address"));
+            auto c = canon_(r.data);
+            if (!c) return fail4(c.error().text);
+            if (seen_.insert(*c).second)
+                rcpts_.push_back({pending_orig_.empty() ? std::string(r.data) : pending_orig_, *c, pending_orcpt_,
+                                  pending_notify_});
+            pending_orig_.clear();
+            pending_orcpt_.clear();
+            pending_notify_ = 0;
+            break;
+        }
+        case rec::message: phase_ = Phase::headers; break;
+        default: return fail4(fmt::format("unexpected record '{}'", r.type));
     }
-    if (!have_sender) return std::unexpected(refuse('4', "4.3.0", "no sender"));
-    if (!part.empty()) headers.push_back(part);
-    auto attr = [&](std::string_view name) -> std::string {
-        for (const auto& [n, v] : attrs)
-            if (n == name) return v;
+    return {};
+}
+
+// A header line, or the line that ends the headers: that one and all after
+// it are the body.
+std::expected<void, Refusal> MessageBuilder::take_header(const mail::RecView& r) {
+    using namespace mail;
+    if (r.type == rec::part) {
+        part_ += r.data;
+        if (static_cast<long>(part_.size()) <= header_limit_) return {};
+        // One line longer than all the headers may be: it is body, as the
+        // lines past header_size_limit are.
+        if (auto f = finish_headers(); !f) return f;
+        if (mask_cr_lf_) mask_stray_cr_lf(part_);
+        rec_append(out_, rec::line, "");  // keep headers and body apart
+        size_ += 1;
+        for (size_t i = 0; i < part_.size(); i += 4096)
+            rec_append(out_, rec::part, std::string_view(part_).substr(i, 4096));
+        part_.clear();
+        part_.shrink_to_fit();
+        phase_ = Phase::body;
         return {};
-    };
+    }
+    std::string line = part_.empty() ? std::string(r.data) : part_ + std::string(r.data);
+    part_.clear();
+    if (mask_cr_lf_) mask_stray_cr_lf(line);
+    header_bytes_ += static_cast<long>(line.size());
+    if (line.empty() || (!is_continuation(line) && header_name(line).empty()) ||
+        (is_continuation(line) && headers_.empty()) || header_bytes_ > header_limit_) {
+        if (auto f = finish_headers(); !f) return f;
+        if (!line.empty()) {  // keep headers and body apart
+            rec_append(out_, rec::line, "");
+            size_ += 1;
+        }
+        rec_append_line(out_, line);
+        phase_ = Phase::body;
+        return {};
+    }
+    if (is_continuation(line))
+        headers_.back() += "\n" + line;
+    else
+        headers_.push_back(std::move(line));
+    return {};
+}
+
+// The headers are complete: the envelope, the headers and the ones cleanup
+// adds go out; the body follows them.
+std::expected<void, Refusal> MessageBuilder::finish_headers() {
+    using namespace mail;
+    if (!have_sender_) return fail4("no sender");
     bool local_origin = attr("origin") == "local";
     if (attr("extract") == "1") {
         // sendmail -t: recipients from To:, Cc: and Bcc:, added to any given.
-        for (const auto& h : headers) {
+        for (const auto& h : headers_) {
             if (!header_is(h, "To") && !header_is(h, "Cc") && !header_is(h, "Bcc")) continue;
             for (const auto& a : parse_address_list(header_value(h))) {
-                auto c = canon(a);
-                if (!c) return std::unexpected(refuse('4', "4.3.0", c.error().text));
-                if (seen.insert(*c).second) rcpts.push_back({a, *c, "", 0});
+                auto c = canon_(a);
+                if (!c) return fail4(c.error().text);
+                if (seen_.insert(*c).second) rcpts_.push_back({a, *c, "", 0});
             }
         }
     }
     if (local_origin)  // a local submission's blind copies stay blind
-        std::erase_if(headers, [&](const std::string& h) {
+        std::erase_if(headers_, [&](const std::string& h) {
             if (!header_is(h, "Bcc")) return false;
-            size -= static_cast<long>(h.size()) + 1;
+            size_ -= static_cast<long>(h.size()) + 1;
             return true;
         });
-    if (rcpts.empty()) return std::unexpected(refuse('5', "5.5.1", "no recipients"));
+    if (rcpts_.empty()) return std::unexpected(refuse('5', "5.5.1", "no recipients"));
 
-    for (const auto& h : headers) {
+    bool have_date = false, have_msgid = false, have_from = false;
+    int received = 0;
+    std::string message_id;
+    for (const auto& h : headers_) {
         if (header_is(h, "Date")) have_date = true;
         if (header_is(h, "From")) have_from = true;
         if (header_is(h, "Received")) ++received;
@@ -186,78 +298,74 @@ std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, 
             message_id = header_value(h);
         }
     }
-    if (received >= cfg.integer("hopcount_limit"))
-        return std::unexpected(refuse('5', "5.4.6", "Too many hops"));
+    if (received >= cfg_.integer("hopcount_limit")) return std::unexpected(refuse('5', "5.4.6", "Too many hops"));
 
-    std::string hostname = cfg.str("myhostname");
-    std::string date = rfc2822_date(in.now_sec);
+    std::string hostname = cfg_.str("myhostname");
+    std::string date = rfc2822_date(now_sec_);
     std::vector<std::string> added;
-    bool requeued = attr("requeue") == "1";  // kurir-super -r: the headers are complete already
+    bool requeued = attr("requeue") == "1";        // kurir-super -r: the headers are complete already
     bool forwarded = attr("origin") == "forward";  // local forwarding an alias or .forward target
     if (!requeued) {
-        std::string from_part;
         if (local_origin) {
-            from_part = fmt::format("by {} ({}, from userid {})", hostname, cfg.str("mail_name"),
-                                    attr("uid").empty() ? "unknown" : attr("uid"));
-            added.push_back(fmt::format("Received: {}\n\tid {}; {}", from_part, in.queue_id, date));
+            std::string from_part = fmt::format("by {} ({}, from userid {})", hostname, cfg_.str("mail_name"),
+                                                attr("uid").empty() ? "unknown" : attr("uid"));
+            added.push_back(fmt::format("Received: {}\n\tid {}; {}", from_part, queue_id_, date));
         } else if (forwarded) {
-            added.push_back(fmt::format("Received: by {} ({}) id {}\n\tfor <{}>; {}", hostname, cfg.str("mail_name"),
-                                        in.queue_id, quote_address(rcpts.front().canonical), date));
+            added.push_back(fmt::format("Received: by {} ({}) id {}\n\tfor <{}>; {}", hostname, cfg_.str("mail_name"),
+                                        queue_id_, quote_address(rcpts_.front().canonical), date));
         } else {
             std::string helo = attr("helo");
             // Postfix names the recipient only when there is one.
             std::string for_part =
-                rcpts.size() == 1 ? fmt::format("\n\tfor <{}>", quote_address(rcpts.front().canonical)) : "";
+                rcpts_.size() == 1 ? fmt::format("\n\tfor <{}>", quote_address(rcpts_.front().canonical)) : "";
             // smtpd_tls_received_header: what TLS was used, as Postfix says it.
             std::string tls = attr("tls_received").empty() ? "" : fmt::format("\n\t({})", attr("tls_received"));
             added.push_back(fmt::format("Received: from {} ({} [{}]){}\n\tby {} ({}) with {} id {}{}; {}",
                                         helo.empty() ? attr("client_name") : helo, attr("client_name"),
-                                        attr("client_addr"), tls, hostname, cfg.str("mail_name"),
-                                        attr("protocol").empty() ? "ESMTP" : attr("protocol"), in.queue_id,
-                                        for_part, date));
+                                        attr("client_addr"), tls, hostname, cfg_.str("mail_name"),
+                                        attr("protocol").empty() ? "ESMTP" : attr("protocol"), queue_id_, for_part,
+                                        date));
         }
     }
     if (!have_msgid && !requeued && !forwarded) {
         char stamp[32];
-        time_t t = in.now_sec;
+        time_t t = now_sec_;
         struct tm tm {};
         gmtime_r(&t, &tm);
         strftime(stamp, sizeof stamp, "%Y%m%d%H%M%S", &tm);
-        message_id = fmt::format("<{}.{}@{}>", stamp, in.queue_id, hostname);
+        message_id = fmt::format("<{}.{}@{}>", stamp, queue_id_, hostname);
         added.push_back("Message-ID: " + message_id);
     }
     if (!have_date && !requeued && !forwarded) added.push_back("Date: " + date);
     if (!have_from && local_origin && !requeued) {
         std::string fullname = attr("fullname");
         std::erase_if(fullname, [](char c) { return c == '"' || c == '\\' || c == '\r' || c == '\n'; });
-        added.push_back(fullname.empty() ? "From: " + quote_address(sender)
-                                         : fmt::format("From: \"{}\" <{}>", fullname, quote_address(sender)));
+        added.push_back(fullname.empty() ? "From: " + quote_address(sender_)
+                                         : fmt::format("From: \"{}\" <{}>", fullname, quote_address(sender_)));
     }
     if (local_origin && !attr("auth_warning").empty())
         added.push_back(fmt::format("X-Authentication-Warning: {}: {}", hostname, attr("auth_warning")));
-
-    std::string out;
-    out.reserve(content.size() + 1024);
-    rec_append(out, rec::version, "1");
-    rec_append(out, rec::time, fmt::format("{} {}", in.now_sec, in.now_usec));
     // Size counts the headers cleanup adds, as the mailbox will hold them.
-    long total = size;
-    for (const auto& h : added) total += static_cast<long>(h.size()) + 1;
-    rec_append(out, rec::size, std::to_string(total));
-    rec_append(out, rec::sender, sender);
-    for (const auto& [n, v] : attrs) rec_append(out, rec::attr, n + "=" + v);
-    for (const auto& rc : rcpts) {
-        if (rc.original != rc.canonical) rec_append(out, rec::orig_rcpt, rc.original);
-        if (rc.notify != 0) rec_append(out, rec::dsn_notify, std::to_string(rc.notify));
-        if (!rc.orcpt.empty()) rec_append(out, rec::dsn_orcpt, rc.orcpt);
-        rec_append(out, rec::rcpt, rc.canonical);
+    for (const auto& h : added) added_bytes_ += static_cast<long>(h.size()) + 1;
+
+    rec_append(out_, rec::version, "1");
+    rec_append(out_, rec::time, fmt::format("{} {}", now_sec_, now_usec_));
+    rec_append(out_, rec::size, std::string(kSizeWidth, '0'));  // patched at the end
+    size_offset_ = out_offset_ + out_.size() - kSizeWidth;
+    rec_append(out_, rec::sender, sender_);
+    for (const auto& [n, v] : attrs_) rec_append(out_, rec::attr, n + "=" + v);
+    for (const auto& rc : rcpts_) {
+        if (rc.original != rc.canonical) rec_append(out_, rec::orig_rcpt, rc.original);
+        if (rc.notify != 0) rec_append(out_, rec::dsn_notify, std::to_string(rc.notify));
+        if (!rc.orcpt.empty()) rec_append(out_, rec::dsn_orcpt, rc.orcpt);
+        rec_append(out_, rec::rcpt, rc.canonical);
     }
-    rec_append(out, rec::message, "");
+    rec_append(out_, rec::message, "");
     auto add_lines = [&](std::string_view text) {
         size_t p = 0;
         for (;;) {
             size_t nl = text.find('\n', p);
-            rec_append_line(out, text.substr(p, nl == text.npos ? text.npos : nl - p));
+            rec_append_line(out_, text.substr(p, nl == text.npos ? text.npos : nl - p));
             if (nl == text.npos) break;
             p = nl + 1;
         }
@@ -266,19 +374,45 @@ std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, 
     // client's headers, as Postfix places them.
     size_t trace = requeued ? 0 : 1;
     for (size_t i = 0; i < trace; ++i) add_lines(added[i]);
-    for (const auto& h : headers) add_lines(h);
+    for (const auto& h : headers_) add_lines(h);
     for (size_t i = trace; i < added.size(); ++i) add_lines(added[i]);
-    out += content;
-    rec_append(out, rec::content_end, "");
-    rec_append(out, rec::end, "");
 
-    CleanupOutput result;
-    result.file = std::move(out);
-    result.message_id = message_id;
-    result.sender = sender;
-    result.recipients = rcpts.size();
-    result.size = total;
-    return result;
+    summary_.message_id = message_id;
+    summary_.sender = sender_;
+    summary_.recipients = rcpts_.size();
+    headers_.clear();
+    headers_.shrink_to_fit();
+    return {};
+}
+
+std::expected<void, Refusal> MessageBuilder::flush() {
+    if (out_.empty()) return {};
+    if (auto w = sink_(out_); !w) return std::unexpected(refuse('4', "4.3.0", w.error().text));
+    out_offset_ += out_.size();
+    out_.clear();
+    return {};
+}
+
+MessageBuilder::Patch MessageBuilder::size_patch() const {
+    std::string digits = std::to_string(summary_.size);
+    if (digits.size() < kSizeWidth) digits.insert(0, kSizeWidth - digits.size(), '0');
+    return {size_offset_, digits};
+}
+
+std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, const CleanupInput& in,
+                                                       const Canonicalize& canon) {
+    std::string file;
+    MessageBuilder b(cfg, in.queue_id, in.now_sec, in.now_usec, canon, [&](std::string_view bytes) -> util::Result<void> {
+        file.append(bytes);
+        return {};
+    });
+    if (auto f = b.feed(in.stream); !f) return std::unexpected(f.error());
+    if (!b.ended()) return std::unexpected(refuse('4', "4.3.0", "malformed record stream"));
+    auto patch = b.size_patch();
+    file.replace(patch.offset, patch.bytes.size(), patch.bytes);
+    CleanupOutput out = b.summary();
+    out.file = std::move(file);
+    return out;
 }
 
 }  // namespace kurir::cleanup

@@ -1,11 +1,18 @@
-// cleanup's message processing as a pure function: the record stream a
-// client sent, in; the queue file's bytes (or a refusal), out.
+// cleanup's message processing without I/O: the record stream a client
+// sends, in, as it arrives; the queue file's bytes (or a refusal), out to a
+// sink, as soon as they are known. The envelope and the headers are held
+// (headers up to header_size_limit: they are completed before the body);
+// the body streams through, so memory per message is bounded, not the
+// message. The size record, known only at the end, is written as a
+// fixed-width placeholder and patched (MessageBuilder::size_patch).
 #pragma once
 
 #include "mail/config.hpp"
+#include "mail/record.hpp"
 #include "util/result.hpp"
 
 #include <functional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,8 +43,85 @@ struct CleanupOutput {
 // Canonicalises an address (the trivial-rewrite service in production).
 using Canonicalize = std::function<util::Result<std::string>(std::string_view)>;
 
+class MessageBuilder {
+public:
+    // Takes the next bytes of the queue file, in order.
+    using Sink = std::function<util::Result<void>(std::string_view bytes)>;
+    // One record of the client's stream is at most this long (smtpd and
+    // pickup send lines in pieces of 4 KB); the envelope at most
+    // kMaxEnvelope bytes.
+    static constexpr size_t kMaxInputRecord = 1 << 20;
+    static constexpr size_t kMaxEnvelope = 4 << 20;
+    static constexpr size_t kSizeWidth = 12;  // digits of the size record
+
+    MessageBuilder(const mail::Config& cfg, std::string queue_id, long now_sec, long now_usec, Canonicalize canon,
+                   Sink sink);
+    // The next bytes of the client's stream, split anywhere. Bytes after
+    // the end-of-content record are ignored.
+    std::expected<void, Refusal> feed(std::string_view bytes);
+    bool ended() const { return phase_ == Phase::ended; }
+    // Once ended: where the size record's digits are and what they are.
+    struct Patch {
+        size_t offset = 0;
+        std::string bytes;
+    };
+    Patch size_patch() const;
+    // Once ended: what the log and the reply need (file stays empty).
+    const CleanupOutput& summary() const { return summary_; }
+    // What the builder holds now (for tests of the memory bound).
+    size_t held_bytes() const;
+
+private:
+    enum class Phase { envelope, headers, body, ended };
+    std::expected<void, Refusal> take(const mail::RecView& r, std::string_view raw);
+    std::expected<void, Refusal> take_envelope(const mail::RecView& r);
+    std::expected<void, Refusal> take_header(const mail::RecView& r);
+    std::expected<void, Refusal> finish_headers();
+    std::expected<void, Refusal> flush();
+    std::string attr(std::string_view name) const;
+
+    const mail::Config& cfg_;
+    std::string queue_id_;
+    long now_sec_, now_usec_;
+    Canonicalize canon_;
+    Sink sink_;
+    Phase phase_ = Phase::envelope;
+    std::string pending_;  // the client's bytes not yet a whole record
+    size_t envelope_bytes_ = 0;
+    std::vector<std::pair<std::string, std::string>> attrs_;
+    std::string sender_;
+    bool have_sender_ = false;
+    struct Rcpt {
+        std::string original, canonical, orcpt;
+        int notify = 0;
+    };
+    std::vector<Rcpt> rcpts_;
+    std::string pending_orig_, pending_orcpt_;
+    int pending_notify_ = 0;
+    std::set<std::string> seen_;
+    std::vector<std::string> headers_;  // logical header lines, unfolded for inspection
+    std::string part_;                  // a header line arriving in pieces
+    long header_bytes_ = 0;
+    long size_ = 0;        // content bytes, as the mailbox will hold them
+    long added_bytes_ = 0;  // of the headers cleanup adds
+    long limit_ = 0;
+    long header_limit_ = 0;
+    bool mask_cr_lf_ = true;
+    std::string strip_;  // message_strip_characters, unescaped
+    char last_content_type_ = 0;
+    std::string out_;        // output not yet given to the sink
+    size_t out_offset_ = 0;  // bytes given to the sink so far
+    size_t size_offset_ = 0;
+    CleanupOutput summary_;
+};
+
 std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, const CleanupInput& in,
                                                        const Canonicalize& canon);
+
+// message_strip_characters as Postfix reads it: a backslash before a, b, f,
+// n, r, t, v or a backslash, or before up to three octal digits (so "\0" is
+// NUL), is an escape; anything else is itself.
+std::string parse_strip_characters(std::string_view text);
 
 // RFC 5322 date, e.g. "Mon, 23 Nov 2026 10:01:02 +0000 (UTC)".
 std::string rfc2822_date(long epoch);

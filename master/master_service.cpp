@@ -43,8 +43,10 @@ util::Result<std::unique_ptr<Service>> Master::make_service(const mail::ServiceE
     s->entry = e;
     s->path = config_->str("daemon_directory") + "/" + e.command;
     if (::access(s->path.c_str(), X_OK) < 0) return util::fail_errno("service " + e.name + ": " + s->path);
-    long limit = config_->integer("default_process_limit");
-    s->maxproc = e.maxproc < 0 ? static_cast<int>(limit) : e.maxproc == 0 ? 1 << 20 : e.maxproc;
+    s->maxproc = mail::effective_maxproc(e, config_->integer("default_process_limit"));
+    if (e.maxproc == 0 && !reuse)
+        util::msg_info("service {}: maxproc 0 runs at most {} processes ({} x default_process_limit)", e.name,
+                       s->maxproc, mail::kMaxprocZeroFactor);
     if (reuse) {
         // A copy: the old service keeps its own until the new table is complete.
         s->listen.reset(::fcntl(reuse->listen.get(), F_DUPFD_CLOEXEC, 0));

@@ -31,9 +31,18 @@
 //   failed handshake or garbage instead of a ClientHello ends that session
 //   only. smtpd never opens the TLS key: master (root) reads and checks it
 //   at start and reload, and passes the bytes on fd 5 (server/tls_credentials).
+//   A session that lasts longer than smtpd_session_time_limit (kurir's own
+//   parameter: smtpd_timeout bounds each read, not the whole) ends the same
+//   way, however slowly the client dribbles bytes. Before the greeting,
+//   anvil counts the client's connections across every smtpd process of
+//   the instance: past smtpd_client_connection_count_limit the client gets
+//   421 4.7.0 (clients in smtpd_client_event_limit_exceptions are not
+//   counted); when anvil cannot answer, the client is served and that is
+//   logged.
 // CONFIGURATION PARAMETERS
 //   smtpd_banner, message_size_limit, mynetworks, mydestination,
-//   smtpd_recipient_limit, smtpd_timeout, smtpd_soft_error_limit,
+//   smtpd_recipient_limit, smtpd_timeout, smtpd_session_time_limit,
+//   smtpd_soft_error_limit,
 //   smtpd_hard_error_limit, smtpd_junk_command_limit, smtpd_error_sleep_time,
 //   smtpd_forbid_bare_newline, smtpd_client_restrictions,
 //   smtpd_helo_restrictions, smtpd_sender_restrictions,
@@ -42,7 +51,8 @@
 //   smtpd_helo_required, smtpd_tls_security_level, smtpd_tls_wrappermode,
 //   smtpd_tls_cert_file, smtpd_tls_key_file, smtpd_tls_chain_files,
 //   smtpd_tls_protocols, smtpd_tls_mandatory_protocols, smtpd_tls_ciphers,
-//   smtpd_tls_mandatory_ciphers, smtpd_tls_loglevel, smtpd_tls_received_header
+//   smtpd_tls_mandatory_ciphers, smtpd_tls_loglevel, smtpd_tls_received_header,
+//   smtpd_client_connection_count_limit, smtpd_client_event_limit_exceptions
 #include "smtpd/smtpd_session.hpp"
 #include "util/log.hpp"
 

@@ -45,6 +45,7 @@ util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg) {
     p.junk_command_limit = cfg.integer("smtpd_junk_command_limit");
     p.error_sleep = cfg.seconds("smtpd_error_sleep_time");
     p.timeout = cfg.seconds("smtpd_timeout");
+    p.session_time_limit = cfg.seconds("smtpd_session_time_limit");
     std::string bare = cfg.str("smtpd_forbid_bare_newline");
     if (bare != "normalize" && bare != "reject" && bare != "no" && bare != "yes")
         return util::fail("smtpd_forbid_bare_newline: want normalize, reject or no: \"" + bare + "\"");
@@ -54,6 +55,10 @@ util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg) {
     if (!lists) return std::unexpected(lists.error());
     p.restrictions = std::move(*lists);
     p.helo_required = cfg.boolean("smtpd_helo_required");
+    p.connection_count_limit = cfg.integer("smtpd_client_connection_count_limit");
+    auto exceptions = load_limit_exceptions(cfg);
+    if (!exceptions) return std::unexpected(exceptions.error());
+    p.limit_exceptions = std::move(*exceptions);
     return p;
 }
 
@@ -64,6 +69,8 @@ Session::~Session() {
     if (client_) bufferevent_free(client_);
     abort_cleanup();
     if (delay_) event_free(delay_);
+    if (deadline_) event_free(deadline_);
+    *alive_ = false;
 }
 
 void Session::start(server::ServerContext& ctx, const SmtpdPolicy& policy, util::Fd fd, server::ClientDone done) {
@@ -74,11 +81,21 @@ void Session::start(server::ServerContext& ctx, const SmtpdPolicy& policy, util:
     struct timeval tv {policy.timeout, 0};
     bufferevent_set_timeouts(s->client_, &tv, &tv);
     bufferevent_setwatermark(s->client_, EV_READ, 0, kClientInputHighWater);
-    bufferevent_enable(s->client_, EV_READ | EV_WRITE);
+    if (policy.session_time_limit > 0) {
+        // smtpd_timeout bounds each read; this bounds the whole session.
+        s->deadline_ = evtimer_new(ctx.base, on_session_deadline, s);
+        struct timeval limit {policy.session_time_limit, 0};
+        evtimer_add(s->deadline_, &limit);
+    }
     util::msg_info("connect from {}", s->client_id());
     // Wrapper mode: TLS from the first byte; the banner waits for the handshake.
     if (policy.tls && policy.tls->settings().wrapper_mode && !s->start_tls()) return s->close();
-    s->reply(fmt::format("220 {}", policy.banner));
+    s->admit();  // greets the client, or refuses it
+}
+
+void Session::greet() {
+    bufferevent_enable(client_, EV_READ | EV_WRITE);
+    reply(fmt::format("220 {}", policy_.banner));
 }
 
 std::string Session::client_id() const { return peer_.name + "[" + peer_.addr + "]"; }
@@ -176,6 +193,7 @@ void Session::close() {
     // buffer: give it to the socket if it takes it now.
     if (tls_active_) flush_raw();
     util::msg_info("disconnect from {}{} commands={}", client_id(), stats, total);
+    if (anvil_counted_) policy_.anvil->disconnect(ctx_, service_name(), peer_.addr);
     server::ClientDone done = std::move(done_);
     delete this;
     done();
@@ -211,6 +229,20 @@ void Session::on_client_event(bufferevent*, short what, void* arg) {
         util::msg_info("lost connection after DATA from {}", s->client_id());
     s->abort_cleanup();
     s->close();
+}
+
+// smtpd_session_time_limit: the session ends now, in whatever state, as a
+// timeout does (the 421 goes out only if the socket takes it at once).
+void Session::on_session_deadline(int, short, void* arg) {
+    auto* s = static_cast<Session*>(arg);
+    if (s->state_ == State::closing) return s->close();
+    const char* stage = s->state_ == State::data              ? "DATA"
+                        : s->state_ == State::waiting_cleanup ? "END-OF-MESSAGE"
+                                                              : "command";
+    util::msg_info("timeout after {} from {}: session time limit of {}s exceeded", stage, s->client_id(),
+                   s->policy_.session_time_limit);
+    s->abort_cleanup();
+    s->close_now(fmt::format("421 4.4.2 {} Error: timeout exceeded", s->policy_.hostname));
 }
 
 void Session::on_client_read(bufferevent*, void* arg) { static_cast<Session*>(arg)->process_input(); }

@@ -9,6 +9,7 @@
 #include "server/attr_conn.hpp"
 #include "server/server.hpp"
 #include "server/tls_server.hpp"
+#include "smtpd/smtpd_anvil.hpp"
 #include "util/attr.hpp"
 #include "util/cidr.hpp"
 #include "util/socket.hpp"
@@ -35,6 +36,7 @@ struct SmtpdPolicy {
     long junk_command_limit = 0;
     long error_sleep = 0;
     long timeout = 0;
+    long session_time_limit = 0;  // seconds, 0: none
     bool reject_bare_newline = false;
     bool check_local_users = true;
     std::vector<mail::RestrictionList> restrictions;  // evaluated at RCPT, in order
@@ -44,6 +46,10 @@ struct SmtpdPolicy {
     // TLS when smtpd_tls_security_level or smtpd_tls_wrappermode asks for
     // it (smtpd_tls.cpp); null otherwise.
     std::shared_ptr<server::TlsServer> tls;
+    long connection_count_limit = 0;       // smtpd_client_connection_count_limit, 0: none
+    std::vector<util::Cidr> limit_exceptions;  // smtpd_client_event_limit_exceptions
+    // The process's one connection to anvil (shared: the policy is const).
+    std::shared_ptr<AnvilClient> anvil = std::make_shared<AnvilClient>();
 };
 
 util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg);
@@ -51,6 +57,9 @@ util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg);
 // server::kTlsFd (or, run without them, from the files); null when TLS is
 // off. Run before privileges are dropped.
 util::Result<std::shared_ptr<server::TlsServer>> load_tls(const mail::Config& cfg);
+// smtpd_client_event_limit_exceptions: addresses and networks (hostname
+// patterns and tables are not supported: an error naming the entry).
+util::Result<std::vector<util::Cidr>> load_limit_exceptions(const mail::Config& cfg);
 
 // The "with" of the Received: header and the proto= of log lines, RFC 3848:
 // SMTP, ESMTP, ESMTPS (TLS), ESMTPA (authenticated), ESMTPSA (both).
@@ -67,7 +76,10 @@ private:
     static void on_client_write(bufferevent*, void*);
     static void on_client_event(bufferevent*, short, void*);
     static void on_delay(int, short, void*);
+    static void on_session_deadline(int, short, void*);
 
+    void admit();
+    void greet();
     void process_input();
     bool may_read() const;
     void resume_reading();
@@ -89,6 +101,7 @@ private:
     void cleanup_drained();
     void send_record(char type, std::string_view data);
     std::string client_id() const;
+    std::string service_name() const;
 
     void do_helo(const mail::SmtpCommand& cmd, bool esmtp);
     void do_starttls(const mail::SmtpCommand& cmd);
@@ -112,6 +125,7 @@ private:
     bufferevent* client_ = nullptr;
     server::AttrConn* cleanup_ = nullptr;  // during DATA and until cleanup's reply
     event* delay_ = nullptr;
+    event* deadline_ = nullptr;  // smtpd_session_time_limit
     util::Peer peer_;
     State state_ = State::command;
     bool esmtp_ = false;
@@ -140,6 +154,8 @@ private:
     bool tls_active_ = false;            // client_ is the TLS filter over the socket
     bool tls_established_ = false;       // ... and its handshake is done
     std::string tls_info_;               // "TLSv1.3 with cipher ... (256/256 bits)"
+    bool anvil_counted_ = false;         // anvil counts this session: count it off at the end
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for answers that outlive it
 };
 
 }  // namespace kurir::smtpd

@@ -30,7 +30,8 @@ std::string instance_master_cf(const InstanceChoices& c) {
         "rewrite        unix  -       -       n       -       -       trivial-rewrite\n"
         "local          unix  -       n       n       -       -       local\n"
         "smtp           unix  -       -       n       -       -       smtp\n"
-        "relay          unix  -       -       n       -       -       smtp\n",
+        "relay          unix  -       -       n       -       -       smtp\n"
+        "anvil          unix  -       -       n       -       1       anvil\n",
         c.listen);
 }
 

@@ -31,6 +31,7 @@ inline constexpr std::string_view rewrite = "rewrite";
 inline constexpr std::string_view local = "local";
 inline constexpr std::string_view qmgr = "qmgr";
 inline constexpr std::string_view pickup = "pickup";
+inline constexpr std::string_view anvil = "anvil";
 }  // namespace service
 
 

@@ -20,6 +20,9 @@ constexpr std::string_view kDeliveryRequest = "delivery-request/1";
 constexpr std::string_view kDeliveryResult = "delivery-result/1";
 constexpr std::string_view kQueueEntry = "queue-entry/1";
 constexpr std::string_view kTrigger = "trigger/1";
+constexpr std::string_view kAnvilRequest = "anvil-request/1";
+constexpr std::string_view kAnvilReply = "anvil-reply/1";
+constexpr size_t kMaxAnvilField = 255;  // a service name or an address
 
 // Walks a frame's fields in the one order its protocol allows.
 class Reader {
@@ -366,6 +369,50 @@ util::Result<std::vector<ListedMessage>> decode_queue_listing(std::string_view b
         bytes.remove_prefix((*frame)->consumed);
     }
     return out;
+}
+
+util::Attrs encode(const AnvilRequest& m) {
+    auto a = start(kAnvilRequest);
+    a.add("request", m.kind == AnvilRequest::Kind::connect ? "connect" : "disconnect");
+    a.add("service", m.service);
+    a.add("client_addr", m.client_addr);
+    return a;
+}
+
+util::Result<AnvilRequest> decode_anvil_request(const util::Attrs& a) {
+    Reader r(a, kAnvilRequest);
+    AnvilRequest m;
+    TRY(r.open());
+    std::string kind;
+    TRY_INTO(kind, r.text("request"));
+    if (kind == "connect")
+        m.kind = AnvilRequest::Kind::connect;
+    else if (kind == "disconnect")
+        m.kind = AnvilRequest::Kind::disconnect;
+    else
+        return r.fail("malformed request: \"" + kind + "\"");
+    TRY_INTO(m.service, r.text("service"));
+    if (m.service.empty() || m.service.size() > kMaxAnvilField) return r.fail("malformed service: \"" + m.service + "\"");
+    TRY_INTO(m.client_addr, r.text("client_addr"));
+    if (m.client_addr.empty() || m.client_addr.size() > kMaxAnvilField)
+        return r.fail("malformed client_addr: \"" + m.client_addr + "\"");
+    TRY(r.close());
+    return m;
+}
+
+util::Attrs encode(const AnvilReply& m) {
+    auto a = start(kAnvilReply);
+    a.add("count", std::to_string(m.count));
+    return a;
+}
+
+util::Result<AnvilReply> decode_anvil_reply(const util::Attrs& a) {
+    Reader r(a, kAnvilReply);
+    AnvilReply m;
+    TRY(r.open());
+    TRY_INTO(m.count, r.number<long>("count", 0));
+    TRY(r.close());
+    return m;
 }
 
 }  // namespace kurir::mail::proto

@@ -46,6 +46,15 @@
 //                                            then the client's shutdown. L is
 //                                            answered with queue-entry frames.
 //
+//   anvil-request/1     smtpd -> anvil       request ("connect" |
+//                                            "disconnect"), service (master.cf
+//                                            name), client_addr (an IP
+//                                            address); on one long-lived
+//                                            connection per smtpd process
+//   anvil-reply/1       anvil -> smtpd       count (the client's concurrent
+//                                            connections to the service, this
+//                                            one included, after the request)
+//
 // Defined where they are used: the record stream to cleanup (record.hpp),
 // master's child status (server/master_proto.hpp).
 #pragma once
@@ -122,6 +131,22 @@ struct Trigger {
     Kind kind = Kind::wakeup;
     std::string arg;  // the queue id (I) or the domain (S); empty otherwise
 };
+
+struct AnvilRequest {
+    enum class Kind { connect, disconnect };
+    Kind kind = Kind::connect;
+    std::string service;
+    std::string client_addr;
+};
+
+struct AnvilReply {
+    long count = 0;
+};
+
+util::Attrs encode(const AnvilRequest& m);
+util::Attrs encode(const AnvilReply& m);
+util::Result<AnvilRequest> decode_anvil_request(const util::Attrs& a);
+util::Result<AnvilReply> decode_anvil_reply(const util::Attrs& a);
 
 util::Attrs encode(const Trigger& m);
 util::Result<Trigger> decode_trigger(const util::Attrs& a);

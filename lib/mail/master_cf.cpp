@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace kurir::mail {
 namespace {
 
@@ -89,6 +91,13 @@ util::Result<std::vector<ServiceEntry>> parse_master_cf(std::string_view text, c
         out.push_back(std::move(e));
     }
     return out;
+}
+
+int effective_maxproc(const ServiceEntry& e, long default_process_limit) {
+    long limit = std::clamp(default_process_limit, 1L, kMaxField);
+    if (e.maxproc < 0) return static_cast<int>(limit);
+    if (e.maxproc == 0) return static_cast<int>(limit * kMaxprocZeroFactor);
+    return e.maxproc;
 }
 
 }  // namespace kurir::mail

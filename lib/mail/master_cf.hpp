@@ -32,4 +32,13 @@ struct ServiceEntry {
 
 util::Result<std::vector<ServiceEntry>> parse_master_cf(std::string_view text, const std::string& file);
 
+// How many processes master runs at most for a service. "-" is
+// $default_process_limit. "0" is "no limit" in Postfix; kurir caps it at
+// kMaxprocZeroFactor x default_process_limit (1,000 by default), so a
+// service such as cleanup, which Postfix ships with maxproc 0, cannot be
+// made to fork without bound by clients that hold it (each smtpd session in
+// DATA holds a cleanup process).
+constexpr int kMaxprocZeroFactor = 10;
+int effective_maxproc(const ServiceEntry& e, long default_process_limit);
+
 }  // namespace kurir::mail

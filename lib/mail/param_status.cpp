@@ -15,7 +15,7 @@ namespace {
 // commonly sets. Sorted, for binary search; a unit test keeps it disjoint
 // from the table. A Postfix name missing here is reported as unknown,
 // which is a warning in main.cf as well.
-constexpr std::array<std::string_view, 293> kUnimplemented{
+constexpr std::array<std::string_view, 290> kUnimplemented{
     "access_map_reject_code", "address_verify_map", "address_verify_sender", "always_add_missing_headers",
     "always_bcc", "anvil_rate_time_unit", "append_at_myorigin", "append_dot_mydomain",
     "authorized_flush_users", "authorized_mailq_users", "authorized_submit_users", "biff", "body_checks",
@@ -39,7 +39,7 @@ constexpr std::array<std::string_view, 293> kUnimplemented{
     "mailbox_command_maps", "mailbox_delivery_lock", "mailbox_size_limit", "mailbox_transport",
     "mailbox_transport_maps", "maillog_file_prefixes", "maillog_file_rotate_suffix", "mailq_path",
     "manpage_directory", "maps_rbl_reject_code", "masquerade_classes", "masquerade_domains",
-    "masquerade_exceptions", "message_drop_headers", "message_reject_characters", "message_strip_characters",
+    "masquerade_exceptions", "message_drop_headers", "message_reject_characters",
     "meta_directory", "milter_connect_macros", "milter_default_action", "milter_header_checks",
     "milter_macro_daemon_name", "milter_mail_macros", "milter_protocol", "mime_header_checks",
     "mime_nesting_limit", "mynetworks_style", "nested_header_checks", "newaliases_path",
@@ -69,8 +69,8 @@ constexpr std::array<std::string_view, 293> kUnimplemented{
     "smtp_tls_policy_maps", "smtp_tls_protocols", "smtp_tls_secure_cert_match", "smtp_tls_servername",
     "smtp_tls_session_cache_database", "smtp_tls_verify_cert_match", "smtp_tls_wrappermode", "smtp_use_tls",
     "smtpd_authorized_verp_clients", "smtpd_authorized_xclient_hosts", "smtpd_authorized_xforward_hosts",
-    "smtpd_client_auth_rate_limit", "smtpd_client_connection_count_limit",
-    "smtpd_client_connection_rate_limit", "smtpd_client_event_limit_exceptions",
+    "smtpd_client_auth_rate_limit",
+    "smtpd_client_connection_rate_limit",
     "smtpd_client_message_rate_limit", "smtpd_client_new_tls_session_rate_limit", "smtpd_client_port_logging",
     "smtpd_client_recipient_rate_limit", "smtpd_command_filter",
     "smtpd_data_restrictions", "smtpd_delay_reject", "smtpd_discard_ehlo_keyword_address_maps",

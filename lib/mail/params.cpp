@@ -18,6 +18,7 @@ constexpr std::array kParams{
     ParamSpec{"bounce_notice_recipient", K::text, "postmaster"},
     ParamSpec{"bounce_queue_lifetime", K::time, "5d", 0, 'd'},
     ParamSpec{"bounce_size_limit", K::integer, "50000", 1},
+    ParamSpec{"cleanup_replace_stray_cr_lf", K::boolean, "yes"},
     ParamSpec{"command_time_limit", K::time, "1000s", 1},
     ParamSpec{"config_directory", K::text, KURIR_CONFIG_DIR},
     ParamSpec{"daemon_directory", K::text, KURIR_LIBEXECDIR},
@@ -51,6 +52,7 @@ constexpr std::array kParams{
     ParamSpec{"mydestination", K::text, "$myhostname, localhost.$mydomain, localhost"},
     ParamSpec{"mydomain", K::text, ""},
     ParamSpec{"myhostname", K::text, ""},
+    ParamSpec{"message_strip_characters", K::text, ""},
     ParamSpec{"mynetworks", K::text, "127.0.0.0/8 [::1]/128"},
     ParamSpec{"myorigin", K::text, "$myhostname"},
     ParamSpec{"qmgr_message_active_limit", K::integer, "20000", 1},
@@ -79,6 +81,10 @@ constexpr std::array kParams{
     ParamSpec{"smtp_tls_CAfile", K::text, ""},
     ParamSpec{"smtp_tls_security_level", K::text, ""},
     ParamSpec{"smtpd_banner", K::text, "$myhostname ESMTP $mail_name"},
+    ParamSpec{"smtpd_client_connection_count_limit", K::integer, "50", 0},
+    // Postfix: ${smtpd_client_connection_limit_exceptions:$mynetworks}; kurir
+    // has no older name to fall back on.
+    ParamSpec{"smtpd_client_event_limit_exceptions", K::text, "$mynetworks"},
     ParamSpec{"smtpd_client_restrictions", K::text, ""},
     ParamSpec{"smtpd_error_sleep_time", K::time, "1s", 0},
     ParamSpec{"smtpd_forbid_bare_newline", K::text, "normalize"},
@@ -93,6 +99,9 @@ constexpr std::array kParams{
     ParamSpec{"smtpd_relay_restrictions", K::text, "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination"},
     ParamSpec{"smtpd_sender_login_maps", K::text, ""},
     ParamSpec{"smtpd_sender_restrictions", K::text, ""},
+    // kurir's own (Postfix has no total bound): a session ends with 421 once
+    // it has lasted this long, however it dribbles; 0 means no limit.
+    ParamSpec{"smtpd_session_time_limit", K::time, "3600s", 0},
     ParamSpec{"smtpd_soft_error_limit", K::integer, "10", 1},
     ParamSpec{"smtpd_timeout", K::time, "300s", 1},
     // smtpd's TLS (server/tls_params, read by smtpd and by master, which

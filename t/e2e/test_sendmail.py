@@ -110,7 +110,9 @@ def test_binary_and_long_lines_survive(instance):
     res = instance.sendmail("-i", "kim@mx.test", input=b"Subject: bin\n" + long_header + b"\n\n" + body)
     assert res.returncode == 0, res.stderr
     raw = open(instance.wait_delivered("kim", 1)[0], "rb").read()
-    assert body in raw
+    # Every byte but a stray CR arrives as sent; the CR is a space
+    # (cleanup_replace_stray_cr_lf, as Postfix's cleanup).
+    assert body.replace(b"\r", b" ") in raw
     # A header block over header_size_limit (100 KB) ends the header there;
     # every byte is still delivered.
     assert long_header in raw

@@ -246,3 +246,30 @@ def test_too_many_recipients(make_instance):
         assert c.reply()[0] == 250
     for i in range(3):
         inst.wait_delivered(f"u{i}", 1)
+
+
+def test_stray_cr_lf_and_nul_as_the_next_hop_sees_them(make_instance):
+    """A body with <CR>.<CR>, a bare <LF>.<LF> and a NUL, relayed: the next
+    hop gets one message whose lines hold no CR or LF of their own (a stray
+    CR became a space, as Postfix's cleanup_replace_stray_cr_lf does; a bare
+    LF ended a line, and the "." between two bare LFs was an ordinary line,
+    dot-unstuffed to an empty one) and the NUL unchanged, as Postfix passes
+    it."""
+    from peers import SmtpReceiver
+    with SmtpReceiver(pipelining=True) as mx:
+        inst = make_instance()
+        inst.set(relayhost=f"[127.0.0.1]:{mx.port}")
+        inst.start()
+        with RawSMTP(inst.port) as c:
+            start_data(c, rcpt="r@remote.test")
+            c.send(b"Subject: stray\r\n\r\none\r.\rtwo\r\nthree\n.\nfour\r\nnul\0byte\r\n.\r\n")
+            code, text = c.reply()
+            assert code == 250, text
+            assert c.cmd("QUIT")[0] == 221
+        msgs = mx.wait_messages(1)
+        inst.wait_queue_empty()
+        assert len(mx.messages) == 1 and len(msgs) == 1
+    data = msgs[0].data
+    body = data.split(b"\r\n\r\n", 1)[1]
+    assert body == b"one . two\r\nthree\r\n\r\nfour\r\nnul\0byte\r\n", body
+    assert b"\r" not in data.replace(b"\r\n", b"") and b"\n" not in data.replace(b"\r\n", b"")

@@ -1,5 +1,6 @@
 // cleanup's build_queue_file over any record stream: never crashes; what it
-// accepts is a queue file that parse_queue_file reads back with the same
+// accepts, MessageBuilder fed in pieces accepts as the same bytes, and it is
+// a queue file that parse_queue_file reads back with the same
 // sender, recipients and size, with cleanup's Received header first.
 #include "cleanup/cleanup_message.hpp"
 #include "fuzz_util.hpp"
@@ -76,5 +77,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // Building again gives the same bytes: cleanup is a pure function.
     auto again = cleanup::build_queue_file(config(), input, identity);
     FUZZ_CHECK(again && again->file == out->file);
+    // Fed as it arrives, in pieces of any size, it is the same queue file.
+    size_t step = 1 + (size > 0 ? data[size / 2] % 97 : 0);
+    std::string pieces;
+    cleanup::MessageBuilder b(config(), input.queue_id, input.now_sec, input.now_usec, identity,
+                              [&](std::string_view bytes) -> util::Result<void> {
+                                  pieces.append(bytes);
+                                  return {};
+                              });
+    for (size_t i = 0; i < in.size() && !b.ended(); i += step) FUZZ_CHECK(b.feed(in.substr(i, step)).has_value());
+    FUZZ_CHECK(b.ended());
+    auto patch = b.size_patch();
+    pieces.replace(patch.offset, patch.bytes.size(), patch.bytes);
+    FUZZ_CHECK(pieces == out->file);
     return 0;
 }

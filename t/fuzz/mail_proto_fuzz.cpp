@@ -45,6 +45,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     round_trip(a, decode_delivery_result);
     round_trip(a, decode_queue_entry);
     round_trip(a, decode_trigger);
+    round_trip(a, decode_anvil_request);
+    round_trip(a, decode_anvil_reply);
     if (auto st = server::decode_status(a); st) FUZZ_CHECK(server::decode_status(server::encode_status(*st)).has_value());
     return 0;
 }

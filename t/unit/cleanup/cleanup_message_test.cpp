@@ -532,3 +532,137 @@ TEST_CASE("build_queue_file: an empty recipient is refused, not queued", "[clean
         CHECK(env);
     }
 }
+
+TEST_CASE("build_queue_file: a stray CR or LF in content becomes a space (cleanup_replace_stray_cr_lf)", "[cleanup]") {
+    Stream st;
+    st.lines = {"Subject: a\rb", "", "one\r.\rtwo", "\n.\n", std::string("nul\0kept", 8), "end\r"};
+    st.max_piece = 3;  // the masking holds across pieces of a long line too
+    auto b = must_build(config(), st);
+    auto has = [&](const std::string& l) { return std::find(b.content.begin(), b.content.end(), l) != b.content.end(); };
+    CHECK(has("Subject: a b"));
+    CHECK(has("one . two"));
+    CHECK(has(" . "));
+    CHECK(has(std::string("nul\0kept", 8)));  // NUL passes, as in Postfix (message_strip_characters is empty)
+    CHECK(has("end "));
+    for (const auto& l : b.content) CHECK(l.find_first_of("\r\n") == std::string::npos);
+}
+
+TEST_CASE("build_queue_file: cleanup_replace_stray_cr_lf = no keeps content as it came", "[cleanup]") {
+    Stream st;
+    st.lines = {"Subject: x", "", "one\r.\rtwo"};
+    auto b = must_build(config("cleanup_replace_stray_cr_lf = no\n"), st);
+    CHECK(std::find(b.content.begin(), b.content.end(), "one\r.\rtwo") != b.content.end());
+}
+
+namespace {
+
+// Feeds the stream in pieces of `step` bytes; the file the sink got, patched.
+std::string build_in_pieces(const Config& cfg, const std::string& bytes, size_t step,
+                            size_t* max_held = nullptr, size_t* written_before_end = nullptr) {
+    std::string file;
+    cleanup::MessageBuilder b(cfg, kQueueId, kNow, 5, identity, [&](std::string_view out) -> util::Result<void> {
+        file.append(out);
+        return {};
+    });
+    for (size_t i = 0; i < bytes.size() && !b.ended(); i += step) {
+        auto fed = b.feed(std::string_view(bytes).substr(i, step));
+        if (!fed) FAIL("refused: " << fed.error().text);
+        if (max_held) *max_held = std::max(*max_held, b.held_bytes());
+        if (written_before_end && !b.ended()) *written_before_end = file.size();
+    }
+    REQUIRE(b.ended());
+    auto patch = b.size_patch();
+    file.replace(patch.offset, patch.bytes.size(), patch.bytes);
+    return file;
+}
+
+}  // namespace
+
+TEST_CASE("MessageBuilder: the same queue file however the stream is split", "[cleanup]") {
+    Stream st;
+    st.lines = {"Subject: pieces", "X-Long: " + std::string(10000, 'h'), "", "body " + std::string(9000, 'b'), "end"};
+    std::string bytes = st.bytes();
+    auto whole = build_queue_file(config(), {kQueueId, kNow, 5, bytes}, identity);
+    REQUIRE(whole);
+    for (size_t step : {1, 2, 3, 7, 64, 4096, 65536})
+        CHECK(build_in_pieces(config(), bytes, step) == whole->file);
+}
+
+TEST_CASE("MessageBuilder: a 5 MB body streams through, the builder holds a bounded amount", "[cleanup]") {
+    Stream st;
+    st.lines = {"Subject: big", ""};
+    for (int i = 0; i < 70000; ++i) st.lines.push_back(std::string(75, 'x'));  // ~5.3 MB
+    std::string bytes = st.bytes();
+    size_t max_held = 0, written_before_end = 0;
+    std::string file = build_in_pieces(config(), bytes, 65536, &max_held, &written_before_end);
+    // One read (64 KB) plus one record plus the headers and the output not
+    // yet flushed (64 KB): far below the message.
+    CHECK(max_held < 256 * 1024);
+    CHECK(written_before_end > bytes.size() - 256 * 1024);  // the file grew while the message arrived
+    auto env = parse_queue_file(file);
+    REQUIRE(env);
+    Lines content;
+    REQUIRE(for_each_content_line(file, *env, [&](std::string_view l) { content.emplace_back(l); }));
+    CHECK(env->content_size == content_bytes(content));
+    CHECK(content.back() == std::string(75, 'x'));
+}
+
+TEST_CASE("MessageBuilder: a header line longer than header_size_limit is body, never held whole", "[cleanup]") {
+    Stream st;
+    st.lines = {"Subject: x", "X-Huge: " + std::string(300000, 'h'), "after"};
+    size_t max_held = 0;
+    std::string file = build_in_pieces(config("header_size_limit = 102400\n"), st.bytes(), 4096, &max_held);
+    CHECK(max_held < 200 * 1024);
+    auto env = parse_queue_file(file);
+    REQUIRE(env);
+    Lines content;
+    REQUIRE(for_each_content_line(file, *env, [&](std::string_view l) { content.emplace_back(l); }));
+    auto blank = std::find(content.begin(), content.end(), "");
+    REQUIRE(blank != content.end());
+    CHECK(std::find(content.begin(), blank, "Subject: x") != blank);
+    CHECK(*(blank + 1) == "X-Huge: " + std::string(300000, 'h'));
+    CHECK(content.back() == "after");
+    CHECK(env->content_size == content_bytes(content));
+}
+
+TEST_CASE("MessageBuilder: a message over message_size_limit is refused while it arrives", "[cleanup]") {
+    Stream st;
+    st.lines = {"Subject: big", ""};
+    for (int i = 0; i < 2000; ++i) st.lines.push_back(std::string(99, 'x'));
+    std::string bytes = st.bytes();
+    Config cfg = config("message_size_limit = 50000\n");
+    cleanup::MessageBuilder b(cfg, kQueueId, kNow, 5, identity, [](std::string_view) -> util::Result<void> { return {}; });
+    std::optional<cleanup::Refusal> refused;
+    size_t fed = 0;
+    for (; fed < bytes.size() && !refused; fed += 4096)
+        if (auto r = b.feed(std::string_view(bytes).substr(fed, 4096)); !r) refused = r.error();
+    REQUIRE(refused);
+    CHECK(refused->status == '5');
+    CHECK(refused->dsn == "5.3.4");
+    CHECK(fed < 60000);  // at the limit, not at the end
+}
+
+TEST_CASE("parse_strip_characters reads Postfix's escapes", "[cleanup]") {
+    using cleanup::parse_strip_characters;
+    CHECK(parse_strip_characters("") == "");
+    CHECK(parse_strip_characters("\\0") == std::string(1, '\0'));
+    CHECK(parse_strip_characters("\\r\\n\\t\\\\") == "\r\n\t\\");
+    CHECK(parse_strip_characters("\\177\\1x") == std::string("\177\001x", 3));
+    CHECK(parse_strip_characters("\\q") == "\\q");  // not an escape: both stay
+    CHECK(parse_strip_characters("ab\\") == "ab\\");
+}
+
+TEST_CASE("build_queue_file: message_strip_characters removes them from content, and the size follows", "[cleanup]") {
+    Stream st;
+    st.lines = {std::string("Subject: a\0b", 12), "", std::string("nul\0gone\0", 9), "kept"};
+    auto b = must_build(config("message_strip_characters = \\0\n"), st);
+    auto has = [&](const std::string& l) { return std::find(b.content.begin(), b.content.end(), l) != b.content.end(); };
+    CHECK(has("Subject: ab"));
+    CHECK(has("nulgone"));
+    CHECK(has("kept"));
+    CHECK(b.out.size == content_bytes(b.content));
+    CHECK(b.out.size == b.env.content_size);
+    // Empty, as Postfix's default: a NUL passes.
+    auto d = must_build(config(), st);
+    CHECK(std::find(d.content.begin(), d.content.end(), std::string("nul\0gone\0", 9)) != d.content.end());
+}

@@ -43,7 +43,7 @@ TEST_CASE("cleanup refuses a malformed record stream, logs it, queues nothing", 
     REQUIRE(r);
     CHECK(r->status == '4');
     CHECK(r->dsn == "4.3.0");
-    CHECK(r->reason == "malformed record from client");
-    CHECK(log.text().find("warning: " + h->queue_id + ": malformed record from client") != std::string::npos);
+    CHECK(r->reason == "malformed record stream");
+    CHECK(log.text().find("warning: " + h->queue_id + ": malformed record stream") != std::string::npos);
     CHECK(kt::dir_entries(dir / "queue/incoming").empty());
 }

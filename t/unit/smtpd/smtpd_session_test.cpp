@@ -304,3 +304,20 @@ TEST_CASE("smtpd: junk within the limit is answered for ever", "[smtpd_session]"
     CHECK(r.back() == "250 2.0.0 Ok");
     CHECK_FALSE(f.closed);
 }
+
+TEST_CASE("smtpd: smtpd_session_time_limit ends a session that keeps dribbling", "[smtpd_session]") {
+    Fixture f("smtpd_session_time_limit = 1s\nsmtpd_junk_command_limit = 100000\n");
+    f.talk("", 1);
+    // A NOOP now and then keeps every read inside smtpd_timeout; only the
+    // total bound can end this session.
+    std::string last;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (!f.closed && std::chrono::steady_clock::now() < deadline) {
+        auto r = f.talk("NOOP\r\n", 1);
+        if (!r.empty()) last = r.back();
+        if (f.eof) break;
+    }
+    CHECK(last == "421 4.4.2 mx.test Error: timeout exceeded");
+    f.talk("", 2);
+    CHECK(f.closed);
+}

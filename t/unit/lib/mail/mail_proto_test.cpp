@@ -200,3 +200,31 @@ TEST_CASE("triggers: one request, an argument only where one belongs", "[mail_pr
     REQUIRE_FALSE(old);
     CHECK(old.error().text.starts_with("trigger: "));
 }
+
+TEST_CASE("anvil request and reply round-trip and refuse damage", "[mail_proto]") {
+    using K = AnvilRequest::Kind;
+    for (auto kind : {K::connect, K::disconnect}) {
+        auto d = decode_anvil_request(encode(AnvilRequest{kind, "smtp", "127.0.0.1"}));
+        REQUIRE(d);
+        CHECK(d->kind == kind);
+        CHECK(d->service == "smtp");
+        CHECK(d->client_addr == "127.0.0.1");
+    }
+    refuses_every_damage(encode(AnvilRequest{K::connect, "smtp", "::1"}), decode_anvil_request, "anvil-request");
+    auto req = [](std::string request, std::string service, std::string addr) {
+        return util::Attrs{{"protocol", "anvil-request/1"}, {"request", std::move(request)},
+                           {"service", std::move(service)}, {"client_addr", std::move(addr)}};
+    };
+    for (const auto& bad : {req("", "smtp", "1.2.3.4"), req("lookup", "smtp", "1.2.3.4"), req("connect", "", "1.2.3.4"),
+                            req("connect", "smtp", ""), req("connect", "smtp", std::string(256, '1'))}) {
+        auto d = decode_anvil_request(bad);
+        REQUIRE_FALSE(d);
+        CHECK(d.error().text.starts_with("anvil-request: malformed "));
+    }
+    auto reply = decode_anvil_reply(encode(AnvilReply{51}));
+    REQUIRE(reply);
+    CHECK(reply->count == 51);
+    refuses_every_damage(encode(AnvilReply{1}), decode_anvil_reply, "anvil-reply");
+    for (const char* count : {"", "-1", "x", "1 "})
+        CHECK_FALSE(decode_anvil_reply(util::Attrs{{"protocol", "anvil-reply/1"}, {"count", count}}));
+}

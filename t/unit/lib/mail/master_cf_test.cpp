@@ -147,3 +147,18 @@ TEST_CASE("parse_master_cf: wakeup and maxproc beyond int are errors", "[master_
         }
     }
 }
+
+TEST_CASE("effective_maxproc: \"-\" is default_process_limit, 0 is a finite bound", "[master_cf]") {
+    auto entries = parse_master_cf("cleanup unix - - n - 0 cleanup\n"
+                                   "smtp inet n - n - - smtpd\n"
+                                   "qmgr unix n - n 300 1 qmgr\n",
+                                   "master.cf");
+    REQUIRE(entries);
+    const auto& e = *entries;
+    CHECK(effective_maxproc(e[0], 100) == 100 * kMaxprocZeroFactor);  // Postfix's "no limit", capped
+    CHECK(effective_maxproc(e[0], 3) == 3 * kMaxprocZeroFactor);
+    CHECK(effective_maxproc(e[0], 100) <= 1000);
+    CHECK(effective_maxproc(e[1], 100) == 100);
+    CHECK(effective_maxproc(e[1], 0) == 1);  // never zero processes
+    CHECK(effective_maxproc(e[2], 100) == 1);
+}

@@ -1,0 +1,68 @@
+// NAME
+//   anvil - connection count service
+// DESCRIPTION
+//   Counts, for every smtpd process of the instance, how many connections
+//   each client address has open to each service, as Postfix's anvil(8)
+//   does for smtpd_client_connection_count_limit. Answers anvil-request
+//   frames (mail/mail_proto.hpp) on private/anvil: "connect" counts one more
+//   and answers the count, "disconnect" counts one less. Each smtpd keeps
+//   one connection open; when it closes (the smtpd exits or dies) what it
+//   counted is released. Everything is in memory and bounded by the
+//   sessions open now; a restarted anvil starts from zero (an undercount,
+//   never a refusal). One process (maxproc 1 in master.cf), one event loop.
+// SECURITY
+//   Runs as mail_owner on a private socket; trusts nothing in the requests
+//   it parses: a malformed one is logged and its connection closed.
+// CONFIGURATION PARAMETERS
+//   ipc_timeout, max_idle
+// SEE ALSO
+//   smtpd (smtpd_client_connection_count_limit,
+//   smtpd_client_event_limit_exceptions)
+#include "anvil/anvil_service.hpp"
+#include "server/attr_conn.hpp"
+#include "server/server.hpp"
+#include "util/log.hpp"
+
+using namespace kurir;
+
+namespace {
+
+// As server::serve_attr_connection, but without a read deadline: an smtpd
+// that takes no new client for an hour still has sessions counted here.
+void serve(server::ServerContext& ctx, anvil::AnvilTable& table, util::Fd fd, server::ClientDone done) {
+    auto conn = table.open_conn();
+    server::AttrConn::Handlers h;
+    h.on_frame = [&table, conn](server::AttrConn& c, util::Attrs request) {
+        auto reply = anvil::answer(table, conn, request);
+        if (!reply) {
+            util::msg_warn("refused request: {}; closing connection", reply.error().text);
+            return c.close();
+        }
+        c.write(*reply);
+    };
+    h.on_fault = [](server::AttrConn& c, server::AttrConn::Fault kind, const util::Error& e) {
+        if (kind == server::AttrConn::Fault::protocol)
+            util::msg_warn("malformed attribute request: {}; closing connection", e.text);
+        c.close();
+    };
+    h.on_close = [&table, conn, done = std::move(done)] {
+        table.close_conn(conn);
+        done();
+    };
+    auto* c = server::AttrConn::adopt(ctx.base, std::move(fd), std::move(h));
+    c->set_timeouts(0, ctx.config.seconds("ipc_timeout"));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    anvil::AnvilTable table;
+    // Every smtpd process holds one connection for its whole life.
+    constexpr int kClients = 1 << 14;
+    return server::multi_server_main(
+        argc, argv, "anvil",
+        [&table](server::ServerContext& ctx, util::Fd fd, server::ClientDone done) {
+            serve(ctx, table, std::move(fd), std::move(done));
+        },
+        {}, kClients);
+}

@@ -1,0 +1,36 @@
+// The queue file cleanup writes as the message arrives: an unnamed file in
+// incoming/ (O_TMPFILE; a temp name where the filesystem has none) that gets
+// its name only once it is complete and fsynced, then the directory is
+// synced (the durability promise of util::create_file_durable, written in
+// pieces). Dropped unnamed (or its temp name unlinked) when not committed.
+#pragma once
+
+#include "util/fs.hpp"
+#include "util/result.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace kurir::cleanup {
+
+class IncomingFile {
+public:
+    static util::Result<IncomingFile> create(const std::string& dir, const std::string& name);
+    IncomingFile(IncomingFile&&) = default;
+    IncomingFile& operator=(IncomingFile&&) = default;
+    ~IncomingFile();
+
+    util::Result<void> write(std::string_view bytes);
+    util::Result<void> write_at(size_t offset, std::string_view bytes);
+    // fsync, name it dir/name (never replacing a file), sync the directory.
+    util::Result<void> commit();
+
+private:
+    IncomingFile() = default;
+    util::Result<void> copy_to_temp();
+    util::Fd fd_;
+    std::string dir_, name_, tmp_;  // tmp_: the temp name, when not unnamed
+    bool committed_ = false;
+};
+
+}  // namespace kurir::cleanup

@@ -1,0 +1,137 @@
+"""smtpd_client_connection_count_limit across every smtpd process of an
+instance (counted by anvil), and what many idle connections from one address
+leave for everyone else."""
+import os
+import resource
+import socket
+
+import pytest
+
+from instance import wait_for
+from smtp_raw import RawSMTP
+
+
+@pytest.fixture(autouse=True)
+def enough_fds():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"RLIMIT_NOFILE hard limit {hard} < 1200")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200) if hard == resource.RLIM_INFINITY
+                                                else min(max(soft, 1200), hard), hard))
+    yield
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def open_idle(port, n, source="127.0.0.1"):
+    """n connections from source that send nothing; each with the first
+    line it was sent (the greeting or a refusal), read with a deadline."""
+    socks = []
+    for _ in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.settimeout(60)
+        s.bind((source, 0))
+        s.connect(("127.0.0.1", port))
+        socks.append(s)
+    firsts = []
+    for s in socks:
+        buf = b""
+        try:
+            while b"\n" not in buf:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                buf += chunk
+        except OSError:
+            pass
+        firsts.append(buf.split(b"\r\n")[0].decode(errors="replace"))
+    return socks, firsts
+
+
+def deliver_from(inst, source, user):
+    s = socket.create_connection(("127.0.0.1", inst.port), timeout=30, source_address=(source, 0))
+    c = RawSMTP.__new__(RawSMTP)
+    c.sock, c.buf = s, b""
+    with c:
+        assert c.reply()[0] == 220
+        assert c.cmd("EHLO fresh.test")[0] == 250
+        assert c.cmd("MAIL FROM:<fresh@client.test>")[0] == 250
+        assert c.cmd(f"RCPT TO:<{user}@mx.test>")[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        code, text = c.cmd("Subject: fresh\r\n\r\nstill served\r\n.")
+        assert code == 250, text
+        assert c.cmd("QUIT")[0] == 221
+    inst.wait_delivered(user, 1)
+
+
+def close_all(socks):
+    for s in socks:
+        s.close()
+
+
+def test_eleventh_connection_from_one_address_gets_421(make_instance):
+    inst = make_instance(smtpd_client_connection_count_limit="10",
+                         smtpd_client_event_limit_exceptions="").start()
+    socks, firsts = open_idle(inst.port, 11)
+    try:
+        assert all(f.startswith("220 ") for f in firsts[:10]), firsts
+        assert firsts[10] == "421 4.7.0 mx.test Error: too many connections from 127.0.0.1", firsts[10]
+        wait_for(lambda: "warning: Connection concurrency limit exceeded: 11 from localhost[127.0.0.1] "
+                         "for service 127.0.0.1:" in inst.log(), what="the concurrency warning")
+        deliver_from(inst, "127.0.0.2", "other")  # another address is served
+    finally:
+        close_all(socks)
+    # The counts go when the connections do: the address is served again.
+    def admitted():
+        with RawSMTP(inst.port) as c:
+            return c.reply()[0] == 220
+    wait_for(admitted, what="a fresh connection from 127.0.0.1 after the others closed")
+
+
+def test_exceptions_are_not_counted(make_instance):
+    inst = make_instance(smtpd_client_connection_count_limit="2").start()  # $mynetworks: loopback
+    socks, firsts = open_idle(inst.port, 5)
+    try:
+        assert all(f.startswith("220 ") for f in firsts), firsts
+    finally:
+        close_all(socks)
+
+
+def test_a_thousand_idle_connections_leave_room_for_others(make_instance):
+    """1,000 connections from 127.0.0.1 that say nothing: with the default
+    limit (50) the rest are refused at once; a client from 127.0.0.2 still
+    delivers."""
+    inst = make_instance(smtpd_client_event_limit_exceptions="").start()
+    socks, firsts = open_idle(inst.port, 1000)
+    try:
+        assert sum(f.startswith("220 ") for f in firsts) == 50, [f for f in firsts if not f.startswith("421")][:5]
+        assert sum(f.startswith("421 4.7.0 ") for f in firsts) == 950
+        deliver_from(inst, "127.0.0.2", "fresh")
+    finally:
+        close_all(socks)
+
+
+def test_a_thousand_idle_connections_held_do_not_wedge_the_instance(make_instance):
+    """The same 1,000 from an address the limit does not apply to: all are
+    held (5 smtpd processes of 200 clients each, started by master on
+    demand) and a fresh client is still served: no fd or process limit is
+    met."""
+    inst = make_instance().start()  # loopback is in $mynetworks: not counted
+    socks, firsts = open_idle(inst.port, 1000)
+    try:
+        assert all(f.startswith("220 ") for f in firsts), [f for f in firsts if not f.startswith("220")][:5]
+        assert len(inst.pids("smtpd")) >= 5
+        deliver_from(inst, "127.0.0.2", "fresh")
+        assert "too many connections" not in inst.log()
+    finally:
+        close_all(socks)
+
+
+def test_smtpd_serves_when_anvil_is_down(make_instance):
+    inst = make_instance(smtpd_client_event_limit_exceptions="")
+    path = os.path.join(inst.dir, "master.cf")
+    lines = [l for l in open(path) if not l.startswith("anvil")]
+    with open(path, "w") as f:
+        f.writelines(lines)
+    inst.start()
+    deliver_from(inst, "127.0.0.1", "alice")
+    assert "serving the client without a connection count" in inst.log()
