@@ -208,9 +208,14 @@ std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, 
             // Postfix names the recipient only when there is one.
             std::string for_part =
                 rcpts.size() == 1 ? fmt::format("\n\tfor <{}>", quote_address(rcpts.front().canonical)) : "";
-            added.push_back(fmt::format("Received: from {} ({} [{}])\n\tby {} ({}) with {} id {}{}; {}",
+            // Postfix's smtpd_sasl_authenticated_header: off by default, as
+            // the user name is then visible to every recipient.
+            std::string auth_part = cfg.boolean("smtpd_sasl_authenticated_header") && !attr("sasl_username").empty()
+                                        ? fmt::format("\n\t(Authenticated sender: {})", attr("sasl_username"))
+                                        : "";
+            added.push_back(fmt::format("Received: from {} ({} [{}]){}\n\tby {} ({}) with {} id {}{}; {}",
                                         helo.empty() ? attr("client_name") : helo, attr("client_name"),
-                                        attr("client_addr"), hostname, cfg.str("mail_name"),
+                                        attr("client_addr"), auth_part, hostname, cfg.str("mail_name"),
                                         attr("protocol").empty() ? "ESMTP" : attr("protocol"), in.queue_id,
                                         for_part, date));
         }

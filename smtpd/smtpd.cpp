@@ -8,10 +8,16 @@
 //   relayed only for clients in $mynetworks. Each message streams to cleanup
 //   as it arrives; the client gets 250 only once the queue file is durable.
 //   The end of data is CRLF "." CRLF and nothing else (no SMTP smuggling).
+//   With smtpd_sasl_auth_enable, AUTH PLAIN and LOGIN (RFC 4954) against
+//   Dovecot's auth server (smtpd_sasl_type = dovecot, smtpd_sasl_path) or
+//   kurir's argon2id table (smtpd_sasl_type = kurir, made by kurir-passwd);
+//   with smtpd_tls_auth_only (the default) only under TLS.
 // SECURITY
 //   Runs as mail_owner. Everything the client sends is hostile: command
 //   lines are limited to 512 octets, errors are counted and slowed, idle
-//   sessions time out, and no reverse DNS blocks the loop. smtpd reads no
+//   sessions time out, and no reverse DNS blocks the loop. Password hashes
+//   are verified on one worker thread per process, never on the loop; the
+//   password table is opened before privileges are dropped. smtpd reads no
 //   more from a client while 64 KB of replies wait unread, while cleanup
 //   has the message, or while 64 KB of input wait unused; a session that
 //   times out ends at once, whether or not the client takes its 421.
@@ -20,7 +26,10 @@
 //   smtpd_recipient_limit, smtpd_timeout, smtpd_soft_error_limit,
 //   smtpd_hard_error_limit, smtpd_junk_command_limit, smtpd_error_sleep_time,
 //   smtpd_forbid_bare_newline,
-//   local_recipient_maps, recipient_delimiter
+//   local_recipient_maps, recipient_delimiter,
+//   smtpd_sasl_auth_enable, smtpd_tls_auth_only, smtpd_sasl_type,
+//   smtpd_sasl_path, smtpd_sasl_service, smtpd_sasl_password_maps,
+//   smtpd_sasl_security_options
 #include "smtpd/smtpd_session.hpp"
 #include "util/log.hpp"
 
@@ -36,6 +45,11 @@ int main(int argc, char** argv) {
         if (!p) util::msg_fatal("{}", p.error().text);
         policy = std::move(*p);
     };
+    hooks.post_drop = [&](server::ServerContext& ctx) {
+        if (policy->sasl) policy->sasl->bind(ctx.base);
+    };
+    // The SASL backend has events on the loop: it goes before the loop does.
+    hooks.before_exit = [&](server::ServerContext&) { policy->sasl.reset(); };
     return server::multi_server_main(
         argc, argv, "smtpd",
         [&](server::ServerContext& ctx, util::Fd fd, server::ClientDone done) {

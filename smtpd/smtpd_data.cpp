@@ -64,7 +64,11 @@ void Session::do_data() {
     send_record(mail::rec::attr, "client_name=" + peer_.name);
     send_record(mail::rec::attr, "client_addr=" + peer_.addr);
     send_record(mail::rec::attr, "helo=" + helo_);
-    send_record(mail::rec::attr, std::string("protocol=") + (esmtp_ ? "ESMTP" : "SMTP"));
+    send_record(mail::rec::attr, "protocol=" + received_protocol(esmtp_, under_tls(), !sasl_username_.empty()));
+    if (!sasl_username_.empty()) {
+        send_record(mail::rec::attr, "sasl_method=" + sasl_method_);
+        send_record(mail::rec::attr, "sasl_username=" + sasl_username_);
+    }
     if (!dsn_ret_.empty()) send_record(mail::rec::attr, "dsn_ret=" + dsn_ret_);
     if (!dsn_envid_.empty()) send_record(mail::rec::attr, "dsn_envid=" + dsn_envid_);
     send_record(mail::rec::sender, sender_);
@@ -139,7 +143,11 @@ void Session::cleanup_said(const util::Attrs& frame) {
     const auto& answer = cleanup_conversation_.reply();
     if (!answer) {  // the hello
         queue_id_ = cleanup_conversation_.queue_id();
-        util::msg_info("{}: client={}", queue_id_, client_id());
+        if (sasl_username_.empty())
+            util::msg_info("{}: client={}", queue_id_, client_id());
+        else
+            util::msg_info("{}: client={}, sasl_method={}, sasl_username={}", queue_id_, client_id(), sasl_method_,
+                           sasl_username_);
         return;
     }
     if (state_ != State::waiting_cleanup) return;  // a reply before the end: ignore until the end

@@ -16,12 +16,12 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace kurir::smtpd {
 
 namespace {
-constexpr size_t kMaxCommandLine = 512;           // RFC 5321 4.5.3.1.4, CRLF included
 // Replies a client has not read yet: above this smtpd reads no more commands
 // (a client that pipelines without reading cannot grow the process).
 constexpr size_t kClientOutputHighWater = 64 << 10;
@@ -50,6 +50,7 @@ util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg) {
         return util::fail("smtpd_forbid_bare_newline: want normalize, reject or no: \"" + bare + "\"");
     p.reject_bare_newline = bare == "reject";
     p.check_local_users = !cfg.str("local_recipient_maps").empty();
+    if (auto sasl = load_sasl_policy(cfg, p); !sasl) return std::unexpected(sasl.error());
     return p;
 }
 
@@ -128,7 +129,7 @@ void Session::on_delay(int, short, void* arg) {
 // back, not while the client leaves replies unread, not while cleanup is
 // behind or has the whole message, not when closing.
 bool Session::may_read() const {
-    if (state_ != State::command && state_ != State::data) return false;
+    if (state_ != State::command && state_ != State::data && state_ != State::auth_response) return false;
     if (!pending_reply_.empty()) return false;
     if (evbuffer_get_length(bufferevent_get_output(client_)) > kClientOutputHighWater) return false;
     return true;
@@ -163,10 +164,14 @@ void Session::close_now(std::string_view last_reply) {
 void Session::close() {
     std::string stats;
     int total = 0;
-    for (const char* name : {"ehlo", "helo", "mail", "rcpt", "data", "rset", "noop", "vrfy", "quit", "unknown"}) {
+    for (const char* name : {"ehlo", "helo", "auth", "mail", "rcpt", "data", "rset", "noop", "vrfy", "quit", "unknown"}) {
         auto it = counts_.find(name);
         if (it == counts_.end()) continue;
-        stats += fmt::format(" {}={}", name, it->second);
+        // As Postfix: "auth=0/3" when some of them failed.
+        if (std::string_view(name) == "auth" && auth_ok_ != it->second)
+            stats += fmt::format(" {}={}/{}", name, auth_ok_, it->second);
+        else
+            stats += fmt::format(" {}={}", name, it->second);
         total += it->second;
     }
     util::msg_info("disconnect from {}{} commands={}", client_id(), stats, total);
@@ -202,7 +207,7 @@ void Session::process_input() {
     evbuffer* in = bufferevent_get_input(client_);
     for (;;) {
         if (!may_read()) {
-            if (state_ == State::command || state_ == State::data) bufferevent_disable(client_, EV_READ);
+            if (state_ != State::waiting_cleanup && state_ != State::closing) bufferevent_disable(client_, EV_READ);
             return;
         }
         if (state_ == State::data) {
@@ -213,9 +218,12 @@ void Session::process_input() {
         size_t len = 0;
         char* line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
         if (line == nullptr) {
-            if (evbuffer_get_length(in) > kMaxCommandLine) {
+            size_t have = evbuffer_get_length(in);
+            auto* head = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ssize_t>(std::min<size_t>(have, 5))));
+            if (have > line_limit(std::string_view(head, std::min<size_t>(have, 5)))) {
                 // Throw the over-long line away up to its end.
                 evbuffer_drain(in, evbuffer_get_length(in));
+                auth_abandon();
                 if (!discard_line_) error_reply("500 5.5.0 Error: line too long");
                 discard_line_ = true;
             }
@@ -228,11 +236,15 @@ void Session::process_input() {
             continue;
         }
         if (!text.empty() && text.back() == '\r') text.pop_back();
-        if (text.size() + 2 > kMaxCommandLine) {
+        if (text.size() + 2 > line_limit(text)) {
+            auth_abandon();
             error_reply("500 5.5.0 Error: line too long");
             continue;
         }
-        handle_command(text);
+        if (state_ == State::auth_response)
+            auth_line(text);
+        else
+            handle_command(text);
     }
 }
 
@@ -269,9 +281,9 @@ void Session::handle_command(std::string_view line) {
             counts_["quit"]++;
             reply("221 2.0.0 Bye");
             return close_after_reply();
+        case V::auth: counts_["auth"]++; return do_auth(cmd);
         case V::expn:
         case V::starttls:
-        case V::auth:
         case V::bdat: counts_["unknown"]++; return error_reply("502 5.5.1 Error: command not implemented");
         case V::unknown: counts_["unknown"]++; return error_reply("500 5.5.2 Error: command not recognized");
     }
@@ -291,7 +303,7 @@ void Session::do_helo(const mail::SmtpCommand& cmd, bool esmtp) {
         r += fmt::format("250-SIZE {}\r\n", policy_.size_limit);
     else
         r += "250-SIZE\r\n";
-    r += "250-VRFY\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250 DSN";
+    r += "250-VRFY\r\n" + auth_ehlo_line() + "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250 DSN";
     reply(r);
 }
 

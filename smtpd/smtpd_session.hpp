@@ -6,6 +6,7 @@
 #include "mail/smtp_command.hpp"
 #include "server/attr_conn.hpp"
 #include "server/server.hpp"
+#include "smtpd/smtpd_sasl.hpp"
 #include "util/attr.hpp"
 #include "util/cidr.hpp"
 #include "util/socket.hpp"
@@ -34,9 +35,18 @@ struct SmtpdPolicy {
     long timeout = 0;
     bool reject_bare_newline = false;
     bool check_local_users = true;
+    // SMTP AUTH (smtpd_auth.cpp)
+    bool sasl_enable = false;
+    bool tls_auth_only = true;
+    std::shared_ptr<SaslServer> sasl;  // set when sasl_enable
 };
 
 util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg);
+util::Result<void> load_sasl_policy(const mail::Config& cfg, SmtpdPolicy& p);
+
+// The Received: header's "with" (RFC 3848): SMTP or ESMTP, plus S under
+// TLS and A when authenticated.
+std::string received_protocol(bool esmtp, bool tls, bool authenticated);
 
 class Session {
 public:
@@ -76,9 +86,18 @@ private:
     void do_mail(const mail::SmtpCommand& cmd);
     void do_rcpt(const mail::SmtpCommand& cmd);
     void do_data();
+    void do_auth(const mail::SmtpCommand& cmd);
+    void auth_line(std::string_view line);
+    void auth_step(std::optional<std::string> response);
+    void auth_outcome(SaslOutcome outcome);
+    std::string auth_ehlo_line() const;
+    size_t line_limit(std::string_view start) const;
+    void auth_abandon();
     void reject_log(std::string_view stage, std::string_view reply_text, std::string_view to);
 
-    enum class State { command, data, waiting_cleanup, closing };
+    // auth_response: waiting for the client's answer to a 334;
+    // auth_waiting: waiting for the SASL backend.
+    enum class State { command, data, waiting_cleanup, closing, auth_response, auth_waiting };
 
     server::ServerContext& ctx_;
     const SmtpdPolicy& policy_;
@@ -110,6 +129,21 @@ private:
     long junk_ = 0;  // NOOP, RSET and VRFY commands seen
     std::map<std::string, int> counts_;  // commands seen, for the disconnect line
     std::string pending_reply_;          // held back during an error sleep
+
+public:
+    // Facts others read (restrictions): the session is under TLS (set by
+    // STARTTLS or wrapper mode), the authenticated user ("" when none).
+    bool under_tls() const { return tls_; }
+    const std::string& sasl_username() const { return sasl_username_; }
+
+private:
+    bool tls_ = false;
+    std::string sasl_username_;
+    std::string sasl_method_;
+    std::string auth_mechanism_;          // of the exchange in progress
+    std::unique_ptr<SaslExchange> sasl_;  // the exchange in progress
+    bool sasl_stepping_ = false;          // inside sasl_->step
+    int auth_ok_ = 0;                     // successful AUTH commands, for the disconnect line
 };
 
 }  // namespace kurir::smtpd

@@ -15,7 +15,7 @@ namespace {
 // commonly sets. Sorted, for binary search; a unit test keeps it disjoint
 // from the table. A Postfix name missing here is reported as unknown,
 // which is a warning in main.cf as well.
-constexpr std::array<std::string_view, 311> kUnimplemented{
+constexpr std::array<std::string_view, 304> kUnimplemented{
     "access_map_reject_code", "address_verify_map", "address_verify_sender", "always_add_missing_headers",
     "always_bcc", "anvil_rate_time_unit", "append_at_myorigin", "append_dot_mydomain",
     "authorized_flush_users", "authorized_mailq_users", "authorized_submit_users", "biff", "body_checks",
@@ -82,12 +82,10 @@ constexpr std::array<std::string_view, 311> kUnimplemented{
     "smtpd_proxy_filter", "smtpd_proxy_timeout", "smtpd_recipient_overshoot_limit",
     "smtpd_recipient_restrictions", "smtpd_reject_footer", "smtpd_reject_unlisted_recipient",
     "smtpd_reject_unlisted_sender", "smtpd_relay_restrictions", "smtpd_restriction_classes",
-    "smtpd_sasl_auth_enable", "smtpd_sasl_authenticated_header", "smtpd_sasl_exceptions_networks",
-    "smtpd_sasl_local_domain", "smtpd_sasl_path", "smtpd_sasl_security_options", "smtpd_sasl_service",
-    "smtpd_sasl_tls_security_options", "smtpd_sasl_type", "smtpd_sender_login_maps",
+    "smtpd_sasl_exceptions_networks",
+    "smtpd_sasl_local_domain", "smtpd_sasl_tls_security_options", "smtpd_sender_login_maps",
     "smtpd_sender_restrictions", "smtpd_starttls_timeout", "smtpd_tls_CAfile", "smtpd_tls_CApath",
-    "smtpd_tls_always_issue_session_ids", "smtpd_tls_ask_ccert", "smtpd_tls_auth_only",
-    "smtpd_tls_ccert_verifydepth", "smtpd_tls_cert_file", "smtpd_tls_chain_files", "smtpd_tls_ciphers",
+    "smtpd_tls_always_issue_session_ids", "smtpd_tls_ask_ccert", "smtpd_tls_ccert_verifydepth", "smtpd_tls_cert_file", "smtpd_tls_chain_files", "smtpd_tls_ciphers",
     "smtpd_tls_dcert_file", "smtpd_tls_dh1024_param_file", "smtpd_tls_dkey_file", "smtpd_tls_eccert_file",
     "smtpd_tls_eckey_file", "smtpd_tls_eecdh_grade", "smtpd_tls_exclude_ciphers",
     "smtpd_tls_fingerprint_digest", "smtpd_tls_key_file", "smtpd_tls_loglevel", "smtpd_tls_mandatory_ciphers",
@@ -130,9 +128,8 @@ std::string_view missing_security(std::string_view name, std::string_view value)
     // a client or the administrator counts on would silently not be there.
     if (name == "smtpd_tls_security_level") return value.empty() || value == "none" ? "" : "TLS";
     if (name == "smtpd_use_tls" || name == "smtpd_enforce_tls" || name == "smtpd_tls_wrappermode" ||
-        name == "smtpd_tls_auth_only" || name == "smtp_enforce_tls")
+        name == "smtp_enforce_tls")
         return is_no(value) ? "" : "TLS";
-    if (name == "smtpd_sasl_auth_enable") return is_no(value) ? "" : "SASL authentication";
     return {};
 }
 

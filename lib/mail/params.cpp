@@ -84,8 +84,20 @@ constexpr std::array kParams{
     ParamSpec{"smtpd_hard_error_limit", K::integer, "20", 1},
     ParamSpec{"smtpd_junk_command_limit", K::integer, "100", 1},
     ParamSpec{"smtpd_recipient_limit", K::integer, "1000", 1},
+    ParamSpec{"smtpd_sasl_auth_enable", K::boolean, "no"},
+    // Read by cleanup, which writes the Received: header.
+    ParamSpec{"smtpd_sasl_authenticated_header", K::boolean, "no"},
+    // kurir's own (smtpd_sasl_type = kurir): argon2id hashes made by kurir-passwd.
+    ParamSpec{"smtpd_sasl_password_maps", K::text, "hash:$config_directory/sasl_passwd"},
+    ParamSpec{"smtpd_sasl_path", K::text, "smtpd"},
+    ParamSpec{"smtpd_sasl_security_options", K::text, "noanonymous"},
+    ParamSpec{"smtpd_sasl_service", K::text, "smtp"},
+    // Postfix's default is cyrus, which kurir does not have: dovecot or kurir.
+    ParamSpec{"smtpd_sasl_type", K::text, "kurir"},
     ParamSpec{"smtpd_soft_error_limit", K::integer, "10", 1},
     ParamSpec{"smtpd_timeout", K::time, "300s", 1},
+    // Postfix's default is no; kurir offers AUTH only under TLS unless told.
+    ParamSpec{"smtpd_tls_auth_only", K::boolean, "yes"},
     ParamSpec{"syslog_name", K::text, "kurir"},
     ParamSpec{"transport_maps", K::text, ""},
 };
