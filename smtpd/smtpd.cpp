@@ -34,6 +34,7 @@
 #include "util/log.hpp"
 
 #include <optional>
+#include <utility>
 
 using namespace kurir;
 
@@ -45,14 +46,13 @@ int main(int argc, char** argv) {
         if (!p) util::msg_fatal("{}", p.error().text);
         policy = std::move(*p);
     };
-    hooks.post_drop = [&](server::ServerContext& ctx) {
-        if (policy->sasl) policy->sasl->bind(ctx.base);
-    };
+    bool sasl_bound = false;  // the loop exists once the first client comes
     // The SASL backend has events on the loop: it goes before the loop does.
     hooks.before_exit = [&](server::ServerContext&) { policy->sasl.reset(); };
     return server::multi_server_main(
         argc, argv, "smtpd",
         [&](server::ServerContext& ctx, util::Fd fd, server::ClientDone done) {
+            if (policy->sasl && !std::exchange(sasl_bound, true)) policy->sasl->bind(ctx.base);
             smtpd::Session::start(ctx, *policy, std::move(fd), std::move(done));
         },
         hooks, 200);
