@@ -6,7 +6,16 @@
 
 namespace kurir::mail {
 
+namespace {
+// Not std::isalnum: its answer for bytes above 0x7f depends on the locale.
+bool ascii_alnum(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+}  // namespace
+
 util::Result<std::string> base64_decode(std::string_view text) {
+    // sodium_base642bin takes some bytes above 0x7f for letters (found by
+    // t/fuzz/sasl_fuzz): only the alphabet and padding get that far.
+    for (char c : text)
+        if (!ascii_alnum(c) && c != '+' && c != '/' && c != '=') return util::fail("base64: malformed input");
     std::string out(text.size() / 4 * 3 + 3, '\0');
     size_t len = 0;
     const char* end = nullptr;
@@ -35,7 +44,7 @@ util::Result<AuthArgs> parse_auth_args(std::string_view arg) {
     AuthArgs a;
     for (char c : mech) {
         auto u = static_cast<unsigned char>(c);
-        if (!std::isalnum(u) && c != '-' && c != '_') return util::fail("AUTH: bad mechanism name");
+        if (!ascii_alnum(c) && c != '-' && c != '_') return util::fail("AUTH: bad mechanism name");
         a.mechanism += static_cast<char>(std::toupper(u));
     }
     if (sp != std::string_view::npos) {

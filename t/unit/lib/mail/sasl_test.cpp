@@ -14,6 +14,9 @@ TEST_CASE("base64: the original variant, strictly", "[sasl]") {
     for (const char* bad : {"AHUAcA", "AHUAcA=", "AHU AcA==", "AHUAcA==\n", "A-_=", "====", "dXNlcg==dXNl", "!!!!",
                             "dXNlcg=a"})
         CHECK_FALSE(base64_decode(bad));
+    // Bytes above 0x7f that libsodium would read as letters (found by the fuzzer).
+    CHECK_FALSE(base64_decode("AHV\217\217\217\217\217\217\217\217\217\217\217\217zZXIAc2VjcmV0"));
+    CHECK_FALSE(base64_decode("dXNl\xe3\xa1=="));
     // Round trip over every byte value.
     std::string all;
     for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
