@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
     return server::multi_server_main(
         argc, argv, "smtpd",
         [&](server::ServerContext& ctx, util::Fd fd, server::ClientDone done) {
-            if (policy->sasl && !std::exchange(sasl_bound, true)) policy->sasl->bind(ctx.base);
+            if (policy->sasl && !std::exchange(sasl_bound, true)) policy->sasl->bind(ctx.base, ctx.queue.root());
             smtpd::Session::start(ctx, *policy, std::move(fd), std::move(done));
         },
         hooks, 200);

@@ -32,7 +32,7 @@ util::Result<void> load_sasl_policy(const mail::Config& cfg, SmtpdPolicy& p) {
             return util::fail("smtpd_sasl_security_options: " + opt + " leaves no mechanism (kurir offers PLAIN and LOGIN)");
     }
     if (!p.sasl_enable) return {};
-    auto s = open_sasl_server(cfg, cfg.str("queue_directory"));
+    auto s = open_sasl_server(cfg);
     if (!s) return std::unexpected(s.error());
     p.sasl = std::move(*s);
     return {};

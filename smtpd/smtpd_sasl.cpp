@@ -5,15 +5,12 @@
 
 namespace kurir::smtpd {
 
-util::Result<std::unique_ptr<SaslServer>> open_sasl_server(const mail::Config& cfg, const std::string& queue_dir) {
+util::Result<std::unique_ptr<SaslServer>> open_sasl_server(const mail::Config& cfg) {
     std::string type = cfg.str("smtpd_sasl_type");
     if (type == "kurir") return std::make_unique<KurirSaslServer>(cfg);
     if (type == "dovecot") {
-        // As Postfix: a relative path is under the queue directory
-        // (private/auth), which is also where a chrooted smtpd finds it.
         std::string path = cfg.str("smtpd_sasl_path");
         if (path.empty()) return util::fail("smtpd_sasl_path: empty");
-        if (path[0] != '/') path = (queue_dir.empty() ? std::string() : queue_dir) + "/" + path;
         return std::make_unique<DovecotSaslServer>(path, cfg.str("smtpd_sasl_service"));
     }
     return util::fail("smtpd_sasl_type: \"" + type + "\" is not supported (want dovecot or kurir)");

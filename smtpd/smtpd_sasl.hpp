@@ -49,8 +49,9 @@ public:
 class SaslServer {
 public:
     virtual ~SaslServer() = default;
-    // Once the event loop exists and privileges are dropped.
-    virtual void bind(event_base* base) = 0;
+    // Once the event loop exists and privileges are dropped; queue_root is
+    // the queue directory as this process sees it ("" when chrooted there).
+    virtual void bind(event_base* base, const std::string& queue_root) = 0;
     // PLAIN and LOGIN, those the backend offers, in that order.
     virtual std::vector<std::string> mechanisms() const = 0;
     virtual std::unique_ptr<SaslExchange> start(const std::string& mechanism, const SaslClient& client) = 0;
@@ -58,6 +59,6 @@ public:
 
 // What smtpd_sasl_type names, configured from cfg (which must outlive it);
 // opened before smtpd drops privileges (the password table may be root's).
-util::Result<std::unique_ptr<SaslServer>> open_sasl_server(const mail::Config& cfg, const std::string& queue_dir);
+util::Result<std::unique_ptr<SaslServer>> open_sasl_server(const mail::Config& cfg);
 
 }  // namespace kurir::smtpd

@@ -19,7 +19,12 @@ public:
     DovecotSaslServer(std::string socket_path, std::string service)
         : path_(std::move(socket_path)), service_(std::move(service)) {}
     ~DovecotSaslServer() override;
-    void bind(event_base* base) override { base_ = base; }
+    // As Postfix: a relative smtpd_sasl_path is under the queue directory
+    // (private/auth), which is also where a chrooted smtpd finds it.
+    void bind(event_base* base, const std::string& queue_root) override {
+        base_ = base;
+        if (!path_.empty() && path_[0] != '/') path_ = queue_root + "/" + path_;
+    }
     std::vector<std::string> mechanisms() const override { return {"PLAIN", "LOGIN"}; }
     std::unique_ptr<SaslExchange> start(const std::string& mechanism, const SaslClient& client) override;
 

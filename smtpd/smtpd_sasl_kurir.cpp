@@ -173,7 +173,7 @@ KurirSaslServer::KurirSaslServer(const mail::Config& cfg)
 
 KurirSaslServer::~KurirSaslServer() = default;
 
-void KurirSaslServer::bind(event_base* base) { verifier_->bind(base); }
+void KurirSaslServer::bind(event_base* base, const std::string&) { verifier_->bind(base); }
 
 std::vector<std::string> KurirSaslServer::mechanisms() const { return {"PLAIN", "LOGIN"}; }
 

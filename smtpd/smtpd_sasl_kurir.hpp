@@ -12,7 +12,7 @@ class KurirSaslServer : public SaslServer {
 public:
     explicit KurirSaslServer(const mail::Config& cfg);
     ~KurirSaslServer() override;
-    void bind(event_base* base) override;
+    void bind(event_base* base, const std::string& queue_root) override;
     std::vector<std::string> mechanisms() const override;
     std::unique_ptr<SaslExchange> start(const std::string& mechanism, const SaslClient& client) override;
 

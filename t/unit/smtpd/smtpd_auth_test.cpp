@@ -47,7 +47,7 @@ public:
         auto p = smtpd::load_policy(ctx.config);
         REQUIRE(p);
         policy = std::move(*p);
-        if (policy.sasl) policy.sasl->bind(ctx.base);
+        if (policy.sasl) policy.sasl->bind(ctx.base, ctx.queue.root());
     }
     void connect() {
         int sv[2];
