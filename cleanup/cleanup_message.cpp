@@ -320,9 +320,14 @@ std::expected<void, Refusal> MessageBuilder::finish_headers() {
                 rcpts_.size() == 1 ? fmt::format("\n\tfor <{}>", quote_address(rcpts_.front().canonical)) : "";
             // smtpd_tls_received_header: what TLS was used, as Postfix says it.
             std::string tls = attr("tls_received").empty() ? "" : fmt::format("\n\t({})", attr("tls_received"));
-            added.push_back(fmt::format("Received: from {} ({} [{}]){}\n\tby {} ({}) with {} id {}{}; {}",
+            // Postfix's smtpd_sasl_authenticated_header: off by default, as
+            // the user name is then visible to every recipient.
+            std::string auth_part = cfg_.boolean("smtpd_sasl_authenticated_header") && !attr("sasl_username").empty()
+                                        ? fmt::format("\n\t(Authenticated sender: {})", attr("sasl_username"))
+                                        : "";
+            added.push_back(fmt::format("Received: from {} ({} [{}]){}{}\n\tby {} ({}) with {} id {}{}; {}",
                                         helo.empty() ? attr("client_name") : helo, attr("client_name"),
-                                        attr("client_addr"), tls, hostname, cfg_.str("mail_name"),
+                                        attr("client_addr"), tls, auth_part, hostname, cfg_.str("mail_name"),
                                         attr("protocol").empty() ? "ESMTP" : attr("protocol"), queue_id_, for_part,
                                         date));
         }

@@ -19,10 +19,16 @@
 //   to start with any other name or with lists that would relay for anyone.
 //   Each message streams to cleanup as it arrives; the client gets 250 only once the queue file is durable.
 //   The end of data is CRLF "." CRLF and nothing else (no SMTP smuggling).
+//   With smtpd_sasl_auth_enable, AUTH PLAIN and LOGIN (RFC 4954) against
+//   Dovecot's auth server (smtpd_sasl_type = dovecot, smtpd_sasl_path) or
+//   kurir's argon2id table (smtpd_sasl_type = kurir, made by kurir-passwd);
+//   with smtpd_tls_auth_only (the default) only under TLS.
 // SECURITY
 //   Runs as mail_owner. Everything the client sends is hostile: command
 //   lines are limited to 512 octets, errors are counted and slowed, idle
-//   sessions time out, and no reverse DNS blocks the loop. smtpd reads no
+//   sessions time out, and no reverse DNS blocks the loop. Password hashes
+//   are verified on one worker thread per process, never on the loop; the
+//   password table is opened before privileges are dropped. smtpd reads no
 //   more from a client while 64 KB of replies wait unread, while cleanup
 //   has the message, or while 64 KB of input wait unused; a session that
 //   times out ends at once, whether or not the client takes its 421 (over
@@ -52,11 +58,15 @@
 //   smtpd_tls_cert_file, smtpd_tls_key_file, smtpd_tls_chain_files,
 //   smtpd_tls_protocols, smtpd_tls_mandatory_protocols, smtpd_tls_ciphers,
 //   smtpd_tls_mandatory_ciphers, smtpd_tls_loglevel, smtpd_tls_received_header,
-//   smtpd_client_connection_count_limit, smtpd_client_event_limit_exceptions
+//   smtpd_client_connection_count_limit, smtpd_client_event_limit_exceptions,
+//   smtpd_sasl_auth_enable, smtpd_tls_auth_only, smtpd_sasl_type,
+//   smtpd_sasl_path, smtpd_sasl_service, smtpd_sasl_password_maps,
+//   smtpd_sasl_security_options
 #include "smtpd/smtpd_session.hpp"
 #include "util/log.hpp"
 
 #include <optional>
+#include <utility>
 
 using namespace kurir;
 
@@ -73,9 +83,13 @@ int main(int argc, char** argv) {
         if (!tls) util::msg_fatal("{}", tls.error().text);
         policy->tls = std::move(*tls);
     };
+    bool sasl_bound = false;  // the loop exists once the first client comes
+    // The SASL backend has events on the loop: it goes before the loop does.
+    hooks.before_exit = [&](server::ServerContext&) { policy->sasl.reset(); };
     return server::multi_server_main(
         argc, argv, "smtpd",
         [&](server::ServerContext& ctx, util::Fd fd, server::ClientDone done) {
+            if (policy->sasl && !std::exchange(sasl_bound, true)) policy->sasl->bind(ctx.base, ctx.queue.root());
             smtpd::Session::start(ctx, *policy, std::move(fd), std::move(done));
         },
         hooks, 200);

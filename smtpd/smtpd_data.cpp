@@ -68,6 +68,10 @@ void Session::do_data() {
     send_record(mail::rec::attr, "protocol=" + std::string(protocol()));
     if (tls_established_ && policy_.tls->settings().received_header)
         send_record(mail::rec::attr, "tls_received=using " + tls_info_);
+    if (!sasl_username_.empty()) {
+        send_record(mail::rec::attr, "sasl_method=" + sasl_method_);
+        send_record(mail::rec::attr, "sasl_username=" + sasl_username_);
+    }
     if (!dsn_ret_.empty()) send_record(mail::rec::attr, "dsn_ret=" + dsn_ret_);
     if (!dsn_envid_.empty()) send_record(mail::rec::attr, "dsn_envid=" + dsn_envid_);
     send_record(mail::rec::sender, sender_);
@@ -142,7 +146,11 @@ void Session::cleanup_said(const util::Attrs& frame) {
     const auto& answer = cleanup_conversation_.reply();
     if (!answer) {  // the hello
         queue_id_ = cleanup_conversation_.queue_id();
-        util::msg_info("{}: client={}", queue_id_, client_id());
+        if (sasl_username_.empty())
+            util::msg_info("{}: client={}", queue_id_, client_id());
+        else
+            util::msg_info("{}: client={}, sasl_method={}, sasl_username={}", queue_id_, client_id(), sasl_method_,
+                           sasl_username_);
         return;
     }
     if (state_ != State::waiting_cleanup) return;  // a reply before the end: ignore until the end

@@ -16,12 +16,12 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace kurir::smtpd {
 
 namespace {
-constexpr size_t kMaxCommandLine = 512;           // RFC 5321 4.5.3.1.4, CRLF included
 // Replies a client has not read yet: above this smtpd reads no more commands
 // (a client that pipelines without reading cannot grow the process).
 constexpr size_t kClientOutputHighWater = 64 << 10;
@@ -59,6 +59,7 @@ util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg) {
     auto exceptions = load_limit_exceptions(cfg);
     if (!exceptions) return std::unexpected(exceptions.error());
     p.limit_exceptions = std::move(*exceptions);
+    if (auto sasl = load_sasl_policy(cfg, p); !sasl) return std::unexpected(sasl.error());
     return p;
 }
 
@@ -151,7 +152,7 @@ void Session::on_delay(int, short, void* arg) {
 // back, not while the client leaves replies unread, not while cleanup is
 // behind or has the whole message, not when closing.
 bool Session::may_read() const {
-    if (state_ != State::command && state_ != State::data) return false;
+    if (state_ != State::command && state_ != State::data && state_ != State::auth_response) return false;
     if (!pending_reply_.empty()) return false;
     if (evbuffer_get_length(bufferevent_get_output(client_)) > kClientOutputHighWater) return false;
     return true;
@@ -183,10 +184,15 @@ void Session::close_now(std::string_view last_reply) {
 void Session::close() {
     std::string stats;
     int total = 0;
-    for (const char* name : {"ehlo", "helo", "starttls", "mail", "rcpt", "data", "rset", "noop", "vrfy", "quit", "unknown"}) {
+    for (const char* name :
+         {"ehlo", "helo", "starttls", "auth", "mail", "rcpt", "data", "rset", "noop", "vrfy", "quit", "unknown"}) {
         auto it = counts_.find(name);
         if (it == counts_.end()) continue;
-        stats += fmt::format(" {}={}", name, it->second);
+        // As Postfix: "auth=0/3" when some of them failed.
+        if (std::string_view(name) == "auth" && auth_ok_ != it->second)
+            stats += fmt::format(" {}={}/{}", name, auth_ok_, it->second);
+        else
+            stats += fmt::format(" {}={}", name, it->second);
         total += it->second;
     }
     // Under TLS the filter has passed the last reply on to the socket's
@@ -251,7 +257,7 @@ void Session::process_input() {
     for (;;) {
         evbuffer* in = bufferevent_get_input(client_);  // STARTTLS replaces client_
         if (!may_read()) {
-            if (state_ == State::command || state_ == State::data) bufferevent_disable(client_, EV_READ);
+            if (state_ != State::waiting_cleanup && state_ != State::closing) bufferevent_disable(client_, EV_READ);
             return;
         }
         if (state_ == State::data) {
@@ -262,9 +268,12 @@ void Session::process_input() {
         size_t len = 0;
         char* line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
         if (line == nullptr) {
-            if (evbuffer_get_length(in) > kMaxCommandLine) {
+            size_t have = evbuffer_get_length(in);
+            auto* head = reinterpret_cast<const char*>(evbuffer_pullup(in, static_cast<ssize_t>(std::min<size_t>(have, 5))));
+            if (have > line_limit(std::string_view(head, std::min<size_t>(have, 5)))) {
                 // Throw the over-long line away up to its end.
                 evbuffer_drain(in, evbuffer_get_length(in));
+                auth_abandon();
                 if (!discard_line_) error_reply("500 5.5.0 Error: line too long");
                 discard_line_ = true;
             }
@@ -277,12 +286,16 @@ void Session::process_input() {
             continue;
         }
         if (!text.empty() && text.back() == '\r') text.pop_back();
-        if (text.size() + 2 > kMaxCommandLine) {
+        if (text.size() + 2 > line_limit(text)) {
+            auth_abandon();
             error_reply("500 5.5.0 Error: line too long");
             continue;
         }
         bool was_tls = tls_active_;
-        handle_command(text);
+        if (state_ == State::auth_response)
+            auth_line(text);
+        else
+            handle_command(text);
         if (tls_active_ != was_tls) return;  // STARTTLS: the rest comes through the filter
     }
 }
@@ -322,8 +335,8 @@ void Session::handle_command(std::string_view line) {
             reply("221 2.0.0 Bye");
             return close_after_reply();
         case V::starttls: counts_["starttls"]++; return do_starttls(cmd);
+        case V::auth: counts_["auth"]++; return do_auth(cmd);
         case V::expn:
-        case V::auth:
         case V::bdat: counts_["unknown"]++; return error_reply("502 5.5.1 Error: command not implemented");
         case V::unknown: counts_["unknown"]++; return error_reply("500 5.5.2 Error: command not recognized");
     }
@@ -345,7 +358,7 @@ void Session::do_helo(const mail::SmtpCommand& cmd, bool esmtp) {
         r += "250-SIZE\r\n";
     r += "250-VRFY\r\n";
     if (policy_.tls && !tls_active_) r += "250-STARTTLS\r\n";
-    r += "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250 DSN";
+    r += auth_ehlo_line() + "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250 DSN";
     reply(r);
 }
 

@@ -10,6 +10,7 @@
 #include "server/server.hpp"
 #include "server/tls_server.hpp"
 #include "smtpd/smtpd_anvil.hpp"
+#include "smtpd/smtpd_sasl.hpp"
 #include "util/attr.hpp"
 #include "util/cidr.hpp"
 #include "util/socket.hpp"
@@ -50,9 +51,14 @@ struct SmtpdPolicy {
     std::vector<util::Cidr> limit_exceptions;  // smtpd_client_event_limit_exceptions
     // The process's one connection to anvil (shared: the policy is const).
     std::shared_ptr<AnvilClient> anvil = std::make_shared<AnvilClient>();
+    // SMTP AUTH (smtpd_auth.cpp)
+    bool sasl_enable = false;
+    bool tls_auth_only = true;
+    std::shared_ptr<SaslServer> sasl;  // set when sasl_enable
 };
 
 util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg);
+util::Result<void> load_sasl_policy(const mail::Config& cfg, SmtpdPolicy& p);
 // The TLS server for cfg's settings, from the credentials master passed on
 // server::kTlsFd (or, run without them, from the files); null when TLS is
 // off. Run before privileges are dropped.
@@ -115,9 +121,18 @@ private:
     void do_rcpt(const mail::SmtpCommand& cmd);
     void do_data();
     util::Result<std::optional<std::vector<std::string>>> sender_owners(std::string_view sender) const;
+    void do_auth(const mail::SmtpCommand& cmd);
+    void auth_line(std::string_view line);
+    void auth_step(std::optional<std::string> response);
+    void auth_outcome(SaslOutcome outcome);
+    std::string auth_ehlo_line() const;
+    size_t line_limit(std::string_view start) const;
+    void auth_abandon();
     void reject_log(std::string_view stage, std::string_view reply_text, std::string_view to);
 
-    enum class State { command, data, waiting_cleanup, closing };
+    // auth_response: waiting for the client's answer to a 334;
+    // auth_waiting: waiting for the SASL backend.
+    enum class State { command, data, waiting_cleanup, closing, auth_response, auth_waiting };
 
     server::ServerContext& ctx_;
     const SmtpdPolicy& policy_;
@@ -156,6 +171,19 @@ private:
     std::string tls_info_;               // "TLSv1.3 with cipher ... (256/256 bits)"
     bool anvil_counted_ = false;         // anvil counts this session: count it off at the end
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for answers that outlive it
+
+public:
+    // Facts others read (restrictions): the session is under TLS (set by
+    // STARTTLS or wrapper mode), the authenticated user ("" when none).
+    bool under_tls() const { return tls_active_; }
+    const std::string& sasl_username() const { return sasl_username_; }
+
+private:
+    std::string sasl_method_;
+    std::string auth_mechanism_;          // of the exchange in progress
+    std::unique_ptr<SaslExchange> sasl_;  // the exchange in progress
+    bool sasl_stepping_ = false;          // inside sasl_->step
+    int auth_ok_ = 0;                     // successful AUTH commands, for the disconnect line
 };
 
 }  // namespace kurir::smtpd

@@ -55,7 +55,7 @@ util::Result<std::shared_ptr<server::TlsServer>> load_tls(const mail::Config& cf
     return std::shared_ptr<server::TlsServer>(std::move(*tls));
 }
 
-std::string_view Session::protocol() const { return received_protocol(esmtp_, tls_active_, false); }
+std::string_view Session::protocol() const { return received_protocol(esmtp_, tls_active_, !sasl_username_.empty()); }
 
 // Under smtpd_tls_security_level = encrypt, what Postfix refuses before TLS.
 bool Session::refuse_before_tls() {
@@ -80,6 +80,8 @@ void Session::do_starttls(const mail::SmtpCommand& cmd) {
     reset_transaction();
     helo_.clear();
     esmtp_ = false;
+    sasl_username_.clear();  // an AUTH before TLS counts for nothing after it (RFC 3207)
+    sasl_method_.clear();
     if (!start_tls()) close_after_reply();  // the 220 goes out, then the session ends
 }
 

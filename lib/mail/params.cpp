@@ -47,12 +47,12 @@ constexpr std::array kParams{
     ParamSpec{"maximal_backoff_time", K::time, "4000s", 1},
     ParamSpec{"maximal_queue_lifetime", K::time, "5d", 0, 'd'},
     ParamSpec{"message_size_limit", K::integer, "10240000", 0},
+    ParamSpec{"message_strip_characters", K::text, ""},
     ParamSpec{"minimal_backoff_time", K::time, "300s", 1},
     ParamSpec{"multi_instance_directories", K::text, ""},
     ParamSpec{"mydestination", K::text, "$myhostname, localhost.$mydomain, localhost"},
     ParamSpec{"mydomain", K::text, ""},
     ParamSpec{"myhostname", K::text, ""},
-    ParamSpec{"message_strip_characters", K::text, ""},
     ParamSpec{"mynetworks", K::text, "127.0.0.0/8 [::1]/128"},
     ParamSpec{"myorigin", K::text, "$myhostname"},
     ParamSpec{"qmgr_message_active_limit", K::integer, "20000", 1},
@@ -97,6 +97,16 @@ constexpr std::array kParams{
     // Postfix's default ends in defer_unauth_destination (454); kurir's
     // contract (INTERFACE.md) refuses relaying with 554 5.7.1.
     ParamSpec{"smtpd_relay_restrictions", K::text, "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination"},
+    ParamSpec{"smtpd_sasl_auth_enable", K::boolean, "no"},
+    // Read by cleanup, which writes the Received: header.
+    ParamSpec{"smtpd_sasl_authenticated_header", K::boolean, "no"},
+    // kurir's own (smtpd_sasl_type = kurir): argon2id hashes made by kurir-passwd.
+    ParamSpec{"smtpd_sasl_password_maps", K::text, "hash:$config_directory/sasl_passwd"},
+    ParamSpec{"smtpd_sasl_path", K::text, "smtpd"},
+    ParamSpec{"smtpd_sasl_security_options", K::text, "noanonymous"},
+    ParamSpec{"smtpd_sasl_service", K::text, "smtp"},
+    // Postfix's default is cyrus, which kurir does not have: dovecot or kurir.
+    ParamSpec{"smtpd_sasl_type", K::text, "kurir"},
     ParamSpec{"smtpd_sender_login_maps", K::text, ""},
     ParamSpec{"smtpd_sender_restrictions", K::text, ""},
     // kurir's own (Postfix has no total bound): a session ends with 421 once
@@ -107,6 +117,8 @@ constexpr std::array kParams{
     // smtpd's TLS (server/tls_params, read by smtpd and by master, which
     // reads the key files). Postfix's names and defaults, but for the
     // protocols: TLS 1.2 and 1.3 only unless the administrator says otherwise.
+    // Postfix's default is no; kurir offers AUTH only under TLS unless told.
+    ParamSpec{"smtpd_tls_auth_only", K::boolean, "yes"},
     ParamSpec{"smtpd_tls_cert_file", K::text, ""},
     ParamSpec{"smtpd_tls_chain_files", K::text, ""},
     ParamSpec{"smtpd_tls_ciphers", K::text, "medium"},

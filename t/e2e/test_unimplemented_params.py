@@ -14,7 +14,7 @@ from instance import PREFIX, free_port, wait_for
 CONF = os.path.join(PREFIX, "sbin", "kurir-conf")
 REMOVED = ("command_directory", "forward_path", "inet_interfaces", "inet_protocols", "line_length_limit",
            "local_destination_concurrency_limit", "smtpd_client_connection_rate_limit",
-           "smtpd_sasl_auth_enable", "smtpd_use_tls", "smtpd_tls_CAfile")
+           "smtpd_use_tls", "smtpd_tls_CAfile", "smtpd_sasl_local_domain")
 
 
 def set_at_line(inst, name, value):
@@ -61,13 +61,14 @@ def test_tls_level_without_a_certificate_stops_start(make_instance):
     assert_not_running(inst)
 
 
-def test_sasl_asked_for_in_main_cf_stops_start(make_instance):
-    inst = make_instance()
-    line = set_at_line(inst, "smtpd_sasl_auth_enable", "yes")
-    res = inst.kurir("start", check=False)
-    assert res.returncode != 0
-    assert f"main.cf:{line}" in res.stderr and "SASL" in res.stderr, res.stderr
-    assert_not_running(inst)
+def test_sasl_is_implemented_and_its_unimplemented_neighbours_are_reported(make_instance):
+    # smtpd_sasl_auth_enable starts (AUTH is in test_smtpd_auth.py); a SASL
+    # parameter kurir lacks is still a warning with file and line.
+    inst = make_instance(smtpd_sasl_auth_enable="yes")
+    line = set_at_line(inst, "smtpd_sasl_local_domain", "example.com")
+    inst.start()
+    where = f"{inst.dir}/main.cf:{line}: parameter smtpd_sasl_local_domain is not implemented by kurir"
+    wait_for(lambda: where in inst.log(), 10, "the warning in the log")
 
 
 def test_a_harmless_unimplemented_parameter_is_a_warning_and_start_works(make_instance):

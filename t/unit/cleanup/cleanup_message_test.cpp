@@ -168,6 +168,27 @@ TEST_CASE("build_queue_file: Received says what TLS smtpd used (smtpd_tls_receiv
     CHECK(b.content[2] == std::string("\tby mx.example (kurir) with ESMTPS id ") + kQueueId);
 }
 
+TEST_CASE("build_queue_file: the SASL user reaches the queue file, and Received only when asked", "[cleanup]") {
+    Stream st;
+    st.attrs = {{"origin", "smtp"},        {"client_name", "client.example"}, {"client_addr", "192.0.2.1"},
+                {"helo", "helo.example"},  {"protocol", "ESMTPA"},            {"sasl_method", "PLAIN"},
+                {"sasl_username", "alice"}};
+    Built b = must_build(config(), st);
+    CHECK(b.env.attr("sasl_method") == "PLAIN");
+    CHECK(b.env.attr("sasl_username") == "alice");
+    REQUIRE(b.content.size() >= 2);
+    CHECK(b.content[0] == "Received: from helo.example (client.example [192.0.2.1])");
+    CHECK(b.content[1] == std::string("\tby mx.example (kurir) with ESMTPA id ") + kQueueId);
+    Built h = must_build(config("smtpd_sasl_authenticated_header = yes\n"), st);
+    REQUIRE(h.content.size() >= 3);
+    CHECK(h.content[0] == "Received: from helo.example (client.example [192.0.2.1])");
+    CHECK(h.content[1] == "\t(Authenticated sender: alice)");
+    CHECK(h.content[2] == std::string("\tby mx.example (kurir) with ESMTPA id ") + kQueueId);
+    // Not authenticated: no such line, whatever the setting.
+    Built n = must_build(config("smtpd_sasl_authenticated_header = yes\n"), Stream{});
+    CHECK(n.content[1] == std::string("\tby mx.example (kurir) with ESMTP id ") + kQueueId);
+}
+
 TEST_CASE("build_queue_file: Message-ID and Date are kept when present", "[cleanup]") {
     Config cfg = config();
     Stream st;

@@ -194,12 +194,12 @@ TEST_CASE("Config::from_text: unknown parameters are warnings with file:line", "
 TEST_CASE("Config::from_text: a Postfix parameter kurir does not implement is a warning with file:line",
           "[config]") {
     Config c = must("biff = no\nmyhostname = mx.example\ninet_interfaces = all\n"
-                    "smtpd_use_tls = no\nsmtpd_sasl_auth_enable = no\n");
+                    "smtpd_use_tls = no\nsmtpd_sasl_local_domain = x\n");
     REQUIRE(c.warnings().size() == 4);
     CHECK(c.warnings()[0] == "/tmp/x/main.cf:1: parameter biff is not implemented by kurir; ignored");
     CHECK_THAT(c.warnings()[1], Catch::Contains("/tmp/x/main.cf:3: parameter inet_interfaces is not implemented"));
     CHECK_THAT(c.warnings()[2], Catch::Contains("/tmp/x/main.cf:4: parameter smtpd_use_tls"));
-    CHECK_THAT(c.warnings()[3], Catch::Contains("/tmp/x/main.cf:5: parameter smtpd_sasl_auth_enable"));
+    CHECK_THAT(c.warnings()[3], Catch::Contains("/tmp/x/main.cf:5: parameter smtpd_sasl_local_domain"));
     CHECK(c.refusals().empty());
     CHECK(c.str("biff") == "no");
 }
@@ -215,9 +215,7 @@ TEST_CASE("Config::from_text: a setting that asks for security kurir lacks is a 
         {"on = yes\nsmtpd_use_tls = $on\n", "/tmp/x/main.cf:2: smtpd_use_tls = $on"},
         {"smtpd_use_tls = yes\n", "smtpd_use_tls = yes requests TLS"},
         {"smtpd_enforce_tls = YES\n", "smtpd_enforce_tls = YES requests TLS"},
-        {"smtpd_tls_auth_only = yes\n", "smtpd_tls_auth_only = yes requests TLS"},
         {"smtp_enforce_tls = yes\n", "smtp_enforce_tls = yes requests TLS"},
-        {"smtpd_sasl_auth_enable = yes\n", "main.cf:1: smtpd_sasl_auth_enable = yes requests SASL authentication"},
     };
     for (const auto& t : cases) {
         INFO(t.text);
@@ -242,8 +240,10 @@ TEST_CASE("Config::from_text: an override must name a parameter kurir knows", "[
     auto typo = Config::from_text("", "/tmp/x", {"smtpd_tls_wrapermode=yes"});
     REQUIRE(!typo);
     CHECK_THAT(typo.error().text, Catch::Contains("unknown parameter smtpd_tls_wrapermode"));
+    // SASL is implemented: a submission service's -o is taken.
     auto sasl = Config::from_text("", "/tmp/x", {"smtpd_sasl_auth_enable=yes"});
-    REQUIRE(!sasl);
+    REQUIRE(sasl);
+    CHECK(sasl->boolean("smtpd_sasl_auth_enable"));
     Config c = must("", {"biff=no", "syslog_name=kurir/submission"});
     REQUIRE(c.warnings().size() == 1);
     CHECK_THAT(c.warnings()[0], Catch::Contains("-o biff=no: parameter biff is not implemented by kurir"));
@@ -268,7 +268,6 @@ TEST_CASE("check_service_options: master.cf -o with master.cf's file and line", 
          "/tmp/x/master.cf:3: service 587: -o smtpd_enforce_tls=yes requests TLS"},
         {"465 inet n - n - - smtpd -o smtpd_tls_wrapermode=yes\n",
          "/tmp/x/master.cf:3: service 465: -o smtpd_tls_wrapermode=yes: unknown parameter smtpd_tls_wrapermode"},
-        {"587 inet n - n - - smtpd -o smtpd_sasl_auth_enable=yes\n", "requests SASL authentication"},
         {"2526 inet n - n - - smtpd -o no_such_param=1\n",
          "/tmp/x/master.cf:3: service 2526: -o no_such_param=1: unknown parameter no_such_param"},
         {"2526 inet n - n - - smtpd -o\n", "/tmp/x/master.cf:3: service 2526: -o needs name=value"},

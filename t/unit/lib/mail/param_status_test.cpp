@@ -12,15 +12,16 @@ TEST_CASE("param_status: implemented, a Postfix parameter kurir lacks, unknown",
     for (std::string_view name : {"myhostname", "smtpd_banner", "smtp_tls_security_level", "daemon_timeout",
                                   "smtpd_relay_restrictions", "smtpd_recipient_restrictions", "smtpd_sender_login_maps",
                                   "smtpd_tls_cert_file", "smtpd_tls_key_file", "smtpd_tls_security_level",
-                                  "smtpd_tls_wrappermode", "smtpd_tls_protocols", "smtpd_helo_required"})
+                                  "smtpd_tls_wrappermode", "smtpd_tls_protocols", "smtpd_helo_required",
+                                  "smtpd_sasl_auth_enable", "smtpd_sasl_type", "smtpd_tls_auth_only"})
         CHECK(param_status(name) == ParamStatus::implemented);
     // Those the table once carried without a reader, and an admin's usual lines.
     for (std::string_view name :
          {"command_directory", "forward_path", "inet_interfaces", "inet_protocols", "line_length_limit",
-          "local_destination_concurrency_limit", "smtpd_client_connection_rate_limit", "smtpd_sasl_auth_enable",
+          "local_destination_concurrency_limit", "smtpd_client_connection_rate_limit", "smtpd_sasl_local_domain",
           "smtpd_tls_CAfile", "smtpd_use_tls", "smtpd_tls_session_cache_database", "biff", "compatibility_level",
-          "readme_directory", "relay_domains", "virtual_alias_maps", "smtpd_milters", "smtpd_tls_auth_only",
-          "smtpd_sasl_type"}) {
+          "readme_directory", "relay_domains", "virtual_alias_maps", "smtpd_milters",
+          "smtpd_sasl_tls_security_options"}) {
         INFO(name);
         CHECK(param_status(name) == ParamStatus::unimplemented);
         CHECK(find_param(name) == nullptr);
@@ -50,8 +51,8 @@ TEST_CASE("missing_security: what a setting asks for that kurir does not provide
         {"smtpd_tls_security_level", "none", ""},      {"smtpd_tls_security_level", "", ""},
         {"smtpd_tls_wrappermode", "yes", ""},          {"smtpd_tls_wrappermode", "no", ""},
         {"smtpd_use_tls", "yes", "TLS"},               {"smtpd_use_tls", "No", ""},
-        {"smtpd_enforce_tls", "true", "TLS"},          {"smtpd_tls_auth_only", "yes", "TLS"},
-        {"smtp_enforce_tls", "yes", "TLS"},            {"smtpd_sasl_auth_enable", "yes", "SASL authentication"},
+        {"smtpd_enforce_tls", "true", "TLS"},          {"smtpd_tls_auth_only", "yes", ""},
+        {"smtp_enforce_tls", "yes", "TLS"},            {"smtpd_sasl_auth_enable", "yes", ""},
         {"smtpd_sasl_auth_enable", "no", ""},          {"smtpd_tls_cert_file", "/etc/ssl/x.pem", ""},
         {"biff", "yes", ""},                           {"smtp_tls_security_level", "encrypt", ""},
         // anything but a clear "no" asks for it

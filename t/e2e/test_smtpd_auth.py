@@ -1,0 +1,274 @@
+"""SMTP AUTH in smtpd: PLAIN and LOGIN from real clients (smtplib, swaks),
+against kurir's own argon2id table (kurir-passwd) and against a real Dovecot
+auth server that the test starts in its own directory; the error replies and
+Postfix's log lines that fail2ban and pflogsumm read."""
+import base64
+import email
+import os
+import re
+import signal
+import smtplib
+import subprocess
+
+import pytest
+
+from instance import PREFIX, wait_for
+from smtp_raw import RawSMTP
+
+PASSWD = os.path.join(PREFIX, "sbin", "kurir-passwd")
+SASL = dict(smtpd_sasl_auth_enable="yes", smtpd_tls_auth_only="no", local_recipient_maps="")
+
+
+def b64(data):
+    return base64.b64encode(data.encode() if isinstance(data, str) else data).decode()
+
+
+def add_user(inst, user, password, *extra):
+    """kurir-passwd as the instance's administrator (its owner in user mode)."""
+    res = subprocess.run(inst._prefix() + [PASSWD, "-c", inst.dir, *extra, user], input=password + "\n",
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    return res
+
+
+def sasl_instance(make_instance, **params):
+    inst = make_instance(**{**SASL, **params})
+    add_user(inst, "alice", "s3cret pass")
+    return inst.start()
+
+
+def received(inst, user="rcpt", count=1):
+    path = inst.wait_delivered(user, count)[count - 1]
+    with open(path, "rb") as f:
+        return email.message_from_bytes(f.read())
+
+
+def test_auth_offered_only_under_tls_by_default(make_instance):
+    inst = make_instance(smtpd_sasl_auth_enable="yes")
+    add_user(inst, "alice", "s3cret pass")
+    inst.start()
+    with RawSMTP(inst.port) as c:
+        c.reply()
+        code, text = c.cmd("EHLO client.test")
+        assert code == 250 and "AUTH" not in text
+        assert c.cmd("AUTH PLAIN " + b64("\0alice\0s3cret pass")) == \
+            (538, "538 5.7.11 Encryption required for requested authentication mechanism")
+
+
+def test_auth_not_enabled_by_default(instance):
+    with RawSMTP(instance.port) as c:
+        c.reply()
+        assert "AUTH" not in c.cmd("EHLO client.test")[1]
+        assert c.cmd("AUTH PLAIN") == (503, "503 5.5.1 Error: authentication not enabled")
+
+
+def test_smtplib_plain_and_login_with_kurir_table(make_instance):
+    inst = sasl_instance(make_instance)
+    with inst.smtp() as s:
+        s.ehlo("client.test")
+        assert s.has_extn("auth") and s.esmtp_features["auth"].split() == ["PLAIN", "LOGIN"]
+        s.user, s.password = "alice", "s3cret pass"
+        assert s.auth("PLAIN", s.auth_plain) == (235, b"2.7.0 Authentication successful")
+        s.sendmail("alice@client.test", ["rcpt@mx.test"], b"Subject: one\r\n\r\nbody\r\n")
+    with inst.smtp() as s:
+        s.ehlo("client.test")
+        s.user, s.password = "alice", "s3cret pass"
+        assert s.auth("LOGIN", s.auth_login) == (235, b"2.7.0 Authentication successful")
+    msg = received(inst)
+    rcvd = msg["Received"]
+    assert " with ESMTPA id " in rcvd and "Authenticated sender" not in rcvd, rcvd
+    log = inst.log()
+    assert re.search(r"kurir/smtpd\[\d+\]: \w+: client=\S+\[127\.0\.0\.1\], sasl_method=PLAIN, sasl_username=alice\n",
+                     log), log
+    wait_for(lambda: re.search(r"disconnect from \S+ ehlo=1 auth=1 quit=1 commands=3", inst.log()), 20,
+             "the second session's disconnect line")
+
+
+def test_authenticated_header_when_asked(make_instance):
+    inst = sasl_instance(make_instance, smtpd_sasl_authenticated_header="yes")
+    with inst.smtp() as s:
+        s.login("alice", "s3cret pass")
+        s.sendmail("alice@client.test", ["rcpt@mx.test"], b"Subject: one\r\n\r\nbody\r\n")
+    rcvd = received(inst)["Received"]
+    assert "(Authenticated sender: alice)" in rcvd and " with ESMTPA id " in rcvd, rcvd
+
+
+@pytest.mark.parametrize("mech", ["PLAIN", "LOGIN"])
+def test_swaks(make_instance, mech):
+    inst = sasl_instance(make_instance)
+    res = subprocess.run(["swaks", "--server", f"127.0.0.1:{inst.port}", "--to", "rcpt@mx.test", "--from",
+                          "alice@client.test", "--auth", mech, "--auth-user", "alice", "--auth-password",
+                          "s3cret pass", "--helo", "client.test"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+    assert res.returncode == 0, res.stdout
+    assert "235 2.7.0 Authentication successful" in res.stdout
+    inst.wait_delivered("rcpt", 1)
+    assert f"sasl_method={mech}, sasl_username=alice" in inst.log()
+    bad = subprocess.run(["swaks", "--server", f"127.0.0.1:{inst.port}", "--to", "rcpt@mx.test", "--auth", mech,
+                          "--auth-user", "alice", "--auth-password", "wrong", "--helo", "client.test"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+    assert bad.returncode != 0 and "535 5.7.8 Error: authentication failed" in bad.stdout, bad.stdout
+
+
+def test_error_paths_and_the_failure_log_line(make_instance):
+    inst = sasl_instance(make_instance)
+    with RawSMTP(inst.port) as c:
+        c.reply()
+        assert c.cmd("AUTH PLAIN") == (503, "503 5.5.1 Error: send HELO/EHLO first")
+        c.cmd("EHLO client.test")
+        assert c.cmd("AUTH PLAIN %%%%") == (501, "501 5.5.2 Cannot decode response")
+        assert c.cmd("AUTH LOGIN") == (334, "334 VXNlcm5hbWU6")
+        assert c.cmd("not base64!") == (501, "501 5.5.2 Cannot decode response")
+        assert c.cmd("AUTH LOGIN") == (334, "334 VXNlcm5hbWU6")
+        assert c.cmd("*") == (501, "501 5.7.0 Authentication aborted")
+        assert c.cmd("AUTH DIGEST-MD5") == (504, "504 5.5.4 Unsupported authentication mechanism")
+        assert c.cmd("AUTH PLAIN " + b64("\0alice\0wrong")) == \
+            (535, "535 5.7.8 Error: authentication failed: authentication failure")
+        assert c.cmd("AUTH PLAIN " + b64("\0nobody\0wrong"))[0] == 535
+        assert c.cmd("MAIL FROM:<a@client.test>")[0] == 250
+        assert c.cmd("AUTH PLAIN") == (503, "503 5.5.1 Error: MAIL transaction in progress")
+        assert c.cmd("RSET")[0] == 250
+        assert c.cmd("AUTH PLAIN " + b64("\0alice\0s3cret pass"))[0] == 235
+        assert c.cmd("AUTH PLAIN") == (503, "503 5.5.1 Error: already authenticated")
+    log = inst.log()
+    # fail2ban's postfix[mode=auth] and postfix-sasl filters match this line.
+    assert re.search(r"kurir/smtpd\[\d+\]: warning: \S+\[127\.0\.0\.1\]: "
+                     r"SASL PLAIN authentication failed: authentication failure\n", log), log
+
+
+def test_failed_auth_meets_the_hard_error_limit(make_instance):
+    inst = sasl_instance(make_instance, smtpd_hard_error_limit="3")
+    with RawSMTP(inst.port) as c:
+        c.reply()
+        c.cmd("EHLO client.test")
+        for _ in range(2):
+            assert c.cmd("AUTH PLAIN " + b64("\0alice\0guess"))[0] == 535
+        assert c.cmd("AUTH PLAIN " + b64("\0alice\0guess"))[0] == 535
+        assert c.reply()[0] == 421
+    wait_for(lambda: "too many errors after command" in inst.log(), 20, "the log line")
+
+
+def test_kurir_passwd_round_trip(make_instance):
+    inst = sasl_instance(make_instance)
+    table = os.path.join(inst.dir, "sasl_passwd")
+    text = open(table).read()
+    assert re.fullmatch(r"alice \$argon2id\$v=19\$m=65536,t=2,p=1\$\S+\n", text), text
+    assert "s3cret" not in text
+    assert os.stat(table + ".db").st_mode & 0o777 == 0o640
+    # Added while smtpd runs: the rebuilt table is reopened (in root mode by
+    # the unprivileged smtpd).
+    add_user(inst, "bob", "first")
+    with inst.smtp() as s:
+        s.login("bob", "first")
+    add_user(inst, "bob", "second")
+    with inst.smtp() as s:
+        with pytest.raises(smtplib.SMTPAuthenticationError):
+            s.login("bob", "first")
+    with inst.smtp() as s:
+        s.login("bob", "second")
+    add_user(inst, "bob", "", "-d")
+    with inst.smtp() as s:
+        with pytest.raises(smtplib.SMTPAuthenticationError):
+            s.login("bob", "second")
+    assert open(table).read() == text
+    printed = subprocess.run([PASSWD, "-p", "carol"], input="pw\n", stdout=subprocess.PIPE, text=True, check=True)
+    assert re.fullmatch(r"carol \$argon2id\$\S+\n", printed.stdout)
+
+
+# -- a real Dovecot -------------------------------------------------------------
+
+DOVECOT_CONF = """\
+base_dir = {tmp}/run
+state_dir = {tmp}/state
+log_path = {tmp}/dovecot.log
+instance_name = kurir-e2e-{port}
+protocols =
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_failure_delay = 0
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {tmp}/users
+}}
+userdb {{
+  driver = static
+  args = uid=65534 gid=65534 home=/nonexistent
+}}
+service auth {{
+  unix_listener {socket} {{
+    mode = 0660
+    user = {user}
+    group = {group}
+  }}
+}}
+"""
+
+
+@pytest.fixture
+def dovecot(make_instance):
+    """An instance with smtpd_sasl_type = dovecot and a Dovecot of the test's
+    own (never the system's) listening on queue/private/auth, reachable only
+    by the instance's mail_owner (or, in user mode, its user)."""
+    inst = make_instance(**SASL, smtpd_sasl_type="dovecot", smtpd_sasl_path="private/auth")
+    tmp = os.path.join(inst.tmp, "dovecot")
+    os.makedirs(os.path.join(tmp, "run"))
+    os.makedirs(os.path.join(tmp, "state"))
+    with open(os.path.join(tmp, "users"), "w") as f:
+        f.write("dave:{PLAIN}d0ve pass::::::\n")
+    owner = inst.account.pw_name if inst.account else "kurir"
+    socket_path = os.path.join(inst.dir, "queue", "private", "auth")
+    conf = os.path.join(tmp, "dovecot.conf")
+    with open(conf, "w") as f:
+        f.write(DOVECOT_CONF.format(tmp=tmp, port=inst.port, socket=socket_path, user=owner, group=owner))
+    proc = subprocess.Popen(["dovecot", "-F", "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: os.path.exists(socket_path) or proc.poll() is not None, 30, "dovecot's auth socket")
+        assert proc.poll() is None, proc.stderr.read()
+        inst.start()
+        yield inst
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_dovecot_plain_login_and_failure(dovecot):
+    inst = dovecot
+    with inst.smtp() as s:
+        s.ehlo("client.test")
+        assert s.esmtp_features["auth"].split() == ["PLAIN", "LOGIN"]
+        s.user, s.password = "dave", "d0ve pass"
+        assert s.auth("PLAIN", s.auth_plain)[0] == 235
+        s.sendmail("dave@client.test", ["rcpt@mx.test"], b"Subject: d\r\n\r\nbody\r\n")
+    with inst.smtp() as s:
+        s.ehlo("client.test")
+        s.user, s.password = "dave", "d0ve pass"
+        assert s.auth("LOGIN", s.auth_login)[0] == 235
+    with RawSMTP(inst.port) as c:
+        c.reply()
+        c.cmd("EHLO client.test")
+        assert c.cmd("AUTH PLAIN")[0] == 334  # Dovecot's empty challenge
+        assert c.cmd(b64("\0dave\0wrong"))[0] == 535
+        assert c.cmd("AUTH LOGIN " + b64("dave")) == (334, "334 UGFzc3dvcmQ6")
+        assert c.cmd(b64("d0ve pass"))[0] == 235
+    rcvd = received(inst)["Received"]
+    assert " with ESMTPA id " in rcvd
+    log = inst.log()
+    assert re.search(r"client=\S+\[127\.0\.0\.1\], sasl_method=PLAIN, sasl_username=dave\n", log), log
+    assert re.search(r"warning: \S+\[127\.0\.0\.1\]: SASL PLAIN authentication failed: ", log), log
+
+
+def test_dovecot_gone_is_a_temporary_failure(dovecot):
+    inst = dovecot
+    os.unlink(os.path.join(inst.dir, "queue", "private", "auth"))
+    with RawSMTP(inst.port) as c:
+        c.reply()
+        c.cmd("EHLO client.test")
+        code, text = c.cmd("AUTH PLAIN " + b64("\0dave\0d0ve pass"))
+        assert code == 454 and text.startswith("454 4.7.0 Temporary authentication failure"), text
+        assert c.cmd("NOOP")[0] == 250
