@@ -7,6 +7,7 @@ import os
 import pwd
 import shutil
 import signal
+import random
 import smtplib
 import socket
 import subprocess
@@ -21,9 +22,19 @@ TEST_USER = "kurirtest"
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free now, below the kernel's ephemeral range (32768-60999 on
+    Linux), where a test's own outgoing connections (a thousand of them in
+    the connection-limit test) cannot take it before the instance binds it."""
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(10000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 10000-31999")
 
 
 def ensure_test_user():

@@ -1,0 +1,100 @@
+"""TLS, AUTH and the restriction lists together, as a Postfix site runs
+its submission service: AUTH is offered only after STARTTLS, a logged-in
+user may relay and a stranger may not, the sender must be the user's own
+(smtpd_sender_login_maps), and Received says ESMTPSA. Real clients: Python
+smtplib (starttls, login) and swaks (--tls --auth); the next hop is a real
+SMTP server (aiosmtpd)."""
+import email
+import os
+import smtplib
+import subprocess
+
+from instance import PREFIX
+from peers import SmtpReceiver, tls_files
+from test_smtpd_restrictions import build_map
+from test_smtpd_tls import NAMES, client_context, install_credentials
+
+PASSWD = os.path.join(PREFIX, "sbin", "kurir-passwd")
+
+
+def submission_instance(make_instance, relay_port, **extra):
+    # 127.0.0.1 is no trusted network here: only a login may relay.
+    inst = make_instance(mynetworks="192.0.2.0/24", relayhost=f"[127.0.0.1]:{relay_port}")
+    cert, key = install_credentials(inst, tls_files(NAMES))
+    logins = build_map(inst, "sender_logins", "alice@corp.test alice\n@shared.test alice, bob\n")
+    inst.set(smtpd_tls_cert_file=cert, smtpd_tls_key_file=key, smtpd_tls_security_level="may",
+             smtpd_tls_received_header="yes", smtpd_sasl_auth_enable="yes", smtpd_sender_login_maps=logins,
+             smtpd_sender_restrictions="reject_sender_login_mismatch", **extra)
+    for user, password in (("alice", "alice pass"), ("bob", "bob pass")):
+        res = subprocess.run(inst._prefix() + [PASSWD, "-c", inst.dir, user], input=password + "\n",
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+        assert res.returncode == 0, res.stderr
+    return inst.start()
+
+
+def test_login_after_starttls_relays_and_strangers_do_not(make_instance):
+    with SmtpReceiver() as mx:
+        inst = submission_instance(make_instance, mx.port)
+        with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as s:
+            s.ehlo("client.test")
+            assert "auth" not in s.esmtp_features  # smtpd_tls_auth_only: not before TLS
+            # A stranger without a login may not relay.
+            s.mail("someone@client.test")
+            code, text = s.rcpt("friend@far.example")
+            assert (code, text) == (554, b"5.7.1 <friend@far.example>: Relay access denied")
+            s.rset()
+            s.starttls(context=client_context())
+            s.ehlo("client.test")
+            assert s.esmtp_features["auth"].split() == ["PLAIN", "LOGIN"]
+            s.login("alice", "alice pass")
+            # Logged in as alice: alice's own addresses may relay ...
+            s.sendmail("alice@corp.test", ["friend@far.example"], b"Subject: from alice\r\n\r\nhello\r\n")
+            # ... someone else's may not.
+            s.mail("boss@corp.test")
+            code, text = s.rcpt("friend@far.example")
+            assert (code, text) == (553, b"5.7.1 <boss@corp.test>: Sender address rejected: not owned by user alice")
+        got = mx.wait_messages(1)[0]
+        assert got.rcpt_tos == ["friend@far.example"]
+        msg = email.message_from_bytes(got.data)
+        rcvd = msg.get_all("Received")[-1]
+        assert " with ESMTPSA id " in rcvd and "(using TLSv1." in rcvd, rcvd
+    log = inst.log()
+    # smtplib's login() picks CRAM-MD5, then PLAIN, then LOGIN: PLAIN here.
+    assert "client=localhost[127.0.0.1], sasl_method=PLAIN, sasl_username=alice" in log
+    assert "Relay access denied; from=<someone@client.test> to=<friend@far.example> proto=ESMTP" in log
+    assert "not owned by user alice; from=<boss@corp.test> to=<friend@far.example> proto=ESMTPSA" in log
+
+
+def test_an_owned_sender_needs_its_login_and_swaks_submits(make_instance):
+    with SmtpReceiver() as mx:
+        inst = submission_instance(make_instance, mx.port)
+        # @shared.test belongs to alice and bob: a client that is not logged in
+        # may not use it even for local mail.
+        with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as s:
+            s.ehlo("client.test")
+            s.mail("team@shared.test")
+            code, text = s.rcpt("rcpt@mx.test")
+            assert (code, text) == (553, b"5.7.1 <team@shared.test>: Sender address rejected: not logged in")
+        res = subprocess.run(["swaks", "--server", f"127.0.0.1:{inst.port}", "--tls", "--auth", "PLAIN",
+                              "--auth-user", "bob", "--auth-password", "bob pass", "--from", "team@shared.test",
+                              "--to", "friend@far.example", "--helo", "client.test", "--timeout", "30"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=90)
+        assert res.returncode == 0, res.stdout
+        assert "235 2.7.0 Authentication successful" in res.stdout
+        got = mx.wait_messages(1)[0]
+        assert got.mail_from == "team@shared.test" and got.rcpt_tos == ["friend@far.example"]
+
+
+def test_an_auth_before_starttls_is_forgotten_after_it(make_instance):
+    # With AUTH allowed in plaintext, a login made before STARTTLS does not
+    # survive it (RFC 3207: the session starts over).
+    with SmtpReceiver() as mx:
+        inst = submission_instance(make_instance, mx.port, smtpd_tls_auth_only="no")
+        with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as s:
+            s.ehlo("client.test")
+            s.login("alice", "alice pass")
+            s.starttls(context=client_context())
+            s.ehlo("client.test")
+            s.mail("alice@corp.test")
+            code, text = s.rcpt("friend@far.example")
+            assert code == 553 and b"not logged in" in text, text
