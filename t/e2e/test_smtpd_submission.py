@@ -6,6 +6,7 @@ smtplib (starttls, login) and swaks (--tls --auth); the next hop is a real
 SMTP server (aiosmtpd)."""
 import email
 import os
+import re
 import smtplib
 import subprocess
 
@@ -98,3 +99,74 @@ def test_an_auth_before_starttls_is_forgotten_after_it(make_instance):
             s.mail("alice@corp.test")
             code, text = s.rcpt("friend@far.example")
             assert code == 553 and b"not logged in" in text, text
+
+
+def test_pflogsumm_reads_the_log_of_a_submission_session(make_instance):
+    # pflogsumm (Debian's) counts what the log says was received, delivered
+    # and rejected, and which SASL users sent: kurir's lines in Postfix's words.
+    with SmtpReceiver() as mx:
+        inst = submission_instance(make_instance, mx.port)
+        with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as s:
+            s.ehlo("client.test")
+            s.mail("someone@client.test")
+            assert s.rcpt("friend@far.example")[0] == 554
+            s.rset()
+            s.starttls(context=client_context())
+            s.ehlo("client.test")
+            s.login("alice", "alice pass")
+            for n in range(2):
+                s.sendmail("alice@corp.test", ["friend@far.example"], f"Subject: {n}\r\n\r\nbody\r\n".encode())
+        mx.wait_messages(2)
+        inst.wait_queue_empty()
+    log = os.path.join(inst.dir, "log", "maillog")
+    res = subprocess.run(["pflogsumm", "--syslog-name=kurir", "--smtpd-stats", "-u", "5", "-h", "5", log],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    counts = {}
+    for line in res.stdout.splitlines():
+        parts = line.split(None, 1)
+        if len(parts) == 2 and parts[0].isdigit():
+            counts.setdefault(parts[1].strip(), int(parts[0]))
+    assert counts.get("received") == 2, res.stdout
+    assert counts.get("delivered") == 2, res.stdout
+    assert [v for k, v in counts.items() if k.startswith("rejected")] == [1], res.stdout
+
+
+def fail2ban_matches(log, mode):
+    """How many lines of log Debian's postfix filter matches in mode, with
+    the daemon name kurir's log carries (INTERFACE.md)."""
+    filt = f"/etc/fail2ban/filter.d/postfix.conf[mode={mode}, _daemon=kurir(?:-\\w+)?/\\w+]"
+    res = subprocess.run(["fail2ban-regex", "--print-no-missed", log, filt], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, timeout=120)
+    assert res.returncode == 0, res.stdout
+    m = re.search(r"^Lines: \d+ lines, \d+ ignored, (\d+) matched", res.stdout, re.M)
+    assert m, res.stdout
+    return int(m.group(1)), res.stdout
+
+
+def test_fail2ban_postfix_filter_matches_failed_logins_and_refused_relaying(make_instance):
+    with SmtpReceiver() as mx:
+        inst = submission_instance(make_instance, mx.port, local_recipient_maps="unix:passwd.byname")
+        with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as s:
+            s.ehlo("client.test")
+            s.mail("someone@client.test")
+            assert s.rcpt("friend@far.example")[0] == 554
+            assert s.rcpt("nobody-here@mx.test")[0] == 550
+            s.rset()
+            s.starttls(context=client_context())
+            s.ehlo("client.test")
+            # One mechanism per attempt (login() would try PLAIN, then LOGIN).
+            for password in ("wrong", "also wrong"):
+                s.user, s.password = "alice", password
+                try:
+                    s.auth("PLAIN", s.auth_plain)
+                    raise AssertionError("a wrong password was taken")
+                except smtplib.SMTPAuthenticationError as e:
+                    assert e.smtp_code == 535
+            s.user, s.password = "alice", "alice pass"
+            assert s.auth("PLAIN", s.auth_plain)[0] == 235  # a success is no ban
+    log = os.path.join(inst.dir, "log", "maillog")
+    failed_logins, out = fail2ban_matches(log, "auth")
+    assert failed_logins == 2, out
+    refusals, out = fail2ban_matches(log, "normal")
+    assert refusals == 2, out  # Relay access denied, User unknown in local recipient table
