@@ -16,8 +16,9 @@
 //   and wake qmgr. Refusals answer status 4 or 5 with a DSN code and text;
 //   a refused or abandoned message leaves no file. A CR or LF inside a
 //   content line becomes a space (cleanup_replace_stray_cr_lf);
-//   the characters in message_strip_characters (empty by default, as in
-//   Postfix; "\0" strips NUL) are removed from content.
+//   the characters in message_strip_characters ("\0" by default: NUL,
+//   which Postfix's empty default keeps; empty keeps every byte) are
+//   removed from content.
 // SECURITY
 //   Runs as mail_owner. The record stream comes from smtpd or pickup and is
 //   parsed strictly; nothing in it is executed.

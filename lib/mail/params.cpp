@@ -47,7 +47,9 @@ constexpr std::array kParams{
     ParamSpec{"maximal_backoff_time", K::time, "4000s", 1},
     ParamSpec{"maximal_queue_lifetime", K::time, "5d", 0, 'd'},
     ParamSpec{"message_size_limit", K::integer, "10240000", 0},
-    ParamSpec{"message_strip_characters", K::text, ""},
+    // Postfix's default is empty; kurir strips NUL (issue 13: stray CR and
+    // NUL are normalised before the queue file). Empty keeps every byte.
+    ParamSpec{"message_strip_characters", K::text, "\\0"},
     ParamSpec{"minimal_backoff_time", K::time, "300s", 1},
     ParamSpec{"multi_instance_directories", K::text, ""},
     ParamSpec{"mydestination", K::text, "$myhostname, localhost.$mydomain, localhost"},
