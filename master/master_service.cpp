@@ -149,13 +149,18 @@ util::Result<void> Master::load_tls(Service& s, const Service* prev) {
     auto settings = server::load_tls_settings(*cfg);
     if (!settings) return util::fail("service " + s.entry.name + ": " + settings.error().text);
     if (!settings->enabled()) return {};
+    if (ticket_keys_.empty()) {
+        auto keys = server::new_ticket_keys();
+        if (!keys) return std::unexpected(keys.error());
+        ticket_keys_ = std::move(*keys);
+    }
     auto fresh = [&]() -> util::Result<util::Fd> {
         auto pem = server::read_tls_credentials(*settings);
         if (!pem) return std::unexpected(pem.error());
         std::string origin = settings->chain_files.empty() ? settings->cert_file : settings->chain_files.front();
         auto ctx = server::TlsServer::create(*settings, *pem, origin);
         if (!ctx) return std::unexpected(ctx.error());
-        return server::seal_credentials(*pem);
+        return server::seal_credentials(server::with_ticket_keys(*pem, ticket_keys_));
     }();
     if (fresh) {
         s.tls_credentials = std::move(*fresh);

@@ -85,6 +85,9 @@ private:
 
     event_base* base_;
     std::string config_dir_;
+    // TLS session ticket keys for every smtpd, made once per master run
+    // (so sessions resume across processes and reloads).
+    std::string ticket_keys_;
     std::optional<mail::Config> config_;
     std::optional<mail::QueueDir> queue_;
     std::vector<std::unique_ptr<Service>> services_;

@@ -52,6 +52,9 @@ util::Result<std::shared_ptr<server::TlsServer>> load_tls(const mail::Config& cf
     }
     auto tls = server::TlsServer::create(*settings, *pem, origin);
     if (!tls) return util::fail("TLS: " + tls.error().text);
+    // master's keys: a session resumes with any smtpd of the instance.
+    if (auto keys = server::ticket_keys_of(*pem))
+        if (auto set = (*tls)->set_ticket_keys(*keys); !set) return std::unexpected(set.error());
     return std::shared_ptr<server::TlsServer>(std::move(*tls));
 }
 

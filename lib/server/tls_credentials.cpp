@@ -1,6 +1,7 @@
 #include "server/tls_credentials.hpp"
 
 #include <fcntl.h>
+#include <openssl/rand.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -29,6 +30,48 @@ util::Result<std::string> read_tls_credentials(const TlsServerSettings& settings
         if (!pem.empty() && pem.back() != '\n') pem += '\n';
     }
     return pem;
+}
+
+namespace {
+constexpr std::string_view kTicketLine = "kurir-ticket-keys: ";
+}
+
+util::Result<std::string> new_ticket_keys() {
+    std::string keys(kTicketKeyBytes, '\0');
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(keys.data()), static_cast<int>(keys.size())) != 1)
+        return util::fail("RAND_bytes: no randomness for TLS session ticket keys");
+    return keys;
+}
+
+std::string with_ticket_keys(std::string bundle, std::string_view keys) {
+    static constexpr char hex[] = "0123456789abcdef";
+    if (!bundle.empty() && bundle.back() != '\n') bundle += '\n';
+    bundle += kTicketLine;
+    for (unsigned char c : keys) {
+        bundle += hex[c >> 4];
+        bundle += hex[c & 15];
+    }
+    bundle += '\n';
+    return bundle;
+}
+
+std::optional<std::string> ticket_keys_of(std::string_view bundle) {
+    size_t at = bundle.rfind(kTicketLine);
+    if (at == std::string_view::npos || (at > 0 && bundle[at - 1] != '\n')) return std::nullopt;
+    std::string_view hex = bundle.substr(at + kTicketLine.size());
+    if (hex.size() < kTicketKeyBytes * 2 + 1 || hex[kTicketKeyBytes * 2] != '\n') return std::nullopt;
+    auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        return -1;
+    };
+    std::string keys;
+    for (size_t i = 0; i < kTicketKeyBytes; ++i) {
+        int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        keys += static_cast<char>(hi << 4 | lo);
+    }
+    return keys;
 }
 
 util::Result<util::Fd> seal_credentials(std::string_view bytes) {

@@ -78,6 +78,13 @@ TlsServer::~TlsServer() {
     if (ctx_) SSL_CTX_free(ctx_);
 }
 
+util::Result<void> TlsServer::set_ticket_keys(std::string_view keys) {
+    std::string copy(keys);  // OpenSSL's call takes a non-const buffer
+    if (SSL_CTX_set_tlsext_ticket_keys(ctx_, copy.data(), static_cast<long>(copy.size())) != 1)
+        return util::fail("TLS session ticket keys: " + last_error());
+    return {};
+}
+
 SSL* TlsServer::new_ssl() const { return SSL_new(ctx_); }
 
 std::string TlsServer::describe(SSL* ssl) {

@@ -26,6 +26,9 @@ public:
     TlsServer(const TlsServer&) = delete;
     TlsServer& operator=(const TlsServer&) = delete;
 
+    // Session tickets under these keys (server/tls_credentials) instead of
+    // the process's own random ones.
+    util::Result<void> set_ticket_keys(std::string_view keys);
     // A server SSL for one handshake (nullptr when OpenSSL has no memory).
     SSL* new_ssl() const;
     const TlsServerSettings& settings() const { return settings_; }

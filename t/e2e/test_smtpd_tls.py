@@ -388,3 +388,49 @@ def test_over_tls_a_client_that_never_reads_cannot_grow_smtpd_or_hold_it(make_in
         s.starttls(context=client_context())
         s.sendmail("s@client.test", ["alice@mx.test"], MSG)
     inst.wait_delivered("alice", 1)
+
+
+def resumable_session(port, ctx, resume=None):
+    """EHLO, STARTTLS, a handshake offering `resume`, EHLO again (which also
+    takes in TLS 1.3's session ticket), QUIT. Returns (session, reused)."""
+    def reply(f):
+        while True:
+            line = f.readline()
+            assert line[:1] in (b"2", b"3"), line
+            if line[3:4] == b" ":
+                return line
+
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:
+        f = raw.makefile("rb")
+        reply(f)
+        raw.sendall(b"EHLO client.test\r\n")
+        reply(f)
+        raw.sendall(b"STARTTLS\r\n")
+        assert reply(f).startswith(b"220")
+        with ctx.wrap_socket(raw, server_hostname="mx.test", session=resume) as tls:
+            g = tls.makefile("rb")
+            tls.sendall(b"EHLO client.test\r\n")
+            reply(g)
+            tls.sendall(b"QUIT\r\n")
+            reply(g)
+            return tls.session, tls.session_reused
+
+
+def test_a_tls_session_resumes_with_another_smtpd_process_after_reload(make_instance):
+    # kurir reload retires the smtpd that served the first session, so the
+    # next one is another process. The ticket keys master hands every smtpd
+    # (as Postfix's tlsmgr shares them) let it resume the session anyway.
+    inst = tls_instance(make_instance)
+    inst.start()
+    ctx = client_context()
+    first, reused = resumable_session(inst.port, ctx)
+    assert not reused and first is not None and first.has_ticket
+    _, reused = resumable_session(inst.port, ctx, resume=first)
+    assert reused
+    served = int(re.findall(r"kurir/smtpd\[(\d+)\]: connect from", inst.log())[0])
+    inst.kurir("reload")
+    wait_for(lambda: not os.path.exists(f"/proc/{served}"), what=f"smtpd {served} to exit after the reload")
+    _, reused = resumable_session(inst.port, ctx, resume=first)
+    assert reused
+    pids = re.findall(r"kurir/smtpd\[(\d+)\]: connect from", inst.log())
+    assert len(pids) == 3 and pids[2] not in pids[:2], inst.log()
