@@ -320,9 +320,10 @@ std::expected<void, Refusal> MessageBuilder::finish_headers() {
                 rcpts_.size() == 1 ? fmt::format("\n\tfor <{}>", quote_address(rcpts_.front().canonical)) : "";
             // smtpd_tls_received_header: what TLS was used, as Postfix says it.
             std::string tls = attr("tls_received").empty() ? "" : fmt::format("\n\t({})", attr("tls_received"));
-            // Postfix's smtpd_sasl_authenticated_header: off by default, as
-            // the user name is then visible to every recipient.
-            std::string auth_part = cfg_.boolean("smtpd_sasl_authenticated_header") && !attr("sasl_username").empty()
+            // Postfix's smtpd_sasl_authenticated_header, off by default (the
+            // user name is then visible to every recipient): smtpd says it,
+            // from its service's settings (a master.cf -o included).
+            std::string auth_part = attr("sasl_received_header") == "yes" && !attr("sasl_username").empty()
                                         ? fmt::format("\n\t(Authenticated sender: {})", attr("sasl_username"))
                                         : "";
             added.push_back(fmt::format("Received: from {} ({} [{}]){}{}\n\tby {} ({}) with {} id {}{}; {}",

@@ -71,6 +71,8 @@ void Session::do_data() {
     if (!sasl_username_.empty()) {
         send_record(mail::rec::attr, "sasl_method=" + sasl_method_);
         send_record(mail::rec::attr, "sasl_username=" + sasl_username_);
+        if (ctx_.config.boolean("smtpd_sasl_authenticated_header"))
+            send_record(mail::rec::attr, "sasl_received_header=yes");
     }
     if (!dsn_ret_.empty()) send_record(mail::rec::attr, "dsn_ret=" + dsn_ret_);
     if (!dsn_envid_.empty()) send_record(mail::rec::attr, "dsn_envid=" + dsn_envid_);

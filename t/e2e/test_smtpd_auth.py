@@ -272,3 +272,27 @@ def test_dovecot_gone_is_a_temporary_failure(dovecot):
         code, text = c.cmd("AUTH PLAIN " + b64("\0dave\0d0ve pass"))
         assert code == 454 and text.startswith("454 4.7.0 Temporary authentication failure"), text
         assert c.cmd("NOOP")[0] == 250
+
+
+def test_authenticated_header_as_a_service_override(make_instance):
+    # A master.cf -o on one smtpd service (a submission port) decides, as in
+    # Postfix, where smtpd writes that part of Received:.
+    from instance import free_port
+    inst = make_instance(**SASL)
+    add_user(inst, "alice", "s3cret pass")
+    port = free_port()
+    with open(os.path.join(inst.dir, "master.cf"), "a") as f:
+        f.write(f"127.0.0.1:{port} inet n - n - - smtpd\n  -o smtpd_sasl_authenticated_header=yes\n")
+    inst.start()
+    for p in (inst.port, port):
+        with smtplib.SMTP("127.0.0.1", p, timeout=30) as s:
+            s.login("alice", "s3cret pass")
+            s.sendmail("alice@client.test", ["rcpt@mx.test"], f"Subject: via {p}\r\n\r\nbody\r\n".encode())
+    inst.wait_delivered("rcpt", 2)
+    by_port = {}
+    for path in inst.maildir_files("rcpt"):
+        with open(path, "rb") as f:
+            msg = email.message_from_bytes(f.read())
+        by_port[msg["Subject"]] = msg["Received"]
+    assert "Authenticated sender" not in by_port[f"via {inst.port}"]
+    assert "(Authenticated sender: alice)" in by_port[f"via {port}"]

@@ -179,13 +179,18 @@ TEST_CASE("build_queue_file: the SASL user reaches the queue file, and Received 
     REQUIRE(b.content.size() >= 2);
     CHECK(b.content[0] == "Received: from helo.example (client.example [192.0.2.1])");
     CHECK(b.content[1] == std::string("\tby mx.example (kurir) with ESMTPA id ") + kQueueId);
-    Built h = must_build(config("smtpd_sasl_authenticated_header = yes\n"), st);
+    // smtpd_sasl_authenticated_header = yes, as smtpd passes it on.
+    Stream asked = st;
+    asked.attrs.push_back({"sasl_received_header", "yes"});
+    Built h = must_build(config(), asked);
     REQUIRE(h.content.size() >= 3);
     CHECK(h.content[0] == "Received: from helo.example (client.example [192.0.2.1])");
     CHECK(h.content[1] == "\t(Authenticated sender: alice)");
     CHECK(h.content[2] == std::string("\tby mx.example (kurir) with ESMTPA id ") + kQueueId);
     // Not authenticated: no such line, whatever the setting.
-    Built n = must_build(config("smtpd_sasl_authenticated_header = yes\n"), Stream{});
+    Stream anonymous;
+    anonymous.attrs.push_back({"sasl_received_header", "yes"});
+    Built n = must_build(config(), anonymous);
     CHECK(n.content[1] == std::string("\tby mx.example (kurir) with ESMTP id ") + kQueueId);
 }
 
