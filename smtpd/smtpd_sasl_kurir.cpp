@@ -125,6 +125,12 @@ private:
 
 namespace {
 
+// An unknown user's password is checked against this (kurir-passwd's cost,
+// the hash of a random password nobody kept), so that the answer takes as
+// long as for a known user: timing does not tell which users exist.
+constexpr std::string_view kNobodyHash =
+    "$argon2id$v=19$m=65536,t=2,p=1$lU0HSMYUt0JRaBTT4rRebg$xmWcMJaqY8Ltj4Yffaty3hBoTmQCFBImKlhgCxdlNho";
+
 class KurirExchange : public SaslExchange {
 public:
     KurirExchange(KurirSaslServer& server, std::string mechanism) : server_(server), mechanism_(std::move(mechanism)) {}
@@ -142,14 +148,12 @@ public:
         auto& cred = std::get<M::Credentials>(s);
         auto hash = server_.lookup(cred.username);
         if (!hash) return done({SaslOutcome::Kind::temporary, hash.error().text});
-        if (hash->empty()) {
-            sodium_memzero(cred.password.data(), cred.password.size());
-            return done({SaslOutcome::Kind::failure, "authentication failure"});
-        }
+        bool known = !hash->empty();
+        if (!known) *hash = kNobodyHash;
         ticket_ = server_.verifier().submit(std::move(*hash), std::move(cred.password),
-                                            [this, user = cred.username, done = std::move(done)](bool ok) {
+                                            [this, known, user = cred.username, done = std::move(done)](bool ok) {
                                                 ticket_ = 0;
-                                                if (ok) return done({SaslOutcome::Kind::success, user});
+                                                if (ok && known) return done({SaslOutcome::Kind::success, user});
                                                 done({SaslOutcome::Kind::failure, "authentication failure"});
                                             });
     }

@@ -238,3 +238,24 @@ TEST_CASE("received_protocol: RFC 3848's names", "[smtpd_auth]") {
     CHECK(smtpd::received_protocol(true, true, false) == "ESMTPS");
     CHECK(smtpd::received_protocol(true, true, true) == "ESMTPSA");
 }
+
+TEST_CASE("kurir's table: an unknown user's password is checked too, on the worker, as a known user's",
+          "[smtpd_auth]") {
+    // Timing must not tell which users exist: the answer for "nobody" comes
+    // from the worker thread after a hash check, never at once in step().
+    AuthFixture f(kNoTlsOnly);
+    f.connect();  // the fixture ends when its session does
+    for (std::string user : {"alice", "nobody"}) {
+        INFO(user);
+        auto exchange = f.policy.sasl->start("PLAIN", smtpd::SaslClient{"", "127.0.0.1", false});
+        std::optional<smtpd::SaslOutcome> got;
+        exchange->step("\0"s + user + "\0wrong"s, [&](smtpd::SaslOutcome o) { got = std::move(o); });
+        CHECK_FALSE(got.has_value());  // not answered inside step
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (!got) {
+            REQUIRE(std::chrono::steady_clock::now() < deadline);
+            event_base_loop(f.ctx.base, EVLOOP_ONCE);
+        }
+        CHECK(got->kind == smtpd::SaslOutcome::Kind::failure);
+    }
+}
