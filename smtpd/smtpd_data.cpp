@@ -128,9 +128,10 @@ void Session::finish_data() {
     if (too_big_ || bare || !cleanup_) {
         abort_cleanup();
         state_ = State::command;
-        std::string text = too_big_ ? "552 5.3.4 Error: message file too big"
-                           : bare   ? "550 5.5.2 Error: bare <LF> received"
-                                    : "451 4.3.0 Error: queue file write error";
+        std::string text = too_big_                ? "552 5.3.4 Error: message file too big"
+                           : bare                  ? "550 5.5.2 Error: bare <LF> received"
+                           : !early_answer_.empty() ? early_answer_
+                                                    : "451 4.3.0 Error: queue file write error";
         util::msg_info("{}: reject: DATA from {}: {}", queue_id_.empty() ? "NOQUEUE" : queue_id_, client_id(), text);
         reset_transaction();
         reply(text);
@@ -157,15 +158,23 @@ void Session::cleanup_said(const util::Attrs& frame) {
                            sasl_username_);
         return;
     }
-    if (state_ != State::waiting_cleanup) return;  // a reply before the end: ignore until the end
     std::string text;
     if (answer->status == '0') {
         text = fmt::format("250 2.0.0 Ok: queued as {}", answer->queue_id);
     } else {
         std::string code = answer->status == '5' ? (answer->dsn == "5.3.4" ? "552" : "554") : "451";
         text = fmt::format("{} {} Error: {}", code, answer->dsn, answer->reason);
-        util::msg_info("{}: reject: END-OF-MESSAGE from {}: {}", queue_id_, client_id(), text);
     }
+    if (state_ == State::data) {
+        // cleanup refused the message before its end (a full disk, the size
+        // limit): the rest is read and dropped, and this is the answer then.
+        early_answer_ = answer->status == '0' ? "451 4.3.0 Error: queue file write error" : text;
+        abort_cleanup();
+        if (!(bufferevent_get_enabled(client_) & EV_READ)) resume_reading();
+        return;
+    }
+    if (state_ != State::waiting_cleanup) return;
+    if (answer->status != '0') util::msg_info("{}: reject: END-OF-MESSAGE from {}: {}", queue_id_, client_id(), text);
     abort_cleanup();
     reset_transaction();
     state_ = State::command;
@@ -181,6 +190,8 @@ void Session::cleanup_failed(std::string_view what) {
         state_ = State::command;
         reply("451 4.3.0 Error: queue file write error");
         resume_reading();
+    } else if (state_ == State::data && !(bufferevent_get_enabled(client_) & EV_READ)) {
+        resume_reading();  // the rest of the message is read and dropped
     }
     // In State::data the rest of the message is read and then refused.
 }

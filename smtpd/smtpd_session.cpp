@@ -476,6 +476,7 @@ void Session::reset_transaction() {
     dsn_envid_.clear();
     recipients_.clear();
     queue_id_.clear();
+    early_answer_.clear();
     data_.reset();
     data_size_ = 0;
     too_big_ = false;

@@ -166,6 +166,7 @@ private:
     long junk_ = 0;  // NOOP, RSET and VRFY commands seen
     std::map<std::string, int> counts_;  // commands seen, for the disconnect line
     std::string pending_reply_;          // held back during an error sleep
+    std::string early_answer_;           // cleanup's refusal that came before the end of DATA
     bool tls_active_ = false;            // client_ is the TLS filter over the socket
     bool tls_established_ = false;       // ... and its handshake is done
     std::string tls_info_;               // "TLSv1.3 with cipher ... (256/256 bits)"
