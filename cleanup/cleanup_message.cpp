@@ -359,7 +359,9 @@ std::expected<void, Refusal> MessageBuilder::finish_headers() {
     rec_append(out_, rec::size, std::string(kSizeWidth, '0'));  // patched at the end
     size_offset_ = out_offset_ + out_.size() - kSizeWidth;
     rec_append(out_, rec::sender, sender_);
-    for (const auto& [n, v] : attrs_) rec_append(out_, rec::attr, n + "=" + v);
+    for (const auto& [n, v] : attrs_)
+        // What smtpd says only for the Received: header stays out of the queue file.
+        if (n != "sasl_received_header" && n != "tls_received") rec_append(out_, rec::attr, n + "=" + v);
     for (const auto& rc : rcpts_) {
         if (rc.original != rc.canonical) rec_append(out_, rec::orig_rcpt, rc.original);
         if (rc.notify != 0) rec_append(out_, rec::dsn_notify, std::to_string(rc.notify));

@@ -186,6 +186,7 @@ TEST_CASE("build_queue_file: the SASL user reaches the queue file, and Received 
     REQUIRE(h.content.size() >= 3);
     CHECK(h.content[0] == "Received: from helo.example (client.example [192.0.2.1])");
     CHECK(h.content[1] == "\t(Authenticated sender: alice)");
+    CHECK(h.env.attr("sasl_received_header").empty());  // said for Received: only, not kept
     CHECK(h.content[2] == std::string("\tby mx.example (kurir) with ESMTPA id ") + kQueueId);
     // Not authenticated: no such line, whatever the setting.
     Stream anonymous;
