@@ -326,9 +326,13 @@ std::expected<void, Refusal> MessageBuilder::finish_headers() {
             std::string auth_part = attr("sasl_received_header") == "yes" && !attr("sasl_username").empty()
                                         ? fmt::format("\n\t(Authenticated sender: {})", attr("sasl_username"))
                                         : "";
+            // An IPv6 client is "[IPv6:2001:db8::1]" (RFC 5321 4.1.3), as
+            // Postfix's smtpd writes it; client_addr itself is bare.
+            std::string addr = attr("client_addr");
+            if (addr.find(':') != std::string::npos) addr = "IPv6:" + addr;
             added.push_back(fmt::format("Received: from {} ({} [{}]){}{}\n\tby {} ({}) with {} id {}{}; {}",
                                         helo.empty() ? attr("client_name") : helo, attr("client_name"),
-                                        attr("client_addr"), tls, auth_part, hostname, cfg_.str("mail_name"),
+                                        addr, tls, auth_part, hostname, cfg_.str("mail_name"),
                                         attr("protocol").empty() ? "ESMTP" : attr("protocol"), queue_id_, for_part,
                                         date));
         }

@@ -140,14 +140,15 @@ TEST_CASE("build_queue_file: an SMTP message", "[cleanup]") {
     CHECK(b.out.file.substr(b.out.file.size() - 4) == std::string("X\0E\0", 4));
 }
 
-TEST_CASE("build_queue_file: Received names helo or client, and the protocol", "[cleanup]") {
+TEST_CASE("build_queue_file: Received names helo or client (an IPv6 one as IPv6:addr), and the protocol", "[cleanup]") {
     Config cfg = config();
     Stream st;
     st.attrs = {{"origin", "smtp"}, {"client_name", "unknown"}, {"client_addr", "2001:db8::1"}};
     st.rcpts = {{"", "a@mx.example"}, {"", "b@mx.example"}};
     Built b = must_build(cfg, st);
     REQUIRE(b.content.size() >= 2);
-    CHECK(b.content[0] == "Received: from unknown (unknown [2001:db8::1])");
+    // An IPv6 client as Postfix writes it (RFC 5321 address literal).
+    CHECK(b.content[0] == "Received: from unknown (unknown [IPv6:2001:db8::1])");
     CHECK(b.content[1] == std::string("\tby mx.example (kurir) with ESMTP id ") + kQueueId + "; " +
                               cleanup::rfc2822_date(kNow));  // no "for" with two recipients
     st.attrs.emplace_back("protocol", "SMTP");
