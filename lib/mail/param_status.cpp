@@ -15,7 +15,7 @@ namespace {
 // commonly sets. Sorted, for binary search; a unit test keeps it disjoint
 // from the table. A Postfix name missing here is reported as unknown,
 // which is a warning in main.cf as well.
-constexpr std::array<std::string_view, 283> kUnimplemented{
+constexpr std::array<std::string_view, 279> kUnimplemented{
     "access_map_reject_code", "address_verify_map", "address_verify_sender", "always_add_missing_headers",
     "always_bcc", "anvil_rate_time_unit", "append_at_myorigin", "append_dot_mydomain", "authorized_flush_users",
     "authorized_mailq_users", "authorized_submit_users", "biff", "body_checks", "body_checks_size_limit",
@@ -30,7 +30,7 @@ constexpr std::array<std::string_view, 283> kUnimplemented{
     "error_notice_recipient", "expand_owner_alias", "export_environment", "fallback_transport",
     "fallback_transport_maps", "fast_flush_domains", "forward_path", "hash_queue_depth", "hash_queue_names",
     "header_address_token_limit", "header_checks", "header_from_format", "html_directory", "import_environment",
-    "in_flow_delay", "inet_interfaces", "inet_protocols", "info_log_address_format",
+    "in_flow_delay", "info_log_address_format",
     "initial_destination_concurrency", "invalid_hostname_reject_code", "line_length_limit",
     "lmtp_destination_recipient_limit", "lmtp_sasl_auth_enable", "lmtp_tls_security_level",
     "local_command_shell", "local_destination_concurrency_limit", "local_destination_recipient_limit",
@@ -52,8 +52,8 @@ constexpr std::array<std::string_view, 283> kUnimplemented{
     "remote_header_rewrite_domain", "require_home_directory", "resolve_dequoted_address", "sample_directory",
     "sender_bcc_maps", "sender_canonical_classes", "sender_canonical_maps",
     "sender_dependent_default_transport_maps", "sender_dependent_relayhost_maps", "sendmail_path",
-    "shlib_directory", "smtp_address_preference", "smtp_always_send_ehlo", "smtp_bind_address",
-    "smtp_bind_address6", "smtp_body_checks", "smtp_connection_cache_destinations",
+    "shlib_directory", "smtp_address_preference", "smtp_always_send_ehlo",
+    "smtp_body_checks", "smtp_connection_cache_destinations",
     "smtp_connection_cache_on_demand", "smtp_connection_reuse_time_limit", "smtp_destination_rate_delay",
     "smtp_dns_support_level", "smtp_enforce_tls", "smtp_fallback_relay", "smtp_generic_maps",
     "smtp_header_checks", "smtp_host_lookup", "smtp_line_length_limit", "smtp_mime_header_checks",

@@ -34,6 +34,10 @@ constexpr std::array kParams{
     ParamSpec{"header_size_limit", K::integer, "102400", 1},
     ParamSpec{"home_mailbox", K::text, ""},
     ParamSpec{"hopcount_limit", K::integer, "50", 1},
+    // Read by master (listeners without a host of their own) and smtp
+    // (the families it connects to); Postfix 3's defaults.
+    ParamSpec{"inet_interfaces", K::text, "all"},
+    ParamSpec{"inet_protocols", K::text, "all"},
     ParamSpec{"ipc_timeout", K::time, "3600s", 1},
     ParamSpec{"local_recipient_maps", K::text, "unix:passwd.byname $alias_maps"},
     ParamSpec{"mail_name", K::text, "kurir"},
@@ -64,6 +68,9 @@ constexpr std::array kParams{
     ParamSpec{"relayhost", K::text, ""},
     ParamSpec{"service_throttle_time", K::time, "60s", 1},
     ParamSpec{"setgid_group", K::text, "kurirdrop"},
+    // smtp's source address per family (smtp_connect.c's names); empty: the kernel picks.
+    ParamSpec{"smtp_bind_address", K::text, ""},
+    ParamSpec{"smtp_bind_address6", K::text, ""},
     ParamSpec{"smtp_connect_timeout", K::time, "30s", 1},
     ParamSpec{"smtp_connection_cache_time_limit", K::time, "2s", 0},
     ParamSpec{"smtp_data_done_timeout", K::time, "600s", 1},

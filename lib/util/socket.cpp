@@ -39,11 +39,44 @@ Result<Fd> listen_inet(const std::string& addr, int backlog) {
     }
     int one = 1;
     ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    // An IPv6 listener takes IPv6 alone, as Postfix's: "::" beside
+    // "0.0.0.0" on the same port, and IPv4 clients seen as themselves.
+    if (res->ai_family == AF_INET6 && ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0) {
+        ::freeaddrinfo(res);
+        return fail_errno("setsockopt IPV6_V6ONLY for " + addr);
+    }
     rc = ::bind(fd.get(), res->ai_addr, res->ai_addrlen);
     ::freeaddrinfo(res);
     if (rc < 0) return fail_errno("bind " + addr);
     if (::listen(fd.get(), backlog) < 0) return fail_errno("listen " + addr);
     return fd;
+}
+
+Result<std::vector<std::string>> host_addresses(const std::string& host) {
+    struct addrinfo hints {};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    struct addrinfo* res = nullptr;
+    int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &res);
+    if (rc != 0) return fail(host + ": " + ::gai_strerror(rc));
+    std::vector<std::string> out;
+    for (auto* ai = res; ai != nullptr; ai = ai->ai_next) {
+        char text[INET6_ADDRSTRLEN] = "";
+        const void* a = ai->ai_family == AF_INET
+                            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_addr)
+                        : ai->ai_family == AF_INET6
+                            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr)
+                            : nullptr;
+        if (a != nullptr && ::inet_ntop(ai->ai_family, a, text, sizeof text) != nullptr) out.emplace_back(text);
+    }
+    ::freeaddrinfo(res);
+    return out;
+}
+
+Result<void> family_supported(int family) {
+    Fd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) return fail_errno(family == AF_INET6 ? "IPv6" : "IPv4");
+    return {};
 }
 
 Result<sockaddr_un> unix_address(const std::string& path) {

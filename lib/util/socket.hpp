@@ -5,13 +5,20 @@
 #include "util/result.hpp"
 
 #include <string>
+#include <vector>
 
 #include <sys/un.h>
 
 namespace kurir::util {
 
-// "host:port", "[v6]:port" or "port" (all addresses).
+// "host:port", "[v6]:port" or "port" (all addresses). An IPv6 listener
+// is IPV6_V6ONLY.
 Result<Fd> listen_inet(const std::string& addr, int backlog = 1024);
+// The numeric addresses of host (the system's resolver: /etc/hosts, DNS).
+Result<std::vector<std::string>> host_addresses(const std::string& host);
+// Whether the kernel makes sockets of an address family (AF_INET6 may be
+// compiled out or disabled): "IPv6: Address family not supported by protocol".
+Result<void> family_supported(int family);
 // The address of a Unix socket: "socket path too long: PATH" when path does
 // not fit sun_path (it is never cut short, which would name another file).
 Result<sockaddr_un> unix_address(const std::string& path);

@@ -12,7 +12,7 @@ import tempfile
 from instance import PREFIX, free_port, wait_for
 
 CONF = os.path.join(PREFIX, "sbin", "kurir-conf")
-REMOVED = ("command_directory", "forward_path", "inet_interfaces", "inet_protocols", "line_length_limit",
+REMOVED = ("command_directory", "forward_path", "in_flow_delay", "info_log_address_format", "line_length_limit",
            "local_destination_concurrency_limit", "smtpd_client_connection_rate_limit",
            "smtpd_use_tls", "smtpd_tls_CAfile", "smtpd_sasl_local_domain")
 

@@ -193,11 +193,11 @@ TEST_CASE("Config::from_text: unknown parameters are warnings with file:line", "
 
 TEST_CASE("Config::from_text: a Postfix parameter kurir does not implement is a warning with file:line",
           "[config]") {
-    Config c = must("biff = no\nmyhostname = mx.example\ninet_interfaces = all\n"
+    Config c = must("biff = no\nmyhostname = mx.example\nin_flow_delay = 1s\n"
                     "smtpd_use_tls = no\nsmtpd_sasl_local_domain = x\n");
     REQUIRE(c.warnings().size() == 4);
     CHECK(c.warnings()[0] == "/tmp/x/main.cf:1: parameter biff is not implemented by kurir; ignored");
-    CHECK_THAT(c.warnings()[1], Catch::Contains("/tmp/x/main.cf:3: parameter inet_interfaces is not implemented"));
+    CHECK_THAT(c.warnings()[1], Catch::Contains("/tmp/x/main.cf:3: parameter in_flow_delay is not implemented"));
     CHECK_THAT(c.warnings()[2], Catch::Contains("/tmp/x/main.cf:4: parameter smtpd_use_tls"));
     CHECK_THAT(c.warnings()[3], Catch::Contains("/tmp/x/main.cf:5: parameter smtpd_sasl_local_domain"));
     CHECK(c.refusals().empty());

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <vector>
@@ -51,4 +52,31 @@ TEST_CASE("listen_inet: a port may be a service name from /etc/services", "[sock
     auto bad = listen_inet("127.0.0.1:no-such-service", 1);
     REQUIRE(!bad);
     CHECK_THAT(bad.error().text, Catch::StartsWith("listen 127.0.0.1:no-such-service: "));
+}
+
+TEST_CASE("listen_inet: an IPv6 listener is IPv6-only, so :: and 0.0.0.0 share a port", "[socket]") {
+    auto v6 = listen_inet("[::]:0", 1);
+    if (!v6) {
+        WARN("not tested: no IPv6 here (" + v6.error().text + ")");
+        return;
+    }
+    int only = 0;
+    socklen_t len = sizeof only;
+    REQUIRE(::getsockopt(v6->get(), IPPROTO_IPV6, IPV6_V6ONLY, &only, &len) == 0);
+    CHECK(only == 1);
+    sockaddr_in6 sin6{};
+    len = sizeof sin6;
+    REQUIRE(::getsockname(v6->get(), reinterpret_cast<sockaddr*>(&sin6), &len) == 0);
+    std::string port = std::to_string(ntohs(sin6.sin6_port));
+    auto v4 = listen_inet("0.0.0.0:" + port, 1);
+    CHECK(v4);
+}
+
+TEST_CASE("host_addresses: a name's numeric addresses; an unknown one is an error naming it", "[socket]") {
+    auto lo = host_addresses("127.0.0.1");
+    REQUIRE(lo);
+    CHECK(*lo == std::vector<std::string>{"127.0.0.1"});
+    auto bad = host_addresses("no-such-host.invalid");
+    REQUIRE(!bad);
+    CHECK_THAT(bad.error().text, Catch::StartsWith("no-such-host.invalid: "));
 }
