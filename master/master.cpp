@@ -26,7 +26,13 @@
 //   local(8) as root; every service marked unprivileged drops to mail_owner
 //   before it reads a byte of input. master itself parses only its own
 //   configuration files.
+//   An inet service whose listener names no host ("smtp inet ...",
+//   "2525 inet ...") listens on each inet_interfaces address of the
+//   inet_protocols families; "127.0.0.1:2525" or "[::1]:2525" only there.
+//   Both are read at start: reload keeps every listener and warns that a
+//   change needs a stop and start, as Postfix.
 // CONFIGURATION PARAMETERS
+//   inet_interfaces, inet_protocols,
 //   queue_directory, daemon_directory, mail_owner, setgid_group,
 //   default_process_limit, service_throttle_time, smtpd_tls_cert_file,
 //   smtpd_tls_key_file, smtpd_tls_chain_files (and the smtpd_tls settings

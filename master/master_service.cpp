@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -31,11 +32,14 @@ Master::~Master() {
 }
 
 void Master::free_events(Service& s) {
-    for (event** ev : {&s.listen_ev, &s.status_ev, &s.wakeup_ev, &s.throttle_ev})
+    for (event** ev : {&s.status_ev, &s.wakeup_ev, &s.throttle_ev})
         if (*ev) {
             event_free(*ev);
             *ev = nullptr;
         }
+    for (event* ev : s.listen_evs) event_free(ev);
+    s.listen_evs.clear();
+    s.listening = false;
 }
 
 util::Result<std::unique_ptr<Service>> Master::make_service(const mail::ServiceEntry& e, Service* reuse) {
@@ -49,12 +53,20 @@ util::Result<std::unique_ptr<Service>> Master::make_service(const mail::ServiceE
                        s->maxproc, mail::kMaxprocZeroFactor);
     if (reuse) {
         // A copy: the old service keeps its own until the new table is complete.
-        s->listen.reset(::fcntl(reuse->listen.get(), F_DUPFD_CLOEXEC, 0));
-        if (!s->listen) return util::fail_errno("dup listener of " + e.name);
+        for (const auto& fd : reuse->listen) {
+            s->listen.emplace_back(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 0));
+            if (!s->listen.back()) return util::fail_errno("dup listener of " + e.name);
+        }
+        s->addresses = reuse->addresses;
     } else if (e.type == mail::ServiceType::inet) {
-        auto fd = util::listen_inet(e.name);
-        if (!fd) return std::unexpected(fd.error());
-        s->listen = std::move(*fd);
+        // Every address is bound before master says it is up ("kurir start"
+        // returns then): a client may connect to any of them at once.
+        for (const auto& addr : mail::inet_listen_addresses(e.name, *inet_hosts_)) {
+            auto fd = util::listen_inet(addr);
+            if (!fd) return std::unexpected(fd.error());
+            s->listen.push_back(std::move(*fd));
+            s->addresses.push_back(addr);
+        }
     } else {
         std::string path = e.private_ ? queue_->private_socket(e.name) : queue_->public_socket(e.name);
         // Made as mail_owner, as Postfix's master does (set_eugid around
@@ -69,7 +81,7 @@ util::Result<std::unique_ptr<Service>> Master::make_service(const mail::ServiceE
         auto fd = util::listen_unix(path, e.private_ ? 0600 : 0666);
         as_owner.reset();
         if (!fd) return std::unexpected(fd.error());
-        s->listen = std::move(*fd);
+        s->listen.push_back(std::move(*fd));
     }
     int p[2];
     if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) return util::fail_errno("pipe");
@@ -92,6 +104,18 @@ util::Result<void> Master::configure() {
     if (!cfg->refusals().empty()) return util::fail(cfg->refusals().front());
     for (const auto& w : cfg->warnings()) util::msg_warn("{}", w);
     for (const auto& w : *options) util::msg_warn("{}", w);
+    // inet_interfaces and inet_protocols are read once, as Postfix's
+    // master: a reload keeps every listener and says a change is ignored.
+    std::string inet_settings = cfg->str("inet_interfaces") + "\n" + cfg->str("inet_protocols");
+    if (!inet_hosts_) {
+        auto hosts = mail::configured_listen_hosts(*cfg);
+        if (!hosts) return std::unexpected(hosts.error());
+        inet_hosts_ = std::move(*hosts);
+        inet_settings_ = inet_settings;
+    } else if (inet_settings != inet_settings_) {
+        util::msg_warn("ignoring inet_interfaces or inet_protocols change");
+        util::msg_warn("to change inet_interfaces or inet_protocols, stop and start kurir");
+    }
     config_ = std::move(*cfg);
     queue_.emplace(config_->str("queue_directory"));
     if (util::running_as_root()) {
@@ -112,7 +136,7 @@ util::Result<void> Master::configure() {
     for (const auto& e : *entries) {
         Service* old = nullptr;
         for (auto& s : services_)
-            if (s && s->entry.name == e.name && s->entry.type == e.type && s->listen) old = s.get();
+            if (s && s->entry.name == e.name && s->entry.type == e.type && !s->listen.empty()) old = s.get();
         auto s = make_service(e, old);
         if (!s) return std::unexpected(s.error());
         const Service* prev = nullptr;
@@ -182,7 +206,7 @@ void Master::retire(Service& s) {
         ::kill(pid, SIGHUP);  // finish what you are doing, then exit
     }
     s.available = 0;
-    s.listen.reset();
+    s.listen.clear();
 }
 
 void Master::start_all() {
@@ -197,17 +221,18 @@ void Master::start_all() {
             },
             &s);
         event_add(s.status_ev, nullptr);
-        s.listen_ev = event_new(
-            base_, s.listen.get(), EV_READ | EV_PERSIST,
-            [](evutil_socket_t, short, void* arg) {
-                // A child may have said "available" in the same instant:
-                // read that first, or every such race leaves one more idle
-                // process behind (until max_idle).
-                auto* svc = static_cast<Service*>(arg);
-                svc->owner->on_status(*svc);
-                if (svc->available == 0) svc->owner->spawn(*svc);
-            },
-            &s);
+        for (const auto& fd : s.listen)
+            s.listen_evs.push_back(event_new(
+                base_, fd.get(), EV_READ | EV_PERSIST,
+                [](evutil_socket_t, short, void* arg) {
+                    // A child may have said "available" in the same instant:
+                    // read that first, or every such race leaves one more idle
+                    // process behind (until max_idle).
+                    auto* svc = static_cast<Service*>(arg);
+                    svc->owner->on_status(*svc);
+                    if (svc->available == 0) svc->owner->spawn(*svc);
+                },
+                &s));
         if (s.entry.wakeup > 0) {
             s.wakeup_ev = event_new(
                 base_, -1, EV_PERSIST,
@@ -227,9 +252,9 @@ void Master::start_all() {
 // Watch the listener only while no process is available to accept.
 void Master::arm(Service& s) {
     bool want = !stopping_ && !s.throttled && s.available == 0 &&
-                static_cast<int>(s.procs.size()) + s.retiring < s.maxproc && s.listen_ev;
-    if (want && !s.listening) event_add(s.listen_ev, nullptr);
-    if (!want && s.listening) event_del(s.listen_ev);
+                static_cast<int>(s.procs.size()) + s.retiring < s.maxproc && !s.listen_evs.empty();
+    if (want != s.listening)
+        for (event* ev : s.listen_evs) want ? event_add(ev, nullptr) : event_del(ev);
     s.listening = want;
 }
 
@@ -250,6 +275,10 @@ void Master::spawn(Service& s) {
                                   s.entry.type == mail::ServiceType::inet ? "inet" : "unix"};
     if (s.entry.unprivileged) args.push_back("-u");
     if (s.entry.chroot) args.push_back("-r");
+    if (s.listen.size() > 1) {
+        args.push_back("-s");
+        args.push_back(std::to_string(s.listen.size()));
+    }
     for (const auto& a : s.entry.args) args.push_back(a);
     pid_t pid = ::fork();
     if (pid < 0) {
@@ -257,13 +286,23 @@ void Master::spawn(Service& s) {
         return throttle(s);
     }
     if (pid == 0) {
-        int listen_fd = s.listen.get(), status_fd = s.status_write.get(), tls_fd = s.tls_credentials.get();
-        // Move the descriptors into place without clobbering each other.
-        int l = ::fcntl(listen_fd, F_DUPFD, 10), st = ::fcntl(status_fd, F_DUPFD, 10);
-        int t = tls_fd >= 0 ? ::fcntl(tls_fd, F_DUPFD, 10) : -1;
-        if (l < 0 || st < 0 || ::dup2(l, server::kListenFd) < 0 || ::dup2(st, server::kStatusFd) < 0) ::_exit(75);
+        int status_fd = s.status_write.get(), tls_fd = s.tls_credentials.get();
+        int more = static_cast<int>(s.listen.size()) - 1;
+        // Move the descriptors into place without clobbering each other:
+        // copies first, above every target, then each to its number.
+        int above = std::max(10, server::kMoreListenFd + more);
+        std::vector<int> l;
+        for (const auto& fd : s.listen) l.push_back(::fcntl(fd.get(), F_DUPFD, above));
+        int st = ::fcntl(status_fd, F_DUPFD, above);
+        int t = tls_fd >= 0 ? ::fcntl(tls_fd, F_DUPFD, above) : -1;
+        if (st < 0 || ::dup2(st, server::kStatusFd) < 0) ::_exit(75);
+        for (size_t i = 0; i < l.size(); ++i) {
+            int target = i == 0 ? server::kListenFd : server::kMoreListenFd + static_cast<int>(i) - 1;
+            if (l[i] < 0 || ::dup2(l[i], target) < 0) ::_exit(75);
+        }
         if (tls_fd >= 0 && (t < 0 || ::dup2(t, server::kTlsFd) < 0)) ::_exit(75);
-        ::closefrom(tls_fd >= 0 ? server::kTlsFd + 1 : server::kStatusFd + 1);
+        if (tls_fd < 0 && more > 0) ::close(server::kTlsFd);
+        ::closefrom(more > 0 ? server::kMoreListenFd + more : tls_fd >= 0 ? server::kTlsFd + 1 : server::kStatusFd + 1);
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);

@@ -4,6 +4,7 @@
 
 #include "mail/config.hpp"
 #include "mail/master_cf.hpp"
+#include "mail/inet_interfaces.hpp"
 #include "mail/queue.hpp"
 #include "util/fs.hpp"
 
@@ -38,7 +39,10 @@ struct Service {
     mail::ServiceEntry entry;
     std::string path;  // daemon executable
     int maxproc = 1;
-    util::Fd listen;
+    // One listener, or for an inet service without a host of its own one
+    // per address of inet_interfaces; a child inherits them all.
+    std::vector<util::Fd> listen;
+    std::vector<std::string> addresses;  // inet: what each listener is bound to
     util::Fd status_read, status_write;
     // smtpd with TLS: the last good credentials, handed to each new process.
     util::Fd tls_credentials;
@@ -50,7 +54,7 @@ struct Service {
     int available = 0;
     bool throttled = false;
     bool listening = false;
-    event* listen_ev = nullptr;
+    std::vector<event*> listen_evs;
     event* status_ev = nullptr;
     event* wakeup_ev = nullptr;
     event* throttle_ev = nullptr;
@@ -96,6 +100,11 @@ private:
     bool stopping_ = false;
     std::optional<uid_t> owner_uid_;
     std::optional<gid_t> owner_gid_;
+    // The addresses inet services without a host listen on, fixed at start
+    // (as Postfix: a change needs a stop and start), and the settings they
+    // came from, so that a reload can say a change is ignored.
+    std::optional<std::vector<std::string>> inet_hosts_;
+    std::string inet_settings_;
 };
 
 }  // namespace kurir::master

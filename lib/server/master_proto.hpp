@@ -4,8 +4,12 @@
 //   fd 4  the write end of the service's status pipe
 //   fd 5  smtpd services with TLS: the service's TLS credentials, a sealed
 //         memfd holding the PEM key and certificate chain (server/tls_credentials)
+//   fd 6.. with "-s N" (N > 1): the service's other N-1 listening sockets (an
+//         inet service without a host listens on each inet_interfaces
+//         address: 0.0.0.0 and ::, or 127.0.0.1 and ::1, ...), as Postfix's
+//         master passes a service's sockets
 //
-// and arguments "-c CONFIG_DIR -n SERVICE -t TYPE [-u] [-r] [-o name=value ...]"
+// and arguments "-c CONFIG_DIR -n SERVICE -t TYPE [-u] [-r] [-s N] [-o name=value ...]"
 // (-u: drop to mail_owner; -r: chroot to queue_directory first). It
 // writes a StatusMessage to fd 4 whenever it becomes available (idle) or
 // busy; master starts another process for the service only when none is
@@ -31,6 +35,7 @@ namespace kurir::server {
 inline constexpr int kListenFd = 3;
 inline constexpr int kStatusFd = 4;
 inline constexpr int kTlsFd = 5;
+inline constexpr int kMoreListenFd = 6;
 
 enum class ChildStatus : int { busy = 0, available = 1 };
 

@@ -24,6 +24,23 @@ namespace {
 
 volatile sig_atomic_t g_stop_requested = 0;
 bool g_have_master = false;
+// The listening sockets master passed: kListenFd, then kMoreListenFd... (-s N).
+std::vector<int> g_listen_fds{kListenFd};
+
+// A connection waiting on any listener, taking them in turn from the one
+// after the last that gave one (none starves); -1 when none waits.
+int accept_any(int flags) {
+    static size_t next = 0;
+    for (size_t i = 0; i < g_listen_fds.size(); ++i) {
+        size_t k = (next + i) % g_listen_fds.size();
+        int fd = ::accept4(g_listen_fds[k], nullptr, nullptr, flags);
+        if (fd >= 0) {
+            next = k + 1;
+            return fd;
+        }
+    }
+    return -1;
+}
 
 void on_sighup(int) { g_stop_requested = 1; }
 
@@ -32,6 +49,7 @@ struct Options {
     std::string service;
     bool unprivileged = false;
     bool chroot = false;
+    int sockets = 1;
     std::vector<std::string> overrides;
 };
 
@@ -57,7 +75,12 @@ Options parse_options(int argc, char** argv, std::string_view program) {
             o.overrides.push_back(value());
         else if (a == "-t")
             value();  // service type: informational
-        else
+        else if (a == "-s") {
+            std::string n = value();
+            if (n.empty() || n.size() > 3 || n.find_first_not_of("0123456789") != std::string::npos || std::stoi(n) < 1)
+                util::msg_fatal("{}: bad socket count \"{}\"", program, n);
+            o.sockets = std::stoi(n);
+        } else
             util::msg_fatal("{}: unknown option \"{}\"", program, a);
     }
     return o;
@@ -94,9 +117,13 @@ ServerContext start(int argc, char** argv, std::string_view program, const Hooks
 
     struct stat st {};
     g_have_master = ::fstat(kStatusFd, &st) == 0 && S_ISFIFO(st.st_mode);
-    if (::fstat(kListenFd, &st) != 0 || !S_ISSOCK(st.st_mode))
-        util::msg_fatal("{}: no listening socket on fd {} (run me from master)", program, kListenFd);
-    ::fcntl(kListenFd, F_SETFD, FD_CLOEXEC);
+    g_listen_fds = {kListenFd};
+    for (int i = 1; i < o.sockets; ++i) g_listen_fds.push_back(kMoreListenFd + i - 1);
+    for (int fd : g_listen_fds) {
+        if (::fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
+            util::msg_fatal("{}: no listening socket on fd {} (run me from master)", program, fd);
+        ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
     if (g_have_master) ::fcntl(kStatusFd, F_SETFD, FD_CLOEXEC);
     ::signal(SIGPIPE, SIG_IGN);
     struct sigaction sa {};
@@ -161,7 +188,7 @@ int single_server_main(int argc, char** argv, std::string_view program, SingleSe
     ServerContext ctx = start(argc, argv, program, hooks);
     long max_idle = ctx.config.seconds("max_idle");
     long max_use = ctx.config.integer("max_use");
-    util::set_nonblocking(kListenFd, true);
+    for (int lfd : g_listen_fds) util::set_nonblocking(lfd, true);
     // Every idle process of the service waits on the same socket; with
     // EPOLLEXCLUSIVE a connection wakes one of them, not all (each woken
     // process would otherwise lose the race for accept and tell master it
@@ -170,13 +197,14 @@ int single_server_main(int argc, char** argv, std::string_view program, SingleSe
     if (!waiter) util::msg_fatal("epoll_create1: {}", std::strerror(errno));
     struct epoll_event want {};
     want.events = EPOLLIN | EPOLLEXCLUSIVE;
-    if (::epoll_ctl(waiter.get(), EPOLL_CTL_ADD, kListenFd, &want) < 0)
-        util::msg_fatal("epoll_ctl on the listening socket: {}", std::strerror(errno));
+    for (int lfd : g_listen_fds)
+        if (::epoll_ctl(waiter.get(), EPOLL_CTL_ADD, lfd, &want) < 0)
+            util::msg_fatal("epoll_ctl on the listening socket: {}", std::strerror(errno));
     bool said_available = true;  // master counts a new process as available
     for (long used = 0; used < max_use && !g_stop_requested;) {
         // A connection already waiting is taken at once: no wake-up, and no
         // "available" then "busy" for master to read.
-        int fd = ::accept4(kListenFd, nullptr, nullptr, SOCK_CLOEXEC);
+        int fd = accept_any(SOCK_CLOEXEC);
         if (fd < 0) {
             if (!said_available) report_status(true);
             said_available = true;
@@ -184,7 +212,7 @@ int single_server_main(int argc, char** argv, std::string_view program, SingleSe
             int rc = ::epoll_wait(waiter.get(), &got, 1, static_cast<int>(max_idle * 1000));
             if (rc == 0) break;  // idle too long
             if (rc < 0) continue;
-            fd = ::accept4(kListenFd, nullptr, nullptr, SOCK_CLOEXEC);
+            fd = accept_any(SOCK_CLOEXEC);
             if (fd < 0) continue;  // another process took it
         }
 #ifndef __linux__
@@ -211,7 +239,8 @@ struct EventFree {
 struct LoopServer {
     ServerContext* ctx = nullptr;
     std::unique_ptr<event_base, EventBaseFree> base;
-    std::unique_ptr<event, EventFree> listen_ev, idle_ev, hup_ev;
+    std::vector<std::unique_ptr<event, EventFree>> listen_evs;
+    std::unique_ptr<event, EventFree> idle_ev, hup_ev;
     int clients = 0;
     long used = 0;
     long max_use = 0;
@@ -237,10 +266,12 @@ struct LoopServer {
             report_status(avail);
             reported_available = avail;
         }
-        if (avail)
-            event_add(listen_ev.get(), nullptr);
-        else
-            event_del(listen_ev.get());
+        for (auto& ev : listen_evs) {
+            if (avail)
+                event_add(ev.get(), nullptr);
+            else
+                event_del(ev.get());
+        }
         if (clients == 0) {
             if (draining || used >= max_use) {
                 ctx->draining = true;
@@ -275,26 +306,27 @@ int run_loop(ServerContext& ctx, int per_process, bool counts_use, OnAccept on_a
     srv.max_use = counts_use ? ctx.config.integer("max_use") * per_process : 1L << 60;
     srv.max_idle = counts_use ? ctx.config.seconds("max_idle") : 1L << 30;
     srv.per_process = per_process;
-    util::set_nonblocking(kListenFd, true);
+    for (int lfd : g_listen_fds) util::set_nonblocking(lfd, true);
     struct Accept {
         LoopServer* srv;
         OnAccept* fn;
     } acc{&srv, &on_accept};
-    srv.listen_ev.reset(event_new(
-        srv.base.get(), kListenFd, EV_READ | EV_PERSIST,
-        [](evutil_socket_t, short, void* arg) {
-            auto* a = static_cast<Accept*>(arg);
-            int fd = ::accept4(kListenFd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-            if (fd < 0) return;
-            ++a->srv->clients;
-            ++a->srv->used;
-            a->srv->update();
-            (*a->fn)(util::Fd(fd), [srv = a->srv] {
-                --srv->clients;
-                srv->update();
-            });
-        },
-        &acc));
+    for (int lfd : g_listen_fds)
+        srv.listen_evs.emplace_back(event_new(
+            srv.base.get(), lfd, EV_READ | EV_PERSIST,
+            [](evutil_socket_t lfd, short, void* arg) {
+                auto* a = static_cast<Accept*>(arg);
+                int fd = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                if (fd < 0) return;
+                ++a->srv->clients;
+                ++a->srv->used;
+                a->srv->update();
+                (*a->fn)(util::Fd(fd), [srv = a->srv] {
+                    --srv->clients;
+                    srv->update();
+                });
+            },
+            &acc));
     srv.idle_ev.reset(evtimer_new(
         srv.base.get(), [](evutil_socket_t, short, void* arg) {
             auto* s = static_cast<LoopServer*>(arg);

@@ -21,19 +21,33 @@ KURIR = os.path.join(PREFIX, "sbin", "kurir")
 TEST_USER = "kurirtest"
 
 
+def ipv6_loopback():
+    """None when this machine has the IPv6 loopback ::1, else why not."""
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError as e:
+        return f"this machine has no IPv6 loopback ::1 ({e})"
+    return None
+
+
 def free_port():
     """A port free now, below the kernel's ephemeral range (32768-60999 on
     Linux), where a test's own outgoing connections (a thousand of them in
-    the connection-limit test) cannot take it before the instance binds it."""
+    the connection-limit test) cannot take it before the instance binds it.
+    Free on 127.0.0.1 and, where there is one, on ::1 (a listener without a
+    host binds both)."""
     rng = random.SystemRandom()
+    hosts = [(socket.AF_INET, "127.0.0.1")] + ([(socket.AF_INET6, "::1")] if ipv6_loopback() is None else [])
     for _ in range(200):
         port = rng.randrange(10000, 32000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
+        try:
+            for family, host in hosts:
+                with socket.socket(family) as s:
+                    s.bind((host, port))
+        except OSError:
+            continue
+        return port
     raise RuntimeError("no free port in 10000-31999")
 
 

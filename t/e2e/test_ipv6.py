@@ -1,0 +1,134 @@
+"""inet_interfaces, inet_protocols and IPv6: which addresses master listens
+on for a master.cf listener without a host of its own, mail in and out over
+[::1] (smtpd's log and Received: header, $mynetworks with [::1]/128, smtp to
+a relayhost [ipv6:::1]:port), smtp's address families and source address
+(smtp_bind_address). Skipped only where the machine has no ::1."""
+import email
+import email.policy
+import os
+import re
+import smtplib
+import socket
+import subprocess
+
+import pytest
+
+from instance import ipv6_loopback, wait_for
+
+NO_IPV6 = ipv6_loopback()
+needs_ipv6 = pytest.mark.skipif(NO_IPV6 is not None, reason=NO_IPV6 or "")
+
+MSG = (b"From: s@client.test\r\nTo: r@remote.test\r\nSubject: over IPv6\r\n"
+       b"Message-ID: <v6-1@client.test>\r\n\r\nbody\r\n")
+
+
+def listen_without_host(inst):
+    """Turns the instance's `127.0.0.1:PORT inet ... smtpd` into `PORT inet
+    ... smtpd`: inet_interfaces and inet_protocols decide the addresses."""
+    path = os.path.join(inst.dir, "master.cf")
+    text = open(path).read()
+    assert f"127.0.0.1:{inst.port} " in text, text
+    with open(path, "w") as f:
+        f.write(text.replace(f"127.0.0.1:{inst.port} ", f"{inst.port} "))
+
+
+def listeners(port):
+    """{(address, port)} of the TCP sockets listening on port, from
+    /proc/net/tcp and tcp6 (state 0A), addresses as text."""
+    found = set()
+    for name, family in (("tcp", socket.AF_INET), ("tcp6", socket.AF_INET6)):
+        try:
+            lines = open(f"/proc/net/{name}").read().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            hexaddr, hexport = local.split(":")
+            if state != "0A" or int(hexport, 16) != port:
+                continue
+            raw = bytes.fromhex(hexaddr)
+            # /proc writes each 32-bit word in host (little-endian) order.
+            raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+            found.add(socket.inet_ntop(family, raw))
+    return found
+
+
+def non_loopback_addresses():
+    """This machine's global addresses ("192.0.2.2", "fd00::2"), from ip(8)."""
+    try:
+        out = subprocess.run(["ip", "-o", "addr", "show"], stdout=subprocess.PIPE, text=True).stdout
+    except FileNotFoundError:
+        return []
+    addrs = []
+    for m in re.finditer(r"\binet6? ([0-9a-f.:]+)/\d+ scope global", out):
+        addrs.append(m.group(1))
+    return addrs
+
+
+def refused(host, port):
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as s:
+        s.settimeout(10)
+        return s.connect_ex((host, port)) != 0
+
+
+def received(msg_bytes):
+    return email.message_from_bytes(msg_bytes, policy=email.policy.compat32).get_all("Received")
+
+
+@needs_ipv6
+def test_loopback_only_listens_on_127_0_0_1_and_1_and_mail_comes_in_over_ipv6(make_instance):
+    inst = make_instance(inet_interfaces="loopback-only")
+    listen_without_host(inst)
+    inst.start()
+    # Every address accepts once `kurir start` has returned.
+    assert listeners(inst.port) == {"127.0.0.1", "::1"}, listeners(inst.port)
+    for addr in non_loopback_addresses():
+        assert refused(addr, inst.port), addr
+    with smtplib.SMTP("::1", inst.port, timeout=30) as s:
+        s.sendmail("s@client.test", ["u@mx.test"], MSG)
+    with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as s:
+        s.sendmail("s@client.test", ["u@mx.test"], MSG)
+    files = inst.wait_delivered("u", 2)
+    headers = [received(open(f, "rb").read())[0] for f in files]
+    assert any("(localhost [IPv6:::1])" in h for h in headers), headers
+    assert any("(localhost [127.0.0.1])" in h for h in headers), headers
+    log = inst.log()
+    assert re.search(r"kurir/smtpd\[\d+\]: connect from localhost\[::1\]", log), log
+    assert re.search(r"kurir/smtpd\[\d+\]: \w+: client=localhost\[::1\]", log), log
+
+
+@needs_ipv6
+def test_all_and_all_listen_on_both_wildcards(make_instance):
+    inst = make_instance()  # inet_interfaces = all, inet_protocols = all: the defaults
+    listen_without_host(inst)
+    inst.start()
+    assert listeners(inst.port) == {"0.0.0.0", "::"}, listeners(inst.port)
+    for host in ["127.0.0.1", "::1"] + non_loopback_addresses():
+        with socket.create_connection((host, inst.port), timeout=10) as s:
+            assert s.recv(100).startswith(b"220 "), host
+
+
+@needs_ipv6
+def test_inet_protocols_ipv4_does_not_listen_on_ipv6(make_instance):
+    inst = make_instance(inet_protocols="ipv4")
+    listen_without_host(inst)
+    inst.start()
+    assert listeners(inst.port) == {"0.0.0.0"}, listeners(inst.port)
+    assert refused("::1", inst.port)
+    with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as s:
+        assert s.noop()[0] == 250
+
+
+@needs_ipv6
+def test_reload_keeps_the_listeners_and_says_an_inet_interfaces_change_is_ignored(make_instance):
+    inst = make_instance(inet_interfaces="loopback-only")
+    listen_without_host(inst)
+    inst.start()
+    inst.set(inet_interfaces="127.0.0.1")
+    inst.kurir("reload")
+    wait_for(lambda: "ignoring inet_interfaces or inet_protocols change" in inst.log(), 20, "the warning")
+    assert "to change inet_interfaces or inet_protocols, stop and start kurir" in inst.log()
+    assert listeners(inst.port) == {"127.0.0.1", "::1"}
+    with smtplib.SMTP("::1", inst.port, timeout=30) as s:
+        assert s.noop()[0] == 250
