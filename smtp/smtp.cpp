@@ -18,7 +18,10 @@
 // CONFIGURATION PARAMETERS
 //   smtp_*_timeout, smtp_helo_name, smtp_mx_address_limit,
 //   smtp_destination_recipient_limit, smtp_connection_cache_time_limit,
-//   smtp_tls_security_level, smtp_tls_CAfile, dns_resolver_address
+//   smtp_tls_security_level, smtp_tls_CAfile, dns_resolver_address,
+//   inet_protocols (the address families connected to), smtp_bind_address,
+//   smtp_bind_address6 (the source address per family; else the one
+//   non-loopback inet_interfaces address of the family, as Postfix)
 #include "server/server.hpp"
 #include "smtp/smtp_agent.hpp"
 #include "smtp/smtp_service.hpp"

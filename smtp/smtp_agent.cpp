@@ -7,6 +7,8 @@
 #include <event2/event.h>
 #include <sys/socket.h>
 
+#include <tuple>
+
 namespace kurir::smtp {
 
 Connection::~Connection() {
@@ -21,6 +23,25 @@ std::unique_ptr<Agent> Agent::create(server::ServerContext& ctx, std::string& er
     agent->tls = TlsPolicy::create(ctx.config, error);
     if (!agent->tls) return nullptr;
     agent->helo_name = ctx.config.str("smtp_helo_name");
+    auto protocols = mail::configured_inet_protocols(ctx.config);
+    if (!protocols) {
+        error = protocols.error().text;
+        return nullptr;
+    }
+    agent->protocols = *protocols;
+    auto binds = mail::configured_smtp_bind_addresses(ctx.config);
+    if (!binds) {
+        error = binds.error().text;
+        return nullptr;
+    }
+    for (auto [text, len, out] : {std::tuple{binds->ipv4, &agent->bind4_len, &agent->bind4},
+                                  std::tuple{binds->ipv6, &agent->bind6_len, &agent->bind6}}) {
+        if (text.empty()) continue;
+        auto t = literal_target(text, 0);  // checked numeric by smtp_bind_addresses
+        if (!t) continue;
+        *out = t->addr;
+        *len = t->addr_len;
+    }
     return agent;
 }
 

@@ -4,6 +4,7 @@
 // are in smtp_delivery.cpp; many run at once on the process's event loop.
 #pragma once
 
+#include "mail/inet_interfaces.hpp"
 #include "mail/mail_proto.hpp"
 #include "mail/smtp_reply.hpp"
 #include "server/server.hpp"
@@ -74,6 +75,12 @@ public:
     std::unique_ptr<Resolver> resolver;
     std::unique_ptr<TlsPolicy> tls;
     std::string helo_name;
+    // inet_protocols: the address families connected to; the source
+    // address per family (smtp_bind_address, smtp_bind_address6, else the
+    // one address inet_interfaces gives that family), family 0 when none.
+    mail::InetProtocols protocols;
+    sockaddr_storage bind4{}, bind6{};
+    socklen_t bind4_len = 0, bind6_len = 0;
     // How a connection to a target is opened: empty, a TCP connect on the
     // loop. The unit tests put an in-memory peer here (a bufferevent pair),
     // returned already connected; nullptr is a refused connection.

@@ -22,6 +22,7 @@
 #include <event2/event.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include <cstring>
 #include <deque>
@@ -140,15 +141,17 @@ public:
 private:
     // ---- finding servers -------------------------------------------------
     void lookup() {
-        agent_.resolver->find_targets(nexthop_, static_cast<size_t>(cfg_.integer("smtp_mx_address_limit")),
-                                      [this](TargetList list) {
-                                          if (list.targets.empty()) {
-                                              bool dead = list.dsn.starts_with("4");
-                                              return fail_all(list.dsn, list.error, dead);
-                                          }
-                                          targets_ = std::move(list.targets);
-                                          connect_next();
-                                      });
+        agent_.resolver->find_targets(
+            nexthop_, static_cast<size_t>(cfg_.integer("smtp_mx_address_limit")),
+            [this](TargetList list) {
+                if (list.targets.empty()) {
+                    bool dead = list.dsn.starts_with("4");
+                    return fail_all(list.dsn, list.error, dead);
+                }
+                targets_ = std::move(list.targets);
+                connect_next();
+            },
+            agent_.protocols);
     }
 
     void connect_next() {
@@ -173,7 +176,9 @@ private:
             if (conn_->bev == nullptr)
                 return site_failure("4.4.1", fmt::format("connect to {}: {}", conn_->relay(), std::strerror(ECONNREFUSED)));
         } else {
-            conn_->bev = bufferevent_socket_new(agent_.ctx.base, -1, BEV_OPT_CLOSE_ON_FREE);
+            auto fd = source_bound_socket(t);
+            if (!fd) return site_failure("4.4.1", fmt::format("connect to {}: {}", conn_->relay(), fd.error().text));
+            conn_->bev = bufferevent_socket_new(agent_.ctx.base, fd->release(), BEV_OPT_CLOSE_ON_FREE);
         }
         watch();
         stage_ = Stage::connect;
@@ -183,6 +188,25 @@ private:
         if (bufferevent_socket_connect(conn_->bev, reinterpret_cast<const sockaddr*>(&t.addr),
                                        static_cast<int>(t.addr_len)) < 0)
             return site_failure("4.4.1", fmt::format("connect to {}: {}", conn_->relay(), std::strerror(errno)));
+    }
+
+    // A socket for t's family, bound to the source address configured for
+    // it (smtp_bind_address, smtp_bind_address6). A bind that fails is
+    // logged and the connection goes out from whatever address the kernel
+    // picks, as Postfix's smtp_connect_addr does.
+    util::Result<util::Fd> source_bound_socket(const Target& t) {
+        int family = t.addr.ss_family;
+        util::Fd fd(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+        if (!fd) return util::fail_errno("socket");
+        const sockaddr_storage& src = family == AF_INET6 ? agent_.bind6 : agent_.bind4;
+        socklen_t len = family == AF_INET6 ? agent_.bind6_len : agent_.bind4_len;
+        if (len > 0 && ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&src), len) < 0) {
+            Target shown;
+            shown.addr = src;
+            util::msg_warn("{}: bind {}: {}", family == AF_INET6 ? "smtp_bind_address6" : "smtp_bind_address",
+                           shown.address_text(), std::strerror(errno));
+        }
+        return fd;
     }
 
     void reuse(std::unique_ptr<Connection> conn) {

@@ -117,6 +117,8 @@ namespace {
 
 bool permanent(int status) { return status == ARES_ENOTFOUND; }
 
+}  // namespace
+
 // An address literal ([192.0.2.1], [IPv6:2001:db8::1] as parsed) is its own
 // address; c-ares 1.18 would send its digits to the DNS as a name.
 std::optional<Target> literal_target(const std::string& host, int port) {
@@ -139,6 +141,8 @@ std::optional<Target> literal_target(const std::string& host, int port) {
     return std::nullopt;
 }
 
+namespace {
+
 std::string describe(int status, const std::string& name, const char* type) {
     std::string what = status == ARES_ENOTFOUND ? "Host not found"
                        : status == ARES_ENODATA ? "No address associated with hostname"
@@ -152,11 +156,16 @@ struct Lookup {
     mail::Nexthop nexthop;
     size_t max_addresses;
     std::function<void(TargetList)> done;
+    mail::InetProtocols protocols;
     std::vector<MxRecord> hosts;
     size_t next_host = 0;
     TargetList result;
     std::string last_error;
     std::string last_dsn;
+
+    bool usable(int family) const {
+        return (family == AF_INET && protocols.ipv4) || (family == AF_INET6 && protocols.ipv6);
+    }
 
     void finish() {
         if (result.targets.empty() && result.error.empty()) {
@@ -173,11 +182,19 @@ struct Lookup {
         if (next_host >= hosts.size() || result.targets.size() >= max_addresses) return finish();
         const MxRecord& mx = hosts[next_host++];
         if (auto literal = literal_target(mx.host, nexthop.port)) {
-            result.targets.push_back(std::move(*literal));
+            if (usable(literal->addr.ss_family)) {
+                result.targets.push_back(std::move(*literal));
+            } else {
+                last_error = "no usable address for " + mx.host + ": IPv" +
+                             (literal->addr.ss_family == AF_INET6 ? "6" : "4") +
+                             " is not in inet_protocols = " + mail::inet_protocols_text(protocols);
+                last_dsn = "4.4.4";
+            }
             return resolve_next_host();
         }
         ares_addrinfo_hints hints{};
-        hints.ai_family = AF_UNSPEC;
+        // Only the records of the families in use (A, AAAA or both).
+        hints.ai_family = protocols.ipv4 && protocols.ipv6 ? AF_UNSPEC : protocols.ipv4 ? AF_INET : AF_INET6;
         hints.ai_socktype = SOCK_STREAM;
         hints.ai_flags = ARES_AI_NUMERICSERV;
         std::string port = std::to_string(nexthop.port);
@@ -202,7 +219,9 @@ struct Lookup {
             // IPv4 first: loopback tests and most peers; IPv6 next.
             for (int family : {AF_INET, AF_INET6})
                 for (auto* n = ai->nodes; n != nullptr; n = n->ai_next) {
-                    if (n->ai_family != family || self->result.targets.size() >= self->max_addresses) continue;
+                    if (n->ai_family != family || !self->usable(family) ||
+                        self->result.targets.size() >= self->max_addresses)
+                        continue;
                     Target t;
                     t.host = host;
                     std::memcpy(&t.addr, n->ai_addr, std::min<size_t>(n->ai_addrlen, sizeof t.addr));
@@ -260,8 +279,9 @@ struct Lookup {
 
 }  // namespace
 
-void Resolver::find_targets(const mail::Nexthop& nexthop, size_t max_addresses, std::function<void(TargetList)> done) {
-    auto* lookup = new Lookup{impl_.get(), nexthop, max_addresses, std::move(done), {}, 0, {}, {}, {}};
+void Resolver::find_targets(const mail::Nexthop& nexthop, size_t max_addresses, std::function<void(TargetList)> done,
+                            mail::InetProtocols protocols) {
+    auto* lookup = new Lookup{impl_.get(), nexthop, max_addresses, std::move(done), protocols, {}, 0, {}, {}, {}};
     if (!nexthop.use_mx) {
         lookup->hosts.push_back({0, nexthop.host});
         return lookup->resolve_next_host();

@@ -4,12 +4,14 @@
 // servers come from dns_resolver_address, else /etc/resolv.conf.
 #pragma once
 
+#include "mail/inet_interfaces.hpp"
 #include "mail/nexthop.hpp"
 
 #include <sys/socket.h>
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -33,6 +35,10 @@ struct Target {
     std::string address_text() const;  // "192.0.2.1" or "2001:db8::1"
 };
 
+// An address literal ("192.0.2.1", "2001:db8::1") as a target; nullopt
+// for anything else.
+std::optional<Target> literal_target(const std::string& host, int port);
+
 // A lookup's outcome: the addresses to try in order, or why there are none.
 // permanent: the domain does not exist or accepts no mail (bounce), else a
 // temporary failure (defer).
@@ -49,8 +55,10 @@ public:
                                             std::string& error);
     ~Resolver();
     // MX lookup (unless nexthop says [host]), then the addresses of each MX
-    // host, at most max_addresses in all.
-    void find_targets(const mail::Nexthop& nexthop, size_t max_addresses, std::function<void(TargetList)> done);
+    // host of the families in protocols (inet_protocols: A and/or AAAA),
+    // at most max_addresses in all.
+    void find_targets(const mail::Nexthop& nexthop, size_t max_addresses, std::function<void(TargetList)> done,
+                      mail::InetProtocols protocols = {});
 
     struct Impl;
 

@@ -675,7 +675,8 @@ class SmtpReceiver:
     certificate, see tls_files(), and offer STARTTLS), starttls (offer it:
     default = tls), require_starttls (530 before STARTTLS), cert_names,
     smtputf8 (advertise SMTPUTF8), size_limit (SIZE), extra_ehlo (keywords
-    advertised but not implemented, e.g. ["DSN"]), hostname (in the banner).
+    advertised but not implemented, e.g. ["DSN"]), hostname (in the banner),
+    host (the address it listens on: 127.0.0.1, or "::1" for IPv6).
 
     The reply settings are plain attributes, read at each use: a test may
     change them while the receiver runs.
@@ -699,7 +700,8 @@ class SmtpReceiver:
                  mail_reply=None, rcpt_reply=None, data_reply=None, drop_in_data=False, stall_in_data_seconds=0,
                  stall_in_data=True, stall_greeting_seconds=0, pipelining=True, tls=False, starttls=None,
                  require_starttls=False, cert_names=DEFAULT_CERT_NAMES, smtputf8=False, size_limit=33554432,
-                 extra_ehlo=(), hostname="mx1.example.test", port=0, timeout=300, start=True):
+                 extra_ehlo=(), hostname="mx1.example.test", port=0, timeout=300, start=True, host=LOOPBACK):
+        self.host = host
         self.greeting_reply = greeting_reply
         self.ehlo = ehlo
         self.ehlo_reply = ehlo_reply
@@ -732,7 +734,7 @@ class SmtpReceiver:
 
     @property
     def address(self):
-        return f"{LOOPBACK}:{self.port}"
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
     def reset(self):
         """Forget everything recorded (counters too)."""
@@ -757,7 +759,7 @@ class SmtpReceiver:
         if self.starttls:
             ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             ctx.load_cert_chain(self.tls_files.cert_file, self.tls_files.key_file)
-        kwargs = dict(hostname=LOOPBACK, port=self.port, server_hostname=self.hostname,
+        kwargs = dict(hostname=self.host, port=self.port, server_hostname=self.hostname,
                       enable_SMTPUTF8=self.smtputf8, data_size_limit=self.size_limit, timeout=self.timeout)
         if ctx is not None:
             kwargs.update(tls_context=ctx, require_starttls=self.require_starttls)

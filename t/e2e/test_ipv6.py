@@ -14,6 +14,7 @@ import subprocess
 import pytest
 
 from instance import ipv6_loopback, wait_for
+from peers import SmtpReceiver
 
 NO_IPV6 = ipv6_loopback()
 needs_ipv6 = pytest.mark.skipif(NO_IPV6 is not None, reason=NO_IPV6 or "")
@@ -132,3 +133,44 @@ def test_reload_keeps_the_listeners_and_says_an_inet_interfaces_change_is_ignore
     assert listeners(inst.port) == {"127.0.0.1", "::1"}
     with smtplib.SMTP("::1", inst.port, timeout=30) as s:
         assert s.noop()[0] == 250
+
+
+@needs_ipv6
+@pytest.mark.parametrize("relayhost", ["[::1]:{port}", "[ipv6:::1]:{port}"])
+def test_mail_in_and_out_over_ipv6_relayed_by_mynetworks(make_instance, relayhost):
+    with SmtpReceiver(host="::1") as mx:
+        inst = make_instance(inet_interfaces="loopback-only", relayhost=relayhost.format(port=mx.port))
+        listen_without_host(inst)
+        inst.start()
+        # ::1 is in the default $mynetworks ([::1]/128): relaying is allowed.
+        with smtplib.SMTP("::1", inst.port, timeout=30) as s:
+            s.sendmail("s@client.test", ["r@remote.test"], MSG)
+        msg = mx.wait_messages(1)[0]
+        inst.wait_queue_empty()
+    assert msg.peer[0] == "::1", msg.peer
+    assert msg.rcpt_tos == ["r@remote.test"]
+    assert b"Subject: over IPv6\r\n" in msg.data and msg.data.endswith(b"\r\n\r\nbody\r\n"), msg.data
+    assert "(localhost [IPv6:::1])" in received(msg.data)[0]
+    assert re.search(r"kurir/smtp\[\d+\]: \w+: to=<r@remote.test>, relay=::1\[::1\]:%d, .*status=sent" % mx.port,
+                     inst.log()), inst.log()
+
+
+@needs_ipv6
+def test_inet_protocols_ipv4_keeps_smtp_off_ipv6(make_instance):
+    with SmtpReceiver(host="::1") as mx:
+        inst = make_instance(inet_protocols="ipv4", relayhost=f"[ipv6:::1]:{mx.port}")
+        inst.start()
+        inst.send("s@client.test", ["r@remote.test"], MSG)
+        wait_for(lambda: "IPv6 is not in inet_protocols = ipv4" in inst.log(), 30, "the deferral")
+        assert mx.connections == 0
+    assert re.search(r"to=<r@remote.test>, relay=none, .*status=deferred \(.*::1: IPv6 is not in inet_protocols",
+                     inst.log()), inst.log()
+
+
+def test_smtp_bind_address_is_the_source_the_peer_sees(make_instance):
+    with SmtpReceiver() as mx:
+        inst = make_instance(relayhost=f"[127.0.0.1]:{mx.port}", smtp_bind_address="127.0.0.2")
+        inst.start()
+        inst.send("s@client.test", ["r@remote.test"], MSG)
+        msg = mx.wait_messages(1)[0]
+    assert msg.peer[0] == "127.0.0.2", msg.peer

@@ -65,3 +65,39 @@ TEST_CASE("find_targets: an address literal is its own target, no DNS query", "[
     resolver.reset();
     event_base_free(base);
 }
+
+TEST_CASE("find_targets: an address literal of a family not in inet_protocols is no target", "[smtp]") {
+    event_base* base = event_base_new();
+    std::string error;
+    auto resolver = Resolver::create(base, {"127.0.0.1:9"}, error);
+    REQUIRE(resolver);
+    struct Row {
+        const char* text;
+        kurir::mail::InetProtocols protocols;
+        const char* error;
+    };
+    for (const Row& r :
+         {Row{"[ipv6:::1]:2526", {true, false}, "no usable address for ::1: IPv6 is not in inet_protocols = ipv4"},
+          Row{"[127.0.0.1]", {false, true}, "no usable address for 127.0.0.1: IPv4 is not in inet_protocols = ipv6"}}) {
+        INFO(r.text);
+        auto nexthop = kurir::mail::parse_nexthop(r.text);
+        REQUIRE(nexthop);
+        std::optional<TargetList> got;
+        resolver->find_targets(
+            *nexthop, 5, [&](TargetList list) { got = std::move(list); }, r.protocols);
+        REQUIRE(got);
+        CHECK(got->targets.empty());
+        CHECK(got->error == r.error);
+        CHECK(got->dsn == "4.4.4");
+    }
+    // Both families in use (the default): each literal is its own target.
+    for (const char* text : {"[ipv6:::1]:2526", "[127.0.0.1]"}) {
+        std::optional<TargetList> got;
+        resolver->find_targets(*kurir::mail::parse_nexthop(text), 5, [&](TargetList list) { got = std::move(list); },
+                               {true, true});
+        REQUIRE(got);
+        CHECK(got->targets.size() == 1);
+    }
+    resolver.reset();
+    event_base_free(base);
+}
