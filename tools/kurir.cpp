@@ -20,6 +20,7 @@
 #include "build_paths.hpp"
 #include "mail/clients.hpp"
 #include "mail/config.hpp"
+#include "mail/inet_interfaces.hpp"
 #include "mail/master_cf.hpp"
 #include "mail/queue.hpp"
 #include "tools/instance.hpp"
@@ -175,6 +176,18 @@ int cmd_check(const std::string& dir) {
     }
     for (const auto& w : *options) {
         fmt::print(stderr, "kurir: warning: {}\n", w);
+        rc = EX_CONFIG;
+    }
+    // What master and smtp would refuse at start: the addresses to listen
+    // on and to send from.
+    auto hosts = mail::configured_listen_hosts(cfg);
+    if (!hosts) {
+        fmt::print(stderr, "kurir: error: {}\n", hosts.error().text);
+        rc = EX_CONFIG;
+    }
+    auto binds = mail::configured_smtp_bind_addresses(cfg);
+    if (!binds && (hosts || binds.error().text != hosts.error().text)) {  // each error once
+        fmt::print(stderr, "kurir: error: {}\n", binds.error().text);
         rc = EX_CONFIG;
     }
     for (const auto& e : *entries) {

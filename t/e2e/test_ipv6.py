@@ -174,3 +174,19 @@ def test_smtp_bind_address_is_the_source_the_peer_sees(make_instance):
         inst.send("s@client.test", ["r@remote.test"], MSG)
         msg = mx.wait_messages(1)[0]
     assert msg.peer[0] == "127.0.0.2", msg.peer
+
+
+@pytest.mark.parametrize("setting, error", [
+    ({"inet_protocols": "ipv5"}, 'inet_protocols: unknown protocol "ipv5" (want ipv4, ipv6 or all)'),
+    ({"inet_interfaces": "all, 127.0.0.1"}, 'inet_interfaces: "all" must be the only value'),
+    ({"inet_interfaces": "::1", "inet_protocols": "ipv4"}, "inet_interfaces: ::1: IPv6 is not in inet_protocols = ipv4"),
+    ({"smtp_bind_address": "::1"}, "smtp_bind_address = ::1: not a numeric IPv4 address"),
+])
+def test_bad_address_settings_are_named_by_check_and_start(make_instance, setting, error):
+    inst = make_instance(**setting)
+    check = inst.kurir("check", check=False)
+    assert check.returncode != 0 and error in check.stderr, check.stderr
+    if "smtp_bind_address" not in setting:  # smtp's own: master starts, each smtp says it
+        start = inst.kurir("start", check=False)
+        assert start.returncode != 0 and error in start.stderr, start.stderr
+        assert inst.kurir("status", check=False).returncode == 1
