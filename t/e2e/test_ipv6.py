@@ -190,3 +190,21 @@ def test_bad_address_settings_are_named_by_check_and_start(make_instance, settin
         start = inst.kurir("start", check=False)
         assert start.returncode != 0 and error in start.stderr, start.stderr
         assert inst.kurir("status", check=False).returncode == 1
+
+
+@needs_ipv6
+def test_mynetworks_decides_relaying_for_an_ipv6_client(make_instance):
+    inst = make_instance(inet_interfaces="loopback-only", mynetworks="127.0.0.0/8", relayhost="[127.0.0.1]:9")
+    listen_without_host(inst)
+    inst.start()
+    # ::1 is not in this mynetworks: no relaying for it, but 127.0.0.1 may.
+    with smtplib.SMTP("::1", inst.port, timeout=30, local_hostname="[IPv6:::1]") as s:
+        assert s.ehlo()[0] == 250
+        s.mail("s@client.test")
+        code, text = s.rcpt("r@remote.test")
+        assert (code, text[:5]) == (554, b"5.7.1"), (code, text)
+    assert re.search(r"NOQUEUE: reject: RCPT from localhost\[::1\]: 554 5\.7\.1 <r@remote.test>: Relay access "
+                     r"denied; from=<s@client.test> to=<r@remote.test> proto=ESMTP helo=<\[IPv6:::1\]>", inst.log())
+    with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as s:
+        s.mail("s@client.test")
+        assert s.rcpt("r@remote.test")[0] == 250
