@@ -57,7 +57,6 @@ util::Result<std::unique_ptr<Service>> Master::make_service(const mail::ServiceE
             s->listen.emplace_back(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 0));
             if (!s->listen.back()) return util::fail_errno("dup listener of " + e.name);
         }
-        s->addresses = reuse->addresses;
     } else if (e.type == mail::ServiceType::inet) {
         // Every address is bound before master says it is up ("kurir start"
         // returns then): a client may connect to any of them at once.
@@ -65,7 +64,6 @@ util::Result<std::unique_ptr<Service>> Master::make_service(const mail::ServiceE
             auto fd = util::listen_inet(addr);
             if (!fd) return std::unexpected(fd.error());
             s->listen.push_back(std::move(*fd));
-            s->addresses.push_back(addr);
         }
     } else {
         std::string path = e.private_ ? queue_->private_socket(e.name) : queue_->public_socket(e.name);

@@ -42,7 +42,6 @@ struct Service {
     // One listener, or for an inet service without a host of its own one
     // per address of inet_interfaces; a child inherits them all.
     std::vector<util::Fd> listen;
-    std::vector<std::string> addresses;  // inet: what each listener is bound to
     util::Fd status_read, status_write;
     // smtpd with TLS: the last good credentials, handed to each new process.
     util::Fd tls_credentials;
