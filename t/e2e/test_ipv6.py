@@ -208,3 +208,21 @@ def test_mynetworks_decides_relaying_for_an_ipv6_client(make_instance):
     with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as s:
         s.mail("s@client.test")
         assert s.rcpt("r@remote.test")[0] == 250
+
+
+@needs_ipv6
+def test_starttls_on_both_addresses_of_a_listener_without_host(make_instance):
+    """smtpd's TLS credentials (fd 5) and its second listening socket (fd 6)
+    reach each process together."""
+    from peers import tls_files
+    from test_smtpd_tls import client_context, tls_instance
+    files = tls_files(("mx.test", "localhost", "127.0.0.1", "::1"))
+    inst = tls_instance(make_instance, files, inet_interfaces="loopback-only")
+    listen_without_host(inst)
+    inst.start()
+    for host in ("::1", "127.0.0.1", "::1"):
+        with smtplib.SMTP(host, inst.port, timeout=30) as s:
+            s.starttls(context=client_context(files))
+            s.sendmail("s@client.test", ["u@mx.test"], MSG)
+    inst.wait_delivered("u", 3)
+    assert len(re.findall(r"TLS connection established from localhost\[::1\]", inst.log())) == 2, inst.log()
