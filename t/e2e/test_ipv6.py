@@ -226,3 +226,16 @@ def test_starttls_on_both_addresses_of_a_listener_without_host(make_instance):
             s.sendmail("s@client.test", ["u@mx.test"], MSG)
     inst.wait_delivered("u", 3)
     assert len(re.findall(r"TLS connection established from localhost\[::1\]", inst.log())) == 2, inst.log()
+
+
+@needs_ipv6
+def test_smtp_bind_address6_is_the_source_the_peer_sees(make_instance):
+    global6 = [a for a in non_loopback_addresses() if ":" in a]
+    if not global6:
+        pytest.skip("this machine has no global IPv6 address to send from")
+    with SmtpReceiver(host="::1") as mx:
+        inst = make_instance(relayhost=f"[ipv6:::1]:{mx.port}", smtp_bind_address6=global6[0])
+        inst.start()
+        inst.send("s@client.test", ["r@remote.test"], MSG)
+        msg = mx.wait_messages(1)[0]
+    assert msg.peer[0] == global6[0], msg.peer
