@@ -61,8 +61,10 @@ def non_loopback_addresses():
     except FileNotFoundError:
         return []
     addrs = []
-    for m in re.finditer(r"\binet6? ([0-9a-f.:]+)/\d+ scope global", out):
-        addrs.append(m.group(1))
+    for line in out.splitlines():  # one address a line
+        m = re.search(r"\binet6? ([0-9a-f.:]+)/\d+ .*\bscope global\b", line)
+        if m:
+            addrs.append(m.group(1))
     return addrs
 
 
@@ -239,3 +241,20 @@ def test_smtp_bind_address6_is_the_source_the_peer_sees(make_instance):
         inst.send("s@client.test", ["r@remote.test"], MSG)
         msg = mx.wait_messages(1)[0]
     assert msg.peer[0] == global6[0], msg.peer
+
+
+def test_one_non_loopback_inet_interfaces_address_is_the_smtp_source(make_instance):
+    """Postfix's rule: inet_interfaces with just one non-loopback IPv4
+    address makes it smtp's source too (smtp_bind_address = 0.0.0.0 would
+    turn that off)."""
+    global4 = [a for a in non_loopback_addresses() if ":" not in a]
+    if not global4:
+        pytest.skip("this machine has no global IPv4 address")
+    with SmtpReceiver() as mx:
+        # The instance's own listener is 127.0.0.1:PORT: inet_interfaces
+        # changes nothing there.
+        inst = make_instance(relayhost=f"[127.0.0.1]:{mx.port}", inet_interfaces=global4[0])
+        inst.start()
+        inst.send("s@client.test", ["r@remote.test"], MSG)
+        msg = mx.wait_messages(1)[0]
+    assert msg.peer[0] == global4[0], msg.peer
