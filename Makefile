@@ -38,7 +38,7 @@ test: build
 	@/usr/bin/python3 scripts/run-tests --build $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD) build-fuzz
+	rm -rf $(BUILD) build-fuzz build-release build-system
 
 # Benchmark against Postfix on this machine (root; see bench/bench.py).
 bench: build

@@ -14,7 +14,14 @@
 //   flush asks qmgr to retry every deferred message now.
 // SECURITY
 //   Run by root, init creates the system user "kurir" and group "kurirdrop"
-//   when missing and gives the instance's queue and mail to them.
+//   when missing and gives the instance's queue and mail to them. Run by
+//   root, check and start first do what Postfix's post-install does: create
+//   mail_owner and setgid_group when missing, give the queue directories
+//   their owners and modes (queue_directory and pid/ root's, the queues
+//   mail_owner's, maildrop/ and public/ with setgid_group), and, for the
+//   default configuration directory, make kurir-drop and kurir-queue
+//   set-gid setgid_group, mode 2755, again. Nothing is changed through a
+//   symbolic link.
 // DIAGNOSTICS
 //   Exit status 0 on success, sysexits(3) codes otherwise.
 #include "build_paths.hpp"
@@ -23,7 +30,9 @@
 #include "mail/inet_interfaces.hpp"
 #include "mail/master_cf.hpp"
 #include "mail/queue.hpp"
+#include "mail/config_trust.hpp"
 #include "tools/instance.hpp"
+#include "tools/system_setup.hpp"
 #include "util/fs.hpp"
 #include "util/privilege.hpp"
 
@@ -60,29 +69,6 @@ std::string absolute(const std::string& path) {
     return std::string(cwd) + "/" + path;
 }
 
-int run_command(const std::vector<std::string>& args) {
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        std::vector<char*> argv;
-        for (auto a : args) argv.push_back(::strdup(a.c_str()));
-        argv.push_back(nullptr);
-        ::execvp(argv[0], argv.data());
-        ::_exit(127);
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
-}
-
-void ensure_system_accounts() {
-    if (!util::find_group("kurirdrop") && run_command({"groupadd", "--system", "kurirdrop"}) != 0)
-        die(EX_OSERR, "cannot create group kurirdrop");
-    if (!util::find_account("kurir") &&
-        run_command({"useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
-                     "--shell", "/usr/sbin/nologin", "kurir"}) != 0)
-        die(EX_OSERR, "cannot create user kurir");
-}
-
 int cmd_init(const std::string& dir, const std::vector<std::string>& args) {
     tools::InstanceChoices c{dir, "127.0.0.1:2525", "", ""};
     for (size_t i = 0; i < args.size(); ++i) {
@@ -101,7 +87,7 @@ int cmd_init(const std::string& dir, const std::vector<std::string>& args) {
     bool root = util::running_as_root();
     std::optional<util::Account> owner;
     if (root) {
-        ensure_system_accounts();
+        if (auto r = tools::ensure_system_accounts("kurir", "kurirdrop"); !r) die(EX_OSERR, r.error().text);
         owner = util::find_account("kurir");
         c.owner = "kurir";
     } else {
@@ -153,6 +139,32 @@ pid_t running_master(const mail::QueueDir& queue) {
 
 std::string master_path(const mail::Config& cfg) { return cfg.str("daemon_directory") + "/master"; }
 
+// Run by root before check and start, as Postfix's post-install
+// create-missing and set-permissions: mail_owner and setgid_group created
+// when missing, the queue directories made and given their owners and
+// modes, and, for the default configuration directory (whose instance the
+// installed programs serve), kurir-drop and kurir-queue made set-gid again.
+void prepare_system(const std::string& dir, const mail::Config& cfg) {
+    const std::string owner_name = cfg.str("mail_owner"), group_name = cfg.str("setgid_group");
+    if (auto r = tools::ensure_system_accounts(owner_name, group_name); !r) die(EX_OSERR, r.error().text);
+    auto acct = util::find_account(owner_name);
+    auto drop = util::find_group(group_name);
+    if (!acct) die(EX_NOUSER, "mail_owner " + owner_name + ": no such user");
+    if (!drop) die(EX_NOUSER, "setgid_group " + group_name + ": no such group");
+    if (acct->uid == 0) die(EX_CONFIG, "mail_owner must not be root");
+    mail::QueueDir queue(cfg.str("queue_directory"));
+    if (auto r = queue.create_layout(mail::QueueDir::Owner{acct->uid, acct->gid, *drop}); !r)
+        die(EX_CANTCREAT, r.error().text);
+    if (dir != mail::compiled_config_dir()) return;
+    for (const char* program : {"kurir-drop", "kurir-queue"}) {
+        auto changed = tools::repair_setgid_program(std::string(KURIR_SBINDIR) + "/" + program, *drop);
+        if (!changed)
+            fmt::print(stderr, "kurir: warning: {}\n", changed.error().text);
+        else if (!changed->empty())
+            fmt::print("kurir: set-gid {}: {}\n", group_name, *changed);
+    }
+}
+
 int cmd_check(const std::string& dir) {
     auto cfg = load_or_die(dir);
     int rc = 0;
@@ -197,15 +209,11 @@ int cmd_check(const std::string& dir) {
             rc = EX_CONFIG;
         }
     }
-    mail::QueueDir queue(cfg.str("queue_directory"));
-    std::optional<mail::QueueDir::Owner> owner;
     if (util::running_as_root()) {
-        auto acct = util::find_account(cfg.str("mail_owner"));
-        auto drop = util::find_group(cfg.str("setgid_group"));
-        if (!acct || !drop) die(EX_NOUSER, "mail_owner or setgid_group does not exist");
-        owner = mail::QueueDir::Owner{acct->uid, acct->gid, *drop};
+        prepare_system(dir, cfg);
+    } else if (auto r = mail::QueueDir(cfg.str("queue_directory")).create_layout(std::nullopt); !r) {
+        die(EX_CANTCREAT, r.error().text);
     }
-    if (auto r = queue.create_layout(owner); !r) die(EX_CANTCREAT, r.error().text);
     return rc;
 }
 
@@ -214,6 +222,7 @@ int cmd_start(const std::string& dir, bool foreground) {
     mail::QueueDir queue(cfg.str("queue_directory"));
     if (pid_t pid = running_master(queue); pid != 0)
         die(EX_UNAVAILABLE, fmt::format("the kurir mail system is already running (PID: {})", pid));
+    if (util::running_as_root()) prepare_system(dir, cfg);
     std::string master = master_path(cfg);
     if (foreground) {
         ::execl(master.c_str(), "master", "-c", dir.c_str(), static_cast<char*>(nullptr));

@@ -3,6 +3,7 @@
 #include "util/fs.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -116,26 +117,45 @@ std::optional<Queue> QueueDir::find(std::string_view id) const {
 
 util::Result<void> QueueDir::create_layout(const std::optional<Owner>& owner) const {
     if (auto r = util::make_dirs(root_, 0755); !r) return r;
+    // Everything below is changed through descriptors (fchown, fchmod), and
+    // each entry is opened with O_NOFOLLOW: root never follows a symbolic
+    // link that the mail_owner (who owns the queues) put in its place.
+    util::Fd top(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!top) return util::fail_errno("open " + root_);
+    // As Postfix's postfix-files: queue_directory and pid/ are root's (the
+    // caller's: an owner is given by root), mode 755; the queues and private/
+    // the mail_owner's, 700; maildrop/ and public/ the mail_owner's with the
+    // set-gid group, 1730 and 710.
+    const uid_t self = ::geteuid();
+    if (owner) {
+        if (::fchown(top.get(), self, static_cast<gid_t>(-1)) < 0) return util::fail_errno("chown " + root_);
+        if (::fchmod(top.get(), 0755) < 0) return util::fail_errno("chmod " + root_);
+    }
     struct Dir {
-        std::string path;
+        std::string name;
         mode_t mode;
         bool drop_group;
         bool root_owned;
     };
     std::vector<Dir> dirs;
     for (Queue q : kAllQueues)
-        dirs.push_back({dir(q), q == Queue::maildrop ? mode_t(owner ? 01730 : 0700) : mode_t(0700),
+        dirs.push_back({std::string(queue_name(q)), q == Queue::maildrop ? mode_t(owner ? 01730 : 0700) : mode_t(0700),
                         q == Queue::maildrop, false});
-    dirs.push_back({root_ + "/private", 0700, false, false});
-    dirs.push_back({root_ + "/public", mode_t(owner ? 0710 : 0700), true, false});
-    dirs.push_back({root_ + "/pid", 0755, false, true});
+    dirs.push_back({"private", 0700, false, false});
+    dirs.push_back({"public", mode_t(owner ? 0710 : 0700), true, false});
+    dirs.push_back({"pid", 0755, false, true});
     for (const auto& d : dirs) {
-        if (::mkdir(d.path.c_str(), d.mode) < 0 && errno != EEXIST) return util::fail_errno("mkdir " + d.path);
-        if (owner && !d.root_owned) {
-            if (::chown(d.path.c_str(), owner->uid, d.drop_group ? owner->drop_gid : owner->gid) < 0)
-                return util::fail_errno("chown " + d.path);
+        std::string path = root_ + "/" + d.name;
+        if (::mkdirat(top.get(), d.name.c_str(), d.mode) < 0 && errno != EEXIST)
+            return util::fail_errno("mkdir " + path);
+        util::Fd fd(::openat(top.get(), d.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!fd) return util::fail_errno("open " + path);
+        if (owner) {
+            uid_t uid = d.root_owned ? self : owner->uid;
+            gid_t gid = d.root_owned ? static_cast<gid_t>(-1) : d.drop_group ? owner->drop_gid : owner->gid;
+            if (::fchown(fd.get(), uid, gid) < 0) return util::fail_errno("chown " + path);
         }
-        if (::chmod(d.path.c_str(), d.mode) < 0) return util::fail_errno("chmod " + d.path);
+        if (::fchmod(fd.get(), d.mode) < 0) return util::fail_errno("chmod " + path);
     }
     return {};
 }

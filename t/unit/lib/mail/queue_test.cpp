@@ -189,3 +189,24 @@ TEST_CASE("QueueDir::create_layout with an owner sets the privilege-separation m
     REQUIRE(::stat((plain.root() + "/public").c_str(), &st) == 0);
     CHECK((st.st_mode & 07777) == 0700);
 }
+
+TEST_CASE("QueueDir::create_layout never follows a symbolic link in the queue directory", "[queue]") {
+    // The mail_owner owns the queues and may put a link where one was: root
+    // (kurir check, kurir start, master) must not chown or chmod its target.
+    kt::TempDir tmp;
+    std::string victim = tmp / "victim";
+    REQUIRE(::mkdir(victim.c_str(), 0755) == 0);
+    REQUIRE(::chmod(victim.c_str(), 0755) == 0);
+    QueueDir qd(tmp / "q");
+    REQUIRE(::mkdir(qd.root().c_str(), 0755) == 0);
+    REQUIRE(::symlink(victim.c_str(), qd.dir(Queue::incoming).c_str()) == 0);
+    std::optional<QueueDir::Owner> owner;
+    if (::geteuid() == 0) owner = QueueDir::Owner{65534, 65534, 65534};
+    auto r = qd.create_layout(owner);
+    REQUIRE(!r);
+    CHECK_THAT(r.error().text, Catch::Contains(qd.dir(Queue::incoming)));
+    struct stat st {};
+    REQUIRE(::stat(victim.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0755);
+    CHECK(st.st_uid == ::geteuid());
+}
