@@ -50,7 +50,10 @@ util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg) {
     if (bare != "normalize" && bare != "reject" && bare != "no" && bare != "yes")
         return util::fail("smtpd_forbid_bare_newline: want normalize, reject or no: \"" + bare + "\"");
     p.reject_bare_newline = bare == "reject";
-    p.check_local_users = !cfg.str("local_recipient_maps").empty();
+    auto locals = mail::LocalRecipients::from_config(
+        cfg, [](const std::string& user) { return util::find_account(user).has_value(); });
+    if (!locals) return std::unexpected(locals.error());
+    p.local_recipients = std::move(*locals);
     auto lists = mail::parse_restriction_lists([&](std::string_view name) { return cfg.str(std::string(name)); });
     if (!lists) return std::unexpected(lists.error());
     p.restrictions = std::move(*lists);
@@ -441,9 +444,16 @@ void Session::do_rcpt(const mail::SmtpCommand& cmd) {
         reject_log("RCPT", verdict->reply, quoted);
         return error_reply(verdict->reply);
     }
-    if (ours) {
-        std::string user = mail::mailbox_user(ctx_.config, rcpt);
-        if (policy_.check_local_users && !util::find_account(user)) {
+    if (ours && policy_.local_recipients.enabled()) {
+        auto exists = policy_.local_recipients.exists(ctx_.config, rcpt);
+        if (!exists) {
+            // A table that cannot answer defers: never a 550 for a real user.
+            util::msg_warn("{}", exists.error().text);
+            std::string text = fmt::format("451 4.3.0 <{}>: Temporary lookup failure", quoted);
+            reject_log("RCPT", text, quoted);
+            return reply(text);
+        }
+        if (!*exists) {
             std::string text = fmt::format("550 5.1.1 <{}>: Recipient address rejected: User unknown in local recipient table", quoted);
             reject_log("RCPT", text, quoted);
             return error_reply(text);

@@ -4,6 +4,7 @@
 
 #include "mail/clients.hpp"
 #include "mail/maps.hpp"
+#include "mail/local_recipients.hpp"
 #include "mail/restrictions.hpp"
 #include "mail/smtp_command.hpp"
 #include "server/attr_conn.hpp"
@@ -39,7 +40,8 @@ struct SmtpdPolicy {
     long timeout = 0;
     long session_time_limit = 0;  // seconds, 0: none
     bool reject_bare_newline = false;
-    bool check_local_users = true;
+    // local_recipient_maps: who exists in the local domains.
+    mail::LocalRecipients local_recipients;
     std::vector<mail::RestrictionList> restrictions;  // evaluated at RCPT, in order
     // smtpd_sender_login_maps, reopened when rebuilt.
     mutable mail::WatchedMaps sender_login_maps{"smtpd_sender_login_maps"};

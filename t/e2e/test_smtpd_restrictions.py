@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from instance import PREFIX
+from test_aliases import run_newaliases, write_aliases
 
 
 def build_map(inst, name, text):
@@ -85,3 +86,30 @@ def test_a_service_override_is_checked_as_well(make_instance):
                 "  -o smtpd_relay_restrictions=permit\n")
     check = inst.kurir("check", check=False)
     assert check.returncode == 78 and "an open relay otherwise" in check.stderr, check.stderr
+
+
+def test_local_recipient_maps_passwd_aliases_and_postmaster(make_instance):
+    # Postfix's default list: passwd users and every alias exist; postmaster
+    # exists whatever the tables say (RFC 5321); anyone else is 550 at RCPT.
+    inst = make_instance()
+    write_aliases(inst, "sales: root\nmailer-daemon: postmaster\n")
+    assert run_newaliases(inst).returncode == 0
+    inst.set(local_recipient_maps="unix:passwd.byname $alias_maps", recipient_delimiter="+")
+    inst.start()
+    for rcpt in ("postmaster@mx.test", "PostMaster@mx.test", "postmaster", "sales@mx.test", "sales+news@mx.test",
+                 "root@mx.test", "mailer-daemon@mx.test"):
+        assert rcpt_reply(inst, "s@client.test", rcpt)[0] == 250, rcpt
+    code, text = rcpt_reply(inst, "s@client.test", "nosuch@mx.test")
+    assert (code, text) == (550, b"5.1.1 <nosuch@mx.test>: Recipient address rejected: "
+                                 b"User unknown in local recipient table")
+    assert ("NOQUEUE: reject: RCPT from localhost[127.0.0.1]: 550 5.1.1 <nosuch@mx.test>: Recipient address "
+            "rejected: User unknown in local recipient table; from=<s@client.test> to=<nosuch@mx.test> "
+            "proto=ESMTP helo=<client.test>") in inst.log()
+    # A table that cannot answer defers everyone it would have to decide.
+    inst.stop()
+    inst.set(local_recipient_maps="unix:passwd.byname hash:" + os.path.join(inst.dir, "missing"))
+    inst.start()
+    assert rcpt_reply(inst, "s@client.test", "root@mx.test")[0] == 250
+    code, text = rcpt_reply(inst, "s@client.test", "nosuch@mx.test")
+    assert (code, text) == (451, b"4.3.0 <nosuch@mx.test>: Temporary lookup failure")
+    assert rcpt_reply(inst, "s@client.test", "postmaster@mx.test")[0] == 250
