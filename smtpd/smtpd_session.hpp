@@ -26,6 +26,16 @@ struct event;
 
 namespace kurir::smtpd {
 
+// The access tables of check_*_access, each opened at first use and
+// reopened when kurir-map rebuilds it.
+class AccessTables {
+public:
+    const mail::MapList& get(const mail::Config& cfg, const std::string& table) const;
+
+private:
+    mutable std::map<std::string, mail::WatchedMaps, std::less<>> tables_;
+};
+
 // What all sessions of a process share: parsed policy from the config.
 struct SmtpdPolicy {
     std::vector<util::Cidr> mynetworks;
@@ -42,7 +52,9 @@ struct SmtpdPolicy {
     bool reject_bare_newline = false;
     // local_recipient_maps: who exists in the local domains.
     mail::LocalRecipients local_recipients;
-    std::vector<mail::RestrictionList> restrictions;  // evaluated at RCPT, in order
+    mail::RestrictionPolicy restrictions;  // smtpd_*_restrictions and their classes
+    AccessTables access_tables;
+    bool reject_unlisted_recipient = true;  // smtpd_reject_unlisted_recipient
     // smtpd_sender_login_maps, reopened when rebuilt.
     mutable mail::WatchedMaps sender_login_maps{"smtpd_sender_login_maps"};
     bool helo_required = false;
@@ -131,6 +143,10 @@ private:
     size_t line_limit(std::string_view start) const;
     void auth_abandon();
     void reject_log(std::string_view stage, std::string_view reply_text, std::string_view to);
+    void policy_log(std::string_view action, std::string_view command, std::string_view text, std::string_view to);
+    mail::SmtpFacts facts() const;
+    bool restricted(mail::SmtpStage stage, const mail::SmtpFacts& f, std::string_view to = {});
+    bool access_denied();
 
     // auth_response: waiting for the client's answer to a 334;
     // auth_waiting: waiting for the SASL backend.
@@ -159,6 +175,11 @@ private:
     std::string dsn_ret_;    // DSN RET: FULL, HDRS or empty
     std::string dsn_envid_;  // DSN ENVID, decoded
     std::string queue_id_;
+    bool hold_ = false;     // an access table said HOLD: cleanup puts the message on hold
+    bool discard_ = false;  // ... DISCARD: cleanup accepts and drops it
+    // smtpd_delay_reject = no and the client restrictions refused at
+    // connect: every command but QUIT, NOOP, RSET and HELP gets this.
+    std::string connect_refusal_;
     mail::CleanupConversation cleanup_conversation_;
     std::unique_ptr<mail::DataReader> data_;
     long data_size_ = 0;

@@ -10,6 +10,8 @@ using K = ParamKind;
 // Defaults computed at run time (host name) are filled in by Config.
 constexpr std::array kParams{
     ParamSpec{"2bounce_notice_recipient", K::text, "postmaster"},
+    ParamSpec{"access_map_defer_code", K::integer, "450"},
+    ParamSpec{"access_map_reject_code", K::integer, "554"},
     ParamSpec{"alias_database", K::text, "hash:$config_directory/aliases"},
     ParamSpec{"alias_maps", K::text, "hash:$config_directory/aliases"},
     ParamSpec{"allow_mail_to_commands", K::text, "alias, forward"},
@@ -34,6 +36,7 @@ constexpr std::array kParams{
     ParamSpec{"header_size_limit", K::integer, "102400", 1},
     ParamSpec{"home_mailbox", K::text, ""},
     ParamSpec{"hopcount_limit", K::integer, "50", 1},
+    ParamSpec{"invalid_hostname_reject_code", K::integer, "501"},
     ParamSpec{"ipc_timeout", K::time, "3600s", 1},
     ParamSpec{"local_recipient_maps", K::text, "unix:passwd.byname $alias_maps"},
     ParamSpec{"mail_name", K::text, "kurir"},
@@ -57,6 +60,7 @@ constexpr std::array kParams{
     ParamSpec{"myhostname", K::text, ""},
     ParamSpec{"mynetworks", K::text, "127.0.0.0/8 [::1]/128"},
     ParamSpec{"myorigin", K::text, "$myhostname"},
+    ParamSpec{"non_fqdn_reject_code", K::integer, "504"},
     ParamSpec{"qmgr_message_active_limit", K::integer, "20000", 1},
     ParamSpec{"queue_directory", K::text, "/var/spool/kurir"},
     ParamSpec{"queue_run_delay", K::time, "300s", 1},
@@ -88,6 +92,8 @@ constexpr std::array kParams{
     // has no older name to fall back on.
     ParamSpec{"smtpd_client_event_limit_exceptions", K::text, "$mynetworks"},
     ParamSpec{"smtpd_client_restrictions", K::text, ""},
+    ParamSpec{"smtpd_data_restrictions", K::text, ""},
+    ParamSpec{"smtpd_delay_reject", K::boolean, "yes"},
     ParamSpec{"smtpd_error_sleep_time", K::time, "1s", 0},
     ParamSpec{"smtpd_forbid_bare_newline", K::text, "normalize"},
     ParamSpec{"smtpd_hard_error_limit", K::integer, "20", 1},
@@ -96,9 +102,11 @@ constexpr std::array kParams{
     ParamSpec{"smtpd_junk_command_limit", K::integer, "100", 1},
     ParamSpec{"smtpd_recipient_limit", K::integer, "1000", 1},
     ParamSpec{"smtpd_recipient_restrictions", K::text, ""},
+    ParamSpec{"smtpd_reject_unlisted_recipient", K::boolean, "yes"},
     // Postfix's default ends in defer_unauth_destination (454); kurir's
     // contract (INTERFACE.md) refuses relaying with 554 5.7.1.
     ParamSpec{"smtpd_relay_restrictions", K::text, "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination"},
+    ParamSpec{"smtpd_restriction_classes", K::text, ""},
     ParamSpec{"smtpd_sasl_auth_enable", K::boolean, "no"},
     // Read by cleanup, which writes the Received: header.
     ParamSpec{"smtpd_sasl_authenticated_header", K::boolean, "no"},
@@ -134,6 +142,7 @@ constexpr std::array kParams{
     ParamSpec{"smtpd_tls_wrappermode", K::boolean, "no"},
     ParamSpec{"syslog_name", K::text, "kurir"},
     ParamSpec{"transport_maps", K::text, ""},
+    ParamSpec{"unknown_local_recipient_reject_code", K::integer, "550"},
 };
 }  // namespace
 
