@@ -113,3 +113,87 @@ def test_local_recipient_maps_passwd_aliases_and_postmaster(make_instance):
     code, text = rcpt_reply(inst, "s@client.test", "nosuch@mx.test")
     assert (code, text) == (451, b"4.3.0 <nosuch@mx.test>: Temporary lookup failure")
     assert rcpt_reply(inst, "s@client.test", "postmaster@mx.test")[0] == 250
+
+
+def send(inst, sender, rcpt, helo="client.test"):
+    """A whole message; (code, text) of the first refusal, or of the end of DATA."""
+    with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as s:
+        s.ehlo(helo)
+        code, text = s.mail(sender)
+        if code != 250:
+            return code, text
+        code, text = s.rcpt(rcpt)
+        if code != 250:
+            return code, text
+        return s.data(b"Subject: t\r\n\r\nbody\r\n")
+
+
+def test_access_tables_classes_hold_and_discard(make_instance):
+    inst = make_instance()
+    senders = build_map(inst, "senders", "spammer.example REJECT go away\nheld.example HOLD\n"
+                                         "dropped.example DISCARD\n")
+    rcpts = build_map(inst, "rcpts", "blocked@mx.test 550 5.7.1 not here\nclassy@mx.test strict\n")
+    helos = build_map(inst, "helos", "evil.test REJECT\n")
+    inst.set(smtpd_restriction_classes="strict", strict="reject_non_fqdn_sender, permit",
+             smtpd_helo_restrictions=f"check_helo_access {helos}",
+             smtpd_sender_restrictions=f"check_sender_access {senders}",
+             smtpd_recipient_restrictions=f"check_recipient_access {rcpts}")
+    inst.start()
+    assert rcpt_reply(inst, "a@spammer.example", "alice@mx.test") == (
+        554, b"5.7.1 <a@spammer.example>: Sender address rejected: go away")
+    assert ("NOQUEUE: reject: RCPT from localhost[127.0.0.1]: 554 5.7.1 <a@spammer.example>: Sender address "
+            "rejected: go away; from=<a@spammer.example> to=<alice@mx.test> proto=ESMTP helo=<client.test>"
+            ) in inst.log()
+    assert rcpt_reply(inst, "a@client.test", "blocked@mx.test") == (
+        550, b"5.7.1 <blocked@mx.test>: Recipient address rejected: not here")
+    assert rcpt_reply(inst, "joe", "classy@mx.test") == (
+        504, b"5.5.2 <joe>: Sender address rejected: need fully-qualified address")
+    assert rcpt_reply(inst, "joe@client.test", "classy@mx.test")[0] == 250
+    with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as s:
+        s.ehlo("evil.test")
+        s.mail("a@client.test")
+        assert s.rcpt("alice@mx.test") == (554, b"5.7.1 <evil.test>: Helo command rejected: Access denied")
+    # A real client sees the refusal too.
+    res = subprocess.run(["swaks", "--server", f"127.0.0.1:{inst.port}", "--from", "b@spammer.example",
+                          "--to", "alice@mx.test", "--helo", "client.test"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+    assert res.returncode != 0 and "Sender address rejected: go away" in res.stdout, res.stdout
+    # HOLD: accepted, parked in hold/, not delivered.
+    assert send(inst, "x@held.example", "alice@mx.test")[0] == 250
+    assert len(inst.queue_files("hold")) == 1
+    assert "NOQUEUE: hold: RCPT from localhost[127.0.0.1]: <x@held.example>: Sender address triggers HOLD action" \
+        in inst.log()
+    # DISCARD: the client is told 250, nothing is queued or delivered.
+    assert send(inst, "x@dropped.example", "alice@mx.test")[0] == 250
+    assert wait_for_log(inst, "discard: message-id=")
+    assert send(inst, "x@client.test", "alice@mx.test")[0] == 250
+    inst.wait_delivered("alice", 1)
+    assert len(inst.maildir_files("alice")) == 1
+    assert len(inst.queue_files("hold")) == 1
+    # A table rebuilt while running is used at once.
+    build_map(inst, "senders", "client.test REJECT\n")
+    assert rcpt_reply(inst, "a@client.test", "alice@mx.test")[0] == 554
+
+
+def test_client_access_and_delay_reject_no(make_instance):
+    inst = make_instance()
+    clients = build_map(inst, "clients", "127.0.0.1 REJECT\n")
+    inst.set(smtpd_client_restrictions=f"check_client_access {clients}")
+    inst.start()
+    assert rcpt_reply(inst, "a@client.test", "alice@mx.test") == (
+        554, b"5.7.1 <localhost[127.0.0.1]>: Client host rejected: Access denied")
+    inst.stop()
+    inst.set(smtpd_delay_reject="no")
+    inst.start()
+    with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as s:
+        # The greeting is sent; every command after it gets the refusal.
+        assert s.ehlo("client.test") == (554, b"5.7.1 <localhost[127.0.0.1]>: Client host rejected: Access denied")
+        assert s.mail("a@client.test")[0] == 554
+        assert s.noop()[0] == 250
+    assert ("NOQUEUE: reject: CONNECT from localhost[127.0.0.1]: 554 5.7.1 <localhost[127.0.0.1]>: Client host "
+            "rejected: Access denied; proto=SMTP") in inst.log()
+
+
+def wait_for_log(inst, text):
+    from instance import wait_for
+    return wait_for(lambda: text in inst.log(), 30, f"{text!r} in the log") or True
