@@ -7,8 +7,11 @@
 #include "smtpd/smtpd_session.hpp"
 
 #include "mail/address.hpp"
+#include "mail/resolve.hpp"
 #include "util/log.hpp"
 
+#include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <fmt/format.h>
 
 namespace kurir::smtpd {
@@ -31,10 +34,17 @@ mail::SmtpFacts Session::facts() const {
     return f;
 }
 
+mail::SmtpFacts Session::sender_facts() const {
+    mail::SmtpFacts f = facts();
+    f.sender_domain_ours = !sender_.empty() && mail::is_local_domain(ctx_.config, mail::domain_part(sender_));
+    return f;
+}
+
 // The verdict of the lists for this stage. True when the command is
 // answered here (refused or deferred); HOLD and DISCARD are remembered for
 // the message.
-bool Session::restricted(mail::SmtpStage stage, const mail::SmtpFacts& f, std::string_view to) {
+bool Session::restricted(mail::SmtpStage stage, mail::SmtpFacts f, std::string_view to, std::function<void()> again) {
+    f.dns = &dns_answers_;
     mail::RestrictionLookups lookups;
     lookups.access = [this](std::string_view table, std::string_view key) -> util::Result<std::optional<std::string>> {
         const auto& maps = policy_.access_tables.get(ctx_.config, std::string(table));
@@ -59,6 +69,10 @@ bool Session::restricted(mail::SmtpStage stage, const mail::SmtpFacts& f, std::s
             reply(text);
         return true;
     }
+    if (verdict->needs_dns) {
+        ask_dns(*verdict->needs_dns, std::move(again));
+        return true;
+    }
     for (const auto& w : verdict->warnings) policy_log("warn", command, w, to);
     if (verdict->hold && !hold_) {
         policy_log("hold", command, *verdict->hold, to);
@@ -75,6 +89,36 @@ bool Session::restricted(mail::SmtpStage stage, const mail::SmtpFacts& f, std::s
     else
         error_reply(verdict->reply);
     return true;
+}
+
+// A check waits for a DNS answer: no more input is read until it comes,
+// then the command is handled again with the answer known. Answers are kept
+// for the session (a bounded number: a client cannot grow it without end).
+void Session::ask_dns(const mail::DnsQuestion& question, std::function<void()> again) {
+    constexpr size_t kMaxAnswers = 256;
+    if (dns_answers_.size() >= kMaxAnswers) dns_answers_.clear();
+    auto& channel = *policy_.dns;
+    if (!channel) {
+        auto made = server::DnsChannel::create(ctx_.base, ctx_.config.list("dns_resolver_address"));
+        if (!made) {
+            util::msg_warn("{}", made.error().text);
+            mail::DnsAnswer failed;
+            failed.error = made.error().text;
+            dns_answers_[question] = failed;
+            return again();
+        }
+        channel = std::move(*made);
+    }
+    state_ = State::dns_waiting;
+    bufferevent_disable(client_, EV_READ);
+    channel->query(question.second, question.first,
+                   [this, alive = alive_, question, again = std::move(again)](mail::DnsAnswer answer) {
+                       if (!*alive) return;
+                       dns_answers_[question] = std::move(answer);
+                       state_ = State::command;
+                       again();
+                       if (state_ == State::command) resume_reading();
+                   });
 }
 
 // "NOQUEUE: hold: RCPT from host[addr]: <s>: Sender address triggers HOLD

@@ -62,7 +62,7 @@ void Session::do_data() {
     if (refuse_before_tls()) return;
     if (!have_mail_) return error_reply("503 5.5.1 Error: need RCPT command");
     if (recipients_.empty()) return error_reply("554 5.5.1 Error: no valid recipients");
-    if (restricted(mail::SmtpStage::data, facts())) return;
+    if (restricted(mail::SmtpStage::data, sender_facts(), {}, [this] { do_data(); })) return;
     if (!open_cleanup()) return reply("451 4.3.0 Error: queue file write error");
     send_record(mail::rec::attr, "origin=smtp");
     send_record(mail::rec::attr, "client_name=" + peer_.name);

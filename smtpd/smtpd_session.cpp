@@ -101,7 +101,13 @@ void Session::start(server::ServerContext& ctx, const SmtpdPolicy& policy, util:
 void Session::greet() {
     bufferevent_enable(client_, EV_READ | EV_WRITE);
     reply(fmt::format("220 {}", policy_.banner));
-    if (!policy_.restrictions.delay_reject) restricted(mail::SmtpStage::connect, facts());
+    check_connect();
+}
+
+// smtpd_delay_reject = no: the client restrictions at connect.
+void Session::check_connect() {
+    if (!policy_.restrictions.delay_reject)
+        restricted(mail::SmtpStage::connect, facts(), {}, [this] { check_connect(); });
 }
 
 // The client restrictions refused at connect (smtpd_delay_reject = no).
@@ -365,7 +371,8 @@ void Session::do_helo(const mail::SmtpCommand& cmd, bool esmtp) {
     reset_transaction();
     std::string previous = std::exchange(helo_, cmd.arg.substr(0, 255));
     esmtp_ = esmtp;
-    if (!policy_.restrictions.delay_reject && restricted(mail::SmtpStage::helo, facts())) {
+    if (!policy_.restrictions.delay_reject &&
+        restricted(mail::SmtpStage::helo, facts(), {}, [this, cmd, esmtp] { do_helo(cmd, esmtp); })) {
         helo_ = previous;
         return;
     }
@@ -411,7 +418,8 @@ void Session::do_mail(const mail::SmtpCommand& cmd) {
     }
     sender_ = args->address;
     have_mail_ = true;
-    if (!policy_.restrictions.delay_reject && restricted(mail::SmtpStage::mail, facts())) {
+    if (!policy_.restrictions.delay_reject &&
+        restricted(mail::SmtpStage::mail, sender_facts(), {}, [this, cmd] { do_mail(cmd); })) {
         sender_.clear();
         have_mail_ = false;
         return;
@@ -449,7 +457,7 @@ void Session::do_rcpt(const mail::SmtpCommand& cmd) {
     std::string rcpt = mail::canonical_address(ctx_.config, args->address);
     std::string quoted = mail::quote_address(rcpt);
     std::string domain(mail::domain_part(rcpt));
-    mail::SmtpFacts f = facts();
+    mail::SmtpFacts f = sender_facts();
     f.recipient = rcpt;
     f.recipient_domain_ours = mail::is_local_domain(ctx_.config, domain);
     if (f.recipient_domain_ours && policy_.local_recipients.enabled()) {
@@ -463,7 +471,7 @@ void Session::do_rcpt(const mail::SmtpCommand& cmd) {
         }
         f.recipient_unknown = !*exists;
     }
-    if (restricted(mail::SmtpStage::rcpt, f, quoted)) return;
+    if (restricted(mail::SmtpStage::rcpt, f, quoted, [this, cmd] { do_rcpt(cmd); })) return;
     // smtpd_reject_unlisted_recipient: after the lists, whatever they said.
     if (f.recipient_unknown && policy_.reject_unlisted_recipient) {
         std::string text = fmt::format("{} 5.1.1 <{}>: Recipient address rejected: User unknown in local recipient table",

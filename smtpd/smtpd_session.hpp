@@ -5,6 +5,7 @@
 #include "mail/clients.hpp"
 #include "mail/maps.hpp"
 #include "mail/local_recipients.hpp"
+#include "server/dns_channel.hpp"
 #include "mail/restrictions.hpp"
 #include "mail/smtp_command.hpp"
 #include "server/attr_conn.hpp"
@@ -18,6 +19,7 @@
 
 #include <map>
 #include <memory>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -55,6 +57,9 @@ struct SmtpdPolicy {
     mail::RestrictionPolicy restrictions;  // smtpd_*_restrictions and their classes
     AccessTables access_tables;
     bool reject_unlisted_recipient = true;  // smtpd_reject_unlisted_recipient
+    // The process's DNS channel for the restrictions that ask DNS, made at
+    // first use (shared: the policy is const).
+    std::shared_ptr<std::unique_ptr<server::DnsChannel>> dns = std::make_shared<std::unique_ptr<server::DnsChannel>>();
     // smtpd_sender_login_maps, reopened when rebuilt.
     mutable mail::WatchedMaps sender_login_maps{"smtpd_sender_login_maps"};
     bool helo_required = false;
@@ -145,12 +150,18 @@ private:
     void reject_log(std::string_view stage, std::string_view reply_text, std::string_view to);
     void policy_log(std::string_view action, std::string_view command, std::string_view text, std::string_view to);
     mail::SmtpFacts facts() const;
-    bool restricted(mail::SmtpStage stage, const mail::SmtpFacts& f, std::string_view to = {});
+    mail::SmtpFacts sender_facts() const;  // facts() and whether the sender's domain is ours
+    void check_connect();
+    // again: the command's handler, run once more when a DNS answer the
+    // check asked for has come.
+    bool restricted(mail::SmtpStage stage, mail::SmtpFacts f, std::string_view to, std::function<void()> again);
+    void ask_dns(const mail::DnsQuestion& question, std::function<void()> again);
     bool access_denied();
 
     // auth_response: waiting for the client's answer to a 334;
     // auth_waiting: waiting for the SASL backend.
-    enum class State { command, data, waiting_cleanup, closing, auth_response, auth_waiting };
+    // dns_waiting: a restriction waits for a DNS answer.
+    enum class State { command, data, waiting_cleanup, closing, auth_response, auth_waiting, dns_waiting };
 
     server::ServerContext& ctx_;
     const SmtpdPolicy& policy_;
@@ -180,6 +191,7 @@ private:
     // smtpd_delay_reject = no and the client restrictions refused at
     // connect: every command but QUIT, NOOP, RSET and HELP gets this.
     std::string connect_refusal_;
+    mail::DnsAnswers dns_answers_;  // for the restrictions, this session's
     mail::CleanupConversation cleanup_conversation_;
     std::unique_ptr<mail::DataReader> data_;
     long data_size_ = 0;

@@ -45,6 +45,7 @@ constexpr std::array kParams{
     // Read-only, as Postfix's: kurir-conf prints it and "$mail_version" expands to it.
     ParamSpec{"mail_version", K::text, KURIR_VERSION},
     ParamSpec{"maillog_file", K::text, ""},
+    ParamSpec{"maps_rbl_reject_code", K::integer, "554"},
     ParamSpec{"max_idle", K::time, "100s", 1},
     ParamSpec{"max_use", K::integer, "1000", 1},
     ParamSpec{"maximal_backoff_time", K::time, "4000s", 1},
@@ -142,6 +143,7 @@ constexpr std::array kParams{
     ParamSpec{"smtpd_tls_wrappermode", K::boolean, "no"},
     ParamSpec{"syslog_name", K::text, "kurir"},
     ParamSpec{"transport_maps", K::text, ""},
+    ParamSpec{"unknown_address_reject_code", K::integer, "450"},
     ParamSpec{"unknown_local_recipient_reject_code", K::integer, "550"},
 };
 }  // namespace

@@ -2,7 +2,9 @@
 
 #include "mail/address.hpp"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
+#include <netinet/in.h>
 
 #include <algorithm>
 #include <array>
@@ -12,7 +14,7 @@
 namespace kurir::mail {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, Restriction>, 18> kNames{{
+constexpr std::array<std::pair<std::string_view, Restriction>, 22> kNames{{
     {"permit", Restriction::permit},
     {"reject", Restriction::reject},
     {"defer", Restriction::defer},
@@ -31,6 +33,10 @@ constexpr std::array<std::pair<std::string_view, Restriction>, 18> kNames{{
     {"check_helo_access", Restriction::check_helo_access},
     {"check_sender_access", Restriction::check_sender_access},
     {"check_recipient_access", Restriction::check_recipient_access},
+    {"reject_unknown_sender_domain", Restriction::reject_unknown_sender_domain},
+    {"reject_unknown_recipient_domain", Restriction::reject_unknown_recipient_domain},
+    {"reject_rbl_client", Restriction::reject_rbl_client},
+    {"reject_rhsbl_sender", Restriction::reject_rhsbl_sender},
 }};
 
 constexpr std::array<std::string_view, 5> kLists{"smtpd_client_restrictions", "smtpd_helo_restrictions",
@@ -57,6 +63,8 @@ bool takes_table(Restriction r) {
     return r == Restriction::check_client_access || r == Restriction::check_helo_access ||
            r == Restriction::check_sender_access || r == Restriction::check_recipient_access;
 }
+
+bool takes_zone(Restriction r) { return r == Restriction::reject_rbl_client || r == Restriction::reject_rhsbl_sender; }
 
 bool refuses_foreign_mail(const RestrictionList& list) {
     return std::any_of(list.steps.begin(), list.steps.end(), [](const RestrictionStep& s) {
@@ -96,7 +104,8 @@ std::pair<std::string, std::string> split_dsn(std::string_view text, char cls, s
     return {std::string(fallback), std::string(text)};
 }
 
-enum class Outcome { dunno, permit, refused };
+// pending: a DNS answer is missing (RestrictionVerdict::needs_dns).
+enum class Outcome { dunno, permit, refused, pending };
 
 class Evaluator {
 public:
@@ -205,6 +214,24 @@ private:
                 if (!have_recipient()) return Outcome::dunno;
                 return check_access(step.arg, address_access_keys(f_.recipient, f_.recipient_delimiter),
                                     "recipient", context, depth);
+            case Restriction::reject_unknown_sender_domain:
+                if (!have_sender() || f_.sender.empty() || f_.sender_domain_ours) return Outcome::dunno;
+                return unknown_domain(f_.sender, "Sender address", '8');
+            case Restriction::reject_unknown_recipient_domain:
+                if (!have_recipient() || f_.recipient_domain_ours) return Outcome::dunno;
+                return unknown_domain(f_.recipient, "Recipient address", '2');
+            case Restriction::reject_rbl_client: {
+                std::string name = dnsbl_name(f_.client_addr, zone_of(step.arg));
+                if (name.empty()) return Outcome::dunno;
+                return dnsbl(name, step.arg, "Client host", f_.client_addr);
+            }
+            case Restriction::reject_rhsbl_sender: {
+                if (!have_sender() || f_.sender.empty()) return Outcome::dunno;
+                std::string domain = lowercase(domain_part(f_.sender));
+                if (domain.empty() || domain.front() == '[') return Outcome::dunno;
+                return dnsbl(domain + "." + std::string(zone_of(step.arg)), step.arg, "Sender address",
+                             quote_address(f_.sender));
+            }
             case Restriction::restriction_class: {
                 auto it = p_.classes.find(step.arg);
                 if (it == p_.classes.end()) return util::fail("restriction class " + step.arg + " is not defined");
@@ -212,6 +239,70 @@ private:
             }
         }
         return Outcome::dunno;
+    }
+
+    // The answer to a question, or null after asking for it (pending).
+    const DnsAnswer* dns(DnsType type, const std::string& name) {
+        if (f_.dns) {
+            auto it = f_.dns->find({type, name});
+            if (it != f_.dns->end()) return &it->second;
+        }
+        verdict.needs_dns = DnsQuestion{type, name};
+        return nullptr;
+    }
+
+    static std::string_view zone_of(std::string_view arg) { return arg.substr(0, arg.find('=')); }
+
+    // reject_unknown_*_domain: a domain with no MX, A or AAAA record, or a
+    // null MX, as Postfix; a lookup that fails temporarily defers.
+    util::Result<Outcome> unknown_domain(const std::string& address, std::string_view what, char detail) {
+        std::string domain = lowercase(domain_part(address));
+        if (domain.empty() || domain.front() == '[') return Outcome::dunno;
+        int code = p_.codes.unknown_address_reject;
+        std::string quoted = quote_address(address);
+        auto not_found = [&](int c) {
+            return refuse(fmt::format("{} {}.1.{} <{}>: {} rejected: Domain not found", c, c / 100, detail, quoted,
+                                      what));
+        };
+        const DnsAnswer* mx = dns(DnsType::mx, domain);
+        if (!mx) return Outcome::pending;
+        if (mx->status == DnsAnswer::Status::failed) return not_found(450);
+        if (mx->status == DnsAnswer::Status::not_found) return not_found(code);
+        if (mx->status == DnsAnswer::Status::found) {
+            if (mx->records.size() == 1 && mx->records[0].find(' ') == mx->records[0].size() - 1)
+                return refuse(fmt::format("556 5.1.10 <{}>: {} rejected: Domain {} does not accept mail (nullMX)",
+                                          quoted, what, domain));
+            return Outcome::dunno;
+        }
+        for (DnsType type : {DnsType::a, DnsType::aaaa}) {
+            const DnsAnswer* addr = dns(type, domain);
+            if (!addr) return Outcome::pending;
+            if (addr->status == DnsAnswer::Status::found) return Outcome::dunno;
+            if (addr->status == DnsAnswer::Status::failed) return not_found(450);
+        }
+        return not_found(code);
+    }
+
+    // A DNSBL lookup: listed when the name has an A record (that matches
+    // the "=d.d.d.d" filter, when given); the reason from its TXT record.
+    // A lookup that fails counts as not listed, as in Postfix.
+    util::Result<Outcome> dnsbl(const std::string& name, std::string_view arg, std::string_view cls,
+                                std::string_view what) {
+        const DnsAnswer* a = dns(DnsType::a, name);
+        if (!a) return Outcome::pending;
+        if (a->status != DnsAnswer::Status::found) return Outcome::dunno;
+        size_t eq = arg.find('=');
+        if (eq != std::string_view::npos) {
+            std::string_view want = arg.substr(eq + 1);
+            if (std::find(a->records.begin(), a->records.end(), want) == a->records.end()) return Outcome::dunno;
+        }
+        const DnsAnswer* txt = dns(DnsType::txt, name);
+        if (!txt) return Outcome::pending;
+        std::string reason;
+        if (txt->status == DnsAnswer::Status::found && !txt->records.empty()) reason = "; " + txt->records.front();
+        int code = p_.codes.maps_rbl_reject;
+        return refuse(fmt::format("{} {}.7.1 Service unavailable; {} [{}] blocked using {}{}", code, code / 100, cls,
+                                  what, zone_of(arg), reason));
     }
 
     static bool fqdn_address(std::string_view address) {
@@ -348,6 +439,13 @@ util::Result<RestrictionList> parse_restriction_list(std::string_view parameter,
                 return util::fail(fmt::format("{}: {} needs a type:table argument", parameter, w[i]));
             step.arg = std::string(w[++i]);
         }
+        if (takes_zone(step.kind)) {
+            if (i + 1 >= w.size() || w[i + 1].find('.') == std::string_view::npos ||
+                std::find_if(kNames.begin(), kNames.end(), [&](const auto& n) { return n.first == w[i + 1]; }) !=
+                    kNames.end())
+                return util::fail(fmt::format("{}: {} needs a DNS zone argument", parameter, w[i]));
+            step.arg = lowercase(w[++i]);
+        }
         list.steps.push_back(std::move(step));
     }
     return list;
@@ -397,7 +495,9 @@ util::Result<RestrictionPolicy> parse_restriction_policy(
                                      Code{"non_fqdn_reject_code", '5', &p.codes.non_fqdn_reject},
                                      Code{"invalid_hostname_reject_code", '5', &p.codes.invalid_hostname_reject},
                                      Code{"unknown_local_recipient_reject_code", '5',
-                                          &p.codes.unknown_local_recipient_reject}}) {
+                                          &p.codes.unknown_local_recipient_reject},
+                                     Code{"unknown_address_reject_code", '5', &p.codes.unknown_address_reject},
+                                     Code{"maps_rbl_reject_code", '5', &p.codes.maps_rbl_reject}}) {
         auto code = reply_code(value_of, name, first);
         if (!code) return std::unexpected(code.error());
         *into = *code;
@@ -411,7 +511,7 @@ util::Result<RestrictionVerdict> check_restrictions(const RestrictionPolicy& pol
     for (const RestrictionList* list : lists_for(policy, stage)) {
         auto o = e.run_list(*list, list->parameter, 0);
         if (!o) return std::unexpected(o.error());
-        if (*o == Outcome::refused) break;
+        if (*o == Outcome::refused || *o == Outcome::pending) break;
     }
     return std::move(e.verdict);
 }
@@ -469,6 +569,28 @@ std::vector<std::string> address_access_keys(std::string_view address, std::stri
     add(local + "@");
     add(bare + "@");
     return keys;
+}
+
+std::string dnsbl_name(std::string_view addr, std::string_view zone) {
+    std::string a(addr);
+    in_addr v4{};
+    in6_addr v6{};
+    std::string out;
+    if (::inet_pton(AF_INET, a.c_str(), &v4) == 1) {
+        auto* b = reinterpret_cast<const unsigned char*>(&v4);
+        out = fmt::format("{}.{}.{}.{}", b[3], b[2], b[1], b[0]);
+    } else if (::inet_pton(AF_INET6, a.c_str(), &v6) == 1) {
+        static constexpr char kHex[] = "0123456789abcdef";
+        for (int i = 15; i >= 0; --i) {
+            out += kHex[v6.s6_addr[i] & 0xf];
+            out += '.';
+            out += kHex[v6.s6_addr[i] >> 4];
+            if (i > 0) out += '.';
+        }
+    } else {
+        return {};
+    }
+    return out + "." + std::string(zone);
 }
 
 bool valid_helo_hostname(std::string_view helo) {

@@ -18,8 +18,12 @@
 // reject_invalid_helo_hostname, reject_non_fqdn_helo_hostname,
 // reject_non_fqdn_sender, reject_non_fqdn_recipient,
 // reject_unlisted_recipient, check_client_access, check_helo_access,
-// check_sender_access, check_recipient_access (type:table), and the names of
-// smtpd_restriction_classes. Any other name is a configuration error, never
+// check_sender_access, check_recipient_access (type:table),
+// reject_unknown_sender_domain, reject_unknown_recipient_domain,
+// reject_rbl_client and reject_rhsbl_sender (zone[=d.d.d.d]), and the names
+// of smtpd_restriction_classes. The DNS ones ask for answers through
+// RestrictionVerdict::needs_dns, so the caller can look them up
+// asynchronously and check again. Any other name is a configuration error, never
 // skipped.
 //
 // Access table results (access(5)): OK or all-numeric (permit), REJECT
@@ -29,6 +33,7 @@
 // names such as "permit_mynetworks, reject").
 #pragma once
 
+#include "mail/dns_answer.hpp"
 #include "util/result.hpp"
 
 #include <functional>
@@ -59,12 +64,16 @@ enum class Restriction {
     check_helo_access,
     check_sender_access,
     check_recipient_access,
+    reject_unknown_sender_domain,
+    reject_unknown_recipient_domain,
+    reject_rbl_client,
+    reject_rhsbl_sender,
     restriction_class,
 };
 
 struct RestrictionStep {
     Restriction kind;
-    std::string arg;  // the table of check_*_access, the name of a class
+    std::string arg;  // the table of check_*_access, the DNSBL zone, the name of a class
     bool operator==(const RestrictionStep&) const = default;
 };
 
@@ -80,6 +89,8 @@ struct RestrictionCodes {
     int non_fqdn_reject = 504;
     int invalid_hostname_reject = 501;
     int unknown_local_recipient_reject = 550;
+    int unknown_address_reject = 450;
+    int maps_rbl_reject = 554;
 };
 
 struct RestrictionPolicy {
@@ -105,6 +116,10 @@ util::Result<RestrictionPolicy> parse_restriction_policy(
 // Where in the session a check is made.
 enum class SmtpStage { connect, helo, mail, rcpt, data };
 
+// DNS answers a check has been given so far, by question.
+using DnsQuestion = std::pair<DnsType, std::string>;
+using DnsAnswers = std::map<DnsQuestion, DnsAnswer>;
+
 // What a check needs to know.
 struct SmtpFacts {
     std::string client_name;  // "unknown" when it has none
@@ -116,6 +131,8 @@ struct SmtpFacts {
     std::string recipient;      // the canonical recipient (RCPT only)
     bool recipient_domain_ours = false;  // mydestination (relay_domains and virtual domains later)
     bool recipient_unknown = false;      // a local recipient local_recipient_maps does not know
+    bool sender_domain_ours = false;     // the sender's domain is one of ours (no DNS check)
+    const DnsAnswers* dns = nullptr;     // answers so far (see needs_dns)
     std::string recipient_delimiter;
 
     std::string client() const { return client_name + "[" + client_addr + "]"; }
@@ -142,6 +159,9 @@ struct RestrictionVerdict {
     std::optional<std::string> hold;
     std::optional<std::string> discard;
     std::vector<std::string> warnings;  // WARN results, for the log
+    // The check stopped for a DNS answer it does not have yet: ask it, add
+    // the answer to SmtpFacts::dns and check again.
+    std::optional<DnsQuestion> needs_dns;
 };
 
 // The lists that apply at this stage (see above) and their verdict. An
@@ -158,6 +178,11 @@ std::vector<std::string> addr_access_keys(std::string_view addr);
 // user+ext@domain, user@domain, domain and its parents, user+ext@, user@;
 // the null sender is "<>".
 std::vector<std::string> address_access_keys(std::string_view address, std::string_view delimiters);
+
+// The DNSBL name of a client address under a zone: 192.0.2.1 and
+// zen.example -> 1.2.0.192.zen.example (IPv6: reversed nibbles); empty when
+// addr is not an address.
+std::string dnsbl_name(std::string_view addr, std::string_view zone);
 
 // RFC 1035 host name syntax as Postfix's valid_hostname, or an address
 // literal ([192.0.2.1], [IPv6:...]).

@@ -64,8 +64,8 @@ def test_sender_login_maps_refuse_an_owned_sender_to_a_client_not_logged_in(make
 
 
 @pytest.mark.parametrize("setting,complaint", [
-    ("smtpd_recipient_restrictions = permit_mynetworks, reject_rbl_client zen.example",
-     'restriction "reject_rbl_client" is not implemented by kurir'),
+    ("smtpd_recipient_restrictions = permit_mynetworks, reject_rhsbl_client zen.example",
+     'restriction "reject_rhsbl_client" is not implemented by kurir'),
     ("smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated", "an open relay otherwise"),
 ])
 def test_lists_kurir_cannot_apply_stop_start_and_fail_check(make_instance, setting, complaint):
@@ -197,3 +197,32 @@ def test_client_access_and_delay_reject_no(make_instance):
 def wait_for_log(inst, text):
     from instance import wait_for
     return wait_for(lambda: text in inst.log(), 30, f"{text!r} in the log") or True
+
+
+def test_dnsbl_and_unknown_sender_domain_answered_by_our_dns_server(make_instance):
+    from peers import DnsServer
+    zone = {"1.0.0.127.zen.test": {"A": ["127.0.0.2"], "TXT": ["listed: see zen.test"]},
+            "ok.test": {"MX": [(10, "mx.ok.test")]},
+            "aonly.test": {"A": ["192.0.2.7"]},
+            "flaky.test": "SERVFAIL"}
+    with DnsServer(zone) as dns:
+        inst = make_instance(dns_resolver_address=dns.address,
+                             smtpd_client_restrictions="reject_rbl_client zen.test",
+                             smtpd_sender_restrictions="reject_unknown_sender_domain")
+        inst.start()
+        assert rcpt_reply(inst, "a@ok.test", "alice@mx.test") == (
+            554, b"5.7.1 Service unavailable; Client host [127.0.0.1] blocked using zen.test; listed: see zen.test")
+        assert ("NOQUEUE: reject: RCPT from localhost[127.0.0.1]: 554 5.7.1 Service unavailable; Client host "
+                "[127.0.0.1] blocked using zen.test; listed: see zen.test; from=<a@ok.test> to=<alice@mx.test>"
+                ) in inst.log()
+        dns.remove("1.0.0.127.zen.test")
+        assert rcpt_reply(inst, "a@ok.test", "alice@mx.test")[0] == 250
+        assert rcpt_reply(inst, "a@aonly.test", "alice@mx.test")[0] == 250
+        assert rcpt_reply(inst, "a@gone.test", "alice@mx.test") == (
+            450, b"4.1.8 <a@gone.test>: Sender address rejected: Domain not found")
+        assert rcpt_reply(inst, "a@flaky.test", "alice@mx.test") == (
+            450, b"4.1.8 <a@flaky.test>: Sender address rejected: Domain not found")
+        assert ("gone.test", "MX") in dns.queries and ("aonly.test", "A") in dns.queries
+        # A whole message goes through while the checks ask DNS.
+        assert send(inst, "a@ok.test", "alice@mx.test")[0] == 250
+        inst.wait_delivered("alice", 1)

@@ -13,7 +13,8 @@ namespace {
 const std::map<std::string, std::string> kDefaults{
     {"smtpd_delay_reject", "yes"},          {"access_map_reject_code", "554"},
     {"access_map_defer_code", "450"},       {"non_fqdn_reject_code", "504"},
-    {"invalid_hostname_reject_code", "501"}, {"unknown_local_recipient_reject_code", "550"}};
+    {"invalid_hostname_reject_code", "501"}, {"unknown_local_recipient_reject_code", "550"},
+    {"unknown_address_reject_code", "450"},  {"maps_rbl_reject_code", "554"}};
 
 util::Result<RestrictionPolicy> parse(const std::map<std::string, std::string>& values) {
     return parse_restriction_policy([&](std::string_view p) {
@@ -159,9 +160,9 @@ TEST_CASE("a failing login table is an error, not a permit", "[smtpd][restrictio
 }
 
 TEST_CASE("restriction lists refuse what they do not implement and an open relay", "[smtpd][restrictions]") {
-    auto bad = parse_restriction_list("smtpd_recipient_restrictions", "permit_mynetworks, reject_rbl_client zen.x");
+    auto bad = parse_restriction_list("smtpd_recipient_restrictions", "permit_mynetworks, reject_rhsbl_client x.y");
     REQUIRE_FALSE(bad);
-    CHECK(bad.error().text == "smtpd_recipient_restrictions: restriction \"reject_rbl_client\" is not implemented by kurir");
+    CHECK(bad.error().text == "smtpd_recipient_restrictions: restriction \"reject_rhsbl_client\" is not implemented by kurir");
     auto open = parse({{"smtpd_relay_restrictions", "permit_mynetworks, permit_sasl_authenticated"}});
     REQUIRE_FALSE(open);
     CHECK(open.error().text.find("open relay") != std::string::npos);
@@ -350,4 +351,118 @@ TEST_CASE("smtpd_data_restrictions at DATA", "[smtpd][restrictions]") {
     CHECK(verdict_with(l, f, {}, SmtpStage::data) == "554 5.7.1 <DATA>: Data command rejected: Access denied");
     f.client_in_mynetworks = true;
     CHECK(verdict_with(l, f, {}, SmtpStage::data) == "OK");
+}
+
+namespace {
+// Runs a check, answering each DNS question it asks from `zone` (a missing
+// question is not_found), as smtpd does asynchronously.
+RestrictionVerdict with_dns(const RestrictionPolicy& l, SmtpFacts f, const DnsAnswers& zone,
+                            std::vector<DnsQuestion>* asked = nullptr) {
+    DnsAnswers known;
+    f.dns = &known;
+    for (int round = 0; round < 10; ++round) {
+        auto v = check_restrictions(l, SmtpStage::rcpt, f, RestrictionLookups{tables_of({}), no_owners});
+        REQUIRE(v);
+        if (!v->needs_dns) return *v;
+        if (asked) asked->push_back(*v->needs_dns);
+        auto it = zone.find(*v->needs_dns);
+        DnsAnswer a;
+        a.status = DnsAnswer::Status::not_found;
+        known[*v->needs_dns] = it == zone.end() ? a : it->second;
+    }
+    FAIL("the check kept asking");
+    return {};
+}
+DnsAnswer found(std::vector<std::string> records) {
+    DnsAnswer a;
+    a.status = DnsAnswer::Status::found;
+    a.records = std::move(records);
+    return a;
+}
+DnsAnswer status(DnsAnswer::Status s) {
+    DnsAnswer a;
+    a.status = s;
+    return a;
+}
+}  // namespace
+
+TEST_CASE("reject_unknown_sender_domain and _recipient_domain: MX, then A, then AAAA", "[smtpd][restrictions]") {
+    auto l = lists({{"smtpd_sender_restrictions", "reject_unknown_sender_domain"},
+                    {"smtpd_relay_restrictions", "permit_mynetworks, reject_unauth_destination"},
+                    {"smtpd_recipient_restrictions", "reject_unknown_recipient_domain"}});
+    auto f = stranger_to("u@far.example", false);
+    f.client_in_mynetworks = true;  // may relay: the recipient's domain is looked up
+    f.sender = "a@nowhere.example";
+    std::vector<DnsQuestion> asked;
+    auto v = with_dns(l, f, {}, &asked);
+    CHECK(v.reply == "450 4.1.8 <a@nowhere.example>: Sender address rejected: Domain not found");
+    CHECK(asked == std::vector<DnsQuestion>{{DnsType::mx, "nowhere.example"}});  // NXDOMAIN: no more questions
+    // No MX but an AAAA record: fine; then the recipient's domain is checked.
+    asked.clear();
+    DnsAnswers zone{{{DnsType::mx, "v6only.example"}, status(DnsAnswer::Status::no_data)},
+                    {{DnsType::a, "v6only.example"}, status(DnsAnswer::Status::no_data)},
+                    {{DnsType::aaaa, "v6only.example"}, found({"2001:db8::1"})},
+                    {{DnsType::mx, "far.example"}, found({"10 mx.far.example"})}};
+    f.sender = "a@v6only.example";
+    CHECK(with_dns(l, f, zone, &asked).refused == false);
+    CHECK(asked.size() == 4);
+    // A temporary failure defers, whatever the reject code.
+    auto codes = lists({{"smtpd_sender_restrictions", "reject_unknown_sender_domain"},
+                        {"smtpd_relay_restrictions", "reject_unauth_destination"},
+                        {"unknown_address_reject_code", "550"}});
+    f.sender = "a@flaky.example";
+    CHECK(with_dns(codes, f, {{{DnsType::mx, "flaky.example"}, status(DnsAnswer::Status::failed)}}).reply ==
+          "450 4.1.8 <a@flaky.example>: Sender address rejected: Domain not found");
+    f.sender = "a@gone.example";
+    CHECK(with_dns(codes, f, {}).reply == "550 5.1.8 <a@gone.example>: Sender address rejected: Domain not found");
+    // A null MX refuses mail, as Postfix 3 says it.
+    f.sender = "a@nullmx.example";
+    CHECK(with_dns(codes, f, {{{DnsType::mx, "nullmx.example"}, found({"0 "})}}).reply ==
+          "556 5.1.10 <a@nullmx.example>: Sender address rejected: Domain nullmx.example does not accept mail (nullMX)");
+    // Our own domains, the null sender and address literals are not looked up.
+    asked.clear();
+    f.sender = "";
+    f.recipient = "u@[192.0.2.9]";
+    CHECK_FALSE(with_dns(l, f, {}, &asked).refused);
+    f.sender = "me@ours.test";
+    f.sender_domain_ours = true;
+    CHECK_FALSE(with_dns(l, f, {}, &asked).refused);
+    CHECK(asked.empty());
+    // The recipient's domain.
+    auto r = stranger_to("u@gone.example", false);
+    r.client_in_mynetworks = true;
+    r.sender = "a@far.example";
+    CHECK(with_dns(l, r, {{{DnsType::mx, "far.example"}, found({"10 mx"})}}).reply ==
+          "450 4.1.2 <u@gone.example>: Recipient address rejected: Domain not found");
+}
+
+TEST_CASE("reject_rbl_client and reject_rhsbl_sender", "[smtpd][restrictions]") {
+    CHECK(dnsbl_name("192.0.2.1", "zen.example") == "1.2.0.192.zen.example");
+    CHECK(dnsbl_name("2001:db8::1", "bl.example") ==
+          "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.bl.example");
+    CHECK(dnsbl_name("unknown", "zen.example").empty());
+    auto l = lists({{"smtpd_client_restrictions", "permit_mynetworks, reject_rbl_client zen.example"},
+                    {"smtpd_sender_restrictions", "reject_rhsbl_sender dbl.example=127.0.1.2"},
+                    {"smtpd_relay_restrictions", "reject_unauth_destination"}});
+    auto f = stranger_to("u@ours.test", true);
+    CHECK_FALSE(with_dns(l, f, {}).refused);  // not listed
+    DnsAnswers listed{{{DnsType::a, "1.2.0.192.zen.example"}, found({"127.0.0.2"})},
+                      {{DnsType::txt, "1.2.0.192.zen.example"}, found({"see https://zen.example/q?192.0.2.1"})}};
+    CHECK(with_dns(l, f, listed).reply ==
+          "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.example; "
+          "see https://zen.example/q?192.0.2.1");
+    f.client_in_mynetworks = true;  // permit_mynetworks comes first
+    CHECK_FALSE(with_dns(l, f, listed).refused);
+    // A lookup that fails is not a listing (Postfix).
+    f.client_in_mynetworks = false;
+    CHECK_FALSE(with_dns(l, f, {{{DnsType::a, "1.2.0.192.zen.example"}, status(DnsAnswer::Status::failed)}}).refused);
+    // rhsbl with a filter: only the listed value counts; no TXT, no reason.
+    DnsAnswers sender_listed{{{DnsType::a, "client.test.dbl.example"}, found({"127.0.1.2"})}};
+    CHECK(with_dns(l, f, sender_listed).reply ==
+          "554 5.7.1 Service unavailable; Sender address [a@client.test] blocked using dbl.example");
+    DnsAnswers other_value{{{DnsType::a, "client.test.dbl.example"}, found({"127.0.1.255"})}};
+    CHECK_FALSE(with_dns(l, f, other_value).refused);
+    CHECK_FALSE(parse({{"smtpd_client_restrictions", "reject_rbl_client"}, {"smtpd_relay_restrictions", "reject"}}));
+    CHECK_FALSE(parse({{"smtpd_client_restrictions", "reject_rbl_client permit"},
+                       {"smtpd_relay_restrictions", "reject"}}));
 }
