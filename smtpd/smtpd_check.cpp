@@ -30,6 +30,7 @@ mail::SmtpFacts Session::facts() const {
     f.helo = helo_;
     f.sasl_username = sasl_username_;
     f.sender = sender_;
+    f.unauth_pipelining = unauth_pipelining_;
     f.recipient_delimiter = ctx_.config.str("recipient_delimiter");
     return f;
 }
@@ -57,7 +58,8 @@ bool Session::restricted(mail::SmtpStage stage, mail::SmtpFacts f, std::string_v
                                : stage == mail::SmtpStage::helo  ? (esmtp_ ? "EHLO" : "HELO")
                                : stage == mail::SmtpStage::mail  ? "MAIL"
                                : stage == mail::SmtpStage::rcpt  ? "RCPT"
-                                                                 : "DATA";
+                               : stage == mail::SmtpStage::data  ? "DATA"
+                                                                 : "END-OF-MESSAGE";
     if (!verdict) {
         util::msg_warn("{}", verdict.error().text);
         std::string object = stage == mail::SmtpStage::rcpt ? fmt::format("<{}>: ", to) : std::string();

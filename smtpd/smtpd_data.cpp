@@ -141,6 +141,13 @@ void Session::finish_data() {
         reply(text);
         return;
     }
+    if (restricted(mail::SmtpStage::end_of_data, sender_facts(), {}, [this] { finish_data(); })) {
+        if (state_ == State::dns_waiting) return;  // finish_data runs again with the answer
+        abort_cleanup();
+        reset_transaction();
+        if (state_ != State::closing) state_ = State::command;
+        return;
+    }
     send_record(mail::rec::content_end, "");
     state_ = State::waiting_cleanup;
     bufferevent_disable(client_, EV_READ);  // what the client sends next waits for cleanup's answer

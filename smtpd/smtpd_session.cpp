@@ -110,6 +110,16 @@ void Session::check_connect() {
         restricted(mail::SmtpStage::connect, facts(), {}, [this] { check_connect(); });
 }
 
+// As Postfix 2.6: a client that sends more before a reply it must wait
+// for (EHLO, HELO, DATA, and any command before it knows of PIPELINING)
+// is marked for reject_unauth_pipelining. Already-read input behind the
+// command is what it sent ahead.
+void Session::note_pipelining(mail::SmtpVerb verb) {
+    using V = mail::SmtpVerb;
+    if (unauth_pipelining_ || evbuffer_get_length(bufferevent_get_input(client_)) == 0) return;
+    if (!esmtp_ || verb == V::ehlo || verb == V::helo || verb == V::data) unauth_pipelining_ = true;
+}
+
 // The client restrictions refused at connect (smtpd_delay_reject = no).
 bool Session::access_denied() {
     if (connect_refusal_.empty()) return false;
@@ -326,6 +336,7 @@ void Session::handle_command(std::string_view line) {
     }
     auto cmd = mail::parse_smtp_command(line);
     using V = mail::SmtpVerb;
+    note_pipelining(cmd.verb);
     if (cmd.verb != V::quit && cmd.verb != V::noop && cmd.verb != V::rset && cmd.verb != V::help &&
         cmd.verb != V::unknown && access_denied())
         return;

@@ -152,6 +152,7 @@ private:
     mail::SmtpFacts facts() const;
     mail::SmtpFacts sender_facts() const;  // facts() and whether the sender's domain is ours
     void check_connect();
+    void note_pipelining(mail::SmtpVerb verb);
     // again: the command's handler, run once more when a DNS answer the
     // check asked for has come.
     bool restricted(mail::SmtpStage stage, mail::SmtpFacts f, std::string_view to, std::function<void()> again);
@@ -192,6 +193,7 @@ private:
     // connect: every command but QUIT, NOOP, RSET and HELP gets this.
     std::string connect_refusal_;
     mail::DnsAnswers dns_answers_;  // for the restrictions, this session's
+    bool unauth_pipelining_ = false;  // see mail::SmtpFacts
     mail::CleanupConversation cleanup_conversation_;
     std::unique_ptr<mail::DataReader> data_;
     long data_size_ = 0;

@@ -14,7 +14,7 @@
 namespace kurir::mail {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, Restriction>, 22> kNames{{
+constexpr std::array<std::pair<std::string_view, Restriction>, 23> kNames{{
     {"permit", Restriction::permit},
     {"reject", Restriction::reject},
     {"defer", Restriction::defer},
@@ -37,12 +37,14 @@ constexpr std::array<std::pair<std::string_view, Restriction>, 22> kNames{{
     {"reject_unknown_recipient_domain", Restriction::reject_unknown_recipient_domain},
     {"reject_rbl_client", Restriction::reject_rbl_client},
     {"reject_rhsbl_sender", Restriction::reject_rhsbl_sender},
+    {"reject_unauth_pipelining", Restriction::reject_unauth_pipelining},
 }};
 
 constexpr std::array<std::string_view, 5> kLists{"smtpd_client_restrictions", "smtpd_helo_restrictions",
                                                   "smtpd_sender_restrictions", "smtpd_relay_restrictions",
                                                   "smtpd_recipient_restrictions"};
 constexpr std::string_view kDataList = "smtpd_data_restrictions";
+constexpr std::string_view kEndOfDataList = "smtpd_end_of_data_restrictions";
 // Classes may name classes; a loop among them ends here.
 constexpr int kMaxNesting = 20;
 
@@ -150,6 +152,7 @@ private:
         if (what == "smtpd_sender_restrictions" || what == "sender")
             return fmt::format("<{}>: Sender address", quote_address(f_.sender));
         if (what == kDataList) return "<DATA>: Data command";
+        if (what == kEndOfDataList) return "<END-OF-MESSAGE>: End-of-data";
         return fmt::format("<{}>: Recipient address", quote_address(f_.recipient));
     }
 
@@ -232,6 +235,10 @@ private:
                 return dnsbl(domain + "." + std::string(zone_of(step.arg)), step.arg, "Sender address",
                              quote_address(f_.sender));
             }
+            case Restriction::reject_unauth_pipelining:
+                if (!f_.unauth_pipelining) return Outcome::dunno;
+                return refuse(fmt::format("503 5.5.0 {} rejected: Improper use of SMTP command pipelining",
+                                          object(context)));
             case Restriction::restriction_class: {
                 auto it = p_.classes.find(step.arg);
                 if (it == p_.classes.end()) return util::fail("restriction class " + step.arg + " is not defined");
@@ -388,8 +395,8 @@ private:
 
 std::vector<const RestrictionList*> lists_for(const RestrictionPolicy& p, SmtpStage stage) {
     std::vector<const RestrictionList*> out;
-    if (stage == SmtpStage::data) {
-        out.push_back(&p.data);
+    if (stage == SmtpStage::data || stage == SmtpStage::end_of_data) {
+        out.push_back(stage == SmtpStage::data ? &p.data : &p.end_of_data);
         return out;
     }
     if (p.delay_reject) {
@@ -405,7 +412,8 @@ std::vector<const RestrictionList*> lists_for(const RestrictionPolicy& p, SmtpSt
             out.push_back(&p.lists[3]);
             out.push_back(&p.lists[4]);
             break;
-        case SmtpStage::data: break;
+        case SmtpStage::data:
+        case SmtpStage::end_of_data: break;
     }
     return out;
 }
@@ -477,6 +485,9 @@ util::Result<RestrictionPolicy> parse_restriction_policy(
     auto data = parse_restriction_list(kDataList, value_of(kDataList), class_names);
     if (!data) return std::unexpected(data.error());
     p.data = std::move(*data);
+    auto end = parse_restriction_list(kEndOfDataList, value_of(kEndOfDataList), class_names);
+    if (!end) return std::unexpected(end.error());
+    p.end_of_data = std::move(*end);
     if (!refuses_foreign_mail(p.lists[3]) && !refuses_foreign_mail(p.lists[4]))
         return util::fail(
             "smtpd_relay_restrictions and smtpd_recipient_restrictions: specify at least one of "

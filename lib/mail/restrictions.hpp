@@ -8,7 +8,8 @@
 // smtpd_sender_restrictions, smtpd_relay_restrictions and
 // smtpd_recipient_restrictions are all evaluated at RCPT; with "no" each at
 // its own command (connect, HELO/EHLO, MAIL; relay and recipient at RCPT).
-// smtpd_data_restrictions apply at DATA. Within a list the first
+// smtpd_data_restrictions apply at DATA, smtpd_end_of_data_restrictions
+// after the message's final dot. Within a list the first
 // restriction that decides ends the list; a permit moves on to the next
 // list, a reject or defer ends the whole check.
 //
@@ -20,7 +21,8 @@
 // reject_unlisted_recipient, check_client_access, check_helo_access,
 // check_sender_access, check_recipient_access (type:table),
 // reject_unknown_sender_domain, reject_unknown_recipient_domain,
-// reject_rbl_client and reject_rhsbl_sender (zone[=d.d.d.d]), and the names
+// reject_rbl_client and reject_rhsbl_sender (zone[=d.d.d.d]),
+// reject_unauth_pipelining, and the names
 // of smtpd_restriction_classes. The DNS ones ask for answers through
 // RestrictionVerdict::needs_dns, so the caller can look them up
 // asynchronously and check again. Any other name is a configuration error, never
@@ -68,6 +70,7 @@ enum class Restriction {
     reject_unknown_recipient_domain,
     reject_rbl_client,
     reject_rhsbl_sender,
+    reject_unauth_pipelining,
     restriction_class,
 };
 
@@ -96,6 +99,7 @@ struct RestrictionCodes {
 struct RestrictionPolicy {
     std::vector<RestrictionList> lists;  // client, helo, sender, relay, recipient
     RestrictionList data;                // smtpd_data_restrictions
+    RestrictionList end_of_data;         // smtpd_end_of_data_restrictions
     std::map<std::string, RestrictionList, std::less<>> classes;
     bool delay_reject = true;
     RestrictionCodes codes;
@@ -114,7 +118,7 @@ util::Result<RestrictionPolicy> parse_restriction_policy(
     const std::function<std::string(std::string_view parameter)>& value_of);
 
 // Where in the session a check is made.
-enum class SmtpStage { connect, helo, mail, rcpt, data };
+enum class SmtpStage { connect, helo, mail, rcpt, data, end_of_data };
 
 // DNS answers a check has been given so far, by question.
 using DnsQuestion = std::pair<DnsType, std::string>;
@@ -133,6 +137,9 @@ struct SmtpFacts {
     bool recipient_unknown = false;      // a local recipient local_recipient_maps does not know
     bool sender_domain_ours = false;     // the sender's domain is one of ours (no DNS check)
     const DnsAnswers* dns = nullptr;     // answers so far (see needs_dns)
+    // The client sent commands ahead of time where that is not allowed
+    // (without EHLO's PIPELINING, or behind EHLO or DATA).
+    bool unauth_pipelining = false;
     std::string recipient_delimiter;
 
     std::string client() const { return client_name + "[" + client_addr + "]"; }

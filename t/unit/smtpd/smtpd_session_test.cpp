@@ -321,3 +321,24 @@ TEST_CASE("smtpd: smtpd_session_time_limit ends a session that keeps dribbling",
     f.talk("", 2);
     CHECK(f.closed);
 }
+
+TEST_CASE("smtpd: reject_unauth_pipelining refuses DATA from a client that talked ahead", "[smtpd_session]") {
+    const std::string conf = "smtpd_data_restrictions = reject_unauth_pipelining\n";
+    {
+        Fixture f(conf);
+        f.talk("", 1);
+        auto r = f.talk("HELO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<alice@mx.test>\r\nDATA\r\n", 4);
+        REQUIRE(r.size() == 4);
+        CHECK(r[3] == "503 5.5.0 <DATA>: Data command rejected: Improper use of SMTP command pipelining");
+    }
+    {
+        // After EHLO's answer a client may pipeline up to DATA.
+        Fixture f(conf);
+        f.talk("", 1);
+        f.talk("EHLO client.test\r\n", 1);
+        auto r = f.talk("MAIL FROM:<a@client.test>\r\nRCPT TO:<alice@mx.test>\r\nDATA\r\n", 3);
+        REQUIRE(r.size() == 3);
+        // (no cleanup in this fixture: DATA gets past the check to 451)
+        CHECK(r[2] == "451 4.3.0 Error: queue file write error");
+    }
+}

@@ -466,3 +466,19 @@ TEST_CASE("reject_rbl_client and reject_rhsbl_sender", "[smtpd][restrictions]") 
     CHECK_FALSE(parse({{"smtpd_client_restrictions", "reject_rbl_client permit"},
                        {"smtpd_relay_restrictions", "reject"}}));
 }
+
+TEST_CASE("reject_unauth_pipelining and smtpd_end_of_data_restrictions", "[smtpd][restrictions]") {
+    auto l = lists({{"smtpd_data_restrictions", "reject_unauth_pipelining"},
+                    {"smtpd_end_of_data_restrictions", "check_sender_access hash:/s"},
+                    {"smtpd_relay_restrictions", "reject_unauth_destination"}});
+    auto f = stranger_to("", false);
+    CHECK(verdict_with(l, f, {}, SmtpStage::data) == "OK");
+    f.unauth_pipelining = true;
+    CHECK(verdict_with(l, f, {}, SmtpStage::data) ==
+          "503 5.5.0 <DATA>: Data command rejected: Improper use of SMTP command pipelining");
+    CHECK(verdict_with(l, f, {{"hash:/s|client.test", "REJECT too big for you"}}, SmtpStage::end_of_data) ==
+          "554 5.7.1 <a@client.test>: Sender address rejected: too big for you");
+    auto plain = lists({{"smtpd_end_of_data_restrictions", "reject"}, {"smtpd_relay_restrictions", "reject"}});
+    CHECK(verdict_with(plain, f, {}, SmtpStage::end_of_data) ==
+          "554 5.7.1 <END-OF-MESSAGE>: End-of-data rejected: Access denied");
+}
