@@ -226,3 +226,42 @@ def test_dnsbl_and_unknown_sender_domain_answered_by_our_dns_server(make_instanc
         # A whole message goes through while the checks ask DNS.
         assert send(inst, "a@ok.test", "alice@mx.test")[0] == 250
         inst.wait_delivered("alice", 1)
+
+
+def test_fail2ban_postfix_filter_matches_the_restrictions_refusals(make_instance):
+    """Debian's fail2ban postfix filter (mode normal, and rbl) matches every
+    refusal of the kinds it is written for, in kurir's log."""
+    from peers import DnsServer
+    from test_smtpd_submission import fail2ban_matches
+    zone = {"1.0.0.127.zen.test": {"A": ["127.0.0.2"]}, "ok.test": {"MX": [(10, "mx.ok.test")]}}
+    with DnsServer(zone) as dns:
+        inst = make_instance(dns_resolver_address=dns.address, mynetworks="192.0.2.0/24",
+                             local_recipient_maps="unix:passwd.byname",
+                             smtpd_helo_restrictions="reject_non_fqdn_helo_hostname",
+                             smtpd_sender_restrictions="reject_unknown_sender_domain")
+        inst.start()
+        refused = [
+            ("a@ok.test", "victim@far.example", "client.test", 554),   # Relay access denied
+            ("a@ok.test", "nobody-here@mx.test", "client.test", 550),  # User unknown in local recipient table
+            ("a@gone.test", "root@mx.test", "client.test", 450),       # Domain not found
+            ("a@ok.test", "root@mx.test", "localhost", 504),           # need fully-qualified hostname
+        ]
+        for sender, rcpt, helo, code in refused:
+            with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as s:
+                s.ehlo(helo)
+                s.mail(sender)
+                assert s.rcpt(rcpt)[0] == code, (sender, rcpt, helo)
+        inst.stop()
+        clients = build_map(inst, "clients", "127.0.0.1 REJECT\n")
+        inst.set(smtpd_client_restrictions=f"check_client_access {clients}")
+        inst.start()
+        assert rcpt_reply(inst, "a@ok.test", "root@mx.test")[0] == 554   # Client host rejected
+        inst.stop()
+        inst.set(smtpd_client_restrictions="reject_rbl_client zen.test")
+        inst.start()
+        assert rcpt_reply(inst, "a@ok.test", "root@mx.test")[0] == 554   # Service unavailable
+    log = os.path.join(inst.dir, "log", "maillog")
+    matched, out = fail2ban_matches(log, "normal")
+    assert matched == 6, out
+    matched, out = fail2ban_matches(log, "rbl")
+    assert matched == 1, out
