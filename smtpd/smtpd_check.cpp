@@ -111,7 +111,7 @@ void Session::ask_dns(const mail::DnsQuestion& question, std::function<void()> a
         }
         channel = std::move(*made);
     }
-    state_ = State::dns_waiting;
+    state_ = State::checking;
     bufferevent_disable(client_, EV_READ);
     channel->query(question.second, question.first,
                    [this, alive = alive_, question, again = std::move(again)](mail::DnsAnswer answer) {

@@ -142,7 +142,7 @@ void Session::finish_data() {
         return;
     }
     if (restricted(mail::SmtpStage::end_of_data, sender_facts(), {}, [this] { finish_data(); })) {
-        if (state_ == State::dns_waiting) return;  // finish_data runs again with the answer
+        if (state_ == State::checking) return;  // finish_data runs again with the answer
         abort_cleanup();
         reset_transaction();
         if (state_ != State::closing) state_ = State::command;

@@ -60,6 +60,11 @@ util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg) {
     p.reject_unlisted_recipient = cfg.boolean("smtpd_reject_unlisted_recipient");
     p.helo_required = cfg.boolean("smtpd_helo_required");
     p.connection_count_limit = cfg.integer("smtpd_client_connection_count_limit");
+    p.rates.connection = cfg.integer("smtpd_client_connection_rate_limit");
+    p.rates.message = cfg.integer("smtpd_client_message_rate_limit");
+    p.rates.recipient = cfg.integer("smtpd_client_recipient_rate_limit");
+    p.rates.newtls = cfg.integer("smtpd_client_new_tls_session_rate_limit");
+    p.rates.auth = cfg.integer("smtpd_client_auth_rate_limit");
     auto exceptions = load_limit_exceptions(cfg);
     if (!exceptions) return std::unexpected(exceptions.error());
     p.limit_exceptions = std::move(*exceptions);
@@ -337,6 +342,7 @@ void Session::handle_command(std::string_view line) {
     auto cmd = mail::parse_smtp_command(line);
     using V = mail::SmtpVerb;
     note_pipelining(cmd.verb);
+    ++command_serial_;
     if (cmd.verb != V::quit && cmd.verb != V::noop && cmd.verb != V::rset && cmd.verb != V::help &&
         cmd.verb != V::unknown && access_denied())
         return;
@@ -427,6 +433,7 @@ void Session::do_mail(const mail::SmtpCommand& cmd) {
             return error_reply(fmt::format("555 5.5.4 Unsupported option: {}", name));
         }
     }
+    if (rate_limited(mail::proto::AnvilRequest::Kind::message, [this, cmd] { do_mail(cmd); })) return;
     sender_ = args->address;
     have_mail_ = true;
     if (!policy_.restrictions.delay_reject &&
@@ -465,6 +472,7 @@ void Session::do_rcpt(const mail::SmtpCommand& cmd) {
     }
     if (static_cast<long>(recipients_.size()) >= policy_.recipient_limit)
         return reply("452 4.5.3 Error: too many recipients");
+    if (rate_limited(mail::proto::AnvilRequest::Kind::recipient, [this, cmd] { do_rcpt(cmd); })) return;
     std::string rcpt = mail::canonical_address(ctx_.config, args->address);
     std::string quoted = mail::quote_address(rcpt);
     std::string domain(mail::domain_part(rcpt));

@@ -67,6 +67,9 @@ struct SmtpdPolicy {
     // it (smtpd_tls.cpp); null otherwise.
     std::shared_ptr<server::TlsServer> tls;
     long connection_count_limit = 0;       // smtpd_client_connection_count_limit, 0: none
+    struct Rates {                         // smtpd_client_*_rate_limit, 0: none
+        long connection = 0, message = 0, recipient = 0, newtls = 0, auth = 0;
+    } rates;
     std::vector<util::Cidr> limit_exceptions;  // smtpd_client_event_limit_exceptions
     // The process's one connection to anvil (shared: the policy is const).
     std::shared_ptr<AnvilClient> anvil = std::make_shared<AnvilClient>();
@@ -153,6 +156,8 @@ private:
     mail::SmtpFacts sender_facts() const;  // facts() and whether the sender's domain is ours
     void check_connect();
     void note_pipelining(mail::SmtpVerb verb);
+    bool limits_exempt() const;
+    bool rate_limited(mail::proto::AnvilRequest::Kind kind, std::function<void()> again);
     // again: the command's handler, run once more when a DNS answer the
     // check asked for has come.
     bool restricted(mail::SmtpStage stage, mail::SmtpFacts f, std::string_view to, std::function<void()> again);
@@ -161,8 +166,8 @@ private:
 
     // auth_response: waiting for the client's answer to a 334;
     // auth_waiting: waiting for the SASL backend.
-    // dns_waiting: a restriction waits for a DNS answer.
-    enum class State { command, data, waiting_cleanup, closing, auth_response, auth_waiting, dns_waiting };
+    // checking: a restriction waits for a DNS answer, a rate limit for anvil.
+    enum class State { command, data, waiting_cleanup, closing, auth_response, auth_waiting, checking };
 
     server::ServerContext& ctx_;
     const SmtpdPolicy& policy_;
@@ -194,6 +199,8 @@ private:
     std::string connect_refusal_;
     mail::DnsAnswers dns_answers_;  // for the restrictions, this session's
     bool unauth_pipelining_ = false;  // see mail::SmtpFacts
+    long command_serial_ = 0;  // commands read so far
+    long rate_checked_ = -1;   // the command anvil counted already (it runs again after the answer)
     mail::CleanupConversation cleanup_conversation_;
     std::unique_ptr<mail::DataReader> data_;
     long data_size_ = 0;

@@ -17,6 +17,7 @@ constexpr std::array kParams{
     ParamSpec{"allow_mail_to_commands", K::text, "alias, forward"},
     ParamSpec{"allow_mail_to_files", K::text, "alias, forward"},
     ParamSpec{"alternate_config_directories", K::text, ""},
+    ParamSpec{"anvil_rate_time_unit", K::time, "60s", 1},
     ParamSpec{"bounce_notice_recipient", K::text, "postmaster"},
     ParamSpec{"bounce_queue_lifetime", K::time, "5d", 0, 'd'},
     ParamSpec{"bounce_size_limit", K::integer, "50000", 1},
@@ -88,10 +89,15 @@ constexpr std::array kParams{
     ParamSpec{"smtp_tls_CAfile", K::text, ""},
     ParamSpec{"smtp_tls_security_level", K::text, ""},
     ParamSpec{"smtpd_banner", K::text, "$myhostname ESMTP $mail_name"},
+    ParamSpec{"smtpd_client_auth_rate_limit", K::integer, "0"},
     ParamSpec{"smtpd_client_connection_count_limit", K::integer, "50", 0},
+    ParamSpec{"smtpd_client_connection_rate_limit", K::integer, "0"},
     // Postfix: ${smtpd_client_connection_limit_exceptions:$mynetworks}; kurir
     // has no older name to fall back on.
     ParamSpec{"smtpd_client_event_limit_exceptions", K::text, "$mynetworks"},
+    ParamSpec{"smtpd_client_message_rate_limit", K::integer, "0"},
+    ParamSpec{"smtpd_client_new_tls_session_rate_limit", K::integer, "0"},
+    ParamSpec{"smtpd_client_recipient_rate_limit", K::integer, "0"},
     ParamSpec{"smtpd_client_restrictions", K::text, ""},
     ParamSpec{"smtpd_data_restrictions", K::text, ""},
     ParamSpec{"smtpd_delay_reject", K::boolean, "yes"},
