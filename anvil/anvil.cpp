@@ -1,11 +1,17 @@
 // NAME
-//   anvil - connection count service
+//   anvil - connection count and rate service
 // DESCRIPTION
 //   Counts, for every smtpd process of the instance, how many connections
-//   each client address has open to each service, as Postfix's anvil(8)
-//   does for smtpd_client_connection_count_limit. Answers anvil-request
-//   frames (mail/mail_proto.hpp) on private/anvil: "connect" counts one more
-//   and answers the count, "disconnect" counts one less. Each smtpd keeps
+//   each client address has open to each service, and how many
+//   connections, messages, recipients, new TLS sessions and AUTH commands
+//   it asked for in the current anvil_rate_time_unit, as Postfix's anvil(8)
+//   does for smtpd_client_connection_count_limit and the
+//   smtpd_client_*_rate_limit parameters. Answers anvil-request frames
+//   (mail/mail_proto.hpp) on private/anvil: "connect" counts one more and
+//   answers the count and the connection rate, "disconnect" counts one
+//   less, the others answer their rate. Rate windows are dropped once they
+//   end and the table is full, so a flood of distinct addresses cannot grow
+//   it without bound. Each smtpd keeps
 //   one connection open; when it closes (the smtpd exits or dies) what it
 //   counted is released. Everything is in memory and bounded by the
 //   sessions open now; a restarted anvil starts from zero (an undercount,
@@ -14,7 +20,7 @@
 //   Runs as mail_owner on a private socket; trusts nothing in the requests
 //   it parses: a malformed one is logged and its connection closed.
 // CONFIGURATION PARAMETERS
-//   ipc_timeout, max_idle
+//   ipc_timeout, max_idle, anvil_rate_time_unit
 // SEE ALSO
 //   smtpd (smtpd_client_connection_count_limit,
 //   smtpd_client_event_limit_exceptions)
@@ -22,6 +28,8 @@
 #include "server/attr_conn.hpp"
 #include "server/server.hpp"
 #include "util/log.hpp"
+
+#include <ctime>
 
 using namespace kurir;
 
@@ -32,8 +40,9 @@ namespace {
 void serve(server::ServerContext& ctx, anvil::AnvilTable& table, util::Fd fd, server::ClientDone done) {
     auto conn = table.open_conn();
     server::AttrConn::Handlers h;
-    h.on_frame = [&table, conn](server::AttrConn& c, util::Attrs request) {
-        auto reply = anvil::answer(table, conn, request);
+    h.on_frame = [&ctx, &table, conn](server::AttrConn& c, util::Attrs request) {
+        table.set_rate_time_unit(ctx.config.seconds("anvil_rate_time_unit"));
+        auto reply = anvil::answer(table, conn, request, static_cast<long>(::time(nullptr)));
         if (!reply) {
             util::msg_warn("refused request: {}; closing connection", reply.error().text);
             return c.close();

@@ -5,8 +5,23 @@ namespace kurir::anvil {
 using mail::proto::AnvilReply;
 using mail::proto::AnvilRequest;
 
-util::Result<AnvilReply> AnvilTable::apply(Conn conn, const AnvilRequest& req) {
+long AnvilTable::rate(const std::string& k, AnvilRequest::Kind kind, long now) {
+    auto it = rates_.find(k);
+    if (it == rates_.end()) {
+        if (rates_.size() >= kMaxRateEntries)
+            std::erase_if(rates_, [&](const auto& e) { return now - e.second.start >= rate_time_unit_; });
+        if (rates_.size() >= kMaxRateEntries) return 0;
+        it = rates_.emplace(k, Window{now, {}}).first;
+    } else if (now - it->second.start >= rate_time_unit_) {
+        it->second = Window{now, {}};
+    }
+    return ++it->second.events[static_cast<int>(kind)];
+}
+
+util::Result<AnvilReply> AnvilTable::apply(Conn conn, const AnvilRequest& req, long now) {
     std::string k = key(req.service, req.client_addr);
+    if (req.kind != AnvilRequest::Kind::connect && req.kind != AnvilRequest::Kind::disconnect)
+        return AnvilReply{count(req.service, req.client_addr), rate(k, req.kind, now)};
     auto& mine = by_conn_[conn];
     if (req.kind == AnvilRequest::Kind::connect) {
         auto it = mine.find(k);
@@ -16,7 +31,8 @@ util::Result<AnvilReply> AnvilTable::apply(Conn conn, const AnvilRequest& req) {
             it = mine.emplace(k, 0).first;
         }
         ++it->second;
-        return AnvilReply{++counts_[k]};
+        long n = ++counts_[k];
+        return AnvilReply{n, rate(k, req.kind, now)};
     }
     auto it = mine.find(k);
     if (it != mine.end()) {
@@ -28,7 +44,7 @@ util::Result<AnvilReply> AnvilTable::apply(Conn conn, const AnvilRequest& req) {
     }
     if (mine.empty()) by_conn_.erase(conn);
     auto c = counts_.find(k);
-    return AnvilReply{c == counts_.end() ? 0 : c->second};
+    return AnvilReply{c == counts_.end() ? 0 : c->second, 0};
 }
 
 void AnvilTable::drop(const std::string& k, long n) {
@@ -51,10 +67,10 @@ long AnvilTable::count(const std::string& service, const std::string& addr) cons
     return c == counts_.end() ? 0 : c->second;
 }
 
-util::Result<util::Attrs> answer(AnvilTable& table, AnvilTable::Conn conn, const util::Attrs& frame) {
+util::Result<util::Attrs> answer(AnvilTable& table, AnvilTable::Conn conn, const util::Attrs& frame, long now) {
     auto req = mail::proto::decode_anvil_request(frame);
     if (!req) return std::unexpected(req.error());
-    auto reply = table.apply(conn, *req);
+    auto reply = table.apply(conn, *req, now);
     if (!reply) return std::unexpected(reply.error());
     return mail::proto::encode(*reply);
 }

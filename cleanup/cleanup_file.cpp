@@ -78,8 +78,9 @@ util::Result<void> IncomingFile::copy_to_temp() {
     return {};
 }
 
-util::Result<void> IncomingFile::commit() {
-    std::string path = dir_ + "/" + name_;
+util::Result<void> IncomingFile::commit(const std::string& into) {
+    const std::string& dir = into.empty() ? dir_ : into;
+    std::string path = dir + "/" + name_;
     if (::fsync(fd_.get()) < 0) return util::fail_errno("fsync " + path);
     if (tmp_.empty()) {
         if (!util::link_unnamed(fd_.get(), path)) {
@@ -95,7 +96,7 @@ util::Result<void> IncomingFile::commit() {
         tmp_.clear();
     }
     committed_ = true;
-    return util::sync_entry(dir_, fd_.get());
+    return util::sync_entry(dir, fd_.get());
 }
 
 }  // namespace kurir::cleanup

@@ -23,7 +23,9 @@ public:
     util::Result<void> write(std::string_view bytes);
     util::Result<void> write_at(size_t offset, std::string_view bytes);
     // fsync, name it dir/name (never replacing a file), sync the directory.
-    util::Result<void> commit();
+    // into: another queue directory of the same file system (hold/) instead
+    // of the one it was made in.
+    util::Result<void> commit(const std::string& into = {});
 
 private:
     IncomingFile() = default;

@@ -365,7 +365,9 @@ std::expected<void, Refusal> MessageBuilder::finish_headers() {
     rec_append(out_, rec::sender, sender_);
     for (const auto& [n, v] : attrs_)
         // What smtpd says only for the Received: header stays out of the queue file.
-        if (n != "sasl_received_header" && n != "tls_received") rec_append(out_, rec::attr, n + "=" + v);
+        // So do the instructions for cleanup itself.
+        if (n != "sasl_received_header" && n != "tls_received" && n != "hold" && n != "discard")
+            rec_append(out_, rec::attr, n + "=" + v);
     for (const auto& rc : rcpts_) {
         if (rc.original != rc.canonical) rec_append(out_, rec::orig_rcpt, rc.original);
         if (rc.notify != 0) rec_append(out_, rec::dsn_notify, std::to_string(rc.notify));
@@ -392,6 +394,8 @@ std::expected<void, Refusal> MessageBuilder::finish_headers() {
     summary_.message_id = message_id;
     summary_.sender = sender_;
     summary_.recipients = rcpts_.size();
+    summary_.hold = attr("hold") == "yes";
+    summary_.discard = attr("discard") == "yes";
     headers_.clear();
     headers_.shrink_to_fit();
     return {};

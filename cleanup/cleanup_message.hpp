@@ -38,6 +38,9 @@ struct CleanupOutput {
     std::string sender;
     size_t recipients = 0;
     long size = 0;
+    // What smtpd's access tables asked for (HOLD, DISCARD).
+    bool hold = false;
+    bool discard = false;
 };
 
 // Canonicalises an address (the trivial-rewrite service in production).

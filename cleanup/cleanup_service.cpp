@@ -2,6 +2,7 @@
 
 #include "cleanup/cleanup_file.hpp"
 #include "cleanup/cleanup_message.hpp"
+#include "mail/address.hpp"
 #include "mail/clients.hpp"
 #include "mail/record.hpp"
 #include "server/server.hpp"
@@ -75,14 +76,22 @@ void serve(server::ServerContext& ctx, util::Fd client, mail::RewriteClient& rew
             return answer(client.get(), {fed.error().status, id, fed.error().dsn, fed.error().text});
         }
     }
+    const CleanupOutput& summary = builder.summary();
+    if (summary.discard) {
+        // An access table's DISCARD: the client is told it was delivered.
+        util::msg_info("{}: discard: message-id={} from=<{}>: smtpd access table", id, summary.message_id,
+                       mail::quote_address(summary.sender));
+        return answer(client.get(), {'0', id, "", ""});
+    }
     auto patch = builder.size_patch();
     auto done = file->write_at(patch.offset, patch.bytes);
-    if (done) done = file->commit();
+    if (done) done = file->commit(summary.hold ? ctx.queue.dir(mail::Queue::hold) : std::string());
     if (!done) {
         util::msg_warn("{}: {}", id, done.error().text);
         return answer(client.get(), {'4', id, "4.3.0", "queue file write error"});
     }
-    util::msg_info("{}: message-id={}", id, builder.summary().message_id);
+    util::msg_info("{}: message-id={}", id, summary.message_id);
+    if (summary.hold) util::msg_info("{}: hold: smtpd access table", id);
     answer(client.get(), {'0', id, "", ""});
     mail::send_trigger(ctx.queue, mail::service::qmgr, mail::proto::Trigger::Kind::wakeup);
 }

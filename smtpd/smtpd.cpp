@@ -12,11 +12,15 @@
 //   (RFC 3848), and with smtpd_tls_received_header the protocol and
 //   cipher. Many sessions per process on one event loop. Each recipient
 //   passes Postfix's restriction lists (client, helo, sender, relay,
-//   recipient, all at RCPT as with smtpd_delay_reject = yes); kurir
-//   implements permit, reject, defer, permit_mynetworks,
-//   permit_sasl_authenticated, reject_unauth_destination,
-//   defer_unauth_destination and reject_sender_login_mismatch, and refuses
-//   to start with any other name or with lists that would relay for anyone.
+//   recipient: all at RCPT with smtpd_delay_reject = yes, else each at its
+//   command), DATA the data restrictions and the final dot the end-of-data
+//   ones (mail/restrictions.hpp lists the restrictions kurir implements:
+//   access tables, restriction classes, syntax checks, DNS and DNSBL checks
+//   asked of c-ares without blocking the loop); smtpd refuses to start with
+//   any other name or with lists that would relay for anyone. A check that
+//   cannot be made defers (451 4.3.0). An access table's HOLD sends the
+//   message to the hold queue, DISCARD drops it after 250. Local recipients
+//   are validated against local_recipient_maps (postmaster always exists).
 //   Each message streams to cleanup as it arrives; the client gets 250 only once the queue file is durable.
 //   The end of data is CRLF "." CRLF and nothing else (no SMTP smuggling).
 //   With smtpd_sasl_auth_enable, AUTH PLAIN and LOGIN (RFC 4954) against
@@ -53,6 +57,12 @@
 //   smtpd_forbid_bare_newline, smtpd_client_restrictions,
 //   smtpd_helo_restrictions, smtpd_sender_restrictions,
 //   smtpd_relay_restrictions, smtpd_recipient_restrictions,
+//   smtpd_data_restrictions, smtpd_end_of_data_restrictions,
+//   smtpd_delay_reject, smtpd_restriction_classes,
+//   smtpd_reject_unlisted_recipient, access_map_reject_code,
+//   access_map_defer_code, non_fqdn_reject_code, invalid_hostname_reject_code,
+//   unknown_local_recipient_reject_code, unknown_address_reject_code,
+//   maps_rbl_reject_code, dns_resolver_address,
 //   smtpd_sender_login_maps, local_recipient_maps, recipient_delimiter,
 //   smtpd_helo_required, smtpd_tls_security_level, smtpd_tls_wrappermode,
 //   smtpd_tls_cert_file, smtpd_tls_key_file, smtpd_tls_chain_files,

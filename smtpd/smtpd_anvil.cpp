@@ -29,14 +29,14 @@ bool AnvilClient::ensure(server::ServerContext& ctx) {
         Answer answer = std::move(waiting_.front());
         waiting_.pop_front();
         if (waiting_.empty() && conn_) conn_->set_timeouts(0, kReplyTimeout);  // idle is fine
-        if (answer) answer(reply->count);
+        if (answer) answer(*reply);
     };
     h.on_fault = [this](server::AttrConn&, server::AttrConn::Fault kind, const util::Error& e) {
         lost(kind == server::AttrConn::Fault::timeout ? "timed out" : e.text);
     };
     auto conn = server::AttrConn::connect(ctx.base, ctx.queue.private_socket(mail::service::anvil), std::move(h));
     if (!conn) {
-        util::msg_warn("{}; serving the client without a connection count", conn.error().text);
+        util::msg_warn("{}; serving the client without a connection count or rate", conn.error().text);
         return false;
     }
     conn_ = *conn;
@@ -63,11 +63,10 @@ void AnvilClient::lost(std::string_view why) {
         if (answer) answer(std::nullopt);
 }
 
-void AnvilClient::connect(server::ServerContext& ctx, const std::string& service, const std::string& addr,
-                          Answer answer) {
+void AnvilClient::request(server::ServerContext& ctx, mail::proto::AnvilRequest::Kind kind,
+                          const std::string& service, const std::string& addr, Answer answer) {
     if (!ensure(ctx)) return answer(std::nullopt);
-    send(mail::proto::encode(mail::proto::AnvilRequest{mail::proto::AnvilRequest::Kind::connect, service, addr}),
-         std::move(answer));
+    send(mail::proto::encode(mail::proto::AnvilRequest{kind, service, addr}), std::move(answer));
 }
 
 void AnvilClient::disconnect(server::ServerContext& ctx, const std::string& service, const std::string& addr) {

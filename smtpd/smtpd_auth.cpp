@@ -77,6 +77,7 @@ void Session::do_auth(const mail::SmtpCommand& cmd) {
     auto offered = policy_.sasl->mechanisms();
     if (std::find(offered.begin(), offered.end(), args->mechanism) == offered.end())
         return error_reply("504 5.5.4 Unsupported authentication mechanism");
+    if (rate_limited(mail::proto::AnvilRequest::Kind::auth, [this, cmd] { do_auth(cmd); })) return;
     std::optional<std::string> initial;
     if (args->initial) {
         auto r = mail::parse_sasl_response(*args->initial);

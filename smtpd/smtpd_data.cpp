@@ -62,6 +62,7 @@ void Session::do_data() {
     if (refuse_before_tls()) return;
     if (!have_mail_) return error_reply("503 5.5.1 Error: need RCPT command");
     if (recipients_.empty()) return error_reply("554 5.5.1 Error: no valid recipients");
+    if (restricted(mail::SmtpStage::data, sender_facts(), {}, [this] { do_data(); })) return;
     if (!open_cleanup()) return reply("451 4.3.0 Error: queue file write error");
     send_record(mail::rec::attr, "origin=smtp");
     send_record(mail::rec::attr, "client_name=" + peer_.name);
@@ -76,6 +77,9 @@ void Session::do_data() {
         if (ctx_.config.boolean("smtpd_sasl_authenticated_header"))
             send_record(mail::rec::attr, "sasl_received_header=yes");
     }
+    // An access table's HOLD or DISCARD (smtpd_check.cpp): cleanup acts on it.
+    if (hold_) send_record(mail::rec::attr, "hold=yes");
+    if (discard_) send_record(mail::rec::attr, "discard=yes");
     if (!dsn_ret_.empty()) send_record(mail::rec::attr, "dsn_ret=" + dsn_ret_);
     if (!dsn_envid_.empty()) send_record(mail::rec::attr, "dsn_envid=" + dsn_envid_);
     send_record(mail::rec::sender, sender_);
@@ -135,6 +139,13 @@ void Session::finish_data() {
         util::msg_info("{}: reject: DATA from {}: {}", queue_id_.empty() ? "NOQUEUE" : queue_id_, client_id(), text);
         reset_transaction();
         reply(text);
+        return;
+    }
+    if (restricted(mail::SmtpStage::end_of_data, sender_facts(), {}, [this] { finish_data(); })) {
+        if (state_ == State::checking) return;  // finish_data runs again with the answer
+        abort_cleanup();
+        reset_transaction();
+        if (state_ != State::closing) state_ = State::command;
         return;
     }
     send_record(mail::rec::content_end, "");

@@ -50,12 +50,21 @@ util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg) {
     if (bare != "normalize" && bare != "reject" && bare != "no" && bare != "yes")
         return util::fail("smtpd_forbid_bare_newline: want normalize, reject or no: \"" + bare + "\"");
     p.reject_bare_newline = bare == "reject";
-    p.check_local_users = !cfg.str("local_recipient_maps").empty();
-    auto lists = mail::parse_restriction_lists([&](std::string_view name) { return cfg.str(std::string(name)); });
-    if (!lists) return std::unexpected(lists.error());
-    p.restrictions = std::move(*lists);
+    auto locals = mail::LocalRecipients::from_config(
+        cfg, [](const std::string& user) { return util::find_account(user).has_value(); });
+    if (!locals) return std::unexpected(locals.error());
+    p.local_recipients = std::move(*locals);
+    auto restrictions = mail::parse_restriction_policy([&](std::string_view name) { return cfg.str(name); });
+    if (!restrictions) return std::unexpected(restrictions.error());
+    p.restrictions = std::move(*restrictions);
+    p.reject_unlisted_recipient = cfg.boolean("smtpd_reject_unlisted_recipient");
     p.helo_required = cfg.boolean("smtpd_helo_required");
     p.connection_count_limit = cfg.integer("smtpd_client_connection_count_limit");
+    p.rates.connection = cfg.integer("smtpd_client_connection_rate_limit");
+    p.rates.message = cfg.integer("smtpd_client_message_rate_limit");
+    p.rates.recipient = cfg.integer("smtpd_client_recipient_rate_limit");
+    p.rates.newtls = cfg.integer("smtpd_client_new_tls_session_rate_limit");
+    p.rates.auth = cfg.integer("smtpd_client_auth_rate_limit");
     auto exceptions = load_limit_exceptions(cfg);
     if (!exceptions) return std::unexpected(exceptions.error());
     p.limit_exceptions = std::move(*exceptions);
@@ -97,6 +106,30 @@ void Session::start(server::ServerContext& ctx, const SmtpdPolicy& policy, util:
 void Session::greet() {
     bufferevent_enable(client_, EV_READ | EV_WRITE);
     reply(fmt::format("220 {}", policy_.banner));
+    check_connect();
+}
+
+// smtpd_delay_reject = no: the client restrictions at connect.
+void Session::check_connect() {
+    if (!policy_.restrictions.delay_reject)
+        restricted(mail::SmtpStage::connect, facts(), {}, [this] { check_connect(); });
+}
+
+// As Postfix 2.6: a client that sends more before a reply it must wait
+// for (EHLO, HELO, DATA, and any command before it knows of PIPELINING)
+// is marked for reject_unauth_pipelining. Already-read input behind the
+// command is what it sent ahead.
+void Session::note_pipelining(mail::SmtpVerb verb) {
+    using V = mail::SmtpVerb;
+    if (unauth_pipelining_ || evbuffer_get_length(bufferevent_get_input(client_)) == 0) return;
+    if (!esmtp_ || verb == V::ehlo || verb == V::helo || verb == V::data) unauth_pipelining_ = true;
+}
+
+// The client restrictions refused at connect (smtpd_delay_reject = no).
+bool Session::access_denied() {
+    if (connect_refusal_.empty()) return false;
+    error_reply(connect_refusal_);
+    return true;
 }
 
 std::string Session::client_id() const { return peer_.name + "[" + peer_.addr + "]"; }
@@ -308,6 +341,11 @@ void Session::handle_command(std::string_view line) {
     }
     auto cmd = mail::parse_smtp_command(line);
     using V = mail::SmtpVerb;
+    note_pipelining(cmd.verb);
+    ++command_serial_;
+    if (cmd.verb != V::quit && cmd.verb != V::noop && cmd.verb != V::rset && cmd.verb != V::help &&
+        cmd.verb != V::unknown && access_denied())
+        return;
     switch (cmd.verb) {
         case V::ehlo: counts_["ehlo"]++; return do_helo(cmd, true);
         case V::helo: counts_["helo"]++; return do_helo(cmd, false);
@@ -348,8 +386,13 @@ void Session::do_helo(const mail::SmtpCommand& cmd, bool esmtp) {
         if (static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) > 0x7e)
             return error_reply("501 5.5.2 Syntax: bad characters in hostname");
     reset_transaction();
-    helo_ = cmd.arg.substr(0, 255);
+    std::string previous = std::exchange(helo_, cmd.arg.substr(0, 255));
     esmtp_ = esmtp;
+    if (!policy_.restrictions.delay_reject &&
+        restricted(mail::SmtpStage::helo, facts(), {}, [this, cmd, esmtp] { do_helo(cmd, esmtp); })) {
+        helo_ = previous;
+        return;
+    }
     if (!esmtp) return reply(fmt::format("250 {}", policy_.hostname));
     std::string r = fmt::format("250-{}\r\n250-PIPELINING\r\n", policy_.hostname);
     if (policy_.size_limit > 0)
@@ -390,16 +433,22 @@ void Session::do_mail(const mail::SmtpCommand& cmd) {
             return error_reply(fmt::format("555 5.5.4 Unsupported option: {}", name));
         }
     }
-    have_mail_ = true;
+    if (rate_limited(mail::proto::AnvilRequest::Kind::message, [this, cmd] { do_mail(cmd); })) return;
     sender_ = args->address;
+    have_mail_ = true;
+    if (!policy_.restrictions.delay_reject &&
+        restricted(mail::SmtpStage::mail, sender_facts(), {}, [this, cmd] { do_mail(cmd); })) {
+        sender_.clear();
+        have_mail_ = false;
+        return;
+    }
     dsn_ret_ = ret_value;
     dsn_envid_ = envid_value;
     reply("250 2.1.0 Ok");
 }
 
 void Session::reject_log(std::string_view stage, std::string_view reply_text, std::string_view to) {
-    util::msg_info("NOQUEUE: reject: {} from {}: {}; from=<{}> to=<{}> proto={} helo=<{}>", stage, client_id(),
-                   reply_text, mail::quote_address(sender_), to, protocol(), helo_);
+    policy_log("reject", stage, reply_text, to);
 }
 
 void Session::do_rcpt(const mail::SmtpCommand& cmd) {
@@ -423,31 +472,31 @@ void Session::do_rcpt(const mail::SmtpCommand& cmd) {
     }
     if (static_cast<long>(recipients_.size()) >= policy_.recipient_limit)
         return reply("452 4.5.3 Error: too many recipients");
+    if (rate_limited(mail::proto::AnvilRequest::Kind::recipient, [this, cmd] { do_rcpt(cmd); })) return;
     std::string rcpt = mail::canonical_address(ctx_.config, args->address);
     std::string quoted = mail::quote_address(rcpt);
     std::string domain(mail::domain_part(rcpt));
-    bool ours = mail::is_local_domain(ctx_.config, domain);
-    mail::RcptFacts facts{client_id(), util::cidr_match_any(policy_.mynetworks, peer_.addr), helo_, sasl_username_,
-                    sender_, rcpt, ours};
-    auto verdict = mail::check_recipient(policy_.restrictions, facts,
-                                   [this](std::string_view sender) { return sender_owners(sender); });
-    if (!verdict) {
-        util::msg_warn("{}", verdict.error().text);
-        std::string text = fmt::format("451 4.3.5 <{}>: Recipient address rejected: Server configuration error", quoted);
-        reject_log("RCPT", text, quoted);
-        return reply(text);
-    }
-    if (verdict->refused) {
-        reject_log("RCPT", verdict->reply, quoted);
-        return error_reply(verdict->reply);
-    }
-    if (ours) {
-        std::string user = mail::mailbox_user(ctx_.config, rcpt);
-        if (policy_.check_local_users && !util::find_account(user)) {
-            std::string text = fmt::format("550 5.1.1 <{}>: Recipient address rejected: User unknown in local recipient table", quoted);
+    mail::SmtpFacts f = sender_facts();
+    f.recipient = rcpt;
+    f.recipient_domain_ours = mail::is_local_domain(ctx_.config, domain);
+    if (f.recipient_domain_ours && policy_.local_recipients.enabled()) {
+        auto exists = policy_.local_recipients.exists(ctx_.config, rcpt);
+        if (!exists) {
+            // A table that cannot answer defers: never a 550 for a real user.
+            util::msg_warn("{}", exists.error().text);
+            std::string text = fmt::format("451 4.3.0 <{}>: Temporary lookup failure", quoted);
             reject_log("RCPT", text, quoted);
-            return error_reply(text);
+            return reply(text);
         }
+        f.recipient_unknown = !*exists;
+    }
+    if (restricted(mail::SmtpStage::rcpt, f, quoted, [this, cmd] { do_rcpt(cmd); })) return;
+    // smtpd_reject_unlisted_recipient: after the lists, whatever they said.
+    if (f.recipient_unknown && policy_.reject_unlisted_recipient) {
+        std::string text = fmt::format("{} 5.1.1 <{}>: Recipient address rejected: User unknown in local recipient table",
+                                       policy_.restrictions.codes.unknown_local_recipient_reject, quoted);
+        reject_log("RCPT", text, quoted);
+        return error_reply(text);
     }
     dsn.address = rcpt;
     recipients_.push_back(std::move(dsn));
@@ -476,6 +525,8 @@ void Session::reset_transaction() {
     dsn_envid_.clear();
     recipients_.clear();
     queue_id_.clear();
+    hold_ = false;
+    discard_ = false;
     early_answer_.clear();
     data_.reset();
     data_size_ = 0;

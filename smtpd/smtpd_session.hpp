@@ -4,6 +4,8 @@
 
 #include "mail/clients.hpp"
 #include "mail/maps.hpp"
+#include "mail/local_recipients.hpp"
+#include "server/dns_channel.hpp"
 #include "mail/restrictions.hpp"
 #include "mail/smtp_command.hpp"
 #include "server/attr_conn.hpp"
@@ -17,6 +19,7 @@
 
 #include <map>
 #include <memory>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,6 +27,16 @@ struct bufferevent;
 struct event;
 
 namespace kurir::smtpd {
+
+// The access tables of check_*_access, each opened at first use and
+// reopened when kurir-map rebuilds it.
+class AccessTables {
+public:
+    const mail::MapList& get(const mail::Config& cfg, const std::string& table) const;
+
+private:
+    mutable std::map<std::string, mail::WatchedMaps, std::less<>> tables_;
+};
 
 // What all sessions of a process share: parsed policy from the config.
 struct SmtpdPolicy {
@@ -39,8 +52,14 @@ struct SmtpdPolicy {
     long timeout = 0;
     long session_time_limit = 0;  // seconds, 0: none
     bool reject_bare_newline = false;
-    bool check_local_users = true;
-    std::vector<mail::RestrictionList> restrictions;  // evaluated at RCPT, in order
+    // local_recipient_maps: who exists in the local domains.
+    mail::LocalRecipients local_recipients;
+    mail::RestrictionPolicy restrictions;  // smtpd_*_restrictions and their classes
+    AccessTables access_tables;
+    bool reject_unlisted_recipient = true;  // smtpd_reject_unlisted_recipient
+    // The process's DNS channel for the restrictions that ask DNS, made at
+    // first use (shared: the policy is const).
+    std::shared_ptr<std::unique_ptr<server::DnsChannel>> dns = std::make_shared<std::unique_ptr<server::DnsChannel>>();
     // smtpd_sender_login_maps, reopened when rebuilt.
     mutable mail::WatchedMaps sender_login_maps{"smtpd_sender_login_maps"};
     bool helo_required = false;
@@ -48,6 +67,9 @@ struct SmtpdPolicy {
     // it (smtpd_tls.cpp); null otherwise.
     std::shared_ptr<server::TlsServer> tls;
     long connection_count_limit = 0;       // smtpd_client_connection_count_limit, 0: none
+    struct Rates {                         // smtpd_client_*_rate_limit, 0: none
+        long connection = 0, message = 0, recipient = 0, newtls = 0, auth = 0;
+    } rates;
     std::vector<util::Cidr> limit_exceptions;  // smtpd_client_event_limit_exceptions
     // The process's one connection to anvil (shared: the policy is const).
     std::shared_ptr<AnvilClient> anvil = std::make_shared<AnvilClient>();
@@ -129,10 +151,23 @@ private:
     size_t line_limit(std::string_view start) const;
     void auth_abandon();
     void reject_log(std::string_view stage, std::string_view reply_text, std::string_view to);
+    void policy_log(std::string_view action, std::string_view command, std::string_view text, std::string_view to);
+    mail::SmtpFacts facts() const;
+    mail::SmtpFacts sender_facts() const;  // facts() and whether the sender's domain is ours
+    void check_connect();
+    void note_pipelining(mail::SmtpVerb verb);
+    bool limits_exempt() const;
+    bool rate_limited(mail::proto::AnvilRequest::Kind kind, std::function<void()> again);
+    // again: the command's handler, run once more when a DNS answer the
+    // check asked for has come.
+    bool restricted(mail::SmtpStage stage, mail::SmtpFacts f, std::string_view to, std::function<void()> again);
+    void ask_dns(const mail::DnsQuestion& question, std::function<void()> again);
+    bool access_denied();
 
     // auth_response: waiting for the client's answer to a 334;
     // auth_waiting: waiting for the SASL backend.
-    enum class State { command, data, waiting_cleanup, closing, auth_response, auth_waiting };
+    // checking: a restriction waits for a DNS answer, a rate limit for anvil.
+    enum class State { command, data, waiting_cleanup, closing, auth_response, auth_waiting, checking };
 
     server::ServerContext& ctx_;
     const SmtpdPolicy& policy_;
@@ -157,6 +192,15 @@ private:
     std::string dsn_ret_;    // DSN RET: FULL, HDRS or empty
     std::string dsn_envid_;  // DSN ENVID, decoded
     std::string queue_id_;
+    bool hold_ = false;     // an access table said HOLD: cleanup puts the message on hold
+    bool discard_ = false;  // ... DISCARD: cleanup accepts and drops it
+    // smtpd_delay_reject = no and the client restrictions refused at
+    // connect: every command but QUIT, NOOP, RSET and HELP gets this.
+    std::string connect_refusal_;
+    mail::DnsAnswers dns_answers_;  // for the restrictions, this session's
+    bool unauth_pipelining_ = false;  // see mail::SmtpFacts
+    long command_serial_ = 0;  // commands read so far
+    long rate_checked_ = -1;   // the command anvil counted already (it runs again after the answer)
     mail::CleanupConversation cleanup_conversation_;
     std::unique_ptr<mail::DataReader> data_;
     long data_size_ = 0;

@@ -71,6 +71,7 @@ void Session::do_starttls(const mail::SmtpCommand& cmd) {
     if (!policy_.tls) return error_reply("502 5.5.1 Error: command not implemented");
     if (tls_active_) return error_reply("554 5.5.1 Error: TLS already active");
     if (!cmd.arg.empty()) return error_reply("501 5.5.4 Syntax: STARTTLS");
+    if (rate_limited(mail::proto::AnvilRequest::Kind::newtls, [this, cmd] { do_starttls(cmd); })) return;
     reply("220 2.0.0 Ready to start TLS");
     // CVE-2011-0411: what came behind the command in plaintext is never
     // read as if it had come over TLS.

@@ -206,6 +206,8 @@ util::Result<Config> Config::from_text(std::string_view main_cf, const std::stri
             return util::fail(fmt::format("{}: {}: value {} is below the minimum {}", where(), p.name,
                                           *n, p.min));
     }
+    // smtpd_restriction_classes names parameters of the administrator's own.
+    for (const auto& name : cfg.list("smtpd_restriction_classes")) referenced.insert(name);
     // What kurir does not implement: reported, never silently ignored.
     for (const auto& e : *entries) {
         std::string where = fmt::format("{}:{}", file, e.line);
@@ -278,7 +280,7 @@ util::Result<std::vector<std::string>> check_service_options(Config& cfg, const 
         // smtpd would stop at its first client on restriction lists it
         // cannot apply: refuse them here, at start, reload and check.
         if (s.command != "smtpd") continue;
-        auto lists = parse_restriction_lists([&](std::string_view name) {
+        auto lists = parse_restriction_policy([&](std::string_view name) {
             auto it = service_values.find(name);
             return it == service_values.end() ? cfg.str(name) : expanded(it->second, cfg.raw());
         });

@@ -1,5 +1,9 @@
 #include "mail/mail_proto.hpp"
 
+#include <optional>
+
+#include <array>
+
 #include "mail/queue.hpp"
 
 #include <fmt/format.h>
@@ -20,8 +24,8 @@ constexpr std::string_view kDeliveryRequest = "delivery-request/1";
 constexpr std::string_view kDeliveryResult = "delivery-result/1";
 constexpr std::string_view kQueueEntry = "queue-entry/1";
 constexpr std::string_view kTrigger = "trigger/1";
-constexpr std::string_view kAnvilRequest = "anvil-request/1";
-constexpr std::string_view kAnvilReply = "anvil-reply/1";
+constexpr std::string_view kAnvilRequest = "anvil-request/2";
+constexpr std::string_view kAnvilReply = "anvil-reply/2";
 constexpr size_t kMaxAnvilField = 255;  // a service name or an address
 
 // Walks a frame's fields in the one order its protocol allows.
@@ -371,9 +375,30 @@ util::Result<std::vector<ListedMessage>> decode_queue_listing(std::string_view b
     return out;
 }
 
+namespace {
+constexpr std::array<std::pair<AnvilRequest::Kind, std::string_view>, 6> kAnvilKinds{{
+    {AnvilRequest::Kind::connect, "connect"},
+    {AnvilRequest::Kind::disconnect, "disconnect"},
+    {AnvilRequest::Kind::message, "message"},
+    {AnvilRequest::Kind::recipient, "recipient"},
+    {AnvilRequest::Kind::newtls, "newtls"},
+    {AnvilRequest::Kind::auth, "auth"},
+}};
+std::string_view anvil_kind_name(AnvilRequest::Kind k) {
+    for (const auto& [kind, name] : kAnvilKinds)
+        if (kind == k) return name;
+    return "connect";
+}
+std::optional<AnvilRequest::Kind> anvil_kind_of(std::string_view name) {
+    for (const auto& [kind, n] : kAnvilKinds)
+        if (n == name) return kind;
+    return std::nullopt;
+}
+}  // namespace
+
 util::Attrs encode(const AnvilRequest& m) {
     auto a = start(kAnvilRequest);
-    a.add("request", m.kind == AnvilRequest::Kind::connect ? "connect" : "disconnect");
+    a.add("request", std::string(anvil_kind_name(m.kind)));
     a.add("service", m.service);
     a.add("client_addr", m.client_addr);
     return a;
@@ -385,12 +410,9 @@ util::Result<AnvilRequest> decode_anvil_request(const util::Attrs& a) {
     TRY(r.open());
     std::string kind;
     TRY_INTO(kind, r.text("request"));
-    if (kind == "connect")
-        m.kind = AnvilRequest::Kind::connect;
-    else if (kind == "disconnect")
-        m.kind = AnvilRequest::Kind::disconnect;
-    else
-        return r.fail("malformed request: \"" + kind + "\"");
+    auto known = anvil_kind_of(kind);
+    if (!known) return r.fail("malformed request: \"" + kind + "\"");
+    m.kind = *known;
     TRY_INTO(m.service, r.text("service"));
     if (m.service.empty() || m.service.size() > kMaxAnvilField) return r.fail("malformed service: \"" + m.service + "\"");
     TRY_INTO(m.client_addr, r.text("client_addr"));
@@ -403,6 +425,7 @@ util::Result<AnvilRequest> decode_anvil_request(const util::Attrs& a) {
 util::Attrs encode(const AnvilReply& m) {
     auto a = start(kAnvilReply);
     a.add("count", std::to_string(m.count));
+    a.add("rate", std::to_string(m.rate));
     return a;
 }
 
@@ -411,6 +434,7 @@ util::Result<AnvilReply> decode_anvil_reply(const util::Attrs& a) {
     AnvilReply m;
     TRY(r.open());
     TRY_INTO(m.count, r.number<long>("count", 0));
+    TRY_INTO(m.rate, r.number<long>("rate", 0));
     TRY(r.close());
     return m;
 }

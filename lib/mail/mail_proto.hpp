@@ -46,14 +46,21 @@
 //                                            then the client's shutdown. L is
 //                                            answered with queue-entry frames.
 //
-//   anvil-request/1     smtpd -> anvil       request ("connect" |
-//                                            "disconnect"), service (master.cf
-//                                            name), client_addr (an IP
-//                                            address); on one long-lived
-//                                            connection per smtpd process
-//   anvil-reply/1       anvil -> smtpd       count (the client's concurrent
+//   anvil-request/2     smtpd -> anvil       request ("connect" |
+//                                            "disconnect" | "message" |
+//                                            "recipient" | "newtls" | "auth"),
+//                                            service (master.cf name),
+//                                            client_addr (an IP address); on
+//                                            one long-lived connection per
+//                                            smtpd process
+//   anvil-reply/2       anvil -> smtpd       count (the client's concurrent
 //                                            connections to the service, this
-//                                            one included, after the request)
+//                                            one included, after the request),
+//                                            rate (requests of this kind from
+//                                            the client to the service in the
+//                                            current anvil_rate_time_unit,
+//                                            this one included; 0 for
+//                                            disconnect)
 //
 // Defined where they are used: the record stream to cleanup (record.hpp),
 // master's child status (server/master_proto.hpp).
@@ -133,14 +140,15 @@ struct Trigger {
 };
 
 struct AnvilRequest {
-    enum class Kind { connect, disconnect };
+    enum class Kind { connect, disconnect, message, recipient, newtls, auth };
     Kind kind = Kind::connect;
     std::string service;
     std::string client_addr;
 };
 
 struct AnvilReply {
-    long count = 0;
+    long count = 0;  // connections open now
+    long rate = 0;   // events of the request's kind in this time unit, this one included
 };
 
 util::Attrs encode(const AnvilRequest& m);

@@ -112,8 +112,9 @@ util::Result<std::optional<std::string>> MapList::lookup(std::string_view key) c
 }
 
 const MapList& WatchedMaps::get(const Config& cfg) {
+    const std::vector<std::string> specs = specs_ ? *specs_ : cfg.list(parameter_);
     std::string stamp;
-    for (const auto& spec : cfg.list(parameter_)) {
+    for (const auto& spec : specs) {
         struct stat st {};
         auto p = parse_map_spec(spec);
         if (p && ::stat((p->path + ".db").c_str(), &st) == 0)
@@ -121,7 +122,7 @@ const MapList& WatchedMaps::get(const Config& cfg) {
                      std::to_string(st.st_mtime) + ";";
     }
     if (!maps_ || stamp != stamp_) {
-        auto m = MapList::open(cfg.list(parameter_));
+        auto m = MapList::open(specs);
         if (!m) util::msg_warn("{}: {}", parameter_, m.error().text);
         maps_ = m ? std::move(*m) : MapList();
         stamp_ = stamp;

@@ -51,10 +51,15 @@ class Config;
 class WatchedMaps {
 public:
     explicit WatchedMaps(std::string parameter) : parameter_(std::move(parameter)) {}
+    // Only these tables of the parameter (the rest are not tables of
+    // files: local_recipient_maps' unix:passwd.byname).
+    WatchedMaps(std::string parameter, std::vector<std::string> specs)
+        : parameter_(std::move(parameter)), specs_(std::move(specs)) {}
     const MapList& get(const Config& cfg);
 
 private:
     std::string parameter_;
+    std::optional<std::vector<std::string>> specs_;
     std::optional<MapList> maps_;
     std::string stamp_;
 };

@@ -10,11 +10,14 @@ using K = ParamKind;
 // Defaults computed at run time (host name) are filled in by Config.
 constexpr std::array kParams{
     ParamSpec{"2bounce_notice_recipient", K::text, "postmaster"},
+    ParamSpec{"access_map_defer_code", K::integer, "450"},
+    ParamSpec{"access_map_reject_code", K::integer, "554"},
     ParamSpec{"alias_database", K::text, "hash:$config_directory/aliases"},
     ParamSpec{"alias_maps", K::text, "hash:$config_directory/aliases"},
     ParamSpec{"allow_mail_to_commands", K::text, "alias, forward"},
     ParamSpec{"allow_mail_to_files", K::text, "alias, forward"},
     ParamSpec{"alternate_config_directories", K::text, ""},
+    ParamSpec{"anvil_rate_time_unit", K::time, "60s", 1},
     ParamSpec{"bounce_notice_recipient", K::text, "postmaster"},
     ParamSpec{"bounce_queue_lifetime", K::time, "5d", 0, 'd'},
     ParamSpec{"bounce_size_limit", K::integer, "50000", 1},
@@ -38,6 +41,7 @@ constexpr std::array kParams{
     // (the families it connects to); Postfix 3's defaults.
     ParamSpec{"inet_interfaces", K::text, "all"},
     ParamSpec{"inet_protocols", K::text, "all"},
+    ParamSpec{"invalid_hostname_reject_code", K::integer, "501"},
     ParamSpec{"ipc_timeout", K::time, "3600s", 1},
     ParamSpec{"local_recipient_maps", K::text, "unix:passwd.byname $alias_maps"},
     ParamSpec{"mail_name", K::text, "kurir"},
@@ -46,6 +50,7 @@ constexpr std::array kParams{
     // Read-only, as Postfix's: kurir-conf prints it and "$mail_version" expands to it.
     ParamSpec{"mail_version", K::text, KURIR_VERSION},
     ParamSpec{"maillog_file", K::text, ""},
+    ParamSpec{"maps_rbl_reject_code", K::integer, "554"},
     ParamSpec{"max_idle", K::time, "100s", 1},
     ParamSpec{"max_use", K::integer, "1000", 1},
     ParamSpec{"maximal_backoff_time", K::time, "4000s", 1},
@@ -61,6 +66,7 @@ constexpr std::array kParams{
     ParamSpec{"myhostname", K::text, ""},
     ParamSpec{"mynetworks", K::text, "127.0.0.0/8 [::1]/128"},
     ParamSpec{"myorigin", K::text, "$myhostname"},
+    ParamSpec{"non_fqdn_reject_code", K::integer, "504"},
     ParamSpec{"qmgr_message_active_limit", K::integer, "20000", 1},
     ParamSpec{"queue_directory", K::text, "/var/spool/kurir"},
     ParamSpec{"queue_run_delay", K::time, "300s", 1},
@@ -90,11 +96,19 @@ constexpr std::array kParams{
     ParamSpec{"smtp_tls_CAfile", K::text, ""},
     ParamSpec{"smtp_tls_security_level", K::text, ""},
     ParamSpec{"smtpd_banner", K::text, "$myhostname ESMTP $mail_name"},
+    ParamSpec{"smtpd_client_auth_rate_limit", K::integer, "0"},
     ParamSpec{"smtpd_client_connection_count_limit", K::integer, "50", 0},
+    ParamSpec{"smtpd_client_connection_rate_limit", K::integer, "0"},
     // Postfix: ${smtpd_client_connection_limit_exceptions:$mynetworks}; kurir
     // has no older name to fall back on.
     ParamSpec{"smtpd_client_event_limit_exceptions", K::text, "$mynetworks"},
+    ParamSpec{"smtpd_client_message_rate_limit", K::integer, "0"},
+    ParamSpec{"smtpd_client_new_tls_session_rate_limit", K::integer, "0"},
+    ParamSpec{"smtpd_client_recipient_rate_limit", K::integer, "0"},
     ParamSpec{"smtpd_client_restrictions", K::text, ""},
+    ParamSpec{"smtpd_data_restrictions", K::text, ""},
+    ParamSpec{"smtpd_delay_reject", K::boolean, "yes"},
+    ParamSpec{"smtpd_end_of_data_restrictions", K::text, ""},
     ParamSpec{"smtpd_error_sleep_time", K::time, "1s", 0},
     ParamSpec{"smtpd_forbid_bare_newline", K::text, "normalize"},
     ParamSpec{"smtpd_hard_error_limit", K::integer, "20", 1},
@@ -103,9 +117,11 @@ constexpr std::array kParams{
     ParamSpec{"smtpd_junk_command_limit", K::integer, "100", 1},
     ParamSpec{"smtpd_recipient_limit", K::integer, "1000", 1},
     ParamSpec{"smtpd_recipient_restrictions", K::text, ""},
+    ParamSpec{"smtpd_reject_unlisted_recipient", K::boolean, "yes"},
     // Postfix's default ends in defer_unauth_destination (454); kurir's
     // contract (INTERFACE.md) refuses relaying with 554 5.7.1.
     ParamSpec{"smtpd_relay_restrictions", K::text, "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination"},
+    ParamSpec{"smtpd_restriction_classes", K::text, ""},
     ParamSpec{"smtpd_sasl_auth_enable", K::boolean, "no"},
     // Read by cleanup, which writes the Received: header.
     ParamSpec{"smtpd_sasl_authenticated_header", K::boolean, "no"},
@@ -141,6 +157,8 @@ constexpr std::array kParams{
     ParamSpec{"smtpd_tls_wrappermode", K::boolean, "no"},
     ParamSpec{"syslog_name", K::text, "kurir"},
     ParamSpec{"transport_maps", K::text, ""},
+    ParamSpec{"unknown_address_reject_code", K::integer, "450"},
+    ParamSpec{"unknown_local_recipient_reject_code", K::integer, "550"},
 };
 }  // namespace
 

@@ -135,3 +135,61 @@ def test_smtpd_serves_when_anvil_is_down(make_instance):
     inst.start()
     deliver_from(inst, "127.0.0.1", "alice")
     assert "serving the client without a connection count" in inst.log()
+
+
+def test_message_recipient_and_connection_rates(make_instance):
+    """Postfix's smtpd_client_*_rate_limit, counted by anvil per time unit
+    across sessions and smtpd processes; exceptions are not counted."""
+    import smtplib
+    inst = make_instance(smtpd_client_event_limit_exceptions="", smtpd_client_message_rate_limit="2",
+                         smtpd_client_recipient_rate_limit="3", smtpd_client_connection_rate_limit="5",
+                         anvil_rate_time_unit="3600s").start()
+    with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as s:       # connection 1
+        s.ehlo("client.test")
+        assert s.mail("a@client.test")[0] == 250                     # message 1
+        assert [s.rcpt(f"u{i}@mx.test")[0] for i in range(4)] == [250, 250, 250, 450]
+        s.rset()
+    with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as s:       # connection 2
+        s.ehlo("client.test")
+        assert s.mail("a@client.test")[0] == 250                     # message 2
+        s.rset()
+        assert s.mail("a@client.test") == (450, b"4.7.1 Error: too much mail from 127.0.0.1")
+    for _ in range(3):                                                 # connections 3 to 5
+        with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as s:
+            assert s.noop()[0] == 250
+    socks, firsts = open_idle(inst.port, 1)                            # connection 6
+    close_all(socks)
+    assert firsts[0] == "421 4.7.0 mx.test Error: too many connections from 127.0.0.1"
+    log = inst.log()
+    for line in ("warning: Recipient address rate limit exceeded: 4 from localhost[127.0.0.1] for service",
+                 "warning: Message delivery request rate limit exceeded: 3 from localhost[127.0.0.1] for service",
+                 "warning: Connection rate limit exceeded: 6 from localhost[127.0.0.1] for service"):
+        assert line in log, log
+    # Another address is counted on its own.
+    socks, firsts = open_idle(inst.port, 1, source="127.0.0.2")
+    close_all(socks)
+    assert firsts[0].startswith("220 ")
+
+
+def test_auth_and_new_tls_session_rates(make_instance):
+    import base64
+    import smtplib
+    from test_smtpd_auth import add_user
+    from test_smtpd_tls import client_context, tls_instance
+    inst = tls_instance(make_instance, smtpd_client_event_limit_exceptions="", smtpd_client_auth_rate_limit="2",
+                        smtpd_client_new_tls_session_rate_limit="1", smtpd_sasl_auth_enable="yes",
+                        smtpd_tls_auth_only="no")
+    add_user(inst, "alice", "s3cret pass")
+    inst.start()
+    with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as s:
+        s.ehlo("client.test")
+        assert s.starttls(context=client_context())[0] == 220
+    with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as s:
+        s.ehlo("client.test")
+        assert s.docmd("STARTTLS") == (454, b"4.7.0 Error: too many new TLS sessions from 127.0.0.1")
+        wrong = "PLAIN " + base64.b64encode(b"\0alice\0wrong").decode()
+        codes = [s.docmd("AUTH", wrong)[0] for _ in range(3)]
+        assert codes == [535, 535, 450], codes
+    log = inst.log()
+    assert "warning: AUTH command rate limit exceeded: 3 from localhost[127.0.0.1]" in log
+    assert "warning: New TLS session rate limit exceeded: 2 from localhost[127.0.0.1]" in log

@@ -226,7 +226,7 @@ TEST_CASE("smtpd: a missing smtpd_sender_login_maps table refuses for now, never
     f.talk("EHLO client.test\r\n", 2);
     auto r = f.talk("MAIL FROM:<boss@mx.test>\r\nRCPT TO:<alice@mx.test>\r\n", 2);
     REQUIRE(r.size() == 2);
-    CHECK(r[1] == "451 4.3.5 <alice@mx.test>: Recipient address rejected: Server configuration error");
+    CHECK(r[1] == "451 4.3.0 <alice@mx.test>: Temporary lookup failure");
 }
 
 TEST_CASE("smtpd: the hard error limit ends the session with 421", "[smtpd_session]") {
@@ -320,4 +320,25 @@ TEST_CASE("smtpd: smtpd_session_time_limit ends a session that keeps dribbling",
     CHECK(last == "421 4.4.2 mx.test Error: timeout exceeded");
     f.talk("", 2);
     CHECK(f.closed);
+}
+
+TEST_CASE("smtpd: reject_unauth_pipelining refuses DATA from a client that talked ahead", "[smtpd_session]") {
+    const std::string conf = "smtpd_data_restrictions = reject_unauth_pipelining\n";
+    {
+        Fixture f(conf);
+        f.talk("", 1);
+        auto r = f.talk("HELO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<alice@mx.test>\r\nDATA\r\n", 4);
+        REQUIRE(r.size() == 4);
+        CHECK(r[3] == "503 5.5.0 <DATA>: Data command rejected: Improper use of SMTP command pipelining");
+    }
+    {
+        // After EHLO's answer a client may pipeline up to DATA.
+        Fixture f(conf);
+        f.talk("", 1);
+        f.talk("EHLO client.test\r\n", 1);
+        auto r = f.talk("MAIL FROM:<a@client.test>\r\nRCPT TO:<alice@mx.test>\r\nDATA\r\n", 3);
+        REQUIRE(r.size() == 3);
+        // (no cleanup in this fixture: DATA gets past the check to 451)
+        CHECK(r[2] == "451 4.3.0 Error: queue file write error");
+    }
 }

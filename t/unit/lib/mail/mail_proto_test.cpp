@@ -52,7 +52,7 @@ void refuses_every_damage(const util::Attrs& good, Decode decode, std::string_vi
     auto wrong = decode(with(good, 0, "other-protocol/1"));
     REQUIRE_FALSE(wrong);
     CHECK(wrong.error().text.find("other-protocol/1") != std::string::npos);
-    std::string next = std::string(protocol) + "/2";
+    std::string next = std::string(protocol) + "/99";  // a version no codec speaks
     auto version = decode(with(good, 0, next));
     REQUIRE_FALSE(version);
     CHECK(version.error().text.find(next) != std::string::npos);
@@ -203,7 +203,7 @@ TEST_CASE("triggers: one request, an argument only where one belongs", "[mail_pr
 
 TEST_CASE("anvil request and reply round-trip and refuse damage", "[mail_proto]") {
     using K = AnvilRequest::Kind;
-    for (auto kind : {K::connect, K::disconnect}) {
+    for (auto kind : {K::connect, K::disconnect, K::message, K::recipient, K::newtls, K::auth}) {
         auto d = decode_anvil_request(encode(AnvilRequest{kind, "smtp", "127.0.0.1"}));
         REQUIRE(d);
         CHECK(d->kind == kind);
@@ -212,7 +212,7 @@ TEST_CASE("anvil request and reply round-trip and refuse damage", "[mail_proto]"
     }
     refuses_every_damage(encode(AnvilRequest{K::connect, "smtp", "::1"}), decode_anvil_request, "anvil-request");
     auto req = [](std::string request, std::string service, std::string addr) {
-        return util::Attrs{{"protocol", "anvil-request/1"}, {"request", std::move(request)},
+        return util::Attrs{{"protocol", "anvil-request/2"}, {"request", std::move(request)},
                            {"service", std::move(service)}, {"client_addr", std::move(addr)}};
     };
     for (const auto& bad : {req("", "smtp", "1.2.3.4"), req("lookup", "smtp", "1.2.3.4"), req("connect", "", "1.2.3.4"),
@@ -221,10 +221,14 @@ TEST_CASE("anvil request and reply round-trip and refuse damage", "[mail_proto]"
         REQUIRE_FALSE(d);
         CHECK(d.error().text.starts_with("anvil-request: malformed "));
     }
-    auto reply = decode_anvil_reply(encode(AnvilReply{51}));
+    auto reply = decode_anvil_reply(encode(AnvilReply{51, 7}));
     REQUIRE(reply);
     CHECK(reply->count == 51);
-    refuses_every_damage(encode(AnvilReply{1}), decode_anvil_reply, "anvil-reply");
-    for (const char* count : {"", "-1", "x", "1 "})
-        CHECK_FALSE(decode_anvil_reply(util::Attrs{{"protocol", "anvil-reply/1"}, {"count", count}}));
+    CHECK(reply->rate == 7);
+    refuses_every_damage(encode(AnvilReply{1, 1}), decode_anvil_reply, "anvil-reply");
+    for (const char* count : {"", "-1", "x", "1 "}) {
+        CHECK_FALSE(decode_anvil_reply(util::Attrs{{"protocol", "anvil-reply/2"}, {"count", count}, {"rate", "1"}}));
+        CHECK_FALSE(decode_anvil_reply(util::Attrs{{"protocol", "anvil-reply/2"}, {"count", "1"}, {"rate", count}}));
+    }
+    CHECK_FALSE(decode_anvil_reply(util::Attrs{{"protocol", "anvil-reply/2"}, {"count", "1"}}));
 }
