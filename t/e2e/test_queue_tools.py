@@ -268,3 +268,35 @@ def test_backlog_larger_than_active_limit_drains_without_waiting_for_a_queue_run
     inst.wait_delivered("amy", n, timeout=60)
     inst.wait_queue_empty()
     assert len(inst.maildir_files("amy")) <= n + 10  # a kill repeats at most what was in flight
+
+
+def shape_rows(out):
+    """qshape output as {name: [counts]}, after checking its frame."""
+    lines = out.splitlines()
+    assert all(len(l) == 80 for l in lines), out
+    assert lines[0].split() == ["T", "5", "10", "20", "40", "80", "160", "320", "640", "1280", "1280+"]
+    assert lines[1].split()[0] == "TOTAL"
+    return {l.split()[0]: [int(n) for n in l.split()[1:]] for l in lines[1:]}
+
+
+def test_qshape_counts_recipients_and_senders_per_domain(make_instance):
+    inst = held_instance(make_instance)
+    for i in range(3):
+        res = inst.sendmail("far@remote.test", "x@Other.Test", input=f"Subject: s{i}\n\nbody\n".encode())
+        assert res.returncode == 0, res.stderr
+    wait_for(lambda: len(inst.queue_files("deferred")) == 3, 30, "three deferred messages")
+    res = tool(inst, "kurir-queue", "-q", "deferred", user=True)
+    assert res.returncode == 0, res.stderr
+    rows = shape_rows(res.stdout)
+    fresh = [3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+    assert rows == {"TOTAL": [6, 6] + [0] * 9, "other.test": fresh, "remote.test": fresh}
+    # Equal counts: the shorter name first; TOTAL always first.
+    assert [l.split()[0] for l in res.stdout.splitlines()[1:]] == ["TOTAL", "other.test", "remote.test"]
+    # qshape's default is incoming and active: nothing waits there.
+    assert shape_rows(tool(inst, "kurir-queue", "-q", user=True).stdout) == {"TOTAL": [0] * 11}
+    # -s: one count per message, by sender domain (mail from sendmail comes from $myorigin).
+    rows = shape_rows(tool(inst, "kurir-queue", "-q", "-s", "deferred", "hold", user=True).stdout)
+    assert rows == {"TOTAL": [3, 3] + [0] * 9, "mx.test": [3, 3] + [0] * 9}
+    bad = tool(inst, "kurir-queue", "-q", "nosuchqueue")
+    assert bad.returncode != 0 and "unknown queue: nosuchqueue" in bad.stderr
+
