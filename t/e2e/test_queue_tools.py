@@ -334,6 +334,8 @@ def test_super_e_keeps_held_mail_held_and_f_releases_and_expires_it(make_instanc
     res = tool(inst, "kurir-super", "-e", qid)
     assert res.returncode == 0 and "Expired: 1 message" in res.stderr
     assert os.stat(held).st_mode & 0o010  # marked, and still on hold
+    [entry] = [json.loads(l) for l in tool(inst, "kurir-queue", "-j", user=True).stdout.splitlines()]
+    assert entry["queue_name"] == "hold" and entry["forced_expire"] is True
     assert inst.maildir_files("alice") == []
     res = tool(inst, "kurir-super", "-f", qid)
     assert res.returncode == 0 and "Expired: 1 message" in res.stderr

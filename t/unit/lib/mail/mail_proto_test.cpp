@@ -52,7 +52,7 @@ void refuses_every_damage(const util::Attrs& good, Decode decode, std::string_vi
     auto wrong = decode(with(good, 0, "other-protocol/1"));
     REQUIRE_FALSE(wrong);
     CHECK(wrong.error().text.find("other-protocol/1") != std::string::npos);
-    std::string next = std::string(protocol) + "/2";
+    std::string next = std::string(protocol) + "/99";  // a version this build does not speak
     auto version = decode(with(good, 0, next));
     REQUIRE_FALSE(version);
     CHECK(version.error().text.find(next) != std::string::npos);
@@ -163,6 +163,9 @@ TEST_CASE("queue listing carries any bytes in addresses and reasons", "[mail_pro
     REQUIRE(d);
     REQUIRE(d->size() == 2);
     CHECK((*d)[1].sender == m.sender);
+    CHECK_FALSE((*d)[1].forced_expire);
+    m.forced_expire = true;
+    CHECK((*decode_queue_listing(encode_queue_listing({m})))[0].forced_expire);
     REQUIRE((*d)[1].recipients.size() == 2);
     CHECK((*d)[1].recipients[0].address == "a}b@example.com");
     CHECK((*d)[1].recipients[0].delay_reason == m.recipients[0].delay_reason);
