@@ -7,9 +7,10 @@
 //   kurir-conf [-c config_dir] -M[f] [service[/type] ...]
 //   kurir-conf [-c config_dir] -F [service[/type[/field]] ...]
 //   kurir-conf [-c config_dir] -P [service[/type[/parameter]] ...]
-//   kurir-conf [-c config_dir] -M service/type='entry' | -MX service/type ...
+//   kurir-conf [-c config_dir] -M service/type='entry' ...
 //   kurir-conf [-c config_dir] -F service/type/field=value ...
-//   kurir-conf [-c config_dir] -P service/type/parameter=value | -PX service/type/parameter ...
+//   kurir-conf [-c config_dir] -P service/type/parameter=value ...
+//   kurir-conf [-c config_dir] -MX service/type ... | -PX service/type/parameter ...
 // DESCRIPTION
 //   Prints "name = value" for every parameter (known ones and any others
 //   main.cf sets), or for the names given. -n: only those main.cf sets; -d:
@@ -45,8 +46,9 @@
 //   would not be used as it is: an unknown parameter name, a malformed
 //   entry, or a master.cf or main.cf that master would not start with.
 // DIAGNOSTICS
-//   Exit 0 on success; EX_CONFIG when main.cf cannot be used; EX_USAGE for
-//   bad arguments.
+//   Exit 0 on success; EX_CONFIG when main.cf or master.cf cannot be used
+//   or an edit is refused; EX_USAGE for bad arguments; EX_CANTCREAT when
+//   the new file cannot be written.
 #include "mail/config.hpp"
 #include "mail/main_cf.hpp"
 #include "mail/param_status.hpp"
