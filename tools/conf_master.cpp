@@ -42,9 +42,10 @@ util::Result<std::vector<mail::MasterCfText>> read_entries(const std::string& fi
     auto entries = mail::split_master_cf(text);
     for (const auto& e : entries)
         if (e.fields.size() < 8)
-            return util::fail(fmt::format("{}:{}: bad field count (want service type private unpriv chroot wakeup "
-                                          "maxproc command)",
-                                          file, e.first_line + 1));
+            return util::fail(
+                fmt::format("{}:{}: bad field count (want service type private unpriv chroot wakeup "
+                            "maxproc command)",
+                            file, e.first_line + 1));
     return entries;
 }
 
@@ -65,7 +66,8 @@ int save_master(const std::string& dir, const std::string& text) {
             if (s.args[i] == "-o") overrides.push_back(s.args[++i]);
         if (overrides.empty()) continue;
         if (auto c = mail::Config::load(dir, overrides); !c)
-            return fatal(EX_CONFIG, fmt::format("not saved: {}:{}: service {}: {}", file, s.line, s.name, c.error().text));
+            return fatal(EX_CONFIG,
+                         fmt::format("not saved: {}:{}: service {}: {}", file, s.line, s.name, c.error().text));
     }
     if (auto r = util::replace_file_durable(dir, "master.cf", text); !r) return fatal(EX_CANTCREAT, r.error().text);
     return 0;
@@ -104,7 +106,8 @@ int show_master(const std::string& dir, char what, bool fold, const std::vector<
                 ++matched[r];
             } else if (what == 'F') {
                 for (size_t f = 0; f < std::size(mail::kMasterFieldNames); ++f)
-                    if (third == "*" || mail::kMasterFieldNames[f] == third) out += mail::format_master_field(e.fields, f);
+                    if (third == "*" || mail::kMasterFieldNames[f] == third)
+                        out += mail::format_master_field(e.fields, f);
                 ++matched[r];
             } else {
                 for (const auto& [name, value] : mail::master_params(e.fields))
@@ -135,13 +138,17 @@ int edit_master(const std::string& dir, char what, bool remove, const std::vecto
                                           : fmt::format("edit wants key=value: \"{}\"", req));
         std::string key = req.substr(0, eq);
         while (!key.empty() && (key.back() == ' ' || key.back() == '\t')) key.pop_back();
-        std::string value = eq == std::string::npos ? "" : std::string(util::trim(std::string_view(req).substr(eq + 1)));
+        std::string value =
+            eq == std::string::npos ? "" : std::string(util::trim(std::string_view(req).substr(eq + 1)));
         auto parts = mail::split_pattern(key);
         size_t want = what == 'M' ? 2 : 3;
         if (parts.size() != want || parts[0].empty() || parts[1].empty() || parts.back().empty())
             return fatal(EX_USAGE, fmt::format("\"{}\": want {}", req,
-                                               what == 'M' ? "service/type" : what == 'F' ? "service/type/field" : "service/type/parameter"));
-        if (value.find('\n') != std::string::npos) return fatal(EX_USAGE, fmt::format("\"{}\": value has a newline", req));
+                                               what == 'M'   ? "service/type"
+                                               : what == 'F' ? "service/type/field"
+                                                             : "service/type/parameter"));
+        if (value.find('\n') != std::string::npos)
+            return fatal(EX_USAGE, fmt::format("\"{}\": value has a newline", req));
         std::optional<size_t> field;
         if (what == 'F') {
             if (remove) return fatal(EX_USAGE, "-F cannot be used with -X");
@@ -168,11 +175,12 @@ int edit_master(const std::string& dir, char what, bool remove, const std::vecto
                 if (remove) {
                     fields.clear();
                 } else {
-                    fields = mail::split_master_cf(value).empty() ? std::vector<std::string>{}
-                                                                   : mail::split_master_cf(value)[0].fields;
+                    auto given = mail::split_master_cf(value);
+                    fields = given.empty() ? std::vector<std::string>{} : given[0].fields;
                     if (fields.size() < 8 || fields[0] != it->fields[0] || fields[1] != it->fields[1])
-                        return fatal(EX_USAGE, fmt::format("\"{}\": the entry must be \"{} {} ...\" with 8 fields or more",
-                                                           req, it->fields[0], it->fields[1]));
+                        return fatal(EX_USAGE,
+                                     fmt::format("\"{}\": the entry must be \"{} {} ...\" with 8 fields or more", req,
+                                                 it->fields[0], it->fields[1]));
                 }
             } else if (what == 'F') {
                 mail::set_master_field(fields, *field, value);
@@ -207,7 +215,8 @@ int remove_main(const std::string& dir, bool comment_out, const std::vector<std:
     std::string out = *text;
     for (const auto& n : names) {
         if (n.find('=') != std::string::npos)
-            return fatal(EX_USAGE, fmt::format("-{} wants parameter names, not name=value: \"{}\"", comment_out ? '#' : 'X', n));
+            return fatal(EX_USAGE,
+                         fmt::format("-{} wants parameter names, not name=value: \"{}\"", comment_out ? '#' : 'X', n));
         bool set = std::any_of(entries->begin(), entries->end(), [&](const auto& e) { return e.name == n; });
         if (!valid_name(n) || (!set && mail::param_status(n) == mail::ParamStatus::unknown))
             return fatal(EX_CONFIG, fmt::format("{}: unknown parameter", n));

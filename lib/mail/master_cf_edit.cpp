@@ -78,7 +78,10 @@ std::string format_master_entry(const std::vector<std::string>& f, bool fold) {
     };
     size_t field = 0;
     for (; field < kMinFields && field < f.size(); ++field) {
-        if (len > 0) do add(" "); while (len < kColumnGoal[field]);
+        if (len > 0) {  // one space at least, then on to the column
+            add(" ");
+            while (len < kColumnGoal[field]) add(" ");
+        }
         add(f[field]);
     }
     bool in_options = true;

@@ -92,7 +92,9 @@ std::string format_queue_shape(const std::vector<ListedMessage>& messages, long 
     int dw = std::max(o.width, 80);
     long t = 0;
     for (int i = 0; i <= nb; ++i) {
-        std::string h = i == 0 ? "T" : heads.size() == static_cast<size_t>(nb) ? fmt::format("{}+", t) : std::to_string(t);
+        std::string h = i == 0                                    ? "T"
+                        : heads.size() == static_cast<size_t>(nb) ? fmt::format("{}+", t)
+                                                                  : std::to_string(t);
         size_t l = std::max(std::to_string(total.counts[i]).size(), h.size());
         int w = l > 2 ? static_cast<int>(l) + 1 : 3;
         heads.push_back(h);
@@ -105,7 +107,8 @@ std::string format_queue_shape(const std::vector<ListedMessage>& messages, long 
         std::string out;
         size_t w = static_cast<size_t>(dw);
         if (name.size() > w)
-            out = name.starts_with(".") ? ".+" + name.substr(name.size() - (w - 2)) : "+" + name.substr(name.size() - (w - 1));
+            out = name.starts_with(".") ? ".+" + name.substr(name.size() - (w - 2))
+                                        : "+" + name.substr(name.size() - (w - 1));
         else
             out = std::string(w - name.size(), ' ') + name;
         for (size_t i = 0; i < cells.size(); ++i) out += fmt::format("{:>{}}", cells[i], widths[i]);
