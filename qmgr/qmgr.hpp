@@ -27,6 +27,7 @@ struct Message {
     std::string id;
     mail::QueueEnvelope env;
     double active_time = 0;
+    bool force_expire = false;  // kurir-super -e/-f: bounce what is left, deliver nothing
     int jobs_in_flight = 0;
     int jobs_waiting = 0;
     std::vector<std::pair<size_t, std::string>> newly_done;     // offset, for the log

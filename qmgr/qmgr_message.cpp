@@ -38,12 +38,24 @@ void Manager::load(const std::string& id) {
     m.id = id;
     m.env = std::move(*env);
     m.active_time = mail::now_seconds();
+    struct stat st {};
+    m.force_expire = ::stat(path.c_str(), &st) == 0 && (st.st_mode & mail::kForcedExpireMode) != 0;
     size_t pending = 0;
     for (const auto& r : m.env.recipients) pending += r.done ? 0 : 1;
     util::msg_info("{}: from=<{}>, size={}, nrcpt={} (queue active)", id, mail::quote_address(m.env.sender),
                    m.env.content_size, m.env.recipients.size());
     if (pending == 0) {
         finish(m);
+        return;
+    }
+    if (m.force_expire) {
+        // Administratively expired: no delivery, every recipient left goes
+        // back to the sender (with the reason it was deferred, if any).
+        for (const auto& r : m.env.recipients)
+            if (!r.done)
+                m.deferred.push_back(temporary_outcome(
+                    r.offset, r.defer_reason.empty() ? "message is administratively expired" : r.defer_reason));
+        maybe_finish(m);
         return;
     }
     std::vector<Route> routes;
@@ -146,12 +158,13 @@ void Manager::maybe_finish(Message& m) {
     if (m.jobs_in_flight == 0 && m.jobs_waiting == 0) finish(m);
 }
 
-// Recipients still deferred past the queue lifetime bounce with their last reason.
+// Recipients still deferred past the queue lifetime (or in a message
+// kurir-super expired) bounce with their last reason.
 void Manager::expire(Message& m) {
     bool null_sender = m.env.sender.empty();
     long lifetime = ctx_.config.seconds(null_sender ? "bounce_queue_lifetime" : "maximal_queue_lifetime");
     double age = mail::now_seconds() - static_cast<double>(m.env.arrival_sec);
-    if (m.deferred.empty() || age < static_cast<double>(lifetime)) return;
+    if (m.deferred.empty() || (!m.force_expire && age < static_cast<double>(lifetime))) return;
     double now = mail::now_seconds();
     for (auto& o : m.deferred) {
         for (const auto& r : m.env.recipients)
@@ -161,8 +174,8 @@ void Manager::expire(Message& m) {
                                                            "expired, returned to sender");
                 util::msg_info("{}", line);
             }
-        o.text = "message delivery timed out: " + o.text;
-        if (!o.dsn.starts_with("4")) o.dsn = "4.4.7";
+        if (!m.force_expire) o.text = "message delivery timed out: " + o.text;
+        if (!o.dsn.starts_with("4") || m.force_expire) o.dsn = "4.4.7";
         m.bounced.push_back(std::move(o));
     }
     m.deferred.clear();

@@ -2,6 +2,8 @@
 //   kurir-queue - list and flush the mail queue, as postqueue(1)
 // SYNOPSIS
 //   kurir-queue [-c config_dir] -p | -j | -f | -i queue_id | -s site
+//   kurir-queue [-c config_dir] -q [-s] [-p] [-m min_subdomains] [-b bucket_count]
+//     [-t bucket_time] [-l] [-w terminal_width] [queue_name ...]
 // DESCRIPTION
 //   -p prints the queue in postqueue -p (mailq) layout: a header, one entry
 //   per message (queue id with '*' for active and '!' for hold, size,
@@ -13,6 +15,21 @@
 //   frames (mail/mail_proto.hpp), so an ordinary
 //   user never reads queue files; root may read them directly when the mail
 //   system is down.
+//
+//   -q prints the queue's shape as qshape(1) does: how many recipients per
+//   domain have waited how long, in minutes. The columns are the total (T)
+//   and age buckets named by their upper limit: by default 5 10 20 40 80
+//   160 320 640 1280 1280+ (each twice the one before, the last without a
+//   limit). The first row is TOTAL, then one row per recipient domain, the
+//   most recipients first. The options after -q are qshape's: -s counts
+//   messages by sender domain instead (the null sender is MAILER-DAEMON);
+//   -p adds rows for parent domains (".example.com") that have at least
+//   min_subdomains (default 5) subdomains; -b the number of buckets
+//   (default 10); -t the first bucket's limit in minutes (default 5); -l
+//   linear buckets (multiples of bucket_time); -w the width the rows are
+//   right justified to (default 80). The queues counted are the
+//   incoming and active queues, or those named (maildrop, incoming, active,
+//   deferred, hold): "kurir-queue -q deferred" shows what waits for a retry.
 // SECURITY
 //   Installed setgid kurirdrop (like kurir-drop) only to reach public/: the
 //   group is off from the start, raised for the connect to public/qmgr and
@@ -28,6 +45,7 @@
 #include "mail/config_trust.hpp"
 #include "mail/mail_proto.hpp"
 #include "mail/queue_listing.hpp"
+#include "mail/queue_shape.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/privilege.hpp"
@@ -36,7 +54,9 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <ctime>
 #include <optional>
 #include <utility>
 
@@ -47,7 +67,10 @@ namespace {
 [[noreturn]] void die(int code, const std::string& text) { util::tool_fatal("kurir-queue", code, text); }
 
 [[noreturn]] void usage() {
-    std::string_view line = "usage: kurir-queue [-c config_dir] -p | -j | -f | -i queue_id | -s site\n";
+    std::string_view line =
+        "usage: kurir-queue [-c config_dir] -p | -j | -f | -i queue_id | -s site\n"
+        "       kurir-queue [-c config_dir] -q [-s] [-p] [-m min_subdomains] [-b bucket_count]\n"
+        "                   [-t bucket_time] [-l] [-w terminal_width] [queue_name ...]\n";
     [[maybe_unused]] ssize_t n = ::write(2, line.data(), line.size());
     std::exit(EX_USAGE);
 }
@@ -74,10 +97,42 @@ int main(int argc, char** argv) {
     std::optional<std::string> dash_c;
     char mode = 0;
     std::string arg;
+    mail::QueueShapeOptions shape;
+    std::vector<std::string> shape_queues;
+    auto number = [&](int& i) {
+        if (i + 1 >= argc) usage();
+        auto n = mail::parse_integer(argv[++i]);
+        if (!n || *n < 1 || *n > 100000) usage();
+        return static_cast<int>(*n);
+    };
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "-c" && i + 1 < argc) {
             dash_c = argv[++i];
+        } else if (a == "-q" && mode == 0) {
+            mode = 'q';
+        } else if (mode == 'q') {
+            // After -q the options are qshape's.
+            if (a == "-s")
+                shape.by_sender = true;
+            else if (a == "-p")
+                shape.parents = true;
+            else if (a == "-l")
+                shape.linear = true;
+            else if (a == "-m")
+                shape.min_subdomains = number(i);
+            else if (a == "-b")
+                shape.bucket_count = number(i);
+            else if (a == "-t")
+                shape.bucket_minutes = number(i);
+            else if (a == "-w")
+                shape.width = number(i);
+            else if (mail::parse_queue(a) && a != "corrupt")
+                shape_queues.push_back(a);
+            else if (!a.empty() && a[0] != '-')
+                die(EX_USAGE, fmt::format("unknown queue: {}", a));
+            else
+                usage();
         } else if (a == "-p" || a == "-j" || a == "-f") {
             mode = a[1];
         } else if ((a == "-i" || a == "-s") && i + 1 < argc) {
@@ -118,7 +173,13 @@ int main(int argc, char** argv) {
         die(EX_UNAVAILABLE, "the mail system is down: " + r.error().text);
     }
     std::string out;
-    if (mode == 'j') {
+    if (mode == 'q') {
+        if (shape_queues.empty()) shape_queues = {"incoming", "active"};  // qshape's default
+        std::erase_if(messages, [&](const mail::ListedMessage& m) {
+            return std::find(shape_queues.begin(), shape_queues.end(), m.queue_name) == shape_queues.end();
+        });
+        out = mail::format_queue_shape(messages, static_cast<long>(std::time(nullptr)), shape);
+    } else if (mode == 'j') {
         for (const auto& m : messages) out += mail::format_json_line(m);
     } else {
         out = mail::format_postqueue(messages);

@@ -5,15 +5,35 @@
 //   kurir-super [-c config_dir] -h ID|ALL|- [queue]   put on hold
 //   kurir-super [-c config_dir] -H ID|ALL|- [queue]   release from hold
 //   kurir-super [-c config_dir] -r ID|ALL|- [queue]   requeue (through pickup and cleanup again)
+//   kurir-super [-c config_dir] -e ID|ALL|- [queue]   expire: return to sender
+//   kurir-super [-c config_dir] -f ID|ALL|- [queue]   expire, and release from hold
 //   kurir-super [-c config_dir] -s                    check and repair the queue
+//   kurir-super [-c config_dir] -p                    purge old temporary files
 // DESCRIPTION
 //   "-" reads queue ids from standard input, one per line. Each change is a
 //   rename or an unlink, so it is safe while the mail system runs; a message
 //   qmgr is delivering at that moment finishes its current attempt. -r
 //   writes the message (its recipients not yet delivered) back into maildrop
 //   and removes the old file, so it gets a new queue id, as with Postfix.
-//   -s removes stale temporary files, moves unparseable files to corrupt/
-//   and, run by root, gives every queue file to mail_owner.
+//   -s moves unparseable files to corrupt/ and, run by root, gives every
+//   queue file to mail_owner.
+//
+//   -e and -f request forced expiration, as postsuper -e and -f do (Postfix
+//   3.5): the message (default queues: hold, incoming, active, deferred) is
+//   marked, and qmgr returns it to the sender at its next delivery attempt
+//   instead of delivering it, logging "status=expired, returned to sender"
+//   for each recipient left; the notice gives the reason the recipient was
+//   deferred, or "message is administratively expired". A message that
+//   waits in deferred/ is asked for at once. -f also releases a message
+//   from hold (as -H); with -e a held message stays on hold, expired when
+//   it is released. The mark is the file's group execute bit, Postfix's.
+//
+//   -p purges temporary files left over after a crash, as postsuper -p:
+//   the ".NAME.tmp" files that writers (cleanup, kurir-drop, kurir-super
+//   -r) use where the filesystem has no O_TMPFILE, in maildrop, incoming,
+//   active, deferred and hold, once they are older than a day (Postfix's
+//   limit), so no writer can still be at work on them. Nothing else is
+//   touched; -p may be given with any other operation, and is done first.
 // SECURITY
 //   For root (or the user an unprivileged instance runs as). mail_owner
 //   writes every queue directory, so root trusts no name in them: a queue
@@ -21,6 +41,8 @@
 //   says it is a regular file; its owner (-s) and time (-H) are changed
 //   through that descriptor, never a file with a second link; a symbolic
 //   link, FIFO or device under a queue id is moved to corrupt/ by -s.
+//   -e/-f set their mark with fchmod on that descriptor. -p removes only
+//   names that lstat says are regular files (unlink never follows a link).
 //   -r writes the new maildrop file as mail_owner.
 // DIAGNOSTICS
 //   Prints "Deleted: N messages" (and so on) to standard error; 0 on
@@ -46,14 +68,16 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <iostream>
+#include <set>
 
 using namespace kurir;
 
 namespace {
 
 [[noreturn]] void usage() {
-    fmt::print(stderr, "usage: kurir-super [-c config_dir] -d|-h|-H|-r ID|ALL|- [queue] | -s\n");
+    fmt::print(stderr, "usage: kurir-super [-c config_dir] [-p] [-d|-h|-H|-r|-e|-f ID|ALL|- [queue] | -s]\n");
     std::exit(EX_USAGE);
 }
 
@@ -127,6 +151,52 @@ bool requeue(const mail::QueueDir& queue, mail::Queue from, const std::string& i
     return true;
 }
 
+// postsuper's MAX_TEMP_AGE: a temporary file this old has no writer left.
+constexpr time_t kMaxTempAge = 60 * 60 * 24;
+
+bool temporary_name(const std::string& n) { return n.size() > 5 && n.starts_with(".") && n.ends_with(".tmp"); }
+
+size_t purge_temporary_files(const mail::QueueDir& queue, time_t now) {
+    size_t purged = 0;
+    for (mail::Queue q : {mail::Queue::maildrop, mail::Queue::incoming, mail::Queue::active, mail::Queue::deferred,
+                          mail::Queue::hold}) {
+        std::string dir = queue.dir(q);
+        DIR* d = ::opendir(dir.c_str());
+        if (d == nullptr) continue;
+        std::vector<std::string> names;
+        while (struct dirent* e = ::readdir(d))
+            if (temporary_name(e->d_name)) names.push_back(e->d_name);
+        ::closedir(d);
+        for (const auto& n : names) {
+            std::string path = dir + "/" + n;
+            struct stat st {};
+            if (::lstat(path.c_str(), &st) < 0 || !S_ISREG(st.st_mode) || st.st_mtime + kMaxTempAge > now) continue;
+            if (::unlink(path.c_str()) == 0) {
+                util::msg_info("removed temporary file {}", path);
+                ++purged;
+            } else if (errno != ENOENT) {
+                util::msg_warn("remove {}: {}", path, std::strerror(errno));
+            }
+        }
+    }
+    return purged;
+}
+
+// The forced-expiration mark, set through the file's own descriptor.
+bool mark_expired(const std::string& path) {
+    auto fd = util::open_regular(path);
+    struct stat st {};
+    if (!fd || ::fstat(fd->get(), &st) < 0) {
+        util::msg_warn("{}", fd ? "fstat " + path + ": " + std::strerror(errno) : fd.error().text);
+        return false;
+    }
+    if (::fchmod(fd->get(), (st.st_mode & 07777) | mail::kForcedExpireMode) < 0) {
+        util::msg_warn("fchmod {}: {}", path, std::strerror(errno));
+        return false;
+    }
+    return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -134,11 +204,15 @@ int main(int argc, char** argv) {
     char op = 0;
     std::string target;
     std::optional<mail::Queue> only;
+    bool purge = false;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "-c" && i + 1 < argc) {
             dir = argv[++i];
-        } else if ((a == "-d" || a == "-h" || a == "-H" || a == "-r") && i + 1 < argc && op == 0) {
+        } else if (a == "-p") {
+            purge = true;
+        } else if ((a == "-d" || a == "-h" || a == "-H" || a == "-r" || a == "-e" || a == "-f") && i + 1 < argc &&
+                   op == 0) {
             op = a[1];
             target = argv[++i];
         } else if (a == "-s" && op == 0) {
@@ -150,7 +224,7 @@ int main(int argc, char** argv) {
             usage();
         }
     }
-    if (op == 0) usage();
+    if (op == 0 && !purge) usage();
     if (sodium_init() < 0) return EX_SOFTWARE;
     auto cfg = mail::Config::load(dir);
     if (!cfg) {
@@ -166,6 +240,12 @@ int main(int argc, char** argv) {
     std::optional<Owner> owner;
     if (util::running_as_root())
         if (auto acct = util::find_account(cfg->str("mail_owner"))) owner = Owner{acct->uid, acct->gid};
+
+    if (purge) {
+        size_t n = purge_temporary_files(queue, std::time(nullptr));
+        fmt::print(stderr, "kurir-super: Purged: {} temporary file{}\n", n, n == 1 ? "" : "s");
+        if (op == 0) return 0;
+    }
 
     if (op == 's') {
         size_t fixed = 0;
@@ -248,16 +328,21 @@ int main(int argc, char** argv) {
         queues = {mail::Queue::hold};
     else if (op == 'h')
         queues = {mail::Queue::incoming, mail::Queue::active, mail::Queue::deferred};
+    else if (op == 'e' || op == 'f')
+        queues = {mail::Queue::hold, mail::Queue::incoming, mail::Queue::active, mail::Queue::deferred};
     else
         queues = {mail::Queue::maildrop, mail::Queue::incoming, mail::Queue::active, mail::Queue::deferred,
                   mail::Queue::hold};
     size_t count = 0;
+    std::vector<std::string> ask_now;  // expired messages waiting in deferred/
+    std::set<std::string> handled;
     for (mail::Queue q : queues) {
         std::vector<std::string> here = all ? queue.list(q) : std::vector<std::string>{};
         if (!all)
             for (const auto& id : ids)
                 if (mail::valid_queue_id(id) && util::exists(queue.path(q, id))) here.push_back(id);
         for (const auto& id : here) {
+            if (!handled.insert(id).second) continue;  // -f moved it from hold to deferred
             bool done = false;
             if (op == 'd') {
                 done = ::unlink(queue.path(q, id).c_str()) == 0;
@@ -275,16 +360,38 @@ int main(int argc, char** argv) {
                 if (done) util::msg_info("{}: released from hold", id);
             } else if (op == 'r') {
                 done = q != mail::Queue::maildrop && requeue(queue, q, id, owner);
+            } else if (op == 'e' || op == 'f') {
+                done = q != mail::Queue::maildrop && mark_expired(queue.path(q, id));
+                if (done) util::msg_info("{}: forced expiration requested", id);
+                if (done && op == 'f' && q == mail::Queue::hold) {
+                    if (auto fd = util::open_regular(queue.path(q, id)); fd) (void)::futimens(fd->get(), nullptr);
+                    if (queue.move(id, q, mail::Queue::deferred)) {
+                        util::msg_info("{}: released from hold", id);
+                        ask_now.push_back(id);
+                    }
+                } else if (done && q == mail::Queue::deferred) {
+                    ask_now.push_back(id);
+                }
             }
             count += done ? 1 : 0;
         }
     }
-    const char* what = op == 'd' ? "Deleted" : op == 'h' ? "Placed on hold" : op == 'H' ? "Released from hold" : "Requeued";
+    const char* what = op == 'd'   ? "Deleted"
+                       : op == 'h' ? "Placed on hold"
+                       : op == 'H' ? "Released from hold"
+                       : op == 'r' ? "Requeued"
+                                   : "Expired";
     fmt::print(stderr, "kurir-super: {}: {}\n", what, plural(count));
     if (op == 'H' || op == 'r') {
         mail::send_trigger(queue, mail::service::pickup, mail::proto::Trigger::Kind::wakeup);
         (void)mail::public_request(queue, mail::service::qmgr,
                                    mail::proto::trigger_bytes({mail::proto::Trigger::Kind::flush, ""}));
     }
+    // An expired message is returned at its next attempt: for one that waits
+    // in deferred/, that attempt is now (the mail system may be down: then
+    // at its next start).
+    for (const auto& id : ask_now)
+        (void)mail::public_request(queue, mail::service::qmgr,
+                                   mail::proto::trigger_bytes({mail::proto::Trigger::Kind::deliver_one, id}));
     return 0;
 }

@@ -22,7 +22,7 @@ constexpr std::string_view kRewriteReply = "rewrite-reply/1";
 constexpr std::string_view kResolveReply = "resolve-reply/1";
 constexpr std::string_view kDeliveryRequest = "delivery-request/1";
 constexpr std::string_view kDeliveryResult = "delivery-result/1";
-constexpr std::string_view kQueueEntry = "queue-entry/1";
+constexpr std::string_view kQueueEntry = "queue-entry/2";
 constexpr std::string_view kTrigger = "trigger/1";
 constexpr std::string_view kAnvilRequest = "anvil-request/2";
 constexpr std::string_view kAnvilReply = "anvil-reply/2";
@@ -329,6 +329,7 @@ util::Attrs encode(const ListedMessage& m) {
     a.add("message_size", std::to_string(m.message_size));
     a.add("sender", m.sender);
     a.add("sender_uid", std::to_string(m.sender_uid));
+    a.add("forced_expire", m.forced_expire ? "1" : "0");
     for (const auto& r : m.recipients) {
         a.add("address", r.address);
         a.add("delay_reason", r.delay_reason);
@@ -346,6 +347,10 @@ util::Result<ListedMessage> decode_queue_entry(const util::Attrs& a) {
     TRY_INTO(m.message_size, r.number<long>("message_size", 0));
     TRY_INTO(m.sender, r.text("sender"));
     TRY_INTO(m.sender_uid, r.number<long>("sender_uid", -1));
+    int forced = 0;
+    TRY_INTO(forced, r.number<int>("forced_expire", 0));
+    if (forced > 1) return r.fail(fmt::format("malformed forced_expire: \"{}\"", forced));
+    m.forced_expire = forced == 1;
     while (!r.done()) {
         ListedRecipient rc;
         TRY_INTO(rc.address, r.text("address"));

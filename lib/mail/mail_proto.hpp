@@ -29,10 +29,11 @@
 //                                            (2.x.x/4.x.x/5.x.x) text diag
 //                                            mta action (the last three may
 //                                            be empty)
-//   queue-entry/1       qmgr -> kurir-queue  one frame per message, until the
+//   queue-entry/2       qmgr -> kurir-queue  one frame per message, until the
 //                                            end of the stream: queue_name
 //                                            queue_id arrival_time
-//                                            message_size sender sender_uid,
+//                                            message_size sender sender_uid
+//                                            forced_expire (0 | 1),
 //                                            then per recipient: address
 //                                            delay_reason
 //

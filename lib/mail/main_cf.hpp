@@ -30,4 +30,9 @@ util::Result<std::string> expand_value(std::string_view value, const RawLookup& 
 // Rewrites or appends "name = value" in main.cf text, keeping everything else.
 std::string edit_main_cf(std::string_view text, const std::string& name, const std::string& value);
 
+// Removes every "name = value" entry (with its continuation lines) from
+// main.cf text, as postconf -X; with comment_out, puts "#" before each of
+// its lines instead, as postconf -#. Comments and other lines are kept.
+std::string remove_main_cf(std::string_view text, const std::string& name, bool comment_out);
+
 }  // namespace kurir::mail

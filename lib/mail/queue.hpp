@@ -25,6 +25,12 @@ inline constexpr Queue kAllQueues[] = {Queue::maildrop, Queue::incoming, Queue::
 std::string_view queue_name(Queue q);
 std::optional<Queue> parse_queue(std::string_view name);
 
+// kurir-super -e/-f's mark on a queue file: the group execute bit, as
+// Postfix's postsuper sets it (MAIL_QUEUE_STAT_EXPIRE). Set through the
+// file's descriptor; qmgr returns such a message to its sender on its next
+// delivery attempt instead of delivering it.
+inline constexpr mode_t kForcedExpireMode = 0010;
+
 std::string new_queue_id();
 std::string queue_id_at(long seconds, long micros, std::string_view random5);
 bool valid_queue_id(std::string_view id);

@@ -28,9 +28,10 @@ std::vector<ListedMessage> list_queue(const QueueDir& queue) {
             m.message_size = env->content_size;
             if (m.message_size == 0) m.message_size = static_cast<long>(env->content_end - env->content_offset);
             m.sender = env->sender;
-            if (q == Queue::maildrop) {
-                struct stat st {};
-                if (::stat(path.c_str(), &st) == 0) m.sender_uid = st.st_uid;
+            struct stat st {};
+            if (::stat(path.c_str(), &st) == 0) {
+                if (q == Queue::maildrop) m.sender_uid = st.st_uid;
+                m.forced_expire = q != Queue::maildrop && (st.st_mode & kForcedExpireMode) != 0;
             }
             for (const auto& r : env->recipients)
                 if (!r.done) m.recipients.push_back({r.address, r.defer_reason});
@@ -78,10 +79,10 @@ std::string format_postqueue(const std::vector<ListedMessage>& messages) {
 
 std::string format_json_line(const ListedMessage& m) {
     std::string out = fmt::format(
-        "{{\"queue_name\": {}, \"queue_id\": {}, \"arrival_time\": {}, \"message_size\": {}, \"forced_expire\": false, "
+        "{{\"queue_name\": {}, \"queue_id\": {}, \"arrival_time\": {}, \"message_size\": {}, \"forced_expire\": {}, "
         "\"sender\": {}, \"recipients\": [",
         util::json_string(m.queue_name), util::json_string(m.queue_id), m.arrival_time, m.message_size,
-        util::json_string(m.sender));
+        m.forced_expire ? "true" : "false", util::json_string(m.sender));
     for (size_t i = 0; i < m.recipients.size(); ++i) {
         const auto& r = m.recipients[i];
         out += fmt::format("{}{{\"address\": {}", i ? ", " : "", util::json_string(r.address));

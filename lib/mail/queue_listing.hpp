@@ -22,6 +22,7 @@ struct ListedMessage {
     std::string sender;
     std::vector<ListedRecipient> recipients;  // not yet delivered
     long sender_uid = -1;                     // maildrop entries
+    bool forced_expire = false;               // kurir-super -e/-f marked it
 };
 
 // Every message in maildrop, incoming, active, deferred and hold, by queue

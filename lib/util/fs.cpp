@@ -121,6 +121,29 @@ Result<void> write_file_durable(const std::string& dir, const std::string& name,
     return fsync_dir(dir);
 }
 
+Result<void> replace_file_durable(const std::string& dir, const std::string& name, std::string_view data) {
+    std::string final_path = dir + "/" + name;
+    auto old = open_regular(final_path);
+    if (!old) return std::unexpected(old.error());
+    struct stat st {};
+    if (::fstat(old->get(), &st) < 0) return fail_errno("fstat " + final_path);
+    std::string tmp = dir + "/." + name + ".tmp";
+    ::unlink(tmp.c_str());  // one an earlier editor left behind
+    auto fd = open_file(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+    if (!fd) return std::unexpected(fd.error());
+    auto discard = [&](std::unexpected<Error> e) {
+        ::unlink(tmp.c_str());
+        return e;
+    };
+    if (::geteuid() == 0 && (st.st_uid != 0 || st.st_gid != 0) && ::fchown(fd->get(), st.st_uid, st.st_gid) < 0)
+        return discard(fail_errno("fchown " + tmp));
+    if (::fchmod(fd->get(), st.st_mode & 07777) < 0) return discard(fail_errno("fchmod " + tmp));
+    if (auto r = write_all(fd->get(), data, tmp); !r) return discard(std::unexpected(r.error()));
+    if (::fsync(fd->get()) < 0) return discard(fail_errno("fsync " + tmp));
+    if (::rename(tmp.c_str(), final_path.c_str()) < 0) return discard(fail_errno("rename " + tmp));
+    return fsync_dir(dir);
+}
+
 Result<void> sync_entry(const std::string& dir, int fd) {
     int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (d < 0 && errno == EACCES) {

@@ -60,6 +60,11 @@ Result<void> sync_entry(const std::string& dir, int fd);
 // Write data to dir/name durably: temp file, fsync, rename, fsync dir.
 Result<void> write_file_durable(const std::string& dir, const std::string& name,
                                 std::string_view data, int mode = 0644);
+// Replace the existing file dir/name with data durably (temp file, fsync,
+// rename, fsync dir), as an editor of a configuration file must: the new
+// file keeps the old one's mode, and its owner and group where the caller
+// may give them (root). A symbolic link at dir/name is an error.
+Result<void> replace_file_durable(const std::string& dir, const std::string& name, std::string_view data);
 // Create dir/name holding the parts, one after the other, durably: nobody
 // sees the name before the whole content is on disk, the name never replaces
 // an existing one, and when this returns the file and its directory entry are

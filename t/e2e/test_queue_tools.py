@@ -268,3 +268,109 @@ def test_backlog_larger_than_active_limit_drains_without_waiting_for_a_queue_run
     inst.wait_delivered("amy", n, timeout=60)
     inst.wait_queue_empty()
     assert len(inst.maildir_files("amy")) <= n + 10  # a kill repeats at most what was in flight
+
+
+def shape_rows(out):
+    """qshape output as {name: [counts]}, after checking its frame."""
+    lines = out.splitlines()
+    assert all(len(l) == 80 for l in lines), out
+    assert lines[0].split() == ["T", "5", "10", "20", "40", "80", "160", "320", "640", "1280", "1280+"]
+    assert lines[1].split()[0] == "TOTAL"
+    return {l.split()[0]: [int(n) for n in l.split()[1:]] for l in lines[1:]}
+
+
+def test_qshape_counts_recipients_and_senders_per_domain(make_instance):
+    inst = held_instance(make_instance)
+    for i in range(3):
+        res = inst.sendmail("far@remote.test", "x@Other.Test", input=f"Subject: s{i}\n\nbody\n".encode())
+        assert res.returncode == 0, res.stderr
+    wait_for(lambda: len(inst.queue_files("deferred")) == 3, 30, "three deferred messages")
+    res = tool(inst, "kurir-queue", "-q", "deferred", user=True)
+    assert res.returncode == 0, res.stderr
+    rows = shape_rows(res.stdout)
+    fresh = [3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+    assert rows == {"TOTAL": [6, 6] + [0] * 9, "other.test": fresh, "remote.test": fresh}
+    # Equal counts: the shorter name first; TOTAL always first.
+    assert [l.split()[0] for l in res.stdout.splitlines()[1:]] == ["TOTAL", "other.test", "remote.test"]
+    # qshape's default is incoming and active: nothing waits there.
+    assert shape_rows(tool(inst, "kurir-queue", "-q", user=True).stdout) == {"TOTAL": [0] * 11}
+    # -s: one count per message, by sender domain (mail from sendmail comes from $myorigin).
+    rows = shape_rows(tool(inst, "kurir-queue", "-q", "-s", "deferred", "hold", user=True).stdout)
+    assert rows == {"TOTAL": [3, 3] + [0] * 9, "mx.test": [3, 3] + [0] * 9}
+    bad = tool(inst, "kurir-queue", "-q", "nosuchqueue")
+    assert bad.returncode != 0 and "unknown queue: nosuchqueue" in bad.stderr
+
+
+def deferred_id(inst):
+    wait_for(lambda: len(inst.queue_files("deferred")) == 1, 30, "a deferred message")
+    return os.path.basename(inst.queue_files("deferred")[0])
+
+
+def test_super_expire_returns_deferred_mail_to_its_sender(make_instance):
+    inst = held_instance(make_instance)
+    inst.send("alice@mx.test", ["far@remote.test"], b"Subject: to expire\r\n\r\nbody\r\n")
+    qid = deferred_id(inst)
+    res = tool(inst, "kurir-super", "-e", qid)
+    assert res.returncode == 0, res.stderr
+    assert "Expired: 1 message" in res.stderr
+    [bounce] = inst.wait_delivered("alice", 1)
+    text = open(bounce, errors="replace").read()
+    assert "Return-Path: <>" in text or "From: MAILER-DAEMON" in text
+    assert "far@remote.test" in text
+    assert "Connection refused" in text  # the reason it was deferred
+    wait_for(lambda: not inst.queue_files(), 30, "the expired message gone")
+    log = inst.log()
+    assert f"{qid}: forced expiration requested" in log
+    assert any(f"{qid}: to=<far@remote.test>" in l and "status=expired, returned to sender" in l
+               for l in log.splitlines()), log
+
+
+def test_super_e_keeps_held_mail_held_and_f_releases_and_expires_it(make_instance):
+    inst = held_instance(make_instance)
+    inst.send("alice@mx.test", ["far@remote.test"], b"Subject: held\r\n\r\nbody\r\n")
+    qid = deferred_id(inst)
+    assert tool(inst, "kurir-super", "-h", qid).returncode == 0
+    held = os.path.join(inst.dir, "queue", "hold", qid)
+    res = tool(inst, "kurir-super", "-e", qid)
+    assert res.returncode == 0 and "Expired: 1 message" in res.stderr
+    assert os.stat(held).st_mode & 0o010  # marked, and still on hold
+    [entry] = [json.loads(l) for l in tool(inst, "kurir-queue", "-j", user=True).stdout.splitlines()]
+    assert entry["queue_name"] == "hold" and entry["forced_expire"] is True
+    assert inst.maildir_files("alice") == []
+    res = tool(inst, "kurir-super", "-f", qid)
+    assert res.returncode == 0 and "Expired: 1 message" in res.stderr
+    inst.wait_delivered("alice", 1)
+    wait_for(lambda: not inst.queue_files(), 30, "the expired message gone")
+    assert f"{qid}: released from hold" in inst.log()
+    # Returned, not delivered: the far side got nothing.
+    lines = [l for l in inst.log().splitlines() if f"{qid}: to=<far@remote.test>" in l]
+    assert any("status=expired, returned to sender" in l for l in lines), lines
+    assert not any("status=sent" in l for l in lines), lines
+
+
+def test_super_purge_removes_old_temporary_files_only(make_instance):
+    inst = make_instance()
+    queue = os.path.join(inst.dir, "queue")
+    old = time.time() - 2 * 86400
+    planted = {}
+    for rel in ["incoming/.4jXv000000BBBBB.tmp", "maildrop/.4jXv000000CCCCC.tmp", "deferred/.x.tmp",
+                "incoming/.fresh.tmp", "incoming/.keep", "hold/4jXv000000DDDDD"]:
+        path = os.path.join(queue, rel)
+        with open(path, "w") as f:
+            f.write("x")
+        if "fresh" not in rel:
+            os.utime(path, (old, old))
+        planted[rel] = path
+    outside = os.path.join(inst.tmp, "target.tmp")
+    with open(outside, "w") as f:
+        f.write("not the queue's")
+    link = os.path.join(queue, "active", ".link.tmp")
+    os.symlink(outside, link)
+    os.utime(link, (old, old), follow_symlinks=False)
+    res = tool(inst, "kurir-super", "-p")
+    assert res.returncode == 0, res.stderr
+    assert "Purged: 3 temporary files" in res.stderr
+    gone = {"incoming/.4jXv000000BBBBB.tmp", "maildrop/.4jXv000000CCCCC.tmp", "deferred/.x.tmp"}
+    for rel, path in planted.items():
+        assert os.path.exists(path) == (rel not in gone), rel
+    assert os.path.islink(link) and os.path.exists(outside)

@@ -163,6 +163,9 @@ TEST_CASE("queue listing carries any bytes in addresses and reasons", "[mail_pro
     REQUIRE(d);
     REQUIRE(d->size() == 2);
     CHECK((*d)[1].sender == m.sender);
+    CHECK_FALSE((*d)[1].forced_expire);
+    m.forced_expire = true;
+    CHECK((*decode_queue_listing(encode_queue_listing({m})))[0].forced_expire);
     REQUIRE((*d)[1].recipients.size() == 2);
     CHECK((*d)[1].recipients[0].address == "a}b@example.com");
     CHECK((*d)[1].recipients[0].delay_reason == m.recipients[0].delay_reason);

@@ -27,4 +27,6 @@ TEST_CASE("postqueue -j lines use Postfix's field names and escape strings") {
           "{\"queue_name\": \"deferred\", \"queue_id\": \"4jXv000000BBBBB\", \"arrival_time\": 1795411828, "
           "\"message_size\": 218, \"forced_expire\": false, \"sender\": \"a\\\"b@c\", \"recipients\": "
           "[{\"address\": \"u@x\", \"delay_reason\": \"line\\nbreak\"}, {\"address\": \"v@x\"}]}\n");
+    m.forced_expire = true;
+    CHECK(format_json_line(m).find("\"forced_expire\": true, ") != std::string::npos);
 }

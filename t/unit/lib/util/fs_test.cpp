@@ -125,3 +125,20 @@ TEST_CASE("read_all_bounded: all of it up to the limit, nullopt past it, without
 TEST_CASE("read_all: a read error names what was read", "[fs]") {
     CHECK(read_all(-1, "standard input").error().text == "read standard input: Bad file descriptor");
 }
+
+TEST_CASE("replace_file_durable: new content, the old file's mode, no temp file left; a link is refused", "[fs]") {
+    kt::TempDir tmp;
+    kt::spit(tmp / "main.cf", "old\n");
+    REQUIRE(::chmod((tmp / "main.cf").c_str(), 0640) == 0);
+    REQUIRE(replace_file_durable(tmp.path(), "main.cf", "new\n"));
+    CHECK(kt::slurp(tmp / "main.cf") == "new\n");
+    CHECK(mode_of(tmp / "main.cf") == 0640);
+    CHECK(kt::dir_entries(tmp.path()) == std::vector<std::string>{"main.cf"});
+    kt::spit(tmp / "elsewhere", "keep\n");
+    REQUIRE(::symlink((tmp / "elsewhere").c_str(), (tmp / "link.cf").c_str()) == 0);
+    auto r = replace_file_durable(tmp.path(), "link.cf", "x\n");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().text.find("link.cf") != std::string::npos);
+    CHECK(kt::slurp(tmp / "elsewhere") == "keep\n");
+    CHECK_FALSE(replace_file_durable(tmp.path(), "absent.cf", "x\n"));
+}
