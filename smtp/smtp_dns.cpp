@@ -1,5 +1,7 @@
 #include "smtp/smtp_dns.hpp"
 
+#include "server/dns_channel.hpp"
+
 #include <ares.h>
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -31,49 +33,7 @@ std::string Target::address_text() const {
 }
 
 struct Resolver::Impl {
-    event_base* base = nullptr;
-    ares_channel channel = nullptr;
-    std::map<int, event*> socket_events;
-    event* timer = nullptr;
-
-    ~Impl() {
-        if (channel) ares_destroy(channel);  // runs pending callbacks with ARES_EDESTRUCTION
-        for (auto& [fd, ev] : socket_events) event_free(ev);
-        if (timer) event_free(timer);
-    }
-
-    void rearm_timer() {
-        struct timeval tv {};
-        if (ares_timeout(channel, nullptr, &tv) != nullptr) evtimer_add(timer, &tv);
-        else evtimer_del(timer);
-    }
-
-    static void on_socket(evutil_socket_t fd, short what, void* arg) {
-        auto* self = static_cast<Impl*>(arg);
-        ares_process_fd(self->channel, (what & EV_READ) ? fd : ARES_SOCKET_BAD,
-                        (what & EV_WRITE) ? fd : ARES_SOCKET_BAD);
-        self->rearm_timer();
-    }
-
-    static void on_timer(evutil_socket_t, short, void* arg) {
-        auto* self = static_cast<Impl*>(arg);
-        ares_process_fd(self->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-        self->rearm_timer();
-    }
-
-    static void on_socket_state(void* arg, ares_socket_t fd, int readable, int writable) {
-        auto* self = static_cast<Impl*>(arg);
-        auto it = self->socket_events.find(fd);
-        if (it != self->socket_events.end()) {
-            event_free(it->second);
-            self->socket_events.erase(it);
-        }
-        if (!readable && !writable) return;
-        short what = EV_PERSIST | (readable ? EV_READ : 0) | (writable ? EV_WRITE : 0);
-        event* ev = event_new(self->base, fd, what, on_socket, self);
-        event_add(ev, nullptr);
-        self->socket_events[fd] = ev;
-    }
+    std::unique_ptr<server::DnsChannel> dns;
 };
 
 Resolver::Resolver(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -81,35 +41,13 @@ Resolver::~Resolver() = default;
 
 std::unique_ptr<Resolver> Resolver::create(event_base* base, const std::vector<std::string>& servers,
                                            std::string& error) {
-    static const int library = ares_library_init(ARES_LIB_INIT_ALL);
-    if (library != ARES_SUCCESS) {
-        error = std::string("c-ares: ") + ares_strerror(library);
+    auto dns = server::DnsChannel::create(base, servers);
+    if (!dns) {
+        error = dns.error().text;
         return nullptr;
     }
     auto impl = std::make_unique<Impl>();
-    impl->base = base;
-    ares_options opts{};
-    opts.sock_state_cb = Impl::on_socket_state;
-    opts.sock_state_cb_data = impl.get();
-    opts.timeout = 2000;
-    opts.tries = 3;
-    opts.flags = ARES_FLAG_NOSEARCH;  // mail names are absolute: no resolv.conf search list
-    int status = ares_init_options(&impl->channel, &opts,
-                                   ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS);
-    if (status != ARES_SUCCESS) {
-        error = std::string("c-ares init: ") + ares_strerror(status);
-        return nullptr;
-    }
-    if (!servers.empty()) {
-        std::string csv;
-        for (const auto& s : servers) csv += (csv.empty() ? "" : ",") + s;
-        status = ares_set_servers_ports_csv(impl->channel, csv.c_str());
-        if (status != ARES_SUCCESS) {
-            error = "dns_resolver_address \"" + csv + "\": " + ares_strerror(status);
-            return nullptr;
-        }
-    }
-    impl->timer = evtimer_new(base, Impl::on_timer, impl.get());
+    impl->dns = std::move(*dns);
     return std::unique_ptr<Resolver>(new Resolver(std::move(impl)));
 }
 
@@ -200,9 +138,9 @@ struct Lookup {
         std::string port = std::to_string(nexthop.port);
         // The callback may run at once (a name from /etc/hosts) and finish,
         // deleting this: nothing of this is touched after the call.
-        Resolver::Impl* resolver = impl;
-        ares_getaddrinfo(resolver->channel, mx.host.c_str(), port.c_str(), &hints, on_addrinfo, this);
-        resolver->rearm_timer();
+        server::DnsChannel* dns = impl->dns.get();
+        ares_getaddrinfo(dns->native(), mx.host.c_str(), port.c_str(), &hints, on_addrinfo, this);
+        dns->rearm();
     }
 
     static void on_addrinfo(void* arg, int status, int, ares_addrinfo* ai) {
@@ -286,8 +224,8 @@ void Resolver::find_targets(const mail::Nexthop& nexthop, size_t max_addresses, 
         lookup->hosts.push_back({0, nexthop.host});
         return lookup->resolve_next_host();
     }
-    ares_query(impl_->channel, nexthop.host.c_str(), ns_c_in, ns_t_mx, Lookup::on_mx, lookup);
-    impl_->rearm_timer();
+    ares_query(impl_->dns->native(), nexthop.host.c_str(), ns_c_in, ns_t_mx, Lookup::on_mx, lookup);
+    impl_->dns->rearm();
 }
 
 }  // namespace kurir::smtp

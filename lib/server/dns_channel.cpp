@@ -185,6 +185,9 @@ int type_code(DnsType t) {
 
 }  // namespace
 
+ares_channeldata* DnsChannel::native() { return impl_->channel; }
+void DnsChannel::rearm() { impl_->rearm_timer(); }
+
 void DnsChannel::query(const std::string& name, DnsType type, std::function<void(DnsAnswer)> done) {
     auto* pending = new Pending{type, std::move(done)};
     Impl* impl = impl_.get();  // the callback may run at once

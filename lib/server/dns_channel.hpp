@@ -14,6 +14,7 @@
 #include <vector>
 
 struct event_base;
+struct ares_channeldata;
 
 namespace kurir::server {
 
@@ -31,6 +32,11 @@ public:
     // done runs once, from the loop (or at once for a name c-ares answers
     // itself), with status failed when the channel is destroyed first.
     void query(const std::string& name, DnsType type, std::function<void(DnsAnswer)> done);
+
+    // For lookups the typed query does not cover (ares_getaddrinfo): the
+    // c-ares channel, and rearm(), which must follow each request made on it.
+    ares_channeldata* native();
+    void rearm();
 
     struct Impl;
 
