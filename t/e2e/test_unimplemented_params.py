@@ -13,7 +13,7 @@ from instance import PREFIX, free_port, wait_for
 
 CONF = os.path.join(PREFIX, "sbin", "kurir-conf")
 REMOVED = ("command_directory", "forward_path", "in_flow_delay", "info_log_address_format", "line_length_limit",
-           "local_destination_concurrency_limit", "smtpd_client_connection_rate_limit",
+           "local_destination_concurrency_limit",
            "smtpd_use_tls", "smtpd_tls_CAfile", "smtpd_sasl_local_domain")
 
 
