@@ -117,6 +117,37 @@ def tls_files(names=DEFAULT_CERT_NAMES):
         return files
 
 
+# The names of an instance's certificate in the smtpd TLS tests (kurir init
+# --hostname mx.test, reached as localhost and 127.0.0.1).
+MX_NAMES = ("mx.test", "localhost", "127.0.0.1")
+
+
+def install_credentials(inst, files=None):
+    """Copies a certificate and key (default: tls_files(MX_NAMES)) to where
+    the instance reads them: the key 0600, root's in root mode, the instance
+    user's in user mode. Returns (cert, key)."""
+    files = files or tls_files(MX_NAMES)
+    d = os.path.join(inst.tmp, "tls")
+    os.makedirs(d, exist_ok=True)
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    shutil.copyfile(files.cert_file, cert + ".new")
+    shutil.copyfile(files.key_file, key + ".new")
+    os.chmod(cert + ".new", 0o644)
+    os.chmod(key + ".new", 0o600)
+    if inst.account is not None:
+        for f in (cert + ".new", key + ".new"):
+            os.chown(f, inst.account.pw_uid, inst.account.pw_gid)
+    os.rename(key + ".new", key)
+    os.rename(cert + ".new", cert)
+    return cert, key
+
+
+def client_context(files=None):
+    """A client's context that trusts the test CA (that of
+    tls_files(MX_NAMES) by default) and checks the server's name."""
+    return ssl.create_default_context(cafile=(files or tls_files(MX_NAMES)).ca_file)
+
+
 # -- DNS -----------------------------------------------------------------------
 
 _ACTIONS = ("SERVFAIL", "REFUSED", "NXDOMAIN", "DROP")

@@ -23,17 +23,9 @@ def b64(data):
     return base64.b64encode(data.encode() if isinstance(data, str) else data).decode()
 
 
-def add_user(inst, user, password, *extra):
-    """kurir-passwd as the instance's administrator (its owner in user mode)."""
-    res = subprocess.run(inst._prefix() + [PASSWD, "-c", inst.dir, *extra, user], input=password + "\n",
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
-    assert res.returncode == 0, res.stderr
-    return res
-
-
 def sasl_instance(make_instance, **params):
     inst = make_instance(**{**SASL, **params})
-    add_user(inst, "alice", "s3cret pass")
+    inst.kurir_passwd("alice", "s3cret pass")
     return inst.start()
 
 
@@ -45,7 +37,7 @@ def received(inst, user="rcpt", count=1):
 
 def test_auth_offered_only_under_tls_by_default(make_instance):
     inst = make_instance(smtpd_sasl_auth_enable="yes")
-    add_user(inst, "alice", "s3cret pass")
+    inst.kurir_passwd("alice", "s3cret pass")
     inst.start()
     with RawSMTP(inst.port) as c:
         c.reply()
@@ -157,16 +149,16 @@ def test_kurir_passwd_round_trip(make_instance):
     assert os.stat(table + ".db").st_mode & 0o777 == 0o640
     # Added while smtpd runs: the rebuilt table is reopened (in root mode by
     # the unprivileged smtpd).
-    add_user(inst, "bob", "first")
+    inst.kurir_passwd("bob", "first")
     with inst.smtp() as s:
         s.login("bob", "first")
-    add_user(inst, "bob", "second")
+    inst.kurir_passwd("bob", "second")
     with inst.smtp() as s:
         with pytest.raises(smtplib.SMTPAuthenticationError):
             s.login("bob", "first")
     with inst.smtp() as s:
         s.login("bob", "second")
-    add_user(inst, "bob", "", "-d")
+    inst.kurir_passwd("bob", "", "-d")
     with inst.smtp() as s:
         with pytest.raises(smtplib.SMTPAuthenticationError):
             s.login("bob", "second")
@@ -234,10 +226,9 @@ def test_authenticated_header_as_a_service_override(make_instance):
     # Postfix, where smtpd writes that part of Received:.
     from instance import free_port
     inst = make_instance(**SASL)
-    add_user(inst, "alice", "s3cret pass")
+    inst.kurir_passwd("alice", "s3cret pass")
     port = free_port()
-    with open(os.path.join(inst.dir, "master.cf"), "a") as f:
-        f.write(f"127.0.0.1:{port} inet n - n - - smtpd\n  -o smtpd_sasl_authenticated_header=yes\n")
+    inst.add_service(f"127.0.0.1:{port} inet n - n - - smtpd\n  -o smtpd_sasl_authenticated_header=yes")
     inst.start()
     for p in (inst.port, port):
         with smtplib.SMTP("127.0.0.1", p, timeout=30) as s:

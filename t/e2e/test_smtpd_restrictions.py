@@ -3,21 +3,8 @@ sender login check, and lists kurir cannot apply refused at start instead
 of at the first client."""
 import os
 import smtplib
-import subprocess
 
 import pytest
-
-from instance import PREFIX
-
-
-def build_map(inst, name, text):
-    path = os.path.join(inst.dir, name)
-    with open(path, "w") as f:
-        f.write(text)
-    res = subprocess.run(inst._prefix() + [os.path.join(PREFIX, "sbin", "kurir-map"), f"hash:{path}"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert res.returncode == 0, res.stderr
-    return f"hash:{path}"
 
 
 def rcpt_reply(inst, sender, rcpt):
@@ -50,7 +37,7 @@ def test_relay_restrictions_by_postfix_default_and_by_setting(make_instance):
 
 def test_sender_login_maps_refuse_an_owned_sender_to_a_client_not_logged_in(make_instance):
     inst = make_instance()
-    logins = build_map(inst, "sender_logins", "boss@mx.test alice\n@corp.test bob, carol\n")
+    logins = inst.build_map("sender_logins", "boss@mx.test alice\n@corp.test bob, carol\n")
     inst.set(smtpd_sender_login_maps=logins, smtpd_sender_restrictions="reject_sender_login_mismatch")
     inst.start()
     code, text = rcpt_reply(inst, "boss@mx.test", "alice@mx.test")
@@ -80,8 +67,6 @@ def test_lists_kurir_cannot_apply_stop_start_and_fail_check(make_instance, setti
 
 def test_a_service_override_is_checked_as_well(make_instance):
     inst = make_instance()
-    with open(os.path.join(inst.dir, "master.cf"), "a") as f:
-        f.write("127.0.0.1:2525 inet n - n - - smtpd\n"
-                "  -o smtpd_relay_restrictions=permit\n")
+    inst.add_service("127.0.0.1:2525 inet n - n - - smtpd\n  -o smtpd_relay_restrictions=permit")
     check = inst.kurir("check", check=False)
     assert check.returncode == 78 and "an open relay otherwise" in check.stderr, check.stderr
