@@ -1233,11 +1233,7 @@ biff = no
         _wait_port(self.port)
 
     def log(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return _read_log(self.log_path)
 
     def stop(self):
         try:
@@ -1255,6 +1251,15 @@ biff = no
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def _read_log(path):
+    """A peer's log so far ("" before it wrote one)."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
 
 
 def _port_open(port):
@@ -1402,11 +1407,7 @@ class Dovecot:
         raise RuntimeError(f"dovecot did not start: {errors}")
 
     def log(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return _read_log(self.log_path)
 
     def _reap(self):
         """Stops the process this object started (by its pid); its stderr."""
