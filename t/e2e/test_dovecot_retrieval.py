@@ -154,22 +154,50 @@ def mbox_entries(path):
         return f.read()
 
 
-def test_mbox_appended_while_a_pop3_session_holds_it(make_instance):
+def mbox_instance(make_instance, sent):
+    """An instance delivering to mbox files DIR/mail/USER (no trailing
+    slash), with the first three of sent delivered; returns it and the mbox."""
     inst = make_instance()
-    inst.set(mail_spool_directory=os.path.join(inst.dir, "mail"))  # no trailing slash: mbox files
+    inst.set(mail_spool_directory=os.path.join(inst.dir, "mail"))
     inst.start()
-    sent = [message(n) for n in (1, 2, 3, 4)]
     send_all(inst, sent[:3])
     path = os.path.join(inst.dir, "mail", "ivan")
     wait_for(lambda: os.path.exists(path) and mbox_entries(path).count(b"\nMessage-ID: <retrieval-") == 3, 60,
              "three messages in the mbox")
     inst.wait_queue_empty()
+    assert os.stat(path).st_uid == mailbox_owner(inst)[0]
+    return inst, path
+
+
+def mbox_dovecot(inst, locks):
+    """Dovecot on the instance's mbox files, its POP3 sessions keeping the
+    mailbox locked (pop3_lock_session) with `locks`."""
     uid, gid = mailbox_owner(inst)
-    assert os.stat(path).st_uid == uid
-    location = f"mbox:~/mail:INBOX={inst.dir}/mail/%u:INDEX=~/index"
-    extra = MBOX_LOCKS + "pop3_lock_session = yes\n"
-    with Dovecot({"ivan": PASSWORD}, uid=uid, gid=gid, imap=True, pop3=True, mail_location=location,
-                 extra=extra) as dove:
+    return Dovecot({"ivan": PASSWORD}, uid=uid, gid=gid, imap=True, pop3=True,
+                   mail_location=f"mbox:~/mail:INBOX={inst.dir}/mail/%u:INDEX=~/index",
+                   extra=locks + "pop3_lock_session = yes\n")
+
+
+def check_mbox(inst, path, sent):
+    """The mbox holds every message once, each after a From_ line, and
+    local said "delivered to mailbox" once for each."""
+    raw = mbox_entries(path)
+    assert raw.startswith(b"From ") and raw.endswith(b"\n\n") and b"\r" not in raw
+    # Every message begins with a From_ line after an empty line, and only
+    # these lines begin with "From " (no body line needed quoting).
+    assert len(re.findall(rb"^From ", raw, re.M)) == len(sent)
+    assert len(re.findall(rb"\n\nFrom \S+ \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\n", raw)) == len(sent) - 1
+    box = mailbox.mbox(path, create=False)
+    assert sorted(m["Message-ID"] for m in box) == sorted(message_id(s) for s in sent)
+    assert all(m.get_from().startswith(SENDER + " ") for m in box)
+    delivered = re.findall(r"to=<ivan@mx\.test>, relay=local, .*status=sent \(delivered to mailbox\)", inst.log())
+    assert len(delivered) == len(sent), inst.log()
+
+
+def test_mbox_appended_while_a_pop3_session_holds_it(make_instance):
+    sent = [message(n) for n in (1, 2, 3, 4)]
+    inst, path = mbox_instance(make_instance, sent)
+    with mbox_dovecot(inst, MBOX_LOCKS) as dove:
         p = pop3_session(dove)
         try:
             # The session keeps the mbox locked (fcntl) until it ends ...
@@ -192,15 +220,38 @@ def test_mbox_appended_while_a_pop3_session_holds_it(make_instance):
         check_all(imap_messages(dove), sent)
         check_all(pop3_messages(dove), sent)
         assert "Error" not in dove.log(), dove.log()
-    raw = mbox_entries(path)
-    assert raw.startswith(b"From ") and raw.endswith(b"\n\n") and b"\r" not in raw
-    # Every message begins with a From_ line after an empty line, and only
-    # these four lines begin with "From " (no body line needed quoting).
-    assert len(re.findall(rb"^From ", raw, re.M)) == 4
-    assert len(re.findall(rb"\n\nFrom \S+ \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\n", raw)) == 3
-    box = mailbox.mbox(path, create=False)
-    assert sorted(m["Message-ID"] for m in box) == sorted(message_id(s) for s in sent)
-    assert all(m.get_from().startswith(SENDER + " ") for m in box)
-    log = inst.log()
-    assert len(re.findall(r"to=<ivan@mx\.test>, relay=local, .*status=sent \(delivered to mailbox\)", log)) == 4, log
-    assert "status=deferred" not in log, log
+    check_mbox(inst, path, sent)
+    assert "status=deferred" not in inst.log(), inst.log()
+
+
+def test_mbox_dot_locked_by_a_pop3_session_is_deferred_not_written(make_instance):
+    # Dovecot with dot-locks alone (as where fcntl locks cannot be trusted,
+    # on NFS): the POP3 session holds ivan.lock as long as it lasts. local
+    # must not append under another's dot-lock, however long it is held
+    # (it used to give up waiting and write anyway): it defers, and the
+    # message arrives after the session.
+    sent = [message(n) for n in (1, 2, 3, 4)]
+    inst, path = mbox_instance(make_instance, sent)
+    with mbox_dovecot(inst, "mbox_write_locks = dotlock\nmbox_read_locks = dotlock\n") as dove:
+        p = pop3_session(dove)
+        try:
+            check_all(pop3_retrieve(p), sent[:3])
+            assert os.path.exists(path + ".lock")  # taken at the first command
+            size = os.path.getsize(path)
+            send_all(inst, sent[3:])
+            wait_for(lambda: re.search(r"to=<ivan@mx\.test>, relay=local, .*status=deferred \(cannot update mailbox "
+                                       + re.escape(path) + r": unable to create lock file "
+                                       + re.escape(path) + r"\.lock: File exists\)", inst.log()), 60,
+                     "local's deferral")
+            assert os.path.getsize(path) == size
+            assert os.path.exists(path + ".lock")  # Dovecot's, left alone
+            assert p.stat()[0] == 3
+        finally:
+            p.quit()
+        wait_for(lambda: mbox_entries(path).count(b"\nMessage-ID: <retrieval-") == 4, 60,
+                 "the fourth message after the session")
+        inst.wait_queue_empty()
+        check_all(imap_messages(dove), sent)
+        check_all(pop3_messages(dove), sent)
+        assert "Error" not in dove.log(), dove.log()
+    check_mbox(inst, path, sent)
