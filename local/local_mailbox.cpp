@@ -142,6 +142,7 @@ DeliveryStatus deliver_mbox(const std::string& path, std::string_view sender, lo
     // Dot-lock first, as other mail readers expect, then fcntl.
     std::string lock = path + ".lock";
     bool have_dotlock = false;
+    bool dotlock_busy = false;
     for (int i = 0; i < 300; ++i) {
         int lfd = ::open(lock.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (lfd >= 0) {
@@ -149,11 +150,18 @@ DeliveryStatus deliver_mbox(const std::string& path, std::string_view sender, lo
             have_dotlock = true;
             break;
         }
-        if (errno != EEXIST) break;  // no permission for dot-locks: fcntl alone
+        dotlock_busy = errno == EEXIST;
+        if (!dotlock_busy) break;  // no permission for dot-locks: fcntl alone
         struct stat st {};
         if (::stat(lock.c_str(), &st) == 0 && st.st_mtime + 300 < ::time(nullptr)) ::unlink(lock.c_str());
         std::this_thread::sleep_for(std::chrono::milliseconds(10 + i % 40));
     }
+    // A reader (a POP3 session, a mail client) has held its dot-lock all
+    // this time and is not stale: never write under it; try again later,
+    // as Postfix does.
+    if (dotlock_busy && !have_dotlock)
+        return defer("cannot update mailbox " + path + ": unable to create lock file " + lock + ": " +
+                     std::strerror(EEXIST));
     struct Unlock {
         const std::string& lock;
         bool held;

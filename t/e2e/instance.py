@@ -177,6 +177,58 @@ class Instance:
             for name, value in params.items():
                 f.write(f"{name} = {value}\n")
 
+    def add_service(self, text):
+        """Appends service lines to master.cf; returns the number of its
+        last line."""
+        path = os.path.join(self.dir, "master.cf")
+        with open(path, "a") as f:
+            f.write(text + "\n")
+        with open(path) as f:
+            return len(f.read().splitlines())
+
+    def build_map(self, name, text):
+        """DIR/name from text, indexed by kurir-map as the instance's
+        administrator; returns "hash:DIR/name"."""
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        res = subprocess.run(self._prefix() + [os.path.join(PREFIX, "sbin", "kurir-map"), f"hash:{path}"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert res.returncode == 0, res.stderr
+        return f"hash:{path}"
+
+    def kurir_passwd(self, user, password, *args):
+        """kurir-passwd [args] user as the instance's administrator: adds
+        (or with "-d" removes) a SASL user of smtpd_sasl_password_maps."""
+        res = subprocess.run(self._prefix() + [os.path.join(PREFIX, "sbin", "kurir-passwd"), "-c", self.dir, *args,
+                                               user], input=password + "\n", stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, timeout=60)
+        assert res.returncode == 0, res.stderr
+        return res
+
+    def write_aliases(self, text):
+        """DIR/aliases, the instance user's in user mode; returns its path."""
+        path = os.path.join(self.dir, "aliases")
+        with open(path, "w") as f:
+            f.write(text)
+        if self.account is not None:
+            os.chown(path, self.account.pw_uid, self.account.pw_gid)
+        return path
+
+    def newaliases(self):
+        cmd = [os.path.join(PREFIX, "bin", "newaliases"), "-C", self.dir]
+        if self.mode == "user":
+            cmd = self.submitter() + cmd
+        return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def shared_dir(self, name):
+        """A new directory TMP/name that the delivery rights of this mode can
+        write (mode 1777, as a mail spool)."""
+        path = os.path.join(self.tmp, name)
+        os.mkdir(path)
+        os.chmod(path, 0o1777)
+        return path
+
     def start(self):
         self.kurir("start")
         self.started = True

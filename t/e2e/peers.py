@@ -21,6 +21,7 @@ import os
 import pwd
 import re
 import selectors
+import signal
 import shutil
 import socket
 import ssl
@@ -114,6 +115,37 @@ def tls_files(names=DEFAULT_CERT_NAMES):
                          os.path.join(_tls_dir, stem + ".key"))
         _tls_cache[names] = files
         return files
+
+
+# The names of an instance's certificate in the smtpd TLS tests (kurir init
+# --hostname mx.test, reached as localhost and 127.0.0.1).
+MX_NAMES = ("mx.test", "localhost", "127.0.0.1")
+
+
+def install_credentials(inst, files=None):
+    """Copies a certificate and key (default: tls_files(MX_NAMES)) to where
+    the instance reads them: the key 0600, root's in root mode, the instance
+    user's in user mode. Returns (cert, key)."""
+    files = files or tls_files(MX_NAMES)
+    d = os.path.join(inst.tmp, "tls")
+    os.makedirs(d, exist_ok=True)
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    shutil.copyfile(files.cert_file, cert + ".new")
+    shutil.copyfile(files.key_file, key + ".new")
+    os.chmod(cert + ".new", 0o644)
+    os.chmod(key + ".new", 0o600)
+    if inst.account is not None:
+        for f in (cert + ".new", key + ".new"):
+            os.chown(f, inst.account.pw_uid, inst.account.pw_gid)
+    os.rename(key + ".new", key)
+    os.rename(cert + ".new", cert)
+    return cert, key
+
+
+def client_context(files=None):
+    """A client's context that trusts the test CA (that of
+    tls_files(MX_NAMES) by default) and checks the server's name."""
+    return ssl.create_default_context(cafile=(files or tls_files(MX_NAMES)).ca_file)
 
 
 # -- DNS -----------------------------------------------------------------------
@@ -1203,11 +1235,7 @@ biff = no
         _wait_port(self.port)
 
     def log(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return _read_log(self.log_path)
 
     def stop(self):
         try:
@@ -1227,6 +1255,15 @@ biff = no
         self.stop()
 
 
+def _read_log(path):
+    """A peer's log so far ("" before it wrote one)."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
 def _port_open(port):
     with socket.socket() as s:
         return s.connect_ex((LOOPBACK, port)) == 0
@@ -1238,3 +1275,164 @@ def _wait_port(port, timeout=DEFAULT_TIMEOUT):
         if time.monotonic() > deadline:
             raise AssertionError(f"nothing listens on port {port}")
         time.sleep(0.02)
+
+
+# -- a real Dovecot ----------------------------------------------------------------
+
+DOVECOT = "/usr/sbin/dovecot"
+
+_DOVECOT_CONF = """\
+base_dir = {tmp}/run
+state_dir = {tmp}/state
+log_path = {tmp}/dovecot.log
+instance_name = kurir-e2e-{name}
+protocols = {protocols}
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_failure_delay = 0
+first_valid_uid = 1
+first_valid_gid = 1
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {tmp}/users
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={tmp}/home/%u
+}}
+"""
+
+_DOVECOT_AUTH_SOCKET = """\
+service auth {{
+  unix_listener {socket} {{
+    mode = 0660
+    user = {user}
+    group = {group}
+  }}
+}}
+"""
+
+_DOVECOT_LISTENERS = """\
+service {proto}-login {{
+  inet_listener {proto} {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener {proto}s {{
+    port = 0
+  }}
+}}
+"""
+
+
+def dovecot_usable():
+    """Dovecot's master must run as root (it switches to each mail user)."""
+    return os.geteuid() == 0 and os.path.exists(DOVECOT)
+
+
+class Dovecot:
+    """Debian's Dovecot run as root from a dovecot.conf of its own in its own
+    temporary directory (base_dir, state_dir, log, users: never the
+    system's), plaintext auth on loopback without TLS.
+
+    users: {name: password} in a passwd-file passdb; the static userdb gives
+    every user `uid`/`gid` and a home of its own in the temporary directory.
+    auth_socket=(path, owner): an auth-protocol listener (mode 0660, user and
+    group `owner`) for smtpd's SASL. imap=True / pop3=True: listeners on free
+    127.0.0.1 ports (`imap_port`, `pop3_port`). mail_location and `extra`
+    (more dovecot.conf lines) as Dovecot reads them; "~" there is the user's
+    home. Stopped by its pid: stop(), or as a context manager."""
+
+    def __init__(self, users, *, uid=65534, gid=65534, auth_socket=None, imap=False, pop3=False,
+                 mail_location=None, extra="", start=True):
+        self.users = dict(users)
+        self.uid, self.gid = uid, gid
+        self.auth_socket = auth_socket
+        self.protocols = [p for p, on in (("imap", imap), ("pop3", pop3)) if on]
+        self.mail_location = mail_location
+        self.extra = extra
+        self.imap_port = self.pop3_port = None
+        self.proc = None
+        self.tmp = tempfile.mkdtemp(prefix="kurir-e2e-dovecot-")
+        os.chmod(self.tmp, 0o755)
+        self.conf = os.path.join(self.tmp, "dovecot.conf")
+        self.log_path = os.path.join(self.tmp, "dovecot.log")
+        for d in ("run", "state", "home"):
+            os.mkdir(os.path.join(self.tmp, d))
+        for name in self.users:
+            home = os.path.join(self.tmp, "home", name)
+            os.mkdir(home, 0o700)
+            os.chown(home, uid, gid)
+        with open(os.path.join(self.tmp, "users"), "w") as f:
+            for name, password in self.users.items():
+                f.write(f"{name}:{{PLAIN}}{password}::::::\n")
+        if start:
+            self.start()
+
+    def _write_conf(self):
+        text = _DOVECOT_CONF.format(tmp=self.tmp, name=os.path.basename(self.tmp), uid=self.uid, gid=self.gid,
+                                    protocols=" ".join(self.protocols))
+        if self.auth_socket:
+            path, owner = self.auth_socket
+            text += _DOVECOT_AUTH_SOCKET.format(socket=path, user=owner, group=owner)
+        for proto in self.protocols:
+            text += _DOVECOT_LISTENERS.format(proto=proto, port=getattr(self, f"{proto}_port"))
+        if self.mail_location:
+            text += f"mail_location = {self.mail_location}\n"
+        text += self.extra
+        with open(self.conf, "w") as f:
+            f.write(text)
+
+    def _ready(self):
+        if self.auth_socket and not os.path.exists(self.auth_socket[0]):
+            return False
+        return all(_port_open(getattr(self, f"{p}_port")) for p in self.protocols)
+
+    def start(self):
+        """Starts it and waits until every listener answers; a port taken
+        meanwhile by someone else gives new ports and another try."""
+        errors = []
+        for _ in range(5):
+            for proto in self.protocols:
+                setattr(self, f"{proto}_port", free_port())
+            self._write_conf()
+            self.proc = subprocess.Popen([DOVECOT, "-F", "-c", self.conf], stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            deadline = time.monotonic() + 30
+            while self.proc.poll() is None and not self._ready() and time.monotonic() < deadline:
+                time.sleep(0.02)  # nothing to wait on but the socket and the ports
+            if self.proc.poll() is None and self._ready():
+                return self
+            errors.append(self._reap() + self.log()[-2000:])
+        raise RuntimeError(f"dovecot did not start: {errors}")
+
+    def log(self):
+        return _read_log(self.log_path)
+
+    def _reap(self):
+        """Stops the process this object started (by its pid); its stderr."""
+        if self.proc is None:
+            return ""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        err = self.proc.stderr.read().decode(errors="replace")
+        self.proc.stderr.close()
+        self.proc = None
+        return err
+
+    def stop(self):
+        self._reap()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()

@@ -1,6 +1,10 @@
 """A raw SMTP client for what smtplib will not send: bare CR/LF, NUL bytes,
-pipelined bursts, over-long lines."""
+pipelined bursts, over-long lines, a client that never reads."""
+import re
 import socket
+import threading
+
+from instance import wait_for
 
 
 class RawSMTP:
@@ -38,3 +42,36 @@ class RawSMTP:
     def cmd(self, line):
         self.send(line + "\r\n")
         return self.reply()
+
+
+def peak_rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"^VmHWM:\s+(\d+) kB", f.read(), re.M).group(1))
+
+
+def never_read(inst, sock):
+    """The client that never reads, on sock (plain, or TLS after STARTTLS),
+    on a fresh instance with a short smtpd_timeout: 20 MB of pipelined EHLOs,
+    no reply read. smtpd stops reading once the unread replies pass its
+    bound (it read everything and held ~300 MB of replies before), and the
+    session ends at smtpd_timeout although its last reply cannot be written
+    (it waited for that forever before). Closes sock."""
+    burst = b"EHLO client.test\r\n" * (20 * 2**20 // 18)
+
+    def pump():
+        try:
+            sock.sendall(burst)
+        except (OSError, ValueError):
+            pass  # the server closed the session
+
+    pumper = threading.Thread(target=pump, daemon=True)
+    pumper.start()
+    try:
+        pid = int(wait_for(lambda: re.search(r"/smtpd\[(\d+)\]: connect from", inst.log()), 30,
+                           "smtpd's connect line").group(1))
+        wait_for(lambda: "timeout after command" in inst.log() and "disconnect from" in inst.log(), 120,
+                 "the session to end at smtpd_timeout")
+        assert peak_rss_kb(pid) < 48 * 1024, "smtpd held the replies the client never read"
+    finally:
+        pumper.join(30)
+        sock.close()

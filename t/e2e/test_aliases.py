@@ -1,5 +1,4 @@
 """aliases(5) through newaliases/kurir-alias and local's expansion."""
-import email
 import os
 import pwd
 import re
@@ -10,40 +9,16 @@ import pytest
 from instance import PREFIX, wait_for
 
 
-def write_aliases(inst, text):
-    path = os.path.join(inst.dir, "aliases")
-    with open(path, "w") as f:
-        f.write(text)
-    if inst.account is not None:
-        os.chown(path, inst.account.pw_uid, inst.account.pw_gid)
-    return path
-
-
-def run_newaliases(inst):
-    cmd = [os.path.join(PREFIX, "bin", "newaliases"), "-C", inst.dir]
-    if inst.mode == "user":
-        cmd = inst.submitter() + cmd
-    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def shared_dir(inst, name):
-    """A directory the delivery rights of this mode can write."""
-    path = os.path.join(inst.tmp, name)
-    os.mkdir(path)
-    os.chmod(path, 0o1777)
-    return path
-
-
 def test_alias_fans_out_to_users_file_and_command(make_instance):
     inst = make_instance()
-    out = shared_dir(inst, "out")
-    write_aliases(inst, f"""# team aliases
+    out = inst.shared_dir("out")
+    inst.write_aliases(f"""# team aliases
 team: amy, bob,
   "|cat > {out}/cmd.$$; echo ok",
   {out}/team.mbox
 amy: \\amy, carl
 """)
-    res = run_newaliases(inst)
+    res = inst.newaliases()
     assert res.returncode == 0, res.stderr
     assert os.path.exists(os.path.join(inst.dir, "aliases.db"))
     inst.start()
@@ -64,8 +39,8 @@ amy: \\amy, carl
 
 def test_alias_to_a_remote_address_is_forwarded_with_delivered_to(make_instance):
     inst = make_instance(relayhost="[127.0.0.1]:9")
-    write_aliases(inst, "fwd: far@remote.test\n")
-    assert run_newaliases(inst).returncode == 0
+    inst.write_aliases("fwd: far@remote.test\n")
+    assert inst.newaliases().returncode == 0
     inst.start()
     inst.send("s@client.test", ["fwd@mx.test"], "Subject: fwd\r\n\r\nforward me\r\n")
     wait_for(lambda: inst.queue_files("deferred"), 30, "the forwarded copy waiting for smtp")
@@ -78,8 +53,8 @@ def test_alias_to_a_remote_address_is_forwarded_with_delivered_to(make_instance)
 
 def test_alias_loops_and_failing_commands_bounce_without_crashing(make_instance):
     inst = make_instance()
-    write_aliases(inst, 'a: b\nb: a\nfails: "|exit 67"\ntemp: "|exit 75"\n')
-    assert run_newaliases(inst).returncode == 0
+    inst.write_aliases('a: b\nb: a\nfails: "|exit 67"\ntemp: "|exit 75"\n')
+    assert inst.newaliases().returncode == 0
     inst.start()
     inst.send("s@client.test", ["a@mx.test"], "Subject: loop\r\n\r\nx\r\n")
     inst.send("s@client.test", ["fails@mx.test"], "Subject: fails\r\n\r\nx\r\n")
@@ -95,8 +70,8 @@ def test_alias_loops_and_failing_commands_bounce_without_crashing(make_instance)
 
 def test_newaliases_reports_syntax_errors_with_file_and_line(make_instance):
     inst = make_instance()
-    path = write_aliases(inst, "ok: amy\nbroken line without colon\n")
-    res = run_newaliases(inst)
+    path = inst.write_aliases("ok: amy\nbroken line without colon\n")
+    res = inst.newaliases()
     assert res.returncode != 0
     assert f"{path}:2:" in res.stderr
 

@@ -118,8 +118,7 @@ def test_chrooted_services_run_inside_the_queue_directory(make_instance):
 
 def test_a_service_failing_at_start_is_throttled(make_instance):
     inst = make_instance()
-    with open(os.path.join(inst.dir, "master.cf"), "a") as f:
-        f.write("broken unix - - n - - cleanup -o message_size_limit=lots\n")
+    inst.add_service("broken unix - - n - - cleanup -o message_size_limit=lots")
     inst.start()
     sock = os.path.join(inst.dir, "queue", "private", "broken")
     for _ in range(3):

@@ -119,11 +119,7 @@ def test_qmgr_killed_before_its_remover_unlinks_repeats_no_delivery(make_instanc
     # unwritable, so the unlink cannot happen and the finished file stays. The qmgr
     # that master starts next must find it done, not deliver it again.
     inst = make_instance()
-    spool = os.path.join(inst.dir, "mbox-spool")
-    os.makedirs(spool)
-    if inst.account is not None:
-        os.chown(spool, inst.account.pw_uid, inst.account.pw_gid)
-    os.chmod(spool, 0o1777)
+    spool = inst.shared_dir("mbox-spool")
     inst.set(mail_spool_directory=spool)
     inst.start()
     inst.send("s@client.test", ["ivan@mx.test"], "Subject: first\r\n\r\nx\r\n")

@@ -13,7 +13,6 @@ import subprocess
 import pytest
 
 from instance import wait_for
-from test_aliases import run_newaliases, shared_dir, write_aliases
 
 
 def list_file(inst, name, text):
@@ -26,8 +25,8 @@ def list_file(inst, name, text):
 
 
 def start_with_aliases(inst, text):
-    write_aliases(inst, text)
-    res = run_newaliases(inst)
+    inst.write_aliases(text)
+    res = inst.newaliases()
     assert res.returncode == 0, res.stderr
     inst.start()
 
@@ -138,7 +137,7 @@ def test_commands_and_files_in_roots_dot_forward_run_as_default_privs(make_insta
     inst = make_instance()
     if inst.mode != "root":
         pytest.skip("root's .forward matters only where local runs as root")
-    out = shared_dir(inst, "out")
+    out = inst.shared_dir("out")
     home = os.path.join(inst.tmp, "home-toor")
     # A second name for uid 0 with its home in the test's directory, so that
     # the system's own root account is not touched.
@@ -159,7 +158,7 @@ def test_commands_and_files_in_roots_dot_forward_run_as_default_privs(make_insta
 
 def test_a_command_that_closes_its_output_and_sleeps_ends_at_the_time_limit(make_instance):
     inst = make_instance(command_time_limit="2s")
-    out = shared_dir(inst, "out")
+    out = inst.shared_dir("out")
     start_with_aliases(inst, f'hang: "|exec >&- 2>&-; echo $$ > {out}/pid; exec sleep 1000"\n')
     pid = None
     try:
@@ -178,8 +177,8 @@ def test_a_command_that_closes_its_output_and_sleeps_ends_at_the_time_limit(make
 
 def test_a_fifo_as_mailbox_or_file_defers_without_hanging_local(make_instance):
     inst = make_instance(default_destination_concurrency_limit="1")
-    spool = shared_dir(inst, "spool")
-    out = shared_dir(inst, "out")
+    spool = inst.shared_dir("spool")
+    out = inst.shared_dir("out")
     for fifo in (os.path.join(spool, "ivan"), os.path.join(out, "fifo")):
         os.mkfifo(fifo)
         os.chmod(fifo, 0o666)  # anyone may open it: only its type stops local
@@ -198,7 +197,7 @@ def test_a_fifo_as_mailbox_or_file_defers_without_hanging_local(make_instance):
 
 def test_a_mailbox_with_two_links_or_another_owner_defers_untouched(make_instance):
     inst = make_instance()
-    spool = shared_dir(inst, "spool")
+    spool = inst.shared_dir("spool")
     other = os.path.join(inst.tmp, "other")
     with open(other, "w"):
         pass
@@ -223,7 +222,7 @@ def test_qmgr_defers_a_delivery_the_agent_never_answers(make_instance):
     # local stays inside command_time_limit (1000s); daemon_timeout is the
     # deadline qmgr gives each request.
     inst = make_instance(daemon_timeout="2s", command_time_limit="1000s")
-    out = shared_dir(inst, "out")
+    out = inst.shared_dir("out")
     start_with_aliases(inst, f'slow: "|echo $$ >> {out}/pids; exec sleep 1000"\n')
     pid_file = os.path.join(out, "pids")
     try:

@@ -3,16 +3,10 @@ concurrent deliveries, parsed back by Python's mailbox module."""
 import mailbox
 import os
 
-from instance import wait_for
-
 
 def test_concurrent_mbox_deliveries_stay_well_formed(make_instance):
     inst = make_instance()
-    spool = os.path.join(inst.dir, "mbox-spool")
-    os.makedirs(spool)
-    if inst.account is not None:
-        os.chown(spool, inst.account.pw_uid, inst.account.pw_gid)
-    os.chmod(spool, 0o1777)
+    spool = inst.shared_dir("mbox-spool")
     inst.set(mail_spool_directory=spool, default_destination_concurrency_limit="10")
     inst.start()
 

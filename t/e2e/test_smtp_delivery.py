@@ -25,13 +25,7 @@ def relay_to(inst, port):
 
 def use_transport_map(inst, text):
     """transport_maps = hash:DIR/transport, built from text with kurir-map."""
-    path = os.path.join(inst.dir, "transport")
-    with open(path, "w") as f:
-        f.write(text)
-    res = subprocess.run(inst._prefix() + [os.path.join(PREFIX, "sbin", "kurir-map"), f"hash:{path}"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert res.returncode == 0, res.stderr
-    inst.set(transport_maps=f"hash:{path}")
+    inst.set(transport_maps=inst.build_map("transport", text))
 
 
 def log_lines(inst, pattern):

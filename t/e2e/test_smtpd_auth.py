@@ -6,13 +6,13 @@ import base64
 import email
 import os
 import re
-import signal
 import smtplib
 import subprocess
 
 import pytest
 
 from instance import PREFIX, wait_for
+from peers import Dovecot, dovecot_usable
 from smtp_raw import RawSMTP
 
 PASSWD = os.path.join(PREFIX, "sbin", "kurir-passwd")
@@ -23,17 +23,9 @@ def b64(data):
     return base64.b64encode(data.encode() if isinstance(data, str) else data).decode()
 
 
-def add_user(inst, user, password, *extra):
-    """kurir-passwd as the instance's administrator (its owner in user mode)."""
-    res = subprocess.run(inst._prefix() + [PASSWD, "-c", inst.dir, *extra, user], input=password + "\n",
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
-    assert res.returncode == 0, res.stderr
-    return res
-
-
 def sasl_instance(make_instance, **params):
     inst = make_instance(**{**SASL, **params})
-    add_user(inst, "alice", "s3cret pass")
+    inst.kurir_passwd("alice", "s3cret pass")
     return inst.start()
 
 
@@ -45,7 +37,7 @@ def received(inst, user="rcpt", count=1):
 
 def test_auth_offered_only_under_tls_by_default(make_instance):
     inst = make_instance(smtpd_sasl_auth_enable="yes")
-    add_user(inst, "alice", "s3cret pass")
+    inst.kurir_passwd("alice", "s3cret pass")
     inst.start()
     with RawSMTP(inst.port) as c:
         c.reply()
@@ -157,16 +149,16 @@ def test_kurir_passwd_round_trip(make_instance):
     assert os.stat(table + ".db").st_mode & 0o777 == 0o640
     # Added while smtpd runs: the rebuilt table is reopened (in root mode by
     # the unprivileged smtpd).
-    add_user(inst, "bob", "first")
+    inst.kurir_passwd("bob", "first")
     with inst.smtp() as s:
         s.login("bob", "first")
-    add_user(inst, "bob", "second")
+    inst.kurir_passwd("bob", "second")
     with inst.smtp() as s:
         with pytest.raises(smtplib.SMTPAuthenticationError):
             s.login("bob", "first")
     with inst.smtp() as s:
         s.login("bob", "second")
-    add_user(inst, "bob", "", "-d")
+    inst.kurir_passwd("bob", "", "-d")
     with inst.smtp() as s:
         with pytest.raises(smtplib.SMTPAuthenticationError):
             s.login("bob", "second")
@@ -177,64 +169,19 @@ def test_kurir_passwd_round_trip(make_instance):
 
 # -- a real Dovecot -------------------------------------------------------------
 
-DOVECOT_CONF = """\
-base_dir = {tmp}/run
-state_dir = {tmp}/state
-log_path = {tmp}/dovecot.log
-instance_name = kurir-e2e-{port}
-protocols =
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-auth_failure_delay = 0
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {tmp}/users
-}}
-userdb {{
-  driver = static
-  args = uid=65534 gid=65534 home=/nonexistent
-}}
-service auth {{
-  unix_listener {socket} {{
-    mode = 0660
-    user = {user}
-    group = {group}
-  }}
-}}
-"""
-
-
 @pytest.fixture
 def dovecot(make_instance):
     """An instance with smtpd_sasl_type = dovecot and a Dovecot of the test's
     own (never the system's) listening on queue/private/auth, reachable only
     by the instance's mail_owner (or, in user mode, its user)."""
+    if not dovecot_usable():
+        pytest.skip("Dovecot needs root and Debian's dovecot-core")
     inst = make_instance(**SASL, smtpd_sasl_type="dovecot", smtpd_sasl_path="private/auth")
-    tmp = os.path.join(inst.tmp, "dovecot")
-    os.makedirs(os.path.join(tmp, "run"))
-    os.makedirs(os.path.join(tmp, "state"))
-    with open(os.path.join(tmp, "users"), "w") as f:
-        f.write("dave:{PLAIN}d0ve pass::::::\n")
     owner = inst.account.pw_name if inst.account else "kurir"
     socket_path = os.path.join(inst.dir, "queue", "private", "auth")
-    conf = os.path.join(tmp, "dovecot.conf")
-    with open(conf, "w") as f:
-        f.write(DOVECOT_CONF.format(tmp=tmp, port=inst.port, socket=socket_path, user=owner, group=owner))
-    proc = subprocess.Popen(["dovecot", "-F", "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        wait_for(lambda: os.path.exists(socket_path) or proc.poll() is not None, 30, "dovecot's auth socket")
-        assert proc.poll() is None, proc.stderr.read()
+    with Dovecot({"dave": "d0ve pass"}, auth_socket=(socket_path, owner)):
         inst.start()
         yield inst
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def test_dovecot_plain_login_and_failure(dovecot):
@@ -279,10 +226,9 @@ def test_authenticated_header_as_a_service_override(make_instance):
     # Postfix, where smtpd writes that part of Received:.
     from instance import free_port
     inst = make_instance(**SASL)
-    add_user(inst, "alice", "s3cret pass")
+    inst.kurir_passwd("alice", "s3cret pass")
     port = free_port()
-    with open(os.path.join(inst.dir, "master.cf"), "a") as f:
-        f.write(f"127.0.0.1:{port} inet n - n - - smtpd\n  -o smtpd_sasl_authenticated_header=yes\n")
+    inst.add_service(f"127.0.0.1:{port} inet n - n - - smtpd\n  -o smtpd_sasl_authenticated_header=yes")
     inst.start()
     for p in (inst.port, port):
         with smtplib.SMTP("127.0.0.1", p, timeout=30) as s:

@@ -174,12 +174,12 @@ def test_message_recipient_and_connection_rates(make_instance):
 def test_auth_and_new_tls_session_rates(make_instance):
     import base64
     import smtplib
-    from test_smtpd_auth import add_user
-    from test_smtpd_tls import client_context, tls_instance
+    from peers import client_context
+    from test_smtpd_tls import tls_instance
     inst = tls_instance(make_instance, smtpd_client_event_limit_exceptions="", smtpd_client_auth_rate_limit="2",
                         smtpd_client_new_tls_session_rate_limit="1", smtpd_sasl_auth_enable="yes",
                         smtpd_tls_auth_only="no")
-    add_user(inst, "alice", "s3cret pass")
+    inst.kurir_passwd("alice", "s3cret pass")
     inst.start()
     with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as s:
         s.ehlo("client.test")

@@ -7,18 +7,7 @@ import subprocess
 
 import pytest
 
-from instance import PREFIX
-from test_aliases import run_newaliases, write_aliases
-
-
-def build_map(inst, name, text):
-    path = os.path.join(inst.dir, name)
-    with open(path, "w") as f:
-        f.write(text)
-    res = subprocess.run(inst._prefix() + [os.path.join(PREFIX, "sbin", "kurir-map"), f"hash:{path}"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert res.returncode == 0, res.stderr
-    return f"hash:{path}"
+from instance import wait_for
 
 
 def rcpt_reply(inst, sender, rcpt):
@@ -51,7 +40,7 @@ def test_relay_restrictions_by_postfix_default_and_by_setting(make_instance):
 
 def test_sender_login_maps_refuse_an_owned_sender_to_a_client_not_logged_in(make_instance):
     inst = make_instance()
-    logins = build_map(inst, "sender_logins", "boss@mx.test alice\n@corp.test bob, carol\n")
+    logins = inst.build_map("sender_logins", "boss@mx.test alice\n@corp.test bob, carol\n")
     inst.set(smtpd_sender_login_maps=logins, smtpd_sender_restrictions="reject_sender_login_mismatch")
     inst.start()
     code, text = rcpt_reply(inst, "boss@mx.test", "alice@mx.test")
@@ -81,9 +70,7 @@ def test_lists_kurir_cannot_apply_stop_start_and_fail_check(make_instance, setti
 
 def test_a_service_override_is_checked_as_well(make_instance):
     inst = make_instance()
-    with open(os.path.join(inst.dir, "master.cf"), "a") as f:
-        f.write("127.0.0.1:2525 inet n - n - - smtpd\n"
-                "  -o smtpd_relay_restrictions=permit\n")
+    inst.add_service("127.0.0.1:2525 inet n - n - - smtpd\n  -o smtpd_relay_restrictions=permit")
     check = inst.kurir("check", check=False)
     assert check.returncode == 78 and "an open relay otherwise" in check.stderr, check.stderr
 
@@ -92,8 +79,8 @@ def test_local_recipient_maps_passwd_aliases_and_postmaster(make_instance):
     # Postfix's default list: passwd users and every alias exist; postmaster
     # exists whatever the tables say (RFC 5321); anyone else is 550 at RCPT.
     inst = make_instance()
-    write_aliases(inst, "sales: root\nmailer-daemon: postmaster\n")
-    assert run_newaliases(inst).returncode == 0
+    inst.write_aliases("sales: root\nmailer-daemon: postmaster\n")
+    assert inst.newaliases().returncode == 0
     inst.set(local_recipient_maps="unix:passwd.byname $alias_maps", recipient_delimiter="+")
     inst.start()
     for rcpt in ("postmaster@mx.test", "PostMaster@mx.test", "postmaster", "sales@mx.test", "sales+news@mx.test",
@@ -130,10 +117,10 @@ def send(inst, sender, rcpt, helo="client.test"):
 
 def test_access_tables_classes_hold_and_discard(make_instance):
     inst = make_instance()
-    senders = build_map(inst, "senders", "spammer.example REJECT go away\nheld.example HOLD\n"
+    senders = inst.build_map("senders", "spammer.example REJECT go away\nheld.example HOLD\n"
                                          "dropped.example DISCARD\n")
-    rcpts = build_map(inst, "rcpts", "blocked@mx.test 550 5.7.1 not here\nclassy@mx.test strict\n")
-    helos = build_map(inst, "helos", "evil.test REJECT\n")
+    rcpts = inst.build_map("rcpts", "blocked@mx.test 550 5.7.1 not here\nclassy@mx.test strict\n")
+    helos = inst.build_map("helos", "evil.test REJECT\n")
     inst.set(smtpd_restriction_classes="strict", strict="reject_non_fqdn_sender, permit",
              smtpd_helo_restrictions=f"check_helo_access {helos}",
              smtpd_sender_restrictions=f"check_sender_access {senders}",
@@ -171,13 +158,13 @@ def test_access_tables_classes_hold_and_discard(make_instance):
     assert len(inst.maildir_files("alice")) == 1
     assert len(inst.queue_files("hold")) == 1
     # A table rebuilt while running is used at once.
-    build_map(inst, "senders", "client.test REJECT\n")
+    inst.build_map("senders", "client.test REJECT\n")
     assert rcpt_reply(inst, "a@client.test", "alice@mx.test")[0] == 554
 
 
 def test_client_access_and_delay_reject_no(make_instance):
     inst = make_instance()
-    clients = build_map(inst, "clients", "127.0.0.1 REJECT\n")
+    clients = inst.build_map("clients", "127.0.0.1 REJECT\n")
     inst.set(smtpd_client_restrictions=f"check_client_access {clients}")
     inst.start()
     assert rcpt_reply(inst, "a@client.test", "alice@mx.test") == (
@@ -195,7 +182,6 @@ def test_client_access_and_delay_reject_no(make_instance):
 
 
 def wait_for_log(inst, text):
-    from instance import wait_for
     return wait_for(lambda: text in inst.log(), 30, f"{text!r} in the log") or True
 
 
@@ -252,7 +238,7 @@ def test_fail2ban_postfix_filter_matches_the_restrictions_refusals(make_instance
                 s.mail(sender)
                 assert s.rcpt(rcpt)[0] == code, (sender, rcpt, helo)
         inst.stop()
-        clients = build_map(inst, "clients", "127.0.0.1 REJECT\n")
+        clients = inst.build_map("clients", "127.0.0.1 REJECT\n")
         inst.set(smtpd_client_restrictions=f"check_client_access {clients}")
         inst.start()
         assert rcpt_reply(inst, "a@ok.test", "root@mx.test")[0] == 554   # Client host rejected

@@ -10,26 +10,19 @@ import re
 import smtplib
 import subprocess
 
-from instance import PREFIX
-from peers import SmtpReceiver, tls_files
-from test_smtpd_restrictions import build_map
-from test_smtpd_tls import NAMES, client_context, install_credentials
-
-PASSWD = os.path.join(PREFIX, "sbin", "kurir-passwd")
+from peers import SmtpReceiver, client_context, install_credentials
 
 
 def submission_instance(make_instance, relay_port, **extra):
     # 127.0.0.1 is no trusted network here: only a login may relay.
     inst = make_instance(mynetworks="192.0.2.0/24", relayhost=f"[127.0.0.1]:{relay_port}")
-    cert, key = install_credentials(inst, tls_files(NAMES))
-    logins = build_map(inst, "sender_logins", "alice@corp.test alice\n@shared.test alice, bob\n")
+    cert, key = install_credentials(inst)
+    logins = inst.build_map("sender_logins", "alice@corp.test alice\n@shared.test alice, bob\n")
     inst.set(smtpd_tls_cert_file=cert, smtpd_tls_key_file=key, smtpd_tls_security_level="may",
              smtpd_tls_received_header="yes", smtpd_sasl_auth_enable="yes", smtpd_sender_login_maps=logins,
              smtpd_sender_restrictions="reject_sender_login_mismatch", **extra)
     for user, password in (("alice", "alice pass"), ("bob", "bob pass")):
-        res = subprocess.run(inst._prefix() + [PASSWD, "-c", inst.dir, user], input=password + "\n",
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
-        assert res.returncode == 0, res.stderr
+        inst.kurir_passwd(user, password)
     return inst.start()
 
 

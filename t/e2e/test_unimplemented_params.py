@@ -24,14 +24,6 @@ def set_at_line(inst, name, value):
     return len(lines)
 
 
-def add_service(inst, line):
-    """Appends a service line to master.cf; returns its line number."""
-    path = os.path.join(inst.dir, "master.cf")
-    with open(path, "a") as f:
-        f.write(line + "\n")
-    return len(open(path).read().splitlines())
-
-
 def assert_not_running(inst):
     assert inst.kurir("status", check=False).returncode == 1
     assert inst.processes() == []
@@ -95,7 +87,7 @@ def test_a_user_variable_that_a_setting_refers_to_is_no_warning(make_instance):
 
 def test_a_master_cf_option_that_asks_for_tls_stops_start(make_instance):
     inst = make_instance()
-    line = add_service(inst, f"127.0.0.1:{free_port()} inet n - n - - smtpd -o smtpd_use_tls=yes")
+    line = inst.add_service(f"127.0.0.1:{free_port()} inet n - n - - smtpd -o smtpd_use_tls=yes")
     res = inst.kurir("start", check=False)
     assert res.returncode != 0
     assert f"{inst.dir}/master.cf:{line}" in res.stderr and "-o smtpd_use_tls=yes requests TLS" in res.stderr, \
@@ -110,14 +102,14 @@ def test_wrapper_mode_without_a_certificate_or_misspelt_stops_start(make_instanc
     certificate it stops start, and a misspelt name is unknown."""
     inst = make_instance()
     port = free_port()
-    add_service(inst, f"127.0.0.1:{port} inet n - n - - smtpd -o smtpd_tls_wrappermode=yes")
+    inst.add_service(f"127.0.0.1:{port} inet n - n - - smtpd -o smtpd_tls_wrappermode=yes")
     res = inst.kurir("start", check=False)
     assert res.returncode != 0
     assert f"service 127.0.0.1:{port}: smtpd_tls_wrappermode = yes: TLS needs smtpd_tls_cert_file" in res.stderr, \
         res.stderr
     assert_not_running(inst)
     inst = make_instance()
-    line = add_service(inst, f"127.0.0.1:{free_port()} inet n - n - - smtpd -o smtpd_tls_wrapermode=yes")
+    line = inst.add_service(f"127.0.0.1:{free_port()} inet n - n - - smtpd -o smtpd_tls_wrapermode=yes")
     res = inst.kurir("start", check=False)
     assert res.returncode != 0
     assert f"master.cf:{line}" in res.stderr and "unknown parameter smtpd_tls_wrapermode" in res.stderr, res.stderr
@@ -126,7 +118,7 @@ def test_wrapper_mode_without_a_certificate_or_misspelt_stops_start(make_instanc
 
 def test_a_master_cf_option_kurir_does_not_know_stops_start(make_instance):
     inst = make_instance()
-    line = add_service(inst, f"127.0.0.1:{free_port()} inet n - n - - smtpd\n  -o no_such_param=1")
+    line = inst.add_service(f"127.0.0.1:{free_port()} inet n - n - - smtpd\n  -o no_such_param=1")
     res = inst.kurir("start", check=False)
     assert res.returncode != 0
     assert f"{inst.dir}/master.cf:{line - 1}" in res.stderr and "unknown parameter no_such_param" in res.stderr, \
@@ -137,7 +129,7 @@ def test_a_master_cf_option_kurir_does_not_know_stops_start(make_instance):
 def test_a_harmless_unimplemented_master_cf_option_is_a_warning(make_instance):
     inst = make_instance()
     port = free_port()
-    line = add_service(inst, f"127.0.0.1:{port} inet n - n - - smtpd -o biff=no")
+    line = inst.add_service(f"127.0.0.1:{port} inet n - n - - smtpd -o biff=no")
     inst.start()
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
         assert s.recv(100).startswith(b"220 ")

@@ -1,7 +1,7 @@
 // smtpd's AUTH command on a real event loop, with kurir's own argon2id
 // table (verified on the worker thread) and with a stand-in backend that
 // answers later, as Dovecot does.
-#include "../test_util.hpp"
+#include "smtpd_fixture.hpp"
 #include "mail/sasl.hpp"
 #include "smtpd/smtpd_session.hpp"
 #include "util/db_map.hpp"
@@ -27,86 +27,23 @@ std::string hash_of(const std::string& pw) {
     return out;
 }
 
-class AuthFixture {
-public:
-    explicit AuthFixture(const std::string& extra) {
+// kurir's own table: alice's argon2id hash, and a user whose value is
+// plaintext. A base of AuthFixture, so it is built before smtpd's policy
+// opens it.
+struct SaslTable {
+    SaslTable() {
         REQUIRE(sodium_init() >= 0);
-        ::mkdir((dir.path() + "/queue").c_str(), 0700);
-        REQUIRE(util::build_db(dir.path() + "/sasl_passwd.db", util::DbType::hash,
+        REQUIRE(util::build_db(maps / "sasl_passwd.db", util::DbType::hash,
                                {{"alice", hash_of("secret")}, {"plain", "secret"}}));
-        auto cfg = mail::Config::from_text("myhostname = mx.test\nmydestination = mx.test\nlocal_recipient_maps =\n"
-                                           "smtpd_sasl_auth_enable = yes\nsmtpd_error_sleep_time = 0\n"
-                                           "smtpd_sasl_password_maps = hash:" + dir.path() + "/sasl_passwd\n"
-                                           "queue_directory = " + dir.path() + "/queue\n" + extra,
-                                           dir.path());
-        REQUIRE(cfg);
-        ctx.program = "smtpd";
-        ctx.config = std::move(*cfg);
-        ctx.queue = mail::QueueDir(dir.path() + "/queue");
-        ctx.base = event_base_new();
-        auto p = smtpd::load_policy(ctx.config);
-        REQUIRE(p);
-        policy = std::move(*p);
-        if (policy.sasl) policy.sasl->bind(ctx.base, ctx.queue.root());
     }
-    void connect() {
-        int sv[2];
-        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
-        client = util::Fd(sv[0]);
-        ::fcntl(sv[1], F_SETFL, O_NONBLOCK);
-        ::fcntl(sv[0], F_SETFL, O_NONBLOCK);
-        smtpd::Session::start(ctx, policy, util::Fd(sv[1]), [this] { closed = true; });
-        REQUIRE(talk("", 1).at(0).starts_with("220 "));
-    }
-    ~AuthFixture() {
-        client.reset();
-        while (!closed && event_base_loop(ctx.base, EVLOOP_ONCE) == 0) {
-        }
-        policy.sasl.reset();
-        event_base_free(ctx.base);
-    }
+    kt::TempDir maps;
+};
 
-    std::vector<std::string> talk(const std::string& bytes, size_t replies) {
-        if (!bytes.empty()) REQUIRE(::write(client.get(), bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
-        std::vector<std::string> out;
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-        while (out.size() < replies) {
-            REQUIRE(std::chrono::steady_clock::now() < deadline);
-            char buf[65536];
-            ssize_t n = ::read(client.get(), buf, sizeof buf);
-            if (n > 0) pending.append(buf, static_cast<size_t>(n));
-            if (n == 0) eof = true;
-            for (size_t nl; out.size() < replies && (nl = pending.find("\r\n")) != std::string::npos;) {
-                std::string line = pending.substr(0, nl);
-                pending.erase(0, nl + 2);
-                if (line.size() >= 4 && line[3] == '-') {
-                    multi += line + "\n";
-                    continue;
-                }
-                out.push_back(multi + line);
-                multi.clear();
-            }
-            if (out.size() >= replies || (eof && n <= 0)) break;
-            struct timeval tick {0, 5000};
-            event_base_loopexit(ctx.base, &tick);
-            event_base_dispatch(ctx.base);
-        }
-        return out;
-    }
-    std::string one(const std::string& line) {
-        auto r = talk(line + "\r\n", 1);
-        REQUIRE(r.size() == 1);
-        return r[0];
-    }
-
-    kt::CapturedLog log;
-    kt::TempDir dir;
-    server::ServerContext ctx;
-    smtpd::SmtpdPolicy policy;
-    util::Fd client;
-    std::string pending, multi;
-    bool eof = false;
-    bool closed = false;
+// AUTH enabled with that table; connect() starts the session.
+struct AuthFixture : SaslTable, kt::SmtpdFixture {
+    explicit AuthFixture(const std::string& extra)
+        : SmtpdFixture("smtpd_sasl_auth_enable = yes\nsmtpd_error_sleep_time = 0\n"
+                       "smtpd_sasl_password_maps = hash:" + maps.path() + "/sasl_passwd\n" + extra) {}
 };
 
 const std::string kNoTlsOnly = "smtpd_tls_auth_only = no\nsmtpd_sasl_type = kurir\n";
@@ -229,14 +166,6 @@ TEST_CASE("smtpd_sasl_security_options: noplaintext leaves nothing, and says so"
     auto q = smtpd::load_policy(*bad);
     REQUIRE_FALSE(q);
     CHECK(q.error().text.find("smtpd_sasl_type") != std::string::npos);
-}
-
-TEST_CASE("received_protocol: RFC 3848's names", "[smtpd_auth]") {
-    CHECK(smtpd::received_protocol(false, false, false) == "SMTP");
-    CHECK(smtpd::received_protocol(true, false, false) == "ESMTP");
-    CHECK(smtpd::received_protocol(true, false, true) == "ESMTPA");
-    CHECK(smtpd::received_protocol(true, true, false) == "ESMTPS");
-    CHECK(smtpd::received_protocol(true, true, true) == "ESMTPSA");
 }
 
 TEST_CASE("kurir's table: an unknown user's password is checked too, on the worker, as a known user's",

@@ -3,7 +3,7 @@
 // on private/cleanup) takes the message and answers with mail_proto frames.
 #include "smtpd/smtpd_session.hpp"
 
-#include "../test_util.hpp"
+#include "smtpd_fixture.hpp"
 #include "mail/mail_proto.hpp"
 #include "mail/record.hpp"
 #include "util/attr.hpp"
@@ -78,79 +78,12 @@ private:
     std::string stream_;
 };
 
-class Fixture {
-public:
-    explicit Fixture(const std::string& extra = "") {
-        ::mkdir((dir / "queue").c_str(), 0700);
-        ::mkdir((dir / "queue/private").c_str(), 0700);
-        auto cfg = mail::Config::from_text("myhostname = mx.test\nmydestination = mx.test\nmynetworks = 192.0.2.0/24\n"
-                                           "local_recipient_maps =\nqueue_directory = " + dir.path() + "/queue\n" + extra,
-                                           dir.path());
-        REQUIRE(cfg);
-        ctx.program = "smtpd";
-        ctx.config = std::move(*cfg);
-        ctx.queue = mail::QueueDir(dir.path() + "/queue");
-        ctx.base = event_base_new();
-        auto p = smtpd::load_policy(ctx.config);
-        REQUIRE(p);
-        policy = std::move(*p);
-        int sv[2];
-        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
-        client = util::Fd(sv[0]);
-        ::fcntl(sv[1], F_SETFL, O_NONBLOCK);
-        ::fcntl(sv[0], F_SETFL, O_NONBLOCK);
-        smtpd::Session::start(ctx, policy, util::Fd(sv[1]), [this] { closed = true; });
+// Each test's own session, from the first byte; mynetworks holds no
+// loopback address, so the client is a stranger.
+struct Fixture : kt::SmtpdFixture {
+    explicit Fixture(const std::string& extra = "") : SmtpdFixture("mynetworks = 192.0.2.0/24\n" + extra) {
+        start_session();
     }
-    ~Fixture() {
-        client.reset();
-        while (!closed && event_base_loop(ctx.base, EVLOOP_ONCE) == 0) {
-        }
-        event_base_free(ctx.base);
-    }
-
-    // Sends bytes, then runs the session until `replies` whole replies came
-    // back (or the session closed); returns them, one string each.
-    std::vector<std::string> talk(const std::string& bytes, size_t replies) {
-        if (!bytes.empty()) REQUIRE(::write(client.get(), bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
-        std::vector<std::string> out;
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-        while (out.size() < replies) {
-            REQUIRE(std::chrono::steady_clock::now() < deadline);
-            char buf[65536];
-            ssize_t n = ::read(client.get(), buf, sizeof buf);
-            if (n > 0) pending.append(buf, static_cast<size_t>(n));
-            if (n == 0) eof = true;
-            take_replies(out);
-            if (out.size() >= replies || (eof && n <= 0)) break;
-            struct timeval tick {0, 20000};
-            event_base_loopexit(ctx.base, &tick);
-            event_base_dispatch(ctx.base);
-        }
-        return out;
-    }
-
-    void take_replies(std::vector<std::string>& out) {
-        for (;;) {
-            size_t start = 0, nl;
-            while ((nl = pending.find("\r\n", start)) != std::string::npos) {
-                if (nl - start >= 4 && pending[start + 3] == ' ') {
-                    out.push_back(pending.substr(0, nl));
-                    pending.erase(0, nl + 2);
-                    break;
-                }
-                start = nl + 2;
-            }
-            if (nl == std::string::npos) return;
-        }
-    }
-
-    kt::TempDir dir;
-    server::ServerContext ctx;
-    smtpd::SmtpdPolicy policy;
-    util::Fd client;
-    std::string pending;
-    bool eof = false;
-    bool closed = false;
 };
 
 }  // namespace
@@ -162,7 +95,7 @@ TEST_CASE("smtpd: greeting and EHLO with the extensions", "[smtpd_session]") {
     CHECK(r[0].starts_with("220 mx.test ESMTP"));
     r = f.talk("EHLO client.test\r\n", 1);
     REQUIRE(r.size() == 1);
-    CHECK(r[0].starts_with("250-mx.test\r\n"));
+    CHECK(r[0].starts_with("250-mx.test\n"));
     for (const char* ext : {"250-PIPELINING", "250-SIZE", "250-ENHANCEDSTATUSCODES", "250-8BITMIME", "250 DSN"})
         CHECK(r[0].find(ext) != std::string::npos);
 }
@@ -317,8 +250,9 @@ TEST_CASE("smtpd: smtpd_session_time_limit ends a session that keeps dribbling",
         if (!r.empty()) last = r.back();
         if (f.eof) break;
     }
+    // The 421 may have come in the same read as the last NOOP's 250.
+    for (const std::string& r : f.talk("", 2)) last = r;
     CHECK(last == "421 4.4.2 mx.test Error: timeout exceeded");
-    f.talk("", 2);
     CHECK(f.closed);
 }
 
