@@ -1,6 +1,7 @@
 #include "mail/inet_interfaces.hpp"
 
 #include "mail/address.hpp"
+#include "mail/config.hpp"
 #include "util/log.hpp"
 #include "util/socket.hpp"
 
@@ -11,21 +12,6 @@
 
 namespace kurir::mail {
 namespace {
-
-std::vector<std::string> words(std::string_view value) {
-    std::vector<std::string> out;
-    std::string cur;
-    for (char c : value) {
-        if (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-            if (!cur.empty()) out.push_back(std::move(cur));
-            cur.clear();
-        } else {
-            cur += c;
-        }
-    }
-    if (!cur.empty()) out.push_back(std::move(cur));
-    return out;
-}
 
 // 4 or 6 for an address literal, 0 for anything else.
 int family_of(const std::string& host) {
@@ -41,7 +27,7 @@ bool wanted(int family, InetProtocols p) { return (family == 4 && p.ipv4) || (fa
 
 util::Result<InetProtocols> parse_inet_protocols(std::string_view value) {
     InetProtocols p{false, false};
-    auto list = words(value);
+    auto list = split_list(value);
     if (list.empty()) return util::fail("inet_protocols: empty (want ipv4, ipv6 or all)");
     for (const auto& w : list) {
         std::string word = lowercase(w);
@@ -65,7 +51,7 @@ std::string inet_protocols_text(InetProtocols p) {
 
 util::Result<std::vector<std::string>> inet_listen_hosts(std::string_view inet_interfaces, InetProtocols protocols,
                                                          const HostResolver& resolve) {
-    auto list = words(inet_interfaces);
+    auto list = split_list(inet_interfaces);
     std::vector<std::string> out;
     auto add = [&](const std::string& host) {
         if (std::find(out.begin(), out.end(), host) == out.end()) out.push_back(host);

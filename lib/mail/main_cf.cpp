@@ -111,8 +111,6 @@ util::Result<std::string> expand_value(std::string_view value, const RawLookup& 
     return out;
 }
 
-namespace {
-
 std::vector<std::string_view> physical_lines(std::string_view text) {
     std::vector<std::string_view> lines;
     for (size_t pos = 0; pos < text.size();) {
@@ -124,20 +122,18 @@ std::vector<std::string_view> physical_lines(std::string_view text) {
     return lines;
 }
 
-int line_kind(std::string_view l) {
+int config_line_kind(std::string_view l) {
     std::string_view t = trim(l);
     if (t.empty() || t.front() == '#') return 0;  // comment or blank
     return is_space(l.front()) ? 2 : 1;           // continuation or start
 }
-
-}  // namespace
 
 std::string remove_main_cf(std::string_view text, const std::string& name, bool comment_out) {
     auto lines = physical_lines(text);
     std::string out;
     bool inside = false;  // in the entry being removed (its continuation lines)
     for (auto l : lines) {
-        int k = line_kind(l);
+        int k = config_line_kind(l);
         if (k == 1) {
             auto eq = l.find('=');
             inside = eq != std::string_view::npos && trim(l.substr(0, eq)) == name;
@@ -157,7 +153,7 @@ std::string edit_main_cf(std::string_view text, const std::string& name, const s
     // line at the left margin and takes every whitespace-led line after it
     // (comments and blank lines in between are kept, but belong to nobody).
     std::vector<std::string_view> lines = physical_lines(text);
-    auto kind = line_kind;
+    auto kind = config_line_kind;
     std::string out;
     bool done = false;
     for (size_t i = 0; i < lines.size(); ++i) {

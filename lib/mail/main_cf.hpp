@@ -27,6 +27,12 @@ util::Result<std::vector<MainCfEntry>> parse_main_cf(std::string_view text, cons
 using RawLookup = std::map<std::string, std::string, std::less<>>;
 util::Result<std::string> expand_value(std::string_view value, const RawLookup& raw, int depth = 0);
 
+// The text's lines, each with its '\n' (the last may lack one), for editors
+// that keep every byte they do not change; and what a line is in main.cf
+// and master.cf: 0 comment or blank, 1 start of an entry, 2 continuation.
+std::vector<std::string_view> physical_lines(std::string_view text);
+int config_line_kind(std::string_view line);
+
 // Rewrites or appends "name = value" in main.cf text, keeping everything else.
 std::string edit_main_cf(std::string_view text, const std::string& name, const std::string& value);
 

@@ -12,20 +12,6 @@ namespace {
 
 constexpr long kMaxField = 1000000;  // wakeup seconds and maxproc
 
-std::vector<std::string> words(std::string_view s) {
-    std::vector<std::string> out;
-    std::string cur;
-    for (char c : s) {
-        if (c == ' ' || c == '\t' || c == '\r') {
-            if (!cur.empty()) out.push_back(std::move(cur));
-            cur.clear();
-        } else {
-            cur += c;
-        }
-    }
-    if (!cur.empty()) out.push_back(std::move(cur));
-    return out;
-}
 
 util::Result<bool> flag(const std::string& w, bool dflt, std::string_view column) {
     if (w == "-") return dflt;
@@ -35,6 +21,21 @@ util::Result<bool> flag(const std::string& w, bool dflt, std::string_view column
 }
 
 }  // namespace
+
+std::vector<std::string> master_cf_fields(std::string_view s) {
+    std::vector<std::string> out;
+    std::string cur;
+    for (char c : s) {
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+            if (!cur.empty()) out.push_back(std::move(cur));
+            cur.clear();
+        } else {
+            cur += c;
+        }
+    }
+    if (!cur.empty()) out.push_back(std::move(cur));
+    return out;
+}
 
 util::Result<std::vector<ServiceEntry>> parse_master_cf(std::string_view text, const std::string& file) {
     if (size_t nul = text.find('\0'); nul != std::string_view::npos)
@@ -46,7 +47,7 @@ util::Result<std::vector<ServiceEntry>> parse_master_cf(std::string_view text, c
         auto err = [&](const std::string& what) {
             return util::fail(fmt::format("{}:{}: {}", file, no, what));
         };
-        auto w = words(line);
+        auto w = master_cf_fields(line);
         if (w.size() < 8) return err("expected 8 or more fields: service type private unpriv chroot wakeup maxproc command");
         ServiceEntry e;
         e.line = no;

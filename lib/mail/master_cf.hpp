@@ -31,6 +31,8 @@ struct ServiceEntry {
 };
 
 util::Result<std::vector<ServiceEntry>> parse_master_cf(std::string_view text, const std::string& file);
+// A master.cf line's fields: the words between blanks.
+std::vector<std::string> master_cf_fields(std::string_view line);
 
 // How many processes master runs at most for a service. "-" is
 // $default_process_limit. "0" is "no limit" in Postfix; kurir caps it at

@@ -1,5 +1,8 @@
 #include "mail/master_cf_edit.hpp"
 
+#include "mail/main_cf.hpp"
+#include "mail/master_cf.hpp"
+
 #include "util/text.hpp"
 
 #include <algorithm>
@@ -11,38 +14,6 @@ constexpr size_t kLineLimit = 80;
 constexpr size_t kIndent = 4;
 constexpr size_t kColumnGoal[] = {0, 11, 17, 25, 33, 41, 49, 57};
 constexpr size_t kMinFields = 8;
-
-std::vector<std::string> words(std::string_view s) {
-    std::vector<std::string> out;
-    std::string cur;
-    for (char c : s) {
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-            if (!cur.empty()) out.push_back(std::move(cur));
-            cur.clear();
-        } else {
-            cur += c;
-        }
-    }
-    if (!cur.empty()) out.push_back(std::move(cur));
-    return out;
-}
-
-std::vector<std::string_view> physical_lines(std::string_view text) {
-    std::vector<std::string_view> lines;
-    for (size_t pos = 0; pos < text.size();) {
-        size_t nl = text.find('\n', pos);
-        size_t end = nl == text.npos ? text.size() : nl + 1;
-        lines.push_back(text.substr(pos, end - pos));
-        pos = end;
-    }
-    return lines;
-}
-
-int line_kind(std::string_view l) {
-    std::string_view t = util::trim(l);
-    if (t.empty() || t.front() == '#') return 0;
-    return (l.front() == ' ' || l.front() == '\t') ? 2 : 1;
-}
 
 // Where the daemon options end: the first argument that is no option, or "--".
 size_t options_end(const std::vector<std::string>& f) {
@@ -57,11 +28,11 @@ std::vector<MasterCfText> split_master_cf(std::string_view text) {
     std::vector<MasterCfText> out;
     auto lines = physical_lines(text);
     for (size_t i = 0; i < lines.size(); ++i) {
-        int k = line_kind(lines[i]);
+        int k = config_line_kind(lines[i]);
         if (k == 1 || (k == 2 && out.empty())) {
-            out.push_back({words(lines[i]), i, i});
+            out.push_back({master_cf_fields(lines[i]), i, i});
         } else if (k == 2) {
-            auto more = words(lines[i]);
+            auto more = master_cf_fields(lines[i]);
             out.back().fields.insert(out.back().fields.end(), more.begin(), more.end());
             out.back().last_line = i;
         }
@@ -178,7 +149,7 @@ bool remove_master_param(std::vector<std::string>& f, const std::string& name) {
 void set_master_field(std::vector<std::string>& f, size_t field, std::string_view value) {
     if (field == kMinFields - 1) {
         f.resize(field);
-        for (auto& w : words(value)) f.push_back(std::move(w));
+        for (auto& w : master_cf_fields(value)) f.push_back(std::move(w));
     } else {
         f[field] = std::string(value);
     }
@@ -211,7 +182,7 @@ std::string replace_master_entry(std::string_view text, const MasterCfText& whic
             continue;
         }
         if (i == which.first_line && !fields.empty()) out += format_master_entry(fields, true);
-        if (line_kind(lines[i]) == 0) out += lines[i];  // a comment inside the entry stays
+        if (config_line_kind(lines[i]) == 0) out += lines[i];  // a comment inside the entry stays
     }
     return out;
 }
