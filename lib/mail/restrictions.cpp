@@ -463,7 +463,8 @@ util::Result<RestrictionPolicy> parse_restriction_policy(
     const std::function<std::string(std::string_view parameter)>& value_of) {
     RestrictionPolicy p;
     std::vector<std::string> class_names;
-    for (auto name : words(value_of("smtpd_restriction_classes"))) {
+    const std::string classes = value_of("smtpd_restriction_classes");  // words() are views into it
+    for (auto name : words(classes)) {
         if (std::find_if(kNames.begin(), kNames.end(), [&](const auto& n) { return n.first == name; }) != kNames.end())
             return util::fail(fmt::format("smtpd_restriction_classes: \"{}\" is the name of a restriction", name));
         class_names.emplace_back(name);
