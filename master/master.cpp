@@ -32,6 +32,8 @@
 //   smtpd_tls_key_file, smtpd_tls_chain_files (and the smtpd_tls settings
 //   they are checked with)
 #include "build_paths.hpp"
+#include "mail/log_config.hpp"
+#include "master/master_log.hpp"
 #include "master/master_service.hpp"
 #include "util/log.hpp"
 
@@ -75,7 +77,11 @@ int main(int argc, char** argv) {
         else
             usage();
     }
-    util::log_init({"kurir", "master", mail::local_hostname(), "", true});
+    util::LogSetup early;
+    early.program = "master";
+    early.hostname = mail::local_hostname();
+    early.also_stderr = true;
+    util::log_init(early);
     // master leaves the administrator's working directory (below), so the
     // name it hands to every child must not depend on it.
     if (!config_dir.starts_with("/")) {
@@ -88,7 +94,9 @@ int main(int argc, char** argv) {
     master::Master m(base, config_dir);
     auto cfg = mail::Config::load(config_dir);
     if (!cfg) util::msg_fatal("{}", cfg.error().text);
-    util::log_init({cfg->str("syslog_name"), "master", cfg->str("myhostname"), cfg->str("maillog_file"), true});
+    auto log = mail::log_setup(*cfg, "master", true);
+    if (!log) util::msg_fatal("{}", log.error().text);
+    util::log_init(*log);
 
     // One master per queue: the lock lives as long as this process.
     mail::QueueDir queue(cfg->str("queue_directory"));
@@ -105,6 +113,10 @@ int main(int argc, char** argv) {
         util::msg_fatal("the kurir mail system is already running (lock on {})", queue.pid_file());
 
     if (auto r = m.configure(); !r) util::msg_fatal("{}", r.error().text);
+    // Every child's standard output and error, passed on to the log.
+    master::LogPipe log_pipe;
+    if (auto r = log_pipe.open(base); !r) util::msg_fatal("{}", r.error().text);
+    m.set_log_fd(log_pipe.write_fd());
     std::string pid = std::to_string(::getpid()) + "\n";
     if (::ftruncate(lock_fd, 0) < 0 || ::pwrite(lock_fd, pid.data(), pid.size(), 0) < 0)
         util::msg_fatal("write {}: {}", queue.pid_file(), std::strerror(errno));
@@ -116,7 +128,16 @@ int main(int argc, char** argv) {
             l->m->reap_children();
             if (l->stopping && !l->m->has_children()) event_base_loopbreak(l->base);
         } else if (sig == SIGHUP) {
-            if (!l->stopping) l->m->reload();
+            if (l->stopping) return;
+            // maillog_file by name again first: logrotate(8) or "kurir
+            // logrotate" renamed it, and every line from here on (children's
+            // too, master writes them) goes to the new file.
+            util::log_reopen();
+            l->m->reload();
+            if (auto log = mail::log_setup(l->m->config(), "master", util::log_setup().also_stderr))
+                util::log_init(*log);
+            else
+                util::msg_warn("{}", log.error().text);
         } else {
             if (!l->stopping) util::msg_info("terminating on signal {}", sig);
             l->stopping = true;
@@ -138,9 +159,12 @@ int main(int argc, char** argv) {
         ::dup2(null, 1);
         ::dup2(null, 2);
         if (null > 2) ::close(null);
-        util::log_init({cfg->str("syslog_name"), "master", cfg->str("myhostname"), cfg->str("maillog_file"), false});
+        util::LogSetup quiet = util::log_setup();
+        quiet.also_stderr = false;
+        util::log_init(quiet);
     }
     event_base_dispatch(base);
+    log_pipe.drain();  // the last words of the children
     for (auto* e : sigs) event_free(e);
     ::close(lock_fd);
     return 0;

@@ -257,11 +257,19 @@ void Master::spawn(Service& s) {
         return throttle(s);
     }
     if (pid == 0) {
+        // Until the exec, this child says what goes wrong on master's log
+        // pipe (its descriptors 1 and 2 below), as "kurir/master[PID]".
+        util::log_child_of_master();
         int listen_fd = s.listen.get(), status_fd = s.status_write.get(), tls_fd = s.tls_credentials.get();
         // Move the descriptors into place without clobbering each other.
         int l = ::fcntl(listen_fd, F_DUPFD, 10), st = ::fcntl(status_fd, F_DUPFD, 10);
         int t = tls_fd >= 0 ? ::fcntl(tls_fd, F_DUPFD, 10) : -1;
-        if (l < 0 || st < 0 || ::dup2(l, server::kListenFd) < 0 || ::dup2(st, server::kStatusFd) < 0) ::_exit(75);
+        int lg = log_fd_ >= 0 ? ::fcntl(log_fd_, F_DUPFD, 10) : -1;
+        if (lg >= 0 && (::dup2(lg, 1) < 0 || ::dup2(lg, 2) < 0)) ::_exit(75);
+        if (l < 0 || st < 0 || ::dup2(l, server::kListenFd) < 0 || ::dup2(st, server::kStatusFd) < 0) {
+            util::log_line("fatal", fmt::format("service {}: descriptors: {}", s.entry.name, std::strerror(errno)));
+            ::_exit(75);
+        }
         if (tls_fd >= 0 && (t < 0 || ::dup2(t, server::kTlsFd) < 0)) ::_exit(75);
         ::closefrom(tls_fd >= 0 ? server::kTlsFd + 1 : server::kStatusFd + 1);
         sigset_t none;
@@ -272,6 +280,7 @@ void Master::spawn(Service& s) {
         for (auto& a : args) argv.push_back(a.data());
         argv.push_back(nullptr);
         ::execv(s.path.c_str(), argv.data());
+        util::log_line("fatal", fmt::format("exec {}: {}", s.path, std::strerror(errno)));
         ::_exit(75);
     }
     auto p = std::make_unique<Process>();

@@ -15,7 +15,7 @@ namespace {
 // commonly sets. Sorted, for binary search; a unit test keeps it disjoint
 // from the table. A Postfix name missing here is reported as unknown,
 // which is a warning in main.cf as well.
-constexpr std::array<std::string_view, 283> kUnimplemented{
+constexpr std::array<std::string_view, 281> kUnimplemented{
     "access_map_reject_code", "address_verify_map", "address_verify_sender", "always_add_missing_headers",
     "always_bcc", "anvil_rate_time_unit", "append_at_myorigin", "append_dot_mydomain", "authorized_flush_users",
     "authorized_mailq_users", "authorized_submit_users", "biff", "body_checks", "body_checks_size_limit",
@@ -36,7 +36,7 @@ constexpr std::array<std::string_view, 283> kUnimplemented{
     "local_command_shell", "local_destination_concurrency_limit", "local_destination_recipient_limit",
     "local_header_rewrite_clients", "local_transport", "luser_relay", "mailbox_command", "mailbox_command_maps",
     "mailbox_delivery_lock", "mailbox_size_limit", "mailbox_transport", "mailbox_transport_maps",
-    "maillog_file_prefixes", "maillog_file_rotate_suffix", "mailq_path", "manpage_directory",
+    "maillog_file_prefixes", "mailq_path", "manpage_directory",
     "maps_rbl_reject_code", "masquerade_classes", "masquerade_domains", "masquerade_exceptions",
     "message_drop_headers", "message_reject_characters", "meta_directory", "milter_connect_macros",
     "milter_default_action", "milter_header_checks", "milter_macro_daemon_name", "milter_mail_macros",
@@ -84,7 +84,7 @@ constexpr std::array<std::string_view, 283> kUnimplemented{
     "smtpd_tls_fingerprint_digest", "smtpd_tls_mandatory_exclude_ciphers", "smtpd_tls_req_ccert",
     "smtpd_tls_session_cache_database", "smtpd_tls_session_cache_timeout", "smtpd_upstream_proxy_protocol",
     "smtpd_use_tls", "smtputf8_enable", "soft_bounce", "strict_7bit_headers", "strict_8bitmime",
-    "strict_rfc821_envelopes", "swap_bangpath", "syslog_facility", "tls_append_default_CA",
+    "strict_rfc821_envelopes", "swap_bangpath", "tls_append_default_CA",
     "tls_high_cipherlist", "tls_medium_cipherlist", "tls_preempt_cipherlist", "tls_random_source",
     "tls_ssl_options", "transport_retry_time", "unknown_address_reject_code", "unknown_client_reject_code",
     "unknown_hostname_reject_code", "unknown_local_recipient_reject_code",

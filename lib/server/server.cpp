@@ -1,5 +1,6 @@
 #include "server/server.hpp"
 
+#include "mail/log_config.hpp"
 #include "server/master_proto.hpp"
 #include "util/log.hpp"
 #include "util/privilege.hpp"
@@ -71,12 +72,19 @@ std::string main_cf_stamp(const std::string& config_dir) {
 }
 
 ServerContext start(int argc, char** argv, std::string_view program, const Hooks& hooks) {
-    util::log_init({"kurir", std::string(program), mail::local_hostname(), "", false});
+    // A child of master logs through master (util/log.hpp, relay) from its
+    // first word: what it says before it has read main.cf is not lost.
+    struct stat st {};
+    g_have_master = ::fstat(kStatusFd, &st) == 0 && S_ISFIFO(st.st_mode);
+    util::LogSetup early;
+    early.program = std::string(program);
+    early.hostname = mail::local_hostname();
+    early.relay = g_have_master;
+    util::log_init(early);
     Options o = parse_options(argc, argv, program);
     // Log where the instance logs even when a -o override is what is wrong.
     if (auto plain = mail::Config::load(o.config_dir); plain)
-        util::log_init({plain->str("syslog_name"), std::string(program), plain->str("myhostname"),
-                        plain->str("maillog_file"), false});
+        if (auto log = mail::log_setup(*plain, std::string(program), false, g_have_master)) util::log_init(*log);
     auto cfg = mail::Config::load(o.config_dir, o.overrides);
     if (!cfg) util::msg_fatal("{}", cfg.error().text);
     ServerContext ctx{std::string(program), o.service, std::move(*cfg), mail::QueueDir(""), nullptr, false, {}, {}, {}};
@@ -88,12 +96,11 @@ ServerContext start(int argc, char** argv, std::string_view program, const Hooks
     // administrator started the system from (DB_CONFIG, CVE-2017-10140).
     if (::chdir(ctx.queue.root().c_str()) < 0)
         util::msg_fatal("chdir {}: {}", ctx.queue.root(), std::strerror(errno));
-    util::log_init({ctx.config.str("syslog_name"), std::string(program), ctx.config.str("myhostname"),
-                    ctx.config.str("maillog_file"), false});
+    auto log = mail::log_setup(ctx.config, std::string(program), false, g_have_master);
+    if (!log) util::msg_fatal("{}", log.error().text);
+    util::log_init(*log);
     if (sodium_init() < 0) util::msg_fatal("libsodium initialisation failed");
 
-    struct stat st {};
-    g_have_master = ::fstat(kStatusFd, &st) == 0 && S_ISFIFO(st.st_mode);
     if (::fstat(kListenFd, &st) != 0 || !S_ISSOCK(st.st_mode))
         util::msg_fatal("{}: no listening socket on fd {} (run me from master)", program, kListenFd);
     ::fcntl(kListenFd, F_SETFD, FD_CLOEXEC);
