@@ -15,6 +15,12 @@
 //   With -D, standard error is closed once every listener is open, which
 //   tells "kurir start" that the instance is up. master and every service
 //   work in queue_directory, never in the directory they were started from.
+//   Every child's standard output and error is a pipe that master reads:
+//   children log in syslog's format to it and master alone writes
+//   maillog_file (or, without one, sends the lines on to syslog with the
+//   children's tags, pids and times), so that whatever a child says, also
+//   before it has read main.cf or when exec fails, reaches the log. SIGHUP
+//   reopens maillog_file by name first (logrotate(8), kurir logrotate).
 //   For an smtpd service with TLS (smtpd_tls_security_level may or
 //   encrypt, or -o smtpd_tls_wrappermode=yes) master reads the key and
 //   certificate files at start and at reload and checks them with the
@@ -28,7 +34,8 @@
 //   configuration files.
 // CONFIGURATION PARAMETERS
 //   queue_directory, daemon_directory, mail_owner, setgid_group,
-//   default_process_limit, service_throttle_time, smtpd_tls_cert_file,
+//   default_process_limit, service_throttle_time, maillog_file,
+//   syslog_name, syslog_facility, smtpd_tls_cert_file,
 //   smtpd_tls_key_file, smtpd_tls_chain_files (and the smtpd_tls settings
 //   they are checked with)
 #include "build_paths.hpp"
