@@ -15,12 +15,12 @@
 //   With -D, standard error is closed once every listener is open, which
 //   tells "kurir start" that the instance is up. master and every service
 //   work in queue_directory, never in the directory they were started from.
-//   Every child's standard output and error is a pipe that master reads:
-//   children log in syslog's format to it and master alone writes
-//   maillog_file (or, without one, sends the lines on to syslog with the
-//   children's tags, pids and times), so that whatever a child says, also
-//   before it has read main.cf or when exec fails, reaches the log. SIGHUP
-//   reopens maillog_file by name first (logrotate(8), kurir logrotate).
+//   Every child's standard output and error is a pipe that master reads
+//   and logs: what a child says before it has read main.cf, when exec
+//   fails, or in a crash, and every line of a child that logs to syslog
+//   (master sends them on with the child's tag, pid and time) or that is
+//   chrooted. SIGHUP reopens maillog_file by name first (logrotate(8),
+//   kurir logrotate); the children reopen it on the SIGHUP of a reload.
 //   For an smtpd service with TLS (smtpd_tls_security_level may or
 //   encrypt, or -o smtpd_tls_wrappermode=yes) master reads the key and
 //   certificate files at start and at reload and checks them with the

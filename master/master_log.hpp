@@ -3,10 +3,7 @@
 // master passes each line on to maillog_file or syslog; anything else a
 // child writes there (an exec failure, a crash report, a library's
 // complaint before the child has read its configuration) is logged as a
-// warning of master's. So master is the one writer of maillog_file: a
-// reload (or kurir logrotate) reopens it in this one process, and no line
-// is written to a file that logrotate has renamed away once master has
-// reopened it.
+// warning of master's.
 #pragma once
 
 #include "util/fs.hpp"

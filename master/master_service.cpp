@@ -397,6 +397,11 @@ void Master::stop_all(int signal) {
 
 void Master::reload() {
     util::msg_info("reload -- version {}, configuration {}", KURIR_VERSION, config_dir_);
+    // A process an earlier reload retired may still serve a client: it is
+    // told again, to reopen maillog_file with everyone else (configure()
+    // below tells the others).
+    for (auto& [pid, p] : procs_)
+        if (p->retired) ::kill(pid, SIGHUP);
     if (auto r = configure(); !r) {
         util::msg_warn("reload failed, keeping the old configuration: {}", r.error().text);
         return;

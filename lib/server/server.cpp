@@ -26,7 +26,21 @@ namespace {
 volatile sig_atomic_t g_stop_requested = 0;
 bool g_have_master = false;
 
-void on_sighup(int) { g_stop_requested = 1; }
+struct sigaction g_libevent_hup {};
+
+void on_loop_sighup(int sig) {
+    util::log_reopen();
+    if (g_libevent_hup.sa_flags & SA_SIGINFO) {
+        if (g_libevent_hup.sa_sigaction) g_libevent_hup.sa_sigaction(sig, nullptr, nullptr);
+    } else if (g_libevent_hup.sa_handler != SIG_DFL && g_libevent_hup.sa_handler != SIG_IGN) {
+        g_libevent_hup.sa_handler(sig);
+    }
+}
+
+void on_sighup(int) {
+    g_stop_requested = 1;
+    util::log_reopen();  // async-signal-safe: open and dup3
+}
 
 struct Options {
     std::string config_dir;
@@ -96,7 +110,14 @@ ServerContext start(int argc, char** argv, std::string_view program, const Hooks
     // administrator started the system from (DB_CONFIG, CVE-2017-10140).
     if (::chdir(ctx.queue.root().c_str()) < 0)
         util::msg_fatal("chdir {}: {}", ctx.queue.root(), std::strerror(errno));
-    auto log = mail::log_setup(ctx.config, std::string(program), false, g_have_master);
+    // maillog_file is written directly (a line is in the file before the
+    // client hears the reply it tells of) and reopened on SIGHUP, which
+    // master sends at every reload. A chrooted process could not reopen it
+    // by name, and syslog's /dev/log may not be there: those log through
+    // master.
+    bool chrooted = o.chroot && o.unprivileged && !hooks.keep_root && util::running_as_root();
+    bool relay = g_have_master && (ctx.config.str("maillog_file").empty() || chrooted);
+    auto log = mail::log_setup(ctx.config, std::string(program), false, relay);
     if (!log) util::msg_fatal("{}", log.error().text);
     util::log_init(*log);
     if (sodium_init() < 0) util::msg_fatal("libsodium initialisation failed");
@@ -319,6 +340,14 @@ int run_loop(ServerContext& ctx, int per_process, bool counts_use, OnAccept on_a
         },
         &srv));
     event_add(srv.hup_ev.get(), nullptr);
+    // libevent runs hup_ev between callbacks, and a client may be served
+    // inside one for minutes (smtpd): maillog_file is reopened in the
+    // handler itself, before libevent's own.
+    struct sigaction reopen {};
+    reopen.sa_handler = on_loop_sighup;
+    reopen.sa_flags = SA_RESTART;
+    sigemptyset(&reopen.sa_mask);
+    ::sigaction(SIGHUP, &reopen, &g_libevent_hup);
     if (g_stop_requested) srv.draining = true;
     if (before_dispatch) before_dispatch();
     srv.update();

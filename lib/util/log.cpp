@@ -3,6 +3,7 @@
 #include "util/syslog_client.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <limits.h>
 #include <unistd.h>
 
@@ -60,7 +61,27 @@ void log_init(const LogSetup& setup) {
     if (setup.relay || !setup.file.empty()) g_syslog.close();
 }
 
-void log_reopen() { open_file(); }
+void log_reopen() {
+    if (g_setup.relay || g_setup.file.empty()) return;
+    int fd = ::open(g_setup.file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+    if (fd < 0) return;  // where it cannot be opened (a chroot), where it was
+    if (g_fd < 0) {
+        g_fd = fd;
+        return;
+    }
+    // A file made new here by root gets the owner and mode of the one it
+    // replaces (as logrotate's "create"): the daemons that have dropped
+    // privileges reopen it after master, on the SIGHUP of the reload.
+    struct stat was {}, now {};
+    if (::geteuid() == 0 && ::fstat(g_fd, &was) == 0 && ::fstat(fd, &now) == 0 && S_ISREG(now.st_mode) &&
+        now.st_nlink == 1 && now.st_size == 0 && (now.st_uid != was.st_uid || now.st_gid != was.st_gid)) {
+        if (::fchown(fd, was.st_uid, was.st_gid) == 0) ::fchmod(fd, was.st_mode & 0777);
+    }
+    // The same descriptor number now names the new file: a line being
+    // written at this moment goes whole to one file or the other.
+    ::dup3(fd, g_fd, O_CLOEXEC);
+    ::close(fd);
+}
 
 const LogSetup& log_setup() { return g_setup; }
 

@@ -6,10 +6,12 @@
 //     standard error when /dev/log is absent or refuses;
 //   - relay: a child of master writes every line in syslog's wire format to
 //     its standard error, a pipe that master reads (master/master_log), and
-//     master alone writes maillog_file or syslog. So a rotated maillog_file
-//     is reopened by one process, chrooted daemons log without /dev/log, and
-//     whatever a child says on standard error before it has read its
-//     configuration (or in a crash) reaches the log.
+//     master writes it to maillog_file or syslog. Children do so until they
+//     have read their configuration, to log to syslog (so that one process
+//     talks to /dev/log, and chrooted daemons need none), and chrooted ones
+//     also for maillog_file, which they could not reopen by name. Whatever
+//     a child says on standard error (an early fatal, a crash) reaches the
+//     log too.
 #pragma once
 
 #include <fmt/format.h>
@@ -30,7 +32,8 @@ struct LogSetup {
 };
 
 void log_init(const LogSetup& setup);
-// maillog_file again by name (after a rename by logrotate).
+// maillog_file again by name (after a rename by logrotate), in the same
+// descriptor; async-signal-safe (a SIGHUP handler calls it).
 void log_reopen();
 // The setup in force (master passes it on to reopen after a reload).
 const LogSetup& log_setup();
