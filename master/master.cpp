@@ -15,6 +15,12 @@
 //   With -D, standard error is closed once every listener is open, which
 //   tells "kurir start" that the instance is up. master and every service
 //   work in queue_directory, never in the directory they were started from.
+//   Every child's standard output and error is a pipe that master reads
+//   and logs: what a child says before it has read main.cf, when exec
+//   fails, or in a crash, and every line of a child that logs to syslog
+//   (master sends them on with the child's tag, pid and time) or that is
+//   chrooted. SIGHUP reopens maillog_file by name first (logrotate(8),
+//   kurir logrotate); the children reopen it on the SIGHUP of a reload.
 //   For an smtpd service with TLS (smtpd_tls_security_level may or
 //   encrypt, or -o smtpd_tls_wrappermode=yes) master reads the key and
 //   certificate files at start and at reload and checks them with the
@@ -34,10 +40,13 @@
 // CONFIGURATION PARAMETERS
 //   inet_interfaces, inet_protocols,
 //   queue_directory, daemon_directory, mail_owner, setgid_group,
-//   default_process_limit, service_throttle_time, smtpd_tls_cert_file,
+//   default_process_limit, service_throttle_time, maillog_file,
+//   syslog_name, syslog_facility, smtpd_tls_cert_file,
 //   smtpd_tls_key_file, smtpd_tls_chain_files (and the smtpd_tls settings
 //   they are checked with)
 #include "build_paths.hpp"
+#include "mail/log_config.hpp"
+#include "master/master_log.hpp"
 #include "master/master_service.hpp"
 #include "util/log.hpp"
 
@@ -81,7 +90,11 @@ int main(int argc, char** argv) {
         else
             usage();
     }
-    util::log_init({"kurir", "master", mail::local_hostname(), "", true});
+    util::LogSetup early;
+    early.program = "master";
+    early.hostname = mail::local_hostname();
+    early.also_stderr = true;
+    util::log_init(early);
     // master leaves the administrator's working directory (below), so the
     // name it hands to every child must not depend on it.
     if (!config_dir.starts_with("/")) {
@@ -94,7 +107,9 @@ int main(int argc, char** argv) {
     master::Master m(base, config_dir);
     auto cfg = mail::Config::load(config_dir);
     if (!cfg) util::msg_fatal("{}", cfg.error().text);
-    util::log_init({cfg->str("syslog_name"), "master", cfg->str("myhostname"), cfg->str("maillog_file"), true});
+    auto log = mail::log_setup(*cfg, "master", true);
+    if (!log) util::msg_fatal("{}", log.error().text);
+    util::log_init(*log);
 
     // One master per queue: the lock lives as long as this process.
     mail::QueueDir queue(cfg->str("queue_directory"));
@@ -111,6 +126,10 @@ int main(int argc, char** argv) {
         util::msg_fatal("the kurir mail system is already running (lock on {})", queue.pid_file());
 
     if (auto r = m.configure(); !r) util::msg_fatal("{}", r.error().text);
+    // Every child's standard output and error, passed on to the log.
+    master::LogPipe log_pipe;
+    if (auto r = log_pipe.open(base); !r) util::msg_fatal("{}", r.error().text);
+    m.set_log_fd(log_pipe.write_fd());
     std::string pid = std::to_string(::getpid()) + "\n";
     if (::ftruncate(lock_fd, 0) < 0 || ::pwrite(lock_fd, pid.data(), pid.size(), 0) < 0)
         util::msg_fatal("write {}: {}", queue.pid_file(), std::strerror(errno));
@@ -122,7 +141,16 @@ int main(int argc, char** argv) {
             l->m->reap_children();
             if (l->stopping && !l->m->has_children()) event_base_loopbreak(l->base);
         } else if (sig == SIGHUP) {
-            if (!l->stopping) l->m->reload();
+            if (l->stopping) return;
+            // maillog_file by name again first: logrotate(8) or "kurir
+            // logrotate" renamed it, and every line from here on (children's
+            // too, master writes them) goes to the new file.
+            util::log_reopen();
+            l->m->reload();
+            if (auto log = mail::log_setup(l->m->config(), "master", util::log_setup().also_stderr))
+                util::log_init(*log);
+            else
+                util::msg_warn("{}", log.error().text);
         } else {
             if (!l->stopping) util::msg_info("terminating on signal {}", sig);
             l->stopping = true;
@@ -144,9 +172,12 @@ int main(int argc, char** argv) {
         ::dup2(null, 1);
         ::dup2(null, 2);
         if (null > 2) ::close(null);
-        util::log_init({cfg->str("syslog_name"), "master", cfg->str("myhostname"), cfg->str("maillog_file"), false});
+        util::LogSetup quiet = util::log_setup();
+        quiet.also_stderr = false;
+        util::log_init(quiet);
     }
     event_base_dispatch(base);
+    log_pipe.drain();  // the last words of the children
     for (auto* e : sigs) event_free(e);
     ::close(lock_fd);
     return 0;

@@ -284,6 +284,9 @@ void Master::spawn(Service& s) {
         return throttle(s);
     }
     if (pid == 0) {
+        // Until the exec, this child says what goes wrong on master's log
+        // pipe (its descriptors 1 and 2 below), as "kurir/master[PID]".
+        util::log_child_of_master();
         int status_fd = s.status_write.get(), tls_fd = s.tls_credentials.get();
         int more = static_cast<int>(s.listen.size()) - 1;
         // Move the descriptors into place without clobbering each other:
@@ -293,10 +296,18 @@ void Master::spawn(Service& s) {
         for (const auto& fd : s.listen) l.push_back(::fcntl(fd.get(), F_DUPFD, above));
         int st = ::fcntl(status_fd, F_DUPFD, above);
         int t = tls_fd >= 0 ? ::fcntl(tls_fd, F_DUPFD, above) : -1;
-        if (st < 0 || ::dup2(st, server::kStatusFd) < 0) ::_exit(75);
+        int lg = log_fd_ >= 0 ? ::fcntl(log_fd_, F_DUPFD, above) : -1;
+        if (lg >= 0 && (::dup2(lg, 1) < 0 || ::dup2(lg, 2) < 0)) ::_exit(75);
+        if (st < 0 || ::dup2(st, server::kStatusFd) < 0) {
+            util::log_line("fatal", fmt::format("service {}: descriptors: {}", s.entry.name, std::strerror(errno)));
+            ::_exit(75);
+        }
         for (size_t i = 0; i < l.size(); ++i) {
             int target = i == 0 ? server::kListenFd : server::kMoreListenFd + static_cast<int>(i) - 1;
-            if (l[i] < 0 || ::dup2(l[i], target) < 0) ::_exit(75);
+            if (l[i] < 0 || ::dup2(l[i], target) < 0) {
+                util::log_line("fatal", fmt::format("service {}: descriptors: {}", s.entry.name, std::strerror(errno)));
+                ::_exit(75);
+            }
         }
         if (tls_fd >= 0 && (t < 0 || ::dup2(t, server::kTlsFd) < 0)) ::_exit(75);
         if (tls_fd < 0 && more > 0) ::close(server::kTlsFd);
@@ -309,6 +320,7 @@ void Master::spawn(Service& s) {
         for (auto& a : args) argv.push_back(a.data());
         argv.push_back(nullptr);
         ::execv(s.path.c_str(), argv.data());
+        util::log_line("fatal", fmt::format("exec {}: {}", s.path, std::strerror(errno)));
         ::_exit(75);
     }
     auto p = std::make_unique<Process>();
@@ -425,6 +437,11 @@ void Master::stop_all(int signal) {
 
 void Master::reload() {
     util::msg_info("reload -- version {}, configuration {}", KURIR_VERSION, config_dir_);
+    // A process an earlier reload retired may still serve a client: it is
+    // told again, to reopen maillog_file with everyone else (configure()
+    // below tells the others).
+    for (auto& [pid, p] : procs_)
+        if (p->retired) ::kill(pid, SIGHUP);
     if (auto r = configure(); !r) {
         util::msg_warn("reload failed, keeping the old configuration: {}", r.error().text);
         return;

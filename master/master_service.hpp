@@ -71,6 +71,8 @@ public:
     void reap_children();
     bool has_children() const { return !procs_.empty(); }
     const mail::Config& config() const { return *config_; }
+    // Every child's standard output and error (master_log.hpp).
+    void set_log_fd(int fd) { log_fd_ = fd; }
 
     // Event callbacks.
     void arm(Service& s);
@@ -97,6 +99,7 @@ private:
     std::vector<std::unique_ptr<Service>> retired_services_;
     std::map<pid_t, std::unique_ptr<Process>> procs_;
     bool stopping_ = false;
+    int log_fd_ = -1;
     std::optional<uid_t> owner_uid_;
     std::optional<gid_t> owner_gid_;
     // The addresses inet services without a host listen on, fixed at start

@@ -2,7 +2,7 @@
 //   kurir - control a kurir instance
 // SYNOPSIS
 //   kurir [-c config_dir] init [--listen ADDR:PORT] [--hostname NAME]
-//   kurir [-c config_dir] start | start-fg | stop | abort | reload | status | check | flush
+//   kurir [-c config_dir] start | start-fg | stop | abort | reload | status | check | flush | logrotate
 // DESCRIPTION
 //   init creates a self-contained instance in config_dir (main.cf, master.cf,
 //   aliases, queue/, mail/, log/) and refuses to touch one that exists.
@@ -11,7 +11,13 @@
 //   for it to exit; abort signals it and does not wait; reload makes it reread
 //   its configuration; status exits 0 when the instance runs, 1 when not;
 //   check validates the configuration and creates missing queue directories;
-//   flush asks qmgr to retry every deferred message now.
+//   flush asks qmgr to retry every deferred message now. logrotate (as
+//   Postfix 3.4's) renames maillog_file to maillog_file.SUFFIX, SUFFIX being
+//   maillog_file_rotate_suffix through strftime(3) (never over an existing
+//   file), makes a running master reopen it (as reload does: master writes
+//   every process's lines), waits until nothing has the old file open, and
+//   compresses it with maillog_file_compressor (empty: not compressed).
+//   reload alone also reopens maillog_file, for logrotate(8)'s postrotate.
 // SECURITY
 //   Run by root, init creates the system user "kurir" and group "kurirdrop"
 //   when missing and gives the instance's queue and mail to them. Run by
@@ -36,6 +42,7 @@
 #include "util/fs.hpp"
 #include "util/privilege.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <poll.h>
@@ -46,9 +53,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <thread>
 #include <vector>
@@ -279,6 +288,75 @@ int cmd_signal(const std::string& dir, int sig, const char* what) {
     return 0;
 }
 
+// Until nothing has PATH open (a write lease is granted only then), or
+// DEADLINE seconds. Where leases cannot be taken (a file system without
+// them, a file of another owner), until master has written its first line
+// into the new FRESH file, which it does right after it reopened.
+bool wait_unused(const std::string& path, const std::string& fresh, bool master_running, int deadline) {
+    bool leases = true;
+    for (int i = 0; i < deadline * 100; ++i) {
+        if (leases) {
+            util::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+            if (!fd) return false;
+            if (::fcntl(fd.get(), F_SETLEASE, F_WRLCK) == 0) {
+                ::fcntl(fd.get(), F_SETLEASE, F_UNLCK);
+                return true;
+            }
+            leases = errno == EAGAIN || errno == EBUSY;
+        }
+        if (!leases) {
+            struct stat st {};
+            if (!master_running || (::stat(fresh.c_str(), &st) == 0 && st.st_size > 0)) return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+}
+
+int cmd_logrotate(const std::string& dir) {
+    auto cfg = load_or_die(dir);
+    std::string file = cfg.str("maillog_file");
+    if (file.empty()) die(EX_CONFIG, "logrotate: maillog_file is not set");
+    if (file.starts_with("/dev/")) die(EX_CONFIG, "logrotate: maillog_file " + file + ": cannot be rotated");
+    time_t now = ::time(nullptr);
+    struct tm tm {};
+    ::localtime_r(&now, &tm);
+    char suffix[256];
+    std::string format = cfg.str("maillog_file_rotate_suffix");
+    if (format.empty() || ::strftime(suffix, sizeof suffix, format.c_str(), &tm) == 0 || std::strchr(suffix, '/'))
+        die(EX_CONFIG, "maillog_file_rotate_suffix " + format + ": not a file name suffix");
+    std::string rotated = file + "." + suffix;
+    // Never over an earlier rotation (two in one second with the default
+    // suffix): that file's lines would be lost, or its compressor would
+    // find ROTATED.gz there already.
+    std::string parent = file.substr(0, file.rfind('/') + 1), base = rotated.substr(parent.size());
+    if (DIR* d = ::opendir(parent.empty() ? "." : parent.c_str())) {
+        while (const dirent* e = ::readdir(d)) {
+            std::string_view n = e->d_name;
+            if (n == base || (n.starts_with(base) && n.substr(base.size()).starts_with(".")))
+                die(EX_CANTCREAT, fmt::format("rename {} to {}: {}{} exists", file, rotated, parent, n));
+        }
+        ::closedir(d);
+    }
+    if (::renameat2(AT_FDCWD, file.c_str(), AT_FDCWD, rotated.c_str(), RENAME_NOREPLACE) < 0) {
+        if (errno != EINVAL || ::link(file.c_str(), rotated.c_str()) < 0 || ::unlink(file.c_str()) < 0)
+            die(errno == EEXIST ? EX_CANTCREAT : EX_IOERR,
+                fmt::format("rename {} to {}: {}", file, rotated, std::strerror(errno)));
+    }
+    pid_t pid = running_master(mail::QueueDir(cfg.str("queue_directory")));
+    if (pid > 0 && ::kill(pid, SIGHUP) < 0) die(EX_NOPERM, fmt::format("kill {}: {}", pid, std::strerror(errno)));
+    fmt::print("kurir: rotated {} to {}\n", file, rotated);
+    std::string compressor = cfg.str("maillog_file_compressor");
+    if (compressor.empty()) return 0;
+    if (!wait_unused(rotated, file, pid > 0, 60)) {
+        fmt::print(stderr, "kurir: warning: {}: still open after 60 seconds; not compressed\n", rotated);
+        return EX_TEMPFAIL;
+    }
+    if (int rc = run_command({compressor, rotated}); rc != 0)
+        die(EX_SOFTWARE, fmt::format("{} {}: exit status {}", compressor, rotated, rc));
+    return 0;
+}
+
 int cmd_status(const std::string& dir) {
     auto cfg = load_or_die(dir);
     pid_t pid = running_master(mail::QueueDir(cfg.str("queue_directory")));
@@ -301,7 +379,7 @@ int cmd_flush(const std::string& dir) {
 [[noreturn]] void usage() {
     fmt::print(stderr,
                "usage: kurir [-c config_dir] init [--listen ADDR:PORT] [--hostname NAME]\n"
-               "       kurir [-c config_dir] start|start-fg|stop|abort|reload|status|check|flush\n");
+               "       kurir [-c config_dir] start|start-fg|stop|abort|reload|status|check|flush|logrotate\n");
     std::exit(EX_USAGE);
 }
 
@@ -335,5 +413,6 @@ int main(int argc, char** argv) {
     if (cmd == "status") return cmd_status(dir);
     if (cmd == "check") return cmd_check(dir);
     if (cmd == "flush") return cmd_flush(dir);
+    if (cmd == "logrotate") return cmd_logrotate(dir);
     usage();
 }

@@ -48,6 +48,7 @@
 //   Prints "Deleted: N messages" (and so on) to standard error; 0 on
 //   success, EX_USAGE, EX_NOPERM, EX_CONFIG.
 #include "mail/config.hpp"
+#include "mail/log_config.hpp"
 #include "mail/queue.hpp"
 #include "mail/queue_file.hpp"
 #include "mail/record.hpp"
@@ -231,7 +232,9 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "kurir-super: fatal: {}\n", cfg.error().text);
         return EX_CONFIG;
     }
-    util::log_init({cfg->str("syslog_name"), "kurir-super", cfg->str("myhostname"), cfg->str("maillog_file"), false});
+    auto log = mail::log_setup(*cfg, "kurir-super");
+    if (!log) util::tool_fatal("kurir-super", 78, log.error().text);  // EX_CONFIG
+    util::log_init(*log);
     mail::QueueDir queue(cfg->str("queue_directory"));
     if (::access(queue.dir(mail::Queue::incoming).c_str(), R_OK | W_OK | X_OK) < 0) {
         fmt::print(stderr, "kurir-super: fatal: {}: permission denied (root only)\n", queue.root());

@@ -50,6 +50,8 @@ constexpr std::array kParams{
     // Read-only, as Postfix's: kurir-conf prints it and "$mail_version" expands to it.
     ParamSpec{"mail_version", K::text, KURIR_VERSION},
     ParamSpec{"maillog_file", K::text, ""},
+    ParamSpec{"maillog_file_compressor", K::text, "gzip"},
+    ParamSpec{"maillog_file_rotate_suffix", K::text, "%Y%m%d-%H%M%S"},
     ParamSpec{"maps_rbl_reject_code", K::integer, "554"},
     ParamSpec{"max_idle", K::time, "100s", 1},
     ParamSpec{"max_use", K::integer, "1000", 1},
@@ -155,6 +157,7 @@ constexpr std::array kParams{
     ParamSpec{"smtpd_tls_received_header", K::boolean, "no"},
     ParamSpec{"smtpd_tls_security_level", K::text, ""},
     ParamSpec{"smtpd_tls_wrappermode", K::boolean, "no"},
+    ParamSpec{"syslog_facility", K::text, "mail"},
     ParamSpec{"syslog_name", K::text, "kurir"},
     ParamSpec{"transport_maps", K::text, ""},
     ParamSpec{"unknown_address_reject_code", K::integer, "450"},

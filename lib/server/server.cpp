@@ -1,5 +1,6 @@
 #include "server/server.hpp"
 
+#include "mail/log_config.hpp"
 #include "server/master_proto.hpp"
 #include "util/log.hpp"
 #include "util/privilege.hpp"
@@ -42,7 +43,21 @@ int accept_any(int flags) {
     return -1;
 }
 
-void on_sighup(int) { g_stop_requested = 1; }
+struct sigaction g_libevent_hup {};
+
+void on_loop_sighup(int sig) {
+    util::log_reopen();
+    if (g_libevent_hup.sa_flags & SA_SIGINFO) {
+        if (g_libevent_hup.sa_sigaction) g_libevent_hup.sa_sigaction(sig, nullptr, nullptr);
+    } else if (g_libevent_hup.sa_handler != SIG_DFL && g_libevent_hup.sa_handler != SIG_IGN) {
+        g_libevent_hup.sa_handler(sig);
+    }
+}
+
+void on_sighup(int) {
+    g_stop_requested = 1;
+    util::log_reopen();  // async-signal-safe: open and dup3
+}
 
 struct Options {
     std::string config_dir;
@@ -94,12 +109,19 @@ std::string main_cf_stamp(const std::string& config_dir) {
 }
 
 ServerContext start(int argc, char** argv, std::string_view program, const Hooks& hooks) {
-    util::log_init({"kurir", std::string(program), mail::local_hostname(), "", false});
+    // A child of master logs through master (util/log.hpp, relay) from its
+    // first word: what it says before it has read main.cf is not lost.
+    struct stat st {};
+    g_have_master = ::fstat(kStatusFd, &st) == 0 && S_ISFIFO(st.st_mode);
+    util::LogSetup early;
+    early.program = std::string(program);
+    early.hostname = mail::local_hostname();
+    early.relay = g_have_master;
+    util::log_init(early);
     Options o = parse_options(argc, argv, program);
     // Log where the instance logs even when a -o override is what is wrong.
     if (auto plain = mail::Config::load(o.config_dir); plain)
-        util::log_init({plain->str("syslog_name"), std::string(program), plain->str("myhostname"),
-                        plain->str("maillog_file"), false});
+        if (auto log = mail::log_setup(*plain, std::string(program), false, g_have_master)) util::log_init(*log);
     auto cfg = mail::Config::load(o.config_dir, o.overrides);
     if (!cfg) util::msg_fatal("{}", cfg.error().text);
     ServerContext ctx{std::string(program), o.service, std::move(*cfg), mail::QueueDir(""), nullptr, false, {}, {}, {}};
@@ -111,12 +133,18 @@ ServerContext start(int argc, char** argv, std::string_view program, const Hooks
     // administrator started the system from (DB_CONFIG, CVE-2017-10140).
     if (::chdir(ctx.queue.root().c_str()) < 0)
         util::msg_fatal("chdir {}: {}", ctx.queue.root(), std::strerror(errno));
-    util::log_init({ctx.config.str("syslog_name"), std::string(program), ctx.config.str("myhostname"),
-                    ctx.config.str("maillog_file"), false});
+    // maillog_file is written directly (a line is in the file before the
+    // client hears the reply it tells of) and reopened on SIGHUP, which
+    // master sends at every reload. A chrooted process could not reopen it
+    // by name, and syslog's /dev/log may not be there: those log through
+    // master.
+    bool chrooted = o.chroot && o.unprivileged && !hooks.keep_root && util::running_as_root();
+    bool relay = g_have_master && (ctx.config.str("maillog_file").empty() || chrooted);
+    auto log = mail::log_setup(ctx.config, std::string(program), false, relay);
+    if (!log) util::msg_fatal("{}", log.error().text);
+    util::log_init(*log);
     if (sodium_init() < 0) util::msg_fatal("libsodium initialisation failed");
 
-    struct stat st {};
-    g_have_master = ::fstat(kStatusFd, &st) == 0 && S_ISFIFO(st.st_mode);
     g_listen_fds = {kListenFd};
     for (int i = 1; i < o.sockets; ++i) g_listen_fds.push_back(kMoreListenFd + i - 1);
     for (int fd : g_listen_fds) {
@@ -344,6 +372,14 @@ int run_loop(ServerContext& ctx, int per_process, bool counts_use, OnAccept on_a
         },
         &srv));
     event_add(srv.hup_ev.get(), nullptr);
+    // libevent runs hup_ev between callbacks, and a client may be served
+    // inside one for minutes (smtpd): maillog_file is reopened in the
+    // handler itself, before libevent's own.
+    struct sigaction reopen {};
+    reopen.sa_handler = on_loop_sighup;
+    reopen.sa_flags = SA_RESTART;
+    sigemptyset(&reopen.sa_mask);
+    ::sigaction(SIGHUP, &reopen, &g_libevent_hup);
     if (g_stop_requested) srv.draining = true;
     if (before_dispatch) before_dispatch();
     srv.update();

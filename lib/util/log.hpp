@@ -1,6 +1,17 @@
 // Logging in Postfix's layout: "Mon dd hh:mm:ss host syslog_name/program[pid]: text",
-// one line per event, appended to maillog_file (O_APPEND keeps lines whole
-// across processes) or to stderr when no file is set.
+// one line per event, to one of:
+//   - maillog_file (appended, O_APPEND keeps lines whole across processes);
+//   - syslog, when no file is set (util/syslog_client: "<PRI>Mmm dd hh:mm:ss
+//     syslog_name/program[pid]: text" to /dev/log, facility syslog_facility),
+//     standard error when /dev/log is absent or refuses;
+//   - relay: a child of master writes every line in syslog's wire format to
+//     its standard error, a pipe that master reads (master/master_log), and
+//     master writes it to maillog_file or syslog. Children do so until they
+//     have read their configuration, to log to syslog (so that one process
+//     talks to /dev/log, and chrooted daemons need none), and chrooted ones
+//     also for maillog_file, which they could not reopen by name. Whatever
+//     a child says on standard error (an early fatal, a crash) reaches the
+//     log too.
 #pragma once
 
 #include <fmt/format.h>
@@ -14,12 +25,27 @@ struct LogSetup {
     std::string syslog_name = "kurir";
     std::string program;
     std::string hostname;
-    std::string file;  // empty: stderr
+    std::string file;  // empty: syslog
     bool also_stderr = false;
+    int facility = 2 << 3;  // LOG_MAIL
+    bool relay = false;     // to master, through standard error
 };
 
 void log_init(const LogSetup& setup);
+// maillog_file again by name (after a rename by logrotate), in the same
+// descriptor; async-signal-safe (a SIGHUP handler calls it).
+void log_reopen();
+// The setup in force (master passes it on to reopen after a reload).
+const LogSetup& log_setup();
+// A child master has forked and not yet exec'd: forget the log file without
+// closing it (the child is about to close its descriptors) and say
+// everything in the relay format on standard error, master's pipe.
+void log_child_of_master();
 void log_line(std::string_view level, std::string_view text);
+// A line a child wrote on its standard error (master): a syslog wire line
+// goes on with the child's tag, pid, time and priority; anything else is
+// logged as master's warning.
+void log_relay(std::string_view line);
 
 // The layout, as a pure function, for tests.
 std::string log_format(const LogSetup& setup, long epoch, int pid, std::string_view level,
