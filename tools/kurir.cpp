@@ -352,8 +352,8 @@ int cmd_logrotate(const std::string& dir) {
         fmt::print(stderr, "kurir: warning: {}: still open after 60 seconds; not compressed\n", rotated);
         return EX_TEMPFAIL;
     }
-    if (int rc = run_command({compressor, rotated}); rc != 0)
-        die(EX_SOFTWARE, fmt::format("{} {}: exit status {}", compressor, rotated, rc));
+    if (auto ran = tools::run_program({compressor, rotated}); !ran)
+        die(EX_SOFTWARE, fmt::format("{} {}", rotated, ran.error().text));
     return 0;
 }
 

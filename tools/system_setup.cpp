@@ -13,9 +13,7 @@
 #include <vector>
 
 namespace kurir::tools {
-namespace {
 
-// Runs a program (no shell) and says how it ended.
 util::Result<void> run_program(const std::vector<std::string>& args) {
     std::vector<char*> argv;
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -34,8 +32,6 @@ util::Result<void> run_program(const std::vector<std::string>& args) {
     if (WIFSIGNALED(status)) return util::fail(fmt::format("{}: killed by signal {}", args[0], WTERMSIG(status)));
     return util::fail(fmt::format("{}: exit status {}", args[0], WEXITSTATUS(status)));
 }
-
-}  // namespace
 
 util::Result<void> ensure_system_accounts(const std::string& mail_owner, const std::string& setgid_group) {
     if (!util::find_group(setgid_group)) {

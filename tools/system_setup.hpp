@@ -10,8 +10,13 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 namespace kurir::tools {
+
+// Runs a program (no shell, looked up in PATH) and waits for it; an error
+// says how it ended when that was not exit status 0.
+util::Result<void> run_program(const std::vector<std::string>& args);
 
 // Creates the group setgid_group and the user mail_owner (a system account
 // with its own group, no home, no login shell) when missing, with groupadd
