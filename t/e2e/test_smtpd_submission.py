@@ -10,6 +10,7 @@ import re
 import smtplib
 import subprocess
 
+from instance import wait_for
 from peers import SmtpReceiver, client_context, install_credentials
 
 
@@ -123,6 +124,45 @@ def test_pflogsumm_reads_the_log_of_a_submission_session(make_instance):
     assert counts.get("received") == 2, res.stdout
     assert counts.get("delivered") == 2, res.stdout
     assert [v for k, v in counts.items() if k.startswith("rejected")] == [1], res.stdout
+
+
+def test_pflogsumm_counts_deferred_and_bounced_too(make_instance):
+    # The next hop answers one recipient 450 and one 550: kurir's log then
+    # says deferred and bounced in Postfix's words, and pflogsumm counts them
+    # with what was received, delivered and rejected.
+    rcpt_reply = {"later@far.example": "450 4.2.0 try again later", "gone@far.example": "550 5.1.1 no such user"}
+    with SmtpReceiver(rcpt_reply=rcpt_reply) as mx:
+        inst = submission_instance(make_instance, mx.port)
+        with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as s:
+            s.ehlo("client.test")
+            s.mail("someone@client.test")
+            assert s.rcpt("friend@far.example")[0] == 554
+            s.rset()
+            s.starttls(context=client_context())
+            s.ehlo("client.test")
+            s.login("alice", "alice pass")
+            for rcpt in ("friend@far.example", "later@far.example", "gone@far.example"):
+                s.sendmail("alice@corp.test", [rcpt], f"Subject: to {rcpt}\r\n\r\nbody\r\n".encode())
+        mx.wait_messages(2)  # friend's message, and the bounce notice for gone@ to alice
+        wait_for(lambda: "status=deferred" in inst.log() and "status=bounced" in inst.log(), 60,
+                 "the deferral and the bounce in the log")
+        wait_for(lambda: inst.log().count("status=sent") == 2, 60, "both deliveries in the log")
+    log = os.path.join(inst.dir, "log", "maillog")
+    res = subprocess.run(["pflogsumm", "--syslog-name=kurir", "-u", "5", "-h", "5", log],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    counts = {}
+    for line in res.stdout.splitlines():
+        parts = line.split(None, 1)
+        if len(parts) == 2 and parts[0].isdigit():
+            counts.setdefault(parts[1].split()[0], int(parts[0]))
+    assert counts.get("received") == 3, res.stdout
+    # friend's message and the bounce notice to alice (which pflogsumm, as
+    # for Postfix's bounce daemon, does not count as received)
+    assert counts.get("delivered") == 2, res.stdout
+    assert counts.get("deferred") == 1, res.stdout
+    assert counts.get("bounced") == 1, res.stdout
+    assert counts.get("rejected") == 1, res.stdout
 
 
 def fail2ban_matches(log, mode):
