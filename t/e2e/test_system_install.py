@@ -65,6 +65,9 @@ class Throwaway:
     chrooted there."""
 
     def __init__(self, tmp):
+        # The checkout is bound in at its own path: under /tmp (hidden by
+        # the fresh tmpfs) or on a file system of its own (not in the
+        # overlay of /), the build to install would not be there otherwise.
         self.tmp = tmp
         self.root = os.path.join(tmp, "root")
         self.upper = os.path.join(tmp, "upper")
@@ -77,6 +80,8 @@ mount -t proc proc {self.root}/proc
 mount --rbind /dev {self.root}/dev
 mount -t tmpfs -o mode=1777 tmpfs {self.root}/tmp
 mount -t tmpfs -o mode=755 tmpfs {self.root}/run
+mkdir -p {self.root}{REPO}
+mount --rbind {REPO} {self.root}{REPO}
 ip link set lo up
 echo ready
 exec sleep 100000
