@@ -8,6 +8,12 @@ RUNDIR ?= $(CURDIR)/run
 # privilege-separated instances in its main.cf (alternate_config_directories).
 CONFIG_DIR ?= $(PREFIX)/etc/kurir
 
+# ccache (when installed, meson uses it) shares objects between this build
+# and the ones make test makes beside it (build-system): paths relative to
+# the checkout, not the build directory, decide what is the same.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := true
+
 .PHONY: all deps build run test bench clean
 
 all: build
