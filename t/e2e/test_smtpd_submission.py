@@ -95,6 +95,20 @@ def test_an_auth_before_starttls_is_forgotten_after_it(make_instance):
             assert code == 553 and b"not logged in" in text, text
 
 
+def pflogsumm_counts(log):
+    """Debian's pflogsumm on a kurir log: its Grand Totals ("3   received",
+    "1   rejected (33%)") as {first word: count}, and its whole output."""
+    res = subprocess.run(["pflogsumm", "--syslog-name=kurir", "--smtpd-stats", "-u", "5", "-h", "5", log],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    counts = {}
+    for line in res.stdout.splitlines():
+        parts = line.split(None, 1)
+        if len(parts) == 2 and parts[0].isdigit():
+            counts.setdefault(parts[1].split()[0], int(parts[0]))
+    return counts, res.stdout
+
+
 def test_pflogsumm_reads_the_log_of_a_submission_session(make_instance):
     # pflogsumm (Debian's) counts what the log says was received, delivered
     # and rejected, and which SASL users sent: kurir's lines in Postfix's words.
@@ -113,17 +127,10 @@ def test_pflogsumm_reads_the_log_of_a_submission_session(make_instance):
         mx.wait_messages(2)
         inst.wait_queue_empty()
     log = os.path.join(inst.dir, "log", "maillog")
-    res = subprocess.run(["pflogsumm", "--syslog-name=kurir", "--smtpd-stats", "-u", "5", "-h", "5", log],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
-    assert res.returncode == 0, res.stderr
-    counts = {}
-    for line in res.stdout.splitlines():
-        parts = line.split(None, 1)
-        if len(parts) == 2 and parts[0].isdigit():
-            counts.setdefault(parts[1].strip(), int(parts[0]))
-    assert counts.get("received") == 2, res.stdout
-    assert counts.get("delivered") == 2, res.stdout
-    assert [v for k, v in counts.items() if k.startswith("rejected")] == [1], res.stdout
+    counts, out = pflogsumm_counts(log)
+    assert counts.get("received") == 2, out
+    assert counts.get("delivered") == 2, out
+    assert counts.get("rejected") == 1, out
 
 
 def test_pflogsumm_counts_deferred_and_bounced_too(make_instance):
@@ -148,21 +155,14 @@ def test_pflogsumm_counts_deferred_and_bounced_too(make_instance):
                  "the deferral and the bounce in the log")
         wait_for(lambda: inst.log().count("status=sent") == 2, 60, "both deliveries in the log")
     log = os.path.join(inst.dir, "log", "maillog")
-    res = subprocess.run(["pflogsumm", "--syslog-name=kurir", "-u", "5", "-h", "5", log],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
-    assert res.returncode == 0, res.stderr
-    counts = {}
-    for line in res.stdout.splitlines():
-        parts = line.split(None, 1)
-        if len(parts) == 2 and parts[0].isdigit():
-            counts.setdefault(parts[1].split()[0], int(parts[0]))
-    assert counts.get("received") == 3, res.stdout
+    counts, out = pflogsumm_counts(log)
+    assert counts.get("received") == 3, out
     # friend's message and the bounce notice to alice (which pflogsumm, as
     # for Postfix's bounce daemon, does not count as received)
-    assert counts.get("delivered") == 2, res.stdout
-    assert counts.get("deferred") == 1, res.stdout
-    assert counts.get("bounced") == 1, res.stdout
-    assert counts.get("rejected") == 1, res.stdout
+    assert counts.get("delivered") == 2, out
+    assert counts.get("deferred") == 1, out
+    assert counts.get("bounced") == 1, out
+    assert counts.get("rejected") == 1, out
 
 
 def fail2ban_matches(log, mode):
