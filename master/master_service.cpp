@@ -13,6 +13,7 @@
 
 #include <event2/event.h>
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -278,6 +279,7 @@ void Master::spawn(Service& s) {
         args.push_back(std::to_string(s.listen.size()));
     }
     for (const auto& a : s.entry.args) args.push_back(a);
+    pid_t master_pid = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) {
         util::msg_warn("fork: {}", std::strerror(errno));
@@ -287,6 +289,11 @@ void Master::spawn(Service& s) {
         // Until the exec, this child says what goes wrong on master's log
         // pipe (its descriptors 1 and 2 below), as "kurir/master[PID]".
         util::log_child_of_master();
+        // A child whose master dies before it is running would otherwise
+        // live on with the listening sockets (and keep a new master from
+        // binding them): the death signal survives the exec.
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != master_pid) ::_exit(75);
         int status_fd = s.status_write.get(), tls_fd = s.tls_credentials.get();
         int more = static_cast<int>(s.listen.size()) - 1;
         // Move the descriptors into place without clobbering each other:

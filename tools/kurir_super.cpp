@@ -336,45 +336,60 @@ int main(int argc, char** argv) {
     else
         queues = {mail::Queue::maildrop, mail::Queue::incoming, mail::Queue::active, mail::Queue::deferred,
                   mail::Queue::hold};
-    size_t count = 0;
     std::vector<std::string> ask_now;  // expired messages waiting in deferred/
-    std::set<std::string> handled;
-    for (mail::Queue q : queues) {
-        std::vector<std::string> here = all ? queue.list(q) : std::vector<std::string>{};
-        if (!all)
-            for (const auto& id : ids)
-                if (mail::valid_queue_id(id) && util::exists(queue.path(q, id))) here.push_back(id);
-        for (const auto& id : here) {
-            if (!handled.insert(id).second) continue;  // -f moved it from hold to deferred
-            bool done = false;
-            if (op == 'd') {
-                done = ::unlink(queue.path(q, id).c_str()) == 0;
-                if (done) util::msg_info("{}: removed", id);
-            } else if (op == 'h') {
-                done = static_cast<bool>(queue.move(id, q, mail::Queue::hold));
-                if (done) util::msg_info("{}: placed on hold", id);
-            } else if (op == 'H') {
-                // The release time is set through the file's own descriptor.
-                if (auto fd = util::open_regular(queue.path(q, id)); fd)
-                    (void)::futimens(fd->get(), nullptr);
-                else
-                    util::msg_warn("{}", fd.error().text);
-                done = static_cast<bool>(queue.move(id, q, mail::Queue::deferred));
-                if (done) util::msg_info("{}: released from hold", id);
-            } else if (op == 'r') {
-                done = q != mail::Queue::maildrop && requeue(queue, q, id, owner);
-            } else if (op == 'e' || op == 'f') {
-                done = q != mail::Queue::maildrop && mark_expired(queue.path(q, id));
-                if (done) util::msg_info("{}: forced expiration requested", id);
-                if (done && op == 'f' && q == mail::Queue::hold) {
-                    if (auto fd = util::open_regular(queue.path(q, id)); fd) (void)::futimens(fd->get(), nullptr);
-                    if (queue.move(id, q, mail::Queue::deferred)) {
-                        util::msg_info("{}: released from hold", id);
-                        ask_now.push_back(id);
-                    }
-                } else if (done && q == mail::Queue::deferred) {
+    auto act = [&](mail::Queue q, const std::string& id) {
+        bool done = false;
+        if (op == 'd') {
+            done = ::unlink(queue.path(q, id).c_str()) == 0;
+            if (done) util::msg_info("{}: removed", id);
+        } else if (op == 'h') {
+            done = static_cast<bool>(queue.move(id, q, mail::Queue::hold));
+            if (done) util::msg_info("{}: placed on hold", id);
+        } else if (op == 'H') {
+            // The release time is set through the file's own descriptor.
+            if (auto fd = util::open_regular(queue.path(q, id)); fd)
+                (void)::futimens(fd->get(), nullptr);
+            else
+                util::msg_warn("{}", fd.error().text);
+            done = static_cast<bool>(queue.move(id, q, mail::Queue::deferred));
+            if (done) util::msg_info("{}: released from hold", id);
+        } else if (op == 'r') {
+            done = q != mail::Queue::maildrop && requeue(queue, q, id, owner);
+        } else if (op == 'e' || op == 'f') {
+            done = q != mail::Queue::maildrop && mark_expired(queue.path(q, id));
+            if (done) util::msg_info("{}: forced expiration requested", id);
+            if (done && op == 'f' && q == mail::Queue::hold) {
+                if (auto fd = util::open_regular(queue.path(q, id)); fd) (void)::futimens(fd->get(), nullptr);
+                if (queue.move(id, q, mail::Queue::deferred)) {
+                    util::msg_info("{}: released from hold", id);
                     ask_now.push_back(id);
                 }
+            } else if (done && q == mail::Queue::deferred) {
+                ask_now.push_back(id);
+            }
+        }
+        return done;
+    };
+    size_t count = 0;
+    if (all) {
+        std::set<std::string> handled;
+        for (mail::Queue q : queues)
+            for (const auto& id : queue.list(q))
+                if (handled.insert(id).second && act(q, id)) ++count;  // -f moved it from hold to deferred
+    } else {
+        // A named message may move between queues while we look (qmgr takes
+        // it from deferred/ into active/ and back): look again, a few times.
+        for (const auto& id : ids) {
+            if (!mail::valid_queue_id(id)) continue;
+            bool done = false;
+            for (int pass = 0; pass < 5 && !done; ++pass) {
+                bool seen = false;
+                for (mail::Queue q : queues) {
+                    if (!util::exists(queue.path(q, id))) continue;
+                    seen = true;
+                    if ((done = act(q, id))) break;
+                }
+                if (!seen && pass > 0) break;
             }
             count += done ? 1 : 0;
         }

@@ -8,6 +8,7 @@
 
 #include <event2/event.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sodium.h>
 #include <sys/prctl.h>
@@ -27,6 +28,13 @@ volatile sig_atomic_t g_stop_requested = 0;
 bool g_have_master = false;
 // The listening sockets master passed: kListenFd, then kMoreListenFd... (-s N).
 std::vector<int> g_listen_fds{kListenFd};
+
+// Master holds the only reading end of the status pipe: once it is gone, the
+// writing end polls as an error.
+bool master_gone() {
+    struct pollfd p {kStatusFd, POLLOUT, 0};
+    return ::getppid() == 1 || (::poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)) != 0);
+}
 
 // A connection waiting on any listener, taking them in turn from the one
 // after the last that gave one (none starves); -1 when none waits.
@@ -176,9 +184,11 @@ ServerContext start(int argc, char** argv, std::string_view program, const Hooks
         }
         if (auto r = util::drop_privileges(acct->uid, acct->gid); !r) util::msg_fatal("{}", r.error().text);
     }
-    // Die with master (the setting does not survive a change of uid).
+    // Die with master (the setting does not survive a change of uid). If
+    // master died before this point, the status pipe has no reader left;
+    // the parent is then init or a subreaper, not necessarily pid 1.
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (g_have_master && ::getppid() == 1) util::msg_fatal("master went away");
+    if (g_have_master && master_gone()) util::msg_fatal("master went away");
     if (hooks.post_drop) hooks.post_drop(ctx);
     return ctx;
 }
