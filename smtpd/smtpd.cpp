@@ -20,7 +20,8 @@
 //   any other name or with lists that would relay for anyone. A check that
 //   cannot be made defers (451 4.3.0). An access table's HOLD sends the
 //   message to the hold queue, DISCARD drops it after 250. Local recipients
-//   are validated against local_recipient_maps (postmaster always exists).
+//   are validated against local_recipient_maps (postmaster always exists),
+//   recipients in relay_domains against relay_recipient_maps.
 //   Each message streams to cleanup as it arrives; the client gets 250 only once the queue file is durable.
 //   The end of data is CRLF "." CRLF and nothing else (no SMTP smuggling).
 //   With smtpd_sasl_auth_enable, AUTH PLAIN and LOGIN (RFC 4954) against
@@ -64,6 +65,8 @@
 //   unknown_local_recipient_reject_code, unknown_address_reject_code,
 //   maps_rbl_reject_code, dns_resolver_address,
 //   smtpd_sender_login_maps, local_recipient_maps, recipient_delimiter,
+//   relay_domains, relay_recipient_maps, unknown_relay_recipient_reject_code,
+//   relay_domains_reject_code,
 //   smtpd_helo_required, smtpd_tls_security_level, smtpd_tls_wrappermode,
 //   smtpd_tls_cert_file, smtpd_tls_key_file, smtpd_tls_chain_files,
 //   smtpd_tls_protocols, smtpd_tls_mandatory_protocols, smtpd_tls_ciphers,

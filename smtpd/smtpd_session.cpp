@@ -54,6 +54,10 @@ util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg) {
         cfg, [](const std::string& user) { return util::find_account(user).has_value(); });
     if (!locals) return std::unexpected(locals.error());
     p.local_recipients = std::move(*locals);
+    auto relays = mail::RelayRecipients::from_config(cfg);
+    if (!relays) return std::unexpected(relays.error());
+    p.relay_recipients = std::move(*relays);
+    if (auto relay_domains = p.relay_domains.get(cfg); !relay_domains) return std::unexpected(relay_domains.error());
     auto restrictions = mail::parse_restriction_policy([&](std::string_view name) { return cfg.str(name); });
     if (!restrictions) return std::unexpected(restrictions.error());
     p.restrictions = std::move(*restrictions);
@@ -478,23 +482,34 @@ void Session::do_rcpt(const mail::SmtpCommand& cmd) {
     std::string domain(mail::domain_part(rcpt));
     mail::SmtpFacts f = sender_facts();
     f.recipient = rcpt;
-    f.recipient_domain_ours = mail::is_local_domain(ctx_.config, domain);
-    if (f.recipient_domain_ours && policy_.local_recipients.enabled()) {
-        auto exists = policy_.local_recipients.exists(ctx_.config, rcpt);
-        if (!exists) {
-            // A table that cannot answer defers: never a 550 for a real user.
-            util::msg_warn("{}", exists.error().text);
-            std::string text = fmt::format("451 4.3.0 <{}>: Temporary lookup failure", quoted);
-            reject_log("RCPT", text, quoted);
-            return reply(text);
-        }
-        f.recipient_unknown = !*exists;
+    bool local = mail::is_local_domain(ctx_.config, domain);
+    util::Result<bool> relay = false;
+    if (!local) {
+        auto relay_domains = policy_.relay_domains.get(ctx_.config);
+        relay = relay_domains ? (*relay_domains)->matches(ctx_.config, domain)
+                              : util::Result<bool>(std::unexpected(relay_domains.error()));
     }
+    f.recipient_relay = relay && *relay;
+    f.recipient_domain_ours = local || f.recipient_relay;
+    util::Result<bool> exists = true;
+    if (!relay)
+        exists = std::unexpected(relay.error());
+    else if (local && policy_.local_recipients.enabled())
+        exists = policy_.local_recipients.exists(ctx_.config, rcpt);
+    else if (f.recipient_relay && policy_.relay_recipients.enabled())
+        exists = policy_.relay_recipients.exists(ctx_.config, rcpt);
+    if (!exists) {
+        // A table that cannot answer defers: never a 550 for a real user.
+        util::msg_warn("{}", exists.error().text);
+        std::string text = fmt::format("451 4.3.0 <{}>: Temporary lookup failure", quoted);
+        reject_log("RCPT", text, quoted);
+        return reply(text);
+    }
+    f.recipient_unknown = !*exists;
     if (restricted(mail::SmtpStage::rcpt, f, quoted, [this, cmd] { do_rcpt(cmd); })) return;
     // smtpd_reject_unlisted_recipient: after the lists, whatever they said.
     if (f.recipient_unknown && policy_.reject_unlisted_recipient) {
-        std::string text = fmt::format("{} 5.1.1 <{}>: Recipient address rejected: User unknown in local recipient table",
-                                       policy_.restrictions.codes.unknown_local_recipient_reject, quoted);
+        std::string text = mail::unknown_recipient_reply(policy_.restrictions.codes, f);
         reject_log("RCPT", text, quoted);
         return error_reply(text);
     }

@@ -4,7 +4,9 @@
 
 #include "mail/clients.hpp"
 #include "mail/maps.hpp"
+#include "mail/domain_list.hpp"
 #include "mail/local_recipients.hpp"
+#include "mail/relay_recipients.hpp"
 #include "server/dns_channel.hpp"
 #include "mail/restrictions.hpp"
 #include "mail/smtp_command.hpp"
@@ -54,6 +56,10 @@ struct SmtpdPolicy {
     bool reject_bare_newline = false;
     // local_recipient_maps: who exists in the local domains.
     mail::LocalRecipients local_recipients;
+    // relay_domains and relay_recipient_maps: the domains relayed to, and
+    // who exists in them.
+    mutable mail::WatchedDomainList relay_domains{"relay_domains"};
+    mail::RelayRecipients relay_recipients;
     mail::RestrictionPolicy restrictions;  // smtpd_*_restrictions and their classes
     AccessTables access_tables;
     bool reject_unlisted_recipient = true;  // smtpd_reject_unlisted_recipient

@@ -91,7 +91,9 @@ int deliver(const tools::SendmailOptions& opts, const std::string& dir, const ma
 int verify(const tools::SendmailOptions& opts, const mail::Config& cfg) {
     for (const auto& r : opts.recipients) {
         auto maps = mail::MapList::open(cfg.list("transport_maps"));
-        auto res = mail::resolve_address(cfg, r, maps ? &*maps : nullptr);
+        auto relay_domains = mail::DomainList::from_config(cfg, "relay_domains");
+        auto res = relay_domains ? mail::resolve_address(cfg, r, maps ? &*maps : nullptr, &*relay_domains)
+                                 : util::Result<mail::Resolved>(std::unexpected(relay_domains.error()));
         if (!res) {
             fmt::print("<{}>: {}\n", mail::quote_address(r), res.error().text);
             continue;

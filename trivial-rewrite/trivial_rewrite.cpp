@@ -5,24 +5,28 @@
 //   refusing and logging a malformed one: "rewrite" gives an
 //   address its canonical form (user -> user@$myorigin); "resolve" gives the
 //   (transport, nexthop, recipient) that delivers to it: local for
-//   $mydestination, otherwise smtp to $relayhost or the recipient domain;
-//   transport_maps (reopened when rebuilt) come first.
+//   $mydestination, $relay_transport for $relay_domains (its nexthop, else
+//   $relayhost, else the recipient domain), otherwise smtp to $relayhost or
+//   the recipient domain; transport_maps (reopened when rebuilt) come first.
+//   A table that cannot answer is an error in the reply (the caller
+//   defers), never a misroute.
 //   Used by cleanup and qmgr. Many clients per process, one event loop.
 // SECURITY
 //   Runs as mail_owner; trusts nothing in the requests it parses.
 // CONFIGURATION PARAMETERS
-//   myorigin, mydestination, relayhost, transport_maps, myhostname
+//   myorigin, mydestination, relayhost, transport_maps, myhostname,
+//   relay_domains, relay_transport
 #include "server/attr_server.hpp"
 #include "trivial-rewrite/trivial_rewrite_service.hpp"
 
 using namespace kurir;
 
 int main(int argc, char** argv) {
-    mail::WatchedMaps transport_maps("transport_maps");
+    trivial_rewrite::Tables tables;
     return server::multi_server_main(argc, argv, "trivial-rewrite",
-        [&transport_maps](server::ServerContext& ctx, util::Fd fd, server::ClientDone done) {
-            server::serve_attr_connection(ctx, std::move(fd), std::move(done), [&ctx, &transport_maps](const util::Attrs& frame) {
-                return trivial_rewrite::answer(ctx.config, transport_maps, frame);
+        [&tables](server::ServerContext& ctx, util::Fd fd, server::ClientDone done) {
+            server::serve_attr_connection(ctx, std::move(fd), std::move(done), [&ctx, &tables](const util::Attrs& frame) {
+                return trivial_rewrite::answer(ctx.config, tables, frame);
             });
         });
 }

@@ -6,12 +6,17 @@
 
 namespace kurir::trivial_rewrite {
 
-util::Result<util::Attrs> answer(const mail::Config& cfg, mail::WatchedMaps& transport_maps, const util::Attrs& frame) {
+util::Result<util::Attrs> answer(const mail::Config& cfg, Tables& tables, const util::Attrs& frame) {
     using namespace mail::proto;
     auto req = decode_rewrite_request(frame);
     if (!req) return std::unexpected(req.error());
     if (req->kind == RewriteRequest::Kind::rewrite) return encode(RewriteReply{mail::canonical_address(cfg, req->address)});
-    auto r = mail::resolve_address(cfg, req->address, &transport_maps.get(cfg));
+    auto relay_domains = tables.relay_domains.get(cfg);
+    util::Result<mail::Resolved> r = util::fail("");
+    if (relay_domains)
+        r = mail::resolve_address(cfg, req->address, &tables.transport_maps.get(cfg), *relay_domains);
+    else
+        r = std::unexpected(relay_domains.error());
     if (!r) {
         util::msg_warn("resolve <{}>: {}", req->address, r.error().text);
         return encode(ResolveReply{r.error().text, "", "", "", ""});

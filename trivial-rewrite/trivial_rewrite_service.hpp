@@ -5,12 +5,19 @@
 #pragma once
 
 #include "mail/config.hpp"
+#include "mail/domain_list.hpp"
 #include "mail/maps.hpp"
 #include "util/attr.hpp"
 #include "util/result.hpp"
 
 namespace kurir::trivial_rewrite {
 
-util::Result<util::Attrs> answer(const mail::Config& cfg, mail::WatchedMaps& transport_maps, const util::Attrs& frame);
+// The tables a resolve consults, reopened when rebuilt or renamed.
+struct Tables {
+    mail::WatchedMaps transport_maps{"transport_maps"};
+    mail::WatchedDomainList relay_domains{"relay_domains"};
+};
+
+util::Result<util::Attrs> answer(const mail::Config& cfg, Tables& tables, const util::Attrs& frame);
 
 }  // namespace kurir::trivial_rewrite

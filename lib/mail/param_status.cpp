@@ -15,7 +15,7 @@ namespace {
 // commonly sets. Sorted, for binary search; a unit test keeps it disjoint
 // from the table. A Postfix name missing here is reported as unknown,
 // which is a warning in main.cf as well.
-constexpr std::array<std::string_view, 260> kUnimplemented{
+constexpr std::array<std::string_view, 255> kUnimplemented{
     "address_verify_map", "address_verify_sender", "always_add_missing_headers", "always_bcc",
     "append_at_myorigin", "append_dot_mydomain", "authorized_flush_users", "authorized_mailq_users",
     "authorized_submit_users", "biff", "body_checks", "body_checks_size_limit", "bounce_template_file",
@@ -46,7 +46,6 @@ constexpr std::array<std::string_view, 260> kUnimplemented{
     "propagate_unmatched_extensions", "proxy_interfaces", "qmgr_message_recipient_limit", "queue_minfree",
     "readme_directory", "receive_override_options", "recipient_bcc_maps", "recipient_canonical_classes",
     "recipient_canonical_maps", "relay_destination_concurrency_limit", "relay_destination_recipient_limit",
-    "relay_domains", "relay_domains_reject_code", "relay_recipient_maps", "relay_transport",
     "remote_header_rewrite_domain", "require_home_directory", "resolve_dequoted_address", "sample_directory",
     "sender_bcc_maps", "sender_canonical_classes", "sender_canonical_maps",
     "sender_dependent_default_transport_maps", "sender_dependent_relayhost_maps", "sendmail_path",
@@ -81,7 +80,7 @@ constexpr std::array<std::string_view, 260> kUnimplemented{
     "strict_rfc821_envelopes", "swap_bangpath", "tls_append_default_CA", "tls_high_cipherlist",
     "tls_medium_cipherlist", "tls_preempt_cipherlist", "tls_random_source", "tls_ssl_options",
     "transport_retry_time", "unknown_client_reject_code", "unknown_hostname_reject_code",
-    "unknown_relay_recipient_reject_code", "unknown_virtual_alias_reject_code",
+    "unknown_virtual_alias_reject_code",
     "unknown_virtual_mailbox_reject_code", "unverified_recipient_reject_code", "unverified_sender_reject_code",
     "virtual_alias_domains", "virtual_alias_expansion_limit", "virtual_alias_maps",
     "virtual_alias_recursion_limit", "virtual_gid_maps", "virtual_mailbox_base", "virtual_mailbox_domains",

@@ -73,6 +73,10 @@ constexpr std::array kParams{
     ParamSpec{"queue_directory", K::text, "/var/spool/kurir"},
     ParamSpec{"queue_run_delay", K::time, "300s", 1},
     ParamSpec{"recipient_delimiter", K::text, ""},
+    ParamSpec{"relay_domains", K::text, ""},
+    ParamSpec{"relay_domains_reject_code", K::integer, "554"},
+    ParamSpec{"relay_recipient_maps", K::text, ""},
+    ParamSpec{"relay_transport", K::text, "relay"},
     ParamSpec{"relayhost", K::text, ""},
     ParamSpec{"service_throttle_time", K::time, "60s", 1},
     ParamSpec{"setgid_group", K::text, "kurirdrop"},
@@ -162,6 +166,7 @@ constexpr std::array kParams{
     ParamSpec{"transport_maps", K::text, ""},
     ParamSpec{"unknown_address_reject_code", K::integer, "450"},
     ParamSpec{"unknown_local_recipient_reject_code", K::integer, "550"},
+    ParamSpec{"unknown_relay_recipient_reject_code", K::integer, "550"},
 };
 }  // namespace
 

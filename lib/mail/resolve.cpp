@@ -48,12 +48,22 @@ util::Result<std::optional<std::string>> transport_lookup(const MapList& maps, c
 
 }  // namespace
 
-util::Result<Resolved> resolve_address(const Config& cfg, std::string_view address, const MapList* transport_maps) {
+util::Result<Resolved> resolve_address(const Config& cfg, std::string_view address, const MapList* transport_maps,
+                                       const DomainList* relay_domains) {
     std::string rcpt = canonical_address(cfg, address);
     std::string domain(domain_part(rcpt));
     Resolved out;
+    util::Result<bool> relay = false;
+    if (!is_local_domain(cfg, domain) && relay_domains != nullptr) relay = relay_domains->matches(cfg, domain);
+    if (!relay) return std::unexpected(relay.error());
     if (is_local_domain(cfg, domain)) {
         out = {"local", cfg.str("myhostname"), rcpt, ""};
+    } else if (*relay) {
+        auto spec = parse_transport_spec(cfg.str("relay_transport"));
+        if (!spec) return util::fail("relay_transport: " + spec.error().text);
+        std::string relayhost = cfg.str("relayhost");
+        out = {spec->transport.empty() ? "relay" : spec->transport,
+               !spec->nexthop.empty() ? spec->nexthop : !relayhost.empty() ? relayhost : lowercase(domain), rcpt, ""};
     } else {
         std::string relay = cfg.str("relayhost");
         out = {"smtp", relay.empty() ? lowercase(domain) : relay, rcpt, ""};

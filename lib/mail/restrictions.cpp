@@ -173,7 +173,7 @@ private:
                 return f_.sasl_username.empty() ? Outcome::dunno : Outcome::permit;
             case Restriction::reject_unauth_destination:
                 if (!have_recipient() || f_.recipient_domain_ours) return Outcome::dunno;
-                return refuse(fmt::format("554 5.7.1 <{}>: Relay access denied", rcpt));
+                return refuse(fmt::format("{} 5.7.1 <{}>: Relay access denied", codes.relay_domains_reject, rcpt));
             case Restriction::defer_unauth_destination:
                 if (!have_recipient() || f_.recipient_domain_ours) return Outcome::dunno;
                 return refuse(fmt::format("454 4.7.1 <{}>: Relay access denied", rcpt));
@@ -197,9 +197,7 @@ private:
                                           codes.non_fqdn_reject, rcpt));
             case Restriction::reject_unlisted_recipient:
                 if (!have_recipient() || !f_.recipient_unknown) return Outcome::dunno;
-                return refuse(fmt::format("{} 5.1.1 <{}>: Recipient address rejected: User unknown in local "
-                                          "recipient table",
-                                          codes.unknown_local_recipient_reject, rcpt));
+                return refuse(unknown_recipient_reply(codes, f_));
             case Restriction::check_client_access: {
                 std::vector<std::string> keys;
                 if (f_.client_name != "unknown") keys = host_access_keys(f_.client_name);
@@ -509,6 +507,9 @@ util::Result<RestrictionPolicy> parse_restriction_policy(
                                      Code{"unknown_local_recipient_reject_code", '5',
                                           &p.codes.unknown_local_recipient_reject},
                                      Code{"unknown_address_reject_code", '5', &p.codes.unknown_address_reject},
+                                     Code{"unknown_relay_recipient_reject_code", '5',
+                                          &p.codes.unknown_relay_recipient_reject},
+                                     Code{"relay_domains_reject_code", '5', &p.codes.relay_domains_reject},
                                      Code{"maps_rbl_reject_code", '5', &p.codes.maps_rbl_reject}}) {
         auto code = reply_code(value_of, name, first);
         if (!code) return std::unexpected(code.error());
@@ -655,6 +656,12 @@ std::vector<std::string> split_login_names(std::string_view value) {
     std::vector<std::string> out;
     for (auto w : words(value)) out.emplace_back(w);
     return out;
+}
+
+std::string unknown_recipient_reply(const RestrictionCodes& codes, const SmtpFacts& f) {
+    return fmt::format("{} 5.1.1 <{}>: Recipient address rejected: User unknown in {} recipient table",
+                       f.recipient_relay ? codes.unknown_relay_recipient_reject : codes.unknown_local_recipient_reject,
+                       quote_address(f.recipient), f.recipient_relay ? "relay" : "local");
 }
 
 }  // namespace kurir::mail

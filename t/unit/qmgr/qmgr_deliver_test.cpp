@@ -65,7 +65,7 @@ void run_case(const std::function<util::Attrs(const DeliveryRequest&)>& reply, c
     REQUIRE(ctx.queue.create_layout(std::nullopt));
     ctx.base = event_base_new();
 
-    mail::WatchedMaps maps("transport_maps");
+    trivial_rewrite::Tables maps;
     StandIn rewrite(ctx.queue.private_socket("rewrite"), [&](int fd) {
         while (auto frame = util::attr_read(fd)) {
             auto answer = trivial_rewrite::answer(ctx.config, maps, *frame);

@@ -25,7 +25,7 @@ mail::Config config() {
 
 TEST_CASE("trivial-rewrite answers rewrite and resolve frames", "[trivial_rewrite]") {
     auto cfg = config();
-    mail::WatchedMaps maps("transport_maps");
+    trivial_rewrite::Tables maps;
     auto rewritten = trivial_rewrite::answer(cfg, maps, encode(RewriteRequest{RewriteRequest::Kind::rewrite, "u"}));
     REQUIRE(rewritten);
     CHECK(decode_rewrite_reply(*rewritten).value().address == "u@test");
@@ -41,7 +41,7 @@ TEST_CASE("trivial-rewrite answers rewrite and resolve frames", "[trivial_rewrit
 
 TEST_CASE("trivial-rewrite refuses a frame with a missing or extra field", "[trivial_rewrite]") {
     auto cfg = config();
-    mail::WatchedMaps maps("transport_maps");
+    trivial_rewrite::Tables maps;
     util::Attrs missing{{"protocol", "rewrite-request/1"}, {"request", "resolve"}};
     auto m = trivial_rewrite::answer(cfg, maps, missing);
     REQUIRE_FALSE(m);
@@ -58,7 +58,7 @@ TEST_CASE("trivial-rewrite's connection logs a refused frame and closes unanswer
     server::ServerContext ctx;
     ctx.config = config();
     ctx.base = event_base_new();
-    mail::WatchedMaps maps("transport_maps");
+    trivial_rewrite::Tables maps;
     int sv[2];
     REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
     util::Fd ours(sv[0]);

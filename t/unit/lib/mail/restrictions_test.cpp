@@ -14,7 +14,8 @@ const std::map<std::string, std::string> kDefaults{
     {"smtpd_delay_reject", "yes"},          {"access_map_reject_code", "554"},
     {"access_map_defer_code", "450"},       {"non_fqdn_reject_code", "504"},
     {"invalid_hostname_reject_code", "501"}, {"unknown_local_recipient_reject_code", "550"},
-    {"unknown_address_reject_code", "450"},  {"maps_rbl_reject_code", "554"}};
+    {"unknown_address_reject_code", "450"},  {"maps_rbl_reject_code", "554"},
+    {"unknown_relay_recipient_reject_code", "550"}, {"relay_domains_reject_code", "554"}};
 
 util::Result<RestrictionPolicy> parse(const std::map<std::string, std::string>& values) {
     return parse_restriction_policy([&](std::string_view p) {
@@ -318,6 +319,21 @@ TEST_CASE("reject_unlisted_recipient and the unknown local recipient code", "[sm
     f.recipient_unknown = true;
     CHECK(verdict(l, f) == "450 5.1.1 <nobody@ours.test>: Recipient address rejected: User unknown in local "
                            "recipient table");
+}
+
+TEST_CASE("relay domains: the relay recipient table's code and text; relay_domains_reject_code",
+          "[smtpd][restrictions]") {
+    auto l = lists({{"smtpd_recipient_restrictions", "reject_unlisted_recipient, permit"},
+                    {"smtpd_relay_restrictions", "reject_unauth_destination"},
+                    {"unknown_relay_recipient_reject_code", "450"},
+                    {"relay_domains_reject_code", "550"}});
+    auto f = stranger_to("nobody@relay.test", true);
+    f.recipient_relay = true;
+    f.recipient_unknown = true;
+    CHECK(verdict(l, f) == "450 5.1.1 <nobody@relay.test>: Recipient address rejected: User unknown in relay "
+                           "recipient table");
+    CHECK(verdict(l, stranger_to("u@example.org", false)) == "550 5.7.1 <u@example.org>: Relay access denied");
+    CHECK(!parse({{"relay_domains_reject_code", "450"}}));  // a reject code must be 5xx
 }
 
 TEST_CASE("smtpd_delay_reject = no: each list at its own command", "[smtpd][restrictions]") {

@@ -1,0 +1,56 @@
+// A Postfix domain list (relay_domains): host or domain names, "!name"
+// exclusions, "/file/name" patterns (replaced by the file's names) and
+// "type:table" lookup tables, matched in order; the first pattern that
+// matches decides. A name matches itself and its subdomains (relay_domains
+// is in Postfix's default parent_domain_matches_subdomains); ".name"
+// matches subdomains only. A table matches when the domain or a parent
+// domain is a key. A table that cannot answer is an error, never "no".
+#pragma once
+
+#include "mail/config.hpp"
+#include "mail/maps.hpp"
+#include "util/result.hpp"
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace kurir::mail {
+
+class DomainList {
+public:
+    // The parameter's items; a /file/name is read now. The parameter name
+    // is for error texts and for reopening a rebuilt table.
+    static util::Result<DomainList> from_items(const std::string& parameter, const std::vector<std::string>& items);
+    static util::Result<DomainList> from_config(const Config& cfg, const std::string& parameter);
+
+    bool empty() const { return patterns_.empty(); }
+    util::Result<bool> matches(const Config& cfg, std::string_view domain) const;
+
+private:
+    struct Pattern {
+        std::string name;  // lowercased; the table spec for tables
+        bool negated = false;
+        std::shared_ptr<WatchedMaps> table;  // set for "type:table"
+    };
+    std::string parameter_;
+    std::vector<Pattern> patterns_;
+};
+
+// The list a parameter names, made again when the parameter's value
+// changes (a reload); a list that does not load is an error at each use.
+class WatchedDomainList {
+public:
+    explicit WatchedDomainList(std::string parameter) : parameter_(std::move(parameter)) {}
+    util::Result<const DomainList*> get(const Config& cfg);
+
+private:
+    std::string parameter_;
+    std::vector<std::string> items_;
+    util::Result<DomainList> list_ = util::fail("not loaded");
+    bool loaded_ = false;
+};
+
+}  // namespace kurir::mail
