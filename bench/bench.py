@@ -14,6 +14,11 @@ Scenarios (issue: benchmark against Postfix):
   tls-N    the same with STARTTLS on every session (bench/tls_source.cpp, as
            smtp-source has no TLS), one self-signed RSA 2048 certificate for both
   rcpt10   the same with 10 recipients per message
+  policy-N smtp-N with a realistic policy on both MTAs (issue 15): ten
+           recipient restrictions, two hash access maps of 1,000 keys each
+           (client and sender) and a regexp header_checks table of 20
+           patterns, none of which match: every rule is evaluated for every
+           message. Compare with smtp-N of the same MTA in the same run.
   sendmail local injection: sendmail invocations, 1 and 4 in parallel
   relay-N  SMTP in -> smtp client -> Postfix's smtp-sink on loopback (port
            2642, both MTAs' relayhost), N sessions in
@@ -164,6 +169,30 @@ def bench_certificate():
     return cert, key
 
 
+# -- a realistic policy (scenario policy-N) -------------------------------------------
+POLICY_RESTRICTIONS = ("reject_non_fqdn_sender, reject_non_fqdn_recipient, reject_invalid_helo_hostname, "
+                       "reject_unauth_pipelining, check_client_access {client}, check_sender_access {sender}, "
+                       "reject_unlisted_recipient, permit_sasl_authenticated, permit_mynetworks, "
+                       "reject_unauth_destination")
+
+
+def write_policy_tables(directory):
+    """The two access tables' sources and the header_checks table, none of
+    which matches the bench's client, sender or headers. Returns their paths."""
+    client = os.path.join(directory, "bench_client_access")
+    sender = os.path.join(directory, "bench_sender_access")
+    checks = os.path.join(directory, "bench_header_checks")
+    with open(client, "w") as f:
+        f.writelines(f"192.0.{i // 250}.{i % 250 + 1} REJECT listed client {i}\n" for i in range(1000))
+    with open(sender, "w") as f:
+        f.writelines(f"spammer{i}@example.com REJECT listed sender {i}\n" for i in range(1000))
+    with open(checks, "w") as f:
+        for i in range(20):
+            f.write(f"/^Subject:.*bench-spam-{i}\\b/ REJECT spam {i}\n")
+        f.write("/^X-Bench-Virus:/ REJECT virus\n/^Content-Type:.*name=.*\\.(exe|scr|pif)/ REJECT attachment\n")
+    return client, sender, checks
+
+
 # -- the two MTAs ---------------------------------------------------------------------
 class Postfix:
     name = "postfix"
@@ -196,6 +225,17 @@ class Postfix:
         cert, key = bench_certificate() if on else ("", "")
         sh("postconf", "-e", f"smtpd_tls_cert_file = {cert}", f"smtpd_tls_key_file = {key}",
            f"smtpd_tls_security_level = {'may' if on else ''}")
+
+    def use_policy(self, on):
+        if not on:
+            sh("postconf", "-e", "smtpd_recipient_restrictions = permit_mynetworks, reject", "header_checks =")
+            return
+        client, sender, checks = write_policy_tables("/etc/postfix")
+        sh("postmap", f"hash:{client}")
+        sh("postmap", f"hash:{sender}")
+        sh("postconf", "-e", "smtpd_recipient_restrictions = " +
+           POLICY_RESTRICTIONS.format(client=f"hash:{client}", sender=f"hash:{sender}"),
+           f"header_checks = regexp:{checks}")
 
     def start(self):
         clear_maildirs()
@@ -253,6 +293,18 @@ class Kurir:
         cert, key = bench_certificate() if on else ("", "")
         sh(os.path.join(PREFIX, "sbin", "kurir-conf"), "-c", self.dir + "/i", "-e", f"smtpd_tls_cert_file = {cert}",
            f"smtpd_tls_key_file = {key}", f"smtpd_tls_security_level = {'may' if on else ''}")
+
+    def use_policy(self, on):
+        conf = os.path.join(PREFIX, "sbin", "kurir-conf")
+        if not on:
+            sh(conf, "-c", self.dir + "/i", "-e", "smtpd_recipient_restrictions =", "header_checks =")
+            return
+        client, sender, checks = write_policy_tables(self.dir + "/i")
+        for table in (client, sender):
+            sh(os.path.join(PREFIX, "sbin", "kurir-map"), "-c", self.dir + "/i", f"hash:{table}")
+        sh(conf, "-c", self.dir + "/i", "-e", "smtpd_recipient_restrictions = " +
+           POLICY_RESTRICTIONS.format(client=f"hash:{client}", sender=f"hash:{sender}"),
+           f"header_checks = regexp:{checks}")
 
     def start(self):
         clear_maildirs()
@@ -320,9 +372,10 @@ def wait_delivered(mta, expected, timeout=600):
     return False
 
 
-def run_smtp(mta, user, sessions, messages, rcpts, tls=False):
+def run_smtp(mta, user, sessions, messages, rcpts, tls=False, policy=False):
     """smtp-source's sessions, or with tls tls-source's: STARTTLS on each."""
     mta.use_tls(tls)
+    mta.use_policy(policy)
     mta.start()
     pid = mta.master_pid()
     cpu0 = cpu_seconds(pid)
@@ -343,6 +396,7 @@ def run_smtp(mta, user, sessions, messages, rcpts, tls=False):
     got = mta.delivered()
     mta.stop()
     mta.use_tls(False)
+    mta.use_policy(False)
     # smtp-source sends the same message each time: count, not ids.
     correct = ok and got == expected and src.returncode == 0
     return {"accepted/s": messages / t_acc, "delivered/s": expected / t_del,
@@ -518,6 +572,7 @@ def main():
     scenarios = [
         ("smtp-1", lambda m: run_smtp(m, user, 1, args.messages, 1)),
         ("smtp-10", lambda m: run_smtp(m, user, 10, args.messages, 1)),
+        ("policy-10", lambda m: run_smtp(m, user, 10, args.messages, 1, policy=True)),
         ("smtp-50", lambda m: run_smtp(m, user, 50, args.messages, 1)),
         ("tls-10", lambda m: run_smtp(m, user, 10, args.messages // 2, 1, tls=True)),
         ("rcpt10-10", lambda m: run_smtp(m, user, 10, args.messages // 10, 10)),
