@@ -13,7 +13,11 @@
 //   Before the mailbox come aliases (alias_maps) and the user's .forward:
 //   their items may be addresses (local ones expanded again, remote ones
 //   forwarded through cleanup), |commands, /files, :include: files and
-//   \\user; see local_alias.hpp.
+//   \\user; see local_alias.hpp. With mailbox_command set, the mailbox
+//   is that command (run through /bin/sh as the recipient, with Postfix's
+//   environment: SENDER, RECIPIENT, LOCAL, DOMAIN, EXTENSION, USER,
+//   LOGNAME, HOME, SHELL; not $-expanded by kurir); exit 0 delivers, 75
+//   defers, any other status bounces with the command's first output line.
 // SECURITY
 //   Runs as root so that it can write as the recipient: each mailbox is
 //   written with the recipient's effective uid/gid (default_privs for names
@@ -31,7 +35,8 @@
 // CONFIGURATION PARAMETERS
 //   mail_spool_directory, home_mailbox, recipient_delimiter,
 //   local_recipient_maps, default_privs, myhostname, alias_maps,
-//   allow_mail_to_commands, allow_mail_to_files, command_time_limit
+//   allow_mail_to_commands, allow_mail_to_files, command_time_limit,
+//   mailbox_command
 #include "local/local_service.hpp"
 #include "server/server.hpp"
 

@@ -278,8 +278,28 @@ DeliveryStatus Expander::to_mailbox(const std::string& recipient) {
     auto where = find_mailbox(cfg_, recipient, [this](const std::string& user) -> const auto& { return account(user); });
     if (auto* st = std::get_if<DeliveryStatus>(&where)) return *st;
     auto& target = std::get<MailboxTarget>(where);
-    if (auto visit = expansion_.deliver("mailbox " + target.path); visit != Expansion::Visit::first)
+    if (auto visit = expansion_.deliver("mailbox " + std::to_string(target.uid) + " " + target.path);
+        visit != Expansion::Visit::first)
         return refused_visit(visit, recipient);
+    if (target.kind == MailboxTarget::Kind::command) {
+        // mailbox_command: as the user (root's mail as default_privs), with
+        // Postfix's environment; the message as for a |command.
+        std::string local(mail::local_part(recipient));
+        std::string delims = cfg_.str("recipient_delimiter");
+        size_t cut = delims.empty() ? std::string::npos : local.find_first_of(delims);
+        CommandRun run{target.path, target.uid, target.gid, target.home, {}, cfg_.seconds("command_time_limit")};
+        run.env = {{"SENDER", msg_.env.sender},
+                   {"RECIPIENT", recipient},
+                   {"LOCAL", local},
+                   {"DOMAIN", std::string(mail::domain_part(recipient))},
+                   {"EXTENSION", cut == std::string::npos || cut == 0 ? "" : local.substr(cut + 1)},
+                   {"USER", target.user},
+                   {"LOGNAME", target.user},
+                   {"SHELL", target.shell}};
+        std::string message = mbox_entry(msg_.env.sender, msg_.env.arrival_sec, prefix(recipient), msg_.body);
+        message.pop_back();  // no trailing mbox separator line
+        return deliver_command(run, message);
+    }
     if (util::running_as_root() && target.in_spool) {
         // The spool belongs to the mail system, not to each user: the
         // user's mailbox there is made with root's rights and given to the

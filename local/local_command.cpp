@@ -27,8 +27,10 @@ DeliveryStatus deliver_command(const CommandRun& run, std::string_view message) 
         ::close(in[1]);
         return {"4.3.0", "pipe: " + std::string(std::strerror(errno))};
     }
-    std::vector<std::string> env_strings{"PATH=/usr/bin:/bin", "SHELL=/bin/sh", "HOME=" + run.home};
-    for (const auto& [k, v] : run.env) env_strings.push_back(k + "=" + v);
+    std::map<std::string, std::string> env{{"PATH", "/usr/bin:/bin"}, {"SHELL", "/bin/sh"}, {"HOME", run.home}};
+    for (const auto& [k, v] : run.env) env[k] = v;
+    std::vector<std::string> env_strings;
+    for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
     pid_t pid = ::fork();
     if (pid == 0) {
         ::dup2(in[0], 0);

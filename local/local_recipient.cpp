@@ -38,6 +38,14 @@ std::variant<MailboxTarget, DeliveryStatus> find_mailbox(const mail::Config& cfg
         uid = privs->uid;
         gid = privs->gid;
     }
+    // Postfix's order: mailbox_command, then home_mailbox, then the spool.
+    // The command is taken as written: $HOME, $EXTENSION... are the shell's.
+    if (auto cmd = cfg.raw().find("mailbox_command"); cmd != cfg.raw().end() && !cmd->second.empty()) {
+        MailboxTarget t{MailboxTarget::Kind::command, cmd->second, uid, gid, user};
+        t.home = home.empty() ? "/" : home;
+        t.shell = account && !account->shell.empty() ? account->shell : "/bin/sh";
+        return t;
+    }
     std::string home_mailbox = cfg.str("home_mailbox");
     if (!home_mailbox.empty() && !home.empty()) {
         bool maildir = home_mailbox.back() == '/';

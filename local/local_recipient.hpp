@@ -16,12 +16,14 @@
 namespace kurir::local {
 
 struct MailboxTarget {
-    enum class Kind { maildir, mbox } kind;
-    std::string path;
+    enum class Kind { maildir, mbox, command } kind;
+    std::string path;  // the mailbox; for command, mailbox_command as written (no $name expansion)
     uid_t uid;
     gid_t gid;
     std::string user;
     bool in_spool = false;  // mail_spool_directory (the system's), not the user's home
+    std::string home;       // command: the user's home and shell, for its environment
+    std::string shell;
 };
 
 // user+ext -> user (with recipient_delimiter), lowercased, checked for

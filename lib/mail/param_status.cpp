@@ -15,7 +15,7 @@ namespace {
 // commonly sets. Sorted, for binary search; a unit test keeps it disjoint
 // from the table. A Postfix name missing here is reported as unknown,
 // which is a warning in main.cf as well.
-constexpr std::array<std::string_view, 255> kUnimplemented{
+constexpr std::array<std::string_view, 254> kUnimplemented{
     "address_verify_map", "address_verify_sender", "always_add_missing_headers", "always_bcc",
     "append_at_myorigin", "append_dot_mydomain", "authorized_flush_users", "authorized_mailq_users",
     "authorized_submit_users", "biff", "body_checks", "body_checks_size_limit", "bounce_template_file",
@@ -33,7 +33,7 @@ constexpr std::array<std::string_view, 255> kUnimplemented{
     "initial_destination_concurrency", "line_length_limit", "lmtp_destination_recipient_limit",
     "lmtp_sasl_auth_enable", "lmtp_tls_security_level", "local_command_shell",
     "local_destination_concurrency_limit", "local_destination_recipient_limit", "local_header_rewrite_clients",
-    "local_transport", "luser_relay", "mailbox_command", "mailbox_command_maps", "mailbox_delivery_lock",
+    "local_transport", "luser_relay", "mailbox_command_maps", "mailbox_delivery_lock",
     "mailbox_size_limit", "mailbox_transport", "mailbox_transport_maps", "maillog_file_prefixes", "mailq_path",
     "manpage_directory", "masquerade_classes", "masquerade_domains", "masquerade_exceptions",
     "message_drop_headers", "message_reject_characters", "meta_directory", "milter_connect_macros",

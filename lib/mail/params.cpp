@@ -49,6 +49,7 @@ constexpr std::array kParams{
     ParamSpec{"mail_spool_directory", K::text, "/var/mail"},
     // Read-only, as Postfix's: kurir-conf prints it and "$mail_version" expands to it.
     ParamSpec{"mail_version", K::text, KURIR_VERSION},
+    ParamSpec{"mailbox_command", K::text, ""},
     ParamSpec{"maillog_file", K::text, ""},
     ParamSpec{"maillog_file_compressor", K::text, "gzip"},
     ParamSpec{"maillog_file_rotate_suffix", K::text, "%Y%m%d-%H%M%S"},
