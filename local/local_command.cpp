@@ -1,143 +1,22 @@
 #include "local/local_command.hpp"
 
-#include "util/fs.hpp"
+#include "util/command_run.hpp"
 
-#include <fcntl.h>
-#include <grp.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <sysexits.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <chrono>
-#include <cstring>
-#include <vector>
 
 namespace kurir::local {
 
 DeliveryStatus deliver_command(const CommandRun& run, std::string_view message) {
-    int in[2], out[2];
-    if (::pipe2(in, O_CLOEXEC) < 0) return {"4.3.0", "pipe: " + std::string(std::strerror(errno))};
-    if (::pipe2(out, O_CLOEXEC) < 0) {
-        ::close(in[0]);
-        ::close(in[1]);
-        return {"4.3.0", "pipe: " + std::string(std::strerror(errno))};
-    }
-    std::map<std::string, std::string> env{{"PATH", "/usr/bin:/bin"}, {"SHELL", "/bin/sh"}, {"HOME", run.home}};
-    for (const auto& [k, v] : run.env) env[k] = v;
-    std::vector<std::string> env_strings;
-    for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        ::dup2(in[0], 0);
-        ::dup2(out[1], 1);
-        ::dup2(out[1], 2);
-        ::setsid();
-        // Real ids, for good: the command can never get root back.
-        if (::getuid() == 0 || ::geteuid() == 0) {
-            if (::seteuid(0) < 0) ::_exit(EX_TEMPFAIL);
-            if (::setgroups(1, &run.gid) < 0 || ::setgid(run.gid) < 0 || ::setuid(run.uid) < 0) ::_exit(EX_TEMPFAIL);
-        }
-        if (::chdir(run.home.c_str()) < 0 && ::chdir("/") < 0) ::_exit(EX_TEMPFAIL);
-        std::vector<char*> envp;
-        for (auto& e : env_strings) envp.push_back(e.data());
-        envp.push_back(nullptr);
-        const char* argv[] = {"sh", "-c", run.command.c_str(), nullptr};
-        ::execve("/bin/sh", const_cast<char**>(argv), envp.data());
-        ::_exit(EX_TEMPFAIL);
-    }
-    ::close(in[0]);
-    ::close(out[1]);
-    if (pid < 0) {
-        ::close(in[1]);
-        ::close(out[0]);
-        return {"4.3.0", "fork: " + std::string(std::strerror(errno))};
-    }
-    // Feed the message, collect the output and wait for the exit, all
-    // within the one limit: a command that closes its output and carries on
-    // is still bounded. At the limit its whole process group is killed.
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(run.time_limit);
-    std::string output;
-    size_t written = 0;
-    int wfd = in[1], rfd = out[0];
-    ::fcntl(wfd, F_SETFL, O_NONBLOCK);
-    util::Fd exit_fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));  // readable once the command exits
-    bool timed_out = false;
-    bool exited = false;
-    int status = 0;
-    auto reap = [&] {
-        pid_t r;
-        while ((r = ::waitpid(pid, &status, WNOHANG)) < 0 && errno == EINTR) {
-        }
-        if (r == pid) exited = true;
-        return exited;
-    };
-    while (!exited) {
-        // Output is read until EOF or until the command has exited (a
-        // background child may keep the pipe open).
-        struct pollfd p[3];
-        int n = 0, at_r = -1, at_w = -1, at_x = -1;
-        if (rfd >= 0) p[at_r = n++] = {rfd, POLLIN, 0};
-        if (wfd >= 0) p[at_w = n++] = {wfd, POLLOUT, 0};
-        if (exit_fd) p[at_x = n++] = {exit_fd.get(), POLLIN, 0};
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
-            timed_out = !reap();
-            break;
-        }
-        // Without a pidfd (old kernels), the exit is looked for every 100ms.
-        int wait_ms = static_cast<int>(exit_fd ? left.count() : std::min<long>(left.count(), 100));
-        if (n > 0 && ::poll(p, static_cast<nfds_t>(n), wait_ms) < 0 && errno != EINTR) break;
-        if (n == 0 && !exit_fd) ::poll(nullptr, 0, wait_ms);
-        if (at_w >= 0 && (p[at_w].revents & (POLLOUT | POLLERR | POLLHUP))) {
-            ssize_t w = ::write(wfd, message.data() + written, message.size() - written);
-            if (w > 0) written += static_cast<size_t>(w);
-            if (w < 0 && errno != EAGAIN) written = message.size();  // the command stopped reading
-            if (written == message.size()) {
-                ::close(wfd);
-                wfd = -1;
-            }
-        }
-        if (at_r >= 0 && (p[at_r].revents & (POLLIN | POLLHUP | POLLERR))) {
-            char buf[4096];
-            ssize_t r = ::read(rfd, buf, sizeof buf);
-            if (r <= 0) {
-                ::close(rfd);
-                rfd = -1;
-            } else if (output.size() < 4096) {
-                output.append(buf, static_cast<size_t>(r));
-            }
-        }
-        if (rfd < 0 || !exit_fd || (at_x >= 0 && (p[at_x].revents & POLLIN))) reap();
-    }
-    if (rfd >= 0) {  // what the command wrote before it exited
-        ::fcntl(rfd, F_SETFL, O_NONBLOCK);
-        char buf[4096];
-        ssize_t r;
-        while (output.size() < 4096 && (r = ::read(rfd, buf, sizeof buf)) > 0) output.append(buf, static_cast<size_t>(r));
-    }
-    if (wfd >= 0) ::close(wfd);
-    if (rfd >= 0) ::close(rfd);
-    if (!exited) {
-        ::kill(-pid, SIGKILL);
-        ::kill(pid, SIGKILL);  // in case it was killed before its setsid()
-        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-        }
-    }
-    std::string first = output.substr(0, output.find('\n'));
-    for (char& c : first)
-        if (static_cast<unsigned char>(c) < 0x20) c = ' ';
-    if (timed_out) return {"5.3.0", "Command time limit exceeded: \"" + run.command + "\""};
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {"2.0.0", "delivered to command: " + run.command};
-    if (WIFEXITED(status) && WEXITSTATUS(status) == EX_TEMPFAIL)
-        return {"4.3.0", "temporary failure. Command output: " + first};
-    std::string how = WIFEXITED(status) ? "status " + std::to_string(WEXITSTATUS(status))
-                                        : "signal " + std::to_string(WTERMSIG(status));
-    return {"5.3.0", "Command died with " + how + ": \"" + run.command + "\". Command output: " + first};
+    util::CommandSpec spec{{"/bin/sh", "-c", run.command}, run.uid, run.gid, run.home, run.env, run.time_limit};
+    spec.env["HOME"] = run.home;
+    auto done = util::run_command(spec, message);
+    if (!done.started) return {"4.3.0", done.error};
+    if (done.timed_out) return {"5.3.0", "Command time limit exceeded: \"" + run.command + "\""};
+    if (done.exited && done.status == 0) return {"2.0.0", "delivered to command: " + run.command};
+    if (done.exited && done.status == EX_TEMPFAIL)
+        return {"4.3.0", "temporary failure. Command output: " + done.first_line()};
+    std::string how = done.exited ? "status " + std::to_string(done.status) : "signal " + std::to_string(done.status);
+    return {"5.3.0", "Command died with " + how + ": \"" + run.command + "\". Command output: " + done.first_line()};
 }
 
 }  // namespace kurir::local

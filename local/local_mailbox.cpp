@@ -1,6 +1,7 @@
 #include "local/local_mailbox.hpp"
 
 #include "mail/address.hpp"
+#include "mail/from_line.hpp"
 #include "util/fs.hpp"
 
 #include <fcntl.h>
@@ -116,13 +117,7 @@ DeliveryStatus make_spool_mbox(const std::string& path, uid_t uid, gid_t gid) {
 }
 
 std::string mbox_entry(std::string_view sender, long arrival, std::string_view prefix, std::string_view body) {
-    time_t t = arrival;
-    char date[64];
-    struct tm tm {};
-    localtime_r(&t, &tm);
-    strftime(date, sizeof date, "%a %b %e %H:%M:%S %Y", &tm);
-    std::string out =
-        fmt::format("From {} {}\n", sender.empty() ? "MAILER-DAEMON" : mail::quote_address(sender), date);
+    std::string out = mail::from_line(sender, arrival);
     out.append(prefix);
     size_t pos = 0;
     while (pos < body.size()) {

@@ -22,8 +22,8 @@ struct MailboxTarget {
     gid_t gid;
     std::string user;
     bool in_spool = false;  // mail_spool_directory (the system's), not the user's home
-    std::string home;       // command: the user's home and shell, for its environment
-    std::string shell;
+    std::string home{};     // command: the user's home and shell, for its environment
+    std::string shell{};
 };
 
 // user+ext -> user (with recipient_delimiter), lowercased, checked for

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <string_view>
+#include <vector>
 
 namespace kurir::qmgr {
 
@@ -33,8 +34,13 @@ ScheduleLimits schedule_limits(const mail::Config& cfg) {
     ScheduleLimits l;
     l.default_concurrency = static_cast<int>(cfg.integer("default_destination_concurrency_limit"));
     l.default_recipients = static_cast<size_t>(cfg.integer("default_destination_recipient_limit"));
-    for (const auto& p : mail::param_table()) {
-        std::string name(p.name);
+    // The table's own (smtp_...) and any master.cf service's that main.cf
+    // sets (relay_destination_recipient_limit, dovecot_...).
+    std::vector<std::string> names;
+    for (const auto& p : mail::param_table()) names.emplace_back(p.name);
+    for (const auto& [name, value] : cfg.explicit_values())
+        if (mail::per_service_param(name) && !mail::find_param(name)) names.push_back(name);
+    for (const auto& name : names) {
         if (name.starts_with("default_")) continue;
         if (name.ends_with(kConcurrencySuffix)) {
             std::string transport = name.substr(0, name.size() - kConcurrencySuffix.size());

@@ -206,6 +206,18 @@ util::Result<Config> Config::from_text(std::string_view main_cf, const std::stri
             return util::fail(fmt::format("{}: {}: value {} is below the minimum {}", where(), p.name,
                                           *n, p.min));
     }
+    // A service's own limits (relay_destination_recipient_limit, ...) are
+    // typed as their defaults are.
+    for (const auto& [name, value] : cfg.explicit_) {
+        const ParamSpec* p = find_param(name) ? nullptr : per_service_param(name);
+        if (!p) continue;
+        auto v = expand_value(value, cfg.raw_);
+        auto it = line_of.find(name);
+        std::string where = it == line_of.end() ? file : fmt::format("{}:{}", file, it->second);
+        if (!v) return util::fail(fmt::format("{}: {}: {}", where, name, v.error().text));
+        auto n = p->kind == ParamKind::time ? parse_time(*v, p->time_unit) : parse_integer(*v);
+        if (!n) return util::fail(fmt::format("{}: {}: {}", where, name, n.error().text));
+    }
     // smtpd_restriction_classes names parameters of the administrator's own.
     for (const auto& name : cfg.list("smtpd_restriction_classes")) referenced.insert(name);
     // What kurir does not implement: reported, never silently ignored.

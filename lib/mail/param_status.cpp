@@ -15,7 +15,7 @@ namespace {
 // commonly sets. Sorted, for binary search; a unit test keeps it disjoint
 // from the table. A Postfix name missing here is reported as unknown,
 // which is a warning in main.cf as well.
-constexpr std::array<std::string_view, 254> kUnimplemented{
+constexpr std::array<std::string_view, 251> kUnimplemented{
     "address_verify_map", "address_verify_sender", "always_add_missing_headers", "always_bcc",
     "append_at_myorigin", "append_dot_mydomain", "authorized_flush_users", "authorized_mailq_users",
     "authorized_submit_users", "biff", "body_checks", "body_checks_size_limit", "bounce_template_file",
@@ -30,7 +30,7 @@ constexpr std::array<std::string_view, 254> kUnimplemented{
     "export_environment", "fallback_transport", "fallback_transport_maps", "fast_flush_domains", "forward_path",
     "hash_queue_depth", "hash_queue_names", "header_address_token_limit", "header_checks", "header_from_format",
     "html_directory", "import_environment", "in_flow_delay", "info_log_address_format",
-    "initial_destination_concurrency", "line_length_limit", "lmtp_destination_recipient_limit",
+    "initial_destination_concurrency", "line_length_limit",
     "lmtp_sasl_auth_enable", "lmtp_tls_security_level", "local_command_shell",
     "local_destination_concurrency_limit", "local_destination_recipient_limit", "local_header_rewrite_clients",
     "local_transport", "luser_relay", "mailbox_command_maps", "mailbox_delivery_lock",
@@ -45,7 +45,7 @@ constexpr std::array<std::string_view, 254> kUnimplemented{
     "postscreen_dnsbl_threshold", "postscreen_greet_action", "prepend_delivered_header",
     "propagate_unmatched_extensions", "proxy_interfaces", "qmgr_message_recipient_limit", "queue_minfree",
     "readme_directory", "receive_override_options", "recipient_bcc_maps", "recipient_canonical_classes",
-    "recipient_canonical_maps", "relay_destination_concurrency_limit", "relay_destination_recipient_limit",
+    "recipient_canonical_maps",
     "remote_header_rewrite_domain", "require_home_directory", "resolve_dequoted_address", "sample_directory",
     "sender_bcc_maps", "sender_canonical_classes", "sender_canonical_maps",
     "sender_dependent_default_transport_maps", "sender_dependent_relayhost_maps", "sendmail_path",
@@ -102,6 +102,7 @@ std::span<const std::string_view> unimplemented_params() { return kUnimplemented
 ParamStatus param_status(std::string_view name) {
     if (find_param(name)) return ParamStatus::implemented;
     if (std::binary_search(kUnimplemented.begin(), kUnimplemented.end(), name)) return ParamStatus::unimplemented;
+    if (per_service_param(name)) return ParamStatus::implemented;
     return ParamStatus::unknown;
 }
 

@@ -2,6 +2,7 @@
 
 #include "build_paths.hpp"
 
+#include <algorithm>
 #include <array>
 
 namespace kurir::mail {
@@ -176,6 +177,25 @@ std::span<const ParamSpec> param_table() { return kParams; }
 const ParamSpec* find_param(std::string_view name) {
     for (const auto& p : kParams)
         if (p.name == name) return &p;
+    return nullptr;
+}
+
+const ParamSpec* per_service_param(std::string_view name, std::string_view* service) {
+    static constexpr ParamSpec kSuffixes[] = {
+        {"_destination_concurrency_limit", ParamKind::integer, "$default_destination_concurrency_limit", 0},
+        {"_destination_recipient_limit", ParamKind::integer, "$default_destination_recipient_limit", 0},
+        {"_time_limit", ParamKind::time, "$command_time_limit", 0},
+    };
+    for (const auto& spec : kSuffixes) {
+        if (!name.ends_with(spec.name) || name.size() == spec.name.size()) continue;
+        std::string_view svc = name.substr(0, name.size() - spec.name.size());
+        bool plain = std::all_of(svc.begin(), svc.end(), [](char c) {
+            return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+        });
+        if (!plain || svc == "default") continue;
+        if (service) *service = svc;
+        return &spec;
+    }
     return nullptr;
 }
 

@@ -23,5 +23,11 @@ struct ParamSpec {
 
 std::span<const ParamSpec> param_table();
 const ParamSpec* find_param(std::string_view name);
+// A master.cf service's own limit, as Postfix takes them for any service:
+// SERVICE_destination_concurrency_limit and SERVICE_destination_recipient_limit
+// (integers, read by qmgr) and SERVICE_time_limit (a time, read by pipe),
+// where SERVICE is a name without '_'. The spec's name is the suffix's
+// default parameter. nullptr for any other name.
+const ParamSpec* per_service_param(std::string_view name, std::string_view* service = nullptr);
 
 }  // namespace kurir::mail

@@ -74,6 +74,7 @@ struct Options {
     bool chroot = false;
     int sockets = 1;
     std::vector<std::string> overrides;
+    std::vector<std::string> args;  // master.cf's arguments after the options
 };
 
 Options parse_options(int argc, char** argv, std::string_view program) {
@@ -103,6 +104,11 @@ Options parse_options(int argc, char** argv, std::string_view program) {
             if (n.empty() || n.size() > 3 || n.find_first_not_of("0123456789") != std::string::npos || std::stoi(n) < 1)
                 util::msg_fatal("{}: bad socket count \"{}\"", program, n);
             o.sockets = std::stoi(n);
+        } else if (!a.empty() && a.front() != '-') {
+            // The service's own arguments (pipe's flags= user= argv=...):
+            // the rest of the line, options included.
+            o.args.assign(argv + i, argv + argc);
+            break;
         } else
             util::msg_fatal("{}: unknown option \"{}\"", program, a);
     }
@@ -135,6 +141,7 @@ ServerContext start(int argc, char** argv, std::string_view program, const Hooks
     ServerContext ctx{std::string(program), o.service, std::move(*cfg), mail::QueueDir(""), nullptr, false, {}, {}, {}};
     ctx.config_dir = o.config_dir;
     ctx.overrides = o.overrides;
+    ctx.args = o.args;
     ctx.config_stamp = main_cf_stamp(o.config_dir);
     ctx.queue = mail::QueueDir(ctx.config.str("queue_directory"));
     // As master: the working directory is the queue, never the one an

@@ -32,6 +32,7 @@ struct ServerContext {
     std::string config_dir;      // what -c named, and master.cf's -o overrides
     std::vector<std::string> overrides;
     std::string config_stamp;    // main.cf's identity when it was read
+    std::vector<std::string> args{};  // master.cf's arguments after the options (pipe's flags=...)
 };
 
 // Rereads main.cf when it changed since it was read, so that a request that

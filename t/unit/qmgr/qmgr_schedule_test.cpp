@@ -240,6 +240,8 @@ TEST_CASE("schedule: limits from main.cf, local's concurrency the default's", "[
         "smtp_destination_concurrency_limit = 3\n"
         "local_destination_concurrency_limit = 1\n"
         "smtp_destination_recipient_limit = 5\n"
+        "dovecot_destination_recipient_limit = 1\n"
+        "relay_destination_concurrency_limit = 2\n"
         "defer_transports = smtp, relay\n"
         "minimal_backoff_time = 1m\n"
         "maximal_backoff_time = 2h\n",
@@ -251,6 +253,9 @@ TEST_CASE("schedule: limits from main.cf, local's concurrency the default's", "[
     CHECK(l.concurrency_limit("undeclared") == 7);
     CHECK(l.recipient_limit("smtp") == 5);
     CHECK(l.recipient_limit("undeclared") == 50);
+    // Any master.cf service's own limits, as Postfix takes them.
+    CHECK(l.recipient_limit("dovecot") == 1);
+    CHECK(l.concurrency_limit("relay") == 2);
     CHECK(l.deferred_transport("relay"));
     CHECK_FALSE(l.deferred_transport("local"));
     CHECK(l.minimal_backoff == 60);

@@ -1,3 +1,4 @@
+#include "mail/config.hpp"
 #include "mail/param_status.hpp"
 #include "mail/params.hpp"
 
@@ -28,6 +29,25 @@ TEST_CASE("param_status: implemented, a Postfix parameter kurir lacks, unknown",
     }
     for (std::string_view name : {"no_such_param", "smtpd_tls_wrapermode", "", "MYHOSTNAME"})
         CHECK(param_status(name) == ParamStatus::unknown);
+}
+
+TEST_CASE("per-service parameters: a service name and Postfix's suffixes, typed as their defaults", "[config]") {
+    std::string_view service;
+    REQUIRE(per_service_param("dovecot_destination_recipient_limit", &service));
+    CHECK(service == "dovecot");
+    CHECK(per_service_param("my-lmtp_time_limit")->kind == ParamKind::time);
+    CHECK(param_status("relay_destination_concurrency_limit") == ParamStatus::implemented);
+    CHECK(param_status("uucp_time_limit") == ParamStatus::implemented);
+    CHECK(!per_service_param("_time_limit"));
+    CHECK(!per_service_param("default_destination_recipient_limit"));
+    CHECK(!per_service_param("smtpd_policy_service_time_limit"));  // not a service's name: has '_'
+    CHECK(param_status("local_destination_recipient_limit") == ParamStatus::unimplemented);
+    CHECK(!Config::from_text("dovecot_destination_recipient_limit = many\n", "/tmp/x"));
+    CHECK(!Config::from_text("dovecot_time_limit = 3 fortnights\n", "/tmp/x"));
+    auto cfg = Config::from_text("dovecot_time_limit = 2m\n", "/tmp/x");
+    REQUIRE(cfg);
+    CHECK(cfg->seconds("dovecot_time_limit") == 120);
+    CHECK(cfg->warnings().empty());
 }
 
 TEST_CASE("param_status: the list of Postfix parameters kurir lacks is sorted and disjoint from the table",
