@@ -31,7 +31,10 @@ std::string instance_master_cf(const InstanceChoices& c) {
         "local          unix  -       n       n       -       -       local\n"
         "smtp           unix  -       -       n       -       -       smtp\n"
         "relay          unix  -       -       n       -       -       smtp\n"
-        "anvil          unix  -       -       n       -       1       anvil\n",
+        "anvil          unix  -       -       n       -       1       anvil\n"
+        "error          unix  -       -       n       -       -       error\n"
+        "retry          unix  -       -       n       -       -       error\n"
+        "discard        unix  -       -       n       -       -       discard\n",
         c.listen);
 }
 

@@ -60,6 +60,10 @@ util::Result<Nexthop> parse_nexthop(std::string_view text, int default_port) {
     return out;
 }
 
+bool free_text_transport(std::string_view transport) {
+    return transport == "error" || transport == "retry" || transport == "discard";
+}
+
 util::Result<TransportSpec> parse_transport_spec(std::string_view value) {
     size_t colon = value.find(':');
     TransportSpec out;
@@ -67,7 +71,7 @@ util::Result<TransportSpec> parse_transport_spec(std::string_view value) {
     if (colon != std::string_view::npos) out.nexthop = std::string(value.substr(colon + 1));
     for (char c : out.transport)
         if (!host_char(c)) return util::fail("transport \"" + std::string(value) + "\": bad transport name");
-    bool free_text = out.transport == "error" || out.transport == "discard";
+    bool free_text = free_text_transport(out.transport);
     if (!out.nexthop.empty() && !free_text) {
         if (auto n = parse_nexthop(out.nexthop); !n) return util::fail(n.error().text);
     }

@@ -24,6 +24,8 @@ struct TransportSpec {
     std::string transport;
     std::string nexthop;
 };
+// error:, retry: and discard: take text, not a host, after the colon.
+bool free_text_transport(std::string_view transport);
 util::Result<TransportSpec> parse_transport_spec(std::string_view value);
 
 }  // namespace kurir::mail

@@ -76,6 +76,7 @@ util::Result<Resolved> resolve_address(const Config& cfg, std::string_view addre
     if (!spec) return util::fail("transport_maps entry for " + rcpt + ": " + spec.error().text);
     if (!spec->transport.empty()) out.transport = spec->transport;
     if (!spec->nexthop.empty()) out.nexthop = spec->nexthop;
+    else if (free_text_transport(out.transport)) out.nexthop.clear();  // no text: the agent's default
     else if (!spec->transport.empty() && out.transport != "local") out.nexthop = lowercase(domain);
     return out;
 }

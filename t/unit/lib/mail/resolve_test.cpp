@@ -122,6 +122,9 @@ TEST_CASE("resolve_address: transport_maps by address, domain, parent domain, wi
                                    {".sub.example", "relay:gw.example:587"},
                                    {"nexthop-only.example", ":[192.0.2.7]"},
                                    {"transport-only.example", "smtp:"},
+                                   {"err.example", "error:5.1.1 no mail here"},
+                                   {"plain-error.example", "error:"},
+                                   {"later.example", "retry:4.4.1 maintenance"},
                                    {"broken.example", "smtp:[oops"}}));
     auto maps = MapList::open({"hash:" + src});
     REQUIRE(maps);
@@ -136,6 +139,9 @@ TEST_CASE("resolve_address: transport_maps by address, domain, parent domain, wi
                                            {"u@nexthop-only.example", "smtp", "[192.0.2.7]"},
                                            {"u@transport-only.example", "smtp", "transport-only.example"},
                                            {"u@elsewhere.example", "smtp", "[relay.example]"},
+                                           {"u@err.example", "error", "5.1.1 no mail here"},
+                                           {"u@plain-error.example", "error", ""},
+                                           {"u@later.example", "retry", "4.4.1 maintenance"},
                                            {"user@mx.example", "local", "mx.example"}}) {
         INFO(k.in);
         auto r = resolve_address(c, k.in, &*maps);

@@ -1,0 +1,21 @@
+// NAME
+//   discard - accept mail and throw it away
+// DESCRIPTION
+//   The delivery agent of the discard: transport, as Postfix's
+//   discard(8): every recipient of a request counts as delivered (2.0.0)
+//   and is logged as relay=none, status=sent with the nexthop's text, as
+//   in transport_maps' "spam.example discard:silently dropped" (default
+//   "discarded"). Nothing is written anywhere.
+// SECURITY
+//   Runs as mail_owner; reads the request and the queue file's envelope.
+// CONFIGURATION PARAMETERS
+//   ipc_timeout, queue_directory
+#include "server/answer_all.hpp"
+
+using namespace kurir;
+
+int main(int argc, char** argv) {
+    return server::single_server_main(argc, argv, "discard", [&](server::ServerContext& ctx, util::Fd client) {
+        server::answer_all(ctx, std::move(client), "2.0.0", "discarded");
+    });
+}
