@@ -50,20 +50,6 @@ bool may_exist(const std::string& path) {
 
 }  // namespace
 
-DeliveryStatus as_user(uid_t uid, gid_t gid, const std::function<DeliveryStatus()>& fn) {
-    if (!util::running_as_root()) return fn();
-    if (::setegid(gid) < 0 || ::setgroups(1, &gid) < 0 || ::seteuid(uid) < 0) {
-        (void)::seteuid(0);
-        (void)::setegid(0);
-        return {"4.3.0", "cannot switch to the recipient's user id"};
-    }
-    DeliveryStatus st = fn();
-    if (::seteuid(0) < 0 || ::setegid(0) < 0) util::msg_fatal("cannot regain root after delivery");
-    gid_t root = 0;
-    ::setgroups(1, &root);
-    return st;
-}
-
 Expander::Expander(const mail::Config& cfg, const mail::MapList& aliases, const Message& msg, Forwarder forward)
     : cfg_(cfg), aliases_(aliases), msg_(msg), forward_(std::move(forward)) {
     // Delivered-To: headers of the message as it arrived: a loop when we see our own.

@@ -70,7 +70,5 @@ private:
 // first, success for again (the copy went there already), 5.4.6 otherwise.
 DeliveryStatus refused_visit(Expansion::Visit visit, const std::string& recipient);
 
-// Runs fn with effective uid/gid switched (root only); restores root after.
-DeliveryStatus as_user(uid_t uid, gid_t gid, const std::function<DeliveryStatus()>& fn);
 
 }  // namespace kurir::local

@@ -1,46 +1,18 @@
-// local's mailbox writers. Each returns a delivery status; both are durable
-// before they report success (fsync of the data and of the directory entry).
+// local's mailbox writers are the mail library's (mail/mailbox.hpp),
+// shared with virtual; local names them as its own.
 #pragma once
 
-#include <sys/types.h>
-
-#include <string>
-#include <string_view>
+#include "mail/mailbox.hpp"
 
 namespace kurir::local {
 
-struct DeliveryStatus {
-    std::string dsn;  // "2.0.0", "4.2.0", "5.1.1", ...
-    std::string text;
-    bool ok() const { return !dsn.empty() && dsn[0] == '2'; }
-    bool permanent() const { return !dsn.empty() && dsn[0] == '5'; }
-};
-
-// prefix: the Return-Path:/Delivered-To: lines; body: the message, LF endings.
-DeliveryStatus deliver_maildir(const std::string& maildir, std::string_view prefix, std::string_view body,
-                               const std::string& hostname);
-
-// What an mbox path is: a user's mailbox must be a regular file with one
-// link owned by the user local writes as; a /file from an alias or .forward
-// may also be a character device (/dev/null), never a FIFO, socket or
-// directory, nor an executable file.
-enum class MboxKind { mailbox, file };
-
-// mbox: From_ line, ">From " quoting, a blank line after the message; fcntl and
-// dotlock locking; a failed write is truncated away. Opened with the caller's
-// rights, O_NOFOLLOW and O_NONBLOCK (a FIFO neither hangs nor is written),
-// checked with fstat on the descriptor; anything else defers with its reason.
-DeliveryStatus deliver_mbox(const std::string& path, std::string_view sender, long arrival,
-                            std::string_view prefix, std::string_view body, MboxKind kind = MboxKind::mailbox);
-
-// A mailbox in the spool, made by root for its user: it appears under its
-// name already whole and owned by uid:gid (made aside, then renamed or linked
-// into place), so a concurrent delivery never finds it half made or still
-// root's. An existing mailbox is left as it is.
-DeliveryStatus make_spool_maildir(const std::string& path, uid_t uid, gid_t gid);
-DeliveryStatus make_spool_mbox(const std::string& path, uid_t uid, gid_t gid);
-
-// The mbox form of a message: From_ line, quoted lines, trailing blank line.
-std::string mbox_entry(std::string_view sender, long arrival, std::string_view prefix, std::string_view body);
+using mail::as_user;
+using mail::deliver_maildir;
+using mail::deliver_mbox;
+using mail::DeliveryStatus;
+using mail::make_spool_maildir;
+using mail::make_spool_mbox;
+using mail::mbox_entry;
+using mail::MboxKind;
 
 }  // namespace kurir::local

@@ -54,10 +54,14 @@ util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg) {
         cfg, [](const std::string& user) { return util::find_account(user).has_value(); });
     if (!locals) return std::unexpected(locals.error());
     p.local_recipients = std::move(*locals);
-    auto relays = mail::RelayRecipients::from_config(cfg);
+    auto relays = mail::RecipientTable::from_config(cfg, "relay_recipient_maps");
     if (!relays) return std::unexpected(relays.error());
     p.relay_recipients = std::move(*relays);
     if (auto relay_domains = p.relay_domains.get(cfg); !relay_domains) return std::unexpected(relay_domains.error());
+    auto virtuals = mail::RecipientTable::from_config(cfg, "virtual_mailbox_maps");
+    if (!virtuals) return std::unexpected(virtuals.error());
+    p.virtual_recipients = std::move(*virtuals);
+    if (auto domains = p.virtual_mailbox_domains.get(cfg); !domains) return std::unexpected(domains.error());
     auto restrictions = mail::parse_restriction_policy([&](std::string_view name) { return cfg.str(name); });
     if (!restrictions) return std::unexpected(restrictions.error());
     p.restrictions = std::move(*restrictions);
@@ -483,19 +487,26 @@ void Session::do_rcpt(const mail::SmtpCommand& cmd) {
     mail::SmtpFacts f = sender_facts();
     f.recipient = rcpt;
     bool local = mail::is_local_domain(ctx_.config, domain);
-    util::Result<bool> relay = false;
-    if (!local) {
-        auto relay_domains = policy_.relay_domains.get(ctx_.config);
-        relay = relay_domains ? (*relay_domains)->matches(ctx_.config, domain)
-                              : util::Result<bool>(std::unexpected(relay_domains.error()));
-    }
+    // Postfix's address classes in order: local, virtual mailbox, relay.
+    auto in_list = [&](mail::WatchedDomainList& list) -> util::Result<bool> {
+        auto domains = list.get(ctx_.config);
+        if (!domains) return std::unexpected(domains.error());
+        return (*domains)->matches(ctx_.config, domain);
+    };
+    util::Result<bool> virt = local ? false : in_list(policy_.virtual_mailbox_domains);
+    util::Result<bool> relay = local || !virt || *virt ? util::Result<bool>(false) : in_list(policy_.relay_domains);
+    f.recipient_virtual = virt && *virt;
     f.recipient_relay = relay && *relay;
-    f.recipient_domain_ours = local || f.recipient_relay;
+    f.recipient_domain_ours = local || f.recipient_virtual || f.recipient_relay;
     util::Result<bool> exists = true;
-    if (!relay)
+    if (!virt)
+        exists = std::unexpected(virt.error());
+    else if (!relay)
         exists = std::unexpected(relay.error());
     else if (local && policy_.local_recipients.enabled())
         exists = policy_.local_recipients.exists(ctx_.config, rcpt);
+    else if (f.recipient_virtual)  // a virtual mailbox domain always has its table
+        exists = policy_.virtual_recipients.exists(ctx_.config, rcpt);
     else if (f.recipient_relay && policy_.relay_recipients.enabled())
         exists = policy_.relay_recipients.exists(ctx_.config, rcpt);
     if (!exists) {

@@ -56,10 +56,13 @@ struct SmtpdPolicy {
     bool reject_bare_newline = false;
     // local_recipient_maps: who exists in the local domains.
     mail::LocalRecipients local_recipients;
-    // relay_domains and relay_recipient_maps: the domains relayed to, and
-    // who exists in them.
+    // relay_domains and relay_recipient_maps, virtual_mailbox_domains and
+    // virtual_mailbox_maps: the domains relayed to and hosted without
+    // accounts, and who exists in them.
     mutable mail::WatchedDomainList relay_domains{"relay_domains"};
-    mail::RelayRecipients relay_recipients;
+    mail::RecipientTable relay_recipients;
+    mutable mail::WatchedDomainList virtual_mailbox_domains{"virtual_mailbox_domains", false};
+    mail::RecipientTable virtual_recipients;
     mail::RestrictionPolicy restrictions;  // smtpd_*_restrictions and their classes
     AccessTables access_tables;
     bool reject_unlisted_recipient = true;  // smtpd_reject_unlisted_recipient

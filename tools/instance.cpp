@@ -34,7 +34,8 @@ std::string instance_master_cf(const InstanceChoices& c) {
         "anvil          unix  -       -       n       -       1       anvil\n"
         "error          unix  -       -       n       -       -       error\n"
         "retry          unix  -       -       n       -       -       error\n"
-        "discard        unix  -       -       n       -       -       discard\n",
+        "discard        unix  -       -       n       -       -       discard\n"
+        "virtual        unix  -       n       n       -       -       virtual\n",
         c.listen);
 }
 

@@ -35,9 +35,11 @@ bool is_table(std::string_view item) {
 
 }  // namespace
 
-util::Result<DomainList> DomainList::from_items(const std::string& parameter, const std::vector<std::string>& items) {
+util::Result<DomainList> DomainList::from_items(const std::string& parameter, const std::vector<std::string>& items,
+                                               bool parent_matches) {
     DomainList list;
     list.parameter_ = parameter;
+    list.parent_matches_ = parent_matches;
     for (const auto& raw : items) {
         std::string_view item = raw;
         bool negated = !item.empty() && item.front() == '!';
@@ -58,8 +60,9 @@ util::Result<DomainList> DomainList::from_items(const std::string& parameter, co
     return list;
 }
 
-util::Result<DomainList> DomainList::from_config(const Config& cfg, const std::string& parameter) {
-    return from_items(parameter, cfg.list(parameter));
+util::Result<DomainList> DomainList::from_config(const Config& cfg, const std::string& parameter,
+                                                bool parent_matches) {
+    return from_items(parameter, cfg.list(parameter), parent_matches);
 }
 
 util::Result<bool> DomainList::matches(const Config& cfg, std::string_view domain_in) const {
@@ -71,8 +74,9 @@ util::Result<bool> DomainList::matches(const Config& cfg, std::string_view domai
         if (p.table) {
             const MapList& maps = p.table->get(cfg);
             if (!maps.warnings().empty()) return util::fail(parameter_ + ": " + maps.warnings().front());
-            // The domain, then each parent domain.
+            // The domain, then (with parent_matches) each parent domain.
             for (size_t at = 0; !hit && at != std::string::npos;) {
+                if (at > 0 && !parent_matches_) break;
                 auto found = maps.lookup(std::string_view(domain).substr(at));
                 if (!found) return util::fail(parameter_ + ": " + found.error().text);
                 hit = found->has_value();
@@ -83,7 +87,7 @@ util::Result<bool> DomainList::matches(const Config& cfg, std::string_view domai
             hit = domain.size() > p.name.size() && domain.ends_with(p.name);
         } else {
             hit = domain == p.name ||
-                  (domain.size() > p.name.size() && domain.ends_with(p.name) &&
+                  (parent_matches_ && domain.size() > p.name.size() && domain.ends_with(p.name) &&
                    domain[domain.size() - p.name.size() - 1] == '.');
         }
         if (hit) return !p.negated;
@@ -94,7 +98,7 @@ util::Result<bool> DomainList::matches(const Config& cfg, std::string_view domai
 util::Result<const DomainList*> WatchedDomainList::get(const Config& cfg) {
     std::vector<std::string> items = cfg.list(parameter_);
     if (!loaded_ || items != items_) {
-        list_ = DomainList::from_items(parameter_, items);
+        list_ = DomainList::from_items(parameter_, items, parent_matches_);
         items_ = std::move(items);
         loaded_ = true;
     }

@@ -169,6 +169,14 @@ constexpr std::array kParams{
     ParamSpec{"unknown_address_reject_code", K::integer, "450"},
     ParamSpec{"unknown_local_recipient_reject_code", K::integer, "550"},
     ParamSpec{"unknown_relay_recipient_reject_code", K::integer, "550"},
+    ParamSpec{"unknown_virtual_mailbox_reject_code", K::integer, "550"},
+    ParamSpec{"virtual_gid_maps", K::text, ""},
+    ParamSpec{"virtual_mailbox_base", K::text, ""},
+    ParamSpec{"virtual_mailbox_domains", K::text, "$virtual_mailbox_maps"},
+    ParamSpec{"virtual_mailbox_maps", K::text, ""},
+    ParamSpec{"virtual_minimum_uid", K::integer, "100", 1},
+    ParamSpec{"virtual_transport", K::text, "virtual"},
+    ParamSpec{"virtual_uid_maps", K::text, ""},
 };
 }  // namespace
 

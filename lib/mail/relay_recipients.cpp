@@ -23,20 +23,22 @@ std::vector<std::string> relay_recipient_keys(std::string_view recipient, std::s
     return keys;
 }
 
-util::Result<RelayRecipients> RelayRecipients::from_config(const Config& cfg) {
-    RelayRecipients r;
-    for (const auto& entry : cfg.list("relay_recipient_maps"))
-        if (auto spec = parse_map_spec(entry); !spec) return util::fail("relay_recipient_maps: " + spec.error().text);
-    r.enabled_ = !cfg.list("relay_recipient_maps").empty();
+util::Result<RecipientTable> RecipientTable::from_config(const Config& cfg, const std::string& parameter) {
+    RecipientTable r;
+    for (const auto& entry : cfg.list(parameter))
+        if (auto spec = parse_map_spec(entry); !spec) return util::fail(parameter + ": " + spec.error().text);
+    r.enabled_ = !cfg.list(parameter).empty();
+    r.parameter_ = parameter;
+    r.tables_ = WatchedMaps(parameter);
     return r;
 }
 
-util::Result<bool> RelayRecipients::exists(const Config& cfg, std::string_view recipient) const {
+util::Result<bool> RecipientTable::exists(const Config& cfg, std::string_view recipient) const {
     const MapList& maps = tables_.get(cfg);
-    if (!maps.warnings().empty()) return util::fail("relay_recipient_maps: " + maps.warnings().front());
+    if (!maps.warnings().empty()) return util::fail(parameter_ + ": " + maps.warnings().front());
     for (const auto& key : relay_recipient_keys(recipient, cfg.str("recipient_delimiter"))) {
         auto found = maps.lookup(key);
-        if (!found) return util::fail("relay_recipient_maps: " + found.error().text);
+        if (!found) return util::fail(parameter_ + ": " + found.error().text);
         if (*found) return true;
     }
     return false;

@@ -49,15 +49,23 @@ util::Result<std::optional<std::string>> transport_lookup(const MapList& maps, c
 }  // namespace
 
 util::Result<Resolved> resolve_address(const Config& cfg, std::string_view address, const MapList* transport_maps,
-                                       const DomainList* relay_domains) {
+                                       const DomainList* relay_domains, const DomainList* virtual_mailbox_domains) {
     std::string rcpt = canonical_address(cfg, address);
     std::string domain(domain_part(rcpt));
     Resolved out;
-    util::Result<bool> relay = false;
-    if (!is_local_domain(cfg, domain) && relay_domains != nullptr) relay = relay_domains->matches(cfg, domain);
+    bool local = is_local_domain(cfg, domain);
+    util::Result<bool> virt = false, relay = false;
+    if (!local && virtual_mailbox_domains != nullptr) virt = virtual_mailbox_domains->matches(cfg, domain);
+    if (!virt) return std::unexpected(virt.error());
+    if (!local && !*virt && relay_domains != nullptr) relay = relay_domains->matches(cfg, domain);
     if (!relay) return std::unexpected(relay.error());
-    if (is_local_domain(cfg, domain)) {
+    if (local) {
         out = {"local", cfg.str("myhostname"), rcpt, ""};
+    } else if (*virt) {
+        auto spec = parse_transport_spec(cfg.str("virtual_transport"));
+        if (!spec) return util::fail("virtual_transport: " + spec.error().text);
+        out = {spec->transport.empty() ? "virtual" : spec->transport,
+               spec->nexthop.empty() ? lowercase(domain) : spec->nexthop, rcpt, ""};
     } else if (*relay) {
         auto spec = parse_transport_spec(cfg.str("relay_transport"));
         if (!spec) return util::fail("relay_transport: " + spec.error().text);

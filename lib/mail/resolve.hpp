@@ -15,14 +15,16 @@ namespace kurir::mail {
 // "user" -> "user@$myorigin"; "<>" (empty) stays empty.
 std::string canonical_address(const Config& cfg, std::string_view address);
 // transport_maps first (the address, its domain, then ".parent" domains),
-// then local for $mydestination, $relay_transport for relay_domains (its
+// then local for $mydestination, $virtual_transport for
+// virtual_mailbox_domains, $relay_transport for relay_domains (its
 // nexthop, else $relayhost, else the domain), otherwise smtp to $relayhost
 // or the domain. A table entry may leave out the transport or the nexthop
 // ("smtp:", ":[relay]"), which then come from the defaults. An error
 // reading a table is an error (the caller defers), never a misroute.
 util::Result<Resolved> resolve_address(const Config& cfg, std::string_view address,
                                        const MapList* transport_maps = nullptr,
-                                       const DomainList* relay_domains = nullptr);
+                                       const DomainList* relay_domains = nullptr,
+                                       const DomainList* virtual_mailbox_domains = nullptr);
 bool is_local_domain(const Config& cfg, std::string_view domain);
 // The mailbox user of a local recipient: local part, lowercased, with the
 // recipient_delimiter extension removed (user+ext -> user).

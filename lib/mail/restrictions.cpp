@@ -510,6 +510,8 @@ util::Result<RestrictionPolicy> parse_restriction_policy(
                                      Code{"unknown_relay_recipient_reject_code", '5',
                                           &p.codes.unknown_relay_recipient_reject},
                                      Code{"relay_domains_reject_code", '5', &p.codes.relay_domains_reject},
+                                     Code{"unknown_virtual_mailbox_reject_code", '5',
+                                          &p.codes.unknown_virtual_mailbox_reject},
                                      Code{"maps_rbl_reject_code", '5', &p.codes.maps_rbl_reject}}) {
         auto code = reply_code(value_of, name, first);
         if (!code) return std::unexpected(code.error());
@@ -659,6 +661,9 @@ std::vector<std::string> split_login_names(std::string_view value) {
 }
 
 std::string unknown_recipient_reply(const RestrictionCodes& codes, const SmtpFacts& f) {
+    if (f.recipient_virtual)
+        return fmt::format("{} 5.1.1 <{}>: Recipient address rejected: User unknown in virtual mailbox table",
+                           codes.unknown_virtual_mailbox_reject, quote_address(f.recipient));
     return fmt::format("{} 5.1.1 <{}>: Recipient address rejected: User unknown in {} recipient table",
                        f.recipient_relay ? codes.unknown_relay_recipient_reject : codes.unknown_local_recipient_reject,
                        quote_address(f.recipient), f.recipient_relay ? "relay" : "local");

@@ -93,6 +93,7 @@ struct RestrictionCodes {
     int invalid_hostname_reject = 501;
     int unknown_local_recipient_reject = 550;
     int unknown_relay_recipient_reject = 550;
+    int unknown_virtual_mailbox_reject = 550;
     int relay_domains_reject = 554;
     int unknown_address_reject = 450;
     int maps_rbl_reject = 554;
@@ -138,6 +139,7 @@ struct SmtpFacts {
     bool recipient_domain_ours = false;  // mydestination or relay_domains (virtual domains later)
     bool recipient_unknown = false;      // local_recipient_maps or relay_recipient_maps does not know it
     bool recipient_relay = false;        // the recipient's domain is in relay_domains
+    bool recipient_virtual = false;      // the recipient's domain is in virtual_mailbox_domains
     bool sender_domain_ours = false;     // the sender's domain is one of ours (no DNS check)
     const DnsAnswers* dns = nullptr;     // answers so far (see needs_dns)
     // The client sent commands ahead of time where that is not allowed
@@ -197,8 +199,8 @@ std::string dnsbl_name(std::string_view addr, std::string_view zone);
 // RFC 1035 host name syntax as Postfix's valid_hostname, or an address
 // literal ([192.0.2.1], [IPv6:...]).
 bool valid_helo_hostname(std::string_view helo);
-// The refusal of a recipient that the local or relay recipient table does
-// not know (reject_unlisted_recipient, smtpd_reject_unlisted_recipient).
+// The refusal of a recipient that the local, virtual mailbox or relay
+// recipient table does not know (reject_unlisted_recipient, smtpd_reject_unlisted_recipient).
 std::string unknown_recipient_reply(const RestrictionCodes& codes, const SmtpFacts& f);
 
 // The keys Postfix looks a sender up by in smtpd_sender_login_maps: the

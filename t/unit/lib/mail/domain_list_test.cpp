@@ -73,20 +73,20 @@ TEST_CASE("relay recipient keys: address, without extension, @domain", "[domain_
 
 TEST_CASE("relay_recipient_maps: empty is no validation; tables answer; a missing table is an error",
           "[domain_list]") {
-    auto off = mail::RelayRecipients::from_config(config(""));
+    auto off = mail::RecipientTable::from_config(config(""), "relay_recipient_maps");
     REQUIRE(off);
     CHECK(!off->enabled());
     test::TempDir dir;
     REQUIRE(util::build_db(dir.path() + "/r.db", util::DbType::hash, {{"known@relay.test", "x"}, {"@all.test", "x"}}));
     auto cfg = config("recipient_delimiter = +\nrelay_recipient_maps = hash:" + dir.path() + "/r\n");
-    auto on = mail::RelayRecipients::from_config(cfg);
+    auto on = mail::RecipientTable::from_config(cfg, "relay_recipient_maps");
     REQUIRE(on);
     CHECK(on->enabled());
     CHECK(on->exists(cfg, "known+x@relay.test").value());
     CHECK(on->exists(cfg, "anyone@all.test").value());
     CHECK(!on->exists(cfg, "other@relay.test").value());
     auto broken = config("relay_recipient_maps = hash:" + dir.path() + "/missing\n");
-    auto b = mail::RelayRecipients::from_config(broken);
+    auto b = mail::RecipientTable::from_config(broken, "relay_recipient_maps");
     REQUIRE(b);
     CHECK(!b->exists(broken, "known@relay.test"));
 }

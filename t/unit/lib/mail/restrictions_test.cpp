@@ -15,7 +15,8 @@ const std::map<std::string, std::string> kDefaults{
     {"access_map_defer_code", "450"},       {"non_fqdn_reject_code", "504"},
     {"invalid_hostname_reject_code", "501"}, {"unknown_local_recipient_reject_code", "550"},
     {"unknown_address_reject_code", "450"},  {"maps_rbl_reject_code", "554"},
-    {"unknown_relay_recipient_reject_code", "550"}, {"relay_domains_reject_code", "554"}};
+    {"unknown_relay_recipient_reject_code", "550"}, {"relay_domains_reject_code", "554"},
+    {"unknown_virtual_mailbox_reject_code", "550"}};
 
 util::Result<RestrictionPolicy> parse(const std::map<std::string, std::string>& values) {
     return parse_restriction_policy([&](std::string_view p) {

@@ -1,10 +1,13 @@
-#include "local/local_mailbox.hpp"
+#include "mail/mailbox.hpp"
 
 #include "mail/address.hpp"
 #include "mail/from_line.hpp"
 #include "util/fs.hpp"
+#include "util/log.hpp"
+#include "util/privilege.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -16,7 +19,7 @@
 #include <fmt/format.h>
 #include <thread>
 
-namespace kurir::local {
+namespace kurir::mail {
 namespace {
 
 DeliveryStatus defer(std::string text) { return {"4.2.0", std::move(text)}; }
@@ -117,7 +120,7 @@ DeliveryStatus make_spool_mbox(const std::string& path, uid_t uid, gid_t gid) {
 }
 
 std::string mbox_entry(std::string_view sender, long arrival, std::string_view prefix, std::string_view body) {
-    std::string out = mail::from_line(sender, arrival);
+    std::string out = from_line(sender, arrival);
     out.append(prefix);
     size_t pos = 0;
     while (pos < body.size()) {
@@ -210,4 +213,18 @@ DeliveryStatus deliver_mbox(const std::string& path, std::string_view sender, lo
     return {"2.0.0", "delivered to mailbox"};
 }
 
-}  // namespace kurir::local
+DeliveryStatus as_user(uid_t uid, gid_t gid, const std::function<DeliveryStatus()>& fn) {
+    if (!util::running_as_root()) return fn();
+    if (::setegid(gid) < 0 || ::setgroups(1, &gid) < 0 || ::seteuid(uid) < 0) {
+        (void)::seteuid(0);
+        (void)::setegid(0);
+        return {"4.3.0", "cannot switch to the recipient's user id"};
+    }
+    DeliveryStatus st = fn();
+    if (::seteuid(0) < 0 || ::setegid(0) < 0) util::msg_fatal("cannot regain root after delivery");
+    gid_t root = 0;
+    ::setgroups(1, &root);
+    return st;
+}
+
+}  // namespace kurir::mail
