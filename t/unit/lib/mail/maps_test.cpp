@@ -1,3 +1,4 @@
+#include "mail/config.hpp"
 #include "mail/maps.hpp"
 #include "test_util.hpp"
 #include "util/db_map.hpp"
@@ -58,4 +59,13 @@ TEST_CASE("table specs and Berkeley DB tables round-trip, keys case-insensitive"
     CHECK(maps->lookup("ROOT").value() == std::optional<std::string>("admin"));
     CHECK(maps->lookup("x").value() == std::optional<std::string>("2"));
     CHECK(!maps->lookup("nobody").value());
+}
+
+TEST_CASE("a watched list that cannot be opened warns, so its users defer instead of reading \"not found\"") {
+    test::TempDir dir;
+    auto cfg = *mail::Config::from_text("", dir.path());
+    mail::WatchedMaps watched("check_client_access", {"cidr:" + (dir / "clients")});
+    const auto& maps = watched.get(cfg);
+    REQUIRE(maps.warnings().size() == 1);
+    CHECK(maps.warnings()[0].find("unsupported table type \"cidr\"") != std::string::npos);
 }
