@@ -133,6 +133,16 @@ util::Result<std::optional<std::string>> MapList::lookup(std::string_view key) c
     return std::optional<std::string>();
 }
 
+util::Result<std::optional<std::string>> MapList::lookup_partial(std::string_view key) const {
+    for (const auto& m : maps_) {
+        const auto* db = std::get_if<std::shared_ptr<util::DbMap>>(&m);
+        if (!db) continue;
+        auto v = (*db)->lookup(key);
+        if (!v || *v) return v;
+    }
+    return std::optional<std::string>();
+}
+
 const MapList& WatchedMaps::get(const Config& cfg) {
     const std::vector<std::string> specs = specs_ ? *specs_ : cfg.list(parameter_);
     std::string stamp;

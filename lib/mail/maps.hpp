@@ -57,6 +57,10 @@ public:
     // opened at all: an unsupported table type).
     static MapList unusable(std::string why);
     util::Result<std::optional<std::string>> lookup(std::string_view key) const;
+    // A partial key (a parent domain, "user" of "user@domain", an address
+    // prefix): pattern tables (regexp:, pcre:) are skipped, as Postfix's
+    // maps_find skips them for DICT_FLAG_FIXED lookups.
+    util::Result<std::optional<std::string>> lookup_partial(std::string_view key) const;
     const std::vector<std::string>& warnings() const { return warnings_; }
 
 private:
