@@ -32,8 +32,9 @@ util::Result<std::optional<long>> IdMaps::find(const mail::Config& cfg, const st
         auto it = tables_.try_emplace(entry, parameter_, std::vector<std::string>{entry}).first;
         const mail::MapList& maps = it->second.get(cfg);
         if (!maps.warnings().empty()) return util::fail(parameter_ + ": " + maps.warnings().front());
-        for (const auto& key : keys) {
-            auto found = maps.lookup(key);
+        for (size_t i = 0; i < keys.size(); ++i) {
+            const std::string& key = keys[i];
+            auto found = i == 0 ? maps.lookup(key) : maps.lookup_partial(key);
             if (!found) return util::fail(parameter_ + ": " + found.error().text);
             if (*found) {
                 auto id = parse_id(**found);
@@ -109,8 +110,8 @@ void serve(server::ServerContext& ctx, util::Fd client, Tables& tables) {
             const mail::MapList& maps = tables.mailboxes.get(cfg);
             if (!maps.warnings().empty()) return {"4.3.5", "virtual_mailbox_maps: " + maps.warnings().front()};
             std::optional<std::string> mailbox;
-            for (const auto& key : keys) {
-                auto found = maps.lookup(key);
+            for (size_t i = 0; i < keys.size(); ++i) {
+                auto found = i == 0 ? maps.lookup(keys[i]) : maps.lookup_partial(keys[i]);
                 if (!found) return {"4.3.0", "virtual_mailbox_maps: " + found.error().text};
                 if (*found) {
                     mailbox = **found;

@@ -77,7 +77,8 @@ util::Result<bool> DomainList::matches(const Config& cfg, std::string_view domai
             // The domain, then (with parent_matches) each parent domain.
             for (size_t at = 0; !hit && at != std::string::npos;) {
                 if (at > 0 && !parent_matches_) break;
-                auto found = maps.lookup(std::string_view(domain).substr(at));
+                std::string_view key = std::string_view(domain).substr(at);
+                auto found = at == 0 ? maps.lookup(key) : maps.lookup_partial(key);
                 if (!found) return util::fail(parameter_ + ": " + found.error().text);
                 hit = found->has_value();
                 size_t dot = domain.find('.', at);

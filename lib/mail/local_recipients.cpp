@@ -65,8 +65,10 @@ util::Result<bool> LocalRecipients::exists(const Config& cfg, std::string_view r
     if (use_passwd_ && !keys.empty() && passwd_(keys.back())) return true;
     const MapList& maps = tables_.get(cfg);
     if (!maps.warnings().empty()) return util::fail("local_recipient_maps: " + maps.warnings().front());
-    for (const auto& key : keys) {
-        auto found = maps.lookup(key);
+    // The first key is the whole address (or the name without a domain);
+    // the rest are partial keys, which regexp:/pcre: tables do not see.
+    for (size_t i = 0; i < keys.size(); ++i) {
+        auto found = i == 0 ? maps.lookup(keys[i]) : maps.lookup_partial(keys[i]);
         if (!found) return util::fail("local_recipient_maps: " + found.error().text);
         if (*found) return true;
     }

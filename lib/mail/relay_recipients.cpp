@@ -36,8 +36,10 @@ util::Result<RecipientTable> RecipientTable::from_config(const Config& cfg, cons
 util::Result<bool> RecipientTable::exists(const Config& cfg, std::string_view recipient) const {
     const MapList& maps = tables_.get(cfg);
     if (!maps.warnings().empty()) return util::fail(parameter_ + ": " + maps.warnings().front());
-    for (const auto& key : relay_recipient_keys(recipient, cfg.str("recipient_delimiter"))) {
-        auto found = maps.lookup(key);
+    // The whole address, then partial keys, which regexp:/pcre: tables do not see.
+    auto keys = relay_recipient_keys(recipient, cfg.str("recipient_delimiter"));
+    for (size_t i = 0; i < keys.size(); ++i) {
+        auto found = i == 0 ? maps.lookup(keys[i]) : maps.lookup_partial(keys[i]);
         if (!found) return util::fail(parameter_ + ": " + found.error().text);
         if (*found) return true;
     }

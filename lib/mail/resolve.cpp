@@ -40,9 +40,11 @@ util::Result<std::optional<std::string>> transport_lookup(const MapList& maps, c
     if (auto r = maps.lookup(address); !r || *r) return r;
     std::string domain(domain_part(address));
     if (domain.empty()) return std::nullopt;
-    if (auto r = maps.lookup(domain); !r || *r) return r;
+    // The domain and its parents are partial keys: regexp:/pcre: tables
+    // see the whole address (and "*") only, as in Postfix.
+    if (auto r = maps.lookup_partial(domain); !r || *r) return r;
     for (size_t dot = domain.find('.'); dot != std::string::npos; dot = domain.find('.', dot + 1))
-        if (auto r = maps.lookup(domain.substr(dot)); !r || *r) return r;
+        if (auto r = maps.lookup_partial(domain.substr(dot)); !r || *r) return r;
     return maps.lookup("*");
 }
 

@@ -69,5 +69,19 @@ TEST_CASE("local_recipient_maps: empty is no validation; a missing table is an e
     REQUIRE(!unknown);
     CHECK(unknown.error().text.find("local_recipient_maps") != std::string::npos);
 
-    CHECK(!mail::LocalRecipients::from_config(config("local_recipient_maps = regexp:/x\n"), only_alice));
+    CHECK(!mail::LocalRecipients::from_config(config("local_recipient_maps = cidr:/x\n"), only_alice));
+}
+
+TEST_CASE("local_recipient_maps: a regexp: table sees the whole address only") {
+    test::TempDir dir;
+    test::spit(dir / "users", "/^(sales|info)@mx\\.test$/ ok\n/^bob$/ ok\n/^bob@/ ok\n");
+    auto cfg = config("recipient_delimiter = +\nlocal_recipient_maps = regexp:" + (dir / "users") + "\n");
+    auto locals = mail::LocalRecipients::from_config(cfg, only_alice);
+    REQUIRE(locals);
+    CHECK(locals->exists(cfg, "sales@mx.test").value());
+    CHECK(locals->exists(cfg, "bob@mx.test").value());
+    // bob+x@mx.test's partial keys (bob@mx.test, bob+x, bob) are not asked.
+    CHECK(!locals->exists(cfg, "bob+x@mx.test").value());
+    CHECK(!locals->exists(cfg, "sales+x@mx.test").value());
+    CHECK(locals->exists(cfg, "bob").value());  // a name without a domain is its whole key
 }

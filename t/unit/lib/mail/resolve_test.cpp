@@ -156,3 +156,19 @@ TEST_CASE("resolve_address: transport_maps by address, domain, parent domain, wi
     REQUIRE(maps);
     CHECK(resolve_address(c, "u@anything.example", &*maps)->nexthop == "[192.0.2.9]");
 }
+
+TEST_CASE("resolve_address: a pcre: transport table sees the whole address and \"*\", not the domains", "[resolve]") {
+    kurir::test::TempDir dir;
+    std::string src = dir.path() + "/transport";
+    kurir::test::spit(src, "/^[^@]+@(sub\\.)?remote\\.example$/ smtp:[127.0.0.1]:2526\n"
+                           "/^[a-z.]*remote\\.example$/ smtp:[192.0.2.66]\n"
+                           "/^\\*$/ smtp:[192.0.2.9]\n");
+    auto maps = MapList::open({"pcre:" + src});
+    REQUIRE(maps);
+    REQUIRE(maps->warnings().empty());
+    Config c = config("");
+    CHECK(resolve_address(c, "u@remote.example", &*maps)->nexthop == "[127.0.0.1]:2526");
+    CHECK(resolve_address(c, "u@sub.remote.example", &*maps)->nexthop == "[127.0.0.1]:2526");
+    // "x.remote.example" alone is a partial key: the rule for domains never fires.
+    CHECK(resolve_address(c, "u@x.remote.example", &*maps)->nexthop == "[192.0.2.9]");
+}
