@@ -83,6 +83,15 @@ int table_tool_main(int argc, char** argv, TableSyntax syntax) {
             }
             continue;
         }
+        if (!spec->indexed()) {
+            // texthash:, cidr: and static: are read as they are: opening is checking.
+            auto maps = mail::MapList::open({t});
+            if (maps && !maps->warnings().empty()) {
+                fmt::print(stderr, "{}: fatal: {}\n", prog, maps->warnings().front());
+                return EX_DATAERR;
+            }
+            continue;
+        }
         auto text = util::read_file(spec->path);
         if (!text) {
             fmt::print(stderr, "{}: fatal: {}\n", prog, text.error().text);

@@ -22,13 +22,8 @@ std::optional<long> parse_id(std::string_view text) {
 }  // namespace
 
 util::Result<std::optional<long>> IdMaps::find(const mail::Config& cfg, const std::vector<std::string>& keys) {
-    // Entries in order, the first that answers wins.
+    // Entries in order (static:N answers every key), the first that answers wins.
     for (const auto& entry : cfg.list(parameter_)) {
-        if (entry.starts_with("static:")) {
-            auto id = parse_id(std::string_view(entry).substr(7));
-            if (!id) return util::fail(parameter_ + ": bad static id \"" + entry + "\"");
-            return id;
-        }
         auto it = tables_.try_emplace(entry, parameter_, std::vector<std::string>{entry}).first;
         const mail::MapList& maps = it->second.get(cfg);
         if (!maps.warnings().empty()) return util::fail(parameter_ + ": " + maps.warnings().front());

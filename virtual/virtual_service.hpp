@@ -18,8 +18,9 @@
 
 namespace kurir::virtual_ {
 
-// virtual_uid_maps / virtual_gid_maps: "static:N" entries answer every key,
-// tables are looked up by each key in turn. nullopt: nobody knows it.
+// virtual_uid_maps / virtual_gid_maps: each table in turn (static:N answers
+// every key) by each key; an answer that is not a number is an error.
+// nullopt: nobody knows it.
 class IdMaps {
 public:
     explicit IdMaps(std::string parameter) : parameter_(std::move(parameter)) {}

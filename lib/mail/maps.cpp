@@ -82,17 +82,21 @@ util::Result<MapSpec> parse_map_spec(std::string_view spec) {
     if (colon == std::string_view::npos) return util::fail("bad table \"" + std::string(spec) + "\" (want type:name)");
     std::string_view type = spec.substr(0, colon);
     std::string path(spec.substr(colon + 1));
+    if (type == "static") return MapSpec{util::DbType::hash, path, std::nullopt, MapSpec::Memory::static_value};
     if (path.empty() || path[0] != '/') return util::fail("table " + std::string(spec) + ": want an absolute path");
+    if (type == "texthash") return MapSpec{util::DbType::hash, path, std::nullopt, MapSpec::Memory::texthash};
+    if (type == "cidr") return MapSpec{util::DbType::hash, path, std::nullopt, MapSpec::Memory::cidr};
     if (type == "hash") return MapSpec{util::DbType::hash, path, std::nullopt};
     if (type == "btree") return MapSpec{util::DbType::btree, path, std::nullopt};
     if (type == "regexp") return MapSpec{util::DbType::hash, path, PatternKind::regexp};
     if (type == "pcre") return MapSpec{util::DbType::hash, path, PatternKind::pcre};
-    return util::fail("unsupported table type \"" + std::string(type) + "\" (hash, btree, regexp and pcre are)");
+    return util::fail("unsupported table type \"" + std::string(type) +
+                      "\" (hash, btree, regexp, pcre, texthash, cidr and static are)");
 }
 
 bool map_matches_whole_key_only(std::string_view spec) {
     auto s = parse_map_spec(spec);
-    return s && s->pattern;
+    return s && (s->pattern || s->memory == MapSpec::Memory::cidr);
 }
 
 util::Result<MapList> MapList::open(const std::vector<std::string>& specs) {
@@ -107,6 +111,24 @@ util::Result<MapList> MapList::open(const std::vector<std::string>& specs) {
                 continue;
             }
             list.maps_.emplace_back(std::make_shared<RegexpTable>(std::move(*table)));
+            continue;
+        }
+        if (spec->memory == MapSpec::Memory::static_value) {
+            list.maps_.emplace_back(std::make_shared<TextTable>(TextTable::static_value(spec->path)));
+            continue;
+        }
+        if (spec->memory == MapSpec::Memory::texthash || spec->memory == MapSpec::Memory::cidr) {
+            // A source with an error is skipped with the error as a warning,
+            // as a regexp: table's.
+            if (spec->memory == MapSpec::Memory::texthash) {
+                auto table = TextTable::load_texthash(spec->path);
+                if (!table) list.warnings_.push_back(table.error().text);
+                else list.maps_.emplace_back(std::make_shared<TextTable>(std::move(*table)));
+            } else {
+                auto table = CidrTable::load(spec->path);
+                if (!table) list.warnings_.push_back(table.error().text);
+                else list.maps_.emplace_back(std::make_shared<CidrTable>(std::move(*table)));
+            }
             continue;
         }
         auto db = util::DbMap::open(spec->path + ".db", spec->type);
@@ -135,9 +157,13 @@ util::Result<std::optional<std::string>> MapList::lookup(std::string_view key) c
 
 util::Result<std::optional<std::string>> MapList::lookup_partial(std::string_view key) const {
     for (const auto& m : maps_) {
-        const auto* db = std::get_if<std::shared_ptr<util::DbMap>>(&m);
-        if (!db) continue;
-        auto v = (*db)->lookup(key);
+        util::Result<std::optional<std::string>> v = std::optional<std::string>();
+        if (const auto* db = std::get_if<std::shared_ptr<util::DbMap>>(&m))
+            v = (*db)->lookup(key);
+        else if (const auto* text = std::get_if<std::shared_ptr<TextTable>>(&m))
+            v = (*text)->lookup(key);
+        else
+            continue;  // pattern tables (regexp:, pcre:, cidr:) see whole keys only
         if (!v || *v) return v;
     }
     return std::optional<std::string>();
@@ -149,7 +175,7 @@ const MapList& WatchedMaps::get(const Config& cfg) {
     for (const auto& spec : specs) {
         struct stat st {};
         auto p = parse_map_spec(spec);
-        if (p && ::stat(p->table_file().c_str(), &st) == 0)
+        if (p && !p->table_file().empty() && ::stat(p->table_file().c_str(), &st) == 0)
             stamp += std::to_string(st.st_ino) + ":" + std::to_string(st.st_mtim.tv_nsec) + ":" +
                      std::to_string(st.st_mtime) + ":" + std::to_string(st.st_size) + ";";
     }

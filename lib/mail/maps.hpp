@@ -2,6 +2,7 @@
 // aliases(5)) as pure parsers, and "type:name" tables opened for lookups.
 #pragma once
 
+#include "mail/memory_tables.hpp"
 #include "mail/regexp_table.hpp"
 #include "util/db_map.hpp"
 #include "util/result.hpp"
@@ -32,15 +33,21 @@ struct MapSpec {
     std::string path;   // the source file; an indexed table is path + ".db"
     // regexp: and pcre: tables are read from path itself (type unused).
     std::optional<PatternKind> pattern;
+    // texthash: and cidr: are read from path itself; static: has its value
+    // in path.
+    enum class Memory { none, texthash, static_value, cidr } memory = Memory::none;
 
-    bool indexed() const { return !pattern; }
-    // The file a change of which means the table must be opened again.
-    std::string table_file() const { return pattern ? path : path + ".db"; }
+    bool indexed() const { return !pattern && memory == Memory::none; }
+    // The file a change of which means the table must be opened again
+    // (none for static:).
+    std::string table_file() const {
+        return memory == Memory::static_value ? std::string() : indexed() ? path + ".db" : path;
+    }
 };
-// "hash:/etc/aliases", "btree:/x", "regexp:/x" or "pcre:/x"; other types
-// are an error.
+// "hash:/etc/aliases", "btree:/x", "regexp:/x", "pcre:/x", "texthash:/x",
+// "cidr:/x" or "static:value"; other types are an error.
 util::Result<MapSpec> parse_map_spec(std::string_view spec);
-// Whether a table is searched with the whole key only (regexp:, pcre:),
+// Whether a table is searched with the whole key only (regexp:, pcre:, cidr:),
 // as Postfix's pattern tables: the access checks skip their partial keys
 // (parent domains, "user@", address prefixes) for such a table.
 bool map_matches_whole_key_only(std::string_view spec);
@@ -64,7 +71,9 @@ public:
     const std::vector<std::string>& warnings() const { return warnings_; }
 
 private:
-    std::vector<std::variant<std::shared_ptr<util::DbMap>, std::shared_ptr<RegexpTable>>> maps_;
+    std::vector<std::variant<std::shared_ptr<util::DbMap>, std::shared_ptr<RegexpTable>, std::shared_ptr<TextTable>,
+                             std::shared_ptr<CidrTable>>>
+        maps_;
     std::vector<std::string> warnings_;
 };
 

@@ -85,3 +85,26 @@ def test_pcre_and_regexp_tables_decide_access_checks(make_instance):
     write_table(inst, "senders.pcre", "/^([a-z]+)\\d+@spam\\.example$/ REJECT user $1 again\n")
     assert rcpt_reply(inst, "joe42@spam.example") == (
         554, b"5.7.1 <joe42@spam.example>: Sender address rejected: user joe again")
+
+
+def test_cidr_texthash_and_static_tables_decide_access_checks(make_instance):
+    """cidr: by the client address, texthash: read without kurir-map, static:
+    for anything (issue 16's table types)."""
+    inst = make_instance()
+    clients = write_table(inst, "clients.cidr", "192.0.2.0/24 OK\n127.0.0.0/8 REJECT loopback clients go away\n")
+    senders = write_table(inst, "senders.txt", "boss@client.test REJECT not you\n")
+    inst.set(smtpd_sender_restrictions=f"check_sender_access texthash:{senders}",
+             smtpd_client_restrictions=f"check_client_access cidr:{clients}",
+             smtpd_recipient_restrictions="check_recipient_access static:DUNNO")
+    inst.start()
+    assert rcpt_reply(inst, "boss@client.test") == (554, b"5.7.1 <localhost[127.0.0.1]>: Client host rejected: "
+                                                         b"loopback clients go away")
+    write_table(inst, "clients.cidr", "192.0.2.0/24 OK\n")
+    assert rcpt_reply(inst, "boss@client.test") == (554, b"5.7.1 <boss@client.test>: Sender address rejected: "
+                                                         b"not you")
+    assert rcpt_reply(inst, "other@client.test")[0] == 250
+    assert kurir_map(inst, "-q", "192.0.2.55", f"cidr:{clients}").stdout == "OK\n"
+    write_table(inst, "clients.cidr", "192.0.2.1/24 OK\n")
+    assert kurir_map(inst, f"cidr:{clients}").returncode != 0
+    code, text = rcpt_reply(inst, "other@client.test")
+    assert (code, text[:5]) == (451, b"4.3.0"), (code, text)
