@@ -5,6 +5,7 @@
 #include "mail/clients.hpp"
 #include "mail/mail_proto.hpp"
 #include "mail/record.hpp"
+#include "mail/smtputf8.hpp"
 #include "smtpd/smtpd_session.hpp"
 #include "util/attr.hpp"
 #include "util/log.hpp"
@@ -82,6 +83,7 @@ void Session::do_data() {
     if (discard_) send_record(mail::rec::attr, "discard=yes");
     if (!dsn_ret_.empty()) send_record(mail::rec::attr, "dsn_ret=" + dsn_ret_);
     if (!dsn_envid_.empty()) send_record(mail::rec::attr, "dsn_envid=" + dsn_envid_);
+    if (smtputf8_) send_record(mail::rec::attr, std::string(mail::kSmtputf8Attr) + "=yes");
     send_record(mail::rec::sender, sender_);
     for (const auto& r : recipients_) {
         if (r.notify != 0) send_record(mail::rec::dsn_notify, std::to_string(r.notify));
