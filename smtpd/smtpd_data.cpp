@@ -69,7 +69,12 @@ void Session::do_data() {
     send_record(mail::rec::attr, "client_name=" + peer_.name);
     send_record(mail::rec::attr, "client_addr=" + peer_.addr);
     send_record(mail::rec::attr, "helo=" + helo_);
-    send_record(mail::rec::attr, "protocol=" + std::string(protocol()));
+    // After MAIL FROM's SMTPUTF8 the Received: header says UTF8SMTP,
+    // UTF8SMTPS, UTF8SMTPA or UTF8SMTPSA (RFC 6531 3.7.4), as Postfix's; the
+    // log's proto= stays without it.
+    std::string_view proto = protocol();
+    if (smtputf8_ && proto.starts_with('E')) proto.remove_prefix(1);
+    send_record(mail::rec::attr, fmt::format("protocol={}{}", smtputf8_ ? "UTF8" : "", proto));
     if (tls_established_ && policy_.tls->settings().received_header)
         send_record(mail::rec::attr, "tls_received=using " + tls_info_);
     if (!sasl_username_.empty()) {
