@@ -182,3 +182,39 @@ def test_relayed_to_postfix_with_smtputf8_byte_exact(make_instance):
     # Postfix's smtpd names an SMTPUTF8 session so in its Received: header.
     assert b"by pf.test (Postfix) with UTF8SMTP id " in mbox, mbox.decode(errors="replace")
     assert b"by mx.test (kurir) with UTF8SMTP id " in mbox  # and so does kurir's
+
+
+def test_request_survives_alias_forwarding_and_requeue(make_instance):
+    """local's forwarded copy and kurir-super -r's requeued file keep the
+    sender's SMTPUTF8 request; smtp still passes it on after both."""
+    def cat(inst, qid):
+        return subprocess.run([os.path.join(PREFIX, "sbin", "kurir-cat"), "-c", inst.dir, qid],
+                              stdout=subprocess.PIPE).stdout
+
+    with SmtpReceiver(smtputf8=True) as mx:
+        # Without autodetection the requeued copy has only its own record to go by.
+        inst = make_instance(relayhost=f"[127.0.0.1]:{mx.port}", defer_transports="smtp",
+                             smtputf8_autodetect_classes="verify")
+        inst.write_aliases(f"fwd: {UE}@remote.test\n")
+        assert inst.newaliases().returncode == 0
+        inst.start()
+        with inst.smtp() as s:
+            s.sendmail(f"j\u00f6rg@client.test", ["fwd@mx.test"], BODY, mail_options=["SMTPUTF8"])
+        wait_for(lambda: inst.queue_files("deferred"), 30, "the forwarded copy in deferred")
+        first = os.path.basename(inst.queue_files("deferred")[0])
+        assert b"smtputf8=yes" in cat(inst, first)
+        res = subprocess.run([os.path.join(PREFIX, "sbin", "kurir-super"), "-c", inst.dir, "-r", first],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert res.returncode == 0, res.stderr
+
+        def requeued():
+            ids = [os.path.basename(p) for p in inst.queue_files("deferred")]
+            return ids and first not in ids and ids
+        again = wait_for(requeued, 30, "the requeued copy in deferred")[0]
+        assert b"smtputf8=yes" in cat(inst, again)
+        inst.set(defer_transports="")
+        inst.kurir("reload")
+        kurir_queue(inst, "-f")
+        msg = mx.wait_messages(1, timeout=60)[0]
+        inst.wait_queue_empty()
+    assert "SMTPUTF8" in msg.mail_options and msg.rcpt_tos == [f"{UE}@remote.test"]
