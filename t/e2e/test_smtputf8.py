@@ -218,3 +218,18 @@ def test_request_survives_alias_forwarding_and_requeue(make_instance):
         msg = mx.wait_messages(1, timeout=60)[0]
         inst.wait_queue_empty()
     assert "SMTPUTF8" in msg.mail_options and msg.rcpt_tos == [f"{UE}@remote.test"]
+
+
+def test_bounce_notice_to_a_utf8_sender_keeps_the_request(make_instance):
+    """A recipient refused by the next hop: the notice to the UTF-8 sender
+    (relayed too) goes with SMTPUTF8, as the message did."""
+    with SmtpReceiver(smtputf8=True, rcpt_reply={"bad@remote.test": "550 5.1.1 no such user"}) as mx:
+        inst = make_instance(relayhost=f"[127.0.0.1]:{mx.port}")
+        inst.start()
+        with inst.smtp() as s:
+            s.sendmail(f"j\u00f6rg@client.test", ["bad@remote.test"], BODY, mail_options=["SMTPUTF8"])
+        notice = mx.wait_messages(1, timeout=60)[0]
+        inst.wait_queue_empty()
+    assert notice.mail_from == "<>" and notice.rcpt_tos == [f"j\u00f6rg@client.test"]
+    assert "SMTPUTF8" in notice.mail_options
+    assert b"Undelivered Mail Returned to Sender" in notice.data
