@@ -27,7 +27,10 @@ DeliveryStatus forward_copy(const server::ServerContext& ctx, const mail::QueueE
                             std::string_view body, const std::string& target, const std::string& delivered_to) {
     std::string text = "Delivered-To: " + mail::quote_address(delivered_to) + "\n";
     text.append(body);
-    std::string stream = mail::compose_cleanup_stream({"origin=forward"}, env.sender, {target}, text);
+    // The copy keeps the sender's SMTPUTF8 request.
+    std::vector<std::string> attrs{"origin=forward"};
+    if (env.attr("smtputf8") == "yes") attrs.emplace_back("smtputf8=yes");
+    std::string stream = mail::compose_cleanup_stream(attrs, env.sender, {target}, text);
     auto answer = mail::submit_to_cleanup(ctx.queue, stream, static_cast<int>(ctx.config.seconds("ipc_timeout")));
     if (!answer) return {"4.3.0", "forward to " + target + ": " + answer.error().text};
     if (answer->status == '0') return {"2.0.0", "forwarded as " + answer->queue_id};

@@ -14,7 +14,9 @@
 //   kurir-drop and are hostile: the submitter is the file's owner as the file
 //   system reports it, never what the file says; nothing in them is executed.
 // CONFIGURATION PARAMETERS
-//   queue_directory, message_size_limit, mail_owner
+//   queue_directory, message_size_limit, mail_owner,
+//   smtputf8_autodetect_classes (with "sendmail", a submission with UTF-8 in
+//   its envelope or headers gets the SMTPUTF8 request)
 #include "pickup/pickup_service.hpp"
 #include "server/server.hpp"
 

@@ -3,13 +3,14 @@
 #include "mail/address.hpp"
 #include "mail/queue_file.hpp"
 #include "mail/record.hpp"
+#include "mail/smtputf8.hpp"
 
 #include <fmt/format.h>
 
 namespace kurir::pickup {
 
 std::expected<PickedUp, std::string> prepare_maildrop_file(const mail::Config& cfg, std::string_view bytes,
-                                                           const Submitter& who) {
+                                                           const Submitter& who, bool autodetect_smtputf8) {
     auto env = mail::parse_queue_file(bytes, mail::RecipientsRequired::no);
     if (!env) return std::unexpected(env.error().text);
     // The file's owner is who submitted it; a uid record that says
@@ -49,6 +50,21 @@ std::expected<PickedUp, std::string> prepare_maildrop_file(const mail::Config& c
     if (!who.trusted && !own_address)
         mail::rec_append(out.stream, mail::rec::attr,
                          fmt::format("auth_warning={} set sender to {} using -f", own, mail::quote_address(env->sender)));
+    // The request a requeued message had (kurir-super -r) stays with it.
+    bool smtputf8 = env->attr(mail::kSmtputf8Attr) == "yes";
+    if (!smtputf8 && autodetect_smtputf8) {
+        std::vector<std::string> rcpts;
+        for (const auto& r : env->recipients) rcpts.push_back(r.address);
+        std::vector<std::string> headers;
+        bool in_headers = true;
+        auto scanned = mail::for_each_content_line(bytes, *env, [&](std::string_view line) {
+            if (line.empty()) in_headers = false;
+            if (in_headers && !mail::all_ascii(line)) headers.emplace_back(line);
+        });
+        if (!scanned) return std::unexpected(scanned.error().text);
+        smtputf8 = mail::needs_smtputf8(out.sender, rcpts, {headers.begin(), headers.end()});
+    }
+    if (smtputf8) mail::rec_append(out.stream, mail::rec::attr, std::string(mail::kSmtputf8Attr) + "=yes");
     mail::rec_append(out.stream, mail::rec::sender, out.sender);
     for (const auto& r : env->recipients) mail::rec_append(out.stream, mail::rec::rcpt, r.address);
     mail::rec_append(out.stream, mail::rec::message, "");

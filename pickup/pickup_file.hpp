@@ -25,7 +25,10 @@ struct PickedUp {
     std::string login;
 };
 
+// autodetect_smtputf8 (smtputf8_autodetect_classes has "sendmail"): a
+// submission with UTF-8 in its envelope or headers gets the SMTPUTF8
+// request, as one that came with MAIL FROM's SMTPUTF8 (mail/smtputf8.hpp).
 std::expected<PickedUp, std::string> prepare_maildrop_file(const mail::Config& cfg, std::string_view bytes,
-                                                           const Submitter& who);
+                                                           const Submitter& who, bool autodetect_smtputf8 = false);
 
 }  // namespace kurir::pickup

@@ -3,6 +3,7 @@
 #include "mail/address.hpp"
 #include "mail/clients.hpp"
 #include "mail/mail_proto.hpp"
+#include "mail/smtputf8.hpp"
 #include "pickup/pickup_file.hpp"
 #include "server/server.hpp"
 #include "util/attr.hpp"
@@ -55,7 +56,12 @@ bool pick_up(const server::ServerContext& ctx, const std::string& id) {
     auto owner = util::find_account(ctx.config.str("mail_owner"));
     Submitter who{st.st_uid, account ? account->name : std::to_string(st.st_uid),
                           st.st_uid == 0 || (owner && owner->uid == st.st_uid)};
-    auto picked = prepare_maildrop_file(ctx.config, bytes, who);
+    auto autodetect = mail::parse_smtputf8_autodetect(ctx.config.list("smtputf8_autodetect_classes"));
+    if (!autodetect) {  // a configuration error: the mail waits for the fix
+        util::msg_warn("maildrop/{}: {}; will try again", id, autodetect.error().text);
+        return false;
+    }
+    auto picked = prepare_maildrop_file(ctx.config, bytes, who, autodetect->sendmail);
     if (!picked) {
         quarantine(ctx, id, picked.error());
         return true;

@@ -87,8 +87,11 @@ bool Manager::send_notice(Message& m, mail::NoticeKind kind, const std::vector<O
     in.original = original;
     in.size_limit = static_cast<size_t>(cfg.integer("bounce_size_limit"));
     in.recipients = std::move(recipients);
-    std::string stream = mail::compose_cleanup_stream({"origin=bounce"}, envelope_sender, {notice_rcpt},
-                                                      mail::build_notice(in));
+    // The notice carries the original's SMTPUTF8 request (it quotes its
+    // addresses and headers), as Postfix's bounce daemon passes it on.
+    std::vector<std::string> attrs{"origin=bounce"};
+    if (m.env.attr("smtputf8") == "yes") attrs.emplace_back("smtputf8=yes");
+    std::string stream = mail::compose_cleanup_stream(attrs, envelope_sender, {notice_rcpt}, mail::build_notice(in));
     auto answer = mail::submit_to_cleanup(ctx_.queue, stream, static_cast<int>(cfg.seconds("ipc_timeout")));
     if (!answer || answer->status != '0') {
         util::msg_warn("{}: cannot queue a bounce notice: {}", m.id, answer ? answer->reason : answer.error().text);

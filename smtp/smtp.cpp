@@ -10,7 +10,10 @@
 //   deliveries run at once on one event loop: MX and address lookups with
 //   c-ares, the SMTP conversation (PIPELINING, SIZE, 8BITMIME, STARTTLS per
 //   smtp_tls_security_level) and a cache of idle connections reused by the
-//   next delivery to the same nexthop. Reads the message from active/ID;
+//   next delivery to the same nexthop. A message whose sender asked for
+//   SMTPUTF8 goes with it to a server that offers it; to one that does not,
+//   without it if its envelope and headers are ASCII, else its recipients
+//   bounce with 5.6.7, as Postfix. Reads the message from active/ID;
 //   logs each recipient in Postfix's layout.
 // SECURITY
 //   Runs as mail_owner, may be chrooted. Every reply from the network is

@@ -12,6 +12,7 @@
 #include "mail/delivery_log.hpp"
 #include "mail/dsn_params.hpp"
 #include "mail/queue_file.hpp"
+#include "mail/smtputf8.hpp"
 #include "smtp/smtp_agent.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -86,9 +87,13 @@ const char* timeout_param(Stage s) {
 
 // The message as it goes on the wire: CRLF lines, leading dots doubled,
 // ended by ".". eight_bit: some byte above 0x7f (BODY=8BITMIME).
+// smtputf8: the sender asked for SMTPUTF8; needs_smtputf8: the envelope or
+// the headers have UTF-8 in them (mail/smtputf8.hpp decides from both).
 struct WireMessage {
     std::string bytes;
     bool eight_bit = false;
+    bool smtputf8 = false;
+    bool needs_smtputf8 = false;
     long size = 0;
     double arrival = 0;
     std::string dsn_ret, dsn_envid;
@@ -103,7 +108,10 @@ util::Result<WireMessage> load_message(const server::ServerContext& ctx, const s
     if (!env) return util::fail(env.error().text);
     WireMessage out;
     out.bytes.reserve(file->size() + file->size() / 32 + 8);
+    bool in_headers = true;
     auto lines = mail::for_each_content_line(*file, *env, [&](std::string_view line) {
+        if (line.empty()) in_headers = false;
+        if (in_headers && !mail::all_ascii(line)) out.needs_smtputf8 = true;
         if (line.starts_with('.')) out.bytes += '.';
         out.bytes.append(line);
         out.bytes += "\r\n";
@@ -114,6 +122,10 @@ util::Result<WireMessage> load_message(const server::ServerContext& ctx, const s
     out.size = env->content_size;
     out.dsn_ret = env->attr("dsn_ret");
     out.dsn_envid = env->attr("dsn_envid");
+    out.smtputf8 = env->attr(mail::kSmtputf8Attr) == "yes";
+    std::vector<std::string> rcpts;
+    for (const auto& r : env->recipients) rcpts.push_back(r.address);
+    out.needs_smtputf8 = out.needs_smtputf8 || mail::needs_smtputf8(env->sender, rcpts, {});
     for (const auto& r : env->recipients)
         if (r.notify != 0 || !r.orcpt.empty()) out.dsn_rcpt[r.offset] = {r.notify, r.orcpt};
     out.arrival = static_cast<double>(env->arrival_sec) + static_cast<double>(env->arrival_usec) / 1e6;
@@ -386,10 +398,19 @@ private:
             if (!req_.recipients[i].decided) batch_.push_back(i);
         if (batch_.empty()) return finish_connection();
         if (connected_at_ == 0) connected_at_ = mail::now_seconds();
+        auto utf8 = mail::smtputf8_decision(message_.smtputf8, conn_->features.smtputf8, message_.needs_smtputf8);
+        if (utf8 == mail::Smtputf8Send::bounce) {
+            // As Postfix: the message cannot go to this server, nor be
+            // downgraded; its recipients bounce, the connection stays usable.
+            std::string text = fmt::format("SMTPUTF8 is required, but was not offered by host {}", conn_->peer());
+            for (size_t i : batch_) decide(i, "5.6.7", text, {});
+            return end_transaction(false);
+        }
         pipelined_ = conn_->features.pipelining;
         std::string mail = fmt::format("MAIL FROM:<{}>", mail::quote_address(req_.sender));
         if (conn_->features.has_size) mail += fmt::format(" SIZE={}", message_.size);
         if (message_.eight_bit && conn_->features.eightbitmime) mail += " BODY=8BITMIME";
+        if (utf8 == mail::Smtputf8Send::smtputf8) mail += " SMTPUTF8";
         if (conn_->features.dsn && !message_.dsn_ret.empty()) mail += " RET=" + message_.dsn_ret;
         if (conn_->features.dsn && !message_.dsn_envid.empty()) mail += " ENVID=" + mail::encode_xtext(message_.dsn_envid);
         send(mail + "\r\n");

@@ -10,7 +10,11 @@
 //   transaction forgotten); with encrypt, MAIL, RCPT, DATA and VRFY before
 //   it get 530 5.7.0. Received: says ESMTPS for mail that came over TLS
 //   (RFC 3848), and with smtpd_tls_received_header the protocol and
-//   cipher. Many sessions per process on one event loop. Each recipient
+//   cipher. With smtputf8_enable (the default) it offers SMTPUTF8 (RFC
+//   6531): MAIL FROM's SMTPUTF8 lets UTF-8 domains in, puts the request in
+//   the queue file and makes Received: say UTF8SMTP; undeclared UTF-8 local
+//   parts pass unless strict_smtputf8; a command line that is not UTF-8 gets
+//   500 5.5.2 (Postfix's replies). Many sessions per process on one event loop. Each recipient
 //   passes Postfix's restriction lists (client, helo, sender, relay,
 //   recipient: all at RCPT with smtpd_delay_reject = yes, else each at its
 //   command), DATA the data restrictions and the final dot the end-of-data
@@ -67,7 +71,8 @@
 //   smtpd_sender_login_maps, local_recipient_maps, recipient_delimiter,
 //   relay_domains, relay_recipient_maps, unknown_relay_recipient_reject_code,
 //   relay_domains_reject_code,
-//   smtpd_helo_required, smtpd_tls_security_level, smtpd_tls_wrappermode,
+//   smtpd_helo_required, smtputf8_enable, strict_smtputf8,
+//   smtpd_tls_security_level, smtpd_tls_wrappermode,
 //   smtpd_tls_cert_file, smtpd_tls_key_file, smtpd_tls_chain_files,
 //   smtpd_tls_protocols, smtpd_tls_mandatory_protocols, smtpd_tls_ciphers,
 //   smtpd_tls_mandatory_ciphers, smtpd_tls_loglevel, smtpd_tls_received_header,

@@ -5,6 +5,7 @@
 #include "mail/clients.hpp"
 #include "mail/mail_proto.hpp"
 #include "mail/record.hpp"
+#include "mail/smtputf8.hpp"
 #include "smtpd/smtpd_session.hpp"
 #include "util/attr.hpp"
 #include "util/log.hpp"
@@ -68,7 +69,12 @@ void Session::do_data() {
     send_record(mail::rec::attr, "client_name=" + peer_.name);
     send_record(mail::rec::attr, "client_addr=" + peer_.addr);
     send_record(mail::rec::attr, "helo=" + helo_);
-    send_record(mail::rec::attr, "protocol=" + std::string(protocol()));
+    // After MAIL FROM's SMTPUTF8 the Received: header says UTF8SMTP,
+    // UTF8SMTPS, UTF8SMTPA or UTF8SMTPSA (RFC 6531 3.7.4), as Postfix's; the
+    // log's proto= stays without it.
+    std::string_view proto = protocol();
+    if (smtputf8_ && proto.starts_with('E')) proto.remove_prefix(1);
+    send_record(mail::rec::attr, fmt::format("protocol={}{}", smtputf8_ ? "UTF8" : "", proto));
     if (tls_established_ && policy_.tls->settings().received_header)
         send_record(mail::rec::attr, "tls_received=using " + tls_info_);
     if (!sasl_username_.empty()) {
@@ -82,6 +88,7 @@ void Session::do_data() {
     if (discard_) send_record(mail::rec::attr, "discard=yes");
     if (!dsn_ret_.empty()) send_record(mail::rec::attr, "dsn_ret=" + dsn_ret_);
     if (!dsn_envid_.empty()) send_record(mail::rec::attr, "dsn_envid=" + dsn_envid_);
+    if (smtputf8_) send_record(mail::rec::attr, std::string(mail::kSmtputf8Attr) + "=yes");
     send_record(mail::rec::sender, sender_);
     for (const auto& r : recipients_) {
         if (r.notify != 0) send_record(mail::rec::dsn_notify, std::to_string(r.notify));

@@ -5,6 +5,7 @@
 #include "mail/dsn_params.hpp"
 #include "mail/record.hpp"
 #include "mail/resolve.hpp"
+#include "mail/smtputf8.hpp"
 #include "util/attr.hpp"
 #include "util/log.hpp"
 #include "util/privilege.hpp"
@@ -50,6 +51,8 @@ util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg) {
     if (bare != "normalize" && bare != "reject" && bare != "no" && bare != "yes")
         return util::fail("smtpd_forbid_bare_newline: want normalize, reject or no: \"" + bare + "\"");
     p.reject_bare_newline = bare == "reject";
+    p.smtputf8_enable = cfg.boolean("smtputf8_enable");
+    p.strict_smtputf8 = p.smtputf8_enable && cfg.boolean("strict_smtputf8");
     auto locals = mail::LocalRecipients::from_config(
         cfg, [](const std::string& user) { return util::find_account(user).has_value(); });
     if (!locals) return std::unexpected(locals.error());
@@ -347,6 +350,8 @@ void Session::handle_command(std::string_view line) {
         error_reply("500 5.5.2 Error: NUL character in command");
         return;
     }
+    if (auto refusal = mail::smtputf8_line_refusal(line, policy_.smtputf8_enable); !refusal.empty())
+        return error_reply(refusal);
     auto cmd = mail::parse_smtp_command(line);
     using V = mail::SmtpVerb;
     note_pipelining(cmd.verb);
@@ -409,7 +414,8 @@ void Session::do_helo(const mail::SmtpCommand& cmd, bool esmtp) {
         r += "250-SIZE\r\n";
     r += "250-VRFY\r\n";
     if (policy_.tls && !tls_active_) r += "250-STARTTLS\r\n";
-    r += auth_ehlo_line() + "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250 DSN";
+    r += auth_ehlo_line() + "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n";
+    r += policy_.smtputf8_enable ? "250-DSN\r\n250 SMTPUTF8" : "250 DSN";
     reply(r);
 }
 
@@ -420,6 +426,7 @@ void Session::do_mail(const mail::SmtpCommand& cmd) {
     auto args = mail::parse_mail_args(cmd.arg, "FROM:");
     if (!args) return error_reply("501 5.1.7 Bad sender address syntax");
     std::string ret_value, envid_value;
+    bool smtputf8 = false;
     for (const auto& [name, value] : args->params) {
         if (name == "SIZE") {
             auto n = mail::parse_integer(value);
@@ -437,10 +444,18 @@ void Session::do_mail(const mail::SmtpCommand& cmd) {
             auto id = mail::parse_envid(value);
             if (!id) return error_reply("501 5.5.4 Bad ENVID parameter syntax");
             envid_value = *id;
+        } else if (name == "SMTPUTF8") {
+            if (auto refusal = mail::smtputf8_param_refusal(value, policy_.smtputf8_enable); !refusal.empty())
+                return error_reply(refusal);
+            smtputf8 = true;
         } else {
             return error_reply(fmt::format("555 5.5.4 Unsupported option: {}", name));
         }
     }
+    if (auto refusal = mail::smtputf8_address_refusal(args->address, smtputf8, policy_.strict_smtputf8,
+                                                      "501 5.1.7 Bad sender address syntax");
+        !refusal.empty())
+        return error_reply(refusal);
     if (rate_limited(mail::proto::AnvilRequest::Kind::message, [this, cmd] { do_mail(cmd); })) return;
     sender_ = args->address;
     have_mail_ = true;
@@ -452,6 +467,7 @@ void Session::do_mail(const mail::SmtpCommand& cmd) {
     }
     dsn_ret_ = ret_value;
     dsn_envid_ = envid_value;
+    smtputf8_ = smtputf8;
     reply("250 2.1.0 Ok");
 }
 
@@ -478,6 +494,10 @@ void Session::do_rcpt(const mail::SmtpCommand& cmd) {
             return error_reply(fmt::format("555 5.5.4 Unsupported option: {}", name));
         }
     }
+    if (auto refusal = mail::smtputf8_address_refusal(args->address, smtputf8_, policy_.strict_smtputf8,
+                                                      "501 5.1.3 Bad recipient address syntax");
+        !refusal.empty())
+        return error_reply(refusal);
     if (static_cast<long>(recipients_.size()) >= policy_.recipient_limit)
         return reply("452 4.5.3 Error: too many recipients");
     if (rate_limited(mail::proto::AnvilRequest::Kind::recipient, [this, cmd] { do_rcpt(cmd); })) return;
@@ -549,6 +569,7 @@ void Session::reset_transaction() {
     sender_.clear();
     dsn_ret_.clear();
     dsn_envid_.clear();
+    smtputf8_ = false;
     recipients_.clear();
     queue_id_.clear();
     hold_ = false;

@@ -54,6 +54,8 @@ struct SmtpdPolicy {
     long timeout = 0;
     long session_time_limit = 0;  // seconds, 0: none
     bool reject_bare_newline = false;
+    bool smtputf8_enable = true;   // SMTPUTF8 offered (smtputf8_enable)
+    bool strict_smtputf8 = false;  // UTF-8 addresses only after MAIL FROM's SMTPUTF8
     // local_recipient_maps: who exists in the local domains.
     mail::LocalRecipients local_recipients;
     // relay_domains and relay_recipient_maps, virtual_mailbox_domains and
@@ -200,6 +202,7 @@ private:
     std::vector<Recipient> recipients_;
     std::string dsn_ret_;    // DSN RET: FULL, HDRS or empty
     std::string dsn_envid_;  // DSN ENVID, decoded
+    bool smtputf8_ = false;  // MAIL FROM:<...> SMTPUTF8 (mail/smtputf8.hpp)
     std::string queue_id_;
     bool hold_ = false;     // an access table said HOLD: cleanup puts the message on hold
     bool discard_ = false;  // ... DISCARD: cleanup accepts and drops it

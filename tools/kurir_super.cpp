@@ -117,6 +117,7 @@ bool requeue(const mail::QueueDir& queue, mail::Queue from, const std::string& i
     mail::rec_append(file, mail::rec::time, fmt::format("{} {}", env->arrival_sec, env->arrival_usec));
     mail::rec_append(file, mail::rec::attr, fmt::format("uid={}", uid));
     mail::rec_append(file, mail::rec::attr, "requeue=1");
+    if (env->attr("smtputf8") == "yes") mail::rec_append(file, mail::rec::attr, "smtputf8=yes");
     mail::rec_append(file, mail::rec::sender, env->sender);
     for (const auto& r : env->recipients)
         if (!r.done) mail::rec_append(file, mail::rec::rcpt, r.address);

@@ -1,5 +1,7 @@
 #include "mail/address.hpp"
 
+#include "mail/smtputf8.hpp"
+
 #include <cctype>
 #include <fmt/format.h>
 
@@ -28,9 +30,12 @@ bool valid_domain(std::string_view d) {
             label = 0;
             continue;
         }
-        if (!(isalnum(c) || c == '-' || c == '_')) return false;
+        // UTF-8 labels (RFC 6531): smtpd lets them through only after
+        // MAIL FROM's SMTPUTF8 (smtputf8_address_refusal).
+        if (!(isalnum(c) || c == '-' || c == '_' || c >= 0x80)) return false;
         if (++label > 63) return false;
     }
+    if (!all_ascii(d) && !valid_utf8(d)) return false;
     return label > 0 || d.back() == '.';
 }
 

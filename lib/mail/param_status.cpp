@@ -15,7 +15,7 @@ namespace {
 // commonly sets. Sorted, for binary search; a unit test keeps it disjoint
 // from the table. A Postfix name missing here is reported as unknown,
 // which is a warning in main.cf as well.
-constexpr std::array<std::string_view, 243> kUnimplemented{
+constexpr std::array<std::string_view, 242> kUnimplemented{
     "address_verify_map", "address_verify_sender", "always_add_missing_headers", "always_bcc",
     "append_at_myorigin", "append_dot_mydomain", "authorized_flush_users", "authorized_mailq_users",
     "authorized_submit_users", "biff", "body_checks", "body_checks_size_limit", "bounce_template_file",
@@ -76,7 +76,7 @@ constexpr std::array<std::string_view, 243> kUnimplemented{
     "smtpd_tls_eckey_file", "smtpd_tls_eecdh_grade", "smtpd_tls_exclude_ciphers",
     "smtpd_tls_fingerprint_digest", "smtpd_tls_mandatory_exclude_ciphers", "smtpd_tls_req_ccert",
     "smtpd_tls_session_cache_database", "smtpd_tls_session_cache_timeout", "smtpd_upstream_proxy_protocol",
-    "smtpd_use_tls", "smtputf8_enable", "soft_bounce", "strict_7bit_headers", "strict_8bitmime",
+    "smtpd_use_tls", "soft_bounce", "strict_7bit_headers", "strict_8bitmime",
     "strict_rfc821_envelopes", "swap_bangpath", "tls_append_default_CA", "tls_high_cipherlist",
     "tls_medium_cipherlist", "tls_preempt_cipherlist", "tls_random_source", "tls_ssl_options",
     "transport_retry_time", "unknown_client_reject_code", "unknown_hostname_reject_code",

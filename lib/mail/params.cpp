@@ -163,6 +163,12 @@ constexpr std::array kParams{
     ParamSpec{"smtpd_tls_received_header", K::boolean, "no"},
     ParamSpec{"smtpd_tls_security_level", K::text, ""},
     ParamSpec{"smtpd_tls_wrappermode", K::boolean, "no"},
+    // SMTPUTF8 (RFC 6531, mail/smtputf8.hpp): smtpd offers it, the smtp
+    // client passes it on; sendmail submissions with UTF-8 request it.
+    ParamSpec{"smtputf8_autodetect_classes", K::text, "sendmail, verify"},
+    ParamSpec{"smtputf8_enable", K::boolean, "yes"},
+    // A UTF-8 address without MAIL FROM's SMTPUTF8 is refused (553 5.6.7).
+    ParamSpec{"strict_smtputf8", K::boolean, "no"},
     ParamSpec{"syslog_facility", K::text, "mail"},
     ParamSpec{"syslog_name", K::text, "kurir"},
     ParamSpec{"transport_maps", K::text, ""},

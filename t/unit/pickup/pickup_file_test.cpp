@@ -60,3 +60,37 @@ TEST_CASE("pickup records -f by an untrusted user, not by a trusted one") {
     CHECK(root->stream.find("auth_warning") == std::string::npos);
     CHECK(root->stream.find("origin=local") != std::string::npos);
 }
+
+TEST_CASE("pickup: smtputf8_autodetect_classes = sendmail flags UTF-8 submissions SMTPUTF8", "[smtputf8]") {
+    auto cfg = config();
+    pickup::Submitter amy{1000, "amy", false};
+    auto file = [](const std::string& rcpt, const std::string& header, const std::string& body) {
+        std::string f;
+        mail::rec_append(f, mail::rec::version, "1");
+        mail::rec_append(f, mail::rec::time, "100 0");
+        mail::rec_append(f, mail::rec::attr, "uid=1000");
+        mail::rec_append(f, mail::rec::sender, "");
+        mail::rec_append(f, mail::rec::rcpt, rcpt);
+        mail::rec_append(f, mail::rec::message, "");
+        mail::rec_append(f, mail::rec::line, header);
+        mail::rec_append(f, mail::rec::line, "");
+        mail::rec_append(f, mail::rec::line, body);
+        mail::rec_append(f, mail::rec::content_end, "");
+        mail::rec_append(f, mail::rec::end, "");
+        return f;
+    };
+    auto flagged = [&](const std::string& f, bool autodetect) {
+        auto p = pickup::prepare_maildrop_file(cfg, f, amy, autodetect);
+        REQUIRE(p);
+        return p->stream.find("smtputf8=yes") != std::string::npos;
+    };
+    CHECK(flagged(file("b@x", "Subject: gr\xc3\xbc\xc3\x9f", "body"), true));
+    CHECK(flagged(file("\xc3\xbc@x", "Subject: hi", "body"), true));
+    CHECK_FALSE(flagged(file("b@x", "Subject: hi", "b\xc3\xbc" "dy"), true));  // the body does not count
+    CHECK_FALSE(flagged(file("b@x", "Subject: gr\xc3\xbc\xc3\x9f", "body"), false));
+    // A requeued message keeps the request it had.
+    auto requeued = pickup::prepare_maildrop_file(cfg, maildrop_file("0", "", {"b@x"}, {"requeue=1", "smtputf8=yes"}),
+                                                  pickup::Submitter{0, "root", true});
+    REQUIRE(requeued);
+    CHECK(requeued->stream.find("smtputf8=yes") != std::string::npos);
+}

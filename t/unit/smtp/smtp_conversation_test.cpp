@@ -144,9 +144,10 @@ public:
 
     // A queued message from sender to recipients; its request for nexthop.
     smtp::Request queue_message(const std::string& sender, const std::vector<std::string>& rcpts,
-                                const std::string& text, const std::string& nexthop = "[127.0.0.1]:25") {
+                                const std::string& text, const std::string& nexthop = "[127.0.0.1]:25",
+                                const std::vector<std::string>& attrs = {"origin=local"}) {
         std::string id = mail::new_queue_id();
-        std::string stream = mail::compose_cleanup_stream({"origin=local"}, sender, rcpts, text);
+        std::string stream = mail::compose_cleanup_stream(attrs, sender, rcpts, text);
         auto built = cleanup::build_queue_file(ctx.config, {id, 1700000000, 0, stream},
                                                [](std::string_view a) { return util::Result<std::string>(a); });
         REQUIRE(built);
@@ -362,4 +363,55 @@ TEST_CASE("smtp's qmgr service refuses a request with a missing field, logs it, 
     CHECK(::read(ours.get(), &byte, 1) == 0);
     CHECK(log.text().find("warning: smtp: refused request: delivery-request: missing field sender") != std::string::npos);
     CHECK(f.connections == 0);
+}
+
+TEST_CASE("smtp conversation: SMTPUTF8 passed on, downgraded or bounced 5.6.7 as Postfix", "[smtp_conversation][smtputf8]") {
+    const std::vector<std::string> flagged{"origin=local", "smtputf8=yes"};
+    const std::string utf8_rcpt = "\xc3\xbc@example.com";
+    SECTION("the server offers it: MAIL FROM says SMTPUTF8") {
+        Fixture f;
+        f.script = plain_server("250-PIPELINING\r\n250-SMTPUTF8\r\n");
+        auto rc = f.deliver(f.queue_message("s@client.test", {utf8_rcpt}, "Subject: x\n\ny\n", "[127.0.0.1]:25", flagged));
+        REQUIRE(rc.size() == 1);
+        CHECK(rc[0].dsn == "2.0.0");
+        CHECK(f.server().commands[1] == "MAIL FROM:<s@client.test> SMTPUTF8");
+        CHECK(f.server().commands[2] == "RCPT TO:<" + utf8_rcpt + ">");
+    }
+    SECTION("it does not, and the envelope needs UTF-8: every recipient bounces, nothing is sent") {
+        Fixture f;
+        f.script = plain_server("250-PIPELINING\r\n");
+        auto rc = f.deliver(f.queue_message("s@client.test", {utf8_rcpt, "a@example.com"}, "Subject: x\n\ny\n",
+                                            "[127.0.0.1]:25", flagged));
+        REQUIRE(rc.size() == 2);
+        for (const auto& r : rc) {
+            CHECK(r.dsn == "5.6.7");
+            CHECK(r.text == "SMTPUTF8 is required, but was not offered by host 127.0.0.1[127.0.0.1]");
+        }
+        for (const auto& c : f.server().commands) CHECK_FALSE(c.starts_with("MAIL"));
+    }
+    SECTION("it does not, and only a header needs UTF-8: bounced too") {
+        Fixture f;
+        f.script = plain_server("250-PIPELINING\r\n");
+        auto rc = f.deliver(f.queue_message("s@client.test", {"a@example.com"}, "Subject: gr\xc3\xbc\xc3\x9f\n\ny\n",
+                                            "[127.0.0.1]:25", flagged));
+        REQUIRE(rc.size() == 1);
+        CHECK(rc[0].dsn == "5.6.7");
+    }
+    SECTION("it does not, and everything but the body is ASCII: sent without SMTPUTF8") {
+        Fixture f;
+        f.script = plain_server("250-PIPELINING\r\n");
+        auto rc = f.deliver(f.queue_message("s@client.test", {"a@example.com"}, "Subject: x\n\nb\xc3\xbc" "dy\n",
+                                            "[127.0.0.1]:25", flagged));
+        REQUIRE(rc.size() == 1);
+        CHECK(rc[0].dsn == "2.0.0");
+        CHECK(f.server().commands[1] == "MAIL FROM:<s@client.test> BODY=8BITMIME");
+    }
+    SECTION("a message never flagged goes as it is, UTF-8 or not (as before SMTPUTF8)") {
+        Fixture f;
+        f.script = plain_server("250-PIPELINING\r\n250-SMTPUTF8\r\n");
+        auto rc = f.deliver(f.queue_message("s@client.test", {utf8_rcpt}, "Subject: x\n\ny\n"));
+        REQUIRE(rc.size() == 1);
+        CHECK(rc[0].dsn == "2.0.0");
+        CHECK(f.server().commands[1] == "MAIL FROM:<s@client.test>");
+    }
 }

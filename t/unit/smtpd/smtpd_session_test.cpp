@@ -96,7 +96,7 @@ TEST_CASE("smtpd: greeting and EHLO with the extensions", "[smtpd_session]") {
     r = f.talk("EHLO client.test\r\n", 1);
     REQUIRE(r.size() == 1);
     CHECK(r[0].starts_with("250-mx.test\n"));
-    for (const char* ext : {"250-PIPELINING", "250-SIZE", "250-ENHANCEDSTATUSCODES", "250-8BITMIME", "250 DSN"})
+    for (const char* ext : {"250-PIPELINING", "250-SIZE", "250-ENHANCEDSTATUSCODES", "250-8BITMIME", "250-DSN"})
         CHECK(r[0].find(ext) != std::string::npos);
 }
 

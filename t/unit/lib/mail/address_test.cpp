@@ -35,6 +35,8 @@ TEST_CASE("parse_path accepts RFC 5321 paths", "[address]") {
         {"<a@[IPv6:2001:db8::1]>", "a@[IPv6:2001:db8::1]", ""},
         {"<a@example.org.>", "a@example.org.", ""},
         {"<a@under_score.example>", "a@under_score.example", ""},
+        // A UTF-8 domain (RFC 6531); smtpd takes it only after SMTPUTF8.
+        {"<a@\xc3\xa9.example>", "a@\xc3\xa9.example", ""},
     };
     for (const auto& c : cases) {
         INFO("path: " << c.text);
@@ -77,7 +79,8 @@ TEST_CASE("parse_path rejects bad paths", "[address]") {
         {"empty label", "<a@b..c>"},
         {"leading dot in domain", "<a@.b>"},
         {"bad domain character", "<a@b!c>"},
-        {"8-bit domain", "<a@\xc3\xa9.example>"},
+        {"8-bit domain that is not UTF-8", "<a@\xe9.example>"},
+        {"UTF-8 domain with an overlong form", "<a@\xc0\xafx.example>"},
         {"label over 63", "<a@" + std::string(64, 'x') + ".example>"},
         {"bad address literal", "<a@[1.2.3.4>"},
         {"address literal with bad characters", "<a@[1.2.3.4/8]>"},
