@@ -39,6 +39,10 @@ struct CheckVerdict {
 // cleanup_act does: the command case-insensitively, then optional text after
 // blanks. in_header: PREPEND and REPLACE text must then be a header.
 // map_class names the parameter in warnings ("header_checks").
+// Content-* and MIME-Version: the headers mime_header_checks inspects
+// (Postfix's HDR_OPT_MIME), wherever they are.
+bool is_mime_header(std::string_view header);
+
 CheckVerdict parse_check_action(std::string_view value, bool in_header, std::string_view map_class);
 
 // REJECT's reason: the text with "5.7.1 " in front unless it starts with a

@@ -141,6 +141,7 @@ std::expected<void, Refusal> MessageBuilder::take(const mail::RecView& r, std::s
         if (last_content_type_ == rec::part) return fail4("malformed record stream: content ends inside a line");
         if (phase_ == Phase::headers)
             if (auto f = finish_headers(); !f) return f;
+        if (auto f = mime_flush_header(); !f) return f;  // a part's header block cut short
         if (holding_) emit_envelope();
         rec_append(out_, rec::content_end, "");
         rec_append(out_, rec::end, "");
@@ -270,6 +271,7 @@ std::expected<void, Refusal> MessageBuilder::finish_headers() {
     if (!have_sender_) return fail4("no sender");
     bool local_origin = attr("origin") == "local";
     if (auto c = check_headers(); !c) return c;
+    if (filtering_ && (checks_.mime || checks_.nested)) mime_start(headers_);
     if (attr("extract") == "1") {
         // sendmail -t: recipients from To:, Cc: and Bcc:, added to any given.
         for (const auto& h : headers_) {

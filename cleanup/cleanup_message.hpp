@@ -104,6 +104,13 @@ private:
                                       std::string_view content);
     std::expected<void, Refusal> check_headers();
     std::expected<void, Refusal> take_body(char type, std::string_view data, std::string_view raw);
+    std::expected<void, Refusal> body_piece(char type, std::string_view data, std::string_view raw);
+    // MIME structure for mime_header_checks and nested_header_checks
+    // (cleanup_message_mime.cpp).
+    void mime_start(const std::vector<std::string>& headers);
+    void mime_content_type(std::string_view header);
+    std::expected<void, Refusal> mime_line(char type, std::string_view data, std::string_view raw);
+    std::expected<void, Refusal> mime_flush_header();
     void emit_envelope();
     std::string& dst() { return holding_ ? content_ : out_; }
     void out_line(std::string& to, std::string_view line);
@@ -148,7 +155,12 @@ private:
     size_t line_limit_ = 2048;  // line_length_limit: longest content record written
     bool holding_ = false;      // the envelope waits while body_checks may still REDIRECT or FILTER
     std::string content_;       // content records while the envelope waits
-    std::vector<std::string> added_;
+    enum class MimeState { text, part_headers, nested_headers };
+    MimeState mime_state_ = MimeState::text;
+    std::vector<std::string> boundaries_;  // "--boundary" of each multipart level, innermost last
+    bool nested_next_ = false;             // this header block is a message/rfc822 part's: its body is a message
+    std::string mime_line_;                // a part header line arriving in pieces
+    std::string mime_header_;              // a part header, lines joined by "\n"
     std::string out_;        // output not yet given to the sink
     size_t out_offset_ = 0;  // bytes given to the sink so far
     size_t size_offset_ = 0;

@@ -12,16 +12,12 @@
 
 namespace kurir::cleanup {
 
-namespace {
-
 // Headers that mime_header_checks inspects (Postfix's HDR_OPT_MIME).
 bool is_mime_header(std::string_view h) {
     std::string_view name = mail::header_name(h);
     return (name.size() > 8 && ::strncasecmp(name.data(), "Content-", 8) == 0) ||
            (name.size() == 12 && ::strncasecmp(name.data(), "MIME-Version", 12) == 0);
 }
-
-}  // namespace
 
 void MessageBuilder::out_line(std::string& to, std::string_view line) { mail::rec_append_line(to, line, line_limit_); }
 
@@ -134,11 +130,17 @@ std::expected<void, Refusal> MessageBuilder::check_headers() {
 // joins them again, as Postfix's), each piece inspected by body_checks
 // while the body seen so far is under body_checks_size_limit.
 std::expected<void, Refusal> MessageBuilder::take_body(char type, std::string_view data, std::string_view raw) {
+    if (filtering_ && (checks_.mime || checks_.nested) && (!boundaries_.empty() || mime_state_ != MimeState::text))
+        return mime_line(type, data, raw);
+    return body_piece(type, data, raw);
+}
+
+std::expected<void, Refusal> MessageBuilder::body_piece(char type, std::string_view data, std::string_view raw) {
     using namespace mail;
     if (data.size() > line_limit_) {
         for (size_t i = 0; i < data.size(); i += line_limit_) {
             bool last = i + line_limit_ >= data.size();
-            if (auto t = take_body(last ? type : rec::part, data.substr(i, line_limit_), {}); !t) return t;
+            if (auto t = body_piece(last ? type : rec::part, data.substr(i, line_limit_), {}); !t) return t;
         }
         return {};
     }

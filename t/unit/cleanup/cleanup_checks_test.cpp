@@ -381,3 +381,78 @@ TEST_CASE("MessageBuilder: headers past 4 times header_size_limit in all are bod
     CHECK(held < 4 * 1000 + 1000);  // the client's headers within the bound, plus the ones cleanup adds
     CHECK(has(Lines(blank, r.content.end()), msg[60]));
 }
+
+TEST_CASE("MessageBuilder: part headers go to mime_header_checks, an attached message's to nested_header_checks",
+          "[cleanup][checks]") {
+    Lines msg = {"Subject: outer",
+                 "MIME-Version: 1.0",
+                 "Content-Type: multipart/mixed;",
+                 "\tboundary=\"BOUND\"",
+                 "",
+                 "preamble",
+                 "--BOUND",
+                 "Content-Type: text/plain",
+                 "X-Part: one",
+                 "",
+                 "Subject: in a body, not a header",
+                 "--BOUND",
+                 "Content-Type: message/rfc822",
+                 "",
+                 "Subject: nested",
+                 "Content-Type: text/plain",
+                 "",
+                 "nested body",
+                 "--BOUND--",
+                 "epilogue"};
+    std::vector<std::pair<std::string, std::string>> seen;  // table, key
+    auto spy = [&](std::string name) {
+        return [&seen, name](std::string_view k) -> util::Result<std::optional<std::string>> {
+            seen.emplace_back(name, std::string(k));
+            return std::optional<std::string>();
+        };
+    };
+    CheckTables t{spy("header"), spy("mime"), spy("nested"), spy("body")};
+    Run r = run(config(), stream(msg), t);
+    REQUIRE(r.result);
+    using P = std::pair<std::string, std::string>;
+    std::vector<P> want = {{"header", "Subject: outer"},
+                           {"mime", "MIME-Version: 1.0"},
+                           {"mime", "Content-Type: multipart/mixed;\n\tboundary=\"BOUND\""},
+                           {"body", "preamble"},
+                           {"body", "--BOUND"},
+                           {"mime", "Content-Type: text/plain"},
+                           {"mime", "X-Part: one"},
+                           {"body", "Subject: in a body, not a header"},
+                           {"body", "--BOUND"},
+                           {"mime", "Content-Type: message/rfc822"},
+                           {"nested", "Subject: nested"},
+                           {"mime", "Content-Type: text/plain"},
+                           {"body", "nested body"},
+                           {"body", "--BOUND--"},
+                           {"body", "epilogue"}};
+    CHECK(seen == want);
+    // The message comes out as it went in.
+    auto blank = std::find(r.content.begin(), r.content.end(), "");
+    REQUIRE(blank != r.content.end());
+    CHECK(Lines(blank + 1, r.content.end()) == Lines(msg.begin() + 5, msg.end()));
+
+    SECTION("actions apply inside parts") {
+        CheckTables a;
+        a.mime = table({{"^X-Part:", "REPLACE X-Part: cleaned"}, {"^Content-Type: text/plain", "PREPEND X-Seen: yes"}});
+        a.nested = table({{"^Subject: nested", "IGNORE"}});
+        Run b = run(config(), stream(msg), a);
+        REQUIRE(b.result);
+        CHECK(has(b.content, "X-Part: cleaned"));
+        CHECK_FALSE(has(b.content, "X-Part: one"));
+        CHECK_FALSE(has(b.content, "Subject: nested"));
+        CHECK(std::count(b.content.begin(), b.content.end(), "X-Seen: yes") == 2);
+        CHECK(has(b.content, "nested body"));
+    }
+    SECTION("REJECT by a part header") {
+        CheckTables a;
+        a.mime = table({{"^Content-Type: message/rfc822", "REJECT no attached messages"}});
+        Run b = run(config(), stream(msg), a);
+        REQUIRE_FALSE(b.result);
+        CHECK(b.result.error().text == "no attached messages");
+    }
+}
