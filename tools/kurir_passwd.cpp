@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
     if (file.empty()) {
         for (const auto& spec : cfg->list("smtpd_sasl_password_maps")) {
             auto s = mail::parse_map_spec(spec);
-            if (!s) continue;
+            if (!s || !s->indexed()) continue;
             file = s->path;
             type = s->type;
             break;

@@ -74,6 +74,15 @@ int table_tool_main(int argc, char** argv, TableSyntax syntax) {
             fmt::print(stderr, "{}: fatal: {}\n", prog, spec.error().text);
             return EX_USAGE;
         }
+        if (spec->pattern) {
+            // Read by the daemons as they are: building is checking.
+            auto table = mail::RegexpTable::load(spec->path, *spec->pattern);
+            if (!table) {
+                fmt::print(stderr, "{}: fatal: {}\n", prog, table.error().text);
+                return EX_DATAERR;
+            }
+            continue;
+        }
         auto text = util::read_file(spec->path);
         if (!text) {
             fmt::print(stderr, "{}: fatal: {}\n", prog, text.error().text);

@@ -83,9 +83,16 @@ util::Result<MapSpec> parse_map_spec(std::string_view spec) {
     std::string_view type = spec.substr(0, colon);
     std::string path(spec.substr(colon + 1));
     if (path.empty() || path[0] != '/') return util::fail("table " + std::string(spec) + ": want an absolute path");
-    if (type == "hash") return MapSpec{util::DbType::hash, path};
-    if (type == "btree") return MapSpec{util::DbType::btree, path};
-    return util::fail("unsupported table type \"" + std::string(type) + "\" (hash and btree are)");
+    if (type == "hash") return MapSpec{util::DbType::hash, path, std::nullopt};
+    if (type == "btree") return MapSpec{util::DbType::btree, path, std::nullopt};
+    if (type == "regexp") return MapSpec{util::DbType::hash, path, PatternKind::regexp};
+    if (type == "pcre") return MapSpec{util::DbType::hash, path, PatternKind::pcre};
+    return util::fail("unsupported table type \"" + std::string(type) + "\" (hash, btree, regexp and pcre are)");
+}
+
+bool map_matches_whole_key_only(std::string_view spec) {
+    auto s = parse_map_spec(spec);
+    return s && s->pattern;
 }
 
 util::Result<MapList> MapList::open(const std::vector<std::string>& specs) {
@@ -93,6 +100,15 @@ util::Result<MapList> MapList::open(const std::vector<std::string>& specs) {
     for (const auto& s : specs) {
         auto spec = parse_map_spec(s);
         if (!spec) return std::unexpected(spec.error());
+        if (spec->pattern) {
+            auto table = RegexpTable::load(spec->path, *spec->pattern);
+            if (!table) {
+                list.warnings_.push_back(table.error().text);
+                continue;
+            }
+            list.maps_.emplace_back(std::make_shared<RegexpTable>(std::move(*table)));
+            continue;
+        }
         auto db = util::DbMap::open(spec->path + ".db", spec->type);
         if (!db) {
             list.warnings_.push_back(db.error().text);
@@ -103,9 +119,15 @@ util::Result<MapList> MapList::open(const std::vector<std::string>& specs) {
     return list;
 }
 
+MapList MapList::unusable(std::string why) {
+    MapList list;
+    list.warnings_.push_back(std::move(why));
+    return list;
+}
+
 util::Result<std::optional<std::string>> MapList::lookup(std::string_view key) const {
     for (const auto& m : maps_) {
-        auto v = m->lookup(key);
+        auto v = std::visit([&](const auto& table) { return table->lookup(key); }, m);
         if (!v || *v) return v;
     }
     return std::optional<std::string>();
@@ -117,14 +139,14 @@ const MapList& WatchedMaps::get(const Config& cfg) {
     for (const auto& spec : specs) {
         struct stat st {};
         auto p = parse_map_spec(spec);
-        if (p && ::stat((p->path + ".db").c_str(), &st) == 0)
+        if (p && ::stat(p->table_file().c_str(), &st) == 0)
             stamp += std::to_string(st.st_ino) + ":" + std::to_string(st.st_mtim.tv_nsec) + ":" +
-                     std::to_string(st.st_mtime) + ";";
+                     std::to_string(st.st_mtime) + ":" + std::to_string(st.st_size) + ";";
     }
     if (!maps_ || stamp != stamp_) {
         auto m = MapList::open(specs);
         if (!m) util::msg_warn("{}: {}", parameter_, m.error().text);
-        maps_ = m ? std::move(*m) : MapList();
+        maps_ = m ? std::move(*m) : MapList::unusable(m.error().text);
         stamp_ = stamp;
     }
     return *maps_;

@@ -2,6 +2,7 @@
 // aliases(5)) as pure parsers, and "type:name" tables opened for lookups.
 #pragma once
 
+#include "mail/regexp_table.hpp"
 #include "util/db_map.hpp"
 #include "util/result.hpp"
 
@@ -10,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace kurir::mail {
@@ -26,27 +28,45 @@ util::Result<MapEntries> parse_aliases_source(std::string_view text, const std::
 std::vector<std::string> split_alias_value(std::string_view value);
 
 struct MapSpec {
-    util::DbType type;
-    std::string path;  // the source file; the table is path + ".db"
+    util::DbType type;  // hash: and btree:
+    std::string path;   // the source file; an indexed table is path + ".db"
+    // regexp: and pcre: tables are read from path itself (type unused).
+    std::optional<PatternKind> pattern;
+
+    bool indexed() const { return !pattern; }
+    // The file a change of which means the table must be opened again.
+    std::string table_file() const { return pattern ? path : path + ".db"; }
 };
-// "hash:/etc/aliases" or "btree:/x"; other types are an error.
+// "hash:/etc/aliases", "btree:/x", "regexp:/x" or "pcre:/x"; other types
+// are an error.
 util::Result<MapSpec> parse_map_spec(std::string_view spec);
+// Whether a table is searched with the whole key only (regexp:, pcre:),
+// as Postfix's pattern tables: the access checks skip their partial keys
+// (parent domains, "user@", address prefixes) for such a table.
+bool map_matches_whole_key_only(std::string_view spec);
 
 // A list of tables searched in order (alias_maps, transport_maps, ...).
 class MapList {
 public:
-    // Tables that do not exist are skipped with a warning in warnings().
+    // Tables that do not exist, or whose source has an error (a regexp:
+    // table's "FILE, line N: ..."), are skipped with a warning in
+    // warnings(); callers that must not read a missing table as "not
+    // found" (the access checks) treat a warning as an error.
     static util::Result<MapList> open(const std::vector<std::string>& specs);
+    // A list that answers nothing and warns why (a list that could not be
+    // opened at all: an unsupported table type).
+    static MapList unusable(std::string why);
     util::Result<std::optional<std::string>> lookup(std::string_view key) const;
     const std::vector<std::string>& warnings() const { return warnings_; }
 
 private:
-    std::vector<std::shared_ptr<util::DbMap>> maps_;
+    std::vector<std::variant<std::shared_ptr<util::DbMap>, std::shared_ptr<RegexpTable>>> maps_;
     std::vector<std::string> warnings_;
 };
 
 // The tables a map-list parameter names (alias_maps, transport_maps),
-// reopened when one is rebuilt (kurir-map renames a new file in).
+// reopened when one is rebuilt (kurir-map renames a new file in) or, for
+// regexp: and pcre: tables, when the file itself changes.
 class Config;
 class WatchedMaps {
 public:

@@ -1,6 +1,7 @@
 #include "mail/restrictions.hpp"
 
 #include "mail/address.hpp"
+#include "mail/maps.hpp"
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
@@ -201,21 +202,22 @@ private:
                                           "recipient table",
                                           codes.unknown_local_recipient_reject, rcpt));
             case Restriction::check_client_access: {
-                std::vector<std::string> keys;
-                if (f_.client_name != "unknown") keys = host_access_keys(f_.client_name);
-                for (auto& k : addr_access_keys(f_.client_addr)) keys.push_back(std::move(k));
+                std::vector<AccessKey> keys;
+                if (f_.client_name != "unknown") keys = whole_then_partial(host_access_keys(f_.client_name));
+                for (auto& k : whole_then_partial(addr_access_keys(f_.client_addr))) keys.push_back(std::move(k));
                 return check_access(step.arg, keys, "client", context, depth);
             }
             case Restriction::check_helo_access:
                 if (f_.helo.empty()) return Outcome::dunno;
-                return check_access(step.arg, host_access_keys(f_.helo), "helo", context, depth);
+                return check_access(step.arg, whole_then_partial(host_access_keys(f_.helo)), "helo", context, depth);
             case Restriction::check_sender_access:
                 if (!have_sender()) return Outcome::dunno;
-                return check_access(step.arg, address_access_keys(f_.sender, f_.recipient_delimiter), "sender",
-                                    context, depth);
+                return check_access(step.arg, whole_then_partial(address_access_keys(f_.sender, f_.recipient_delimiter)),
+                                    "sender", context, depth);
             case Restriction::check_recipient_access:
                 if (!have_recipient()) return Outcome::dunno;
-                return check_access(step.arg, address_access_keys(f_.recipient, f_.recipient_delimiter),
+                return check_access(step.arg,
+                                    whole_then_partial(address_access_keys(f_.recipient, f_.recipient_delimiter)),
                                     "recipient", context, depth);
             case Restriction::reject_unknown_sender_domain:
                 if (!have_sender() || f_.sender.empty() || f_.sender_domain_ours) return Outcome::dunno;
@@ -335,9 +337,25 @@ private:
             fmt::format("553 5.7.1 <{}>: Sender address rejected: not owned by user {}", quoted, f_.sasl_username));
     }
 
-    util::Result<Outcome> check_access(const std::string& table, const std::vector<std::string>& keys,
+    // A key of an access check: the whole name or address, or a partial
+    // key made from it (a parent domain, "user@", an address prefix).
+    struct AccessKey {
+        std::string key;
+        bool partial = false;
+    };
+    static std::vector<AccessKey> whole_then_partial(std::vector<std::string> keys) {
+        std::vector<AccessKey> out;
+        for (size_t i = 0; i < keys.size(); ++i) out.push_back({std::move(keys[i]), i > 0});
+        return out;
+    }
+
+    // The first key the table has decides. Pattern tables (regexp:,
+    // pcre:) are asked for the whole keys only, as Postfix asks them.
+    util::Result<Outcome> check_access(const std::string& table, const std::vector<AccessKey>& keys,
                                        std::string_view what, std::string_view context, int depth) {
-        for (const auto& key : keys) {
+        const bool whole_only = map_matches_whole_key_only(table);
+        for (const auto& [key, partial] : keys) {
+            if (partial && whole_only) continue;
             auto value = l_.access(table, key);
             if (!value) return util::fail(fmt::format("{}: {}", table, value.error().text));
             if (!*value) continue;

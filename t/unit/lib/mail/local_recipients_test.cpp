@@ -69,5 +69,5 @@ TEST_CASE("local_recipient_maps: empty is no validation; a missing table is an e
     REQUIRE(!unknown);
     CHECK(unknown.error().text.find("local_recipient_maps") != std::string::npos);
 
-    CHECK(!mail::LocalRecipients::from_config(config("local_recipient_maps = regexp:/x\n"), only_alice));
+    CHECK(!mail::LocalRecipients::from_config(config("local_recipient_maps = cidr:/x\n"), only_alice));
 }

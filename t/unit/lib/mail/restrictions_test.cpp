@@ -255,6 +255,31 @@ TEST_CASE("access table results that are restrictions, and restriction classes",
     CHECK_FALSE(parse({{"smtpd_restriction_classes", "permit"}, {"smtpd_relay_restrictions", "reject"}}));
 }
 
+TEST_CASE("pattern tables are asked with the whole keys only, as Postfix asks them", "[smtpd][restrictions]") {
+    auto l = lists({{"smtpd_client_restrictions", "check_client_access pcre:/c"},
+                    {"smtpd_sender_restrictions", "check_sender_access regexp:/s"},
+                    {"smtpd_relay_restrictions", "check_recipient_access regexp:/r, reject_unauth_destination"}});
+    auto f = stranger_to("u@ours.test", true);
+    f.client_name = "mail.client.test";
+    // Partial keys (parent domains, address prefixes, "user@") are never
+    // asked of a pattern table: only the names and addresses themselves.
+    std::vector<std::string> asked;
+    AccessLookup record = [&](std::string_view table, std::string_view key) -> util::Result<std::optional<std::string>> {
+        asked.push_back(std::string(table) + "|" + std::string(key));
+        return std::optional<std::string>();
+    };
+    auto v = check_restrictions(l, SmtpStage::rcpt, f, RestrictionLookups{record, no_owners});
+    REQUIRE(v);
+    CHECK(asked == std::vector<std::string>{"pcre:/c|mail.client.test", "pcre:/c|192.0.2.1", "regexp:/s|a@client.test",
+                                            "regexp:/r|u@ours.test"});
+    // A hash table is asked every key, in Postfix's order.
+    asked.clear();
+    auto h = lists({{"smtpd_sender_restrictions", "check_sender_access hash:/s"},
+                    {"smtpd_relay_restrictions", "reject_unauth_destination"}});
+    REQUIRE(check_restrictions(h, SmtpStage::rcpt, f, RestrictionLookups{record, no_owners}));
+    CHECK(asked == std::vector<std::string>{"hash:/s|a@client.test", "hash:/s|client.test", "hash:/s|test", "hash:/s|a@"});
+}
+
 TEST_CASE("a table that cannot answer is an error, not a permit", "[smtpd][restrictions]") {
     auto l = lists({{"smtpd_client_restrictions", "check_client_access hash:/broken"},
                     {"smtpd_relay_restrictions", "reject_unauth_destination"}});
