@@ -28,41 +28,25 @@ void answer(int fd, const mail::proto::CleanupReply& reply) {
 }
 
 // The tables of header_checks, mime_header_checks, nested_header_checks and
-// body_checks, opened once per process (as Postfix's cleanup: a changed
-// table is seen by the next cleanup process, or after "kurir reload"), and
-// again when the parameter names other tables. A table that cannot be
-// opened is an error at every lookup: mail waits (4.3.0) rather than pass
-// unchecked.
+// body_checks, opened once and again when one changes (a regexp: or pcre:
+// file rewritten, a hash: table rebuilt). A table that cannot be opened
+// (missing, or an error at a line) is an error at every lookup: mail waits
+// (4.3.0) rather than pass unchecked.
 class CheckMaps {
 public:
-    explicit CheckMaps(std::string parameter) : parameter_(std::move(parameter)) {}
+    explicit CheckMaps(std::string parameter) : parameter_(parameter), maps_(std::move(parameter)) {}
     CheckLookup lookup(const mail::Config& cfg) {
-        auto specs = cfg.list(parameter_);
-        if (specs.empty()) return nullptr;
-        if (!opened_ || specs != specs_) {
-            specs_ = specs;
-            error_.clear();
-            auto m = mail::MapList::open(specs);
-            if (!m)
-                error_ = m.error().text;
-            else if (!m->warnings().empty())
-                error_ = m->warnings().front();
-            if (!error_.empty()) util::msg_warn("{}: {}", parameter_, error_);
-            maps_ = m ? std::move(*m) : mail::MapList();
-            opened_ = true;
-        }
-        return [this](std::string_view key) -> util::Result<std::optional<std::string>> {
-            if (!error_.empty()) return util::fail(parameter_ + ": " + error_);
-            return maps_.lookup(key);
+        if (cfg.list(parameter_).empty()) return nullptr;
+        const mail::MapList* maps = &maps_.get(cfg);
+        return [this, maps](std::string_view key) -> util::Result<std::optional<std::string>> {
+            if (!maps->warnings().empty()) return util::fail(parameter_ + ": " + maps->warnings().front());
+            return maps->lookup(key);
         };
     }
 
 private:
     std::string parameter_;
-    bool opened_ = false;
-    std::vector<std::string> specs_;
-    mail::MapList maps_;
-    std::string error_;
+    mail::WatchedMaps maps_;
 };
 
 CheckTables check_tables(const mail::Config& cfg) {
