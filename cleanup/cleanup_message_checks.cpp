@@ -26,7 +26,8 @@ std::expected<MessageBuilder::Acted, Refusal> MessageBuilder::act(const CheckLoo
     Acted a;
     auto found = table(content);
     if (!found) {
-        log_.push_back(fmt::format("warning: {}: {} lookup error: {}", queue_id_, map_class, found.error().text));
+        log_.push_back(fmt::format("warning: {}: {} map lookup problem -- message not accepted, try again later: {}",
+                                   queue_id_, map_class, found.error().text));
         return std::unexpected(Refusal{'4', "4.3.0", fmt::format("{} map lookup problem", map_class)});
     }
     if (!*found) return a;

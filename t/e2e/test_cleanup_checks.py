@@ -209,3 +209,20 @@ def test_sendmail_submission_rejected_by_header_checks_bounces_to_the_sender(mak
     inst.wait_queue_empty()
     assert inst.maildir_files("alice") == []
     assert inst.queue_files("maildrop") == [] and not os.listdir(os.path.join(inst.dir, "queue", "corrupt"))
+
+
+def test_a_broken_table_defers_never_passes_mail_unchecked(make_instance):
+    inst = make_instance()
+    path = os.path.join(inst.dir, "header_checks")
+    inst.set(header_checks=table(inst, "header_checks", "/^Subject: spam/ REJECT\n/^X-(/ REJECT\n"))
+    inst.start()
+    code, text = data_reply(inst, b"Subject: spam\r\n\r\nbody\r\n")
+    assert code == 451 and text.startswith(b"4.3.0"), (code, text)
+    assert wait_log(inst, r"warning: \w+: header_checks map lookup problem -- message not accepted, try again later: "
+                          + re.escape(f"header_checks: {path}, line 2"))
+    inst.wait_queue_empty()
+    assert inst.maildir_files("alice") == []
+    # Repaired, it decides again.
+    with open(path, "w") as f:
+        f.write("/^Subject: spam/ REJECT\n")
+    assert data_reply(inst, b"Subject: spam\r\n\r\nbody\r\n")[0] == 550
