@@ -153,6 +153,7 @@ private:
     long body_checked_ = 0;     // body bytes seen by body_checks
     long body_check_limit_ = 0;  // body_checks_size_limit
     size_t line_limit_ = 2048;  // line_length_limit: longest content record written
+    bool body_mid_line_ = false;  // the last body record written is an L piece
     bool holding_ = false;      // the envelope waits while body_checks may still REDIRECT or FILTER
     std::string content_;       // content records while the envelope waits
     enum class MimeState { text, part_headers, nested_headers };

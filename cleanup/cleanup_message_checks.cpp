@@ -153,15 +153,22 @@ std::expected<void, Refusal> MessageBuilder::body_piece(char type, std::string_v
         if (a->prepend) {
             size_ += static_cast<long>(a->prepend->size()) + 1;
             out_line(dst(), *a->prepend);
+            body_mid_line_ = false;
         }
-        if (a->drop) {
-            size_ -= static_cast<long>(data.size()) + newline;
+        if (a->drop && type == rec::line && body_mid_line_) {
+            // The last piece of a line whose first pieces are written: the
+            // line still ends here.
+            size_ -= static_cast<long>(data.size());
             data = {};
+            raw = {};
+        } else if (a->drop) {
+            size_ -= static_cast<long>(data.size()) + newline;
             type = 0;
         } else if (a->replace) {
             size_ += static_cast<long>(a->replace->size()) - static_cast<long>(data.size());
             std::string text = std::move(*a->replace);
             mail::rec_append(dst(), type, text);
+            body_mid_line_ = type == rec::part;
             type = 0;
         }
     }
@@ -178,6 +185,7 @@ std::expected<void, Refusal> MessageBuilder::body_piece(char type, std::string_v
                 if (c == '\r' || c == '\n') c = ' ';
             rec_append(to, type, masked);
         }
+        body_mid_line_ = type == rec::part;
     }
     if (holding_ && (!filtering_ || body_checked_ >= body_check_limit_)) emit_envelope();
     return {};

@@ -456,3 +456,14 @@ TEST_CASE("MessageBuilder: part headers go to mime_header_checks, an attached me
         CHECK(b.result.error().text == "no attached messages");
     }
 }
+
+TEST_CASE("MessageBuilder: IGNORE of a long line's last piece still ends the line (found by cleanup_fuzz)",
+          "[cleanup][checks]") {
+    Config cfg = config("line_length_limit = 10\n");
+    CheckTables t;
+    t.body = table({{"^tail$", "IGNORE"}});
+    Run r = run(cfg, stream({"Subject: x", "", std::string(10, 'a') + "tail", "next"}), t);
+    REQUIRE(r.result);
+    CHECK(r.content.back() == "next");
+    CHECK(has(r.content, std::string(10, 'a')));
+}
