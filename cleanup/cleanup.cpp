@@ -18,12 +18,23 @@
 //   content line becomes a space (cleanup_replace_stray_cr_lf);
 //   the characters in message_strip_characters ("\0" by default: NUL,
 //   which Postfix's empty default keeps; empty keeps every byte) are
-//   removed from content.
+//   removed from content. Content checks as Postfix's header_checks(5):
+//   header_checks, mime_header_checks (MIME headers and the headers of
+//   multipart parts), nested_header_checks (an attached message's headers)
+//   and body_checks (body lines within body_checks_size_limit) answer
+//   REJECT, WARN, HOLD, DISCARD, IGNORE, REPLACE, PREPEND, REDIRECT or
+//   FILTER, each logged in Postfix's form; mail from bounces and forwarding
+//   is not inspected. Content lines are stored in pieces of at most
+//   line_length_limit (delivery joins them); a header longer than
+//   header_size_limit is cut there, and headers past four times
+//   header_size_limit in all are body.
 // SECURITY
 //   Runs as mail_owner. The record stream comes from smtpd or pickup and is
 //   parsed strictly; nothing in it is executed.
 // CONFIGURATION PARAMETERS
-//   message_size_limit, header_size_limit, hopcount_limit,
+//   message_size_limit, header_size_limit, hopcount_limit, header_checks,
+//   mime_header_checks, nested_header_checks, body_checks,
+//   body_checks_size_limit, line_length_limit,
 //   cleanup_replace_stray_cr_lf, message_strip_characters, myhostname,
 //   myorigin, queue_directory
 #include "cleanup/cleanup_service.hpp"

@@ -42,18 +42,6 @@ void mask_stray_cr_lf(std::string& text) {
         if (c == '\r' || c == '\n') c = ' ';
 }
 
-// Appends a content record as it came (raw; empty: encode it again),
-// masked when it needs it.
-void append_content(std::string& out, const mail::RecView& r, std::string_view raw, bool mask) {
-    if (!raw.empty() && (!mask || r.data.find_first_of("\r\n") == r.data.npos)) {
-        out.append(raw);
-        return;
-    }
-    std::string data(r.data);
-    if (mask) mask_stray_cr_lf(data);
-    mail::rec_append(out, r.type, data);
-}
-
 }  // namespace
 
 std::string parse_strip_characters(std::string_view text) {
@@ -97,7 +85,7 @@ constexpr size_t kFlushAt = 64 << 10;
 }  // namespace
 
 MessageBuilder::MessageBuilder(const mail::Config& cfg, std::string queue_id, long now_sec, long now_usec,
-                               Canonicalize canon, Sink sink)
+                               Canonicalize canon, Sink sink, CheckTables checks)
     : cfg_(cfg),
       queue_id_(std::move(queue_id)),
       now_sec_(now_sec),
@@ -107,10 +95,13 @@ MessageBuilder::MessageBuilder(const mail::Config& cfg, std::string queue_id, lo
       limit_(cfg.integer("message_size_limit")),
       header_limit_(cfg.integer("header_size_limit")),
       mask_cr_lf_(cfg.boolean("cleanup_replace_stray_cr_lf")),
-      strip_(parse_strip_characters(cfg.str("message_strip_characters"))) {}
+      strip_(parse_strip_characters(cfg.str("message_strip_characters"))),
+      checks_(std::move(checks)),
+      body_check_limit_(cfg.integer("body_checks_size_limit")),
+      line_limit_(static_cast<size_t>(cfg.integer("line_length_limit"))) {}
 
 size_t MessageBuilder::held_bytes() const {
-    size_t n = pending_.size() + part_.size() + out_.size() + envelope_bytes_;
+    size_t n = pending_.size() + part_.size() + out_.size() + content_.size() + envelope_bytes_;
     for (const auto& h : headers_) n += h.size();
     return n;
 }
@@ -150,6 +141,8 @@ std::expected<void, Refusal> MessageBuilder::take(const mail::RecView& r, std::s
         if (last_content_type_ == rec::part) return fail4("malformed record stream: content ends inside a line");
         if (phase_ == Phase::headers)
             if (auto f = finish_headers(); !f) return f;
+        if (auto f = mime_flush_header(); !f) return f;  // a part's header block cut short
+        if (holding_) emit_envelope();
         rec_append(out_, rec::content_end, "");
         rec_append(out_, rec::end, "");
         summary_.size = size_ + added_bytes_;
@@ -170,8 +163,7 @@ std::expected<void, Refusal> MessageBuilder::take(const mail::RecView& r, std::s
     size_ += static_cast<long>(rv.data.size()) + (rv.type == rec::line ? 1 : 0);
     if (limit_ > 0 && size_ > limit_) return std::unexpected(refuse('5', "5.3.4", "Message size exceeds fixed limit"));
     if (phase_ == Phase::headers) return take_header(rv);
-    append_content(out_, rv, raw, mask_cr_lf_);
-    return {};
+    return take_body(rv.type, rv.data, raw);
 }
 
 std::expected<void, Refusal> MessageBuilder::take_envelope(const mail::RecView& r) {
@@ -219,45 +211,56 @@ std::expected<void, Refusal> MessageBuilder::take_envelope(const mail::RecView& 
     return {};
 }
 
+namespace {
+
+// Postfix's cut of a header longer than header_size_limit: at the last line
+// boundary when that keeps 90% of the limit, else at the limit itself.
+void truncate_header(std::string& h, size_t limit) {
+    if (h.size() <= limit) return;
+    size_t nl = h.rfind('\n', limit);
+    h.resize(nl != std::string::npos && nl > limit * 9 / 10 ? nl : limit);
+}
+
+}  // namespace
+
 // A header line, or the line that ends the headers: that one and all after
-// it are the body.
+// it are the body. A header longer than header_size_limit is cut there (the
+// rest is dropped, as Postfix does); headers past kHeaderBlockFactor times
+// header_size_limit in all are body.
 std::expected<void, Refusal> MessageBuilder::take_header(const mail::RecView& r) {
     using namespace mail;
+    size_t limit = static_cast<size_t>(header_limit_);
+    auto keep_within = [&](std::string_view data, size_t room) {
+        size_t keep = std::min(data.size(), room);
+        size_ -= static_cast<long>(data.size() - keep);  // counted on arrival, dropped now
+        return data.substr(0, keep);
+    };
     if (r.type == rec::part) {
-        part_ += r.data;
-        if (static_cast<long>(part_.size()) <= header_limit_) return {};
-        // One line longer than all the headers may be: it is body, as the
-        // lines past header_size_limit are.
-        if (auto f = finish_headers(); !f) return f;
-        if (mask_cr_lf_) mask_stray_cr_lf(part_);
-        rec_append(out_, rec::line, "");  // keep headers and body apart
-        size_ += 1;
-        for (size_t i = 0; i < part_.size(); i += 4096)
-            rec_append(out_, rec::part, std::string_view(part_).substr(i, 4096));
-        part_.clear();
-        part_.shrink_to_fit();
-        phase_ = Phase::body;
+        part_ += keep_within(r.data, limit - std::min(limit, part_.size()));
         return {};
     }
-    std::string line = part_.empty() ? std::string(r.data) : part_ + std::string(r.data);
+    std::string line = part_ + std::string(keep_within(r.data, limit - std::min(limit, part_.size())));
     part_.clear();
     if (mask_cr_lf_) mask_stray_cr_lf(line);
     header_bytes_ += static_cast<long>(line.size());
     if (line.empty() || (!is_continuation(line) && header_name(line).empty()) ||
-        (is_continuation(line) && headers_.empty()) || header_bytes_ > header_limit_) {
+        (is_continuation(line) && headers_.empty()) || header_bytes_ > kHeaderBlockFactor * header_limit_) {
         if (auto f = finish_headers(); !f) return f;
-        if (!line.empty()) {  // keep headers and body apart
-            rec_append(out_, rec::line, "");
-            size_ += 1;
-        }
-        rec_append_line(out_, line);
         phase_ = Phase::body;
-        return {};
+        if (line.empty()) {
+            rec_append_line(dst(), line);
+            return {};
+        }
+        rec_append(dst(), rec::line, "");  // keep headers and body apart
+        size_ += 1;
+        return take_body(rec::line, line, {});
     }
-    if (is_continuation(line))
-        headers_.back() += "\n" + line;
-    else
-        headers_.push_back(std::move(line));
+    std::string& h = is_continuation(line) ? headers_.back() : headers_.emplace_back();
+    if (!h.empty()) h += "\n";
+    h += line;
+    size_t before = h.size();
+    truncate_header(h, limit);
+    size_ -= static_cast<long>(before - h.size());
     return {};
 }
 
@@ -267,6 +270,8 @@ std::expected<void, Refusal> MessageBuilder::finish_headers() {
     using namespace mail;
     if (!have_sender_) return fail4("no sender");
     bool local_origin = attr("origin") == "local";
+    if (auto c = check_headers(); !c) return c;
+    if (filtering_ && (checks_.mime || checks_.nested)) mime_start(headers_);
     if (attr("extract") == "1") {
         // sendmail -t: recipients from To:, Cc: and Bcc:, added to any given.
         for (const auto& h : headers_) {
@@ -358,42 +363,27 @@ std::expected<void, Refusal> MessageBuilder::finish_headers() {
     // Size counts the headers cleanup adds, as the mailbox will hold them.
     for (const auto& h : added) added_bytes_ += static_cast<long>(h.size()) + 1;
 
-    rec_append(out_, rec::version, "1");
-    rec_append(out_, rec::time, fmt::format("{} {}", now_sec_, now_usec_));
-    rec_append(out_, rec::size, std::string(kSizeWidth, '0'));  // patched at the end
-    size_offset_ = out_offset_ + out_.size() - kSizeWidth;
-    rec_append(out_, rec::sender, sender_);
-    for (const auto& [n, v] : attrs_)
-        // What smtpd says only for the Received: header stays out of the queue file.
-        // So do the instructions for cleanup itself.
-        if (n != "sasl_received_header" && n != "tls_received" && n != "hold" && n != "discard")
-            rec_append(out_, rec::attr, n + "=" + v);
-    for (const auto& rc : rcpts_) {
-        if (rc.original != rc.canonical) rec_append(out_, rec::orig_rcpt, rc.original);
-        if (rc.notify != 0) rec_append(out_, rec::dsn_notify, std::to_string(rc.notify));
-        if (!rc.orcpt.empty()) rec_append(out_, rec::dsn_orcpt, rc.orcpt);
-        rec_append(out_, rec::rcpt, rc.canonical);
-    }
-    rec_append(out_, rec::message, "");
     auto add_lines = [&](std::string_view text) {
         size_t p = 0;
         for (;;) {
             size_t nl = text.find('\n', p);
-            rec_append_line(out_, text.substr(p, nl == text.npos ? text.npos : nl - p));
+            out_line(content_, text.substr(p, nl == text.npos ? text.npos : nl - p));
             if (nl == text.npos) break;
             p = nl + 1;
         }
     };
     // Received goes first (it is a trace header); the others follow the
-    // client's headers, as Postfix places them.
+    // client's headers, as Postfix places them. They wait in content_ for
+    // the envelope, which body_checks may still change (REDIRECT, FILTER).
     size_t trace = requeued ? 0 : 1;
     for (size_t i = 0; i < trace; ++i) add_lines(added[i]);
     for (const auto& h : headers_) add_lines(h);
     for (size_t i = trace; i < added.size(); ++i) add_lines(added[i]);
+    holding_ = true;
+    if (!filtering_ || !checks_.body || body_check_limit_ <= 0) emit_envelope();
 
     summary_.message_id = message_id;
     summary_.sender = sender_;
-    summary_.recipients = rcpts_.size();
     summary_.hold = attr("hold") == "yes";
     summary_.discard = attr("discard") == "yes";
     headers_.clear();

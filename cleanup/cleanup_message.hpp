@@ -7,11 +7,14 @@
 // fixed-width placeholder and patched (MessageBuilder::size_patch).
 #pragma once
 
+#include "cleanup/cleanup_checks.hpp"
 #include "mail/config.hpp"
 #include "mail/record.hpp"
 #include "util/result.hpp"
 
 #include <functional>
+#include <optional>
+#include <utility>
 #include <set>
 #include <string>
 #include <string_view>
@@ -23,6 +26,7 @@ struct Refusal {
     char status;  // '4' or '5'
     std::string dsn;
     std::string text;
+    bool content = false;  // header/body_checks REJECT: text is the whole reason after the code
 };
 
 struct CleanupInput {
@@ -41,6 +45,9 @@ struct CleanupOutput {
     // What smtpd's access tables asked for (HOLD, DISCARD).
     bool hold = false;
     bool discard = false;
+    // What header/body_checks asked for (logged as they matched).
+    bool check_hold = false;
+    bool check_discard = false;
 };
 
 // Canonicalises an address (the trivial-rewrite service in production).
@@ -58,7 +65,7 @@ public:
     static constexpr size_t kSizeWidth = 12;  // digits of the size record
 
     MessageBuilder(const mail::Config& cfg, std::string queue_id, long now_sec, long now_usec, Canonicalize canon,
-                   Sink sink);
+                   Sink sink, CheckTables checks = {});
     // The next bytes of the client's stream, split anywhere. Bytes after
     // the end-of-content record are ignored.
     std::expected<void, Refusal> feed(std::string_view bytes);
@@ -73,6 +80,11 @@ public:
     const CleanupOutput& summary() const { return summary_; }
     // What the builder holds now (for tests of the memory bound).
     size_t held_bytes() const;
+    // The log lines of header/body_checks since the last call, oldest first.
+    std::vector<std::string> take_log() { return std::exchange(log_, {}); }
+    // The headers in all are held up to this many times header_size_limit;
+    // the lines after that are body.
+    static constexpr long kHeaderBlockFactor = 4;
 
 private:
     enum class Phase { envelope, headers, body, ended };
@@ -82,6 +94,26 @@ private:
     std::expected<void, Refusal> finish_headers();
     std::expected<void, Refusal> flush();
     std::string attr(std::string_view name) const;
+    // Content checks (cleanup_message_checks.cpp).
+    struct Acted {
+        bool drop = false;
+        std::optional<std::string> replace;
+        std::optional<std::string> prepend;
+    };
+    std::expected<Acted, Refusal> act(const CheckLookup& table, std::string_view map_class, bool in_header,
+                                      std::string_view content);
+    std::expected<void, Refusal> check_headers();
+    std::expected<void, Refusal> take_body(char type, std::string_view data, std::string_view raw);
+    std::expected<void, Refusal> body_piece(char type, std::string_view data, std::string_view raw);
+    // MIME structure for mime_header_checks and nested_header_checks
+    // (cleanup_message_mime.cpp).
+    void mime_start(const std::vector<std::string>& headers);
+    void mime_content_type(std::string_view header);
+    std::expected<void, Refusal> mime_line(char type, std::string_view data, std::string_view raw);
+    std::expected<void, Refusal> mime_flush_header();
+    void emit_envelope();
+    std::string& dst() { return holding_ ? content_ : out_; }
+    void out_line(std::string& to, std::string_view line);
 
     const mail::Config& cfg_;
     std::string queue_id_;
@@ -112,6 +144,24 @@ private:
     bool mask_cr_lf_ = true;
     std::string strip_;  // message_strip_characters, unescaped
     char last_content_type_ = 0;
+    // header/body_checks
+    CheckTables checks_;
+    bool filtering_ = false;  // checks apply (not to bounces and forwarded copies; off after REJECT, DISCARD)
+    CheckLogContext log_context_;
+    std::vector<std::string> log_;
+    std::string redirect_, filter_;
+    long body_checked_ = 0;     // body bytes seen by body_checks
+    long body_check_limit_ = 0;  // body_checks_size_limit
+    size_t line_limit_ = 2048;  // line_length_limit: longest content record written
+    bool body_mid_line_ = false;  // the last body record written is an L piece
+    bool holding_ = false;      // the envelope waits while body_checks may still REDIRECT or FILTER
+    std::string content_;       // content records while the envelope waits
+    enum class MimeState { text, part_headers, nested_headers };
+    MimeState mime_state_ = MimeState::text;
+    std::vector<std::string> boundaries_;  // "--boundary" of each multipart level, innermost last
+    bool nested_next_ = false;             // this header block is a message/rfc822 part's: its body is a message
+    std::string mime_line_;                // a part header line arriving in pieces
+    std::string mime_header_;              // a part header, lines joined by "\n"
     std::string out_;        // output not yet given to the sink
     size_t out_offset_ = 0;  // bytes given to the sink so far
     size_t size_offset_ = 0;

@@ -4,6 +4,7 @@
 #include "cleanup/cleanup_message.hpp"
 #include "mail/address.hpp"
 #include "mail/clients.hpp"
+#include "mail/maps.hpp"
 #include "mail/record.hpp"
 #include "server/server.hpp"
 #include "mail/mail_proto.hpp"
@@ -24,6 +25,43 @@ namespace {
 
 void answer(int fd, const mail::proto::CleanupReply& reply) {
     util::attr_write(fd, mail::proto::encode(reply));
+}
+
+// The tables of header_checks, mime_header_checks, nested_header_checks and
+// body_checks, opened once and again when one changes (a regexp: or pcre:
+// file rewritten, a hash: table rebuilt). A table that cannot be opened
+// (missing, or an error at a line) is an error at every lookup: mail waits
+// (4.3.0) rather than pass unchecked.
+class CheckMaps {
+public:
+    explicit CheckMaps(std::string parameter) : parameter_(parameter), maps_(std::move(parameter)) {}
+    CheckLookup lookup(const mail::Config& cfg) {
+        if (cfg.list(parameter_).empty()) return nullptr;
+        const mail::MapList* maps = &maps_.get(cfg);
+        return [this, maps](std::string_view key) -> util::Result<std::optional<std::string>> {
+            if (!maps->warnings().empty()) return util::fail(parameter_ + ": " + maps->warnings().front());
+            return maps->lookup(key);
+        };
+    }
+
+private:
+    std::string parameter_;
+    mail::WatchedMaps maps_;
+};
+
+CheckTables check_tables(const mail::Config& cfg) {
+    static CheckMaps header("header_checks"), mime("mime_header_checks"), nested("nested_header_checks"),
+        body("body_checks");
+    return {header.lookup(cfg), mime.lookup(cfg), nested.lookup(cfg), body.lookup(cfg)};
+}
+
+void print_log(std::vector<std::string> lines) {
+    for (auto& l : lines) {
+        if (l.starts_with("warning: "))
+            util::msg_warn("{}", std::string_view(l).substr(9));
+        else
+            util::msg_info("{}", l);
+    }
 }
 
 }  // namespace
@@ -54,7 +92,8 @@ void serve(server::ServerContext& ctx, util::Fd client, mail::RewriteClient& rew
                                    return util::fail("queue file write error");
                                }
                                return {};
-                           });
+                           },
+                           check_tables(ctx.config));
     char buf[65536];
     while (!builder.ended()) {
         ssize_t n = ::read(client.get(), buf, sizeof buf);
@@ -65,27 +104,32 @@ void serve(server::ServerContext& ctx, util::Fd client, mail::RewriteClient& rew
             util::msg_warn("{}: {}", id, why);
             return answer(client.get(), {'4', id, "4.3.0", why});
         }
-        if (auto fed = builder.feed(std::string_view(buf, static_cast<size_t>(n))); !fed) {
-            if (write_failed) {
+        auto fed = builder.feed(std::string_view(buf, static_cast<size_t>(n)));
+        print_log(builder.take_log());
+        if (!fed) {
+            if (write_failed || fed.error().content) {
                 // logged where it happened
             } else if (fed.error().status == '4') {  // the client's fault: a broken stream
                 util::msg_warn("{}: {}", id, fed.error().text);
             } else {
                 util::msg_info("{}: reject: {} {}", id, fed.error().dsn, fed.error().text);
             }
-            return answer(client.get(), {fed.error().status, id, fed.error().dsn, fed.error().text});
+            return answer(client.get(), {fed.error().status, id, fed.error().dsn, fed.error().text, fed.error().content});
         }
     }
     const CleanupOutput& summary = builder.summary();
-    if (summary.discard) {
-        // An access table's DISCARD: the client is told it was delivered.
-        util::msg_info("{}: discard: message-id={} from=<{}>: smtpd access table", id, summary.message_id,
-                       mail::quote_address(summary.sender));
+    if (summary.discard || summary.check_discard) {
+        // An access table's or a content check's DISCARD: the client is
+        // told it was delivered (the check's line is logged already).
+        if (!summary.check_discard)
+            util::msg_info("{}: discard: message-id={} from=<{}>: smtpd access table", id, summary.message_id,
+                           mail::quote_address(summary.sender));
         return answer(client.get(), {'0', id, "", ""});
     }
+    bool hold = summary.hold || summary.check_hold;
     auto patch = builder.size_patch();
     auto done = file->write_at(patch.offset, patch.bytes);
-    if (done) done = file->commit(summary.hold ? ctx.queue.dir(mail::Queue::hold) : std::string());
+    if (done) done = file->commit(hold ? ctx.queue.dir(mail::Queue::hold) : std::string());
     if (!done) {
         util::msg_warn("{}: {}", id, done.error().text);
         return answer(client.get(), {'4', id, "4.3.0", "queue file write error"});

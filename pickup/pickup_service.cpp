@@ -4,6 +4,7 @@
 #include "mail/clients.hpp"
 #include "mail/mail_proto.hpp"
 #include "mail/smtputf8.hpp"
+#include "pickup/pickup_bounce.hpp"
 #include "pickup/pickup_file.hpp"
 #include "server/server.hpp"
 #include "util/attr.hpp"
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <ctime>
 #include <cstring>
 
 namespace kurir::pickup {
@@ -75,6 +77,27 @@ bool pick_up(const server::ServerContext& ctx, const std::string& id) {
         return false;
     }
     if (answer->status == '0') {
+        if (::unlink(path.c_str()) < 0) util::msg_warn("remove {}: {}", path, std::strerror(errno));
+        return true;
+    }
+    if (answer->status == '5' && answer->content) {
+        // header/body_checks REJECT: the sender hears of it by mail, as from
+        // Postfix (sendmail exited 0 long ago); the maildrop file is done.
+        if (picked->sender.empty()) {
+            util::msg_info("{}: content rejected, sender is <>: no notice", answer->queue_id);
+        } else {
+            auto notice = refusal_notice(ctx.config, *picked, *answer, static_cast<long>(::time(nullptr)));
+            auto sent = mail::submit_to_cleanup(ctx.queue,
+                                                mail::compose_cleanup_stream({"origin=bounce"}, "", {notice.recipient},
+                                                                             notice.text),
+                                                static_cast<int>(ctx.config.seconds("ipc_timeout")));
+            if (!sent || sent->status != '0') {
+                util::msg_warn("maildrop/{}: cannot queue a bounce notice: {}; will try again", id,
+                               sent ? sent->reason : sent.error().text);
+                return false;
+            }
+            util::msg_info("{}: sender non-delivery notification: {}", answer->queue_id, sent->queue_id);
+        }
         if (::unlink(path.c_str()) < 0) util::msg_warn("remove {}: {}", path, std::strerror(errno));
         return true;
     }

@@ -58,12 +58,22 @@ void Manager::load(const std::string& id) {
         maybe_finish(m);
         return;
     }
+    // A header/body_checks FILTER transport:destination (cleanup's
+    // content_filter record) sends every recipient there, as Postfix's qmgr;
+    // without a destination the recipient's own next hop is used.
+    std::string filter = m.env.attr("content_filter");
+    size_t colon = filter.find(':');
     std::vector<Route> routes;
     for (const auto& r : m.env.recipients) {
         if (r.done) continue;
         auto res = rewrite_.resolve(r.address);
         if (!res) {
             m.deferred.push_back(temporary_outcome(r.offset, "address resolver failure: " + res.error().text));
+            continue;
+        }
+        if (colon != std::string::npos && colon > 0) {
+            std::string nexthop = filter.substr(colon + 1);
+            routes.push_back({r.offset, filter.substr(0, colon), nexthop.empty() ? res->nexthop : nexthop});
             continue;
         }
         routes.push_back({r.offset, res->transport, res->nexthop});

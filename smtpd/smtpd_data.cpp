@@ -179,6 +179,9 @@ void Session::cleanup_said(const util::Attrs& frame) {
     std::string text;
     if (answer->status == '0') {
         text = fmt::format("250 2.0.0 Ok: queued as {}", answer->queue_id);
+    } else if (answer->content) {
+        // header/body_checks REJECT: Postfix's "550 5.7.1 <text>" (451 for a 4.x.x text).
+        text = fmt::format("{} {} {}", answer->status == '5' ? "550" : "451", answer->dsn, answer->reason);
     } else {
         std::string code = answer->status == '5' ? (answer->dsn == "5.3.4" ? "552" : "554") : "451";
         text = fmt::format("{} {} Error: {}", code, answer->dsn, answer->reason);

@@ -52,7 +52,7 @@ util::Result<CleanupAnswer> submit_to_cleanup(const QueueDir& queue, std::string
     if (auto w = util::write_all(fd->get(), stream, "cleanup"); !w) return std::unexpected(w.error());
     if (auto r = next(); !r) return std::unexpected(r.error());
     const auto& reply = *cleanup.reply();
-    return CleanupAnswer{reply.status, reply.queue_id, reply.reason};
+    return CleanupAnswer{reply.status, reply.queue_id, reply.reason, reply.dsn, reply.content};
 }
 
 util::Result<void> CleanupConversation::take(const util::Attrs& frame) {

@@ -55,6 +55,8 @@ struct CleanupAnswer {
     char status;  // '0' queued and durable, '4' try again, '5' refused
     std::string queue_id;
     std::string reason;
+    std::string dsn;
+    bool content = false;  // refused by header/body_checks
 };
 // What cleanup says to a submitter, one frame at a time: its hello (the
 // queue id), then its reply. Both submitters read it here: submit_to_cleanup

@@ -172,6 +172,7 @@ util::Attrs encode(const CleanupReply& m) {
     a.add("queue_id", m.queue_id);
     a.add("dsn", m.dsn);
     a.add("reason", m.reason);
+    a.add("content", m.content ? "yes" : "no");
     return a;
 }
 
@@ -187,6 +188,11 @@ util::Result<CleanupReply> decode_cleanup_reply(const util::Attrs& a) {
     TRY_INTO(m.dsn, r.text("dsn"));
     if (m.status != '0' && (!valid_dsn(m.dsn) || m.dsn[0] != m.status)) return r.fail("malformed dsn: \"" + m.dsn + "\"");
     TRY_INTO(m.reason, r.text("reason"));
+    std::string content;
+    TRY_INTO(content, r.text("content"));
+    if (content != "yes" && content != "no") return r.fail("malformed content: \"" + content + "\"");
+    m.content = content == "yes";
+    if (m.content && m.status == '0') return r.fail("content rejection of a queued message");
     TRY(r.close());
     return m;
 }

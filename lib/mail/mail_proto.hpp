@@ -13,7 +13,8 @@
 //   cleanup-hello/1     cleanup -> client    queue_id
 //   cleanup-reply/1     cleanup -> client    status ("0" queued and durable,
 //                                            "4" try again, "5" refused)
-//                                            queue_id dsn reason
+//                                            queue_id dsn reason content ("yes":
+//                                            header/body_checks REJECT, "no")
 //   rewrite-request/1   client -> rewrite    request ("rewrite" | "resolve")
 //                                            address
 //   rewrite-reply/1     rewrite -> client    address
@@ -87,6 +88,9 @@ struct CleanupReply {
     std::string queue_id;
     std::string dsn;     // empty when queued
     std::string reason;  // empty when queued
+    // header/body_checks REJECT: the reason is the whole text after the
+    // code ("550 5.7.1 message content rejected"), as Postfix's smtpd says it.
+    bool content = false;
 };
 
 struct RewriteRequest {

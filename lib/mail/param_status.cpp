@@ -15,10 +15,10 @@ namespace {
 // commonly sets. Sorted, for binary search; a unit test keeps it disjoint
 // from the table. A Postfix name missing here is reported as unknown,
 // which is a warning in main.cf as well.
-constexpr std::array<std::string_view, 242> kUnimplemented{
+constexpr std::array<std::string_view, 236> kUnimplemented{
     "address_verify_map", "address_verify_sender", "always_add_missing_headers", "always_bcc",
     "append_at_myorigin", "append_dot_mydomain", "authorized_flush_users", "authorized_mailq_users",
-    "authorized_submit_users", "biff", "body_checks", "body_checks_size_limit", "bounce_template_file",
+    "authorized_submit_users", "biff", "bounce_template_file",
     "broken_sasl_auth_clients", "canonical_classes", "canonical_maps", "command_directory",
     "command_expansion_filter", "compatibility_level", "content_filter", "data_directory", "debug_peer_level",
     "debug_peer_list", "default_database_type", "default_delivery_slot_cost", "default_destination_rate_delay",
@@ -28,9 +28,9 @@ constexpr std::array<std::string_view, 242> kUnimplemented{
     "disable_vrfy_command", "dnssec_probe", "duplicate_filter_limit", "empty_address_recipient",
     "enable_long_queue_ids", "enable_original_recipient", "error_notice_recipient", "expand_owner_alias",
     "export_environment", "fallback_transport", "fallback_transport_maps", "fast_flush_domains", "forward_path",
-    "hash_queue_depth", "hash_queue_names", "header_address_token_limit", "header_checks", "header_from_format",
+    "hash_queue_depth", "hash_queue_names", "header_address_token_limit", "header_from_format",
     "html_directory", "import_environment", "in_flow_delay", "info_log_address_format",
-    "initial_destination_concurrency", "line_length_limit",
+    "initial_destination_concurrency",
     "lmtp_sasl_auth_enable", "lmtp_tls_security_level", "local_command_shell",
     "local_destination_concurrency_limit", "local_destination_recipient_limit", "local_header_rewrite_clients",
     "local_transport", "luser_relay", "mailbox_command_maps", "mailbox_delivery_lock",
@@ -38,7 +38,7 @@ constexpr std::array<std::string_view, 242> kUnimplemented{
     "manpage_directory", "masquerade_classes", "masquerade_domains", "masquerade_exceptions",
     "message_drop_headers", "message_reject_characters", "meta_directory", "milter_connect_macros",
     "milter_default_action", "milter_header_checks", "milter_macro_daemon_name", "milter_mail_macros",
-    "milter_protocol", "mime_header_checks", "mime_nesting_limit", "mynetworks_style", "nested_header_checks",
+    "milter_protocol", "mime_nesting_limit", "mynetworks_style",
     "newaliases_path", "non_smtpd_milters", "notify_classes", "owner_request_special",
     "parent_domain_matches_subdomains", "permit_mx_backup_networks", "postlog_service_name",
     "postscreen_access_list", "postscreen_cache_map", "postscreen_dnsbl_action", "postscreen_dnsbl_sites",

@@ -12,7 +12,7 @@ import tempfile
 from instance import PREFIX, free_port, wait_for
 
 CONF = os.path.join(PREFIX, "sbin", "kurir-conf")
-REMOVED = ("command_directory", "forward_path", "in_flow_delay", "info_log_address_format", "line_length_limit",
+REMOVED = ("command_directory", "forward_path", "in_flow_delay", "info_log_address_format",
            "local_destination_concurrency_limit",
            "smtpd_use_tls", "smtpd_tls_CAfile", "smtpd_sasl_local_domain")
 

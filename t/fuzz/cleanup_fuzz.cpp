@@ -90,5 +90,43 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto patch = b.size_patch();
     pieces.replace(patch.offset, patch.bytes.size(), patch.bytes);
     FUZZ_CHECK(pieces == out->file);
+
+    // With every content check answering an action chosen by the key, the
+    // result is still a queue file that reads back with its size, or a
+    // refusal with a DSN of its class.
+    static const char* const kActions[] = {"DUNNO", "WARN w", "HOLD", "IGNORE", "REPLACE X-R: r", "PREPEND X-P: p",
+                                           "REDIRECT r@example", "FILTER smtp:[127.0.0.1]:25", "REJECT 4.7.1 later",
+                                           "DISCARD", "REJECT", "REPLACE", "BOGUS x"};
+    auto decide = [](std::string_view key) -> util::Result<std::optional<std::string>> {
+        size_t h = key.size();
+        for (char c : key.substr(0, 16)) h = h * 31 + static_cast<unsigned char>(c);
+        if (h % 3 != 0) return std::optional<std::string>();
+        return std::optional<std::string>(kActions[h % std::size(kActions)]);
+    };
+    std::string checked;
+    cleanup::MessageBuilder c(config(), input.queue_id, input.now_sec, input.now_usec, identity,
+                              [&](std::string_view bytes) -> util::Result<void> {
+                                  checked.append(bytes);
+                                  return {};
+                              },
+                              cleanup::CheckTables{decide, decide, decide, decide});
+    auto fed = c.feed(in);
+    (void)c.take_log();
+    if (!fed) {
+        FUZZ_CHECK(fed.error().status == '4' || fed.error().status == '5');
+        FUZZ_CHECK(!fed.error().dsn.empty() && fed.error().dsn[0] == fed.error().status);
+        return 0;
+    }
+    FUZZ_CHECK(c.ended());
+    auto cpatch = c.size_patch();
+    checked.replace(cpatch.offset, cpatch.bytes.size(), cpatch.bytes);
+    auto cenv = mail::parse_queue_file(checked);
+    FUZZ_CHECK(cenv.has_value());
+    long cbytes = 0;
+    FUZZ_CHECK(mail::for_each_content_line(checked, *cenv, [&](std::string_view l) {
+        cbytes += static_cast<long>(l.size()) + 1;
+    }));
+    if (kurir::fuzz::strict()) FUZZ_CHECK(cbytes == cenv->content_size);
+    else FUZZ_CHECK(cbytes <= cenv->content_size + 1);
     return 0;
 }

@@ -637,7 +637,7 @@ TEST_CASE("MessageBuilder: a 5 MB body streams through, the builder holds a boun
     CHECK(content.back() == std::string(75, 'x'));
 }
 
-TEST_CASE("MessageBuilder: a header line longer than header_size_limit is body, never held whole", "[cleanup]") {
+TEST_CASE("MessageBuilder: a header line longer than header_size_limit is cut there, never held whole", "[cleanup]") {
     Stream st;
     st.lines = {"Subject: x", "X-Huge: " + std::string(300000, 'h'), "after"};
     size_t max_held = 0;
@@ -650,7 +650,8 @@ TEST_CASE("MessageBuilder: a header line longer than header_size_limit is body, 
     auto blank = std::find(content.begin(), content.end(), "");
     REQUIRE(blank != content.end());
     CHECK(std::find(content.begin(), blank, "Subject: x") != blank);
-    CHECK(*(blank + 1) == "X-Huge: " + std::string(300000, 'h'));
+    // Postfix's header_size_limit: the excess is discarded.
+    CHECK(std::find(content.begin(), blank, "X-Huge: " + std::string(102400 - 8, 'h')) != blank);
     CHECK(content.back() == "after");
     CHECK(env->content_size == content_bytes(content));
 }

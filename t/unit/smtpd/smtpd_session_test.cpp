@@ -212,6 +212,27 @@ TEST_CASE("smtpd: cleanup's refusal is the client's answer, with its code", "[sm
     CHECK(r[0] == "552 5.3.4 Error: message too big");
 }
 
+TEST_CASE("smtpd: a header/body_checks REJECT is answered as Postfix's, 550 and cleanup's text", "[smtpd_session]") {
+    struct Row {
+        mail::proto::CleanupReply reply;
+        const char* answer;
+    };
+    const Row rows[] = {
+        {{'5', "4jhx8r6SLH89sxY", "5.7.1", "message content rejected", true}, "550 5.7.1 message content rejected"},
+        {{'5', "4jhx8r6SLH89sxY", "5.7.0", "no spam here", true}, "550 5.7.0 no spam here"},
+        {{'4', "4jhx8r6SLH89sxY", "4.7.1", "try later", true}, "451 4.7.1 try later"},
+    };
+    for (const auto& row : rows) {
+        Fixture f;
+        StandInCleanup cleanup(f.ctx.queue.private_socket("cleanup"), row.reply);
+        f.talk("EHLO client.test\r\n", 2);
+        f.talk("MAIL FROM:<s@client.test>\r\nRCPT TO:<alice@mx.test>\r\nDATA\r\n", 3);
+        auto r = f.talk("Subject: hi\r\n\r\nbody\r\n.\r\n", 1);
+        REQUIRE(r.size() == 1);
+        CHECK(r[0] == row.answer);
+    }
+}
+
 TEST_CASE("smtpd: past smtpd_junk_command_limit each NOOP, RSET or VRFY counts as an error", "[smtpd_session]") {
     Fixture f("smtpd_junk_command_limit = 2\nsmtpd_hard_error_limit = 3\n");
     f.talk("", 1);

@@ -78,6 +78,12 @@ TEST_CASE("cleanup hello and reply round-trip and refuse damage", "[mail_proto]"
     CHECK_FALSE(decode_cleanup_reply(with(a, 3, "4.3.0")));  // dsn of another class
     CHECK_FALSE(decode_cleanup_reply(with(a, 3, "5.x.0")));
     CHECK(decode_cleanup_reply(encode(CleanupReply{'0', "4Q1abcXyz", "", ""})));
+    CHECK_FALSE(r->content);
+    auto content = decode_cleanup_reply(encode(CleanupReply{'5', "4Q1abcXyz", "5.7.1", "message content rejected", true}));
+    REQUIRE(content);
+    CHECK(content->content);
+    CHECK_FALSE(decode_cleanup_reply(with(encode(refused), 5, "maybe")));
+    CHECK_FALSE(decode_cleanup_reply(encode(CleanupReply{'0', "4Q1abcXyz", "", "", true})));
 }
 
 TEST_CASE("rewrite and resolve round-trip and refuse damage", "[mail_proto]") {

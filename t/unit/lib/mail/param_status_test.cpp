@@ -18,7 +18,7 @@ TEST_CASE("param_status: implemented, a Postfix parameter kurir lacks, unknown",
         CHECK(param_status(name) == ParamStatus::implemented);
     // Those the table once carried without a reader, and an admin's usual lines.
     for (std::string_view name :
-         {"command_directory", "forward_path", "in_flow_delay", "info_log_address_format", "line_length_limit",
+         {"command_directory", "forward_path", "in_flow_delay", "info_log_address_format", "mime_nesting_limit",
           "local_destination_concurrency_limit", "smtpd_sasl_local_domain",
           "smtpd_tls_CAfile", "smtpd_use_tls", "smtpd_tls_session_cache_database", "biff", "compatibility_level",
           "readme_directory", "append_dot_mydomain", "virtual_alias_maps", "smtpd_milters",
