@@ -2,7 +2,9 @@
 // during DATA, a record stream to cleanup. Many sessions share one loop.
 #pragma once
 
+#include "mail/bdat.hpp"
 #include "mail/clients.hpp"
+#include "mail/ehlo_keywords.hpp"
 #include "mail/maps.hpp"
 #include "mail/local_recipients.hpp"
 #include "server/dns_channel.hpp"
@@ -52,6 +54,7 @@ struct SmtpdPolicy {
     long timeout = 0;
     long session_time_limit = 0;  // seconds, 0: none
     bool reject_bare_newline = false;
+    mail::EhloDiscard discard_ehlo;  // smtpd_discard_ehlo_keywords
     // local_recipient_maps: who exists in the local domains.
     mail::LocalRecipients local_recipients;
     mail::RestrictionPolicy restrictions;  // smtpd_*_restrictions and their classes
@@ -142,6 +145,15 @@ private:
     void do_mail(const mail::SmtpCommand& cmd);
     void do_rcpt(const mail::SmtpCommand& cmd);
     void do_data();
+    bool start_message();
+    // CHUNKING (smtpd_bdat.cpp; the bytes in smtpd_data.cpp)
+    void do_bdat(const mail::SmtpCommand& cmd);
+    void skip_bdat_chunk(const mail::BdatCommand& chunk);
+    void fail_bdat(const mail::BdatCommand& chunk);
+    void handle_bdat_bytes();
+    void bdat_chunk_done();
+    void finish_bdat_content();
+    bool chunking_offered() const;
     util::Result<std::optional<std::vector<std::string>>> sender_owners(std::string_view sender) const;
     void do_auth(const mail::SmtpCommand& cmd);
     void auth_line(std::string_view line);
@@ -167,7 +179,8 @@ private:
     // auth_response: waiting for the client's answer to a 334;
     // auth_waiting: waiting for the SASL backend.
     // checking: a restriction waits for a DNS answer, a rate limit for anvil.
-    enum class State { command, data, waiting_cleanup, closing, auth_response, auth_waiting, checking };
+    // bdat: reading a BDAT chunk's bytes.
+    enum class State { command, data, waiting_cleanup, closing, auth_response, auth_waiting, checking, bdat };
 
     server::ServerContext& ctx_;
     const SmtpdPolicy& policy_;
@@ -206,6 +219,17 @@ private:
     long data_size_ = 0;
     bool too_big_ = false;
     bool discard_line_ = false;
+    // BDAT: the transaction's content reader (set: the message goes by
+    // BDAT), the chunk being read, whether it is dropped, whether it is the
+    // last, its size, the message's size so far; bdat_failed_: a chunk
+    // failed, later ones are dropped until one with LAST (as Postfix).
+    std::unique_ptr<mail::BdatReader> bdat_;
+    mail::BdatChunk bdat_chunk_;
+    bool bdat_discard_ = false;
+    bool bdat_last_ = false;
+    uint64_t bdat_size_ = 0;
+    uint64_t bdat_total_ = 0;
+    bool bdat_failed_ = false;
     int errors_ = 0;
     long junk_ = 0;  // NOOP, RSET and VRFY commands seen
     std::map<std::string, int> counts_;  // commands seen, for the disconnect line
