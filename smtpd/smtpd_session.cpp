@@ -263,11 +263,15 @@ void Session::on_client_event(bufferevent*, short what, void* arg) {
     if (what & BEV_EVENT_TIMEOUT) {
         if (s->state_ == State::closing) return s->close();  // it never took the last reply
         util::msg_info("timeout after {} from {}",
-                       s->state_ == State::data ? "DATA" : s->state_ == State::bdat ? "BDAT" : "command", s->client_id());
+                       s->state_ == State::data                  ? "DATA"
+                       : s->state_ == State::bdat || s->bdat_ ? "BDAT"
+                                                                 : "command",
+                       s->client_id());
         s->abort_cleanup();
         return s->close_now(fmt::format("421 4.4.2 {} Error: timeout exceeded", s->policy_.hostname));
     }
-    if (s->state_ == State::data || s->state_ == State::waiting_cleanup || s->state_ == State::bdat)
+    // A BDAT transaction is "after BDAT" between its chunks too, as Postfix.
+    if (s->state_ == State::data || s->state_ == State::waiting_cleanup || s->state_ == State::bdat || s->bdat_)
         util::msg_info("lost connection after {} from {}", s->bdat_ || s->state_ == State::bdat ? "BDAT" : "DATA",
                        s->client_id());
     s->abort_cleanup();

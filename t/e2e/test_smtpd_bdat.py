@@ -251,3 +251,13 @@ def test_huge_claimed_chunk_costs_no_memory(make_instance):
         assert peak_rss_kb(pid) < 48 * 1024, "smtpd buffered the chunk"
     wait_for(lambda: re.search(r"lost connection after BDAT from localhost\[127\.0\.0\.1\]", inst.log()), 30,
              "the lost connection logged")
+
+
+def test_client_gone_between_chunks_is_lost_after_bdat(make_instance):
+    inst = make_instance().start()
+    with RawSMTP(inst.port) as c:
+        envelope(c)
+        assert bdat(c, b"Subject: x\r\n")[0] == 250
+    wait_for(lambda: re.search(r"lost connection after BDAT from localhost\[127\.0\.0\.1\]", inst.log()), 30,
+             "the lost connection logged")
+    inst.wait_queue_empty()  # nothing was queued
