@@ -5,7 +5,9 @@
 // restrictions, cleanup's answer, 250 with the queue id.
 //
 // Replies and errors as Postfix's smtpd: "250 2.0.0 Ok: n bytes" per chunk,
-// "250 2.0.0 Ok: N bytes queued as ID" at the end. A count that cannot be
+// "250 2.0.0 Ok: N bytes queued as ID" at the end (N counted as Postfix
+// does: each line and 2 for its end, the same as the chunks' sum when every
+// line ends in CRLF). message_size_limit applies to the chunks' sum. A count that cannot be
 // read leaves no way to find the next command: 521 and the session ends.
 // Every other refusal reads and drops the chunk's bytes (RFC 3030 section
 // 4.2), and a failed transaction drops its later chunks ("551 5.0.0
@@ -48,7 +50,10 @@ void Session::do_bdat(const mail::SmtpCommand& cmd) {
         error_reply("554 5.5.1 Error: no valid recipients");
         return fail_bdat(chunk);
     }
-    if (chunk.size == 0 && !chunk.last) return error_reply("551 5.7.1 Null BDAT request");
+    if (chunk.size == 0 && !chunk.last) {  // fails the transaction, as Postfix
+        error_reply("551 5.7.1 Null BDAT request");
+        return fail_bdat(chunk);
+    }
     // message_size_limit: the chunks so far and this one (bdat_total_ never
     // passes the limit, so the subtraction cannot wrap).
     if (uint64_t limit = policy_.size_limit > 0 ? static_cast<uint64_t>(policy_.size_limit) : 0;
@@ -70,6 +75,7 @@ void Session::do_bdat(const mail::SmtpCommand& cmd) {
         }
         bdat_ = std::make_unique<mail::BdatReader>();
         bdat_total_ = 0;
+        bdat_content_ = 0;
     } else if (!cleanup_) {  // cleanup gave up on the message after an earlier chunk
         std::string text = early_answer_.empty() ? "451 4.3.0 Error: queue file write error" : early_answer_;
         util::msg_info("{}: reject: BDAT from {}: {}", queue_id_.empty() ? "NOQUEUE" : queue_id_, client_id(), text);

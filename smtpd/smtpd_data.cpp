@@ -146,9 +146,7 @@ void Session::handle_bdat_bytes() {
             std::string_view piece(static_cast<char*>(vec[i].iov_base), take);
             consumed += take;
             if (bdat_discard_ || !cleanup_ || !bdat_) continue;
-            bdat_->feed(piece, [&](mail::BdatReader::Kind kind, std::string_view text) {
-                send_record(kind == mail::BdatReader::Kind::line ? mail::rec::line : mail::rec::part, text);
-            });
+            bdat_->feed(piece, [&](mail::BdatReader::Kind kind, std::string_view text) { bdat_record(kind, text); });
         }
         evbuffer_drain(in, consumed);
         if (cleanup_ && cleanup_->unsent() > kCleanupHighWater && !bdat_chunk_.done()) {
@@ -162,9 +160,13 @@ void Session::handle_bdat_bytes() {
 // The message's last line when the last chunk did not end with a line end.
 void Session::finish_bdat_content() {
     if (!bdat_ || !cleanup_) return;
-    bdat_->finish([&](mail::BdatReader::Kind kind, std::string_view text) {
-        send_record(kind == mail::BdatReader::Kind::line ? mail::rec::line : mail::rec::part, text);
-    });
+    bdat_->finish([&](mail::BdatReader::Kind kind, std::string_view text) { bdat_record(kind, text); });
+}
+
+void Session::bdat_record(mail::BdatReader::Kind kind, std::string_view text) {
+    bool line = kind == mail::BdatReader::Kind::line;
+    bdat_content_ += text.size() + (line ? 2 : 0);
+    send_record(line ? mail::rec::line : mail::rec::part, text);
 }
 
 void Session::cleanup_drained() {
@@ -218,7 +220,7 @@ void Session::cleanup_said(const util::Attrs& frame) {
     }
     std::string text;
     if (answer->status == '0') {
-        text = bdat_ ? fmt::format("250 2.0.0 Ok: {} bytes queued as {}", bdat_total_, answer->queue_id)
+        text = bdat_ ? fmt::format("250 2.0.0 Ok: {} bytes queued as {}", bdat_content_, answer->queue_id)
                      : fmt::format("250 2.0.0 Ok: queued as {}", answer->queue_id);
     } else {
         std::string code = answer->status == '5' ? (answer->dsn == "5.3.4" ? "552" : "554") : "451";

@@ -555,6 +555,7 @@ void Session::reset_transaction() {
     too_big_ = false;
     bdat_.reset();
     bdat_total_ = 0;
+    bdat_content_ = 0;
     bdat_failed_ = false;
 }
 

@@ -153,6 +153,7 @@ private:
     void handle_bdat_bytes();
     void bdat_chunk_done();
     void finish_bdat_content();
+    void bdat_record(mail::BdatReader::Kind kind, std::string_view text);
     bool chunking_offered() const;
     util::Result<std::optional<std::vector<std::string>>> sender_owners(std::string_view sender) const;
     void do_auth(const mail::SmtpCommand& cmd);
@@ -229,6 +230,7 @@ private:
     bool bdat_last_ = false;
     uint64_t bdat_size_ = 0;
     uint64_t bdat_total_ = 0;
+    uint64_t bdat_content_ = 0;  // the message as Postfix counts it: each line + 2
     bool bdat_failed_ = false;
     int errors_ = 0;
     long junk_ = 0;  // NOOP, RSET and VRFY commands seen

@@ -5,12 +5,11 @@ any claimed size streamed in bounded memory. No common client sends BDAT
 are raw sockets, with the replies compared to what Postfix 3.7's smtpd
 answers to the same bytes."""
 import re
-import socket
-import threading
 
 import pytest
 
 from instance import wait_for
+from peers import PostfixInstance, postfix_usable
 from smtp_raw import RawSMTP, peak_rss_kb
 
 BINARY = bytes(range(0x80, 0x100))
@@ -182,7 +181,11 @@ def test_data_and_rcpt_after_bdat_are_refused_rset_clears(make_instance):
         assert bdat(c, b"x", last=True) == (503, "503 5.5.1 Error: need RCPT command")
         assert c.cmd("MAIL FROM:<sender@client.test>")[0] == 250
         assert c.cmd("RCPT TO:<alice@mx.test>")[0] == 250
+        # BDAT 0 without LAST fails the transaction, as in Postfix.
         assert bdat(c, b"", last=False) == (551, "551 5.7.1 Null BDAT request")
+        assert bdat(c, b"x", last=True) == (551, "551 5.0.0 Discarded 1 bytes after earlier error")
+        assert c.cmd("MAIL FROM:<sender@client.test>")[0] == 250
+        assert c.cmd("RCPT TO:<alice@mx.test>")[0] == 250
         assert bdat(c, b"Subject: after rset\r\n\r\nbody\r\n")[0] == 250
         assert bdat(c, b"", last=True)[0] == 250
     (got,) = delivered(inst)
@@ -261,3 +264,45 @@ def test_client_gone_between_chunks_is_lost_after_bdat(make_instance):
     wait_for(lambda: re.search(r"lost connection after BDAT from localhost\[127\.0\.0\.1\]", inst.log()), 30,
              "the lost connection logged")
     inst.wait_queue_empty()  # nothing was queued
+
+
+# The same bytes to Postfix's smtpd (a private instance) and to kurir's: the
+# same replies, queue ids aside. RCPT names each server's own local user.
+POSTFIX_SCRIPTS = {
+    "no-transaction": (b"BDAT 6\r\nQUIT\r\nBDAT 3 LAST\r\nabcNOOP\r\n", 3),
+    "no-recipient": (b"MAIL FROM:<s@client.test>\r\nBDAT 6\r\nQUIT\r\nNOOP\r\n", 3),
+    # 17 bytes, then 8 (the message ends without a line end: Postfix's total
+    # counts the line ends it gives it, 27).
+    "two-chunks": (b"MAIL FROM:<s@client.test>\r\nRCPT TO:<{rcpt}>\r\nBDAT 17\r\nSubject: x\r\n\r\n.\r\n"
+                   b"BDAT 8 LAST\r\nb\rc\n.\r\nxNOOP\r\n", 5),
+    "bare-ends": (b"MAIL FROM:<s@client.test>\r\nRCPT TO:<{rcpt}>\r\nBDAT 9 LAST\r\nS: x\n\na\r\rNOOP\r\n", 4),
+    "zero-last": (b"MAIL FROM:<s@client.test>\r\nRCPT TO:<{rcpt}>\r\nBDAT 0\r\nBDAT 3\r\nx\r\nbdat 0 last\r\n"
+                  b"NOOP\r\n", 6),
+    "after-bdat": (b"MAIL FROM:<s@client.test>\r\nRCPT TO:<{rcpt}>\r\nBDAT 3\r\nx\r\nDATA\r\nRCPT TO:<{rcpt}>\r\n"
+                   b"MAIL FROM:<t@client.test>\r\nRSET\r\nBDAT 1 LAST\r\nxNOOP\r\n", 9),
+    "bad-count": (b"MAIL FROM:<s@client.test>\r\nRCPT TO:<{rcpt}>\r\nBDAT 5 LAST X\r\nhelloNOOP\r\n", 3),
+}
+
+
+def replies_to(port, script, count):
+    with RawSMTP(port) as c:
+        assert c.reply()[0] == 220
+        assert c.cmd("EHLO client.test")[0] == 250
+        c.send(script)
+        out = []
+        for _ in range(count):
+            out.append(re.sub(r"queued as \w+", "queued as ID", c.reply()[1]))
+        # Every script but the one that ends the session ends with NOOP: its
+        # 250 shows the session goes on; after a 521 the server hangs up.
+        hung_up = out[-1].startswith("521") and c.sock.recv(100) == b""
+        return out, hung_up
+
+
+@pytest.mark.skipif(not postfix_usable(), reason="a private Postfix needs root and Debian's postfix")
+def test_replies_match_postfix_smtpd(make_instance):
+    inst = make_instance().start()
+    with PostfixInstance() as pf:
+        for name, (script, count) in POSTFIX_SCRIPTS.items():
+            theirs = replies_to(pf.port, script.replace(b"{rcpt}", b"sink@pf.test"), count)
+            ours = replies_to(inst.port, script.replace(b"{rcpt}", b"alice@mx.test"), count)
+            assert ours == theirs, name
