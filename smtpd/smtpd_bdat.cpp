@@ -39,7 +39,7 @@ void Session::do_bdat(const mail::SmtpCommand& cmd) {
     }
     if (access_denied() || refuse_before_tls()) return skip_bdat_chunk(chunk);
     if (bdat_failed_) {
-        reply(fmt::format("551 5.0.0 Discarded {} bytes after earlier error", chunk.size));
+        error_reply(fmt::format("551 5.0.0 Discarded {} bytes after earlier error", chunk.size));
         return skip_bdat_chunk(chunk);
     }
     if (!have_mail_) {

@@ -306,3 +306,17 @@ def test_replies_match_postfix_smtpd(make_instance):
             theirs = replies_to(pf.port, script.replace(b"{rcpt}", b"sink@pf.test"), count)
             ours = replies_to(inst.port, script.replace(b"{rcpt}", b"alice@mx.test"), count)
             assert ours == theirs, name
+
+
+def test_failing_chunks_count_as_errors(make_instance):
+    """A client that sends nothing but failing chunks meets the hard error
+    limit, as one that sends bad commands does."""
+    inst = make_instance(smtpd_hard_error_limit="5").start()
+    with RawSMTP(inst.port) as c:
+        assert c.reply()[0] == 220
+        assert c.cmd("EHLO client.test")[0] == 250
+        codes = [bdat(c, b"x")[0] for _ in range(4)]
+        assert codes == [503, 551, 551, 551]
+        assert bdat(c, b"x")[0] == 551
+        assert c.reply()[0] == 421
+        assert c.sock.recv(100) == b""
