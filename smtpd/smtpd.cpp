@@ -28,6 +28,11 @@
 //   recipients in relay_domains against relay_recipient_maps.
 //   Each message streams to cleanup as it arrives; the client gets 250 only once the queue file is durable.
 //   The end of data is CRLF "." CRLF and nothing else (no SMTP smuggling).
+//   CHUNKING (RFC 3030, as Postfix's smtpd: without BINARYMIME): BDAT n
+//   [LAST] takes exactly n bytes, pipelined commands may follow in the same
+//   write, and the content reaches cleanup as DATA's lines (CRLF the line
+//   end, no dot-unstuffing, no end marker); smtpd_discard_ehlo_keywords
+//   may withdraw it (or any other keyword).
 //   With smtpd_sasl_auth_enable, AUTH PLAIN and LOGIN (RFC 4954) against
 //   Dovecot's auth server (smtpd_sasl_type = dovecot, smtpd_sasl_path) or
 //   kurir's argon2id table (smtpd_sasl_type = kurir, made by kurir-passwd);
@@ -59,7 +64,7 @@
 //   smtpd_recipient_limit, smtpd_timeout, smtpd_session_time_limit,
 //   smtpd_soft_error_limit,
 //   smtpd_hard_error_limit, smtpd_junk_command_limit, smtpd_error_sleep_time,
-//   smtpd_forbid_bare_newline, smtpd_client_restrictions,
+//   smtpd_forbid_bare_newline, smtpd_discard_ehlo_keywords, smtpd_client_restrictions,
 //   smtpd_helo_restrictions, smtpd_sender_restrictions,
 //   smtpd_relay_restrictions, smtpd_recipient_restrictions,
 //   smtpd_data_restrictions, smtpd_end_of_data_restrictions,

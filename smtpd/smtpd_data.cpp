@@ -63,8 +63,19 @@ void Session::do_data() {
     if (refuse_before_tls()) return;
     if (!have_mail_) return error_reply("503 5.5.1 Error: need RCPT command");
     if (recipients_.empty()) return error_reply("554 5.5.1 Error: no valid recipients");
+    if (bdat_) return error_reply("503 5.5.1 Error: DATA after BDAT");
     if (restricted(mail::SmtpStage::data, sender_facts(), {}, [this] { do_data(); })) return;
-    if (!open_cleanup()) return reply("451 4.3.0 Error: queue file write error");
+    if (!start_message()) return reply("451 4.3.0 Error: queue file write error");
+    data_ = std::make_unique<mail::DataReader>(kMaxLinePiece);
+    data_size_ = 0;
+    too_big_ = false;
+    state_ = State::data;
+    reply("354 End data with <CR><LF>.<CR><LF>");
+}
+
+// cleanup's connection and the envelope records, for DATA and BDAT alike.
+bool Session::start_message() {
+    if (!open_cleanup()) return false;
     send_record(mail::rec::attr, "origin=smtp");
     send_record(mail::rec::attr, "client_name=" + peer_.name);
     send_record(mail::rec::attr, "client_addr=" + peer_.addr);
@@ -96,11 +107,7 @@ void Session::do_data() {
         send_record(mail::rec::rcpt, r.address);
     }
     send_record(mail::rec::message, "");
-    data_ = std::make_unique<mail::DataReader>(kMaxLinePiece);
-    data_size_ = 0;
-    too_big_ = false;
-    state_ = State::data;
-    reply("354 End data with <CR><LF>.<CR><LF>");
+    return true;
 }
 
 void Session::handle_data_bytes() {
@@ -130,12 +137,53 @@ void Session::handle_data_bytes() {
         bufferevent_disable(client_, EV_READ);  // cleanup is slower than the client: wait
 }
 
+// BDAT: the chunk's bytes that are at hand, up to its end, go to cleanup as
+// DATA's lines do (or nowhere when the chunk is dropped); then the chunk is
+// done (smtpd_bdat.cpp). A chunk of any size passes through in the pieces
+// the client buffer holds.
+void Session::handle_bdat_bytes() {
+    evbuffer* in = bufferevent_get_input(client_);
+    while (!bdat_chunk_.done()) {
+        evbuffer_iovec vec[16];
+        int n = evbuffer_peek(in, -1, nullptr, vec, 16);
+        if (n <= 0) return;  // more is to come
+        size_t consumed = 0;
+        for (int i = 0; i < n && i < 16 && !bdat_chunk_.done(); ++i) {
+            size_t take = bdat_chunk_.take(vec[i].iov_len);
+            std::string_view piece(static_cast<char*>(vec[i].iov_base), take);
+            consumed += take;
+            if (bdat_discard_ || !cleanup_ || !bdat_) continue;
+            bdat_->feed(piece, [&](mail::BdatReader::Kind kind, std::string_view text) { bdat_record(kind, text); });
+        }
+        evbuffer_drain(in, consumed);
+        if (cleanup_ && cleanup_->unsent() > kCleanupHighWater && !bdat_chunk_.done()) {
+            bufferevent_disable(client_, EV_READ);  // cleanup is slower than the client: wait
+            return;
+        }
+    }
+    bdat_chunk_done();
+}
+
+// The message's last line when the last chunk did not end with a line end.
+void Session::finish_bdat_content() {
+    if (!bdat_ || !cleanup_) return;
+    bdat_->finish([&](mail::BdatReader::Kind kind, std::string_view text) { bdat_record(kind, text); });
+}
+
+void Session::bdat_record(mail::BdatReader::Kind kind, std::string_view text) {
+    bool line = kind == mail::BdatReader::Kind::line;
+    bdat_content_ += text.size() + (line ? 2 : 0);
+    send_record(line ? mail::rec::line : mail::rec::part, text);
+}
+
 void Session::cleanup_drained() {
-    if (state_ == State::data && !(bufferevent_get_enabled(client_) & EV_READ)) resume_reading();
+    if ((state_ == State::data || state_ == State::bdat) && !(bufferevent_get_enabled(client_) & EV_READ))
+        resume_reading();
 }
 
 void Session::finish_data() {
-    bool bare = data_->bare_newlines() > 0 && policy_.reject_bare_newline;
+    size_t bare_newlines = data_ ? data_->bare_newlines() : bdat_ ? bdat_->bare_newlines() : 0;
+    bool bare = bare_newlines > 0 && policy_.reject_bare_newline;
     if (too_big_ || bare || !cleanup_) {
         abort_cleanup();
         state_ = State::command;
@@ -143,7 +191,8 @@ void Session::finish_data() {
                            : bare                  ? "550 5.5.2 Error: bare <LF> received"
                            : !early_answer_.empty() ? early_answer_
                                                     : "451 4.3.0 Error: queue file write error";
-        util::msg_info("{}: reject: DATA from {}: {}", queue_id_.empty() ? "NOQUEUE" : queue_id_, client_id(), text);
+        util::msg_info("{}: reject: {} from {}: {}", queue_id_.empty() ? "NOQUEUE" : queue_id_, bdat_ ? "BDAT" : "DATA",
+                       client_id(), text);
         reset_transaction();
         reply(text);
         return;
@@ -178,7 +227,8 @@ void Session::cleanup_said(const util::Attrs& frame) {
     }
     std::string text;
     if (answer->status == '0') {
-        text = fmt::format("250 2.0.0 Ok: queued as {}", answer->queue_id);
+        text = bdat_ ? fmt::format("250 2.0.0 Ok: {} bytes queued as {}", bdat_content_, answer->queue_id)
+                     : fmt::format("250 2.0.0 Ok: queued as {}", answer->queue_id);
     } else if (answer->content) {
         // header/body_checks REJECT: Postfix's "550 5.7.1 <text>" (451 for a 4.x.x text).
         text = fmt::format("{} {} {}", answer->status == '5' ? "550" : "451", answer->dsn, answer->reason);
@@ -186,7 +236,7 @@ void Session::cleanup_said(const util::Attrs& frame) {
         std::string code = answer->status == '5' ? (answer->dsn == "5.3.4" ? "552" : "554") : "451";
         text = fmt::format("{} {} Error: {}", code, answer->dsn, answer->reason);
     }
-    if (state_ == State::data) {
+    if (state_ == State::data || (bdat_ && state_ != State::waiting_cleanup)) {
         // cleanup refused the message before its end (a full disk, the size
         // limit): the rest is read and dropped, and this is the answer then.
         early_answer_ = answer->status == '0' ? "451 4.3.0 Error: queue file write error" : text;
@@ -211,7 +261,7 @@ void Session::cleanup_failed(std::string_view what) {
         state_ = State::command;
         reply("451 4.3.0 Error: queue file write error");
         resume_reading();
-    } else if (state_ == State::data && !(bufferevent_get_enabled(client_) & EV_READ)) {
+    } else if ((state_ == State::data || state_ == State::bdat) && !(bufferevent_get_enabled(client_) & EV_READ)) {
         resume_reading();  // the rest of the message is read and dropped
     }
     // In State::data the rest of the message is read and then refused.

@@ -53,6 +53,7 @@ util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg) {
     p.reject_bare_newline = bare == "reject";
     p.smtputf8_enable = cfg.boolean("smtputf8_enable");
     p.strict_smtputf8 = p.smtputf8_enable && cfg.boolean("strict_smtputf8");
+    p.discard_ehlo = mail::parse_ehlo_discard(cfg.list("smtpd_discard_ehlo_keywords"));
     auto locals = mail::LocalRecipients::from_config(
         cfg, [](const std::string& user) { return util::find_account(user).has_value(); });
     if (!locals) return std::unexpected(locals.error());
@@ -196,7 +197,8 @@ void Session::on_delay(int, short, void* arg) {
 // back, not while the client leaves replies unread, not while cleanup is
 // behind or has the whole message, not when closing.
 bool Session::may_read() const {
-    if (state_ != State::command && state_ != State::data && state_ != State::auth_response) return false;
+    if (state_ != State::command && state_ != State::data && state_ != State::auth_response && state_ != State::bdat)
+        return false;
     if (!pending_reply_.empty()) return false;
     if (evbuffer_get_length(bufferevent_get_output(client_)) > kClientOutputHighWater) return false;
     return true;
@@ -229,7 +231,7 @@ void Session::close() {
     std::string stats;
     int total = 0;
     for (const char* name :
-         {"ehlo", "helo", "starttls", "auth", "mail", "rcpt", "data", "rset", "noop", "vrfy", "quit", "unknown"}) {
+         {"ehlo", "helo", "starttls", "auth", "mail", "rcpt", "data", "bdat", "rset", "noop", "vrfy", "quit", "unknown"}) {
         auto it = counts_.find(name);
         if (it == counts_.end()) continue;
         // As Postfix: "auth=0/3" when some of them failed.
@@ -271,12 +273,18 @@ void Session::on_client_event(bufferevent*, short what, void* arg) {
     }
     if (what & BEV_EVENT_TIMEOUT) {
         if (s->state_ == State::closing) return s->close();  // it never took the last reply
-        util::msg_info("timeout after {} from {}", s->state_ == State::data ? "DATA" : "command", s->client_id());
+        util::msg_info("timeout after {} from {}",
+                       s->state_ == State::data                  ? "DATA"
+                       : s->state_ == State::bdat || s->bdat_ ? "BDAT"
+                                                                 : "command",
+                       s->client_id());
         s->abort_cleanup();
         return s->close_now(fmt::format("421 4.4.2 {} Error: timeout exceeded", s->policy_.hostname));
     }
-    if (s->state_ == State::data || s->state_ == State::waiting_cleanup)
-        util::msg_info("lost connection after DATA from {}", s->client_id());
+    // A BDAT transaction is "after BDAT" between its chunks too, as Postfix.
+    if (s->state_ == State::data || s->state_ == State::waiting_cleanup || s->state_ == State::bdat || s->bdat_)
+        util::msg_info("lost connection after {} from {}", s->bdat_ || s->state_ == State::bdat ? "BDAT" : "DATA",
+                       s->client_id());
     s->abort_cleanup();
     s->close();
 }
@@ -287,6 +295,7 @@ void Session::on_session_deadline(int, short, void* arg) {
     auto* s = static_cast<Session*>(arg);
     if (s->state_ == State::closing) return s->close();
     const char* stage = s->state_ == State::data              ? "DATA"
+                        : s->state_ == State::bdat            ? "BDAT"
                         : s->state_ == State::waiting_cleanup ? "END-OF-MESSAGE"
                                                               : "command";
     util::msg_info("timeout after {} from {}: session time limit of {}s exceeded", stage, s->client_id(),
@@ -307,6 +316,11 @@ void Session::process_input() {
         if (state_ == State::data) {
             handle_data_bytes();
             if (state_ == State::data) return;  // needs more bytes
+            continue;
+        }
+        if (state_ == State::bdat) {
+            handle_bdat_bytes();
+            if (state_ == State::bdat) return;  // needs more bytes, or cleanup is behind
             continue;
         }
         size_t len = 0;
@@ -357,7 +371,7 @@ void Session::handle_command(std::string_view line) {
     note_pipelining(cmd.verb);
     ++command_serial_;
     if (cmd.verb != V::quit && cmd.verb != V::noop && cmd.verb != V::rset && cmd.verb != V::help &&
-        cmd.verb != V::unknown && access_denied())
+        cmd.verb != V::unknown && cmd.verb != V::bdat && access_denied())
         return;
     switch (cmd.verb) {
         case V::ehlo: counts_["ehlo"]++; return do_helo(cmd, true);
@@ -387,8 +401,8 @@ void Session::handle_command(std::string_view line) {
             return close_after_reply();
         case V::starttls: counts_["starttls"]++; return do_starttls(cmd);
         case V::auth: counts_["auth"]++; return do_auth(cmd);
-        case V::expn:
-        case V::bdat: counts_["unknown"]++; return error_reply("502 5.5.1 Error: command not implemented");
+        case V::bdat: counts_["bdat"]++; return do_bdat(cmd);  // smtpd_bdat.cpp
+        case V::expn: counts_["unknown"]++; return error_reply("502 5.5.1 Error: command not implemented");
         case V::unknown: counts_["unknown"]++; return error_reply("500 5.5.2 Error: command not recognized");
     }
 }
@@ -414,8 +428,15 @@ void Session::do_helo(const mail::SmtpCommand& cmd, bool esmtp) {
         r += "250-SIZE\r\n";
     r += "250-VRFY\r\n";
     if (policy_.tls && !tls_active_) r += "250-STARTTLS\r\n";
-    r += auth_ehlo_line() + "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n";
-    r += policy_.smtputf8_enable ? "250-DSN\r\n250 SMTPUTF8" : "250 DSN";
+    r += auth_ehlo_line() + "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-DSN";
+    if (policy_.smtputf8_enable) r += "\r\n250-SMTPUTF8";
+    r += "\r\n250 CHUNKING";
+    if (!policy_.discard_ehlo.keywords.empty()) {
+        std::vector<std::string> dropped;
+        r = mail::discard_ehlo_keywords(r, policy_.discard_ehlo, dropped);
+        if (!dropped.empty() && !policy_.discard_ehlo.silent)
+            util::msg_info("discarding EHLO keywords: {}", fmt::join(dropped, " "));
+    }
     reply(r);
 }
 
@@ -478,6 +499,7 @@ void Session::reject_log(std::string_view stage, std::string_view reply_text, st
 void Session::do_rcpt(const mail::SmtpCommand& cmd) {
     if (refuse_before_tls()) return;
     if (!have_mail_) return error_reply("503 5.5.1 Error: need MAIL command");
+    if (bdat_) return error_reply("503 5.5.1 Error: RCPT after BDAT");
     auto args = mail::parse_mail_args(cmd.arg, "TO:");
     if (!args || args->address.empty()) return error_reply("501 5.1.3 Bad recipient address syntax");
     Recipient dsn;
@@ -578,6 +600,10 @@ void Session::reset_transaction() {
     data_.reset();
     data_size_ = 0;
     too_big_ = false;
+    bdat_.reset();
+    bdat_total_ = 0;
+    bdat_content_ = 0;
+    bdat_failed_ = false;
 }
 
 }  // namespace kurir::smtpd

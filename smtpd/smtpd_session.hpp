@@ -2,7 +2,9 @@
 // during DATA, a record stream to cleanup. Many sessions share one loop.
 #pragma once
 
+#include "mail/bdat.hpp"
 #include "mail/clients.hpp"
+#include "mail/ehlo_keywords.hpp"
 #include "mail/maps.hpp"
 #include "mail/domain_list.hpp"
 #include "mail/local_recipients.hpp"
@@ -56,6 +58,7 @@ struct SmtpdPolicy {
     bool reject_bare_newline = false;
     bool smtputf8_enable = true;   // SMTPUTF8 offered (smtputf8_enable)
     bool strict_smtputf8 = false;  // UTF-8 addresses only after MAIL FROM's SMTPUTF8
+    mail::EhloDiscard discard_ehlo;  // smtpd_discard_ehlo_keywords
     // local_recipient_maps: who exists in the local domains.
     mail::LocalRecipients local_recipients;
     // relay_domains and relay_recipient_maps, virtual_mailbox_domains and
@@ -153,6 +156,16 @@ private:
     void do_mail(const mail::SmtpCommand& cmd);
     void do_rcpt(const mail::SmtpCommand& cmd);
     void do_data();
+    bool start_message();
+    // CHUNKING (smtpd_bdat.cpp; the bytes in smtpd_data.cpp)
+    void do_bdat(const mail::SmtpCommand& cmd);
+    void skip_bdat_chunk(const mail::BdatCommand& chunk);
+    void fail_bdat(const mail::BdatCommand& chunk);
+    void handle_bdat_bytes();
+    void bdat_chunk_done();
+    void finish_bdat_content();
+    void bdat_record(mail::BdatReader::Kind kind, std::string_view text);
+    bool chunking_offered() const;
     util::Result<std::optional<std::vector<std::string>>> sender_owners(std::string_view sender) const;
     void do_auth(const mail::SmtpCommand& cmd);
     void auth_line(std::string_view line);
@@ -178,7 +191,8 @@ private:
     // auth_response: waiting for the client's answer to a 334;
     // auth_waiting: waiting for the SASL backend.
     // checking: a restriction waits for a DNS answer, a rate limit for anvil.
-    enum class State { command, data, waiting_cleanup, closing, auth_response, auth_waiting, checking };
+    // bdat: reading a BDAT chunk's bytes.
+    enum class State { command, data, waiting_cleanup, closing, auth_response, auth_waiting, checking, bdat };
 
     server::ServerContext& ctx_;
     const SmtpdPolicy& policy_;
@@ -218,6 +232,18 @@ private:
     long data_size_ = 0;
     bool too_big_ = false;
     bool discard_line_ = false;
+    // BDAT: the transaction's content reader (set: the message goes by
+    // BDAT), the chunk being read, whether it is dropped, whether it is the
+    // last, its size, the message's size so far; bdat_failed_: a chunk
+    // failed, later ones are dropped until one with LAST (as Postfix).
+    std::unique_ptr<mail::BdatReader> bdat_;
+    mail::BdatChunk bdat_chunk_;
+    bool bdat_discard_ = false;
+    bool bdat_last_ = false;
+    uint64_t bdat_size_ = 0;
+    uint64_t bdat_total_ = 0;
+    uint64_t bdat_content_ = 0;  // the message as Postfix counts it: each line + 2
+    bool bdat_failed_ = false;
     int errors_ = 0;
     long junk_ = 0;  // NOOP, RSET and VRFY commands seen
     std::map<std::string, int> counts_;  // commands seen, for the disconnect line

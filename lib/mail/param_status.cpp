@@ -15,7 +15,7 @@ namespace {
 // commonly sets. Sorted, for binary search; a unit test keeps it disjoint
 // from the table. A Postfix name missing here is reported as unknown,
 // which is a warning in main.cf as well.
-constexpr std::array<std::string_view, 236> kUnimplemented{
+constexpr std::array<std::string_view, 235> kUnimplemented{
     "address_verify_map", "address_verify_sender", "always_add_missing_headers", "always_bcc",
     "append_at_myorigin", "append_dot_mydomain", "authorized_flush_users", "authorized_mailq_users",
     "authorized_submit_users", "biff", "bounce_template_file",
@@ -64,7 +64,7 @@ constexpr std::array<std::string_view, 236> kUnimplemented{
     "smtp_tls_session_cache_database", "smtp_tls_verify_cert_match", "smtp_tls_wrappermode", "smtp_use_tls",
     "smtpd_authorized_verp_clients", "smtpd_authorized_xclient_hosts", "smtpd_authorized_xforward_hosts",
     "smtpd_client_port_logging", "smtpd_command_filter", "smtpd_discard_ehlo_keyword_address_maps",
-    "smtpd_discard_ehlo_keywords", "smtpd_enforce_tls", "smtpd_etrn_restrictions",
+    "smtpd_enforce_tls", "smtpd_etrn_restrictions",
     "smtpd_forbid_unauth_pipelining", "smtpd_history_flush_threshold", "smtpd_log_access_permit_actions",
     "smtpd_milters", "smtpd_noop_commands", "smtpd_null_access_lookup_key", "smtpd_peername_lookup",
     "smtpd_policy_service_max_idle", "smtpd_policy_service_timeout", "smtpd_proxy_filter",

@@ -122,6 +122,7 @@ constexpr std::array kParams{
     ParamSpec{"smtpd_client_restrictions", K::text, ""},
     ParamSpec{"smtpd_data_restrictions", K::text, ""},
     ParamSpec{"smtpd_delay_reject", K::boolean, "yes"},
+    ParamSpec{"smtpd_discard_ehlo_keywords", K::text, ""},
     ParamSpec{"smtpd_end_of_data_restrictions", K::text, ""},
     ParamSpec{"smtpd_error_sleep_time", K::time, "1s", 0},
     ParamSpec{"smtpd_forbid_bare_newline", K::text, "normalize"},

@@ -96,7 +96,8 @@ TEST_CASE("smtpd: greeting and EHLO with the extensions", "[smtpd_session]") {
     r = f.talk("EHLO client.test\r\n", 1);
     REQUIRE(r.size() == 1);
     CHECK(r[0].starts_with("250-mx.test\n"));
-    for (const char* ext : {"250-PIPELINING", "250-SIZE", "250-ENHANCEDSTATUSCODES", "250-8BITMIME", "250-DSN"})
+    for (const char* ext : {"250-PIPELINING", "250-SIZE", "250-ENHANCEDSTATUSCODES", "250-8BITMIME", "250-DSN",
+                            "250 CHUNKING"})
         CHECK(r[0].find(ext) != std::string::npos);
 }
 
@@ -231,6 +232,45 @@ TEST_CASE("smtpd: a header/body_checks REJECT is answered as Postfix's, 550 and 
         REQUIRE(r.size() == 1);
         CHECK(r[0] == row.answer);
     }
+// BDAT (smtpd_bdat.cpp): the chunks' bytes become the records DATA's
+// lines do, with no dot-unstuffing and no end marker; the chunk's bytes
+// and the next command come in one write.
+TEST_CASE("smtpd: BDAT chunks go to cleanup as DATA's lines, 250 with bytes and queue id", "[smtpd_session][bdat]") {
+    Fixture f;
+    StandInCleanup cleanup(f.ctx.queue.private_socket("cleanup"), {'0', "4jhx8r6SLH89sxY", "", ""});
+    f.talk("EHLO client.test\r\n", 2);
+    std::string one = "Subject: hi\r\n\r\n..dot\r\n.\r\nbare\rcr\r";
+    std::string two = "\nlast";
+    auto r = f.talk("MAIL FROM:<s@client.test>\r\nRCPT TO:<alice@mx.test>\r\nBDAT " + std::to_string(one.size()) +
+                        "\r\n" + one + "BDAT " + std::to_string(two.size()) + " LAST\r\n" + two + "NOOP\r\n",
+                    5);
+    REQUIRE(r.size() == 5);
+    CHECK(r[2] == "250 2.0.0 Ok: " + std::to_string(one.size()) + " bytes");
+    // The total as Postfix counts it: each line and 2 for its end (the last
+    // line had none: 2 more than the chunks' 38 bytes).
+    CHECK(r[3] == "250 2.0.0 Ok: 40 bytes queued as 4jhx8r6SLH89sxY");
+    CHECK(r[4] == "250 2.0.0 Ok");
+    std::string stream = cleanup.stream();
+    size_t scan = 0;
+    mail::RecView rec;
+    std::vector<std::string> lines;
+    char last = 0;
+    while (mail::rec_next(stream, scan, rec) == mail::RecStatus::ok) {
+        if (rec.type == mail::rec::line) lines.emplace_back(rec.data);
+        last = rec.type;
+    }
+    CHECK(lines == std::vector<std::string>{"Subject: hi", "", "..dot", ".", "bare\rcr", "last"});
+    CHECK(last == mail::rec::content_end);
+}
+
+TEST_CASE("smtpd: cleanup's refusal at BDAT LAST is the client's answer", "[smtpd_session][bdat]") {
+    Fixture f;
+    StandInCleanup cleanup(f.ctx.queue.private_socket("cleanup"), {'5', "4jhx8r6SLH89sxY", "5.3.4", "message too big"});
+    f.talk("EHLO client.test\r\n", 2);
+    auto r = f.talk("MAIL FROM:<s@client.test>\r\nRCPT TO:<alice@mx.test>\r\nBDAT 5 LAST\r\nhelloNOOP\r\n", 4);
+    REQUIRE(r.size() == 4);
+    CHECK(r[2] == "552 5.3.4 Error: message too big");
+    CHECK(r[3] == "250 2.0.0 Ok");
 }
 
 TEST_CASE("smtpd: past smtpd_junk_command_limit each NOOP, RSET or VRFY counts as an error", "[smtpd_session]") {
