@@ -232,6 +232,8 @@ TEST_CASE("smtpd: a header/body_checks REJECT is answered as Postfix's, 550 and 
         REQUIRE(r.size() == 1);
         CHECK(r[0] == row.answer);
     }
+}
+
 // BDAT (smtpd_bdat.cpp): the chunks' bytes become the records DATA's
 // lines do, with no dot-unstuffing and no end marker; the chunk's bytes
 // and the next command come in one write.

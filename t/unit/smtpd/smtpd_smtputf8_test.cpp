@@ -20,7 +20,7 @@ TEST_CASE("smtpd: SMTPUTF8 offered; MAIL FROM's SMTPUTF8 lets UTF-8 domains in",
     plain.connect();
     auto ehlo = plain.talk("EHLO client.test\r\n", 1);
     REQUIRE(ehlo.size() == 1);
-    CHECK(ehlo[0].find("250-DSN\n250 SMTPUTF8") != std::string::npos);
+    CHECK(ehlo[0].find("250-DSN\n250-SMTPUTF8\n250 CHUNKING") != std::string::npos);
 
     Fixture f;
     auto r = f.talk("MAIL FROM:<s@client.test> SMTPUTF8=yes\r\n"
@@ -59,7 +59,7 @@ TEST_CASE("smtpd: smtputf8_enable = no offers nothing and refuses the parameter"
     auto ehlo = off.talk("EHLO client.test\r\n", 1);
     REQUIRE(ehlo.size() == 1);
     CHECK(ehlo[0].find("SMTPUTF8") == std::string::npos);
-    CHECK(ehlo[0].ends_with("250 DSN"));
+    CHECK(ehlo[0].ends_with("250-DSN\n250 CHUNKING"));
     auto r = off.talk("MAIL FROM:<s@client.test> SMTPUTF8\r\nMAIL FROM:<\xff@client.test>\r\n", 2);
     REQUIRE(r.size() == 2);
     CHECK(r[0] == "555 5.5.4 Unsupported option: SMTPUTF8");
