@@ -8,6 +8,7 @@
 #include "mail/delivery_log.hpp"
 #include "mail/mail_proto.hpp"
 #include "mail/queue_file.hpp"
+#include "server/delivery_job.hpp"
 #include "server/server.hpp"
 #include "util/attr.hpp"
 #include "util/log.hpp"
@@ -40,58 +41,28 @@ DeliveryStatus forward_copy(const server::ServerContext& ctx, const mail::QueueE
 }  // namespace
 
 void serve(server::ServerContext& ctx, util::Fd client, mail::WatchedMaps& aliases) {
-    util::set_io_timeout(client.get(), static_cast<int>(ctx.config.seconds("ipc_timeout")));
-    auto frame = util::attr_read(client.get());
-    if (!frame) {
-        util::msg_warn("local: bad request: {}", frame.error().text);
-        return;
-    }
-    auto req = mail::proto::decode_delivery_request(*frame);
-    if (!req) {
-        util::msg_warn("local: refused request: {}", req.error().text);
-        return;
-    }
-    double handed = mail::now_seconds();
-    const std::string& id = req->queue_id;
+    auto job = server::read_delivery_job(ctx, client.get(), "local");
+    if (!job) return;
+    const mail::QueueEnvelope& env = job->envelope;
     mail::proto::DeliveryResult reply;
-    auto fail_all = [&](std::string dsn, const std::string& text) {
-        for (const auto& r : req->recipients) reply.recipients.push_back({r.offset, dsn, text, {}, {}, {}});
-        util::attr_write(client.get(), mail::proto::encode(reply));
-    };
-    if (!mail::valid_queue_id(id)) return fail_all("4.3.0", "bad queue id in request");
-    auto bytes = util::read_file(ctx.queue.path(mail::Queue::active, id));
-    if (!bytes) return fail_all("4.3.0", bytes.error().text);
-    auto env = mail::parse_queue_file(*bytes);
-    if (!env) return fail_all("4.3.0", env.error().text);
-    std::string body;
-    body.reserve(bytes->size());
-    auto lines = mail::for_each_content_line(*bytes, *env, [&](std::string_view line) {
-        body.append(line);
-        body += '\n';
-    });
-    if (!lines) return fail_all("4.3.0", lines.error().text);
-
-    for (const auto& r : req->recipients) {
-        const mail::QueueRecipient* rc = nullptr;
-        for (const auto& q : env->recipients)
-            if (q.offset == r.offset) rc = &q;
+    for (const auto& r : job->request.recipients) {
+        const mail::QueueRecipient* rc = job->recipient(r.offset);
         if (rc == nullptr) {
             reply.recipients.push_back({r.offset, "4.3.0", "recipient not in queue file", {}, {}, {}});
             continue;
         }
         double connected = mail::now_seconds();
-        Message msg{*env, body, id};
+        Message msg{env, job->body, job->request.queue_id};
         Expander expander(ctx.config, aliases.get(ctx.config), msg,
-                                 [&](const std::string& target, const std::string& delivered_to) {
-                                     return forward_copy(ctx, *env, body, target, delivered_to);
-                                 });
+                          [&](const std::string& target, const std::string& delivered_to) {
+                              return forward_copy(ctx, env, job->body, target, delivered_to);
+                          });
         auto st = expander.deliver(rc->address);
-        mail::DeliveryTimes t{env->arrival_sec + env->arrival_usec / 1e6, static_cast<double>(req->active_usec) / 1e6, handed, connected,
-                              mail::now_seconds()};
-        util::msg_info("{}", mail::delivery_log_line(id, rc->address, rc->original, "local", t, st.dsn, st.text));
+        util::msg_info("{}", mail::delivery_log_line(job->request.queue_id, rc->address, rc->original, "local",
+                                                     job->times(connected), st.dsn, st.text));
         reply.recipients.push_back({r.offset, st.dsn, st.text, {}, {}, {}});
     }
-    util::attr_write(client.get(), mail::proto::encode(reply));
+    server::answer_delivery(client.get(), reply);
 }
 
 }  // namespace kurir::local

@@ -4,6 +4,7 @@
 #include "mail/delivery_log.hpp"
 #include "mail/mail_proto.hpp"
 #include "mail/queue_file.hpp"
+#include "server/delivery_job.hpp"
 #include "util/attr.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -74,50 +75,24 @@ PipeStatus command_status(const util::CommandOutcome& done, const std::string& s
 }
 
 void serve(server::ServerContext& ctx, util::Fd client, const mail::PipeSpec& spec) {
-    util::set_io_timeout(client.get(), static_cast<int>(ctx.config.seconds("ipc_timeout")));
-    auto frame = util::attr_read(client.get());
-    if (!frame) {
-        util::msg_warn("{}: bad request: {}", ctx.service, frame.error().text);
-        return;
-    }
-    auto req = mail::proto::decode_delivery_request(*frame);
-    if (!req) {
-        util::msg_warn("{}: refused request: {}", ctx.service, req.error().text);
-        return;
-    }
-    double handed = mail::now_seconds();
-    const std::string& id = req->queue_id;
-    mail::proto::DeliveryResult reply;
-    std::vector<const mail::QueueRecipient*> targets;
-    auto answer = [&](const mail::QueueEnvelope* env, const std::string& dsn, const std::string& text,
-                      const std::string& action, double connected) {
+    auto job = server::read_delivery_job(ctx, client.get(), ctx.service);
+    if (!job) return;
+    const mail::QueueEnvelope* env = &job->envelope;
+    const std::string& body = job->body;
+    const std::string& id = job->request.queue_id;
+    const auto* req = &job->request;
+    double handed = job->handed;
+    // One status for every recipient, each logged.
+    auto answer = [&](const std::string& dsn, const std::string& text, const std::string& action, double connected) {
+        mail::proto::DeliveryResult reply;
         for (const auto& r : req->recipients) {
-            const mail::QueueRecipient* rc = nullptr;
-            if (env)
-                for (const auto& q : env->recipients)
-                    if (q.offset == r.offset) rc = &q;
-            if (env && rc) {
-                mail::DeliveryTimes t{env->arrival_sec + env->arrival_usec / 1e6,
-                                      static_cast<double>(req->active_usec) / 1e6, handed, connected,
-                                      mail::now_seconds()};
-                util::msg_info("{}", mail::delivery_log_line(id, rc->address, rc->original, ctx.service, t, dsn, text));
-            }
+            if (const auto* rc = job->recipient(r.offset))
+                util::msg_info("{}", mail::delivery_log_line(id, rc->address, rc->original, ctx.service,
+                                                             job->times(connected), dsn, text));
             reply.recipients.push_back({r.offset, dsn, text, {}, {}, dsn[0] == '2' ? action : std::string()});
         }
-        util::attr_write(client.get(), mail::proto::encode(reply));
+        server::answer_delivery(client.get(), reply);
     };
-    if (!mail::valid_queue_id(id)) return answer(nullptr, "4.3.0", "bad queue id in request", {}, handed);
-    auto bytes = util::read_file(ctx.queue.path(mail::Queue::active, id));
-    if (!bytes) return answer(nullptr, "4.3.0", bytes.error().text, {}, handed);
-    auto env = mail::parse_queue_file(*bytes);
-    if (!env) return answer(nullptr, "4.3.0", env.error().text, {}, handed);
-    std::string body;
-    body.reserve(bytes->size());
-    auto lines = mail::for_each_content_line(*bytes, *env, [&](std::string_view line) {
-        body.append(line);
-        body += '\n';
-    });
-    if (!lines) return answer(&*env, "4.3.0", lines.error().text, {}, handed);
 
     mail::PipeMacros macros;
     macros.sender = env->sender;
@@ -128,34 +103,33 @@ void serve(server::ServerContext& ctx, util::Fd client, const mail::PipeSpec& sp
                      {"client_helo", env->attr("helo")},          {"client_protocol", env->attr("protocol")},
                      {"sasl_username", env->attr("sasl_username")}, {"sasl_method", env->attr("sasl_method")}};
     for (const auto& r : req->recipients)
-        for (const auto& q : env->recipients)
-            if (q.offset == r.offset) macros.recipients.push_back({q.address, q.original});
+        if (const auto* q = job->recipient(r.offset)) macros.recipients.push_back({q->address, q->original});
     if (macros.recipients.size() != req->recipients.size())
-        return answer(&*env, "4.3.0", "recipient not in queue file", {}, handed);
+        return answer("4.3.0", "recipient not in queue file", {}, handed);
 
     if (spec.size_limit > 0 && env->content_size > spec.size_limit)
-        return answer(&*env, "5.2.3", "message file too big", {}, handed);
+        return answer("5.2.3", "message file too big", {}, handed);
     for (char flag : {'D', 'O'})
         if (spec.has(flag) && macros.recipients.size() > 1)
-            return answer(&*env, "4.3.5",
+            return answer("4.3.5",
                           fmt::format("pipe flag `{}' requires {}_destination_recipient_limit = 1", flag, ctx.service),
                           {}, handed);
     if (spec.has('D') && delivered_to(body, macros.recipients.front().address))
-        return answer(&*env, "5.4.6",
+        return answer("5.4.6",
                       "mail forwarding loop for " + mail::quote_address(macros.recipients.front().address), {},
                       handed);
 
     // user=: never root; the command runs with that user's (and group's) ids.
     auto account = util::find_account(spec.user);
-    if (!account) return answer(&*env, "4.3.5", "user= " + spec.user + ": no such user", {}, handed);
+    if (!account) return answer("4.3.5", "user= " + spec.user + ": no such user", {}, handed);
     gid_t gid = account->gid;
     if (!spec.group.empty()) {
         auto g = util::find_group(spec.group);
-        if (!g) return answer(&*env, "4.3.5", "user= group " + spec.group + ": no such group", {}, handed);
+        if (!g) return answer("4.3.5", "user= group " + spec.group + ": no such group", {}, handed);
         gid = *g;
     }
     if (account->uid == 0 || gid == 0)
-        return answer(&*env, "4.3.5", "user= " + spec.user + ": must not be root or have group root", {}, handed);
+        return answer("4.3.5", "user= " + spec.user + ": must not be root or have group root", {}, handed);
 
     util::CommandSpec run;
     run.argv = mail::expand_pipe_argv(spec, macros, ctx.config.str("recipient_delimiter"));
@@ -167,7 +141,7 @@ void serve(server::ServerContext& ctx, util::Fd client, const mail::PipeSpec& sp
     double connected = mail::now_seconds();
     auto done = util::run_command(run, message);
     auto st = command_status(done, ctx.service, spec.argv.front());
-    answer(&*env, st.dsn, st.text, spec.has('X') ? "delivered" : "relayed", connected);
+    answer(st.dsn, st.text, spec.has('X') ? "delivered" : "relayed", connected);
 }
 
 }  // namespace kurir::pipe

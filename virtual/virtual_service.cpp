@@ -6,6 +6,7 @@
 #include "mail/mailbox.hpp"
 #include "mail/queue_file.hpp"
 #include "mail/relay_recipients.hpp"
+#include "server/delivery_job.hpp"
 #include "util/attr.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -58,43 +59,17 @@ bool safe_mailbox_path(std::string_view path) {
 
 void serve(server::ServerContext& ctx, util::Fd client, Tables& tables) {
     const mail::Config& cfg = ctx.config;
-    util::set_io_timeout(client.get(), static_cast<int>(cfg.seconds("ipc_timeout")));
-    auto frame = util::attr_read(client.get());
-    if (!frame) {
-        util::msg_warn("virtual: bad request: {}", frame.error().text);
-        return;
-    }
-    auto req = mail::proto::decode_delivery_request(*frame);
-    if (!req) {
-        util::msg_warn("virtual: refused request: {}", req.error().text);
-        return;
-    }
-    double handed = mail::now_seconds();
-    const std::string& id = req->queue_id;
+    auto job = server::read_delivery_job(ctx, client.get(), "virtual");
+    if (!job) return;
+    const mail::QueueEnvelope* env = &job->envelope;
+    const std::string& body = job->body;
+    const std::string& id = job->request.queue_id;
     mail::proto::DeliveryResult reply;
-    auto fail_all = [&](const std::string& dsn, const std::string& text) {
-        for (const auto& r : req->recipients) reply.recipients.push_back({r.offset, dsn, text, {}, {}, {}});
-        util::attr_write(client.get(), mail::proto::encode(reply));
-    };
-    if (!mail::valid_queue_id(id)) return fail_all("4.3.0", "bad queue id in request");
-    auto bytes = util::read_file(ctx.queue.path(mail::Queue::active, id));
-    if (!bytes) return fail_all("4.3.0", bytes.error().text);
-    auto env = mail::parse_queue_file(*bytes);
-    if (!env) return fail_all("4.3.0", env.error().text);
-    std::string body;
-    body.reserve(bytes->size());
-    auto lines = mail::for_each_content_line(*bytes, *env, [&](std::string_view line) {
-        body.append(line);
-        body += '\n';
-    });
-    if (!lines) return fail_all("4.3.0", lines.error().text);
     std::string base = cfg.str("virtual_mailbox_base");
     long minimum_uid = cfg.integer("virtual_minimum_uid");
 
-    for (const auto& r : req->recipients) {
-        const mail::QueueRecipient* rc = nullptr;
-        for (const auto& q : env->recipients)
-            if (q.offset == r.offset) rc = &q;
+    for (const auto& r : job->request.recipients) {
+        const mail::QueueRecipient* rc = job->recipient(r.offset);
         if (rc == nullptr) {
             reply.recipients.push_back({r.offset, "4.3.0", "recipient not in queue file", {}, {}, {}});
             continue;
@@ -149,12 +124,11 @@ void serve(server::ServerContext& ctx, util::Fd client, Tables& tables) {
             });
         };
         auto st = deliver();
-        mail::DeliveryTimes t{env->arrival_sec + env->arrival_usec / 1e6, static_cast<double>(req->active_usec) / 1e6,
-                              handed, connected, mail::now_seconds()};
-        util::msg_info("{}", mail::delivery_log_line(id, rc->address, rc->original, "virtual", t, st.dsn, st.text));
+        util::msg_info("{}", mail::delivery_log_line(id, rc->address, rc->original, "virtual", job->times(connected),
+                                                     st.dsn, st.text));
         reply.recipients.push_back({r.offset, st.dsn, st.text, {}, {}, st.ok() ? "delivered" : ""});
     }
-    util::attr_write(client.get(), mail::proto::encode(reply));
+    server::answer_delivery(client.get(), reply);
 }
 
 }  // namespace kurir::virtual_

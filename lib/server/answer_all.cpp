@@ -1,5 +1,7 @@
 #include "server/answer_all.hpp"
 
+#include "server/delivery_job.hpp"
+
 #include "mail/delivery_log.hpp"
 #include "mail/mail_proto.hpp"
 #include "mail/queue_file.hpp"
@@ -40,39 +42,17 @@ AgentAnswer nexthop_answer(std::string_view nexthop, std::string_view default_ds
 }
 
 void answer_all(ServerContext& ctx, util::Fd client, std::string_view default_dsn, std::string_view default_text) {
-    util::set_io_timeout(client.get(), static_cast<int>(ctx.config.seconds("ipc_timeout")));
-    auto frame = util::attr_read(client.get());
-    if (!frame) {
-        util::msg_warn("{}: bad request: {}", ctx.service, frame.error().text);
-        return;
-    }
-    auto req = mail::proto::decode_delivery_request(*frame);
-    if (!req) {
-        util::msg_warn("{}: refused request: {}", ctx.service, req.error().text);
-        return;
-    }
-    double handed = mail::now_seconds();
-    AgentAnswer a = nexthop_answer(req->nexthop, default_dsn, default_text);
-    // The envelope gives the arrival time and the original recipients.
-    std::optional<mail::QueueEnvelope> env;
-    if (mail::valid_queue_id(req->queue_id))
-        if (auto bytes = util::read_file(ctx.queue.path(mail::Queue::active, req->queue_id)); bytes)
-            if (auto parsed = mail::parse_queue_file(*bytes); parsed) env = std::move(*parsed);
+    auto job = read_delivery_job(ctx, client.get(), ctx.service);
+    if (!job) return;
+    AgentAnswer a = nexthop_answer(job->request.nexthop, default_dsn, default_text);
     mail::proto::DeliveryResult reply;
-    for (const auto& r : req->recipients) {
-        std::string original;
-        double arrival = handed;
-        if (env) {
-            arrival = env->arrival_sec + env->arrival_usec / 1e6;
-            for (const auto& q : env->recipients)
-                if (q.offset == r.offset) original = q.original;
-        }
-        mail::DeliveryTimes t{arrival, static_cast<double>(req->active_usec) / 1e6, handed, handed,
-                              mail::now_seconds()};
-        util::msg_info("{}", mail::delivery_log_line(req->queue_id, r.address, original, "none", t, a.dsn, a.text));
+    for (const auto& r : job->request.recipients) {
+        const mail::QueueRecipient* rc = job->recipient(r.offset);
+        util::msg_info("{}", mail::delivery_log_line(job->request.queue_id, r.address, rc ? rc->original : "", "none",
+                                                     job->times(job->handed), a.dsn, a.text));
         reply.recipients.push_back({r.offset, a.dsn, a.text, {}, {}, {}});
     }
-    util::attr_write(client.get(), mail::proto::encode(reply));
+    answer_delivery(client.get(), reply);
 }
 
 }  // namespace kurir::server
