@@ -106,14 +106,17 @@ struct RegexpTable::Impl {
 
     // Whether the rule's pattern decides for key (matches, or does not
     // when negated); the groups are left in pmatch / match_data.
-    util::Result<bool> decides(const Regex& re, std::string_view key, int line) const {
+    // want_groups: the rule's result uses $n; without it regexec is asked
+    // no positions, which spares glibc the search for the match's extent.
+    util::Result<bool> decides(const Regex& re, std::string_view key, int line, bool want_groups) const {
         if (re.posix) {
             // regexec wants a C string even with REG_STARTEND (which makes
             // a NUL in the key an ordinary byte): a copy that has one.
             posix_key.assign(key);
             pmatch[0].rm_so = 0;
             pmatch[0].rm_eo = static_cast<regoff_t>(key.size());
-            int rc = ::regexec(re.posix.get(), posix_key.c_str(), pmatch.size(), pmatch.data(), REG_STARTEND);
+            int rc = ::regexec(re.posix.get(), posix_key.c_str(), want_groups ? pmatch.size() : 0, pmatch.data(),
+                               REG_STARTEND);
             if (rc == 0) return !re.negated;
             if (rc == REG_NOMATCH) return re.negated;
             char buf[256];
@@ -197,7 +200,8 @@ util::Result<std::optional<std::string>> RegexpTable::lookup(std::string_view ke
     for (size_t i = 0; i < rules.size(); ++i) {
         const Rule& r = rules[i];
         if (r.op == PatternRule::Op::endif) continue;
-        auto d = impl_->decides(r.first, key, r.line);
+        bool want_groups = r.op != PatternRule::Op::if_ && r.max_group > 0;
+        auto d = impl_->decides(r.first, key, r.line, want_groups);
         if (!d) return std::unexpected(d.error());
         if (r.op == PatternRule::Op::if_) {
             if (!*d) i = r.endif;  // past the rules of this if
@@ -207,7 +211,7 @@ util::Result<std::optional<std::string>> RegexpTable::lookup(std::string_view ke
         if (r.second) {
             // The second pattern's groups are not used: keep the first's.
             std::vector<regmatch_t> saved = impl_->pmatch;
-            auto d2 = impl_->decides(*r.second, key, r.line);
+            auto d2 = impl_->decides(*r.second, key, r.line, false);
             impl_->pmatch = std::move(saved);
             if (!d2) return std::unexpected(d2.error());
             if (!*d2) continue;
