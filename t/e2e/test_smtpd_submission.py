@@ -109,21 +109,28 @@ def pflogsumm_counts(log):
     return counts, res.stdout
 
 
+def relay_refused_then_submitted(inst, rcpts):
+    """A stranger refused relaying (554), then alice over STARTTLS and AUTH
+    sending one message to each of rcpts: the session the pflogsumm tests
+    read back."""
+    with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as s:
+        s.ehlo("client.test")
+        s.mail("someone@client.test")
+        assert s.rcpt("friend@far.example")[0] == 554
+        s.rset()
+        s.starttls(context=client_context())
+        s.ehlo("client.test")
+        s.login("alice", "alice pass")
+        for n, rcpt in enumerate(rcpts):
+            s.sendmail("alice@corp.test", [rcpt], f"Subject: {n} to {rcpt}\r\n\r\nbody\r\n".encode())
+
+
 def test_pflogsumm_reads_the_log_of_a_submission_session(make_instance):
     # pflogsumm (Debian's) counts what the log says was received, delivered
     # and rejected, and which SASL users sent: kurir's lines in Postfix's words.
     with SmtpReceiver() as mx:
         inst = submission_instance(make_instance, mx.port)
-        with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as s:
-            s.ehlo("client.test")
-            s.mail("someone@client.test")
-            assert s.rcpt("friend@far.example")[0] == 554
-            s.rset()
-            s.starttls(context=client_context())
-            s.ehlo("client.test")
-            s.login("alice", "alice pass")
-            for n in range(2):
-                s.sendmail("alice@corp.test", ["friend@far.example"], f"Subject: {n}\r\n\r\nbody\r\n".encode())
+        relay_refused_then_submitted(inst, ["friend@far.example"] * 2)
         mx.wait_messages(2)
         inst.wait_queue_empty()
     log = os.path.join(inst.dir, "log", "maillog")
@@ -140,16 +147,7 @@ def test_pflogsumm_counts_deferred_and_bounced_too(make_instance):
     rcpt_reply = {"later@far.example": "450 4.2.0 try again later", "gone@far.example": "550 5.1.1 no such user"}
     with SmtpReceiver(rcpt_reply=rcpt_reply) as mx:
         inst = submission_instance(make_instance, mx.port)
-        with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as s:
-            s.ehlo("client.test")
-            s.mail("someone@client.test")
-            assert s.rcpt("friend@far.example")[0] == 554
-            s.rset()
-            s.starttls(context=client_context())
-            s.ehlo("client.test")
-            s.login("alice", "alice pass")
-            for rcpt in ("friend@far.example", "later@far.example", "gone@far.example"):
-                s.sendmail("alice@corp.test", [rcpt], f"Subject: to {rcpt}\r\n\r\nbody\r\n".encode())
+        relay_refused_then_submitted(inst, ["friend@far.example", "later@far.example", "gone@far.example"])
         mx.wait_messages(2)  # friend's message, and the bounce notice for gone@ to alice
         wait_for(lambda: "status=deferred" in inst.log() and "status=bounced" in inst.log(), 60,
                  "the deferral and the bounce in the log")

@@ -1,7 +1,9 @@
-// Helpers shared by the unit tests: a temporary directory removed on scope
-// exit, whole-file reads, and the process's log captured in a file.
+// Helpers shared by the unit tests: a configuration from text, a temporary
+// directory removed on scope exit, whole-file reads, and the process's log
+// captured in a file.
 #pragma once
 
+#include "mail/config.hpp"
 #include "util/log.hpp"
 
 #include <dirent.h>
@@ -16,6 +18,14 @@
 #include <vector>
 
 namespace kurir::test {
+
+// A configuration from main.cf text alone (no config directory); a text
+// that does not load fails the test.
+inline mail::Config config_from(const std::string& main_cf) {
+    auto cfg = mail::Config::from_text(main_cf, "/nonexistent");
+    if (!cfg) throw std::runtime_error("config: " + cfg.error().text);
+    return std::move(*cfg);
+}
 
 inline void remove_tree(const std::string& path) {
     struct stat st {};

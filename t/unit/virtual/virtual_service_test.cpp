@@ -6,14 +6,6 @@
 
 using namespace kurir;
 
-namespace {
-mail::Config config(const std::string& text) {
-    auto cfg = mail::Config::from_text(text, "/nonexistent");
-    REQUIRE(cfg);
-    return std::move(*cfg);
-}
-}  // namespace
-
 TEST_CASE("virtual: a table's mailbox path stays under virtual_mailbox_base", "[virtual]") {
     CHECK(virtual_::safe_mailbox_path("example.com/alice/"));
     CHECK(virtual_::safe_mailbox_path("example.com/bob.mbox"));
@@ -30,7 +22,7 @@ TEST_CASE("virtual: uid and gid maps answer with static:N or a table, in order",
     test::TempDir dir;
     REQUIRE(util::build_db(dir.path() + "/uids.db", util::DbType::hash,
                            {{"alice@v.test", "5001"}, {"@other.test", "5002"}, {"bad@v.test", "-1"}}));
-    auto cfg = config("virtual_uid_maps = hash:" + dir.path() + "/uids static:5000\nvirtual_gid_maps = static:x\n");
+    auto cfg = test::config_from("virtual_uid_maps = hash:" + dir.path() + "/uids static:5000\nvirtual_gid_maps = static:x\n");
     virtual_::IdMaps uids("virtual_uid_maps");
     CHECK(uids.find(cfg, {"alice@v.test", "@v.test"}).value() == 5001);
     CHECK(uids.find(cfg, {"zed@other.test", "@other.test"}).value() == 5002);
@@ -38,10 +30,10 @@ TEST_CASE("virtual: uid and gid maps answer with static:N or a table, in order",
     CHECK(!uids.find(cfg, {"bad@v.test"}));
     virtual_::IdMaps gids("virtual_gid_maps");
     CHECK(!gids.find(cfg, {"alice@v.test"}));
-    auto none = config("virtual_uid_maps = hash:" + dir.path() + "/uids\n");
+    auto none = test::config_from("virtual_uid_maps = hash:" + dir.path() + "/uids\n");
     virtual_::IdMaps only_table("virtual_uid_maps");
     CHECK(!only_table.find(none, {"carol@v.test"}).value().has_value());
-    auto missing = config("virtual_uid_maps = hash:" + dir.path() + "/missing static:5000\n");
+    auto missing = test::config_from("virtual_uid_maps = hash:" + dir.path() + "/missing static:5000\n");
     virtual_::IdMaps broken("virtual_uid_maps");
     CHECK(!broken.find(missing, {"carol@v.test"}));  // never past a table that cannot answer
 }

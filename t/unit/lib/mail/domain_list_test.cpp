@@ -10,17 +10,9 @@
 
 using namespace kurir;
 
-namespace {
-mail::Config config(const std::string& text) {
-    auto cfg = mail::Config::from_text(text, "/nonexistent");
-    REQUIRE(cfg);
-    return std::move(*cfg);
-}
-}  // namespace
-
 TEST_CASE("domain list: names match themselves and subdomains, .names subdomains only, first match decides",
           "[domain_list]") {
-    auto cfg = config("");
+    auto cfg = test::config_from("");
     auto list = mail::DomainList::from_items("relay_domains", {"!no.example.com", "Example.COM", ".sub.test"});
     REQUIRE(list);
     CHECK(list->matches(cfg, "example.com").value());
@@ -42,7 +34,7 @@ TEST_CASE("domain list: /file/name patterns and type:table lookups by domain and
     test::TempDir dir;
     std::ofstream(dir.path() + "/names") << "# comment\nfile.test, two.test\n  three.test # trailing\n";
     REQUIRE(util::build_db(dir.path() + "/table.db", util::DbType::hash, {{"table.test", "x"}}));
-    auto cfg = config("");
+    auto cfg = test::config_from("");
     auto list = mail::DomainList::from_items(
         "relay_domains", {dir.path() + "/names", "hash:" + dir.path() + "/table", "!/nonexistent-is-not-read-late"});
     CHECK(!list);  // a /file that cannot be read is an error at load, with the parameter's name
@@ -73,19 +65,19 @@ TEST_CASE("relay recipient keys: address, without extension, @domain", "[domain_
 
 TEST_CASE("relay_recipient_maps: empty is no validation; tables answer; a missing table is an error",
           "[domain_list]") {
-    auto off = mail::RecipientTable::from_config(config(""), "relay_recipient_maps");
+    auto off = mail::RecipientTable::from_config(test::config_from(""), "relay_recipient_maps");
     REQUIRE(off);
     CHECK(!off->enabled());
     test::TempDir dir;
     REQUIRE(util::build_db(dir.path() + "/r.db", util::DbType::hash, {{"known@relay.test", "x"}, {"@all.test", "x"}}));
-    auto cfg = config("recipient_delimiter = +\nrelay_recipient_maps = hash:" + dir.path() + "/r\n");
+    auto cfg = test::config_from("recipient_delimiter = +\nrelay_recipient_maps = hash:" + dir.path() + "/r\n");
     auto on = mail::RecipientTable::from_config(cfg, "relay_recipient_maps");
     REQUIRE(on);
     CHECK(on->enabled());
     CHECK(on->exists(cfg, "known+x@relay.test").value());
     CHECK(on->exists(cfg, "anyone@all.test").value());
     CHECK(!on->exists(cfg, "other@relay.test").value());
-    auto broken = config("relay_recipient_maps = hash:" + dir.path() + "/missing\n");
+    auto broken = test::config_from("relay_recipient_maps = hash:" + dir.path() + "/missing\n");
     auto b = mail::RecipientTable::from_config(broken, "relay_recipient_maps");
     REQUIRE(b);
     CHECK(!b->exists(broken, "known@relay.test"));
@@ -95,7 +87,7 @@ TEST_CASE("resolve: relay_domains go to relay_transport, its nexthop, else relay
           "[domain_list]") {
     auto list = mail::DomainList::from_items("relay_domains", {"relay.test"});
     REQUIRE(list);
-    auto plain = config("mydestination = mx.test\n");
+    auto plain = test::config_from("mydestination = mx.test\n");
     auto r = mail::resolve_address(plain, "u@relay.test", nullptr, &*list);
     REQUIRE(r);
     CHECK(r->transport == "relay");
@@ -104,9 +96,9 @@ TEST_CASE("resolve: relay_domains go to relay_transport, its nexthop, else relay
     REQUIRE(other);
     CHECK(other->transport == "smtp");
 
-    auto via = config("mydestination = mx.test\nrelayhost = [gw.test]\n");
+    auto via = test::config_from("mydestination = mx.test\nrelayhost = [gw.test]\n");
     CHECK(mail::resolve_address(via, "u@relay.test", nullptr, &*list)->nexthop == "[gw.test]");
-    auto own = config("mydestination = mx.test\nrelayhost = [gw.test]\nrelay_transport = smtp:[backup.test]:26\n");
+    auto own = test::config_from("mydestination = mx.test\nrelayhost = [gw.test]\nrelay_transport = smtp:[backup.test]:26\n");
     auto o = mail::resolve_address(own, "u@relay.test", nullptr, &*list);
     REQUIRE(o);
     CHECK(o->transport == "smtp");

@@ -7,11 +7,6 @@
 using namespace kurir;
 
 namespace {
-mail::Config config(const std::string& text) {
-    auto cfg = mail::Config::from_text(text, "/nonexistent");
-    REQUIRE(cfg);
-    return std::move(*cfg);
-}
 bool only_alice(const std::string& user) { return user == "alice"; }
 }  // namespace
 
@@ -30,7 +25,7 @@ TEST_CASE("postmaster is always a recipient") {
     CHECK(mail::is_postmaster("PostMaster@mx.test"));
     CHECK(mail::is_postmaster("postmaster"));
     CHECK(!mail::is_postmaster("postmaster2@mx.test"));
-    auto cfg = config("local_recipient_maps = unix:passwd.byname\n");
+    auto cfg = test::config_from("local_recipient_maps = unix:passwd.byname\n");
     auto locals = mail::LocalRecipients::from_config(cfg, only_alice);
     REQUIRE(locals);
     CHECK(locals->exists(cfg, "POSTMASTER@mx.test").value());
@@ -40,7 +35,7 @@ TEST_CASE("local_recipient_maps: passwd, then every table; alias-only names exis
     test::TempDir dir;
     std::string aliases = dir.path() + "/aliases";
     REQUIRE(util::build_db(aliases + ".db", util::DbType::hash, {{"sales", "alice"}, {"carol@mx.test", "x"}}));
-    auto cfg = config("recipient_delimiter = +\nalias_maps = hash:" + aliases +
+    auto cfg = test::config_from("recipient_delimiter = +\nalias_maps = hash:" + aliases +
                       "\nlocal_recipient_maps = unix:passwd.byname $alias_maps\n");
     auto locals = mail::LocalRecipients::from_config(cfg, only_alice);
     REQUIRE(locals);
@@ -55,13 +50,13 @@ TEST_CASE("local_recipient_maps: passwd, then every table; alias-only names exis
 }
 
 TEST_CASE("local_recipient_maps: empty is no validation; a missing table is an error, not unknown") {
-    auto off = config("local_recipient_maps =\n");
+    auto off = test::config_from("local_recipient_maps =\n");
     auto none = mail::LocalRecipients::from_config(off, only_alice);
     REQUIRE(none);
     CHECK(!none->enabled());
 
     test::TempDir dir;
-    auto cfg = config("local_recipient_maps = unix:passwd.byname hash:" + dir.path() + "/missing\n");
+    auto cfg = test::config_from("local_recipient_maps = unix:passwd.byname hash:" + dir.path() + "/missing\n");
     auto locals = mail::LocalRecipients::from_config(cfg, only_alice);
     REQUIRE(locals);
     CHECK(locals->exists(cfg, "alice@mx.test").value());  // passwd answers first
@@ -69,13 +64,13 @@ TEST_CASE("local_recipient_maps: empty is no validation; a missing table is an e
     REQUIRE(!unknown);
     CHECK(unknown.error().text.find("local_recipient_maps") != std::string::npos);
 
-    CHECK(!mail::LocalRecipients::from_config(config("local_recipient_maps = lmdb:/x\n"), only_alice));
+    CHECK(!mail::LocalRecipients::from_config(test::config_from("local_recipient_maps = lmdb:/x\n"), only_alice));
 }
 
 TEST_CASE("local_recipient_maps: a regexp: table sees the whole address only") {
     test::TempDir dir;
     test::spit(dir / "users", "/^(sales|info)@mx\\.test$/ ok\n/^bob$/ ok\n/^bob@/ ok\n");
-    auto cfg = config("recipient_delimiter = +\nlocal_recipient_maps = regexp:" + (dir / "users") + "\n");
+    auto cfg = test::config_from("recipient_delimiter = +\nlocal_recipient_maps = regexp:" + (dir / "users") + "\n");
     auto locals = mail::LocalRecipients::from_config(cfg, only_alice);
     REQUIRE(locals);
     CHECK(locals->exists(cfg, "sales@mx.test").value());
