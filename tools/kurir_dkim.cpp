@@ -4,6 +4,7 @@
 //   kurir-dkim genkey [-t rsa|ed25519] [-b bits] -d domain -s selector -o keyfile
 //   kurir-dkim txt -d domain -s selector -k keyfile
 //   kurir-dkim sign -d domain -s selector -k keyfile [-k keyfile ...] [-T unix_time]
+//   kurir-dkim verify -K keyrecords [-T unix_time]
 // DESCRIPTION
 //   genkey makes a private key (RSA of -b bits, default 2048, or Ed25519
 //   per RFC 8463), writes it to keyfile in PKCS#8 PEM, and prints the TXT
@@ -16,6 +17,13 @@
 //   headers signed and oversigned), the message itself unchanged; -T sets
 //   the signature time (default now). It is the signer cleanup uses, for
 //   checking a key and a DNS record by hand.
+//   verify reads a signed message on standard input and prints one line
+//   per DKIM-Signature (at most 5), as in an Authentication-Results header:
+//   "dkim=pass header.d=... header.s=... header.a=... header.b=...", or
+//   fail, neutral, permerror, policy with the reason in parentheses;
+//   "dkim=none" when the message has no signature. The keys come from the
+//   file keyrecords, one "selector._domainkey.domain record" per line, not
+//   from DNS (a name not in the file has no key).
 // SECURITY
 //   genkey creates keyfile mode 0600 and never replaces an existing file
 //   or follows a symbolic link. Run it as the user that will read the key.
@@ -24,6 +32,7 @@
 //   that cannot be read, EX_CANTCREAT when keyfile cannot be created,
 //   EX_DATAERR for a message that cannot be signed.
 #include "mail/dkim_sign.hpp"
+#include "mail/dkim_verify.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -33,6 +42,8 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <fstream>
+#include <map>
 #include <iostream>
 #include <iterator>
 #include <string>
@@ -46,7 +57,8 @@ int usage() {
     fmt::print(stderr,
                "usage: kurir-dkim genkey [-t rsa|ed25519] [-b bits] -d domain -s selector -o keyfile\n"
                "       kurir-dkim txt -d domain -s selector -k keyfile\n"
-               "       kurir-dkim sign -d domain -s selector -k keyfile [-k keyfile ...] [-T unix_time]\n");
+               "       kurir-dkim sign -d domain -s selector -k keyfile [-k keyfile ...] [-T unix_time]\n"
+               "       kurir-dkim verify -K keyrecords [-T unix_time]\n");
     return EX_USAGE;
 }
 
@@ -94,18 +106,73 @@ Message split_message(const std::string& text) {
     return m;
 }
 
-std::string body_hash(std::string_view body) {
-    mail::DkimBodyHash hash;
+// Each body line without its line end (LF, or CRLF); a last line without
+// one counts as a line.
+template <class Fn>
+void for_each_body_line(std::string_view body, Fn&& fn) {
     size_t pos = 0;
     while (pos < body.size()) {
         size_t nl = body.find('\n', pos);
         size_t end = nl == std::string_view::npos ? body.size() : nl;
         std::string_view line = body.substr(pos, end - pos);
         if (nl != std::string_view::npos && !line.empty() && line.back() == '\r') line.remove_suffix(1);
-        hash.line(line);
+        fn(line);
         pos = nl == std::string_view::npos ? body.size() : nl + 1;
     }
+}
+
+std::string body_hash(std::string_view body) {
+    mail::DkimBodyHash hash;
+    for_each_body_line(body, [&](std::string_view line) { hash.line(line); });
     return hash.finish();
+}
+
+// "name record" lines; names compared without case and a trailing dot.
+util::Result<std::map<std::string, std::string>> read_key_records(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) return util::fail_errno("open " + path);
+    std::map<std::string, std::string> records;
+    std::string line;
+    while (std::getline(in, line)) {
+        size_t space = line.find_first_of(" \t");
+        if (line.empty() || line[0] == '#' || space == std::string::npos) continue;
+        std::string name = line.substr(0, space);
+        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (!name.empty() && name.back() == '.') name.pop_back();
+        records[name] = line.substr(line.find_first_not_of(" \t", space));
+    }
+    return records;
+}
+
+int verify(const std::string& key_file, std::time_t now) {
+    auto records = read_key_records(key_file);
+    if (!records) {
+        fmt::print(stderr, "kurir-dkim: {}\n", records.error().text);
+        return EX_NOINPUT;
+    }
+    std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    Message m = split_message(text);
+    mail::DkimVerifier verifier(m.headers);
+    for_each_body_line(std::string_view(text).substr(m.body_start),
+                       [&](std::string_view line) { verifier.body_line(line); });
+    verifier.finish_body();
+    if (verifier.signatures() == 0) fmt::print("dkim=none\n");
+    for (size_t i = 0; i < verifier.signatures(); ++i) {
+        mail::DkimKeyLookup key;
+        auto found = records->find(verifier.key_name(i));
+        if (found != records->end()) {
+            key.status = mail::DkimKeyLookup::Status::found;
+            key.txt = found->second;
+        }
+        auto v = verifier.verify(i, key, now);
+        std::string line = "dkim=" + std::string(mail::to_string(v.result));
+        if (!v.reason.empty()) line += " (" + v.reason + ")";
+        if (!v.domain.empty())
+            line += " header.d=" + v.domain + " header.s=" + v.selector + " header.a=" + v.algorithm +
+                    " header.b=" + v.b_prefix;
+        fmt::print("{}\n", line);
+    }
+    return 0;
 }
 
 int genkey(const std::string& type, int bits, const std::string& domain, const std::string& selector,
@@ -145,6 +212,7 @@ int main(int argc, char** argv) {
     std::string verb = argv[1];
     std::string type = "rsa", domain, selector, out;
     std::vector<std::string> keys;
+    std::string key_records;
     int bits = 2048;
     std::time_t now = std::time(nullptr);
     for (int i = 2; i < argc; ++i) {
@@ -167,6 +235,8 @@ int main(int argc, char** argv) {
             out = v;
         } else if (a == "-k") {
             keys.push_back(v);
+        } else if (a == "-K") {
+            key_records = v;
         } else if (a == "-T") {
             try {
                 now = static_cast<std::time_t>(std::stoll(v));
@@ -177,6 +247,7 @@ int main(int argc, char** argv) {
             return usage();
         }
     }
+    if (verb == "verify") return key_records.empty() ? usage() : verify(key_records, now);
     if (domain.empty() || selector.empty()) return usage();
     if (verb == "genkey") return out.empty() ? usage() : genkey(type, bits, domain, selector, out);
     if (keys.empty() || (verb == "txt" && keys.size() != 1)) return usage();

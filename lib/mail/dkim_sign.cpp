@@ -164,11 +164,15 @@ util::Result<std::string> DkimKey::sign(std::string_view data) const {
     return sig;
 }
 
-DkimBodyHash::DkimBodyHash(DkimCanon canon)
+DkimBodyHash::DkimBodyHash(DkimCanon canon, std::optional<uint64_t> limit)
     : ctx_(std::make_unique<Ctx>()),
-      canon_(canon, [this](std::string_view bytes) {
-          crypto_hash_sha256_update(&ctx_->state, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-      }) {
+      canon_(
+          canon,
+          [this](std::string_view bytes) {
+              crypto_hash_sha256_update(&ctx_->state, reinterpret_cast<const unsigned char*>(bytes.data()),
+                                        bytes.size());
+          },
+          limit) {
     crypto_hash_sha256_init(&ctx_->state);
 }
 

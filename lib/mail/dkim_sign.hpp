@@ -11,6 +11,7 @@
 #include <array>
 #include <ctime>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -51,13 +52,16 @@ private:
 // SHA-256 of the canonical body.
 class DkimBodyHash {
 public:
-    explicit DkimBodyHash(DkimCanon canon = DkimCanon::relaxed);
+    explicit DkimBodyHash(DkimCanon canon = DkimCanon::relaxed, std::optional<uint64_t> limit = std::nullopt);
     ~DkimBodyHash();
     DkimBodyHash(const DkimBodyHash&) = delete;
     DkimBodyHash& operator=(const DkimBodyHash&) = delete;
     void line(std::string_view content) { canon_.line(content); }
     // The base64 of the hash; the object is done after it.
     std::string finish();
+    // The canonical body's length so far (after finish: all of it, up to
+    // the limit).
+    uint64_t length() const { return canon_.length(); }
 
 private:
     struct Ctx;

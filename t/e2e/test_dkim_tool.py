@@ -123,3 +123,77 @@ def test_bad_arguments_and_keys_are_errors(tmp_path):
     assert r.returncode == 65 and b"not a domain name" in r.stderr
     r = run("txt", "-d", "e.com", "-s", "s", "-k", str(key))
     assert r.returncode == 0 and b"k=ed25519; p=" in r.stdout
+
+
+# -- verification: messages signed by dkimpy, checked by kurir-dkim verify ------------------
+def dkimpy_keys(tmp_path):
+    """An RSA key (made by openssl, PKCS#1 PEM as dkimpy reads it) and an
+    Ed25519 key (raw, as dkimpy takes it), with their key records."""
+    import base64
+    import nacl.signing
+
+    rsa_path = tmp_path / "dkimpy-rsa.pem"
+    subprocess.run(["openssl", "genrsa", "-traditional", "-out", str(rsa_path), "2048"], check=True,
+                   stderr=subprocess.DEVNULL)
+    der = subprocess.run(["openssl", "rsa", "-in", str(rsa_path), "-pubout", "-outform", "DER"], check=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout
+    ed = nacl.signing.SigningKey.generate()
+    return {
+        "rsa": (rsa_path.read_bytes(), "v=DKIM1; k=rsa; p=" + base64.b64encode(der).decode()),
+        "ed25519": (base64.b64encode(bytes(ed)), "v=DKIM1; k=ed25519; p=" + base64.b64encode(bytes(ed.verify_key)).decode()),
+    }
+
+
+def verify(message, records, tmp_path, when=None):
+    path = tmp_path / "records"
+    path.write_text("".join(f"{name} {txt}\n" for name, txt in records.items()))
+    args = ["verify", "-K", str(path)] + (["-T", str(when)] if when else [])
+    r = run(*args, input=message)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.decode().splitlines()
+
+
+@pytest.mark.parametrize("canon", [(b"relaxed", b"relaxed"), (b"simple", b"simple"), (b"relaxed", b"simple"),
+                                   (b"simple", b"relaxed")])
+@pytest.mark.parametrize("name", sorted(MESSAGES))
+def test_verify_what_dkimpy_signed(tmp_path, canon, name):
+    keys = dkimpy_keys(tmp_path)
+    message = MESSAGES[name].replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")  # dkimpy signs CRLF text
+    records = {"rsa._domainkey.example.org": keys["rsa"][1], "ed._domainkey.example.org": keys["ed25519"][1]}
+    sig_rsa = dkim.sign(message, b"rsa", b"example.org", keys["rsa"][0], canonicalize=canon)
+    sig_ed = dkim.sign(message, b"ed", b"example.org", keys["ed25519"][0], canonicalize=canon,
+                       signature_algorithm=b"ed25519-sha256")
+    lines = verify(sig_ed + sig_rsa + message, records, tmp_path)
+    assert len(lines) == 2
+    assert lines[0].startswith("dkim=pass header.d=example.org header.s=ed header.a=ed25519-sha256"), lines
+    assert lines[1].startswith("dkim=pass header.d=example.org header.s=rsa header.a=rsa-sha256"), lines
+
+
+def test_verify_failures_are_named(tmp_path):
+    keys = dkimpy_keys(tmp_path)
+    message = MESSAGES["plain"].replace(b"\n", b"\r\n")
+    records = {"rsa._domainkey.example.org": keys["rsa"][1]}
+    signed = dkim.sign(message, b"rsa", b"example.org", keys["rsa"][0]) + message
+    assert verify(signed, records, tmp_path)[0].startswith("dkim=pass")
+    assert verify(signed.replace(b"Hello.", b"Hullo."), records, tmp_path)[0].startswith(
+        "dkim=fail (body hash did not verify)")
+    assert verify(signed.replace(b"Subject: hi", b"Subject: ho"), records, tmp_path)[0].startswith(
+        "dkim=fail (signature did not verify)")
+    assert verify(signed, {}, tmp_path)[0].startswith("dkim=permerror (no key for signature)")
+    assert verify(signed, {"rsa._domainkey.example.org": "v=DKIM1; k=rsa; p="}, tmp_path)[0].startswith(
+        "dkim=permerror (key revoked)")
+    assert verify(signed, {"rsa._domainkey.example.org": keys["rsa"][1].replace("k=rsa", "k=ed25519")},
+                  tmp_path)[0].startswith("dkim=permerror (key type does not match a=)")
+    # l= from dkimpy covers the body as signed; text added after it still passes, text changed inside fails.
+    limited = dkim.sign(message, b"rsa", b"example.org", keys["rsa"][0], length=True) + message
+    assert verify(limited + b"appended\r\n", records, tmp_path)[0].startswith("dkim=pass")
+    assert verify(b"From: x@y\r\n\r\n", records, tmp_path) == ["dkim=none"]
+    broken = b"DKIM-Signature: v=1; a=rsa-sha256; d=example.org; s=rsa; h=to; bh=YWJj; b=YWJj\r\n" + message
+    assert verify(broken, records, tmp_path)[0] == "dkim=neutral (DKIM-Signature: h= does not sign From)"
+
+
+def test_verify_what_kurir_dkim_signed(keys, tmp_path):
+    records = {f"{sel}._domainkey.example.com": txt.decode() for _, sel, txt in keys.values()}
+    signed = run("sign", "-d", "example.com", "-s", keys["ed25519"][1], "-k", str(keys["ed25519"][0]),
+                 "-T", "1800000000", input=MESSAGES["crlf-mix"]).stdout
+    assert verify(signed, records, tmp_path)[0].startswith("dkim=pass header.d=example.com header.s=e2026")

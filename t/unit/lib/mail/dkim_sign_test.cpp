@@ -1,5 +1,6 @@
 #include "mail/dkim_sign.hpp"
 #include "mail/dkim_tags.hpp"
+#include "mail/dkim_verify.hpp"
 
 #include <catch2/catch.hpp>
 #include <openssl/evp.h>
@@ -120,4 +121,52 @@ TEST_CASE("DKIM keys and requests: bad input is an error", "[dkim]") {
     req.domain = "example.com";
     req.selector = "";
     CHECK_FALSE(dkim_sign(*key, req, {{"From", " a@b"}}, "YWJj"));
+}
+
+TEST_CASE("DkimVerifier: pass, body and header changes, expiry, key lookups", "[dkim]") {
+    auto key = DkimKey::generate(DkimKey::Type::ed25519);
+    REQUIRE(key);
+    auto record = key->dns_record();
+    REQUIRE(record);
+    std::vector<DkimHeaderField> headers = {{"From", " a@example.com"}, {"Subject", " s"}};
+    auto hash_of = [](const std::vector<std::string>& lines) {
+        DkimBodyHash h;
+        for (const auto& l : lines) h.line(l);
+        return h.finish();
+    };
+    DkimSignRequest req;
+    req.domain = "example.com";
+    req.selector = "sel";
+    req.now = 1000;
+    auto value = dkim_sign(*key, req, headers, hash_of({"body"}));
+    REQUIRE(value);
+    auto check = [&](const std::string& sig_value, const std::vector<std::string>& body, const DkimKeyLookup& lookup,
+                     std::time_t now = 2000) {
+        auto with_sig = headers;
+        with_sig.insert(with_sig.begin(), {"DKIM-Signature", sig_value});
+        DkimVerifier v(with_sig);
+        REQUIRE(v.signatures() == 1);
+        CHECK(v.key_name(0) == "sel._domainkey.example.com");
+        for (const auto& l : body) v.body_line(l);
+        v.finish_body();
+        return v.verify(0, lookup, now);
+    };
+    DkimKeyLookup found{DkimKeyLookup::Status::found, *record};
+    CHECK(check(*value, {"body", ""}, found).result == DkimResult::pass);
+    auto changed = check(*value, {"bodY"}, found);
+    CHECK(changed.result == DkimResult::fail);
+    CHECK(changed.reason == "body hash did not verify");
+    CHECK(check(*value, {"body"}, {DkimKeyLookup::Status::temporary, ""}).result == DkimResult::temperror);
+    CHECK(check(*value, {"body"}, {DkimKeyLookup::Status::not_found, ""}).result == DkimResult::permerror);
+    // x= before now: expired, whatever else holds.
+    std::string expiring = *value;
+    expiring.insert(expiring.find("h="), "x=1500; ");
+    CHECK(check(expiring, {"body"}, found, 1400).reason != "signature expired");
+    auto expired = check(expiring, {"body"}, found, 1600);
+    CHECK(expired.result == DkimResult::fail);
+    CHECK(expired.reason == "signature expired");
+    // Only the first max_signatures signatures are looked at.
+    std::vector<DkimHeaderField> many(10, {"DKIM-Signature", *value});
+    many.insert(many.end(), headers.begin(), headers.end());
+    CHECK(DkimVerifier(many, 5).signatures() == 5);
 }
