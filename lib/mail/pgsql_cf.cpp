@@ -73,7 +73,9 @@ util::Result<PgsqlHost> parse_pgsql_host(std::string_view text) {
         port = rest.substr(colon + 1);
     }
     if (host.empty()) return bad("no host name");
-    if (host.find_first_of("/'\"\\ \t=") != std::string_view::npos) return bad("bad character in the host name");
+    for (char c : host)
+        if (static_cast<unsigned char>(c) <= ' ' || std::string_view("/'\"\\=[],").find(c) != std::string_view::npos)
+            return bad("bad character in the host name");
     if (!port.empty() || rest.ends_with(":")) {
         if (!valid_port(port)) return bad("want a port number 1-65535");
     }
