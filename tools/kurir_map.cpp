@@ -14,6 +14,10 @@
 //   pcre_table(5) syntax); for them kurir-map only checks the file and
 //   reports the first error as "file, line N: ...", and -q prints the
 //   result of the first rule that matches the whole key.
+//
+//   pgsql:file.cf tables ask PostgreSQL (pgsql_table(5) parameters in
+//   file.cf); kurir-map checks the file and -q runs the query for the key.
+//   A server that cannot answer is an error (exit 70), not "not found".
 #include "tools/table_tool.hpp"
 
 int main(int argc, char** argv) { return kurir::tools::table_tool_main(argc, argv, kurir::tools::TableSyntax::map); }

@@ -90,8 +90,9 @@ util::Result<MapSpec> parse_map_spec(std::string_view spec) {
     if (type == "btree") return MapSpec{util::DbType::btree, path, std::nullopt};
     if (type == "regexp") return MapSpec{util::DbType::hash, path, PatternKind::regexp};
     if (type == "pcre") return MapSpec{util::DbType::hash, path, PatternKind::pcre};
+    if (type == "pgsql") return MapSpec{util::DbType::hash, path, std::nullopt, MapSpec::Memory::none, true};
     return util::fail("unsupported table type \"" + std::string(type) +
-                      "\" (hash, btree, regexp, pcre, texthash, cidr and static are)");
+                      "\" (hash, btree, regexp, pcre, texthash, cidr, pgsql and static are)");
 }
 
 bool map_matches_whole_key_only(std::string_view spec) {
@@ -111,6 +112,12 @@ util::Result<MapList> MapList::open(const std::vector<std::string>& specs) {
                 continue;
             }
             list.maps_.emplace_back(std::make_shared<RegexpTable>(std::move(*table)));
+            continue;
+        }
+        if (spec->pgsql) {  // a .cf with an error is skipped with a warning, as a regexp: table
+            auto table = PgsqlTable::open(spec->path);
+            if (!table) list.warnings_.push_back(table.error().text);
+            else list.maps_.emplace_back(std::move(*table));
             continue;
         }
         if (spec->memory == MapSpec::Memory::static_value) {
@@ -162,6 +169,8 @@ util::Result<std::optional<std::string>> MapList::lookup_partial(std::string_vie
             v = (*db)->lookup(key);
         else if (const auto* text = std::get_if<std::shared_ptr<TextTable>>(&m))
             v = (*text)->lookup(key);
+        else if (const auto* sql = std::get_if<std::shared_ptr<PgsqlTable>>(&m))
+            v = (*sql)->lookup(key);
         else
             continue;  // pattern tables (regexp:, pcre:, cidr:) see whole keys only
         if (!v || *v) return v;

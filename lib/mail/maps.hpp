@@ -3,6 +3,7 @@
 #pragma once
 
 #include "mail/memory_tables.hpp"
+#include "mail/pgsql_table.hpp"
 #include "mail/regexp_table.hpp"
 #include "util/db_map.hpp"
 #include "util/result.hpp"
@@ -36,8 +37,10 @@ struct MapSpec {
     // texthash: and cidr: are read from path itself; static: has its value
     // in path.
     enum class Memory { none, texthash, static_value, cidr } memory = Memory::none;
+    // pgsql: names its .cf file in path (lib/mail/pgsql_table).
+    bool pgsql = false;
 
-    bool indexed() const { return !pattern && memory == Memory::none; }
+    bool indexed() const { return !pattern && memory == Memory::none && !pgsql; }
     // The file a change of which means the table must be opened again
     // (none for static:).
     std::string table_file() const {
@@ -45,7 +48,7 @@ struct MapSpec {
     }
 };
 // "hash:/etc/aliases", "btree:/x", "regexp:/x", "pcre:/x", "texthash:/x",
-// "cidr:/x" or "static:value"; other types are an error.
+// "cidr:/x", "pgsql:/x.cf" or "static:value"; other types are an error.
 util::Result<MapSpec> parse_map_spec(std::string_view spec);
 // Whether a table is searched with the whole key only (regexp:, pcre:, cidr:),
 // as Postfix's pattern tables: the access checks skip their partial keys
@@ -72,7 +75,7 @@ public:
 
 private:
     std::vector<std::variant<std::shared_ptr<util::DbMap>, std::shared_ptr<RegexpTable>, std::shared_ptr<TextTable>,
-                             std::shared_ptr<CidrTable>>>
+                             std::shared_ptr<CidrTable>, std::shared_ptr<PgsqlTable>>>
         maps_;
     std::vector<std::string> warnings_;
 };

@@ -32,3 +32,19 @@ def make_instance(request):
     yield make
     for inst in made:
         inst.destroy()
+
+
+@pytest.fixture
+def pg_cluster():
+    """A private PostgreSQL cluster, started (t/e2e/pg_cluster.py); skipped
+    only where the server programs are not installed."""
+    from pg_cluster import PgCluster, missing
+    why = missing()
+    if why:
+        pytest.skip(why)
+    cluster = PgCluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.destroy()
