@@ -71,7 +71,9 @@ util::Result<std::string> expand_local_macros(std::string_view text, const mail:
         if (it == names.end()) return util::fail("unknown macro $" + std::string(name));
         return it->second;
     };
-    auto name_char = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'; };
+    auto name_char = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    };
     std::string out;
     for (size_t i = 0; i < text.size(); ++i) {
         if (text[i] != '$') {
@@ -86,7 +88,8 @@ util::Result<std::string> expand_local_macros(std::string_view text, const mail:
         if (i + 1 < text.size() && (text[i + 1] == '{' || text[i + 1] == '(')) {
             char close = text[i + 1] == '{' ? '}' : ')';
             size_t end = text.find(close, i + 2);
-            if (end == std::string_view::npos) return util::fail("missing '" + std::string(1, close) + "' in \"" + std::string(text) + "\"");
+            if (end == std::string_view::npos)
+                return util::fail("missing '" + std::string(1, close) + "' in \"" + std::string(text) + "\"");
             std::string_view inner = text.substr(i + 2, end - i - 2);
             size_t op = inner.find_first_of("?:");
             auto value = value_of(inner.substr(0, op));

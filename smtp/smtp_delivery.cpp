@@ -269,8 +269,10 @@ private:
     // A time of 0 (lmtp_connect_timeout's default) is no limit.
     void set_timeout(Stage stage, bool connecting, bool reading = true) {
         struct timeval tv {cfg_.seconds(agent_.param(timeout_param(stage))), 0};
-        struct timeval wtv {cfg_.seconds(agent_.param(connecting ? "smtp_connect_timeout" : "smtp_data_xfer_timeout")), 0};
-        bufferevent_set_timeouts(conn_->bev, reading && tv.tv_sec > 0 ? &tv : nullptr, wtv.tv_sec > 0 ? &wtv : nullptr);
+        std::string write_param = connecting ? "smtp_connect_timeout" : "smtp_data_xfer_timeout";
+        struct timeval wtv {cfg_.seconds(agent_.param(write_param)), 0};
+        bufferevent_set_timeouts(conn_->bev, reading && tv.tv_sec > 0 ? &tv : nullptr,
+                                 wtv.tv_sec > 0 ? &wtv : nullptr);
     }
 
     void watch() { bufferevent_setcb(conn_->bev, on_read, nullptr, on_event, this); }

@@ -6,15 +6,18 @@ bool lmtp_socket_nexthop(std::string_view text) { return text.starts_with("unix:
 
 util::Result<LmtpNexthop> parse_lmtp_nexthop(std::string_view text) {
     LmtpNexthop out;
-    auto bad = [&](std::string_view why) { return util::fail("lmtp nexthop \"" + std::string(text) + "\": " + std::string(why)); };
+    auto bad = [&](std::string_view why) {
+        return util::fail("lmtp nexthop \"" + std::string(text) + "\": " + std::string(why));
+    };
     if (text.starts_with("unix:")) {
         std::string_view path = text.substr(5);
         if (path.empty()) return bad("empty socket path");
         for (char c : path)
             if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) return bad("bad character in socket path");
         // A relative path stays under queue_directory.
-        if (!path.starts_with('/') && (path == ".." || path.starts_with("../") || path.find("/../") != std::string_view::npos ||
-                                       path.ends_with("/..")))
+        bool up = path == ".." || path.starts_with("../") || path.find("/../") != std::string_view::npos ||
+                  path.ends_with("/..");
+        if (!path.starts_with('/') && up)
             return bad("relative socket path leaves queue_directory");
         // sockaddr_un holds 107 bytes and a NUL.
         if (path.size() > 107) return bad("socket path too long");

@@ -82,10 +82,11 @@ def test_virtual_transport_lmtp_unix_into_dovecot_and_per_recipient_bounce(make_
         inst.wait_queue_empty()
         assert len(got) == 1 and b"Subject: lmtp unix" in got[0] and b"body of lmtp unix" in got[0]
         sock = re.escape(dove.lmtp_socket)
-        wait_log(inst, rf"kurir/lmtp\[\d+\]: \w+: to=<ivan@vd\.test>, relay=mx\.test\[{sock}\], .*dsn=2\.0\.0, "
-                       rf"status=sent \(250 2\.0\.0 <ivan@vd\.test> \S+ Saved\)$")
-        wait_log(inst, rf"kurir/lmtp\[\d+\]: \w+: to=<ghost@vd\.test>, relay=mx\.test\[{sock}\], .*dsn=5\.1\.1, "
-                       rf"status=bounced \(host mx\.test\[{sock}\] said: 550 5\.1\.1 .*\(in reply to RCPT TO command\)\)$")
+        wait_log(inst, rf"kurir/lmtp\[\d+\]: \w+: to=<ivan@vd\.test>, relay=mx\.test\[{sock}\], "
+                       rf".*dsn=2\.0\.0, status=sent \(250 2\.0\.0 <ivan@vd\.test> \S+ Saved\)$")
+        wait_log(inst, rf"kurir/lmtp\[\d+\]: \w+: to=<ghost@vd\.test>, relay=mx\.test\[{sock}\], "
+                       rf".*dsn=5\.1\.1, status=bounced \(host mx\.test\[{sock}\] said: 550 5\.1\.1 "
+                       rf".*\(in reply to RCPT TO command\)\)$")
         bounce = bounce_for(inst, "ghost@vd.test")
         assert "5.1.1" in bounce and "ivan@vd.test" not in bounce.split("\n\n", 1)[0]
 
@@ -100,7 +101,8 @@ def test_virtual_transport_lmtp_inet(make_instance):
         inst.send(SENDER, ["ivan@vd.test"], message("lmtp inet", "ivan@vd.test"))
         got = wait_imap(dove, 1)
         assert b"Subject: lmtp inet" in got[0]
-        wait_log(inst, rf"kurir/lmtp\[\d+\]: \w+: to=<ivan@vd\.test>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:{dove.lmtp_port}, "
+        wait_log(inst, rf"kurir/lmtp\[\d+\]: \w+: to=<ivan@vd\.test>, "
+                       rf"relay=127\.0\.0\.1\[127\.0\.0\.1\]:{dove.lmtp_port}, "
                        rf".*status=sent \(250 2\.0\.0 <ivan@vd\.test> \S+ Saved\)$")
 
 

@@ -35,8 +35,8 @@ struct Tables {
 };
 
 mail::Config config(const std::string& extra) {
-    auto cfg = mail::Config::from_text("myhostname = mx.test\nmydestination = mx.test\nrecipient_delimiter = +\n" + extra,
-                                       "/nonexistent");
+    auto cfg = mail::Config::from_text(
+        "myhostname = mx.test\nmydestination = mx.test\nrecipient_delimiter = +\n" + extra, "/nonexistent");
     REQUIRE(cfg);
     return std::move(*cfg);
 }
@@ -119,7 +119,8 @@ TEST_CASE("Expander: mailbox_transport hands the recipient over, once", "[local_
     CHECK(st.dsn == "2.0.0");
     CHECK(st.text == "250 2.0.0 <ivan@mx.test> Saved");
     CHECK(e.passed_only());
-    CHECK(passed == std::vector<std::pair<std::string, std::string>>{{"lmtp:unix:private/dovecot-lmtp", "ivan@mx.test"}});
+    CHECK(passed ==
+          std::vector<std::pair<std::string, std::string>>{{"lmtp:unix:private/dovecot-lmtp", "ivan@mx.test"}});
 }
 
 TEST_CASE("Expander: luser_relay takes unknown users; an unknown relay address is a loop", "[local_routing]") {

@@ -23,7 +23,8 @@ TEST_CASE("parse_lmtp_nexthop: TCP forms, port 24 by default, never MX", "[lmtp_
         const char* host;
         int port;
     };
-    for (const Row& r : {Row{"inet:127.0.0.1:2424", "127.0.0.1", 2424}, Row{"inet:[127.0.0.1]:25", "127.0.0.1", 25},
+    for (const Row& r : {Row{"inet:127.0.0.1:2424", "127.0.0.1", 2424},
+                         Row{"inet:[127.0.0.1]:25", "127.0.0.1", 25},
                          Row{"inet:mail.example.com", "mail.example.com", 24},
                          Row{"store.example.com:2003", "store.example.com", 2003},
                          Row{"[::1]:24", "::1", 24}, Row{"inet:Store.Example.COM:lmtp", "store.example.com", 24},
@@ -41,8 +42,8 @@ TEST_CASE("parse_lmtp_nexthop: TCP forms, port 24 by default, never MX", "[lmtp_
 TEST_CASE("parse_lmtp_nexthop: refuses what is no socket", "[lmtp_nexthop]") {
     for (const char* text : {"unix:", "unix:a b", "unix:../etc/x", "unix:private/../../x", "unix:x/..", "inet:",
                              "inet:host:0", "inet:host:99999", "host:port", "inet:[::1", "",
-                             "unix:/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-                             "aaaaaaaaaaaaaaaaaaaaaaa"}) {
+                             "unix:/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}) {
         INFO(text);
         CHECK_FALSE(parse_lmtp_nexthop(text));
     }
