@@ -18,6 +18,12 @@
 //   environment: SENDER, RECIPIENT, LOCAL, DOMAIN, EXTENSION, USER,
 //   LOGNAME, HOME, SHELL; not $-expanded by kurir); exit 0 delivers, 75
 //   defers, any other status bounces with the command's first output line.
+//   mailbox_transport_maps (key: the user) and mailbox_transport come
+//   before all of it: the recipient is handed to that transport's agent
+//   (e.g. lmtp:unix:private/dovecot-lmtp), which delivers and logs it; a
+//   user without a passwd account goes to fallback_transport_maps,
+//   fallback_transport, or luser_relay (an address, with $user, $local,
+//   $extension, $domain, $recipient expanded by local) when set.
 // SECURITY
 //   Runs as root so that it can write as the recipient: each mailbox is
 //   written with the recipient's effective uid/gid (default_privs for names
@@ -36,7 +42,8 @@
 //   mail_spool_directory, home_mailbox, recipient_delimiter,
 //   local_recipient_maps, default_privs, myhostname, alias_maps,
 //   allow_mail_to_commands, allow_mail_to_files, command_time_limit,
-//   mailbox_command
+//   mailbox_command, mailbox_transport, mailbox_transport_maps,
+//   fallback_transport, fallback_transport_maps, luser_relay
 #include "local/local_service.hpp"
 #include "server/server.hpp"
 

@@ -50,8 +50,9 @@ bool may_exist(const std::string& path) {
 
 }  // namespace
 
-Expander::Expander(const mail::Config& cfg, const mail::MapList& aliases, const Message& msg, Forwarder forward)
-    : cfg_(cfg), aliases_(aliases), msg_(msg), forward_(std::move(forward)) {
+Expander::Expander(const mail::Config& cfg, const mail::MapList& aliases, const Message& msg, Forwarder forward,
+                   Passer pass, const RoutingTables* routing)
+    : cfg_(cfg), aliases_(aliases), msg_(msg), forward_(std::move(forward)), pass_(std::move(pass)), routing_(routing) {
     // Delivered-To: headers of the message as it arrived: a loop when we see our own.
     size_t pos = 0;
     while (pos < msg.body.size()) {
@@ -93,6 +94,7 @@ DeliveryStatus Expander::deliver(const std::string& recipient) {
     if (delivered_to_.count(mail::lowercase(mail::quote_address(recipient))))
         return {"5.4.6", "mail forwarding loop for " + mail::quote_address(recipient)};
     expansion_ = Expansion{};
+    passes_ = 0;
     return deliver_at(recipient, true);
 }
 
@@ -260,7 +262,35 @@ const std::optional<util::Account>& Expander::account(const std::string& user) {
     return it->second;
 }
 
+DeliveryStatus Expander::to_transport(const std::string& transport, const std::string& recipient) {
+    if (!pass_) return {"4.3.5", "mail transport unavailable: " + transport};
+    if (auto visit = expansion_.deliver("transport " + transport + " " + mail::lowercase(recipient));
+        visit != Expansion::Visit::first)
+        return refused_visit(visit, recipient);
+    ++passes_;
+    return pass_(transport, recipient);
+}
+
+// The unknown user's mail goes to luser_relay's address, expanded as an
+// alias with that one member would be: a relay address that is itself
+// unknown meets the open "luser_relay" list again, a loop (5.4.6).
+DeliveryStatus Expander::to_luser_relay(const std::string& address, const std::string& recipient) {
+    auto privs = util::find_account(cfg_.str("default_privs"));
+    if (!privs) return {"4.3.5", "default_privs: no such user"};
+    return expand_list("luser_relay", recipient, {address}, "luser_relay", privs->uid, privs->gid, "/");
+}
+
 DeliveryStatus Expander::to_mailbox(const std::string& recipient) {
+    if (routing_) {
+        const auto& known = account(mail::mailbox_user(cfg_, recipient));
+        auto route = route_mailbox(cfg_, *routing_, recipient, known.has_value());
+        if (!route) {
+            util::msg_warn("{}: {}", msg_.queue_id, route.error().text);
+            return {"4.3.0", route.error().text};
+        }
+        if (route->kind == MailboxRoute::Kind::transport) return to_transport(route->value, recipient);
+        if (route->kind == MailboxRoute::Kind::luser_relay) return to_luser_relay(route->value, recipient);
+    }
     auto where = find_mailbox(cfg_, recipient, [this](const std::string& user) -> const auto& { return account(user); });
     if (auto* st = std::get_if<DeliveryStatus>(&where)) return *st;
     auto& target = std::get<MailboxTarget>(where);

@@ -12,6 +12,7 @@
 
 #include "local/local_expansion.hpp"
 #include "local/local_mailbox.hpp"
+#include "local/local_routing.hpp"
 #include "mail/config.hpp"
 #include "mail/maps.hpp"
 #include "mail/queue.hpp"
@@ -35,11 +36,19 @@ struct Message {
 
 // Forwards a copy of the message to an address through cleanup.
 using Forwarder = std::function<DeliveryStatus(const std::string& target, const std::string& delivered_to)>;
+// Hands a recipient to another delivery agent ("lmtp:unix:private/x"):
+// mailbox_transport, fallback_transport (local_routing.hpp, local_pass.hpp).
+using Passer = std::function<DeliveryStatus(const std::string& transport, const std::string& recipient)>;
 
 class Expander {
 public:
-    Expander(const mail::Config& cfg, const mail::MapList& aliases, const Message& msg, Forwarder forward);
+    // routing: the tables of local_routing.hpp; without it (nullptr) every
+    // mailbox is local's own.
+    Expander(const mail::Config& cfg, const mail::MapList& aliases, const Message& msg, Forwarder forward,
+             Passer pass = {}, const RoutingTables* routing = nullptr);
     DeliveryStatus deliver(const std::string& recipient);
+    // The last recipient went, as it was, to another agent (which logged it).
+    bool passed_only() const { return passes_ > 0 && passes_ == expansion_.items(); }
 
 private:
     DeliveryStatus deliver_at(const std::string& recipient, bool expand);
@@ -53,6 +62,8 @@ private:
     DeliveryStatus deliver_include(const std::string& recipient, const std::string& path, uid_t uid, gid_t gid,
                                    const std::string& home);
     DeliveryStatus to_mailbox(const std::string& recipient);
+    DeliveryStatus to_transport(const std::string& transport, const std::string& recipient);
+    DeliveryStatus to_luser_relay(const std::string& address, const std::string& recipient);
     std::string prefix(const std::string& recipient) const;
     // A user's passwd entry, looked up once for the .forward and the mailbox.
     const std::optional<util::Account>& account(const std::string& user);
@@ -61,6 +72,9 @@ private:
     const mail::MapList& aliases_;
     const Message& msg_;
     Forwarder forward_;
+    Passer pass_;
+    const RoutingTables* routing_;
+    size_t passes_ = 0;
     std::set<std::string> delivered_to_;  // from the message's Delivered-To: headers
     std::map<std::string, std::optional<util::Account>> accounts_;
     Expansion expansion_;

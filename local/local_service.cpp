@@ -1,6 +1,8 @@
 #include "local/local_service.hpp"
 
 #include "local/local_alias.hpp"
+#include "local/local_pass.hpp"
+#include "local/local_routing.hpp"
 #include "mail/clients.hpp"
 #include "mail/maps.hpp"
 #include "mail/record.hpp"
@@ -44,6 +46,9 @@ void serve(server::ServerContext& ctx, util::Fd client, mail::WatchedMaps& alias
     auto job = server::read_delivery_job(ctx, client.get(), "local");
     if (!job) return;
     const mail::QueueEnvelope& env = job->envelope;
+    static mail::WatchedMaps mailbox_transport_maps("mailbox_transport_maps");
+    static mail::WatchedMaps fallback_transport_maps("fallback_transport_maps");
+    RoutingTables routing{mailbox_transport_maps.get(ctx.config), fallback_transport_maps.get(ctx.config)};
     mail::proto::DeliveryResult reply;
     for (const auto& r : job->request.recipients) {
         const mail::QueueRecipient* rc = job->recipient(r.offset);
@@ -53,11 +58,24 @@ void serve(server::ServerContext& ctx, util::Fd client, mail::WatchedMaps& alias
         }
         double connected = mail::now_seconds();
         Message msg{env, job->body, job->request.queue_id};
-        Expander expander(ctx.config, aliases.get(ctx.config), msg,
-                          [&](const std::string& target, const std::string& delivered_to) {
-                              return forward_copy(ctx, env, job->body, target, delivered_to);
-                          });
+        // A recipient handed whole to another agent (mailbox_transport) has
+        // that agent's result and log line, as with Postfix's deliver_pass.
+        std::optional<mail::proto::RecipientResult> passed;
+        Expander expander(
+            ctx.config, aliases.get(ctx.config), msg,
+            [&](const std::string& target, const std::string& delivered_to) {
+                return forward_copy(ctx, env, job->body, target, delivered_to);
+            },
+            [&](const std::string& transport, const std::string& address) {
+                passed = pass_to_transport(ctx, job->request, r.offset, address, transport);
+                return DeliveryStatus{passed->dsn, passed->text};
+            },
+            &routing);
         auto st = expander.deliver(rc->address);
+        if (passed && expander.passed_only()) {
+            reply.recipients.push_back(*passed);
+            continue;
+        }
         util::msg_info("{}", mail::delivery_log_line(job->request.queue_id, rc->address, rc->original, "local",
                                                      job->times(connected), st.dsn, st.text));
         reply.recipients.push_back({r.offset, st.dsn, st.text, {}, {}, {}});

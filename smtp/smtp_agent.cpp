@@ -16,19 +16,22 @@ Connection::~Connection() {
     if (bev) bufferevent_free(bev);
 }
 
-std::unique_ptr<Agent> Agent::create(server::ServerContext& ctx, std::string& error) {
+std::unique_ptr<Agent> Agent::create(server::ServerContext& ctx, std::string& error, Protocol protocol) {
     auto agent = std::unique_ptr<Agent>(new Agent(ctx));
+    agent->protocol = protocol;
     agent->resolver = Resolver::create(ctx.base, ctx.config.list("dns_resolver_address"), error);
     if (!agent->resolver) return nullptr;
-    agent->tls = TlsPolicy::create(ctx.config, error);
+    agent->tls = TlsPolicy::create(ctx.config, error, protocol_name(protocol));
     if (!agent->tls) return nullptr;
-    agent->helo_name = ctx.config.str("smtp_helo_name");
+    agent->helo_name = ctx.config.str(agent->param("smtp_helo_name"));
     auto protocols = mail::configured_inet_protocols(ctx.config);
     if (!protocols) {
         error = protocols.error().text;
         return nullptr;
     }
     agent->protocols = *protocols;
+    // LMTP goes to a store on this host or next to it: no source address.
+    if (agent->lmtp()) return agent;
     auto binds = mail::configured_smtp_bind_addresses(ctx.config);
     if (!binds) {
         error = binds.error().text;
@@ -75,7 +78,7 @@ void on_idle_timer(evutil_socket_t, short, void* arg) {
 }  // namespace
 
 void Agent::give_back(std::unique_ptr<Connection> conn) {
-    long limit = ctx.config.seconds("smtp_connection_cache_time_limit");
+    long limit = ctx.config.seconds(param("smtp_connection_cache_time_limit"));
     if (limit <= 0) return;  // the Connection's destructor closes it
     conn->agent = this;
     bufferevent_setcb(conn->bev, on_idle_read, nullptr, on_idle_event, conn.get());

@@ -8,6 +8,7 @@
 #include "mail/mail_proto.hpp"
 #include "mail/smtp_reply.hpp"
 #include "server/server.hpp"
+#include "smtp/lmtp_params.hpp"
 #include "smtp/smtp_dns.hpp"
 #include "smtp/smtp_tls.hpp"
 
@@ -27,6 +28,7 @@ struct Connection {
     std::string host;      // the name we connected to
     std::string address;   // its IP address, as text
     int port = 25;
+    bool unix_socket = false;  // lmtp:unix:path: address is the path, no port
     mail::EhloFeatures features;
     bool esmtp = false;
     bool tls = false;
@@ -35,7 +37,7 @@ struct Connection {
     std::string cache_key;
     class Agent* agent = nullptr;
 
-    std::string relay() const { return host + "[" + address + "]:" + std::to_string(port); }
+    std::string relay() const { return unix_socket ? peer() : host + "[" + address + "]:" + std::to_string(port); }
     std::string peer() const { return host + "[" + address + "]"; }
     ~Connection();
 };
@@ -63,7 +65,9 @@ using DeliveryDone = std::function<void(const Request&, bool site_dead)>;
 
 class Agent {
 public:
-    static std::unique_ptr<Agent> create(server::ServerContext& ctx, std::string& error);
+    // protocol: lmtp when started as the lmtp service (smtp/lmtp_params.hpp).
+    static std::unique_ptr<Agent> create(server::ServerContext& ctx, std::string& error,
+                                         Protocol protocol = Protocol::smtp);
     void deliver(Request request, DeliveryDone done);
 
     // The connection cache: take an idle connection for key, or give one back.
@@ -72,6 +76,10 @@ public:
     void drop_cached(Connection* conn);
 
     server::ServerContext& ctx;
+    Protocol protocol = Protocol::smtp;
+    // The parameter this client reads for smtp_name (lmtp_* as lmtp).
+    std::string param(std::string_view smtp_name) const { return client_param(protocol, smtp_name); }
+    bool lmtp() const { return protocol == Protocol::lmtp; }
     std::unique_ptr<Resolver> resolver;
     std::unique_ptr<TlsPolicy> tls;
     std::string helo_name;

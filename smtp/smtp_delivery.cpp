@@ -11,8 +11,10 @@
 #include "mail/address.hpp"
 #include "mail/delivery_log.hpp"
 #include "mail/dsn_params.hpp"
+#include "mail/lmtp_nexthop.hpp"
 #include "mail/queue_file.hpp"
 #include "mail/smtputf8.hpp"
+#include "smtp/lmtp_target.hpp"
 #include "smtp/smtp_agent.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -142,6 +144,7 @@ public:
         auto message = load_message(agent_.ctx, req_.queue_id);
         if (!message) return fail_all("4.3.0", message.error().text, false);
         message_ = std::move(*message);
+        if (agent_.lmtp()) return start_lmtp();
         auto nexthop = mail::parse_nexthop(req_.nexthop);
         if (!nexthop) return fail_all("4.3.5", "bad nexthop: " + nexthop.error().text, false);
         nexthop_ = *nexthop;
@@ -151,10 +154,26 @@ public:
     }
 
 private:
+    // LMTP (RFC 2033): a Unix-domain socket is the one target; a TCP
+    // destination is looked up without MX (mail/lmtp_nexthop.hpp).
+    void start_lmtp() {
+        auto nexthop = mail::parse_lmtp_nexthop(req_.nexthop);
+        if (!nexthop) return fail_all("4.3.5", "bad nexthop: " + nexthop.error().text, false);
+        lmtp_ = *nexthop;
+        nexthop_ = lmtp_.inet;
+        cache_key_ = req_.nexthop;
+        if (auto conn = agent_.take_cached(cache_key_)) return reuse(std::move(conn));
+        if (!lmtp_.unix_socket) return lookup();
+        auto target = unix_target(mail::lmtp_socket_path(lmtp_, agent_.ctx.queue.root()), cfg_.str("myhostname"));
+        if (!target) return fail_all("4.3.5", "bad nexthop: " + req_.nexthop + ": socket path too long", false);
+        targets_.push_back(std::move(*target));
+        connect_next();
+    }
+
     // ---- finding servers -------------------------------------------------
     void lookup() {
         agent_.resolver->find_targets(
-            nexthop_, static_cast<size_t>(cfg_.integer("smtp_mx_address_limit")),
+            nexthop_, static_cast<size_t>(cfg_.integer(agent_.param("smtp_mx_address_limit"))),
             [this](TargetList list) {
                 if (list.targets.empty()) {
                     bool dead = list.dsn.starts_with("4");
@@ -176,11 +195,13 @@ private:
         // A plaintext retry after a failed opportunistic handshake goes to
         // the same address again; anything else moves on to the next.
         const Target& t = retry_plaintext_ ? targets_[next_target_ - 1] : targets_[next_target_++];
-        use_tls_ = agent_.tls->level() != TlsLevel::none && !retry_plaintext_;
+        bool unix_socket = t.addr.ss_family == AF_UNIX;
+        use_tls_ = agent_.tls->level() != TlsLevel::none && !retry_plaintext_ && !unix_socket;
         retry_plaintext_ = false;
         conn_ = std::make_unique<Connection>();
         conn_->host = t.host;
-        conn_->address = t.address_text();
+        conn_->address = unix_socket ? lmtp_.path : t.address_text();
+        conn_->unix_socket = unix_socket;
         conn_->port = nexthop_.port;
         conn_->cache_key = cache_key_;
         if (agent_.open_connection) {
@@ -210,6 +231,7 @@ private:
         int family = t.addr.ss_family;
         util::Fd fd(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
         if (!fd) return util::fail_errno("socket");
+        if (family == AF_UNIX) return fd;
         const sockaddr_storage& src = family == AF_INET6 ? agent_.bind6 : agent_.bind4;
         socklen_t len = family == AF_INET6 ? agent_.bind6_len : agent_.bind4_len;
         if (len > 0 && ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&src), len) < 0) {
@@ -244,10 +266,13 @@ private:
     }
 
     // reading=false: only the write timeout runs (a body on its way out).
+    // A time of 0 (lmtp_connect_timeout's default) is no limit.
     void set_timeout(Stage stage, bool connecting, bool reading = true) {
-        struct timeval tv {cfg_.seconds(timeout_param(stage)), 0};
-        struct timeval wtv {cfg_.seconds(connecting ? "smtp_connect_timeout" : "smtp_data_xfer_timeout"), 0};
-        bufferevent_set_timeouts(conn_->bev, reading ? &tv : nullptr, &wtv);
+        struct timeval tv {cfg_.seconds(agent_.param(timeout_param(stage))), 0};
+        std::string write_param = connecting ? "smtp_connect_timeout" : "smtp_data_xfer_timeout";
+        struct timeval wtv {cfg_.seconds(agent_.param(write_param)), 0};
+        bufferevent_set_timeouts(conn_->bev, reading && tv.tv_sec > 0 ? &tv : nullptr,
+                                 wtv.tv_sec > 0 ? &wtv : nullptr);
     }
 
     void watch() { bufferevent_setcb(conn_->bev, on_read, nullptr, on_event, this); }
@@ -310,13 +335,14 @@ private:
     }
 
     void send_ehlo() {
-        send(fmt::format("EHLO {}\r\n", agent_.helo_name));
+        send(fmt::format("{} {}\r\n", agent_.lmtp() ? "LHLO" : "EHLO", agent_.helo_name));
         expect(Stage::ehlo, &Delivery::on_ehlo);
     }
 
     void on_ehlo(const mail::SmtpReply& r) {
         if (r.klass() != 2) {
-            if (conn_->tls) return site_failure(r.enhanced, said(r, Stage::ehlo), r);
+            // LMTP has no HELO to fall back to.
+            if (conn_->tls || agent_.lmtp()) return site_failure(r.enhanced, said(r, Stage::ehlo), r);
             send(fmt::format("HELO {}\r\n", agent_.helo_name));
             return expect(Stage::helo, &Delivery::on_helo);
         }
@@ -393,7 +419,7 @@ private:
         batch_.clear();
         accepted_.clear();
         transaction_failed_ = false;
-        size_t limit = static_cast<size_t>(cfg_.integer("smtp_destination_recipient_limit"));
+        size_t limit = static_cast<size_t>(cfg_.integer(agent_.param("smtp_destination_recipient_limit")));
         for (size_t i = 0; i < req_.recipients.size() && batch_.size() < limit; ++i)
             if (!req_.recipients[i].decided) batch_.push_back(i);
         if (batch_.empty()) return finish_connection();
@@ -478,7 +504,12 @@ private:
         // While the body goes out, the write timeout applies; the wait for
         // the final reply (smtp_data_done_timeout) starts once "." is written.
         send(message_.bytes);
-        pending_.push_back({Stage::body, &Delivery::on_body});
+        // LMTP answers the end of data once per accepted recipient (RFC 2033 4.2).
+        lmtp_replies_ = 0;
+        if (agent_.lmtp())
+            for (size_t k = 0; k < accepted_.size(); ++k) pending_.push_back({Stage::body, &Delivery::on_lmtp_body});
+        else
+            pending_.push_back({Stage::body, &Delivery::on_body});
         set_timeout(Stage::body, false, /*reading=*/false);
         bufferevent_setcb(conn_->bev, on_read, on_body_written, on_event, this);
     }
@@ -506,6 +537,26 @@ private:
         end_transaction(r.klass() != 2);
     }
 
+    // One LMTP reply after the data: it decides the next accepted
+    // recipient alone, in RCPT order.
+    void on_lmtp_body(const mail::SmtpReply& r) {
+        size_t k = lmtp_replies_++;
+        size_t i = accepted_[k];
+        if (r.klass() == 2) {
+            decide(i, r.enhanced.empty() ? "2.0.0" : r.enhanced, r.text(), r);
+            if (conn_->features.dsn && message_.dsn_rcpt.count(req_.recipients[i].offset))
+                req_.recipients[i].action = "none";
+        } else {
+            lmtp_failed_ = true;
+            decide(i, r.enhanced, said(r, Stage::body), r);
+        }
+        if (lmtp_replies_ < accepted_.size()) return;
+        ++conn_->uses;
+        bool failed = lmtp_failed_;
+        lmtp_failed_ = false;
+        end_transaction(failed);
+    }
+
     void end_transaction(bool needs_reset) {
         if (!pending_.empty()) return;  // pipelined replies still coming
         // Every command answered: anything more the server sent is out of
@@ -531,7 +582,7 @@ private:
     // Every recipient decided: keep the connection for the next delivery to
     // this nexthop, or say goodbye.
     void finish_connection(bool needs_reset = false) {
-        if (!needs_reset && conn_->uses > 0 && cfg_.seconds("smtp_connection_cache_time_limit") > 0) {
+        if (!needs_reset && conn_->uses > 0 && cfg_.seconds(agent_.param("smtp_connection_cache_time_limit")) > 0) {
             bufferevent_setcb(conn_->bev, nullptr, nullptr, nullptr, nullptr);
             agent_.give_back(std::move(conn_));
         } else {
@@ -592,7 +643,8 @@ private:
     }
 
     std::string said(const mail::SmtpReply& r, Stage s) const {
-        return fmt::format("host {} said: {} (in reply to {})", conn_->peer(), r.text(), reply_to_text(s));
+        const char* to = agent_.lmtp() && s == Stage::ehlo ? "LHLO command" : reply_to_text(s);
+        return fmt::format("host {} said: {} (in reply to {})", conn_->peer(), r.text(), to);
     }
 
     void decide(size_t i, const std::string& dsn, const std::string& text, const mail::SmtpReply& r,
@@ -632,6 +684,9 @@ private:
     DeliveryDone done_;
     WireMessage message_;
     mail::Nexthop nexthop_;
+    mail::LmtpNexthop lmtp_;  // as lmtp
+    size_t lmtp_replies_ = 0;
+    bool lmtp_failed_ = false;
     std::string cache_key_;
     std::vector<Target> targets_;
     size_t next_target_ = 0;

@@ -26,16 +26,18 @@ std::string openssl_error() {
 }
 }  // namespace
 
-std::unique_ptr<TlsPolicy> TlsPolicy::create(const mail::Config& cfg, std::string& error) {
+std::unique_ptr<TlsPolicy> TlsPolicy::create(const mail::Config& cfg, std::string& error, std::string_view prefix) {
     auto p = std::unique_ptr<TlsPolicy>(new TlsPolicy);
-    std::string level = cfg.str("smtp_tls_security_level");
+    std::string level_param = std::string(prefix) + "_tls_security_level";
+    std::string ca_param = std::string(prefix) + "_tls_CAfile";
+    std::string level = cfg.str(level_param);
     if (level.empty() || level == "none") p->level_ = TlsLevel::none;
     else if (level == "may") p->level_ = TlsLevel::may;
     else if (level == "encrypt") p->level_ = TlsLevel::encrypt;
     else if (level == "verify") p->level_ = TlsLevel::verify;
     else if (level == "secure") p->level_ = TlsLevel::secure;
     else {
-        error = "smtp_tls_security_level: unknown level \"" + level + "\"";
+        error = level_param + ": unknown level \"" + level + "\"";
         return nullptr;
     }
     if (p->level_ == TlsLevel::none) return p;
@@ -45,9 +47,9 @@ std::unique_ptr<TlsPolicy> TlsPolicy::create(const mail::Config& cfg, std::strin
         return nullptr;
     }
     SSL_CTX_set_min_proto_version(p->ctx_, TLS1_2_VERSION);
-    std::string ca = cfg.str("smtp_tls_CAfile");
+    std::string ca = cfg.str(ca_param);
     if (!ca.empty() && SSL_CTX_load_verify_locations(p->ctx_, ca.c_str(), nullptr) != 1) {
-        error = "smtp_tls_CAfile " + ca + ": " + openssl_error();
+        error = ca_param + " " + ca + ": " + openssl_error();
         return nullptr;
     }
     if (ca.empty()) SSL_CTX_set_default_verify_paths(p->ctx_);

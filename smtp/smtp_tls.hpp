@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 typedef struct ssl_ctx_st SSL_CTX;
 typedef struct ssl_st SSL;
@@ -21,8 +22,10 @@ enum class TlsLevel { none, may, encrypt, verify, secure };
 
 class TlsPolicy {
 public:
-    // Errors name the parameter that is wrong.
-    static std::unique_ptr<TlsPolicy> create(const mail::Config& cfg, std::string& error);
+    // Errors name the parameter that is wrong. prefix: "smtp", or "lmtp"
+    // for lmtp_tls_security_level and lmtp_tls_CAfile.
+    static std::unique_ptr<TlsPolicy> create(const mail::Config& cfg, std::string& error,
+                                             std::string_view prefix = "smtp");
     ~TlsPolicy();
     TlsLevel level() const { return level_; }
     bool required() const { return level_ >= TlsLevel::encrypt; }

@@ -31,6 +31,7 @@ std::string instance_master_cf(const InstanceChoices& c) {
         "local          unix  -       n       n       -       -       local\n"
         "smtp           unix  -       -       n       -       -       smtp\n"
         "relay          unix  -       -       n       -       -       smtp\n"
+        "lmtp           unix  -       -       n       -       -       lmtp\n"
         "anvil          unix  -       -       n       -       1       anvil\n"
         "error          unix  -       -       n       -       -       error\n"
         "retry          unix  -       -       n       -       -       error\n"

@@ -1,6 +1,7 @@
 #include "mail/nexthop.hpp"
 
 #include "mail/address.hpp"
+#include "mail/lmtp_nexthop.hpp"
 
 #include <charconv>
 
@@ -73,7 +74,12 @@ util::Result<TransportSpec> parse_transport_spec(std::string_view value) {
         if (!host_char(c)) return util::fail("transport \"" + std::string(value) + "\": bad transport name");
     bool free_text = free_text_transport(out.transport);
     if (!out.nexthop.empty() && !free_text) {
-        if (auto n = parse_nexthop(out.nexthop); !n) return util::fail(n.error().text);
+        // lmtp:unix:/path, lmtp:inet:host:port (mail/lmtp_nexthop.hpp).
+        if (out.transport == "lmtp" || lmtp_socket_nexthop(out.nexthop)) {
+            if (auto n = parse_lmtp_nexthop(out.nexthop); !n) return util::fail(n.error().text);
+        } else if (auto n = parse_nexthop(out.nexthop); !n) {
+            return util::fail(n.error().text);
+        }
     }
     return out;
 }

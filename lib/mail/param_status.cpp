@@ -15,7 +15,7 @@ namespace {
 // commonly sets. Sorted, for binary search; a unit test keeps it disjoint
 // from the table. A Postfix name missing here is reported as unknown,
 // which is a warning in main.cf as well.
-constexpr std::array<std::string_view, 235> kUnimplemented{
+constexpr std::array<std::string_view, 229> kUnimplemented{
     "address_verify_map", "address_verify_sender", "always_add_missing_headers", "always_bcc",
     "append_at_myorigin", "append_dot_mydomain", "authorized_flush_users", "authorized_mailq_users",
     "authorized_submit_users", "biff", "bounce_template_file",
@@ -27,14 +27,14 @@ constexpr std::array<std::string_view, 235> kUnimplemented{
     "disable_mime_input_processing", "disable_mime_output_conversion", "disable_verp_bounces",
     "disable_vrfy_command", "dnssec_probe", "duplicate_filter_limit", "empty_address_recipient",
     "enable_long_queue_ids", "enable_original_recipient", "error_notice_recipient", "expand_owner_alias",
-    "export_environment", "fallback_transport", "fallback_transport_maps", "fast_flush_domains", "forward_path",
+    "export_environment", "fast_flush_domains", "forward_path",
     "hash_queue_depth", "hash_queue_names", "header_address_token_limit", "header_from_format",
     "html_directory", "import_environment", "in_flow_delay", "info_log_address_format",
     "initial_destination_concurrency",
-    "lmtp_sasl_auth_enable", "lmtp_tls_security_level", "local_command_shell",
+    "lmtp_sasl_auth_enable", "local_command_shell",
     "local_destination_concurrency_limit", "local_destination_recipient_limit", "local_header_rewrite_clients",
-    "local_transport", "luser_relay", "mailbox_command_maps", "mailbox_delivery_lock",
-    "mailbox_size_limit", "mailbox_transport", "mailbox_transport_maps", "maillog_file_prefixes", "mailq_path",
+    "local_transport", "mailbox_command_maps", "mailbox_delivery_lock",
+    "mailbox_size_limit", "maillog_file_prefixes", "mailq_path",
     "manpage_directory", "masquerade_classes", "masquerade_domains", "masquerade_exceptions",
     "message_drop_headers", "message_reject_characters", "meta_directory", "milter_connect_macros",
     "milter_default_action", "milter_header_checks", "milter_macro_daemon_name", "milter_mail_macros",

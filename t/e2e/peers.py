@@ -1327,6 +1327,12 @@ service {proto}-login {{
 """
 
 
+_DOVECOT_LMTP = """\
+service lmtp {{
+{listeners}}}
+"""
+
+
 def dovecot_usable():
     """Dovecot's master must run as root (it switches to each mail user)."""
     return os.geteuid() == 0 and os.path.exists(DOVECOT)
@@ -1343,14 +1349,17 @@ class Dovecot:
     group `owner`) for smtpd's SASL. imap=True / pop3=True: listeners on free
     127.0.0.1 ports (`imap_port`, `pop3_port`). mail_location and `extra`
     (more dovecot.conf lines) as Dovecot reads them; "~" there is the user's
-    home. Stopped by its pid: stop(), or as a context manager."""
+    home. lmtp_socket=PATH: an LMTP listener there (mode 0666, as a
+    mail system's socket); lmtp_inet=True: one on a free 127.0.0.1 port
+    (`lmtp_port`). Stopped by its pid: stop(), or as a context manager."""
 
     def __init__(self, users, *, uid=65534, gid=65534, auth_socket=None, imap=False, pop3=False,
-                 mail_location=None, extra="", start=True):
+                 mail_location=None, extra="", start=True, lmtp_socket=None, lmtp_inet=False):
         self.users = dict(users)
         self.uid, self.gid = uid, gid
         self.auth_socket = auth_socket
         self.protocols = [p for p, on in (("imap", imap), ("pop3", pop3)) if on]
+        self.lmtp_socket, self.lmtp_inet, self.lmtp_port = lmtp_socket, lmtp_inet, None
         self.mail_location = mail_location
         self.extra = extra
         self.imap_port = self.pop3_port = None
@@ -1372,8 +1381,16 @@ class Dovecot:
             self.start()
 
     def _write_conf(self):
+        lmtp = self.lmtp_socket or self.lmtp_inet
         text = _DOVECOT_CONF.format(tmp=self.tmp, name=os.path.basename(self.tmp), uid=self.uid, gid=self.gid,
-                                    protocols=" ".join(self.protocols))
+                                    protocols=" ".join(self.protocols + (["lmtp"] if lmtp else [])))
+        if lmtp:
+            listeners = ""
+            if self.lmtp_socket:
+                listeners += f"  unix_listener {self.lmtp_socket} {{\n    mode = 0666\n  }}\n"
+            if self.lmtp_inet:
+                listeners += f"  inet_listener lmtp {{\n    address = 127.0.0.1\n    port = {self.lmtp_port}\n  }}\n"
+            text += _DOVECOT_LMTP.format(listeners=listeners)
         if self.auth_socket:
             path, owner = self.auth_socket
             text += _DOVECOT_AUTH_SOCKET.format(socket=path, user=owner, group=owner)
@@ -1388,6 +1405,10 @@ class Dovecot:
     def _ready(self):
         if self.auth_socket and not os.path.exists(self.auth_socket[0]):
             return False
+        if self.lmtp_socket and not os.path.exists(self.lmtp_socket):
+            return False
+        if self.lmtp_inet and not _port_open(self.lmtp_port):
+            return False
         return all(_port_open(getattr(self, f"{p}_port")) for p in self.protocols)
 
     def start(self):
@@ -1397,6 +1418,8 @@ class Dovecot:
         for _ in range(5):
             for proto in self.protocols:
                 setattr(self, f"{proto}_port", free_port())
+            if self.lmtp_inet:
+                self.lmtp_port = free_port()
             self._write_conf()
             self.proc = subprocess.Popen([DOVECOT, "-F", "-c", self.conf], stdin=subprocess.DEVNULL,
                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

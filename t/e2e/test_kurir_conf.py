@@ -53,7 +53,7 @@ def test_master_cf_shown_as_postconf_M_F_P(make_instance):
     out = conf(inst, "-M").stdout.splitlines()
     assert out[0].split() == [listen, "inet", "n", "-", "n", "-", "-", "smtpd"]
     assert out[1] == "pickup     unix  n       -       n       60      1       pickup"
-    assert len(out) == 13  # with error, retry, discard and virtual
+    assert len(out) == 14  # with error, retry, discard, virtual and lmtp
     assert conf(inst, "-M", "cleanup/unix", "qmgr").stdout == (
         "cleanup    unix  -       -       n       -       0       cleanup\n"
         "qmgr       unix  n       -       n       300     1       qmgr\n")

@@ -15,6 +15,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -414,4 +415,93 @@ TEST_CASE("smtp conversation: SMTPUTF8 passed on, downgraded or bounced 5.6.7 as
         CHECK(rc[0].dsn == "2.0.0");
         CHECK(f.server().commands[1] == "MAIL FROM:<s@client.test>");
     }
+}
+
+// ---- the same client as lmtp (RFC 2033) --------------------------------------
+
+namespace {
+// An LMTP server: LHLO with PIPELINING, per-recipient RCPT answers; the
+// replies after the data are the fixture's data_reply (one per recipient).
+std::function<std::string(const std::string&)> lmtp_server(std::map<std::string, std::string> rcpt = {}) {
+    return [rcpt](const std::string& line) -> std::string {
+        if (line.starts_with("LHLO")) return "250-store.example.com\r\n250-PIPELINING\r\n250 ENHANCEDSTATUSCODES";
+        if (line.starts_with("EHLO") || line.starts_with("HELO")) return "500 5.5.1 Unknown command";
+        if (line.starts_with("RCPT TO:<")) {
+            std::string addr = line.substr(9, line.find('>') - 9);
+            if (auto it = rcpt.find(addr); it != rcpt.end()) return it->second;
+            return "250 2.1.5 OK";
+        }
+        if (line == "DATA") return "354 OK";
+        if (line == "QUIT") return "221 2.0.0 Bye";
+        return "250 2.0.0 OK";
+    };
+}
+}  // namespace
+
+TEST_CASE("lmtp conversation: LHLO, one reply per accepted recipient after the data", "[lmtp_conversation]") {
+    Fixture f;
+    f.agent->protocol = smtp::Protocol::lmtp;
+    f.script = lmtp_server({{"nobody@example.com", "550 5.1.1 <nobody@example.com> User doesn't exist"}});
+    // a: saved; nobody: refused at RCPT (no reply after the data); full: deferred after the data.
+    f.data_reply = "250 2.0.0 <a@example.com> kX Saved\r\n452 4.2.2 <full@example.com> Quota exceeded";
+    int family = 0;
+    std::string path;
+    auto open = f.agent->open_connection;
+    f.agent->open_connection = [&](const smtp::Target& t) {
+        family = t.addr.ss_family;
+        if (family == AF_UNIX) path = reinterpret_cast<const sockaddr_un*>(&t.addr)->sun_path;
+        return open(t);
+    };
+    auto rc = f.deliver(f.queue_message("s@client.test", {"a@example.com", "nobody@example.com", "full@example.com"},
+                                        "Subject: hi\n\nbody\n", "unix:private/dovecot-lmtp"));
+    CHECK(family == AF_UNIX);
+    CHECK(path == f.dir.path() + "/queue/private/dovecot-lmtp");
+    REQUIRE(rc.size() == 3);
+    CHECK(rc[0].dsn == "2.0.0");
+    CHECK(rc[0].text == "250 2.0.0 <a@example.com> kX Saved");
+    CHECK(rc[0].remote_mta == "client.test");
+    CHECK(rc[1].dsn == "5.1.1");
+    CHECK(rc[1].text == "host client.test[private/dovecot-lmtp] said: 550 5.1.1 <nobody@example.com> User doesn't "
+                        "exist (in reply to RCPT TO command)");
+    CHECK(rc[2].dsn == "4.2.2");
+    CHECK(rc[2].diagnostic == "452 4.2.2 <full@example.com> Quota exceeded");
+    CHECK(rc[2].text == "host client.test[private/dovecot-lmtp] said: 452 4.2.2 <full@example.com> Quota exceeded "
+                        "(in reply to end of DATA command)");
+    auto& s = f.server();
+    REQUIRE(s.commands.size() >= 6);
+    CHECK(s.commands[0] == "LHLO client.test");
+    CHECK(s.commands[1] == "MAIL FROM:<s@client.test>");
+    CHECK(s.commands[5] == "DATA");
+    REQUIRE(s.bodies.size() == 1);
+}
+
+TEST_CASE("lmtp conversation: every recipient saved, over TCP without MX", "[lmtp_conversation]") {
+    Fixture f;
+    f.agent->protocol = smtp::Protocol::lmtp;
+    f.script = lmtp_server();
+    f.data_reply = "250 2.0.0 <a@example.com> Saved\r\n250 2.0.0 <b@example.com> Saved";
+    auto rc = f.deliver(f.queue_message("s@client.test", {"a@example.com", "b@example.com"}, "Subject: x\n\ny\n",
+                                        "inet:127.0.0.1:2424"));
+    REQUIRE(rc.size() == 2);
+    CHECK(rc[0].dsn == "2.0.0");
+    CHECK(rc[0].text == "250 2.0.0 <a@example.com> Saved");
+    CHECK(rc[1].dsn == "2.0.0");
+    CHECK(rc[1].text == "250 2.0.0 <b@example.com> Saved");
+    CHECK(rc[0].remote_mta == "127.0.0.1");
+}
+
+TEST_CASE("lmtp conversation: a refused LHLO has no HELO fallback", "[lmtp_conversation]") {
+    Fixture f;
+    f.agent->protocol = smtp::Protocol::lmtp;
+    f.script = [](const std::string& line) -> std::string {
+        if (line.starts_with("LHLO")) return "500 5.5.1 Unknown command";
+        return "250 2.0.0 OK";
+    };
+    bool dead = false;
+    auto rc = f.deliver(f.queue_message("s@client.test", {"a@example.com"}, "Subject: x\n\ny\n", "unix:/run/lmtp"),
+                        &dead);
+    REQUIRE(rc.size() == 1);
+    CHECK(rc[0].dsn == "5.5.1");
+    CHECK(rc[0].text == "host client.test[/run/lmtp] said: 500 5.5.1 Unknown command (in reply to LHLO command)");
+    for (const auto& c : f.server().commands) CHECK_FALSE(c.starts_with("HELO"));
 }
