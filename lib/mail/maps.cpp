@@ -88,10 +88,12 @@ util::Result<MapSpec> parse_map_spec(std::string_view spec) {
     if (type == "cidr") return MapSpec{util::DbType::hash, path, std::nullopt, MapSpec::Memory::cidr};
     if (type == "hash") return MapSpec{util::DbType::hash, path, std::nullopt};
     if (type == "btree") return MapSpec{util::DbType::btree, path, std::nullopt};
+    if (type == "lmdb") return MapSpec{util::DbType::lmdb, path, std::nullopt};
+    if (type == "cdb") return MapSpec{util::DbType::cdb, path, std::nullopt};
     if (type == "regexp") return MapSpec{util::DbType::hash, path, PatternKind::regexp};
     if (type == "pcre") return MapSpec{util::DbType::hash, path, PatternKind::pcre};
     return util::fail("unsupported table type \"" + std::string(type) +
-                      "\" (hash, btree, regexp, pcre, texthash, cidr and static are)");
+                      "\" (hash, btree, lmdb, cdb, regexp, pcre, texthash, cidr and static are)");
 }
 
 bool map_matches_whole_key_only(std::string_view spec) {
@@ -131,12 +133,12 @@ util::Result<MapList> MapList::open(const std::vector<std::string>& specs) {
             }
             continue;
         }
-        auto db = util::DbMap::open(spec->path + ".db", spec->type);
+        auto db = util::IndexedMap::open(spec->path, spec->type);
         if (!db) {
             list.warnings_.push_back(db.error().text);
             continue;
         }
-        list.maps_.push_back(std::make_shared<util::DbMap>(std::move(*db)));
+        list.maps_.push_back(std::make_shared<util::IndexedMap>(std::move(*db)));
     }
     return list;
 }
@@ -158,7 +160,7 @@ util::Result<std::optional<std::string>> MapList::lookup(std::string_view key) c
 util::Result<std::optional<std::string>> MapList::lookup_partial(std::string_view key) const {
     for (const auto& m : maps_) {
         util::Result<std::optional<std::string>> v = std::optional<std::string>();
-        if (const auto* db = std::get_if<std::shared_ptr<util::DbMap>>(&m))
+        if (const auto* db = std::get_if<std::shared_ptr<util::IndexedMap>>(&m))
             v = (*db)->lookup(key);
         else if (const auto* text = std::get_if<std::shared_ptr<TextTable>>(&m))
             v = (*text)->lookup(key);

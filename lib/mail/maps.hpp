@@ -4,7 +4,7 @@
 
 #include "mail/memory_tables.hpp"
 #include "mail/regexp_table.hpp"
-#include "util/db_map.hpp"
+#include "util/indexed_map.hpp"
 #include "util/result.hpp"
 
 #include <memory>
@@ -29,8 +29,8 @@ util::Result<MapEntries> parse_aliases_source(std::string_view text, const std::
 std::vector<std::string> split_alias_value(std::string_view value);
 
 struct MapSpec {
-    util::DbType type;  // hash: and btree:
-    std::string path;   // the source file; an indexed table is path + ".db"
+    util::DbType type;  // hash:, btree:, lmdb: and cdb:
+    std::string path;   // the source file; an indexed table is util::indexed_file(path, type)
     // regexp: and pcre: tables are read from path itself (type unused).
     std::optional<PatternKind> pattern;
     // texthash: and cidr: are read from path itself; static: has its value
@@ -41,10 +41,10 @@ struct MapSpec {
     // The file a change of which means the table must be opened again
     // (none for static:).
     std::string table_file() const {
-        return memory == Memory::static_value ? std::string() : indexed() ? path + ".db" : path;
+        return memory == Memory::static_value ? std::string() : indexed() ? util::indexed_file(path, type) : path;
     }
 };
-// "hash:/etc/aliases", "btree:/x", "regexp:/x", "pcre:/x", "texthash:/x",
+// "hash:/etc/aliases", "btree:/x", "lmdb:/x", "cdb:/x", "regexp:/x", "pcre:/x", "texthash:/x",
 // "cidr:/x" or "static:value"; other types are an error.
 util::Result<MapSpec> parse_map_spec(std::string_view spec);
 // Whether a table is searched with the whole key only (regexp:, pcre:, cidr:),
@@ -71,7 +71,7 @@ public:
     const std::vector<std::string>& warnings() const { return warnings_; }
 
 private:
-    std::vector<std::variant<std::shared_ptr<util::DbMap>, std::shared_ptr<RegexpTable>, std::shared_ptr<TextTable>,
+    std::vector<std::variant<std::shared_ptr<util::IndexedMap>, std::shared_ptr<RegexpTable>, std::shared_ptr<TextTable>,
                              std::shared_ptr<CidrTable>>>
         maps_;
     std::vector<std::string> warnings_;
