@@ -2,6 +2,7 @@
 // aliases(5)) as pure parsers, and "type:name" tables opened for lookups.
 #pragma once
 
+#include "mail/composed_table.hpp"
 #include "mail/memory_tables.hpp"
 #include "mail/regexp_table.hpp"
 #include "util/indexed_map.hpp"
@@ -35,17 +36,23 @@ struct MapSpec {
     std::optional<PatternKind> pattern;
     // texthash: and cidr: are read from path itself; static: has its value
     // in path.
-    enum class Memory { none, texthash, static_value, cidr } memory = Memory::none;
+    // inline: has its "{...}" in path.
+    enum class Memory { none, texthash, static_value, cidr, inline_table } memory = Memory::none;
+    // unionmap: and pipemap: have their tables in members (path: "{...}").
+    std::optional<ComposedTable::Kind> composed = std::nullopt;
+    std::vector<std::string> members = {};
 
-    bool indexed() const { return !pattern && memory == Memory::none; }
+    bool indexed() const { return !pattern && memory == Memory::none && !composed; }
     // The file a change of which means the table must be opened again
     // (none for static:).
     std::string table_file() const {
-        return memory == Memory::static_value ? std::string() : indexed() ? util::indexed_file(path, type) : path;
+        if (memory == Memory::static_value || memory == Memory::inline_table || composed) return std::string();
+        return indexed() ? util::indexed_file(path, type) : path;
     }
 };
 // "hash:/etc/aliases", "btree:/x", "lmdb:/x", "cdb:/x", "regexp:/x", "pcre:/x", "texthash:/x",
-// "cidr:/x" or "static:value"; other types are an error.
+// "cidr:/x", "static:value", "inline:{k=v, ...}", "unionmap:{t, t}" or
+// "pipemap:{t, t}"; other types are an error.
 util::Result<MapSpec> parse_map_spec(std::string_view spec);
 // Whether a table is searched with the whole key only (regexp:, pcre:, cidr:),
 // as Postfix's pattern tables: the access checks skip their partial keys
@@ -72,7 +79,7 @@ public:
 
 private:
     std::vector<std::variant<std::shared_ptr<util::IndexedMap>, std::shared_ptr<RegexpTable>, std::shared_ptr<TextTable>,
-                             std::shared_ptr<CidrTable>>>
+                             std::shared_ptr<CidrTable>, std::shared_ptr<ComposedTable>>>
         maps_;
     std::vector<std::string> warnings_;
 };

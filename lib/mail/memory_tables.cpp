@@ -21,6 +21,12 @@ util::Result<TextTable> TextTable::load_texthash(const std::string& path) {
     return t;
 }
 
+TextTable TextTable::from_entries(std::vector<std::pair<std::string, std::string>> entries) {
+    TextTable t;
+    for (auto& [k, v] : entries) t.entries_.emplace(lowercase(k), std::move(v));
+    return t;
+}
+
 TextTable TextTable::static_value(std::string value) {
     TextTable t;
     t.static_ = std::move(value);

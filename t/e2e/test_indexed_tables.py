@@ -110,3 +110,19 @@ def test_kurir_alias_lmdb_table_is_used_by_local(make_instance):
         assert b"hello team" in open(inst.wait_delivered(user, 1)[0], "rb").read()
     inst.wait_queue_empty()
     assert not inst.maildir_files("team")
+
+
+def test_inline_transport_map_with_two_entries_in_main_cf(make_instance):
+    """transport_maps = inline:{a=b, c=d}: one table, not split at its comma."""
+    with SmtpReceiver() as mx:
+        inst = make_instance()
+        inst.set(transport_maps=f"inline:{{ {{ other.test = error:5.7.1 not here }}, "
+                                f"remote.test=smtp:[127.0.0.1]:{mx.port} }}")
+        q = run(MAP, "-q", "remote.test", f"inline:{{ other.test=x, remote.test=smtp:[127.0.0.1]:{mx.port} }}")
+        assert q.stdout == f"smtp:[127.0.0.1]:{mx.port}\n"
+        inst.start()
+        inst.send("s@client.test", ["r@remote.test", "x@other.test"], b"Subject: inline\r\n\r\nbody\r\n")
+        assert mx.wait_messages(1)[0].rcpt_tos == ["r@remote.test"]
+        wait_for(lambda: "to=<x@other.test>" in inst.log() and "status=bounced (not here)" in inst.log(), 20,
+                 "the bounce by error:")
+    assert "warning" not in inst.log()
