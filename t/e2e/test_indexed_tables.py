@@ -126,3 +126,14 @@ def test_inline_transport_map_with_two_entries_in_main_cf(make_instance):
         wait_for(lambda: "to=<x@other.test>" in inst.log() and "status=bounced (not here)" in inst.log(), 20,
                  "the bounce by error:")
     assert "warning" not in inst.log()
+
+
+def test_mydestination_table_makes_a_domain_local(make_instance):
+    """mydestination = $myhostname, localhost, lmdb:DIR/domains: a domain that
+    is a key of the table is delivered by local."""
+    inst = make_instance()
+    inst.set(mydestination="$myhostname, localhost, " + inst.build_map("domains", "hosted.test ok\n", type="lmdb"))
+    inst.start()
+    inst.send("s@client.test", ["amy@Hosted.Test"], "Subject: hosted\r\n\r\nhello hosted\r\n")
+    assert b"hello hosted" in open(inst.wait_delivered("amy", 1)[0], "rb").read()
+    wait_for(lambda: "to=<amy@hosted.test>, relay=local" in inst.log().lower(), 20, "the delivery log line")
