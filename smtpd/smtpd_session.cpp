@@ -4,6 +4,7 @@
 #include "mail/clients.hpp"
 #include "mail/dsn_params.hpp"
 #include "mail/record.hpp"
+#include "mail/local_domains.hpp"
 #include "mail/resolve.hpp"
 #include "mail/smtputf8.hpp"
 #include "util/attr.hpp"
@@ -528,14 +529,18 @@ void Session::do_rcpt(const mail::SmtpCommand& cmd) {
     std::string domain(mail::domain_part(rcpt));
     mail::SmtpFacts f = sender_facts();
     f.recipient = rcpt;
-    bool local = mail::is_local_domain(ctx_.config, domain);
+    // A mydestination table that cannot answer defers, as the lists below.
+    util::Result<bool> local_or_error = mail::local_domain_matches(ctx_.config, domain);
+    bool local = local_or_error && *local_or_error;
     // Postfix's address classes in order: local, virtual mailbox, relay.
     auto in_list = [&](mail::WatchedDomainList& list) -> util::Result<bool> {
         auto domains = list.get(ctx_.config);
         if (!domains) return std::unexpected(domains.error());
         return (*domains)->matches(ctx_.config, domain);
     };
-    util::Result<bool> virt = local ? false : in_list(policy_.virtual_mailbox_domains);
+    util::Result<bool> virt = !local_or_error ? std::unexpected(local_or_error.error())
+                              : local         ? false
+                                              : in_list(policy_.virtual_mailbox_domains);
     util::Result<bool> relay = local || !virt || *virt ? util::Result<bool>(false) : in_list(policy_.relay_domains);
     f.recipient_virtual = virt && *virt;
     f.recipient_relay = relay && *relay;

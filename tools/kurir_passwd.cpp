@@ -23,7 +23,7 @@
 #include "mail/config.hpp"
 #include "mail/maps.hpp"
 #include "tools/passwd_file.hpp"
-#include "util/db_map.hpp"
+#include "util/indexed_map.hpp"
 #include "util/fs.hpp"
 #include "util/privilege.hpp"
 
@@ -131,7 +131,7 @@ int main(int argc, char** argv) {
             type = s->type;
             break;
         }
-        if (file.empty()) return fail(EX_CONFIG, "smtpd_sasl_password_maps: no hash: or btree: table named");
+        if (file.empty()) return fail(EX_CONFIG, "smtpd_sasl_password_maps: no hash:, btree:, lmdb: or cdb: table named");
     }
 
     ::umask(077);
@@ -150,8 +150,8 @@ int main(int argc, char** argv) {
     std::string fdir = slash == std::string::npos ? "." : (slash == 0 ? "/" : file.substr(0, slash));
     std::string fname = slash == std::string::npos ? file : file.substr(slash + 1);
     if (auto r = util::write_file_durable(fdir, fname, updated, 0640); !r) return fail(EX_CANTCREAT, r.error().text);
-    std::string db = file + ".db";
-    if (auto r = util::build_db(db, type, *entries); !r) return fail(EX_CANTCREAT, r.error().text);
+    std::string db = util::indexed_file(file, type);
+    if (auto r = util::build_indexed(file, type, *entries); !r) return fail(EX_CANTCREAT, r.error().text);
     if (util::running_as_root()) {
         auto owner = util::find_account(cfg->str("mail_owner"));
         gid_t gid = owner ? owner->gid : 0;

@@ -101,8 +101,13 @@ util::Result<bool> parse_bool(std::string_view text) {
 std::vector<std::string> split_list(std::string_view text) {
     std::vector<std::string> out;
     std::string cur;
+    // Separators inside { } do not split, as Postfix's mystrtokq: an
+    // "inline:{a=b, c=d}" or "unionmap:{x, y}" table is one entry.
+    int depth = 0;
     for (char c : text) {
-        if (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+        if (c == '{') ++depth;
+        if (c == '}' && depth > 0) --depth;
+        if (depth == 0 && (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
             if (!cur.empty()) out.push_back(std::move(cur));
             cur.clear();
         } else {

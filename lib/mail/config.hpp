@@ -76,6 +76,8 @@ util::Result<std::vector<std::string>> check_service_options(Config& cfg, const 
 util::Result<long> parse_time(std::string_view text, char default_unit);
 util::Result<long> parse_integer(std::string_view text);
 util::Result<bool> parse_bool(std::string_view text);
+// Items separated by commas and whitespace, outside { } (Postfix's list
+// syntax; "inline:{a=b, c=d}" stays one item).
 std::vector<std::string> split_list(std::string_view text);
 std::string local_hostname();
 // The configuration directory when no -c/-C names one: $KURIR_CONFIG, else

@@ -1,6 +1,7 @@
 #include "mail/maps.hpp"
 
 #include "mail/config.hpp"
+#include "mail/inline_table.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
 
@@ -83,16 +84,32 @@ util::Result<MapSpec> parse_map_spec(std::string_view spec) {
     std::string_view type = spec.substr(0, colon);
     std::string path(spec.substr(colon + 1));
     if (type == "static") return MapSpec{util::DbType::hash, path, std::nullopt, MapSpec::Memory::static_value};
+    if (type == "inline") {
+        if (auto e = parse_inline_table(path); !e) return std::unexpected(e.error());
+        return MapSpec{util::DbType::hash, path, std::nullopt, MapSpec::Memory::inline_table};
+    }
+    if (type == "unionmap" || type == "pipemap") {
+        auto members = split_braced_list(path, std::string(spec));
+        if (!members) return std::unexpected(members.error());
+        for (const auto& m : *members)
+            if (auto ms = parse_map_spec(m); !ms) return std::unexpected(ms.error());
+        MapSpec out{util::DbType::hash, path, std::nullopt};
+        out.composed = type == "unionmap" ? ComposedTable::Kind::union_map : ComposedTable::Kind::pipe_map;
+        out.members = std::move(*members);
+        return out;
+    }
     if (path.empty() || path[0] != '/') return util::fail("table " + std::string(spec) + ": want an absolute path");
     if (type == "texthash") return MapSpec{util::DbType::hash, path, std::nullopt, MapSpec::Memory::texthash};
     if (type == "cidr") return MapSpec{util::DbType::hash, path, std::nullopt, MapSpec::Memory::cidr};
     if (type == "hash") return MapSpec{util::DbType::hash, path, std::nullopt};
     if (type == "btree") return MapSpec{util::DbType::btree, path, std::nullopt};
+    if (type == "lmdb") return MapSpec{util::DbType::lmdb, path, std::nullopt};
+    if (type == "cdb") return MapSpec{util::DbType::cdb, path, std::nullopt};
     if (type == "regexp") return MapSpec{util::DbType::hash, path, PatternKind::regexp};
     if (type == "pcre") return MapSpec{util::DbType::hash, path, PatternKind::pcre};
     if (type == "pgsql") return MapSpec{util::DbType::hash, path, std::nullopt, MapSpec::Memory::none, true};
     return util::fail("unsupported table type \"" + std::string(type) +
-                      "\" (hash, btree, regexp, pcre, texthash, cidr, pgsql and static are)");
+                      "\" (hash, btree, lmdb, cdb, regexp, pcre, texthash, cidr, static, inline, unionmap, pipemap and pgsql are)");
 }
 
 bool map_matches_whole_key_only(std::string_view spec) {
@@ -120,6 +137,16 @@ util::Result<MapList> MapList::open(const std::vector<std::string>& specs) {
             else list.maps_.emplace_back(std::move(*table));
             continue;
         }
+        if (spec->memory == MapSpec::Memory::inline_table) {
+            list.maps_.emplace_back(std::make_shared<TextTable>(TextTable::from_entries(*parse_inline_table(spec->path))));
+            continue;
+        }
+        if (spec->composed) {
+            auto table = ComposedTable::open(*spec->composed, spec->members, s);
+            if (!table) list.warnings_.push_back(table.error().text);
+            else list.maps_.emplace_back(std::make_shared<ComposedTable>(std::move(*table)));
+            continue;
+        }
         if (spec->memory == MapSpec::Memory::static_value) {
             list.maps_.emplace_back(std::make_shared<TextTable>(TextTable::static_value(spec->path)));
             continue;
@@ -138,12 +165,12 @@ util::Result<MapList> MapList::open(const std::vector<std::string>& specs) {
             }
             continue;
         }
-        auto db = util::DbMap::open(spec->path + ".db", spec->type);
+        auto db = util::IndexedMap::open(spec->path, spec->type);
         if (!db) {
             list.warnings_.push_back(db.error().text);
             continue;
         }
-        list.maps_.push_back(std::make_shared<util::DbMap>(std::move(*db)));
+        list.maps_.push_back(std::make_shared<util::IndexedMap>(std::move(*db)));
     }
     return list;
 }
@@ -165,12 +192,14 @@ util::Result<std::optional<std::string>> MapList::lookup(std::string_view key) c
 util::Result<std::optional<std::string>> MapList::lookup_partial(std::string_view key) const {
     for (const auto& m : maps_) {
         util::Result<std::optional<std::string>> v = std::optional<std::string>();
-        if (const auto* db = std::get_if<std::shared_ptr<util::DbMap>>(&m))
+        if (const auto* db = std::get_if<std::shared_ptr<util::IndexedMap>>(&m))
             v = (*db)->lookup(key);
         else if (const auto* text = std::get_if<std::shared_ptr<TextTable>>(&m))
             v = (*text)->lookup(key);
         else if (const auto* sql = std::get_if<std::shared_ptr<PgsqlTable>>(&m))
             v = (*sql)->lookup(key);
+        else if (const auto* composed = std::get_if<std::shared_ptr<ComposedTable>>(&m))
+            v = (*composed)->lookup_partial(key);
         else
             continue;  // pattern tables (regexp:, pcre:, cidr:) see whole keys only
         if (!v || *v) return v;
@@ -181,13 +210,17 @@ util::Result<std::optional<std::string>> MapList::lookup_partial(std::string_vie
 const MapList& WatchedMaps::get(const Config& cfg) {
     const std::vector<std::string> specs = specs_ ? *specs_ : cfg.list(parameter_);
     std::string stamp;
-    for (const auto& spec : specs) {
+    // The files of the tables, and of the tables in a unionmap: or pipemap:.
+    auto add_stamp = [&stamp](const std::string& spec, auto& self) -> void {
         struct stat st {};
         auto p = parse_map_spec(spec);
         if (p && !p->table_file().empty() && ::stat(p->table_file().c_str(), &st) == 0)
             stamp += std::to_string(st.st_ino) + ":" + std::to_string(st.st_mtim.tv_nsec) + ":" +
                      std::to_string(st.st_mtime) + ":" + std::to_string(st.st_size) + ";";
-    }
+        if (p)
+            for (const auto& m : p->members) self(m, self);
+    };
+    for (const auto& spec : specs) add_stamp(spec, add_stamp);
     if (!maps_ || stamp != stamp_) {
         auto m = MapList::open(specs);
         if (!m) util::msg_warn("{}: {}", parameter_, m.error().text);

@@ -2,10 +2,11 @@
 // aliases(5)) as pure parsers, and "type:name" tables opened for lookups.
 #pragma once
 
+#include "mail/composed_table.hpp"
 #include "mail/memory_tables.hpp"
 #include "mail/pgsql_table.hpp"
 #include "mail/regexp_table.hpp"
-#include "util/db_map.hpp"
+#include "util/indexed_map.hpp"
 #include "util/result.hpp"
 
 #include <memory>
@@ -30,25 +31,31 @@ util::Result<MapEntries> parse_aliases_source(std::string_view text, const std::
 std::vector<std::string> split_alias_value(std::string_view value);
 
 struct MapSpec {
-    util::DbType type;  // hash: and btree:
-    std::string path;   // the source file; an indexed table is path + ".db"
+    util::DbType type;  // hash:, btree:, lmdb: and cdb:
+    std::string path;   // the source file; an indexed table is util::indexed_file(path, type)
     // regexp: and pcre: tables are read from path itself (type unused).
     std::optional<PatternKind> pattern;
     // texthash: and cidr: are read from path itself; static: has its value
     // in path.
-    enum class Memory { none, texthash, static_value, cidr } memory = Memory::none;
+    // inline: has its "{...}" in path.
+    enum class Memory { none, texthash, static_value, cidr, inline_table } memory = Memory::none;
+    // unionmap: and pipemap: have their tables in members (path: "{...}").
+    std::optional<ComposedTable::Kind> composed = std::nullopt;
+    std::vector<std::string> members = {};
     // pgsql: names its .cf file in path (lib/mail/pgsql_table).
     bool pgsql = false;
 
-    bool indexed() const { return !pattern && memory == Memory::none && !pgsql; }
+    bool indexed() const { return !pattern && memory == Memory::none && !composed && !pgsql; }
     // The file a change of which means the table must be opened again
     // (none for static:).
     std::string table_file() const {
-        return memory == Memory::static_value ? std::string() : indexed() ? path + ".db" : path;
+        if (memory == Memory::static_value || memory == Memory::inline_table || composed) return std::string();
+        return indexed() ? util::indexed_file(path, type) : path;
     }
 };
-// "hash:/etc/aliases", "btree:/x", "regexp:/x", "pcre:/x", "texthash:/x",
-// "cidr:/x", "pgsql:/x.cf" or "static:value"; other types are an error.
+// "hash:/etc/aliases", "btree:/x", "lmdb:/x", "cdb:/x", "regexp:/x", "pcre:/x", "texthash:/x",
+// "cidr:/x", "static:value", "inline:{k=v, ...}", "unionmap:{t, t}",
+// "pipemap:{t, t}" or "pgsql:/x.cf"; other types are an error.
 util::Result<MapSpec> parse_map_spec(std::string_view spec);
 // Whether a table is searched with the whole key only (regexp:, pcre:, cidr:),
 // as Postfix's pattern tables: the access checks skip their partial keys
@@ -74,8 +81,8 @@ public:
     const std::vector<std::string>& warnings() const { return warnings_; }
 
 private:
-    std::vector<std::variant<std::shared_ptr<util::DbMap>, std::shared_ptr<RegexpTable>, std::shared_ptr<TextTable>,
-                             std::shared_ptr<CidrTable>, std::shared_ptr<PgsqlTable>>>
+    std::vector<std::variant<std::shared_ptr<util::IndexedMap>, std::shared_ptr<RegexpTable>, std::shared_ptr<TextTable>,
+                             std::shared_ptr<CidrTable>, std::shared_ptr<ComposedTable>, std::shared_ptr<PgsqlTable>>>
         maps_;
     std::vector<std::string> warnings_;
 };

@@ -13,11 +13,21 @@ namespace kurir::mail {
 util::Result<TextTable> TextTable::load_texthash(const std::string& path) {
     auto text = util::read_file(path);
     if (!text) return std::unexpected(text.error());
-    auto entries = parse_map_source(*text, path);
+    return parse_texthash(*text, path);
+}
+
+util::Result<TextTable> TextTable::parse_texthash(std::string_view text, const std::string& file) {
+    auto entries = parse_map_source(text, file);
     if (!entries) return std::unexpected(entries.error());
     TextTable t;
     // The first line for a key wins, as postmap keeps the first of duplicates.
     for (auto& [k, v] : *entries) t.entries_.emplace(lowercase(k), std::move(v));
+    return t;
+}
+
+TextTable TextTable::from_entries(std::vector<std::pair<std::string, std::string>> entries) {
+    TextTable t;
+    for (auto& [k, v] : entries) t.entries_.emplace(lowercase(k), std::move(v));
     return t;
 }
 

@@ -20,7 +20,11 @@ namespace kurir::mail {
 class TextTable {
 public:
     static util::Result<TextTable> load_texthash(const std::string& path);
+    // The text of a texthash: file; errors name file:line.
+    static util::Result<TextTable> parse_texthash(std::string_view text, const std::string& file);
     static TextTable static_value(std::string value);
+    // inline:{...} (mail/inline_table): the first entry of a key wins.
+    static TextTable from_entries(std::vector<std::pair<std::string, std::string>> entries);
     // Keys are found as given, then lowercased (as hash: tables).
     util::Result<std::optional<std::string>> lookup(std::string_view key) const;
 

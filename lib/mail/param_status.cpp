@@ -15,13 +15,13 @@ namespace {
 // commonly sets. Sorted, for binary search; a unit test keeps it disjoint
 // from the table. A Postfix name missing here is reported as unknown,
 // which is a warning in main.cf as well.
-constexpr std::array<std::string_view, 229> kUnimplemented{
+constexpr std::array<std::string_view, 228> kUnimplemented{
     "address_verify_map", "address_verify_sender", "always_add_missing_headers", "always_bcc",
     "append_at_myorigin", "append_dot_mydomain", "authorized_flush_users", "authorized_mailq_users",
     "authorized_submit_users", "biff", "bounce_template_file",
     "broken_sasl_auth_clients", "canonical_classes", "canonical_maps", "command_directory",
     "command_expansion_filter", "compatibility_level", "content_filter", "data_directory", "debug_peer_level",
-    "debug_peer_list", "default_database_type", "default_delivery_slot_cost", "default_destination_rate_delay",
+    "debug_peer_list", "default_delivery_slot_cost", "default_destination_rate_delay",
     "default_extra_recipient_limit", "default_recipient_limit", "default_transport", "default_verp_delimiters",
     "defer_code", "delay_logging_resolution_limit", "delay_notice_recipient", "disable_dns_lookups",
     "disable_mime_input_processing", "disable_mime_output_conversion", "disable_verp_bounces",

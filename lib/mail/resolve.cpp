@@ -1,6 +1,7 @@
 #include "mail/resolve.hpp"
 
 #include "mail/address.hpp"
+#include "mail/local_domains.hpp"
 #include "mail/nexthop.hpp"
 
 namespace kurir::mail {
@@ -17,10 +18,8 @@ std::string canonical_address(const Config& cfg, std::string_view address) {
 }
 
 bool is_local_domain(const Config& cfg, std::string_view domain) {
-    std::string d = lowercase(domain);
-    for (const auto& dest : cfg.list("mydestination"))
-        if (lowercase(dest) == d) return true;
-    return false;
+    auto local = local_domain_matches(cfg, domain);
+    return local && *local;
 }
 
 std::string mailbox_user(const Config& cfg, std::string_view recipient) {
@@ -55,7 +54,9 @@ util::Result<Resolved> resolve_address(const Config& cfg, std::string_view addre
     std::string rcpt = canonical_address(cfg, address);
     std::string domain(domain_part(rcpt));
     Resolved out;
-    bool local = is_local_domain(cfg, domain);
+    auto local_or_error = local_domain_matches(cfg, domain);
+    if (!local_or_error) return util::fail("mydestination: " + local_or_error.error().text);
+    bool local = *local_or_error;
     util::Result<bool> virt = false, relay = false;
     if (!local && virtual_mailbox_domains != nullptr) virt = virtual_mailbox_domains->matches(cfg, domain);
     if (!virt) return std::unexpected(virt.error());

@@ -25,6 +25,8 @@ util::Result<Resolved> resolve_address(const Config& cfg, std::string_view addre
                                        const MapList* transport_maps = nullptr,
                                        const DomainList* relay_domains = nullptr,
                                        const DomainList* virtual_mailbox_domains = nullptr);
+// mydestination (mail/local_domains); a table that cannot answer is "no"
+// here: callers that must defer use local_domain_matches.
 bool is_local_domain(const Config& cfg, std::string_view domain);
 // The mailbox user of a local recipient: local part, lowercased, with the
 // recipient_delimiter extension removed (user+ext -> user).

@@ -58,6 +58,24 @@ Result<std::optional<std::string>> DbMap::lookup(std::string_view key) const {
     return std::optional<std::string>();
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> DbMap::entries() const {
+    DBC* cur = nullptr;
+    if (int rc = impl_->db->cursor(impl_->db, nullptr, &cur, 0); rc != 0)
+        return fail(std::string("database read: ") + db_strerror(rc));
+    auto unnul = [](const DBT& d) {
+        std::string s(static_cast<char*>(d.data), d.size);
+        if (!s.empty() && s.back() == '\0') s.pop_back();
+        return s;
+    };
+    std::vector<std::pair<std::string, std::string>> out;
+    DBT dkey{}, dval{};
+    int rc;
+    while ((rc = cur->get(cur, &dkey, &dval, DB_NEXT)) == 0) out.emplace_back(unnul(dkey), unnul(dval));
+    cur->close(cur);
+    if (rc != DB_NOTFOUND) return fail(std::string("database read: ") + db_strerror(rc));
+    return out;
+}
+
 Result<void> build_db(const std::string& path, DbType type,
                       const std::vector<std::pair<std::string, std::string>>& entries) {
     std::string tmp = path + ".tmp" + std::to_string(::getpid());

@@ -15,7 +15,9 @@
 
 namespace kurir::util {
 
-enum class DbType { hash, btree };
+// hash and btree are Berkeley DB (DbMap); lmdb (LmdbMap) and cdb (CdbMap)
+// are read through util/indexed_map.
+enum class DbType { hash, btree, lmdb, cdb };
 
 class DbMap {
 public:
@@ -25,6 +27,8 @@ public:
     DbMap& operator=(DbMap&&) noexcept;
     // Looks the key up as given, then lowercased.
     Result<std::optional<std::string>> lookup(std::string_view key) const;
+    // Every key and value, without the trailing NULs.
+    Result<std::vector<std::pair<std::string, std::string>>> entries() const;
 
 private:
     struct Impl;

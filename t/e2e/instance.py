@@ -186,16 +186,16 @@ class Instance:
         with open(path) as f:
             return len(f.read().splitlines())
 
-    def build_map(self, name, text):
+    def build_map(self, name, text, type="hash"):
         """DIR/name from text, indexed by kurir-map as the instance's
-        administrator; returns "hash:DIR/name"."""
+        administrator; returns "TYPE:DIR/name"."""
         path = os.path.join(self.dir, name)
         with open(path, "w") as f:
             f.write(text)
-        res = subprocess.run(self._prefix() + [os.path.join(PREFIX, "sbin", "kurir-map"), f"hash:{path}"],
+        res = subprocess.run(self._prefix() + [os.path.join(PREFIX, "sbin", "kurir-map"), f"{type}:{path}"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert res.returncode == 0, res.stderr
-        return f"hash:{path}"
+        return f"{type}:{path}"
 
     def kurir_passwd(self, user, password, *args):
         """kurir-passwd [args] user as the instance's administrator: adds

@@ -20,7 +20,9 @@ amy: \\amy, carl
 """)
     res = inst.newaliases()
     assert res.returncode == 0, res.stderr
-    assert os.path.exists(os.path.join(inst.dir, "aliases.db"))
+    # kurir init's default_database_type = lmdb: the alias database is lmdb.
+    assert os.path.exists(os.path.join(inst.dir, "aliases.lmdb"))
+    assert not os.path.exists(os.path.join(inst.dir, "aliases.db"))
     inst.start()
     inst.send("s@client.test", ["team@mx.test"], "Subject: team\r\n\r\nhello team\r\n")
     for user in ("amy", "bob", "carl"):

@@ -45,7 +45,9 @@ TEST_CASE("alias values split at commas outside quotes") {
 TEST_CASE("table specs and Berkeley DB tables round-trip, keys case-insensitive") {
     CHECK(mail::parse_map_spec("hash:/etc/aliases")->path == "/etc/aliases");
     CHECK(mail::parse_map_spec("btree:/x")->type == util::DbType::btree);
-    CHECK(!mail::parse_map_spec("lmdb:/x"));
+    CHECK(mail::parse_map_spec("lmdb:/x")->table_file() == "/x.lmdb");
+    CHECK(mail::parse_map_spec("cdb:/x")->table_file() == "/x.cdb");
+    CHECK(!mail::parse_map_spec("nosuch:/x"));
     CHECK(mail::parse_map_spec("regexp:/x"));
     CHECK(!mail::parse_map_spec("hash:relative"));
     CHECK(!mail::parse_map_spec("nocolon"));
@@ -64,8 +66,8 @@ TEST_CASE("table specs and Berkeley DB tables round-trip, keys case-insensitive"
 TEST_CASE("a watched list that cannot be opened warns, so its users defer instead of reading \"not found\"") {
     test::TempDir dir;
     auto cfg = *mail::Config::from_text("", dir.path());
-    mail::WatchedMaps watched("check_client_access", {"lmdb:" + (dir / "clients")});
+    mail::WatchedMaps watched("check_client_access", {"nosuch:" + (dir / "clients")});
     const auto& maps = watched.get(cfg);
     REQUIRE(maps.warnings().size() == 1);
-    CHECK(maps.warnings()[0].find("unsupported table type \"lmdb\"") != std::string::npos);
+    CHECK(maps.warnings()[0].find("unsupported table type \"nosuch\"") != std::string::npos);
 }
