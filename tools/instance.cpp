@@ -14,10 +14,7 @@ std::string instance_main_cf(const InstanceChoices& c) {
         "default_privs = {1}\n"
         "# Any local part gets a Maildir under mail_spool_directory.\n"
         "local_recipient_maps =\n"
-        "mydestination = $myhostname, localhost\n"
-        "# Tables named without a type (kurir-map FILE, the alias database)\n"
-        "# are lmdb: FILE.lmdb. Berkeley DB (hash:) is leaving the distributions.\n"
-        "default_database_type = lmdb\n",
+        "mydestination = $myhostname, localhost\n",
         c.dir, c.owner);
     if (!c.hostname.empty()) out += fmt::format("myhostname = {}\n", c.hostname);
     return out;

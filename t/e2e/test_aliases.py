@@ -20,9 +20,9 @@ amy: \\amy, carl
 """)
     res = inst.newaliases()
     assert res.returncode == 0, res.stderr
-    # kurir init's default_database_type = lmdb: the alias database is lmdb.
-    assert os.path.exists(os.path.join(inst.dir, "aliases.lmdb"))
-    assert not os.path.exists(os.path.join(inst.dir, "aliases.db"))
+    # INTERFACE.md: the alias database of a kurir init instance is FILE.db.
+    assert os.path.exists(os.path.join(inst.dir, "aliases.db"))
+    assert not os.path.exists(os.path.join(inst.dir, "aliases.lmdb"))
     inst.start()
     inst.send("s@client.test", ["team@mx.test"], "Subject: team\r\n\r\nhello team\r\n")
     for user in ("amy", "bob", "carl"):

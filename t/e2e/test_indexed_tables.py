@@ -61,9 +61,13 @@ def test_kurir_map_query_dump_delete_and_incremental(tmp_path, type):
 
 
 def test_a_table_without_type_is_of_default_database_type(make_instance, tmp_path):
-    inst = make_instance()  # kurir init writes default_database_type = lmdb
+    inst = make_instance()  # kurir init keeps hash (INTERFACE.md: kurir-alias FILE builds FILE.db)
     src = tmp_path / "t"
     src.write_text("k v\n")
+    assert run(MAP, "-c", inst.dir, str(src)).returncode == 0
+    assert os.path.exists(str(src) + ".db")
+    os.unlink(str(src) + ".db")
+    inst.set(default_database_type="lmdb")
     assert run(MAP, "-c", inst.dir, str(src)).returncode == 0
     assert os.path.exists(str(src) + ".lmdb") and not os.path.exists(str(src) + ".db")
     assert run(MAP, "-c", inst.dir, "-q", "k", str(src)).stdout == "v\n"

@@ -29,14 +29,16 @@ TEST_CASE("instance_main_cf parses and names the instance's directories", "[inst
     CHECK(v.count("local_recipient_maps") == 1);
     CHECK(v["local_recipient_maps"].empty());
     CHECK(v["myhostname"] == "mx.example");
-    CHECK(v["default_database_type"] == "lmdb");  // new instances' tables: FILE.lmdb
+    // INTERFACE.md: "kurir-alias FILE builds FILE.db": new instances keep
+    // default_database_type = hash until the contract says otherwise.
+    CHECK(v.count("default_database_type") == 0);
 
     auto cfg = mail::Config::from_text(text, "/srv/kurir");
     REQUIRE(cfg);
     CHECK(cfg->warnings().empty());
     CHECK(cfg->str("queue_directory") == "/srv/kurir/queue");
     CHECK(cfg->list("mydestination") == std::vector<std::string>{"mx.example", "localhost"});
-    CHECK(cfg->str("alias_maps") == "lmdb:/srv/kurir/aliases");
+    CHECK(cfg->str("alias_maps") == "hash:/srv/kurir/aliases");
 
     c.hostname.clear();
     auto without = mail::parse_main_cf(instance_main_cf(c), "main.cf");
