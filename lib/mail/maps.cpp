@@ -107,7 +107,11 @@ util::Result<MapSpec> parse_map_spec(std::string_view spec) {
     if (type == "cdb") return MapSpec{util::DbType::cdb, path, std::nullopt};
     if (type == "regexp") return MapSpec{util::DbType::hash, path, PatternKind::regexp};
     if (type == "pcre") return MapSpec{util::DbType::hash, path, PatternKind::pcre};
-    if (type == "pgsql") return MapSpec{util::DbType::hash, path, std::nullopt, MapSpec::Memory::none, true};
+    if (type == "pgsql") {
+        MapSpec out{util::DbType::hash, path, std::nullopt};
+        out.pgsql = true;
+        return out;
+    }
     return util::fail("unsupported table type \"" + std::string(type) +
                       "\" (hash, btree, lmdb, cdb, regexp, pcre, texthash, cidr, static, inline, unionmap, pipemap and pgsql are)");
 }
