@@ -24,7 +24,12 @@
 //   smtp_tls_security_level, smtp_tls_CAfile, dns_resolver_address,
 //   inet_protocols (the address families connected to), smtp_bind_address,
 //   smtp_bind_address6 (the source address per family; else the one
-//   non-loopback inet_interfaces address of the family, as Postfix)
+//   non-loopback inet_interfaces address of the family, as Postfix),
+//   smtp_sasl_auth_enable, smtp_sasl_password_maps,
+//   smtp_sasl_security_options, smtp_sasl_tls_security_options,
+//   smtp_sasl_tls_verified_security_options, smtp_sasl_mechanism_filter,
+//   smtp_sender_dependent_authentication, smtp_sasl_auth_soft_bounce
+//   (a SASL login to the server, smtp/smtp_sasl.hpp)
 #include "server/server.hpp"
 #include "smtp/smtp_agent.hpp"
 #include "smtp/smtp_service.hpp"

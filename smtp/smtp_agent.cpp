@@ -22,6 +22,8 @@ std::unique_ptr<Agent> Agent::create(server::ServerContext& ctx, std::string& er
     if (!agent->resolver) return nullptr;
     agent->tls = TlsPolicy::create(ctx.config, error);
     if (!agent->tls) return nullptr;
+    agent->sasl = SaslClient::create(ctx.config, error);
+    if (!error.empty()) return nullptr;
     agent->helo_name = ctx.config.str("smtp_helo_name");
     auto protocols = mail::configured_inet_protocols(ctx.config);
     if (!protocols) {

@@ -9,6 +9,7 @@
 #include "mail/smtp_reply.hpp"
 #include "server/server.hpp"
 #include "smtp/smtp_dns.hpp"
+#include "smtp/smtp_sasl.hpp"
 #include "smtp/smtp_tls.hpp"
 
 #include <functional>
@@ -74,6 +75,7 @@ public:
     server::ServerContext& ctx;
     std::unique_ptr<Resolver> resolver;
     std::unique_ptr<TlsPolicy> tls;
+    std::unique_ptr<SaslClient> sasl;  // nullptr: smtp_sasl_auth_enable = no
     std::string helo_name;
     // inet_protocols: the address families connected to; the source
     // address per family (smtp_bind_address, smtp_bind_address6, else the

@@ -28,12 +28,13 @@
 #include <cstring>
 #include <deque>
 #include <map>
+#include <optional>
 
 namespace kurir::smtp {
 
 namespace {
 
-enum class Stage { connect, greeting, ehlo, helo, starttls, tls, mail, rcpt, data, body, rset, quit };
+enum class Stage { connect, greeting, ehlo, helo, starttls, tls, auth, mail, rcpt, data, body, rset, quit };
 
 const char* while_text(Stage s) {
     switch (s) {
@@ -43,6 +44,7 @@ const char* while_text(Stage s) {
         case Stage::helo: return "while performing the HELO handshake";
         case Stage::starttls: return "while sending STARTTLS";
         case Stage::tls: return "while performing the TLS handshake";
+        case Stage::auth: return "while performing SASL authentication";
         case Stage::mail: return "while sending MAIL FROM";
         case Stage::rcpt: return "while sending RCPT TO";
         case Stage::data: return "while sending DATA command";
@@ -59,6 +61,7 @@ const char* reply_to_text(Stage s) {
         case Stage::ehlo: return "EHLO command";
         case Stage::helo: return "HELO command";
         case Stage::starttls: return "STARTTLS command";
+        case Stage::auth: return "AUTH command";
         case Stage::mail: return "MAIL FROM command";
         case Stage::rcpt: return "RCPT TO command";
         case Stage::data: return "DATA command";
@@ -72,7 +75,8 @@ const char* timeout_param(Stage s) {
         case Stage::connect: return "smtp_connect_timeout";
         case Stage::greeting:
         case Stage::ehlo:
-        case Stage::helo: return "smtp_helo_timeout";
+        case Stage::helo:
+        case Stage::auth: return "smtp_helo_timeout";
         case Stage::starttls:
         case Stage::tls: return "smtp_starttls_timeout";
         case Stage::mail: return "smtp_mail_timeout";
@@ -146,6 +150,8 @@ public:
         if (!nexthop) return fail_all("4.3.5", "bad nexthop: " + nexthop.error().text, false);
         nexthop_ = *nexthop;
         cache_key_ = req_.nexthop;
+        // A connection logged in for one sender is not another's.
+        if (agent_.sasl && agent_.sasl->sender_dependent()) cache_key_ += " " + req_.sender;
         if (auto conn = agent_.take_cached(cache_key_)) return reuse(std::move(conn));
         lookup();
     }
@@ -328,7 +334,7 @@ private:
         }
         if (!conn_->tls && agent_.tls->required())
             return site_failure("4.7.4", fmt::format("TLS is required, but was not offered by host {}", conn_->peer()));
-        begin_transaction();
+        after_ehlo();
     }
 
     void on_helo(const mail::SmtpReply& r) {
@@ -342,7 +348,7 @@ private:
     void on_starttls(const mail::SmtpReply& r) {
         if (r.klass() != 2) {
             if (agent_.tls->required()) return site_failure("4.7.4", said(r, Stage::starttls), r);
-            return begin_transaction();  // opportunistic: carry on in plaintext
+            return after_ehlo();  // opportunistic: carry on in plaintext
         }
         SSL* ssl = agent_.tls->new_ssl(conn_->host, agent_.tls->level() == TlsLevel::secure ? nexthop_.host : conn_->host);
         if (ssl == nullptr) return site_failure("4.7.5", "cannot create TLS session");
@@ -385,6 +391,33 @@ private:
             return connect_next();
         }
         site_failure("4.7.5", reason);
+    }
+
+    // ---- SASL login (smtp/smtp_sasl.hpp) ---------------------------------------
+    void after_ehlo() {
+        if (!agent_.sasl) return begin_transaction();
+        bool verified = conn_->tls && TlsPolicy::trust(bufferevent_openssl_get_ssl(conn_->bev)) == "Verified";
+        auto plan = agent_.sasl->plan(conn_->features, conn_->tls, verified, req_.sender, conn_->host, req_.nexthop,
+                                      conn_->peer());
+        if (!plan.dsn.empty()) return site_failure(plan.dsn, plan.reason);
+        if (!plan.exchange) return begin_transaction();
+        sasl_ = std::move(plan.exchange);
+        send(sasl_->command() + "\r\n");
+        expect(Stage::auth, &Delivery::on_auth);
+    }
+
+    void on_auth(const mail::SmtpReply& r) {
+        if (r.code == 334) {
+            auto line = sasl_->respond(r.lines.empty() ? "" : r.lines.front());
+            if (!line)
+                return site_failure("4.7.0", fmt::format("SASL authentication failed; cannot authenticate to server {}: {}",
+                                                         conn_->peer(), line.error().text));
+            send(*line + "\r\n");
+            return expect(Stage::auth, &Delivery::on_auth);
+        }
+        if (r.klass() == 2) return begin_transaction();
+        auto [dsn, reason] = agent_.sasl->failed(r, conn_->peer());
+        site_failure(dsn, reason, r);
     }
 
     // ---- one mail transaction ------------------------------------------------
@@ -636,6 +669,7 @@ private:
     std::vector<Target> targets_;
     size_t next_target_ = 0;
     bool use_tls_ = false;
+    std::optional<mail::SaslClientExchange> sasl_;
     bool retry_plaintext_ = false;
     bool reused_ = false;
     bool got_reply_ = false;
