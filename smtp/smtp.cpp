@@ -29,7 +29,9 @@
 //   smtp_sasl_security_options, smtp_sasl_tls_security_options,
 //   smtp_sasl_tls_verified_security_options, smtp_sasl_mechanism_filter,
 //   smtp_sender_dependent_authentication, smtp_sasl_auth_soft_bounce
-//   (a SASL login to the server, smtp/smtp_sasl.hpp)
+//   (a SASL login to the server, smtp/smtp_sasl.hpp), smtp_fallback_relay
+//   and fallback_relay (destinations tried when the nexthop's servers all
+//   fail, smtp/smtp_fallback.hpp)
 #include "server/server.hpp"
 #include "smtp/smtp_agent.hpp"
 #include "smtp/smtp_service.hpp"

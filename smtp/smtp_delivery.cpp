@@ -14,6 +14,7 @@
 #include "mail/queue_file.hpp"
 #include "mail/smtputf8.hpp"
 #include "smtp/smtp_agent.hpp"
+#include "smtp/smtp_fallback.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 
@@ -149,6 +150,8 @@ public:
         auto nexthop = mail::parse_nexthop(req_.nexthop);
         if (!nexthop) return fail_all("4.3.5", "bad nexthop: " + nexthop.error().text, false);
         nexthop_ = *nexthop;
+        site_ = req_.nexthop;
+        fallbacks_ = fallback_relays(cfg_, req_.nexthop);
         cache_key_ = req_.nexthop;
         // A connection logged in for one sender is not another's.
         if (agent_.sasl && agent_.sasl->sender_dependent()) cache_key_ += " " + req_.sender;
@@ -163,6 +166,9 @@ private:
             nexthop_, static_cast<size_t>(cfg_.integer("smtp_mx_address_limit")),
             [this](TargetList list) {
                 if (list.targets.empty()) {
+                    last_error_ = list.error;
+                    last_error_dsn_ = list.dsn;
+                    if (next_fallback()) return;
                     bool dead = list.dsn.starts_with("4");
                     return fail_all(list.dsn, list.error, dead);
                 }
@@ -176,6 +182,7 @@ private:
         conn_.reset();
         pending_.clear();
         if (!retry_plaintext_ && next_target_ >= targets_.size()) {
+            if (next_fallback()) return;
             std::string dsn = last_error_dsn_.empty() ? "4.4.1" : last_error_dsn_;
             return fail_all(dsn, last_error_, dsn.starts_with("4"));
         }
@@ -206,6 +213,27 @@ private:
         if (bufferevent_socket_connect(conn_->bev, reinterpret_cast<const sockaddr*>(&t.addr),
                                        static_cast<int>(t.addr_len)) < 0)
             return site_failure("4.4.1", fmt::format("connect to {}: {}", conn_->relay(), std::strerror(errno)));
+    }
+
+    // Every server of the destination failed: on to the next
+    // smtp_fallback_relay (smtp/smtp_fallback.hpp), if one is left.
+    bool next_fallback() {
+        while (!fallbacks_.empty()) {
+            std::string dest = std::move(fallbacks_.front());
+            fallbacks_.erase(fallbacks_.begin());
+            auto nexthop = mail::parse_nexthop(dest);
+            if (!nexthop) {
+                util::msg_warn("smtp_fallback_relay: {}: {}", dest, nexthop.error().text);
+                continue;
+            }
+            site_ = dest;
+            nexthop_ = *nexthop;
+            targets_.clear();
+            next_target_ = 0;
+            lookup();
+            return true;
+        }
+        return false;
     }
 
     // A socket for t's family, bound to the source address configured for
@@ -397,7 +425,7 @@ private:
     void after_ehlo() {
         if (!agent_.sasl) return begin_transaction();
         bool verified = conn_->tls && TlsPolicy::trust(bufferevent_openssl_get_ssl(conn_->bev)) == "Verified";
-        auto plan = agent_.sasl->plan(conn_->features, conn_->tls, verified, req_.sender, conn_->host, req_.nexthop,
+        auto plan = agent_.sasl->plan(conn_->features, conn_->tls, verified, req_.sender, conn_->host, site_,
                                       conn_->peer());
         if (!plan.dsn.empty()) return site_failure(plan.dsn, plan.reason);
         if (!plan.exchange) return begin_transaction();
@@ -666,6 +694,8 @@ private:
     WireMessage message_;
     mail::Nexthop nexthop_;
     std::string cache_key_;
+    std::string site_;                    // the destination tried now: the nexthop, then each fallback relay
+    std::vector<std::string> fallbacks_;  // smtp_fallback_relay destinations not tried yet
     std::vector<Target> targets_;
     size_t next_target_ = 0;
     bool use_tls_ = false;

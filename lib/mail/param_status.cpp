@@ -15,7 +15,7 @@ namespace {
 // commonly sets. Sorted, for binary search; a unit test keeps it disjoint
 // from the table. A Postfix name missing here is reported as unknown,
 // which is a warning in main.cf as well.
-constexpr std::array<std::string_view, 229> kUnimplemented{
+constexpr std::array<std::string_view, 228> kUnimplemented{
     "address_verify_map", "address_verify_sender", "always_add_missing_headers", "always_bcc",
     "append_at_myorigin", "append_dot_mydomain", "authorized_flush_users", "authorized_mailq_users",
     "authorized_submit_users", "biff", "bounce_template_file",
@@ -51,7 +51,7 @@ constexpr std::array<std::string_view, 229> kUnimplemented{
     "sender_dependent_default_transport_maps", "sender_dependent_relayhost_maps", "sendmail_path",
     "shlib_directory", "smtp_address_preference", "smtp_always_send_ehlo", "smtp_body_checks",
     "smtp_connection_cache_destinations", "smtp_connection_cache_on_demand", "smtp_connection_reuse_time_limit",
-    "smtp_destination_rate_delay", "smtp_dns_support_level", "smtp_enforce_tls", "smtp_fallback_relay",
+    "smtp_destination_rate_delay", "smtp_dns_support_level", "smtp_enforce_tls",
     "smtp_generic_maps", "smtp_header_checks", "smtp_host_lookup", "smtp_line_length_limit",
     "smtp_mime_header_checks", "smtp_nested_header_checks", "smtp_never_send_ehlo", "smtp_pix_workarounds",
     "smtp_randomize_addresses", "smtp_sasl_type", "smtp_send_xforward_command", "smtp_skip_5xx_greeting",

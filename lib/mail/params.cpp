@@ -37,6 +37,7 @@ constexpr std::array kParams{
     ParamSpec{"delay_warning_time", K::time, "0h", 0, 'h'},
     ParamSpec{"dns_resolver_address", K::text, ""},
     ParamSpec{"double_bounce_sender", K::text, "double-bounce"},
+    ParamSpec{"fallback_relay", K::text, ""},
     ParamSpec{"header_checks", K::text, ""},
     ParamSpec{"header_size_limit", K::integer, "102400", 1},
     ParamSpec{"home_mailbox", K::text, ""},
@@ -99,6 +100,7 @@ constexpr std::array kParams{
     // Read by qmgr_schedule.cpp under its composed name, <transport>_destination_concurrency_limit.
     ParamSpec{"smtp_destination_concurrency_limit", K::integer, "$default_destination_concurrency_limit", 1},
     ParamSpec{"smtp_destination_recipient_limit", K::integer, "$default_destination_recipient_limit", 1},
+    ParamSpec{"smtp_fallback_relay", K::text, "$fallback_relay"},
     ParamSpec{"smtp_helo_name", K::text, "$myhostname"},
     ParamSpec{"smtp_helo_timeout", K::time, "300s", 1},
     ParamSpec{"smtp_mail_timeout", K::time, "300s", 1},
