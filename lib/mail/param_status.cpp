@@ -15,7 +15,7 @@ namespace {
 // commonly sets. Sorted, for binary search; a unit test keeps it disjoint
 // from the table. A Postfix name missing here is reported as unknown,
 // which is a warning in main.cf as well.
-constexpr std::array<std::string_view, 228> kUnimplemented{
+constexpr std::array<std::string_view, 227> kUnimplemented{
     "address_verify_map", "address_verify_sender", "always_add_missing_headers", "always_bcc",
     "append_at_myorigin", "append_dot_mydomain", "authorized_flush_users", "authorized_mailq_users",
     "authorized_submit_users", "biff", "bounce_template_file",
@@ -48,7 +48,7 @@ constexpr std::array<std::string_view, 228> kUnimplemented{
     "recipient_canonical_maps",
     "remote_header_rewrite_domain", "require_home_directory", "resolve_dequoted_address", "sample_directory",
     "sender_bcc_maps", "sender_canonical_classes", "sender_canonical_maps",
-    "sender_dependent_default_transport_maps", "sender_dependent_relayhost_maps", "sendmail_path",
+    "sender_dependent_default_transport_maps", "sendmail_path",
     "shlib_directory", "smtp_address_preference", "smtp_always_send_ehlo", "smtp_body_checks",
     "smtp_connection_cache_destinations", "smtp_connection_cache_on_demand", "smtp_connection_reuse_time_limit",
     "smtp_destination_rate_delay", "smtp_dns_support_level", "smtp_enforce_tls",

@@ -37,6 +37,7 @@ constexpr std::array kParams{
     ParamSpec{"delay_warning_time", K::time, "0h", 0, 'h'},
     ParamSpec{"dns_resolver_address", K::text, ""},
     ParamSpec{"double_bounce_sender", K::text, "double-bounce"},
+    ParamSpec{"empty_address_relayhost_maps_lookup_key", K::text, "<>"},
     ParamSpec{"fallback_relay", K::text, ""},
     ParamSpec{"header_checks", K::text, ""},
     ParamSpec{"header_size_limit", K::integer, "102400", 1},
@@ -87,6 +88,7 @@ constexpr std::array kParams{
     ParamSpec{"relay_recipient_maps", K::text, ""},
     ParamSpec{"relay_transport", K::text, "relay"},
     ParamSpec{"relayhost", K::text, ""},
+    ParamSpec{"sender_dependent_relayhost_maps", K::text, ""},
     ParamSpec{"service_throttle_time", K::time, "60s", 1},
     ParamSpec{"setgid_group", K::text, "kurirdrop"},
     // smtp's source address per family (smtp_connect.c's names); empty: the kernel picks.
