@@ -113,3 +113,24 @@ def test_mechanism_filter_picks_and_refuses(make_instance):
         assert log_lines(inst, r"warning: localhost\[127.0.0.1\] offered no supported AUTH mechanisms: "
                                r"'login plain'")
         assert mx.auth_attempts == [] and not mx.messages
+
+
+def test_sender_dependent_authentication_logs_in_per_sender(make_instance):
+    # smtp_sender_dependent_authentication: the sender's entry first, then
+    # @domain, then the nexthop's; a connection is never shared between senders.
+    users = {"alice-login": "pw-a", "team-login": "pw-t", "host-login": "pw-h"}
+    with SmtpReceiver(tls=True, auth_users=users) as mx:
+        inst = smarthost(make_instance, mx, entry=f"alice@one.test alice-login:pw-a\n"
+                                                  f"@two.test team-login:pw-t\n"
+                                                  f"[localhost]:{mx.port} host-login:pw-h\n",
+                         smtp_sasl_tls_security_options="noanonymous", smtp_sender_dependent_authentication="yes",
+                         smtp_connection_cache_time_limit="10s")
+        inst.start()
+        senders = ["alice@one.test", "bob@two.test", "carol@three.test"]
+        for sender in senders:
+            inst.send(sender, ["r@remote.test"], MESSAGE)
+        msgs = mx.wait_messages(3)
+        inst.wait_queue_empty()
+    logins = {m.mail_from: m.auth_login for m in msgs}
+    assert logins == {"alice@one.test": "alice-login", "bob@two.test": "team-login",
+                      "carol@three.test": "host-login"}, msgs
