@@ -425,8 +425,7 @@ private:
     void after_ehlo() {
         if (!agent_.sasl) return begin_transaction();
         bool verified = conn_->tls && TlsPolicy::trust(bufferevent_openssl_get_ssl(conn_->bev)) == "Verified";
-        auto plan = agent_.sasl->plan(conn_->features, conn_->tls, verified, req_.sender, conn_->host, site_,
-                                      conn_->peer());
+        auto plan = agent_.sasl->plan(*conn_, verified, req_.sender, site_);
         if (!plan.dsn.empty()) return site_failure(plan.dsn, plan.reason);
         if (!plan.exchange) return begin_transaction();
         sasl_ = std::move(plan.exchange);

@@ -1,5 +1,7 @@
 #include "smtp/smtp_sasl.hpp"
 
+#include "smtp/smtp_agent.hpp"
+
 #include "util/log.hpp"
 
 namespace kurir::smtp {
@@ -28,14 +30,16 @@ std::unique_ptr<SaslClient> SaslClient::create(const mail::Config& cfg, std::str
     return client;
 }
 
-SaslPlan SaslClient::plan(const mail::EhloFeatures& features, bool tls, bool verified, const std::string& sender,
-                          const std::string& host, const std::string& nexthop, const std::string& peer) {
+SaslPlan SaslClient::plan(const Connection& conn, bool verified, const std::string& sender,
+                          const std::string& nexthop) {
+    const mail::EhloFeatures& features = conn.features;
+    const std::string peer = conn.peer();
     if (!features.auth) return {};
     const mail::MapList& maps = passwords_.get(cfg_);
     if (!maps.warnings().empty())
         return {std::nullopt, "4.3.0", "smtp_sasl_password_maps: " + maps.warnings().front()};
     std::optional<std::string> value;
-    for (const auto& key : mail::sasl_password_keys(sender, sender_dependent_, host, nexthop)) {
+    for (const auto& key : mail::sasl_password_keys(sender, sender_dependent_, conn.host, nexthop)) {
         auto found = key.starts_with('@') ? maps.lookup_partial(key) : maps.lookup(key);
         if (!found) return {std::nullopt, "4.3.0", "smtp_sasl_password_maps: " + found.error().text};
         if (*found) {
@@ -46,12 +50,12 @@ SaslPlan SaslClient::plan(const mail::EhloFeatures& features, bool tls, bool ver
     if (!value) return {};  // no login for this server: talk as strangers
     auto offered = mail::filter_sasl_mechanisms(features.auth_mechanisms, filter_);
     if (offered.empty()) {
-        util::msg_warn("{} offered no supported AUTH mechanisms: '{}'", peer, features.auth_mechanisms);
+        util::msg_warn("{} offered no supported AUTH mechanisms: '{}'", conn.relay(), features.auth_mechanisms);
         return {std::nullopt, "4.7.0",
                 "SASL authentication failed: server " + peer +
                     " offered no compatible authentication mechanisms for this type of connection security"};
     }
-    auto mechanism = mail::choose_sasl_mechanism(offered, verified ? verified_ : tls ? tls_ : plain_);
+    auto mechanism = mail::choose_sasl_mechanism(offered, verified ? verified_ : conn.tls ? tls_ : plain_);
     if (!mechanism)
         return {std::nullopt, "4.7.0",
                 "SASL authentication failed; cannot authenticate to server " + peer + ": no mechanism available"};

@@ -25,6 +25,8 @@
 
 namespace kurir::smtp {
 
+struct Connection;
+
 // What to do once EHLO is done: log in with exchange, go on without
 // logging in (neither set), or give up on this server (dsn and reason).
 struct SaslPlan {
@@ -39,10 +41,10 @@ public:
     // name the parameter.
     static std::unique_ptr<SaslClient> create(const mail::Config& cfg, std::string& error);
 
-    // features: the last EHLO reply's; tls/verified: the connection's;
-    // peer: "host[address]" as logged; host: the server's name.
-    SaslPlan plan(const mail::EhloFeatures& features, bool tls, bool verified, const std::string& sender,
-                  const std::string& host, const std::string& nexthop, const std::string& peer);
+    // conn: after its last EHLO; verified: its TLS peer passed
+    // verification; nexthop: the destination as written (relayhost, a
+    // transport table, a fallback relay).
+    SaslPlan plan(const Connection& conn, bool verified, const std::string& sender, const std::string& nexthop);
     // The server's final reply to AUTH was not 2xx: the dsn (5xx made 4xx
     // with smtp_sasl_auth_soft_bounce) and Postfix's text.
     std::pair<std::string, std::string> failed(const mail::SmtpReply& r, const std::string& peer) const;

@@ -110,7 +110,7 @@ def test_mechanism_filter_picks_and_refuses(make_instance):
         inst.send("s@client.test", ["r@remote.test"], MESSAGE)
         wait_deferred(inst, "SASL authentication failed: server localhost[127.0.0.1] offered no compatible "
                             "authentication mechanisms for this type of connection security)")
-        assert log_lines(inst, r"warning: localhost\[127.0.0.1\] offered no supported AUTH mechanisms: "
+        assert log_lines(inst, r"warning: localhost\[127.0.0.1\]:%d offered no supported AUTH mechanisms: " % mx.port +
                                r"'login plain'")
         assert mx.auth_attempts == [] and not mx.messages
 
