@@ -44,7 +44,19 @@ using namespace kurir;
 
 int main(int argc, char** argv) {
     std::unique_ptr<smtp::Agent> agent;
+    std::unique_ptr<smtp::SaslClient> sasl;
     server::Hooks hooks;
+    // smtp_sasl_password_maps may be root's alone (0600), as Postfix's
+    // sasl_passwd: it is opened before privileges are dropped.
+    hooks.pre_drop = [&](server::ServerContext& ctx) {
+        std::string error;
+        sasl = smtp::SaslClient::create(ctx.config, error);
+        if (!error.empty()) {
+            util::msg_warn("smtp: {}", error);
+            std::exit(75);
+        }
+        if (sasl) sasl->open_tables();
+    };
     // Cached connections and the resolver live on the loop: gone before it is.
     hooks.before_exit = [&](server::ServerContext&) { agent.reset(); };
     return server::multi_server_main(
@@ -52,7 +64,7 @@ int main(int argc, char** argv) {
         [&](server::ServerContext& ctx, util::Fd client, server::ClientDone done) {
             if (!agent) {
                 std::string error;
-                agent = smtp::Agent::create(ctx, error);
+                agent = smtp::Agent::create(ctx, error, std::move(sasl));
                 if (!agent) {
                     util::msg_warn("smtp: {}", error);
                     std::exit(75);

@@ -16,13 +16,14 @@ Connection::~Connection() {
     if (bev) bufferevent_free(bev);
 }
 
-std::unique_ptr<Agent> Agent::create(server::ServerContext& ctx, std::string& error) {
+std::unique_ptr<Agent> Agent::create(server::ServerContext& ctx, std::string& error,
+                                     std::unique_ptr<SaslClient> sasl) {
     auto agent = std::unique_ptr<Agent>(new Agent(ctx));
     agent->resolver = Resolver::create(ctx.base, ctx.config.list("dns_resolver_address"), error);
     if (!agent->resolver) return nullptr;
     agent->tls = TlsPolicy::create(ctx.config, error);
     if (!agent->tls) return nullptr;
-    agent->sasl = SaslClient::create(ctx.config, error);
+    agent->sasl = sasl ? std::move(sasl) : SaslClient::create(ctx.config, error);
     if (!error.empty()) return nullptr;
     agent->helo_name = ctx.config.str("smtp_helo_name");
     auto protocols = mail::configured_inet_protocols(ctx.config);

@@ -64,7 +64,10 @@ using DeliveryDone = std::function<void(const Request&, bool site_dead)>;
 
 class Agent {
 public:
-    static std::unique_ptr<Agent> create(server::ServerContext& ctx, std::string& error);
+    // sasl: made (and its table opened) before privileges were dropped;
+    // nullptr: made here from the configuration.
+    static std::unique_ptr<Agent> create(server::ServerContext& ctx, std::string& error,
+                                         std::unique_ptr<SaslClient> sasl = nullptr);
     void deliver(Request request, DeliveryDone done);
 
     // The connection cache: take an idle connection for key, or give one back.

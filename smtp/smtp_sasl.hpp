@@ -48,6 +48,10 @@ public:
     // The server's final reply to AUTH was not 2xx: the dsn (5xx made 4xx
     // with smtp_sasl_auth_soft_bounce) and Postfix's text.
     std::pair<std::string, std::string> failed(const mail::SmtpReply& r, const std::string& peer) const;
+    // Opens smtp_sasl_password_maps now: called as root before privileges
+    // are dropped, so the table may be root's alone (mode 0600), as
+    // Postfix's sasl_passwd. A table rebuilt later is reopened as mail_owner.
+    void open_tables() { (void)passwords_.get(cfg_); }
     // The keys differ by sender: connections are cached per sender.
     bool sender_dependent() const { return sender_dependent_; }
 

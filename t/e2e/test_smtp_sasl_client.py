@@ -5,6 +5,7 @@ auth_users): the login over STARTTLS relays the mail; a wrong password, a
 server without TLS under the default options, and a mechanism filter that
 leaves nothing defer it, in Postfix's words, and never put the password on
 a connection in clear."""
+import os
 import re
 
 from instance import wait_for
@@ -27,7 +28,11 @@ def smarthost(make_instance, mx, entry=None, **params):
     nexthop = f"[localhost]:{mx.port}"
     if entry is None:
         entry = f"{nexthop} relayuser@isp.test:s3cret:with colon\n"
-    inst.set(relayhost=nexthop, smtp_sasl_password_maps=inst.build_map("sasl_passwd", entry))
+    table = inst.build_map("sasl_passwd", entry)
+    # As Postfix's sasl_passwd.db: its owner's alone (root's in root mode;
+    # smtp opens it before dropping privileges).
+    os.chmod(table.split(":", 1)[1] + ".db", 0o600)
+    inst.set(relayhost=nexthop, smtp_sasl_password_maps=table)
     return inst
 
 
