@@ -66,7 +66,7 @@ void Manager::load(const std::string& id) {
     std::vector<Route> routes;
     for (const auto& r : m.env.recipients) {
         if (r.done) continue;
-        auto res = rewrite_.resolve(r.address);
+        auto res = rewrite_.resolve(r.address, m.env.sender);
         if (!res) {
             m.deferred.push_back(temporary_outcome(r.offset, "address resolver failure: " + res.error().text));
             continue;

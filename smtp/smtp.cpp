@@ -24,7 +24,14 @@
 //   smtp_tls_security_level, smtp_tls_CAfile, dns_resolver_address,
 //   inet_protocols (the address families connected to), smtp_bind_address,
 //   smtp_bind_address6 (the source address per family; else the one
-//   non-loopback inet_interfaces address of the family, as Postfix)
+//   non-loopback inet_interfaces address of the family, as Postfix),
+//   smtp_sasl_auth_enable, smtp_sasl_password_maps,
+//   smtp_sasl_security_options, smtp_sasl_tls_security_options,
+//   smtp_sasl_tls_verified_security_options, smtp_sasl_mechanism_filter,
+//   smtp_sender_dependent_authentication, smtp_sasl_auth_soft_bounce
+//   (a SASL login to the server, smtp/smtp_sasl.hpp), smtp_fallback_relay
+//   and fallback_relay (destinations tried when the nexthop's servers all
+//   fail, smtp/smtp_fallback.hpp)
 #include "server/server.hpp"
 #include "smtp/smtp_agent.hpp"
 #include "smtp/smtp_service.hpp"
@@ -37,7 +44,19 @@ using namespace kurir;
 
 int main(int argc, char** argv) {
     std::unique_ptr<smtp::Agent> agent;
+    std::unique_ptr<smtp::SaslClient> sasl;
     server::Hooks hooks;
+    // smtp_sasl_password_maps may be root's alone (0600), as Postfix's
+    // sasl_passwd: it is opened before privileges are dropped.
+    hooks.pre_drop = [&](server::ServerContext& ctx) {
+        std::string error;
+        sasl = smtp::SaslClient::create(ctx.config, error);
+        if (!error.empty()) {
+            util::msg_warn("smtp: {}", error);
+            std::exit(75);
+        }
+        if (sasl) sasl->open_tables();
+    };
     // Cached connections and the resolver live on the loop: gone before it is.
     hooks.before_exit = [&](server::ServerContext&) { agent.reset(); };
     return server::multi_server_main(
@@ -45,7 +64,7 @@ int main(int argc, char** argv) {
         [&](server::ServerContext& ctx, util::Fd client, server::ClientDone done) {
             if (!agent) {
                 std::string error;
-                agent = smtp::Agent::create(ctx, error);
+                agent = smtp::Agent::create(ctx, error, smtp::Protocol::smtp, std::move(sasl));
                 if (!agent) {
                     util::msg_warn("smtp: {}", error);
                     std::exit(75);

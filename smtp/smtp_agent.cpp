@@ -16,13 +16,19 @@ Connection::~Connection() {
     if (bev) bufferevent_free(bev);
 }
 
-std::unique_ptr<Agent> Agent::create(server::ServerContext& ctx, std::string& error, Protocol protocol) {
+std::unique_ptr<Agent> Agent::create(server::ServerContext& ctx, std::string& error, Protocol protocol,
+                                     std::unique_ptr<SaslClient> sasl) {
     auto agent = std::unique_ptr<Agent>(new Agent(ctx));
     agent->protocol = protocol;
     agent->resolver = Resolver::create(ctx.base, ctx.config.list("dns_resolver_address"), error);
     if (!agent->resolver) return nullptr;
     agent->tls = TlsPolicy::create(ctx.config, error, protocol_name(protocol));
     if (!agent->tls) return nullptr;
+    // The SASL login is the smtp client's (smtp_sasl_*); lmtp has none.
+    if (protocol == Protocol::smtp) {
+        agent->sasl = sasl ? std::move(sasl) : SaslClient::create(ctx.config, error);
+        if (!error.empty()) return nullptr;
+    }
     agent->helo_name = ctx.config.str(agent->param("smtp_helo_name"));
     auto protocols = mail::configured_inet_protocols(ctx.config);
     if (!protocols) {

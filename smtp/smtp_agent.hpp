@@ -10,6 +10,7 @@
 #include "server/server.hpp"
 #include "smtp/lmtp_params.hpp"
 #include "smtp/smtp_dns.hpp"
+#include "smtp/smtp_sasl.hpp"
 #include "smtp/smtp_tls.hpp"
 
 #include <functional>
@@ -66,8 +67,11 @@ using DeliveryDone = std::function<void(const Request&, bool site_dead)>;
 class Agent {
 public:
     // protocol: lmtp when started as the lmtp service (smtp/lmtp_params.hpp).
+    // sasl: made (and its table opened) before privileges were dropped;
+    // nullptr: made here from the configuration (smtp only).
     static std::unique_ptr<Agent> create(server::ServerContext& ctx, std::string& error,
-                                         Protocol protocol = Protocol::smtp);
+                                         Protocol protocol = Protocol::smtp,
+                                         std::unique_ptr<SaslClient> sasl = nullptr);
     void deliver(Request request, DeliveryDone done);
 
     // The connection cache: take an idle connection for key, or give one back.
@@ -82,6 +86,7 @@ public:
     bool lmtp() const { return protocol == Protocol::lmtp; }
     std::unique_ptr<Resolver> resolver;
     std::unique_ptr<TlsPolicy> tls;
+    std::unique_ptr<SaslClient> sasl;  // nullptr: smtp_sasl_auth_enable = no
     std::string helo_name;
     // inet_protocols: the address families connected to; the source
     // address per family (smtp_bind_address, smtp_bind_address6, else the

@@ -16,6 +16,7 @@
 #include "mail/smtputf8.hpp"
 #include "smtp/lmtp_target.hpp"
 #include "smtp/smtp_agent.hpp"
+#include "smtp/smtp_fallback.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 
@@ -30,12 +31,13 @@
 #include <cstring>
 #include <deque>
 #include <map>
+#include <optional>
 
 namespace kurir::smtp {
 
 namespace {
 
-enum class Stage { connect, greeting, ehlo, helo, starttls, tls, mail, rcpt, data, body, rset, quit };
+enum class Stage { connect, greeting, ehlo, helo, starttls, tls, auth, mail, rcpt, data, body, rset, quit };
 
 const char* while_text(Stage s) {
     switch (s) {
@@ -45,6 +47,7 @@ const char* while_text(Stage s) {
         case Stage::helo: return "while performing the HELO handshake";
         case Stage::starttls: return "while sending STARTTLS";
         case Stage::tls: return "while performing the TLS handshake";
+        case Stage::auth: return "while performing SASL authentication";
         case Stage::mail: return "while sending MAIL FROM";
         case Stage::rcpt: return "while sending RCPT TO";
         case Stage::data: return "while sending DATA command";
@@ -61,6 +64,7 @@ const char* reply_to_text(Stage s) {
         case Stage::ehlo: return "EHLO command";
         case Stage::helo: return "HELO command";
         case Stage::starttls: return "STARTTLS command";
+        case Stage::auth: return "AUTH command";
         case Stage::mail: return "MAIL FROM command";
         case Stage::rcpt: return "RCPT TO command";
         case Stage::data: return "DATA command";
@@ -74,7 +78,8 @@ const char* timeout_param(Stage s) {
         case Stage::connect: return "smtp_connect_timeout";
         case Stage::greeting:
         case Stage::ehlo:
-        case Stage::helo: return "smtp_helo_timeout";
+        case Stage::helo:
+        case Stage::auth: return "smtp_helo_timeout";
         case Stage::starttls:
         case Stage::tls: return "smtp_starttls_timeout";
         case Stage::mail: return "smtp_mail_timeout";
@@ -148,7 +153,11 @@ public:
         auto nexthop = mail::parse_nexthop(req_.nexthop);
         if (!nexthop) return fail_all("4.3.5", "bad nexthop: " + nexthop.error().text, false);
         nexthop_ = *nexthop;
+        site_ = req_.nexthop;
+        fallbacks_ = fallback_relays(cfg_, req_.nexthop);
         cache_key_ = req_.nexthop;
+        // A connection logged in for one sender is not another's.
+        if (agent_.sasl && agent_.sasl->sender_dependent()) cache_key_ += " " + req_.sender;
         if (auto conn = agent_.take_cached(cache_key_)) return reuse(std::move(conn));
         lookup();
     }
@@ -176,6 +185,9 @@ private:
             nexthop_, static_cast<size_t>(cfg_.integer(agent_.param("smtp_mx_address_limit"))),
             [this](TargetList list) {
                 if (list.targets.empty()) {
+                    last_error_ = list.error;
+                    last_error_dsn_ = list.dsn;
+                    if (next_fallback()) return;
                     bool dead = list.dsn.starts_with("4");
                     return fail_all(list.dsn, list.error, dead);
                 }
@@ -189,6 +201,7 @@ private:
         conn_.reset();
         pending_.clear();
         if (!retry_plaintext_ && next_target_ >= targets_.size()) {
+            if (next_fallback()) return;
             std::string dsn = last_error_dsn_.empty() ? "4.4.1" : last_error_dsn_;
             return fail_all(dsn, last_error_, dsn.starts_with("4"));
         }
@@ -221,6 +234,27 @@ private:
         if (bufferevent_socket_connect(conn_->bev, reinterpret_cast<const sockaddr*>(&t.addr),
                                        static_cast<int>(t.addr_len)) < 0)
             return site_failure("4.4.1", fmt::format("connect to {}: {}", conn_->relay(), std::strerror(errno)));
+    }
+
+    // Every server of the destination failed: on to the next
+    // smtp_fallback_relay (smtp/smtp_fallback.hpp), if one is left.
+    bool next_fallback() {
+        while (!fallbacks_.empty()) {
+            std::string dest = std::move(fallbacks_.front());
+            fallbacks_.erase(fallbacks_.begin());
+            auto nexthop = mail::parse_nexthop(dest);
+            if (!nexthop) {
+                util::msg_warn("smtp_fallback_relay: {}: {}", dest, nexthop.error().text);
+                continue;
+            }
+            site_ = dest;
+            nexthop_ = *nexthop;
+            targets_.clear();
+            next_target_ = 0;
+            lookup();
+            return true;
+        }
+        return false;
     }
 
     // A socket for t's family, bound to the source address configured for
@@ -354,7 +388,7 @@ private:
         }
         if (!conn_->tls && agent_.tls->required())
             return site_failure("4.7.4", fmt::format("TLS is required, but was not offered by host {}", conn_->peer()));
-        begin_transaction();
+        after_ehlo();
     }
 
     void on_helo(const mail::SmtpReply& r) {
@@ -368,7 +402,7 @@ private:
     void on_starttls(const mail::SmtpReply& r) {
         if (r.klass() != 2) {
             if (agent_.tls->required()) return site_failure("4.7.4", said(r, Stage::starttls), r);
-            return begin_transaction();  // opportunistic: carry on in plaintext
+            return after_ehlo();  // opportunistic: carry on in plaintext
         }
         SSL* ssl = agent_.tls->new_ssl(conn_->host, agent_.tls->level() == TlsLevel::secure ? nexthop_.host : conn_->host);
         if (ssl == nullptr) return site_failure("4.7.5", "cannot create TLS session");
@@ -411,6 +445,32 @@ private:
             return connect_next();
         }
         site_failure("4.7.5", reason);
+    }
+
+    // ---- SASL login (smtp/smtp_sasl.hpp) ---------------------------------------
+    void after_ehlo() {
+        if (!agent_.sasl) return begin_transaction();
+        bool verified = conn_->tls && TlsPolicy::trust(bufferevent_openssl_get_ssl(conn_->bev)) == "Verified";
+        auto plan = agent_.sasl->plan(*conn_, verified, req_.sender, site_);
+        if (!plan.dsn.empty()) return site_failure(plan.dsn, plan.reason);
+        if (!plan.exchange) return begin_transaction();
+        sasl_ = std::move(plan.exchange);
+        send(sasl_->command() + "\r\n");
+        expect(Stage::auth, &Delivery::on_auth);
+    }
+
+    void on_auth(const mail::SmtpReply& r) {
+        if (r.code == 334) {
+            auto line = sasl_->respond(r.lines.empty() ? "" : r.lines.front());
+            if (!line)
+                return site_failure("4.7.0", fmt::format("SASL authentication failed; cannot authenticate to server {}: {}",
+                                                         conn_->peer(), line.error().text));
+            send(*line + "\r\n");
+            return expect(Stage::auth, &Delivery::on_auth);
+        }
+        if (r.klass() == 2) return begin_transaction();
+        auto [dsn, reason] = agent_.sasl->failed(r, conn_->peer());
+        site_failure(dsn, reason, r);
     }
 
     // ---- one mail transaction ------------------------------------------------
@@ -688,9 +748,12 @@ private:
     size_t lmtp_replies_ = 0;
     bool lmtp_failed_ = false;
     std::string cache_key_;
+    std::string site_;                    // the destination tried now: the nexthop, then each fallback relay
+    std::vector<std::string> fallbacks_;  // smtp_fallback_relay destinations not tried yet
     std::vector<Target> targets_;
     size_t next_target_ = 0;
     bool use_tls_ = false;
+    std::optional<mail::SaslClientExchange> sasl_;
     bool retry_plaintext_ = false;
     bool reused_ = false;
     bool got_reply_ = false;

@@ -8,6 +8,9 @@
 //   $mydestination, $relay_transport for $relay_domains (its nexthop, else
 //   $relayhost, else the recipient domain), otherwise smtp to $relayhost or
 //   the recipient domain; transport_maps (reopened when rebuilt) come first.
+//   sender_dependent_relayhost_maps, searched with the request's sender
+//   (address, then @domain; "<>" for the null sender), replaces $relayhost
+//   for that sender's mail ("DUNNO": keep $relayhost).
 //   A table that cannot answer is an error in the reply (the caller
 //   defers), never a misroute.
 //   Used by cleanup and qmgr. Many clients per process, one event loop.
@@ -15,7 +18,8 @@
 //   Runs as mail_owner; trusts nothing in the requests it parses.
 // CONFIGURATION PARAMETERS
 //   myorigin, mydestination, relayhost, transport_maps, myhostname,
-//   relay_domains, relay_transport
+//   relay_domains, relay_transport, sender_dependent_relayhost_maps,
+//   empty_address_relayhost_maps_lookup_key
 #include "server/attr_server.hpp"
 #include "trivial-rewrite/trivial_rewrite_service.hpp"
 

@@ -2,6 +2,7 @@
 
 #include "mail/mail_proto.hpp"
 #include "mail/resolve.hpp"
+#include "mail/sender_relayhost.hpp"
 #include "util/log.hpp"
 
 namespace kurir::trivial_rewrite {
@@ -13,14 +14,20 @@ util::Result<util::Attrs> answer(const mail::Config& cfg, Tables& tables, const 
     if (req->kind == RewriteRequest::Kind::rewrite) return encode(RewriteReply{mail::canonical_address(cfg, req->address)});
     auto relay_domains = tables.relay_domains.get(cfg);
     auto virtual_domains = tables.virtual_mailbox_domains.get(cfg);
+    util::Result<std::optional<std::string>> relayhost = std::nullopt;
+    if (!cfg.str("sender_dependent_relayhost_maps").empty())
+        relayhost = mail::sender_dependent_relayhost(tables.sender_relayhost_maps.get(cfg), req->sender,
+                                                     cfg.str("empty_address_relayhost_maps_lookup_key"));
     util::Result<mail::Resolved> r = util::fail("");
     if (!relay_domains)
         r = std::unexpected(relay_domains.error());
     else if (!virtual_domains)
         r = std::unexpected(virtual_domains.error());
+    else if (!relayhost)
+        r = std::unexpected(relayhost.error());
     else
         r = mail::resolve_address(cfg, req->address, &tables.transport_maps.get(cfg), *relay_domains,
-                                  *virtual_domains);
+                                  *virtual_domains, *relayhost ? &**relayhost : nullptr);
     if (!r) {
         util::msg_warn("resolve <{}>: {}", req->address, r.error().text);
         return encode(ResolveReply{r.error().text, "", "", "", ""});

@@ -104,15 +104,15 @@ util::Result<util::Attrs> RewriteClient::call(const util::Attrs& request) {
 }
 
 util::Result<RewriteClient::Answer> RewriteClient::cached_call(proto::RewriteRequest::Kind kind,
-                                                              std::string_view address) {
+                                                              std::string_view address, std::string_view sender) {
     auto now = std::chrono::steady_clock::now();
-    std::string key = std::string(1, static_cast<char>(kind)) + std::string(address);
+    std::string key = std::string(1, static_cast<char>(kind)) + std::string(address) + '\n' + std::string(sender);
     if (auto it = cache_.find(key); it != cache_.end()) {
         if (now < it->second.until) return it->second.answer;
         cache_.erase(it);
     }
     ++asked_;
-    auto r = call(proto::encode(proto::RewriteRequest{kind, std::string(address)}));
+    auto r = call(proto::encode(proto::RewriteRequest{kind, std::string(address), std::string(sender)}));
     if (!r) return std::unexpected(r.error());
     // Only a well-formed answer that is not an error is remembered.
     Answer answer;
@@ -139,8 +139,8 @@ util::Result<std::string> RewriteClient::rewrite(std::string_view address) {
     return std::move(r->address);
 }
 
-util::Result<Resolved> RewriteClient::resolve(std::string_view address) {
-    auto r = cached_call(proto::RewriteRequest::Kind::resolve, address);
+util::Result<Resolved> RewriteClient::resolve(std::string_view address, std::string_view sender) {
+    auto r = cached_call(proto::RewriteRequest::Kind::resolve, address, sender);
     if (!r) return std::unexpected(r.error());
     return std::move(r->resolved);
 }

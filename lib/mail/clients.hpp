@@ -104,7 +104,8 @@ public:
     explicit RewriteClient(QueueDir queue, std::chrono::milliseconds remember = std::chrono::seconds(1))
         : queue_(std::move(queue)), remember_(remember) {}
     util::Result<std::string> rewrite(std::string_view address);
-    util::Result<Resolved> resolve(std::string_view address);
+    // sender: the envelope sender, for sender_dependent_relayhost_maps.
+    util::Result<Resolved> resolve(std::string_view address, std::string_view sender = {});
     // Questions that went to trivial-rewrite (the rest came from memory).
     size_t asked() const { return asked_; }
 
@@ -116,7 +117,8 @@ private:
         std::string address;
         Resolved resolved;
     };
-    util::Result<Answer> cached_call(proto::RewriteRequest::Kind kind, std::string_view address);
+    util::Result<Answer> cached_call(proto::RewriteRequest::Kind kind, std::string_view address,
+                                     std::string_view sender = {});
     struct Remembered {
         std::chrono::steady_clock::time_point until;
         Answer answer;

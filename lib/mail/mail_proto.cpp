@@ -201,6 +201,7 @@ util::Attrs encode(const RewriteRequest& m) {
     auto a = start(kRewriteRequest);
     a.add("request", m.kind == RewriteRequest::Kind::rewrite ? "rewrite" : "resolve");
     a.add("address", m.address);
+    a.add("sender", m.sender);
     return a;
 }
 
@@ -217,6 +218,7 @@ util::Result<RewriteRequest> decode_rewrite_request(const util::Attrs& a) {
     else
         return r.fail("malformed request: \"" + kind + "\"");
     TRY_INTO(m.address, r.text("address"));
+    TRY_INTO(m.sender, r.text("sender"));
     TRY(r.close());
     return m;
 }

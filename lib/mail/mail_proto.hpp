@@ -97,6 +97,7 @@ struct RewriteRequest {
     enum class Kind { rewrite, resolve };
     Kind kind = Kind::rewrite;
     std::string address;
+    std::string sender;  // resolve: the envelope sender (sender_dependent_relayhost_maps); may be empty
 };
 
 struct RewriteReply {

@@ -15,7 +15,7 @@ namespace {
 // commonly sets. Sorted, for binary search; a unit test keeps it disjoint
 // from the table. A Postfix name missing here is reported as unknown,
 // which is a warning in main.cf as well.
-constexpr std::array<std::string_view, 228> kUnimplemented{
+constexpr std::array<std::string_view, 220> kUnimplemented{
     "address_verify_map", "address_verify_sender", "always_add_missing_headers", "always_bcc",
     "append_at_myorigin", "append_dot_mydomain", "authorized_flush_users", "authorized_mailq_users",
     "authorized_submit_users", "biff", "bounce_template_file",
@@ -48,15 +48,13 @@ constexpr std::array<std::string_view, 228> kUnimplemented{
     "recipient_canonical_maps",
     "remote_header_rewrite_domain", "require_home_directory", "resolve_dequoted_address", "sample_directory",
     "sender_bcc_maps", "sender_canonical_classes", "sender_canonical_maps",
-    "sender_dependent_default_transport_maps", "sender_dependent_relayhost_maps", "sendmail_path",
+    "sender_dependent_default_transport_maps", "sendmail_path",
     "shlib_directory", "smtp_address_preference", "smtp_always_send_ehlo", "smtp_body_checks",
     "smtp_connection_cache_destinations", "smtp_connection_cache_on_demand", "smtp_connection_reuse_time_limit",
-    "smtp_destination_rate_delay", "smtp_dns_support_level", "smtp_enforce_tls", "smtp_fallback_relay",
+    "smtp_destination_rate_delay", "smtp_dns_support_level", "smtp_enforce_tls",
     "smtp_generic_maps", "smtp_header_checks", "smtp_host_lookup", "smtp_line_length_limit",
     "smtp_mime_header_checks", "smtp_nested_header_checks", "smtp_never_send_ehlo", "smtp_pix_workarounds",
-    "smtp_randomize_addresses", "smtp_sasl_auth_enable", "smtp_sasl_mechanism_filter",
-    "smtp_sasl_password_maps", "smtp_sasl_security_options", "smtp_sasl_tls_security_options", "smtp_sasl_type",
-    "smtp_send_xforward_command", "smtp_sender_dependent_authentication", "smtp_skip_5xx_greeting",
+    "smtp_randomize_addresses", "smtp_sasl_type", "smtp_send_xforward_command", "smtp_skip_5xx_greeting",
     "smtp_skip_quit_response", "smtp_tls_CApath", "smtp_tls_cert_file", "smtp_tls_ciphers",
     "smtp_tls_exclude_ciphers", "smtp_tls_fingerprint_digest", "smtp_tls_key_file", "smtp_tls_loglevel",
     "smtp_tls_mandatory_ciphers", "smtp_tls_mandatory_protocols", "smtp_tls_note_starttls_offer",

@@ -50,7 +50,8 @@ util::Result<std::optional<std::string>> transport_lookup(const MapList& maps, c
 }  // namespace
 
 util::Result<Resolved> resolve_address(const Config& cfg, std::string_view address, const MapList* transport_maps,
-                                       const DomainList* relay_domains, const DomainList* virtual_mailbox_domains) {
+                                       const DomainList* relay_domains, const DomainList* virtual_mailbox_domains,
+                                       const std::string* relayhost_given) {
     std::string rcpt = canonical_address(cfg, address);
     std::string domain(domain_part(rcpt));
     Resolved out;
@@ -72,11 +73,11 @@ util::Result<Resolved> resolve_address(const Config& cfg, std::string_view addre
     } else if (*relay) {
         auto spec = parse_transport_spec(cfg.str("relay_transport"));
         if (!spec) return util::fail("relay_transport: " + spec.error().text);
-        std::string relayhost = cfg.str("relayhost");
+        std::string relayhost = relayhost_given ? *relayhost_given : cfg.str("relayhost");
         out = {spec->transport.empty() ? "relay" : spec->transport,
                !spec->nexthop.empty() ? spec->nexthop : !relayhost.empty() ? relayhost : lowercase(domain), rcpt, ""};
     } else {
-        std::string relay = cfg.str("relayhost");
+        std::string relay = relayhost_given ? *relayhost_given : cfg.str("relayhost");
         out = {"smtp", relay.empty() ? lowercase(domain) : relay, rcpt, ""};
     }
     if (transport_maps == nullptr) return out;

@@ -19,12 +19,15 @@ std::string canonical_address(const Config& cfg, std::string_view address);
 // virtual_mailbox_domains, $relay_transport for relay_domains (its
 // nexthop, else $relayhost, else the domain), otherwise smtp to $relayhost
 // or the domain. A table entry may leave out the transport or the nexthop
-// ("smtp:", ":[relay]"), which then come from the defaults. An error
+// ("smtp:", ":[relay]"), which then come from the defaults. relayhost,
+// when given, stands for $relayhost (the sender's relay from
+// sender_dependent_relayhost_maps, mail/sender_relayhost.hpp). An error
 // reading a table is an error (the caller defers), never a misroute.
 util::Result<Resolved> resolve_address(const Config& cfg, std::string_view address,
                                        const MapList* transport_maps = nullptr,
                                        const DomainList* relay_domains = nullptr,
-                                       const DomainList* virtual_mailbox_domains = nullptr);
+                                       const DomainList* virtual_mailbox_domains = nullptr,
+                                       const std::string* relayhost = nullptr);
 // mydestination (mail/local_domains); a table that cannot answer is "no"
 // here: callers that must defer use local_domain_matches.
 bool is_local_domain(const Config& cfg, std::string_view domain);

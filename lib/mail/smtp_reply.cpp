@@ -81,6 +81,13 @@ EhloFeatures parse_ehlo_features(const SmtpReply& reply) {
         else if (keyword == "8bitmime") f.eightbitmime = true;
         else if (keyword == "dsn") f.dsn = true;
         else if (keyword == "smtputf8") f.smtputf8 = true;
+        else if (keyword == "auth" || keyword.starts_with("auth=")) {
+            // Old servers say "AUTH=LOGIN PLAIN"; Postfix's client reads both.
+            f.auth = true;
+            std::string_view words = std::string_view(line).substr(5);
+            if (!f.auth_mechanisms.empty() && !words.empty()) f.auth_mechanisms += ' ';
+            f.auth_mechanisms.append(words);
+        }
         else if (keyword == "size") {
             f.has_size = true;
             std::string_view arg = std::string_view(line).substr(keyword.size());

@@ -37,6 +37,8 @@ struct EhloFeatures {
     bool smtputf8 = false;
     bool has_size = false;
     long size_limit = 0;  // 0: none announced
+    bool auth = false;
+    std::string auth_mechanisms;  // "plain login": every AUTH (or AUTH=) line's words
 };
 EhloFeatures parse_ehlo_features(const SmtpReply& reply);
 

@@ -33,7 +33,7 @@ import time
 import dnslib
 import dnslib.server
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 from instance import free_port  # noqa: F401  (re-exported for the tests)
 
@@ -472,7 +472,9 @@ class _Handler:
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname
         rec = self.rec
-        hidden = ("AUTH",) if rec.smtputf8 else ("AUTH", "SMTPUTF8")
+        hidden = () if rec.auth_users is not None else ("AUTH",)
+        if not rec.smtputf8:
+            hidden += ("SMTPUTF8",)
         out = [r for r in responses[:-1] if not r[4:].upper().startswith(hidden)]
         if rec.pipelining:
             out.append("250-PIPELINING")
@@ -533,7 +535,8 @@ class _Handler:
                           data=bytes(envelope.original_content), tls=session.ssl is not None,
                           peer=session.peer, helo=session.host_name, esmtp=session.extended_smtp,
                           mail_options=list(envelope.mail_options), rcpt_options=list(envelope.rcpt_options),
-                          session=srec.id, attempt=attempt, reply=None)
+                          session=srec.id, attempt=attempt, reply=None,
+                          auth_login=session.auth_data.login.decode() if session.authenticated else None)
             if not reply:
                 reply = f"250 2.0.0 Ok: queued as M{len(rec.messages) + 1}"
             msg.reply = reply
@@ -709,6 +712,11 @@ class SmtpReceiver:
     smtputf8 (advertise SMTPUTF8), size_limit (SIZE), extra_ehlo (keywords
     advertised but not implemented, e.g. ["DSN"]), hostname (in the banner),
     host (the address it listens on: 127.0.0.1, or "::1" for IPv6).
+    AUTH: auth_users ({username: password}) offers AUTH (aiosmtpd's PLAIN and
+    LOGIN, auth_mechanisms to offer fewer), after STARTTLS only unless
+    auth_require_tls=False, and then refuses MAIL before a login (530); a
+    wrong login gets "535 5.7.8 Authentication credentials invalid". Each
+    login tried is in auth_attempts [(mechanism, username, password)].
 
     The reply settings are plain attributes, read at each use: a test may
     change them while the receiver runs.
@@ -716,7 +724,8 @@ class SmtpReceiver:
     Records (read them after the client is done, or under wait_*):
       messages: accepted Messages: mail_from, rcpt_tos, data (bytes exactly as
           received after dot-unstuffing, CRLF line ends), tls, peer, helo,
-          esmtp, mail_options, rcpt_options, session (id), attempt, reply.
+          esmtp, mail_options, rcpt_options, session (id), attempt, reply,
+          auth_login (the username it logged in with, or None).
       rejected: Messages whose DATA got a non-2xx data_reply.
       rejected_rcpts: [(address, reply)].
       sessions: SessionRecords (transcript, commands, helo, tls, pipelined,
@@ -732,8 +741,12 @@ class SmtpReceiver:
                  mail_reply=None, rcpt_reply=None, data_reply=None, drop_in_data=False, stall_in_data_seconds=0,
                  stall_in_data=True, stall_greeting_seconds=0, pipelining=True, tls=False, starttls=None,
                  require_starttls=False, cert_names=DEFAULT_CERT_NAMES, smtputf8=False, size_limit=33554432,
-                 extra_ehlo=(), hostname="mx1.example.test", port=0, timeout=300, start=True, host=LOOPBACK):
+                 extra_ehlo=(), hostname="mx1.example.test", port=0, timeout=300, start=True, host=LOOPBACK,
+                 auth_users=None, auth_require_tls=True, auth_mechanisms=("PLAIN", "LOGIN")):
         self.host = host
+        self.auth_users = auth_users
+        self.auth_require_tls = auth_require_tls
+        self.auth_mechanisms = tuple(m.upper() for m in auth_mechanisms)
         self.greeting_reply = greeting_reply
         self.ehlo = ehlo
         self.ehlo_reply = ehlo_reply
@@ -782,6 +795,7 @@ class SmtpReceiver:
             self.transactions = 0
             self.data_attempts = 0
             self.waiting_at_gate = 0
+            self.auth_attempts = []
 
     # -- server ---------------------------------------------------------------
     def start(self):
@@ -795,6 +809,10 @@ class SmtpReceiver:
                       enable_SMTPUTF8=self.smtputf8, data_size_limit=self.size_limit, timeout=self.timeout)
         if ctx is not None:
             kwargs.update(tls_context=ctx, require_starttls=self.require_starttls)
+        if self.auth_users is not None:
+            kwargs.update(authenticator=self._authenticate, auth_required=True,
+                          auth_require_tls=self.auth_require_tls,
+                          auth_exclude_mechanism=[m for m in ("PLAIN", "LOGIN") if m not in self.auth_mechanisms])
         controller = _Controller(self, _Handler(self), **kwargs)
         self._gate = asyncio.Event()
         self._gate.set()
@@ -806,6 +824,15 @@ class SmtpReceiver:
         self.port = controller.port
         self._controller = controller
         return self
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        user, password = auth_data.login.decode(), auth_data.password.decode()
+        with self._cond:
+            self.auth_attempts.append((mechanism, user, password))
+            self._cond.notify_all()
+        return AuthResult(success=self.auth_users.get(user) == password, handled=False, auth_data=auth_data)
 
     def _in_loop(self, fn):
         async def run():

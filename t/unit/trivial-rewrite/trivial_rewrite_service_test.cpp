@@ -26,13 +26,13 @@ mail::Config config() {
 TEST_CASE("trivial-rewrite answers rewrite and resolve frames", "[trivial_rewrite]") {
     auto cfg = config();
     trivial_rewrite::Tables maps;
-    auto rewritten = trivial_rewrite::answer(cfg, maps, encode(RewriteRequest{RewriteRequest::Kind::rewrite, "u"}));
+    auto rewritten = trivial_rewrite::answer(cfg, maps, encode(RewriteRequest{RewriteRequest::Kind::rewrite, "u", ""}));
     REQUIRE(rewritten);
     CHECK(decode_rewrite_reply(*rewritten).value().address == "u@test");
-    auto local = trivial_rewrite::answer(cfg, maps, encode(RewriteRequest{RewriteRequest::Kind::resolve, "u@mx.test"}));
+    auto local = trivial_rewrite::answer(cfg, maps, encode(RewriteRequest{RewriteRequest::Kind::resolve, "u@mx.test", ""}));
     REQUIRE(local);
     CHECK(decode_resolve_reply(*local).value().transport == "local");
-    auto remote = trivial_rewrite::answer(cfg, maps, encode(RewriteRequest{RewriteRequest::Kind::resolve, "u@far.example"}));
+    auto remote = trivial_rewrite::answer(cfg, maps, encode(RewriteRequest{RewriteRequest::Kind::resolve, "u@far.example", ""}));
     REQUIRE(remote);
     auto r = decode_resolve_reply(*remote).value();
     CHECK(r.transport == "smtp");
@@ -46,7 +46,7 @@ TEST_CASE("trivial-rewrite refuses a frame with a missing or extra field", "[tri
     auto m = trivial_rewrite::answer(cfg, maps, missing);
     REQUIRE_FALSE(m);
     CHECK(m.error().text == "rewrite-request: missing field address");
-    util::Attrs extra = encode(RewriteRequest{RewriteRequest::Kind::resolve, "u@mx.test"});
+    util::Attrs extra = encode(RewriteRequest{RewriteRequest::Kind::resolve, "u@mx.test", ""});
     extra.add("transport", "pipe");
     auto e = trivial_rewrite::answer(cfg, maps, extra);
     REQUIRE_FALSE(e);

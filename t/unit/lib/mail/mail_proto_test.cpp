@@ -87,11 +87,12 @@ TEST_CASE("cleanup hello and reply round-trip and refuse damage", "[mail_proto]"
 }
 
 TEST_CASE("rewrite and resolve round-trip and refuse damage", "[mail_proto]") {
-    RewriteRequest req{RewriteRequest::Kind::resolve, "u@example.com"};
+    RewriteRequest req{RewriteRequest::Kind::resolve, "u@example.com", "s@example.com"};
     auto d = decode_rewrite_request(encode(req));
     REQUIRE(d);
     CHECK(d->kind == RewriteRequest::Kind::resolve);
     CHECK(d->address == "u@example.com");
+    CHECK(d->sender == "s@example.com");
     refuses_every_damage(encode(req), decode_rewrite_request, "rewrite-request");
     CHECK_FALSE(decode_rewrite_request(with(encode(req), 1, "expand")));
 

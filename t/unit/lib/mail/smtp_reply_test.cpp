@@ -42,6 +42,13 @@ TEST_CASE("parse_smtp_reply: single and multi-line replies", "[smtp_reply]") {
     CHECK(r.enhanced == "4.3.0");
 }
 
+TEST_CASE("parse_ehlo_features: AUTH and the old AUTH= form", "[smtp_reply]") {
+    auto f = parse_ehlo_features(parse_all("250-mx.example\r\n250-AUTH PLAIN LOGIN\r\n250 AUTH=LOGIN\r\n"));
+    CHECK(f.auth);
+    CHECK(f.auth_mechanisms == "plain login login");
+    CHECK_FALSE(parse_ehlo_features(parse_all("250-mx.example\r\n250 AUTHX\r\n")).auth);
+}
+
 TEST_CASE("parse_smtp_reply: incomplete input waits, consumed stops at the reply", "[smtp_reply]") {
     size_t used = 0;
     for (std::string_view part : {"", "25", "250", "250-a\r\n", "250-a\r\n250 b"}) {
