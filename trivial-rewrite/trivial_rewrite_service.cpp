@@ -13,14 +13,17 @@ util::Result<util::Attrs> answer(const mail::Config& cfg, Tables& tables, const 
     if (req->kind == RewriteRequest::Kind::rewrite) return encode(RewriteReply{mail::canonical_address(cfg, req->address)});
     auto relay_domains = tables.relay_domains.get(cfg);
     auto virtual_domains = tables.virtual_mailbox_domains.get(cfg);
+    auto alias_domains = tables.virtual_alias_domains.get(cfg);
     util::Result<mail::Resolved> r = util::fail("");
-    if (!relay_domains)
+    if (!alias_domains)
+        r = std::unexpected(alias_domains.error());
+    else if (!relay_domains)
         r = std::unexpected(relay_domains.error());
     else if (!virtual_domains)
         r = std::unexpected(virtual_domains.error());
     else
         r = mail::resolve_address(cfg, req->address, &tables.transport_maps.get(cfg), *relay_domains,
-                                  *virtual_domains);
+                                  *virtual_domains, *alias_domains);
     if (!r) {
         util::msg_warn("resolve <{}>: {}", req->address, r.error().text);
         return encode(ResolveReply{r.error().text, "", "", "", ""});

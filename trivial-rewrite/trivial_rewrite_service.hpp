@@ -17,6 +17,7 @@ struct Tables {
     mail::WatchedMaps transport_maps{"transport_maps"};
     mail::WatchedDomainList relay_domains{"relay_domains"};
     mail::WatchedDomainList virtual_mailbox_domains{"virtual_mailbox_domains", false};
+    mail::WatchedDomainList virtual_alias_domains{"virtual_alias_domains", false};
 };
 
 util::Result<util::Attrs> answer(const mail::Config& cfg, Tables& tables, const util::Attrs& frame);

@@ -51,18 +51,24 @@ util::Result<std::optional<std::string>> transport_lookup(const MapList& maps, c
 }  // namespace
 
 util::Result<Resolved> resolve_address(const Config& cfg, std::string_view address, const MapList* transport_maps,
-                                       const DomainList* relay_domains, const DomainList* virtual_mailbox_domains) {
+                                       const DomainList* relay_domains, const DomainList* virtual_mailbox_domains,
+                                       const DomainList* virtual_alias_domains) {
     std::string rcpt = canonical_address(cfg, address);
     std::string domain(domain_part(rcpt));
     Resolved out;
     bool local = is_local_domain(cfg, domain);
-    util::Result<bool> virt = false, relay = false;
-    if (!local && virtual_mailbox_domains != nullptr) virt = virtual_mailbox_domains->matches(cfg, domain);
+    util::Result<bool> alias = false, virt = false, relay = false;
+    if (!local && virtual_alias_domains != nullptr) alias = virtual_alias_domains->matches(cfg, domain);
+    if (!alias) return std::unexpected(alias.error());
+    if (!local && !*alias && virtual_mailbox_domains != nullptr) virt = virtual_mailbox_domains->matches(cfg, domain);
     if (!virt) return std::unexpected(virt.error());
     if (!local && !*virt && relay_domains != nullptr) relay = relay_domains->matches(cfg, domain);
     if (!relay) return std::unexpected(relay.error());
     if (local) {
         out = {"local", cfg.str("myhostname"), rcpt, ""};
+    } else if (*alias) {
+        // As Postfix: no transport_maps entry changes it.
+        return Resolved{"error", "5.1.1 User unknown in virtual alias table", rcpt, ""};
     } else if (*virt) {
         auto spec = parse_transport_spec(cfg.str("virtual_transport"));
         if (!spec) return util::fail("virtual_transport: " + spec.error().text);

@@ -15,7 +15,9 @@ namespace kurir::mail {
 // "user" -> "user@$myorigin"; "<>" (empty) stays empty.
 std::string canonical_address(const Config& cfg, std::string_view address);
 // transport_maps first (the address, its domain, then ".parent" domains),
-// then local for $mydestination, $virtual_transport for
+// then local for $mydestination, error for virtual_alias_domains (an
+// address cleanup's virtual_alias_maps did not rewrite: "User unknown in
+// virtual alias table", 5.1.1), $virtual_transport for
 // virtual_mailbox_domains, $relay_transport for relay_domains (its
 // nexthop, else $relayhost, else the domain), otherwise smtp to $relayhost
 // or the domain. A table entry may leave out the transport or the nexthop
@@ -24,7 +26,8 @@ std::string canonical_address(const Config& cfg, std::string_view address);
 util::Result<Resolved> resolve_address(const Config& cfg, std::string_view address,
                                        const MapList* transport_maps = nullptr,
                                        const DomainList* relay_domains = nullptr,
-                                       const DomainList* virtual_mailbox_domains = nullptr);
+                                       const DomainList* virtual_mailbox_domains = nullptr,
+                                       const DomainList* virtual_alias_domains = nullptr);
 bool is_local_domain(const Config& cfg, std::string_view domain);
 // The mailbox user of a local recipient: local part, lowercased, with the
 // recipient_delimiter extension removed (user+ext -> user).
