@@ -343,7 +343,9 @@ std::expected<void, Refusal> MessageBuilder::finish_headers() {
                                         date));
         }
     }
-    // After the Received: header, which names the recipient as the client gave it.
+    // After the Received: header, which names the recipient as the client
+    // gave it: canonical maps and masquerading, then virtual aliases.
+    if (auto r = rewrite_addresses(); !r) return r;
     if (auto v = expand_virtual_aliases(); !v) return v;
     if (!have_msgid && !requeued && !forwarded) {
         char stamp[32];

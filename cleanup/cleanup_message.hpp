@@ -8,6 +8,7 @@
 #pragma once
 
 #include "cleanup/cleanup_checks.hpp"
+#include "cleanup/cleanup_masquerade.hpp"
 #include "cleanup/cleanup_virtual_alias.hpp"
 #include "mail/config.hpp"
 #include "mail/record.hpp"
@@ -54,10 +55,15 @@ struct CleanupOutput {
 // Canonicalises an address (the trivial-rewrite service in production).
 using Canonicalize = std::function<util::Result<std::string>(std::string_view)>;
 
-// The address rewriting tables (cleanup_virtual_alias.hpp); an empty
-// lookup is a parameter left empty.
+// The address rewriting tables (cleanup_virtual_alias.hpp,
+// cleanup_canonical.hpp, cleanup_masquerade.hpp); an empty lookup is a
+// parameter left empty.
 struct RewriteTables {
-    AliasLookup virtual_alias;  // virtual_alias_maps
+    AliasLookup virtual_alias;        // virtual_alias_maps
+    AliasLookup canonical;            // canonical_maps
+    AliasLookup sender_canonical;     // sender_canonical_maps
+    AliasLookup recipient_canonical;  // recipient_canonical_maps
+    Masquerade masquerade;            // masquerade_domains
 };
 
 class MessageBuilder {
@@ -102,6 +108,9 @@ private:
     std::expected<void, Refusal> flush();
     // virtual_alias_maps over the recipients (cleanup_virtual_alias.cpp).
     std::expected<void, Refusal> expand_virtual_aliases();
+    // The canonical maps and masquerading over the envelope and the
+    // headers (cleanup_canonical.cpp).
+    std::expected<void, Refusal> rewrite_addresses();
     std::string attr(std::string_view name) const;
     // Content checks (cleanup_message_checks.cpp).
     struct Acted {

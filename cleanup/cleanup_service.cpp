@@ -55,6 +55,12 @@ CheckTables check_tables(const mail::Config& cfg) {
     return {header.lookup(cfg), mime.lookup(cfg), nested.lookup(cfg), body.lookup(cfg)};
 }
 
+RewriteTables rewrite_tables(const mail::Config& cfg) {
+    return {virtual_alias_lookup(cfg), canonical_lookup(cfg, "canonical_maps"),
+            canonical_lookup(cfg, "sender_canonical_maps"), canonical_lookup(cfg, "recipient_canonical_maps"),
+            masquerade_from_config(cfg)};
+}
+
 void print_log(std::vector<std::string> lines) {
     for (auto& l : lines) {
         if (l.starts_with("warning: "))
@@ -93,7 +99,7 @@ void serve(server::ServerContext& ctx, util::Fd client, mail::RewriteClient& rew
                                }
                                return {};
                            },
-                           check_tables(ctx.config), RewriteTables{virtual_alias_lookup(ctx.config)});
+                           check_tables(ctx.config), rewrite_tables(ctx.config));
     char buf[65536];
     while (!builder.ended()) {
         ssize_t n = ::read(client.get(), buf, sizeof buf);

@@ -15,11 +15,11 @@ namespace {
 // commonly sets. Sorted, for binary search; a unit test keeps it disjoint
 // from the table. A Postfix name missing here is reported as unknown,
 // which is a warning in main.cf as well.
-constexpr std::array<std::string_view, 230> kUnimplemented{
+constexpr std::array<std::string_view, 221> kUnimplemented{
     "address_verify_map", "address_verify_sender", "always_add_missing_headers", "always_bcc",
     "append_at_myorigin", "append_dot_mydomain", "authorized_flush_users", "authorized_mailq_users",
     "authorized_submit_users", "biff", "bounce_template_file",
-    "broken_sasl_auth_clients", "canonical_classes", "canonical_maps", "command_directory",
+    "broken_sasl_auth_clients", "command_directory",
     "command_expansion_filter", "compatibility_level", "content_filter", "data_directory", "debug_peer_level",
     "debug_peer_list", "default_database_type", "default_delivery_slot_cost", "default_destination_rate_delay",
     "default_extra_recipient_limit", "default_recipient_limit", "default_transport", "default_verp_delimiters",
@@ -35,7 +35,7 @@ constexpr std::array<std::string_view, 230> kUnimplemented{
     "local_destination_concurrency_limit", "local_destination_recipient_limit", "local_header_rewrite_clients",
     "local_transport", "luser_relay", "mailbox_command_maps", "mailbox_delivery_lock",
     "mailbox_size_limit", "mailbox_transport", "mailbox_transport_maps", "maillog_file_prefixes", "mailq_path",
-    "manpage_directory", "masquerade_classes", "masquerade_domains", "masquerade_exceptions",
+    "manpage_directory",
     "message_drop_headers", "message_reject_characters", "meta_directory", "milter_connect_macros",
     "milter_default_action", "milter_header_checks", "milter_macro_daemon_name", "milter_mail_macros",
     "milter_protocol", "mime_nesting_limit", "mynetworks_style",
@@ -44,10 +44,9 @@ constexpr std::array<std::string_view, 230> kUnimplemented{
     "postscreen_access_list", "postscreen_cache_map", "postscreen_dnsbl_action", "postscreen_dnsbl_sites",
     "postscreen_dnsbl_threshold", "postscreen_greet_action", "prepend_delivered_header",
     "propagate_unmatched_extensions", "proxy_interfaces", "qmgr_message_recipient_limit", "queue_minfree",
-    "readme_directory", "receive_override_options", "recipient_bcc_maps", "recipient_canonical_classes",
-    "recipient_canonical_maps",
+    "readme_directory", "receive_override_options", "recipient_bcc_maps",
     "remote_header_rewrite_domain", "require_home_directory", "resolve_dequoted_address", "sample_directory",
-    "sender_bcc_maps", "sender_canonical_classes", "sender_canonical_maps",
+    "sender_bcc_maps",
     "sender_dependent_default_transport_maps", "sender_dependent_relayhost_maps", "sendmail_path",
     "shlib_directory", "smtp_address_preference", "smtp_always_send_ehlo", "smtp_body_checks",
     "smtp_connection_cache_destinations", "smtp_connection_cache_on_demand", "smtp_connection_reuse_time_limit",

@@ -100,7 +100,8 @@ util::Result<std::string> canon(std::string_view a) {
 TEST_CASE("virtual alias in cleanup: every envelope recipient, original kept, duplicates once",
           "[cleanup][virtual_alias]") {
     auto cfg = config();
-    cleanup::RewriteTables rw{table({{"a@example.com", {"bob", "c@example.org"}}, {"d@example.com", {"c@example.org"}}})};
+    cleanup::RewriteTables rw;
+    rw.virtual_alias = table({{"a@example.com", {"bob", "c@example.org"}}, {"d@example.com", {"c@example.org"}}});
     std::string bytes = stream({"a@example.com", "d@example.com", "keep@example.net"});
     auto r = cleanup::build_queue_file(cfg, {"2Tf9kN0005BCDFG", 1700000000, 0, bytes}, canon, rw);
     REQUIRE(r);
@@ -122,7 +123,8 @@ TEST_CASE("virtual alias in cleanup: every envelope recipient, original kept, du
 
 TEST_CASE("virtual alias in cleanup: a loop defers the message with 4.6.0", "[cleanup][virtual_alias]") {
     auto cfg = config();
-    cleanup::RewriteTables rw{table({{"x@example.com", {"y@example.com"}}, {"y@example.com", {"x@example.com"}}})};
+    cleanup::RewriteTables rw;
+    rw.virtual_alias = table({{"x@example.com", {"y@example.com"}}, {"y@example.com", {"x@example.com"}}});
     std::string bytes = stream({"x@example.com"});
     auto r = cleanup::build_queue_file(cfg, {"2Tf9kN0005BCDFG", 1700000000, 0, bytes}, canon, rw);
     REQUIRE_FALSE(r);
