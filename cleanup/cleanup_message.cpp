@@ -344,8 +344,10 @@ std::expected<void, Refusal> MessageBuilder::finish_headers() {
         }
     }
     // After the Received: header, which names the recipient as the client
-    // gave it: canonical maps and masquerading, then virtual aliases.
+    // gave it: canonical maps and masquerading, blind copies, then virtual
+    // aliases.
     if (auto r = rewrite_addresses(); !r) return r;
+    if (auto b = add_blind_copies(); !b) return b;
     if (auto v = expand_virtual_aliases(); !v) return v;
     if (!have_msgid && !requeued && !forwarded) {
         char stamp[32];

@@ -7,6 +7,7 @@
 // fixed-width placeholder and patched (MessageBuilder::size_patch).
 #pragma once
 
+#include "cleanup/cleanup_bcc.hpp"
 #include "cleanup/cleanup_checks.hpp"
 #include "cleanup/cleanup_masquerade.hpp"
 #include "cleanup/cleanup_virtual_alias.hpp"
@@ -64,6 +65,8 @@ struct RewriteTables {
     AliasLookup sender_canonical;     // sender_canonical_maps
     AliasLookup recipient_canonical;  // recipient_canonical_maps
     Masquerade masquerade;            // masquerade_domains
+    AliasLookup sender_bcc;           // sender_bcc_maps
+    AliasLookup recipient_bcc;        // recipient_bcc_maps
 };
 
 class MessageBuilder {
@@ -111,6 +114,8 @@ private:
     // The canonical maps and masquerading over the envelope and the
     // headers (cleanup_canonical.cpp).
     std::expected<void, Refusal> rewrite_addresses();
+    // always_bcc, sender_bcc_maps, recipient_bcc_maps (cleanup_bcc.cpp).
+    std::expected<void, Refusal> add_blind_copies();
     std::string attr(std::string_view name) const;
     // Content checks (cleanup_message_checks.cpp).
     struct Acted {

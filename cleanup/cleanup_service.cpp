@@ -58,7 +58,8 @@ CheckTables check_tables(const mail::Config& cfg) {
 RewriteTables rewrite_tables(const mail::Config& cfg) {
     return {virtual_alias_lookup(cfg), canonical_lookup(cfg, "canonical_maps"),
             canonical_lookup(cfg, "sender_canonical_maps"), canonical_lookup(cfg, "recipient_canonical_maps"),
-            masquerade_from_config(cfg)};
+            masquerade_from_config(cfg), bcc_lookup(cfg, "sender_bcc_maps"),
+            bcc_lookup(cfg, "recipient_bcc_maps")};
 }
 
 void print_log(std::vector<std::string> lines) {

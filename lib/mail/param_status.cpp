@@ -15,9 +15,9 @@ namespace {
 // commonly sets. Sorted, for binary search; a unit test keeps it disjoint
 // from the table. A Postfix name missing here is reported as unknown,
 // which is a warning in main.cf as well.
-constexpr std::array<std::string_view, 221> kUnimplemented{
-    "address_verify_map", "address_verify_sender", "always_add_missing_headers", "always_bcc",
-    "append_at_myorigin", "append_dot_mydomain", "authorized_flush_users", "authorized_mailq_users",
+constexpr std::array<std::string_view, 216> kUnimplemented{
+    "address_verify_map", "address_verify_sender", "always_add_missing_headers",
+    "authorized_flush_users", "authorized_mailq_users",
     "authorized_submit_users", "biff", "bounce_template_file",
     "broken_sasl_auth_clients", "command_directory",
     "command_expansion_filter", "compatibility_level", "content_filter", "data_directory", "debug_peer_level",
@@ -44,9 +44,8 @@ constexpr std::array<std::string_view, 221> kUnimplemented{
     "postscreen_access_list", "postscreen_cache_map", "postscreen_dnsbl_action", "postscreen_dnsbl_sites",
     "postscreen_dnsbl_threshold", "postscreen_greet_action", "prepend_delivered_header",
     "propagate_unmatched_extensions", "proxy_interfaces", "qmgr_message_recipient_limit", "queue_minfree",
-    "readme_directory", "receive_override_options", "recipient_bcc_maps",
+    "readme_directory", "receive_override_options",
     "remote_header_rewrite_domain", "require_home_directory", "resolve_dequoted_address", "sample_directory",
-    "sender_bcc_maps",
     "sender_dependent_default_transport_maps", "sender_dependent_relayhost_maps", "sendmail_path",
     "shlib_directory", "smtp_address_preference", "smtp_always_send_ehlo", "smtp_body_checks",
     "smtp_connection_cache_destinations", "smtp_connection_cache_on_demand", "smtp_connection_reuse_time_limit",

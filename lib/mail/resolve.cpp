@@ -10,9 +10,14 @@ std::string canonical_address(const Config& cfg, std::string_view address) {
     std::string out(address);
     if (domain_part(out).empty()) {
         if (!out.empty() && out.back() == '@') out.pop_back();
-        out += "@" + cfg.str("myorigin");
+        if (cfg.boolean("append_at_myorigin")) out += "@" + cfg.str("myorigin");
     }
     while (!out.empty() && out.back() == '.') out.pop_back();
+    // append_dot_mydomain (Postfix 3's default: no): user@host -> user@host.$mydomain.
+    std::string_view domain = domain_part(out);
+    if (!domain.empty() && domain.find('.') == std::string_view::npos && !domain.starts_with('[') &&
+        cfg.boolean("append_dot_mydomain") && !cfg.str("mydomain").empty())
+        out += "." + cfg.str("mydomain");
     return out;
 }
 

@@ -12,7 +12,9 @@
 
 namespace kurir::mail {
 
-// "user" -> "user@$myorigin"; "<>" (empty) stays empty.
+// "user" -> "user@$myorigin" (append_at_myorigin, default yes), and with
+// append_dot_mydomain (default no, as Postfix 3) "user@host" ->
+// "user@host.$mydomain"; "<>" (empty) stays empty.
 std::string canonical_address(const Config& cfg, std::string_view address);
 // transport_maps first (the address, its domain, then ".parent" domains),
 // then local for $mydestination, error for virtual_alias_domains (an

@@ -60,3 +60,11 @@ def test_masquerade_domains_with_exclusion_and_exceptions(make_instance):
     assert erin.startswith(b"Return-Path: <root@host.example.com>\nDelivered-To: erin@mx.test\n")
     assert b"\nFrom: sam@example.com\n" in erin
     wait_for(lambda: "to=<erin@mx.test>" in inst.log(), 30, "erin's log line")
+
+
+def test_append_dot_mydomain(make_instance):
+    # Postfix 3's default is no (user@host stays); with yes, user@host is user@host.$mydomain.
+    inst = make_instance(append_dot_mydomain="yes")  # mydomain: "test", from the hostname mx.test
+    inst.start()
+    inst.send("s@client.test", ["frank@mx"], b"To: frank@mx\r\nSubject: dot\r\n\r\nbody\r\n")
+    assert delivered(inst, "frank").startswith(b"Return-Path: <s@client.test>\nDelivered-To: frank@mx.test\n")
