@@ -27,7 +27,12 @@
 //   is not inspected. Content lines are stored in pieces of at most
 //   line_length_limit (delivery joins them); a header longer than
 //   header_size_limit is cut there, and headers past four times
-//   header_size_limit in all are body.
+//   header_size_limit in all are body. Addresses are rewritten as
+//   Postfix's cleanup(8) does: canonical_maps (and the sender and recipient
+//   tables) and masquerade_domains over the envelope and the address
+//   headers, blind copies added (always_bcc, sender_bcc_maps,
+//   recipient_bcc_maps), then virtual_alias_maps over every recipient; an
+//   alias loop, a limit or a table that cannot answer defers the message.
 // SECURITY
 //   Runs as mail_owner. The record stream comes from smtpd or pickup and is
 //   parsed strictly; nothing in it is executed.
@@ -36,7 +41,13 @@
 //   mime_header_checks, nested_header_checks, body_checks,
 //   body_checks_size_limit, line_length_limit,
 //   cleanup_replace_stray_cr_lf, message_strip_characters, myhostname,
-//   myorigin, queue_directory
+//   myorigin, queue_directory, virtual_alias_maps,
+//   virtual_alias_recursion_limit, virtual_alias_expansion_limit,
+//   virtual_alias_address_length_limit, canonical_maps, canonical_classes,
+//   sender_canonical_maps, sender_canonical_classes,
+//   recipient_canonical_maps, recipient_canonical_classes,
+//   masquerade_domains, masquerade_classes, masquerade_exceptions,
+//   always_bcc, sender_bcc_maps, recipient_bcc_maps, recipient_delimiter
 #include "cleanup/cleanup_service.hpp"
 #include "server/server.hpp"
 

@@ -85,7 +85,7 @@ constexpr size_t kFlushAt = 64 << 10;
 }  // namespace
 
 MessageBuilder::MessageBuilder(const mail::Config& cfg, std::string queue_id, long now_sec, long now_usec,
-                               Canonicalize canon, Sink sink, CheckTables checks)
+                               Canonicalize canon, Sink sink, CheckTables checks, RewriteTables rewrite)
     : cfg_(cfg),
       queue_id_(std::move(queue_id)),
       now_sec_(now_sec),
@@ -97,6 +97,7 @@ MessageBuilder::MessageBuilder(const mail::Config& cfg, std::string queue_id, lo
       mask_cr_lf_(cfg.boolean("cleanup_replace_stray_cr_lf")),
       strip_(parse_strip_characters(cfg.str("message_strip_characters"))),
       checks_(std::move(checks)),
+      rewrite_(std::move(rewrite)),
       body_check_limit_(cfg.integer("body_checks_size_limit")),
       line_limit_(static_cast<size_t>(cfg.integer("line_length_limit"))) {}
 
@@ -342,6 +343,12 @@ std::expected<void, Refusal> MessageBuilder::finish_headers() {
                                         date));
         }
     }
+    // After the Received: header, which names the recipient as the client
+    // gave it: canonical maps and masquerading, blind copies, then virtual
+    // aliases.
+    if (auto r = rewrite_addresses(); !r) return r;
+    if (auto b = add_blind_copies(); !b) return b;
+    if (auto v = expand_virtual_aliases(); !v) return v;
     if (!have_msgid && !requeued && !forwarded) {
         char stamp[32];
         time_t t = now_sec_;
@@ -406,12 +413,12 @@ MessageBuilder::Patch MessageBuilder::size_patch() const {
 }
 
 std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, const CleanupInput& in,
-                                                       const Canonicalize& canon) {
+                                                       const Canonicalize& canon, const RewriteTables& rewrite) {
     std::string file;
     MessageBuilder b(cfg, in.queue_id, in.now_sec, in.now_usec, canon, [&](std::string_view bytes) -> util::Result<void> {
         file.append(bytes);
         return {};
-    });
+    }, {}, rewrite);
     if (auto f = b.feed(in.stream); !f) return std::unexpected(f.error());
     if (!b.ended()) return std::unexpected(refuse('4', "4.3.0", "malformed record stream"));
     auto patch = b.size_patch();

@@ -7,7 +7,10 @@
 // fixed-width placeholder and patched (MessageBuilder::size_patch).
 #pragma once
 
+#include "cleanup/cleanup_bcc.hpp"
 #include "cleanup/cleanup_checks.hpp"
+#include "cleanup/cleanup_masquerade.hpp"
+#include "cleanup/cleanup_virtual_alias.hpp"
 #include "mail/config.hpp"
 #include "mail/record.hpp"
 #include "util/result.hpp"
@@ -53,6 +56,19 @@ struct CleanupOutput {
 // Canonicalises an address (the trivial-rewrite service in production).
 using Canonicalize = std::function<util::Result<std::string>(std::string_view)>;
 
+// The address rewriting tables (cleanup_virtual_alias.hpp,
+// cleanup_canonical.hpp, cleanup_masquerade.hpp); an empty lookup is a
+// parameter left empty.
+struct RewriteTables {
+    AliasLookup virtual_alias;        // virtual_alias_maps
+    AliasLookup canonical;            // canonical_maps
+    AliasLookup sender_canonical;     // sender_canonical_maps
+    AliasLookup recipient_canonical;  // recipient_canonical_maps
+    Masquerade masquerade;            // masquerade_domains
+    AliasLookup sender_bcc;           // sender_bcc_maps
+    AliasLookup recipient_bcc;        // recipient_bcc_maps
+};
+
 class MessageBuilder {
 public:
     // Takes the next bytes of the queue file, in order.
@@ -65,7 +81,7 @@ public:
     static constexpr size_t kSizeWidth = 12;  // digits of the size record
 
     MessageBuilder(const mail::Config& cfg, std::string queue_id, long now_sec, long now_usec, Canonicalize canon,
-                   Sink sink, CheckTables checks = {});
+                   Sink sink, CheckTables checks = {}, RewriteTables rewrite = {});
     // The next bytes of the client's stream, split anywhere. Bytes after
     // the end-of-content record are ignored.
     std::expected<void, Refusal> feed(std::string_view bytes);
@@ -93,6 +109,13 @@ private:
     std::expected<void, Refusal> take_header(const mail::RecView& r);
     std::expected<void, Refusal> finish_headers();
     std::expected<void, Refusal> flush();
+    // virtual_alias_maps over the recipients (cleanup_virtual_alias.cpp).
+    std::expected<void, Refusal> expand_virtual_aliases();
+    // The canonical maps and masquerading over the envelope and the
+    // headers (cleanup_canonical.cpp).
+    std::expected<void, Refusal> rewrite_addresses();
+    // always_bcc, sender_bcc_maps, recipient_bcc_maps (cleanup_bcc.cpp).
+    std::expected<void, Refusal> add_blind_copies();
     std::string attr(std::string_view name) const;
     // Content checks (cleanup_message_checks.cpp).
     struct Acted {
@@ -146,6 +169,7 @@ private:
     char last_content_type_ = 0;
     // header/body_checks
     CheckTables checks_;
+    RewriteTables rewrite_;
     bool filtering_ = false;  // checks apply (not to bounces and forwarded copies; off after REJECT, DISCARD)
     CheckLogContext log_context_;
     std::vector<std::string> log_;
@@ -169,7 +193,7 @@ private:
 };
 
 std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, const CleanupInput& in,
-                                                       const Canonicalize& canon);
+                                                       const Canonicalize& canon, const RewriteTables& rewrite = {});
 
 // message_strip_characters as Postfix reads it: a backslash before a, b, f,
 // n, r, t, v or a backslash, or before up to three octal digits (so "\0" is

@@ -55,6 +55,13 @@ CheckTables check_tables(const mail::Config& cfg) {
     return {header.lookup(cfg), mime.lookup(cfg), nested.lookup(cfg), body.lookup(cfg)};
 }
 
+RewriteTables rewrite_tables(const mail::Config& cfg) {
+    return {virtual_alias_lookup(cfg), canonical_lookup(cfg, "canonical_maps"),
+            canonical_lookup(cfg, "sender_canonical_maps"), canonical_lookup(cfg, "recipient_canonical_maps"),
+            masquerade_from_config(cfg), bcc_lookup(cfg, "sender_bcc_maps"),
+            bcc_lookup(cfg, "recipient_bcc_maps")};
+}
+
 void print_log(std::vector<std::string> lines) {
     for (auto& l : lines) {
         if (l.starts_with("warning: "))
@@ -93,7 +100,7 @@ void serve(server::ServerContext& ctx, util::Fd client, mail::RewriteClient& rew
                                }
                                return {};
                            },
-                           check_tables(ctx.config));
+                           check_tables(ctx.config), rewrite_tables(ctx.config));
     char buf[65536];
     while (!builder.ended()) {
         ssize_t n = ::read(client.get(), buf, sizeof buf);

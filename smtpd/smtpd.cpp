@@ -25,7 +25,9 @@
 //   cannot be made defers (451 4.3.0). An access table's HOLD sends the
 //   message to the hold queue, DISCARD drops it after 250. Local recipients
 //   are validated against local_recipient_maps (postmaster always exists),
-//   recipients in relay_domains against relay_recipient_maps.
+//   recipients in relay_domains against relay_recipient_maps; an address
+//   virtual_alias_maps knows exists, one in virtual_alias_domains that it
+//   does not know is refused (User unknown in virtual alias table).
 //   Each message streams to cleanup as it arrives; the client gets 250 only once the queue file is durable.
 //   The end of data is CRLF "." CRLF and nothing else (no SMTP smuggling).
 //   CHUNKING (RFC 3030, as Postfix's smtpd: without BINARYMIME): BDAT n
@@ -75,7 +77,8 @@
 //   maps_rbl_reject_code, dns_resolver_address,
 //   smtpd_sender_login_maps, local_recipient_maps, recipient_delimiter,
 //   relay_domains, relay_recipient_maps, unknown_relay_recipient_reject_code,
-//   relay_domains_reject_code,
+//   relay_domains_reject_code, virtual_alias_domains, virtual_alias_maps,
+//   unknown_virtual_alias_reject_code,
 //   smtpd_helo_required, smtputf8_enable, strict_smtputf8,
 //   smtpd_tls_security_level, smtpd_tls_wrappermode,
 //   smtpd_tls_cert_file, smtpd_tls_key_file, smtpd_tls_chain_files,

@@ -67,6 +67,7 @@ util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg) {
     if (!virtuals) return std::unexpected(virtuals.error());
     p.virtual_recipients = std::move(*virtuals);
     if (auto domains = p.virtual_mailbox_domains.get(cfg); !domains) return std::unexpected(domains.error());
+    if (auto domains = p.virtual_alias_domains.get(cfg); !domains) return std::unexpected(domains.error());
     auto restrictions = mail::parse_restriction_policy([&](std::string_view name) { return cfg.str(name); });
     if (!restrictions) return std::unexpected(restrictions.error());
     p.restrictions = std::move(*restrictions);
@@ -538,15 +539,30 @@ void Session::do_rcpt(const mail::SmtpCommand& cmd) {
         if (!domains) return std::unexpected(domains.error());
         return (*domains)->matches(ctx_.config, domain);
     };
-    util::Result<bool> virt = !local_or_error ? std::unexpected(local_or_error.error())
-                              : local         ? false
-                                              : in_list(policy_.virtual_mailbox_domains);
+    util::Result<bool> alias = !local_or_error ? util::Result<bool>(std::unexpected(local_or_error.error()))
+                               : local         ? util::Result<bool>(false)
+                                               : in_list(policy_.virtual_alias_domains);
+    util::Result<bool> virt = local || !alias || *alias ? util::Result<bool>(false)
+                                                        : in_list(policy_.virtual_mailbox_domains);
     util::Result<bool> relay = local || !virt || *virt ? util::Result<bool>(false) : in_list(policy_.relay_domains);
+    f.recipient_alias = alias && *alias;
     f.recipient_virtual = virt && *virt;
     f.recipient_relay = relay && *relay;
-    f.recipient_domain_ours = local || f.recipient_virtual || f.recipient_relay;
+    f.recipient_domain_ours = local || f.recipient_alias || f.recipient_virtual || f.recipient_relay;
+    // An address virtual_alias_maps knows exists, in any domain (Postfix's
+    // check_rcpt_maps); one in a virtual alias domain that it does not know,
+    // does not.
+    auto aliased = policy_.virtual_alias_maps->find(ctx_.config, rcpt);
     util::Result<bool> exists = true;
-    if (!virt)
+    if (!alias)
+        exists = std::unexpected(alias.error());
+    else if (!aliased)
+        exists = std::unexpected(aliased.error());
+    else if (*aliased)
+        exists = true;
+    else if (f.recipient_alias)
+        exists = false;
+    else if (!virt)
         exists = std::unexpected(virt.error());
     else if (!relay)
         exists = std::unexpected(relay.error());

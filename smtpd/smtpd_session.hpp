@@ -9,6 +9,7 @@
 #include "mail/domain_list.hpp"
 #include "mail/local_recipients.hpp"
 #include "mail/relay_recipients.hpp"
+#include "mail/address_map.hpp"
 #include "server/dns_channel.hpp"
 #include "mail/restrictions.hpp"
 #include "mail/smtp_command.hpp"
@@ -68,6 +69,11 @@ struct SmtpdPolicy {
     mail::RecipientTable relay_recipients;
     mutable mail::WatchedDomainList virtual_mailbox_domains{"virtual_mailbox_domains", false};
     mail::RecipientTable virtual_recipients;
+    // virtual_alias_domains and virtual_alias_maps: an address a table
+    // knows exists, whatever its domain; one in an alias domain that no
+    // table knows does not (smtpd_virtual_alias.cpp).
+    mutable mail::WatchedDomainList virtual_alias_domains{"virtual_alias_domains", false};
+    std::shared_ptr<mail::AddressMapTable> virtual_alias_maps = std::make_shared<mail::AddressMapTable>("virtual_alias_maps");
     mail::RestrictionPolicy restrictions;  // smtpd_*_restrictions and their classes
     AccessTables access_tables;
     bool reject_unlisted_recipient = true;  // smtpd_reject_unlisted_recipient

@@ -18,8 +18,11 @@ util::Result<util::Attrs> answer(const mail::Config& cfg, Tables& tables, const 
     if (!cfg.str("sender_dependent_relayhost_maps").empty())
         relayhost = mail::sender_dependent_relayhost(tables.sender_relayhost_maps.get(cfg), req->sender,
                                                      cfg.str("empty_address_relayhost_maps_lookup_key"));
+    auto alias_domains = tables.virtual_alias_domains.get(cfg);
     util::Result<mail::Resolved> r = util::fail("");
-    if (!relay_domains)
+    if (!alias_domains)
+        r = std::unexpected(alias_domains.error());
+    else if (!relay_domains)
         r = std::unexpected(relay_domains.error());
     else if (!virtual_domains)
         r = std::unexpected(virtual_domains.error());
@@ -27,7 +30,7 @@ util::Result<util::Attrs> answer(const mail::Config& cfg, Tables& tables, const 
         r = std::unexpected(relayhost.error());
     else
         r = mail::resolve_address(cfg, req->address, &tables.transport_maps.get(cfg), *relay_domains,
-                                  *virtual_domains, *relayhost ? &**relayhost : nullptr);
+                                  *virtual_domains, *alias_domains, *relayhost ? &**relayhost : nullptr);
     if (!r) {
         util::msg_warn("resolve <{}>: {}", req->address, r.error().text);
         return encode(ResolveReply{r.error().text, "", "", "", ""});

@@ -18,6 +18,7 @@ struct Tables {
     mail::WatchedDomainList relay_domains{"relay_domains"};
     mail::WatchedDomainList virtual_mailbox_domains{"virtual_mailbox_domains", false};
     mail::WatchedMaps sender_relayhost_maps{"sender_dependent_relayhost_maps"};
+    mail::WatchedDomainList virtual_alias_domains{"virtual_alias_domains", false};
 };
 
 util::Result<util::Attrs> answer(const mail::Config& cfg, Tables& tables, const util::Attrs& frame);

@@ -11,9 +11,14 @@ std::string canonical_address(const Config& cfg, std::string_view address) {
     std::string out(address);
     if (domain_part(out).empty()) {
         if (!out.empty() && out.back() == '@') out.pop_back();
-        out += "@" + cfg.str("myorigin");
+        if (cfg.boolean("append_at_myorigin")) out += "@" + cfg.str("myorigin");
     }
     while (!out.empty() && out.back() == '.') out.pop_back();
+    // append_dot_mydomain (Postfix 3's default: no): user@host -> user@host.$mydomain.
+    std::string_view domain = domain_part(out);
+    if (!domain.empty() && domain.find('.') == std::string_view::npos && !domain.starts_with('[') &&
+        cfg.boolean("append_dot_mydomain") && !cfg.str("mydomain").empty())
+        out += "." + cfg.str("mydomain");
     return out;
 }
 
@@ -51,20 +56,25 @@ util::Result<std::optional<std::string>> transport_lookup(const MapList& maps, c
 
 util::Result<Resolved> resolve_address(const Config& cfg, std::string_view address, const MapList* transport_maps,
                                        const DomainList* relay_domains, const DomainList* virtual_mailbox_domains,
-                                       const std::string* relayhost_given) {
+                                       const DomainList* virtual_alias_domains, const std::string* relayhost_given) {
     std::string rcpt = canonical_address(cfg, address);
     std::string domain(domain_part(rcpt));
     Resolved out;
     auto local_or_error = local_domain_matches(cfg, domain);
     if (!local_or_error) return util::fail("mydestination: " + local_or_error.error().text);
     bool local = *local_or_error;
-    util::Result<bool> virt = false, relay = false;
-    if (!local && virtual_mailbox_domains != nullptr) virt = virtual_mailbox_domains->matches(cfg, domain);
+    util::Result<bool> alias = false, virt = false, relay = false;
+    if (!local && virtual_alias_domains != nullptr) alias = virtual_alias_domains->matches(cfg, domain);
+    if (!alias) return std::unexpected(alias.error());
+    if (!local && !*alias && virtual_mailbox_domains != nullptr) virt = virtual_mailbox_domains->matches(cfg, domain);
     if (!virt) return std::unexpected(virt.error());
     if (!local && !*virt && relay_domains != nullptr) relay = relay_domains->matches(cfg, domain);
     if (!relay) return std::unexpected(relay.error());
     if (local) {
         out = {"local", cfg.str("myhostname"), rcpt, ""};
+    } else if (*alias) {
+        // As Postfix: no transport_maps entry changes it.
+        return Resolved{"error", "5.1.1 User unknown in virtual alias table", rcpt, ""};
     } else if (*virt) {
         auto spec = parse_transport_spec(cfg.str("virtual_transport"));
         if (!spec) return util::fail("virtual_transport: " + spec.error().text);

@@ -12,10 +12,14 @@
 
 namespace kurir::mail {
 
-// "user" -> "user@$myorigin"; "<>" (empty) stays empty.
+// "user" -> "user@$myorigin" (append_at_myorigin, default yes), and with
+// append_dot_mydomain (default no, as Postfix 3) "user@host" ->
+// "user@host.$mydomain"; "<>" (empty) stays empty.
 std::string canonical_address(const Config& cfg, std::string_view address);
 // transport_maps first (the address, its domain, then ".parent" domains),
-// then local for $mydestination, $virtual_transport for
+// then local for $mydestination, error for virtual_alias_domains (an
+// address cleanup's virtual_alias_maps did not rewrite: "User unknown in
+// virtual alias table", 5.1.1), $virtual_transport for
 // virtual_mailbox_domains, $relay_transport for relay_domains (its
 // nexthop, else $relayhost, else the domain), otherwise smtp to $relayhost
 // or the domain. A table entry may leave out the transport or the nexthop
@@ -27,6 +31,7 @@ util::Result<Resolved> resolve_address(const Config& cfg, std::string_view addre
                                        const MapList* transport_maps = nullptr,
                                        const DomainList* relay_domains = nullptr,
                                        const DomainList* virtual_mailbox_domains = nullptr,
+                                       const DomainList* virtual_alias_domains = nullptr,
                                        const std::string* relayhost = nullptr);
 // mydestination (mail/local_domains); a table that cannot answer is "no"
 // here: callers that must defer use local_domain_matches.

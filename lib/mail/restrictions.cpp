@@ -530,6 +530,8 @@ util::Result<RestrictionPolicy> parse_restriction_policy(
                                      Code{"relay_domains_reject_code", '5', &p.codes.relay_domains_reject},
                                      Code{"unknown_virtual_mailbox_reject_code", '5',
                                           &p.codes.unknown_virtual_mailbox_reject},
+                                     Code{"unknown_virtual_alias_reject_code", '5',
+                                          &p.codes.unknown_virtual_alias_reject},
                                      Code{"maps_rbl_reject_code", '5', &p.codes.maps_rbl_reject}}) {
         auto code = reply_code(value_of, name, first);
         if (!code) return std::unexpected(code.error());
@@ -679,6 +681,9 @@ std::vector<std::string> split_login_names(std::string_view value) {
 }
 
 std::string unknown_recipient_reply(const RestrictionCodes& codes, const SmtpFacts& f) {
+    if (f.recipient_alias)
+        return fmt::format("{} 5.1.1 <{}>: Recipient address rejected: User unknown in virtual alias table",
+                           codes.unknown_virtual_alias_reject, quote_address(f.recipient));
     if (f.recipient_virtual)
         return fmt::format("{} 5.1.1 <{}>: Recipient address rejected: User unknown in virtual mailbox table",
                            codes.unknown_virtual_mailbox_reject, quote_address(f.recipient));

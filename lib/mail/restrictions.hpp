@@ -94,6 +94,7 @@ struct RestrictionCodes {
     int unknown_local_recipient_reject = 550;
     int unknown_relay_recipient_reject = 550;
     int unknown_virtual_mailbox_reject = 550;
+    int unknown_virtual_alias_reject = 550;
     int relay_domains_reject = 554;
     int unknown_address_reject = 450;
     int maps_rbl_reject = 554;
@@ -140,6 +141,7 @@ struct SmtpFacts {
     bool recipient_unknown = false;      // local_recipient_maps or relay_recipient_maps does not know it
     bool recipient_relay = false;        // the recipient's domain is in relay_domains
     bool recipient_virtual = false;      // the recipient's domain is in virtual_mailbox_domains
+    bool recipient_alias = false;        // the recipient's domain is in virtual_alias_domains
     bool sender_domain_ours = false;     // the sender's domain is one of ours (no DNS check)
     const DnsAnswers* dns = nullptr;     // answers so far (see needs_dns)
     // The client sent commands ahead of time where that is not allowed

@@ -107,3 +107,21 @@ TEST_CASE("resolve: relay_domains go to relay_transport, its nexthop, else relay
     auto both = mail::DomainList::from_items("relay_domains", {"mx.test"});
     CHECK(mail::resolve_address(plain, "u@mx.test", nullptr, &*both)->transport == "local");
 }
+
+TEST_CASE("resolve: an address left in a virtual alias domain bounces as Postfix's, before virtual and relay",
+          "[domain_list]") {
+    auto alias = mail::DomainList::from_items("virtual_alias_domains", {"alias.test", "mx.test"}, false);
+    auto virt = mail::DomainList::from_items("virtual_mailbox_domains", {"alias.test"}, false);
+    auto relay = mail::DomainList::from_items("relay_domains", {"alias.test"});
+    REQUIRE(alias);
+    REQUIRE(virt);
+    REQUIRE(relay);
+    auto cfg = test::config_from("mydestination = mx.test\n");
+    auto r = mail::resolve_address(cfg, "u@alias.test", nullptr, &*relay, &*virt, &*alias);
+    REQUIRE(r);
+    CHECK(r->transport == "error");
+    CHECK(r->nexthop == "5.1.1 User unknown in virtual alias table");
+    CHECK(r->recipient == "u@alias.test");
+    CHECK(mail::resolve_address(cfg, "u@mx.test", nullptr, &*relay, &*virt, &*alias)->transport == "local");
+    CHECK(mail::resolve_address(cfg, "u@sub.alias.test", nullptr, &*relay, &*virt, &*alias)->transport == "relay");
+}

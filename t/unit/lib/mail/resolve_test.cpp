@@ -44,6 +44,18 @@ TEST_CASE("canonical_address appends @$myorigin to bare names", "[resolve]") {
     CHECK(canonical_address(via, "root") == "root@example");
 }
 
+TEST_CASE("append_dot_mydomain (default no, as Postfix 3) and append_at_myorigin", "[resolve]") {
+    CHECK(canonical_address(config(), "u@host") == "u@host");
+    Config dot = config("mydomain = example.org\nappend_dot_mydomain = yes\n");
+    CHECK(canonical_address(dot, "u@host") == "u@host.example.org");
+    CHECK(canonical_address(dot, "u@host.") == "u@host.example.org");
+    CHECK(canonical_address(dot, "u@host.example.net") == "u@host.example.net");
+    CHECK(canonical_address(dot, "u@[192.0.2.1]") == "u@[192.0.2.1]");
+    CHECK(canonical_address(dot, "u") == "u@mx.example");  // myorigin has its dots
+    Config bare = config("append_at_myorigin = no\n");
+    CHECK(canonical_address(bare, "u") == "u");
+}
+
 TEST_CASE("is_local_domain compares with mydestination, ignoring case", "[resolve]") {
     Config c = config();
     for (std::string d : std::vector<std::string>{"mx.example", "MX.Example", "localhost.example", "localhost", "LOCALHOST"}) {

@@ -16,7 +16,7 @@ const std::map<std::string, std::string> kDefaults{
     {"invalid_hostname_reject_code", "501"}, {"unknown_local_recipient_reject_code", "550"},
     {"unknown_address_reject_code", "450"},  {"maps_rbl_reject_code", "554"},
     {"unknown_relay_recipient_reject_code", "550"}, {"relay_domains_reject_code", "554"},
-    {"unknown_virtual_mailbox_reject_code", "550"}};
+    {"unknown_virtual_mailbox_reject_code", "550"}, {"unknown_virtual_alias_reject_code", "550"}};
 
 util::Result<RestrictionPolicy> parse(const std::map<std::string, std::string>& values) {
     return parse_restriction_policy([&](std::string_view p) {
@@ -360,6 +360,18 @@ TEST_CASE("relay domains: the relay recipient table's code and text; relay_domai
                            "recipient table");
     CHECK(verdict(l, stranger_to("u@example.org", false)) == "550 5.7.1 <u@example.org>: Relay access denied");
     CHECK(!parse({{"relay_domains_reject_code", "450"}}));  // a reject code must be 5xx
+}
+
+TEST_CASE("virtual alias domains: Postfix's text and unknown_virtual_alias_reject_code", "[smtpd][restrictions]") {
+    auto l = lists({{"smtpd_recipient_restrictions", "reject_unlisted_recipient, permit"},
+                    {"smtpd_relay_restrictions", "reject_unauth_destination"},
+                    {"unknown_virtual_alias_reject_code", "450"}});
+    auto f = stranger_to("nobody@alias.test", true);
+    f.recipient_alias = true;
+    f.recipient_unknown = true;
+    CHECK(verdict(l, f) == "450 5.1.1 <nobody@alias.test>: Recipient address rejected: User unknown in virtual alias "
+                           "table");
+    CHECK(!parse({{"unknown_virtual_alias_reject_code", "250"}}));
 }
 
 TEST_CASE("smtpd_delay_reject = no: each list at its own command", "[smtpd][restrictions]") {
