@@ -28,7 +28,7 @@ TEST_CASE("sender_dependent_relayhost: the address, then @domain, <> for the nul
 TEST_CASE("resolve_address: a given relayhost stands for $relayhost, transport_maps still win", "[sender_relayhost]") {
     Config c = kurir::test::config_from("relayhost = [default.example]\nmydestination = mx.example\n");
     std::string sender_relay = "[relay1.example]:587";
-    CHECK(resolve_address(c, "u@far.example", nullptr, nullptr, nullptr, &sender_relay)->nexthop == sender_relay);
+    CHECK(resolve_address(c, "u@far.example", nullptr, nullptr, nullptr, nullptr, &sender_relay)->nexthop == sender_relay);
     CHECK(resolve_address(c, "u@far.example")->nexthop == "[default.example]");
-    CHECK(resolve_address(c, "u@mx.example", nullptr, nullptr, nullptr, &sender_relay)->transport == "local");
+    CHECK(resolve_address(c, "u@mx.example", nullptr, nullptr, nullptr, nullptr, &sender_relay)->transport == "local");
 }
