@@ -6,12 +6,76 @@
 #include "util/log.hpp"
 #include "util/text.hpp"
 
+#include <dlfcn.h>
 #include <libpq-fe.h>
+
+#include <type_traits>
 
 #include <vector>
 
 namespace kurir::mail {
 namespace {
+
+// libpq is loaded when the first pgsql: table is opened, not linked: its
+// own dependencies (Kerberos, LDAP, GnuTLS, SASL: some thirty libraries)
+// would add megabytes to every kurir process's memory whether it uses a
+// pgsql: table or not (t/e2e/test_cleanup_memory.py), as Postfix keeps
+// pgsql in a module that it loads on demand.
+struct Libpq {
+    decltype(&::PQclear) clear = nullptr;
+    decltype(&::PQconnectdbParams) connectdbParams = nullptr;
+    decltype(&::PQerrorMessage) errorMessage = nullptr;
+    decltype(&::PQescapeStringConn) escapeStringConn = nullptr;
+    decltype(&::PQexec) exec = nullptr;
+    decltype(&::PQfinish) finish = nullptr;
+    decltype(&::PQgetisnull) getisnull = nullptr;
+    decltype(&::PQgetlength) getlength = nullptr;
+    decltype(&::PQgetvalue) getvalue = nullptr;
+    decltype(&::PQnfields) nfields = nullptr;
+    decltype(&::PQntuples) ntuples = nullptr;
+    decltype(&::PQresultErrorMessage) resultErrorMessage = nullptr;
+    decltype(&::PQresultStatus) resultStatus = nullptr;
+    decltype(&::PQsetNoticeProcessor) setNoticeProcessor = nullptr;
+    decltype(&::PQstatus) status = nullptr;
+};
+
+util::Result<Libpq> load_libpq() {
+    void* handle = ::dlopen("libpq.so.5", RTLD_NOW | RTLD_LOCAL);
+    if (!handle) return util::fail(std::string("cannot load libpq.so.5: ") + ::dlerror());
+    Libpq pq;
+    bool ok = true;
+    auto bind = [&](auto& fn, const char* name) {
+        void* sym = ::dlsym(handle, name);
+        ok = ok && sym != nullptr;
+        fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(sym);
+    };
+    bind(pq.clear, "PQclear");
+    bind(pq.connectdbParams, "PQconnectdbParams");
+    bind(pq.errorMessage, "PQerrorMessage");
+    bind(pq.escapeStringConn, "PQescapeStringConn");
+    bind(pq.exec, "PQexec");
+    bind(pq.finish, "PQfinish");
+    bind(pq.getisnull, "PQgetisnull");
+    bind(pq.getlength, "PQgetlength");
+    bind(pq.getvalue, "PQgetvalue");
+    bind(pq.nfields, "PQnfields");
+    bind(pq.ntuples, "PQntuples");
+    bind(pq.resultErrorMessage, "PQresultErrorMessage");
+    bind(pq.resultStatus, "PQresultStatus");
+    bind(pq.setNoticeProcessor, "PQsetNoticeProcessor");
+    bind(pq.status, "PQstatus");
+    if (!ok) return util::fail("libpq.so.5 lacks a function kurir uses");
+    return pq;
+}
+
+// Loaded once per process, then never changed.
+const util::Result<Libpq>& libpq_loaded() {
+    static const util::Result<Libpq> loaded = load_libpq();
+    return loaded;
+}
+
+// Only called once open() found it loaded.
+const Libpq& libpq() { return *libpq_loaded(); }
 
 // libpq's messages have several lines ("...failed: Connection refused\n\tIs
 // the server running..."): one line for the log.
@@ -25,7 +89,7 @@ std::string one_line(std::string_view text) {
     return out;
 }
 
-std::string pq_error(const PGconn* conn) { return one_line(PQerrorMessage(conn)); }
+std::string pq_error(const PGconn* conn) { return one_line(libpq().errorMessage(conn)); }
 
 std::string describe(const PgsqlHost& h) {
     switch (h.kind) {
@@ -44,11 +108,12 @@ struct PgsqlTable::Connection {
     PGconn* conn = nullptr;
     std::string host;  // for log lines
     ~Connection() {
-        if (conn) PQfinish(conn);
+        if (conn) libpq().finish(conn);
     }
 };
 
 util::Result<std::shared_ptr<PgsqlTable>> PgsqlTable::open(const std::string& path) {
+    if (const auto& pq = libpq_loaded(); !pq) return util::fail("pgsql:" + path + ": " + pq.error().text);
     auto text = util::read_file(path);
     if (!text) return std::unexpected(text.error());
     auto cf = parse_pgsql_cf(*text, path);
@@ -78,7 +143,7 @@ util::Result<std::optional<std::string>> PgsqlTable::lookup(std::string_view key
     // restarted since the last lookup).
     for (int attempt = 0; attempt < 2; ++attempt) {
         bool fresh = false;
-        if (!conn_ || PQstatus(conn_->conn) != CONNECTION_OK) {
+        if (!conn_ || libpq().status(conn_->conn) != CONNECTION_OK) {
             conn_.reset();
             auto c = connect_any(path_, cf_);
             if (!c) return fail(c.error().text);
@@ -89,7 +154,7 @@ util::Result<std::optional<std::string>> PgsqlTable::lookup(std::string_view key
         SqlEscaper escape = [pg](std::string_view piece) -> util::Result<std::string> {
             std::string out(piece.size() * 2 + 1, '\0');
             int err = 0;
-            size_t n = PQescapeStringConn(pg, out.data(), piece.data(), piece.size(), &err);
+            size_t n = libpq().escapeStringConn(pg, out.data(), piece.data(), piece.size(), &err);
             if (err) return util::fail("cannot escape the key: " + pq_error(pg));
             out.resize(n);
             return out;
@@ -97,13 +162,13 @@ util::Result<std::optional<std::string>> PgsqlTable::lookup(std::string_view key
         auto query = expand_pgsql_query(cf_.query, key, escape);
         if (!query) return fail(query.error().text);
         if (!*query) return std::optional<std::string>();
-        PGresult* res = PQexec(pg, (*query)->c_str());
-        ExecStatusType status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+        PGresult* res = libpq().exec(pg, (*query)->c_str());
+        ExecStatusType status = res ? libpq().resultStatus(res) : PGRES_FATAL_ERROR;
         if (status != PGRES_TUPLES_OK) {
-            std::string why = res ? one_line(PQresultErrorMessage(res)) : pq_error(pg);
+            std::string why = res ? one_line(libpq().resultErrorMessage(res)) : pq_error(pg);
             if (why.empty()) why = pq_error(pg);
-            if (res) PQclear(res);
-            if (PQstatus(pg) != CONNECTION_OK && !fresh) {
+            if (res) libpq().clear(res);
+            if (libpq().status(pg) != CONNECTION_OK && !fresh) {
                 util::msg_warn("pgsql:{}: connection to {} lost: {}", path_, conn_->host, why);
                 conn_.reset();
                 continue;
@@ -111,15 +176,15 @@ util::Result<std::optional<std::string>> PgsqlTable::lookup(std::string_view key
             if (status == PGRES_COMMAND_OK) why = "the query returned no rows (not a SELECT)";
             return fail(why);
         }
-        std::vector<PgsqlRow> rows(static_cast<size_t>(PQntuples(res)));
-        const int fields = PQnfields(res);
-        for (int i = 0; i < PQntuples(res); ++i)
+        std::vector<PgsqlRow> rows(static_cast<size_t>(libpq().ntuples(res)));
+        const int fields = libpq().nfields(res);
+        for (int i = 0; i < libpq().ntuples(res); ++i)
             for (int j = 0; j < fields; ++j)
                 rows[static_cast<size_t>(i)].push_back(
-                    PQgetisnull(res, i, j) ? std::nullopt
+                    libpq().getisnull(res, i, j) ? std::nullopt
                                            : std::optional<std::string>(std::string(
-                                                 PQgetvalue(res, i, j), static_cast<size_t>(PQgetlength(res, i, j)))));
-        PQclear(res);
+                                                 libpq().getvalue(res, i, j), static_cast<size_t>(libpq().getlength(res, i, j)))));
+        libpq().clear(res);
         auto value = format_pgsql_result(rows, cf_.result_format, key, cf_.expansion_limit);
         if (!value) return fail(value.error().text);
         return value;
@@ -153,12 +218,12 @@ util::Result<std::unique_ptr<PgsqlTable::Connection>> connect_any(const std::str
         if (cf.connect_timeout > 0) add("connect_timeout", timeout);
         keys.push_back(nullptr);
         values.push_back(nullptr);
-        PGconn* conn = PQconnectdbParams(keys.data(), values.data(), h.kind == PgsqlHost::Kind::uri ? 1 : 0);
+        PGconn* conn = libpq().connectdbParams(keys.data(), values.data(), h.kind == PgsqlHost::Kind::uri ? 1 : 0);
         auto c = std::make_unique<PgsqlTable::Connection>();
         c->conn = conn;
         c->host = describe(h);
-        if (conn && PQstatus(conn) == CONNECTION_OK) {
-            PQsetNoticeProcessor(conn, ignore_notice, nullptr);
+        if (conn && libpq().status(conn) == CONNECTION_OK) {
+            libpq().setNoticeProcessor(conn, ignore_notice, nullptr);
             return c;
         }
         std::string why = conn ? pq_error(conn) : "out of memory";

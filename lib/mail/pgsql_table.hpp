@@ -7,7 +7,9 @@
 // that cannot get an answer (no server answers, the query fails) is an
 // error, which defers the mail: never "not found".
 //
-// Programs linked statically (sendmail, kurir-drop) get a version whose
+// libpq itself is loaded (dlopen) when the first pgsql: table is opened;
+// a host without libpq.so.5 gets an error for the table, not a program that
+// cannot start. Programs linked statically (sendmail, kurir-drop) get a version whose
 // open() says the table type is not available there (pgsql_table_stub.cpp).
 #pragma once
 
