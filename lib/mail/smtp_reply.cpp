@@ -84,7 +84,8 @@ EhloFeatures parse_ehlo_features(const SmtpReply& reply) {
         else if (keyword == "auth" || keyword.starts_with("auth=")) {
             // Old servers say "AUTH=LOGIN PLAIN"; Postfix's client reads both.
             f.auth = true;
-            std::string_view words = std::string_view(line).substr(5);
+            // A bare "AUTH" has no mechanisms (and no fifth character).
+            std::string_view words = line.size() > 5 ? std::string_view(line).substr(5) : std::string_view();
             if (!f.auth_mechanisms.empty() && !words.empty()) f.auth_mechanisms += ' ';
             f.auth_mechanisms.append(words);
         }

@@ -47,6 +47,11 @@ TEST_CASE("parse_ehlo_features: AUTH and the old AUTH= form", "[smtp_reply]") {
     CHECK(f.auth);
     CHECK(f.auth_mechanisms == "plain login login");
     CHECK_FALSE(parse_ehlo_features(parse_all("250-mx.example\r\n250 AUTHX\r\n")).auth);
+    // A bare AUTH (no mechanisms) is read as none, not past its end: the
+    // fuzz target found "250-250-\n250 auth\n" throwing out_of_range.
+    auto bare = parse_ehlo_features(parse_all("250-mx.example\r\n250 AUTH\r\n"));
+    CHECK(bare.auth);
+    CHECK(bare.auth_mechanisms.empty());
 }
 
 TEST_CASE("parse_smtp_reply: incomplete input waits, consumed stops at the reply", "[smtp_reply]") {
