@@ -19,6 +19,10 @@ Scenarios (issue: benchmark against Postfix):
            (clients; senders, also asked for the recipient) and a regexp
            header_checks table of 22 patterns, none of which match: every
            rule is evaluated for every message. Compare with smtp-N of the same MTA in the same run.
+  virtual-N smtp-N into a virtual mailbox domain (issue 16): virtual_mailbox_maps
+           is an lmdb table of 1,001 users built by each MTA's own tool, and
+           both MTAs' virtual(8) deliver to /home/vkurirbench/Maildir as the
+           bench user's uid (virtual_uid_maps = static:UID), no passwd lookup
   sendmail local injection: sendmail invocations, 1 and 4 in parallel
   relay-N  SMTP in -> smtp client -> Postfix's smtp-sink on loopback (port
            2642, both MTAs' relayhost), N sessions in
@@ -193,6 +197,34 @@ def write_policy_tables(directory):
     return client, sender, checks
 
 
+# -- a virtual mailbox domain (scenario virtual-N) --------------------------------------
+VIRTUAL_DOMAIN = "virt.bench"
+VIRTUAL_BASE = "/home/vkurirbench"
+
+
+def write_virtual_mailboxes(directory, user):
+    """The virtual_mailbox_maps source: 1,000 other users and the bench's
+    recipient, whose mailbox is VIRTUAL_BASE/Maildir/ so that clear_maildirs
+    and delivered_to_maildirs see it. Returns the source's path."""
+    os.makedirs(VIRTUAL_BASE, exist_ok=True)
+    os.chown(VIRTUAL_BASE, user.pw_uid, user.pw_gid)
+    path = os.path.join(directory, "bench_vmailbox")
+    with open(path, "w") as f:
+        f.writelines(f"vuser{i}@{VIRTUAL_DOMAIN} vuser{i}/Maildir/\n" for i in range(1000))
+        f.write(f"{BENCH_USER}@{VIRTUAL_DOMAIN} Maildir/\n")
+    return path
+
+
+def virtual_settings(table, user, on):
+    """The main.cf lines of scenario virtual-N, the same for both MTAs."""
+    if not on:
+        return ["virtual_mailbox_domains =", "virtual_mailbox_maps =", "virtual_mailbox_base =",
+                "virtual_uid_maps =", "virtual_gid_maps ="]
+    return [f"virtual_mailbox_domains = {VIRTUAL_DOMAIN}", f"virtual_mailbox_maps = lmdb:{table}",
+            f"virtual_mailbox_base = {VIRTUAL_BASE}", f"virtual_uid_maps = static:{user.pw_uid}",
+            f"virtual_gid_maps = static:{user.pw_gid}"]
+
+
 # -- the two MTAs ---------------------------------------------------------------------
 class Postfix:
     name = "postfix"
@@ -236,6 +268,13 @@ class Postfix:
         sh("postconf", "-e", "smtpd_recipient_restrictions = " +
            POLICY_RESTRICTIONS.format(client=f"hash:{client}", sender=f"hash:{sender}"),
            f"header_checks = regexp:{checks}")
+
+    def use_virtual(self, on):
+        table = write_virtual_mailboxes("/etc/postfix", self.user) if on else ""
+        if on:
+            sh("postmap", f"lmdb:{table}")
+        sh("postconf", "-e", *virtual_settings(table, self.user, on))
+        self.rcpt_domain = VIRTUAL_DOMAIN if on else "localhost"
 
     def start(self):
         clear_maildirs()
@@ -288,6 +327,7 @@ class Kurir:
         with open(os.path.join(self.dir, "i", "main.cf"), "a") as f:
             f.write(f"relayhost = [127.0.0.1]:{SINK_PORT}\nhome_mailbox = Maildir/\n")
         self.maildir = os.path.join(user.pw_dir, "Maildir")
+        self.user = user
 
     def use_tls(self, on):
         cert, key = bench_certificate() if on else ("", "")
@@ -305,6 +345,14 @@ class Kurir:
         sh(conf, "-c", self.dir + "/i", "-e", "smtpd_recipient_restrictions = " +
            POLICY_RESTRICTIONS.format(client=f"hash:{client}", sender=f"hash:{sender}"),
            f"header_checks = regexp:{checks}")
+
+    def use_virtual(self, on):
+        table = write_virtual_mailboxes(self.dir + "/i", self.user) if on else ""
+        if on:
+            sh(os.path.join(PREFIX, "sbin", "kurir-map"), "-c", self.dir + "/i", f"lmdb:{table}")
+        sh(os.path.join(PREFIX, "sbin", "kurir-conf"), "-c", self.dir + "/i", "-e",
+           *virtual_settings(table, self.user, on))
+        self.rcpt_domain = VIRTUAL_DOMAIN if on else "localhost"
 
     def start(self):
         clear_maildirs()
@@ -372,10 +420,11 @@ def wait_delivered(mta, expected, timeout=600):
     return False
 
 
-def run_smtp(mta, user, sessions, messages, rcpts, tls=False, policy=False):
+def run_smtp(mta, user, sessions, messages, rcpts, tls=False, policy=False, virtual=False):
     """smtp-source's sessions, or with tls tls-source's: STARTTLS on each."""
     mta.use_tls(tls)
     mta.use_policy(policy)
+    mta.use_virtual(virtual)
     mta.start()
     pid = mta.master_pid()
     cpu0 = cpu_seconds(pid)
@@ -397,6 +446,7 @@ def run_smtp(mta, user, sessions, messages, rcpts, tls=False, policy=False):
     mta.stop()
     mta.use_tls(False)
     mta.use_policy(False)
+    mta.use_virtual(False)
     # smtp-source sends the same message each time: count, not ids.
     correct = ok and got == expected and src.returncode == 0
     return {"accepted/s": messages / t_acc, "delivered/s": expected / t_del,
@@ -573,6 +623,7 @@ def main():
         ("smtp-1", lambda m: run_smtp(m, user, 1, args.messages, 1)),
         ("smtp-10", lambda m: run_smtp(m, user, 10, args.messages, 1)),
         ("policy-10", lambda m: run_smtp(m, user, 10, args.messages, 1, policy=True)),
+        ("virtual-10", lambda m: run_smtp(m, user, 10, args.messages, 1, virtual=True)),
         ("smtp-50", lambda m: run_smtp(m, user, 50, args.messages, 1)),
         ("tls-10", lambda m: run_smtp(m, user, 10, args.messages // 2, 1, tls=True)),
         ("rcpt10-10", lambda m: run_smtp(m, user, 10, args.messages // 10, 10)),
