@@ -1,6 +1,7 @@
 #include "tools/table_edit.hpp"
 
 #include "util/indexed_map.hpp"
+#include "util/text.hpp"
 
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -15,12 +16,6 @@ namespace kurir::tools {
 namespace {
 
 using Entries = std::vector<std::pair<std::string, std::string>>;
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 // The spec of an indexed table, or the exit status after saying why not.
 int indexed_spec(const char* prog, const std::string& t, const char* what, bool changes, mail::MapSpec& out) {
@@ -81,7 +76,7 @@ int dump_tables(const char* prog, const std::vector<std::string>& tables, TableS
 
 int remove_key(const char* prog, const std::vector<std::string>& tables, const std::string& key) {
     bool found = false;
-    std::string want = lower(key);
+    std::string want = util::lowercase(key);
     for (const auto& t : tables) {
         mail::MapSpec spec;
         if (int rc = indexed_spec(prog, t, "delete", true, spec); rc != 0) return rc;

@@ -1,4 +1,5 @@
 #include "mail/address.hpp"
+#include "util/text.hpp"
 
 #include "mail/smtputf8.hpp"
 
@@ -173,11 +174,7 @@ std::string_view domain_part(std::string_view internal) {
     return at == internal.npos ? std::string_view() : internal.substr(at + 1);
 }
 
-std::string lowercase(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
-    return out;
-}
+std::string lowercase(std::string_view s) { return util::lowercase(s); }
 
 bool safe_mailbox_name(std::string_view local) {
     if (local.empty() || local.front() == '.' || local.size() > 255) return false;

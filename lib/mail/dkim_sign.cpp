@@ -1,4 +1,5 @@
 #include "mail/dkim_sign.hpp"
+#include "util/text.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
@@ -27,12 +28,6 @@ std::string base64(const unsigned char* data, size_t size) {
     std::string out(sodium_base64_encoded_len(size, sodium_base64_VARIANT_ORIGINAL), '\0');
     sodium_bin2base64(out.data(), out.size(), data, size, sodium_base64_VARIANT_ORIGINAL);
     out.resize(out.size() - 1);  // the NUL
-    return out;
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return out;
 }
 
@@ -198,7 +193,7 @@ std::string dkim_header_data(DkimCanon canon, const std::vector<std::string>& na
     std::string data;
     for (const auto& name : names) {
         for (size_t i = headers.size(); i-- > 0;) {
-            if (used[i] || lower(headers[i].first) != name) continue;
+            if (used[i] || util::lowercase(headers[i].first) != name) continue;
             used[i] = true;
             data += dkim_header(canon, headers[i].first, headers[i].second);
             break;
@@ -219,9 +214,9 @@ util::Result<std::string> dkim_sign(const DkimKey& key, const DkimSignRequest& r
     // Each name once more than the message has it.
     std::vector<std::string> names;
     for (const auto& name : request.signed_headers) {
-        std::string n = lower(name);
+        std::string n = util::lowercase(name);
         size_t present = 0;
-        for (const auto& h : headers) present += lower(h.first) == n;
+        for (const auto& h : headers) present += util::lowercase(h.first) == n;
         names.insert(names.end(), present + 1, n);
     }
     std::string value;

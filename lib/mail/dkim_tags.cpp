@@ -1,4 +1,5 @@
 #include "mail/dkim_tags.hpp"
+#include "util/text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -26,12 +27,6 @@ size_t skip_fws(std::string_view s, size_t i) {
         }
     }
     return i;
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
 }
 
 std::string without_space(std::string_view s) {
@@ -113,7 +108,7 @@ util::Result<DkimSignature> parse_dkim_signature(std::string_view value) {
         if (!find(*tags, required)) return util::fail(std::string("DKIM-Signature: no ") + required + "= tag");
     if (*find(*tags, "v") != "1") return util::fail("DKIM-Signature: v= is not 1");
     DkimSignature sig;
-    sig.algorithm = lower(*find(*tags, "a"));
+    sig.algorithm = util::lowercase(*find(*tags, "a"));
     if (sig.algorithm != "rsa-sha256" && sig.algorithm != "ed25519-sha256" && sig.algorithm != "rsa-sha1")
         return util::fail("DKIM-Signature: unknown algorithm " + sig.algorithm);
     sig.signature = without_space(*find(*tags, "b"));
@@ -121,20 +116,20 @@ util::Result<DkimSignature> parse_dkim_signature(std::string_view value) {
     if (!is_base64(sig.signature) || !is_base64(sig.body_hash) || sig.body_hash.empty())
         return util::fail("DKIM-Signature: b= or bh= is not base64");
     if (const auto* c = find(*tags, "c")) {
-        std::string canon = lower(*c);
+        std::string canon = util::lowercase(*c);
         size_t slash = canon.find('/');
         sig.header_canon = canon.substr(0, slash);
         if (slash != std::string::npos) sig.body_canon = canon.substr(slash + 1);
         for (const auto& m : {sig.header_canon, sig.body_canon})
             if (m != "simple" && m != "relaxed") return util::fail("DKIM-Signature: unknown canonicalization " + m);
     }
-    sig.domain = lower(*find(*tags, "d"));
+    sig.domain = util::lowercase(*find(*tags, "d"));
     if (sig.domain.empty()) return util::fail("DKIM-Signature: empty d=");
     std::string h = without_space(*find(*tags, "h"));
     size_t start = 0;
     while (start <= h.size()) {
         size_t colon = h.find(':', start);
-        std::string name = lower(h.substr(start, colon == std::string::npos ? std::string::npos : colon - start));
+        std::string name = util::lowercase(h.substr(start, colon == std::string::npos ? std::string::npos : colon - start));
         if (name.empty()) return util::fail("DKIM-Signature: empty name in h=");
         sig.headers.push_back(std::move(name));
         if (colon == std::string::npos) break;
@@ -142,13 +137,13 @@ util::Result<DkimSignature> parse_dkim_signature(std::string_view value) {
     }
     if (std::find(sig.headers.begin(), sig.headers.end(), "from") == sig.headers.end())
         return util::fail("DKIM-Signature: h= does not sign From");
-    sig.selector = lower(*find(*tags, "s"));
+    sig.selector = util::lowercase(*find(*tags, "s"));
     if (sig.selector.empty()) return util::fail("DKIM-Signature: empty s=");
     if (const auto* i = find(*tags, "i")) {
         sig.identity = *i;
         size_t at = i->rfind('@');
         if (at == std::string::npos) return util::fail("DKIM-Signature: i= has no @");
-        std::string domain = lower(i->substr(at + 1));
+        std::string domain = util::lowercase(i->substr(at + 1));
         bool inside = domain == sig.domain ||
                       (domain.size() > sig.domain.size() &&
                        domain.compare(domain.size() - sig.domain.size(), std::string::npos, sig.domain) == 0 &&
@@ -184,7 +179,7 @@ util::Result<DkimKeyRecord> parse_dkim_key_record(std::string_view txt) {
     if (!tags->empty() && find(*tags, "v") && tags->front().name != "v")
         return util::fail("DKIM key: v= is not the first tag");
     DkimKeyRecord key;
-    if (const auto* k = find(*tags, "k")) key.key_type = lower(*k);
+    if (const auto* k = find(*tags, "k")) key.key_type = util::lowercase(*k);
     const auto* p = find(*tags, "p");
     if (!p) return util::fail("DKIM key: no p= tag");
     key.public_key = without_space(*p);
@@ -194,7 +189,7 @@ util::Result<DkimKeyRecord> parse_dkim_key_record(std::string_view txt) {
         size_t start = 0;
         while (start <= list.size()) {
             size_t colon = list.find(':', start);
-            key.hash_algorithms.push_back(lower(list.substr(start, colon == std::string::npos ? colon : colon - start)));
+            key.hash_algorithms.push_back(util::lowercase(list.substr(start, colon == std::string::npos ? colon : colon - start)));
             if (colon == std::string::npos) break;
             start = colon + 1;
         }

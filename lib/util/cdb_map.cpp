@@ -1,4 +1,5 @@
 #include "util/cdb_map.hpp"
+#include "util/text.hpp"
 
 #include <cdb.h>
 #include <fcntl.h>
@@ -31,12 +32,6 @@ CdbMap& CdbMap::operator=(CdbMap&&) noexcept = default;
 
 namespace {
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
 Result<std::string> read_at(struct cdb* db, unsigned len, unsigned pos, const std::string& path) {
     std::string s(len, '\0');
     if (cdb_read(db, s.data(), len, pos) < 0) return fail("read database " + path + ": " + std::strerror(errno));
@@ -61,7 +56,7 @@ Result<CdbMap> CdbMap::open(const std::string& path) {
 
 Result<std::optional<std::string>> CdbMap::lookup(std::string_view key) const {
     std::string as_given(key);
-    std::string lowered = lower(key);
+    std::string lowered = lowercase(key);
     for (const std::string* k : {&as_given, &lowered}) {
         if (k == &lowered && lowered == as_given) break;
         for (bool nul : {true, false}) {
@@ -97,7 +92,7 @@ Result<std::vector<std::pair<std::string, std::string>>> CdbMap::entries() const
 Result<void> build_cdb(const std::string& path, const std::vector<std::pair<std::string, std::string>>& entries) {
     // Later duplicates win; each key is written once, in first-seen order.
     std::map<std::string, size_t> last;
-    for (size_t i = 0; i < entries.size(); ++i) last[lower(entries[i].first)] = i;
+    for (size_t i = 0; i < entries.size(); ++i) last[lowercase(entries[i].first)] = i;
     std::string tmp = path + ".tmp" + std::to_string(::getpid());
     ::unlink(tmp.c_str());
     int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -111,7 +106,7 @@ Result<void> build_cdb(const std::string& path, const std::vector<std::pair<std:
     struct cdb_make mk {};
     if (cdb_make_start(&mk, fd) < 0) return failed("write database");
     for (size_t i = 0; i < entries.size(); ++i) {
-        std::string k = lower(entries[i].first);
+        std::string k = lowercase(entries[i].first);
         if (last[k] != i) continue;
         k += '\0';
         std::string v = entries[i].second + '\0';

@@ -1,4 +1,5 @@
 #include "util/db_map.hpp"
+#include "util/text.hpp"
 
 #include <db.h>
 #include <unistd.h>
@@ -23,11 +24,6 @@ DbMap& DbMap::operator=(DbMap&&) noexcept = default;
 namespace {
 DBTYPE db_type(DbType t) { return t == DbType::hash ? DB_HASH : DB_BTREE; }
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 }  // namespace
 
 Result<DbMap> DbMap::open(const std::string& path, DbType type) {
@@ -42,7 +38,7 @@ Result<DbMap> DbMap::open(const std::string& path, DbType type) {
 }
 
 Result<std::optional<std::string>> DbMap::lookup(std::string_view key) const {
-    for (const std::string& k : {std::string(key), lower(key)}) {
+    for (const std::string& k : {std::string(key), lowercase(key)}) {
         std::string with_nul = k + '\0';
         DBT dkey{}, dval{};
         dkey.data = with_nul.data();
@@ -87,7 +83,7 @@ Result<void> build_db(const std::string& path, DbType type,
         return fail("create database " + tmp + ": " + db_strerror(rc));
     }
     for (const auto& [key, value] : entries) {
-        std::string k = lower(key) + '\0', v = value + '\0';
+        std::string k = lowercase(key) + '\0', v = value + '\0';
         DBT dkey{}, dval{};
         dkey.data = k.data();
         dkey.size = static_cast<u_int32_t>(k.size());

@@ -1,4 +1,5 @@
 #include "util/lmdb_map.hpp"
+#include "util/text.hpp"
 
 #include <lmdb.h>
 #include <unistd.h>
@@ -24,12 +25,6 @@ LmdbMap::LmdbMap(LmdbMap&&) noexcept = default;
 LmdbMap& LmdbMap::operator=(LmdbMap&&) noexcept = default;
 
 namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 std::string unnul(const MDB_val& v) {
     std::string s(static_cast<const char*>(v.mv_data), v.mv_size);
@@ -66,7 +61,7 @@ Result<std::optional<std::string>> LmdbMap::lookup(std::string_view key) const {
     if (int rc = mdb_txn_begin(impl_->env, nullptr, MDB_RDONLY, &t.txn); rc != 0)
         return fail(std::string("database lookup: ") + mdb_strerror(rc));
     std::string as_given(key);
-    std::string lowered = lower(key);
+    std::string lowered = lowercase(key);
     for (const std::string* k : {&as_given, &lowered}) {
         if (k == &lowered && lowered == as_given) break;
         for (bool nul : {true, false}) {
@@ -122,7 +117,7 @@ Result<void> build_lmdb(const std::string& path, const std::vector<std::pair<std
         return failed("write database", rc);
     }
     for (const auto& [key, value] : entries) {
-        std::string k = lower(key) + '\0', v = value + '\0';
+        std::string k = lowercase(key) + '\0', v = value + '\0';
         MDB_val dkey{k.size(), k.data()}, dval{v.size(), v.data()};
         if (int rc = mdb_put(txn, dbi, &dkey, &dval, 0); rc != 0) {
             mdb_txn_abort(txn);

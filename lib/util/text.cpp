@@ -37,4 +37,11 @@ std::vector<LogicalLine> logical_lines(std::string_view text) {
     return out;
 }
 
+std::string lowercase(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return out;
+}
+
 }  // namespace kurir::util

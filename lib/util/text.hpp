@@ -24,4 +24,8 @@ int line_number_at(std::string_view text, size_t offset);
 // Space, tab, CR and LF removed from both ends.
 std::string_view trim(std::string_view s);
 
+// ASCII letters made lower case (table keys, domain names, DKIM tags);
+// other bytes unchanged, whatever the locale.
+std::string lowercase(std::string_view s);
+
 }  // namespace kurir::util
