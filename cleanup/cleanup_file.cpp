@@ -54,6 +54,19 @@ util::Result<void> IncomingFile::write_at(size_t offset, std::string_view bytes)
     return {};
 }
 
+util::Result<std::string> IncomingFile::read_all() const {
+    std::string out;
+    char buf[65536];
+    for (off_t at = 0;;) {
+        ssize_t n = ::pread(fd_.get(), buf, sizeof buf, at);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return util::fail_errno("read " + dir_ + "/" + name_);
+        if (n == 0) return out;
+        out.append(buf, static_cast<size_t>(n));
+        at += n;
+    }
+}
+
 util::Result<void> IncomingFile::copy_to_temp() {
     std::string tmp = dir_ + "/." + name_ + ".tmp";
     auto out = util::open_file(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);

@@ -22,6 +22,8 @@ public:
 
     util::Result<void> write(std::string_view bytes);
     util::Result<void> write_at(size_t offset, std::string_view bytes);
+    // What was written so far, read back.
+    util::Result<std::string> read_all() const;
     // fsync, name it dir/name (never replacing a file), sync the directory.
     // into: another queue directory of the same file system (hold/) instead
     // of the one it was made in.

@@ -152,8 +152,9 @@ std::expected<void, Refusal> MessageBuilder::take(const mail::RecView& r, std::s
         phase_ = Phase::ended;
         return {};
     }
+    if (r.type == rec::milter_edit) return take_milter_edit(r.data);  // cleanup_milter_edits.cpp
     if (r.type == rec::prepend) return take_prepended(r.data);
-    if (!prepended_.empty()) return fail4("malformed record stream: content after a prepended header");
+    if (!prepended_.empty() || !summary_.milter_edits.empty()) return fail4("malformed record stream: content after a prepended header");
     last_content_type_ = r.type;
     if (r.type != rec::line && r.type != rec::part)
         return fail4(fmt::format("unexpected record '{}' in content", r.type));

@@ -51,6 +51,9 @@ struct CleanupOutput {
     // What header/body_checks asked for (logged as they matched).
     bool check_hold = false;
     bool check_discard = false;
+    // smtpd_milters' edits (F records, mail/milter_edit.hpp), applied to the
+    // finished file by cleanup_milter_edits before it is committed.
+    std::vector<std::string> milter_edits;
 };
 
 // Canonicalises an address (the trivial-rewrite service in production).
@@ -107,6 +110,7 @@ private:
     std::expected<void, Refusal> take(const mail::RecView& r, std::string_view raw);
     std::expected<void, Refusal> take_envelope(const mail::RecView& r);
     std::expected<void, Refusal> take_prepended(std::string_view field);
+    std::expected<void, Refusal> take_milter_edit(std::string_view data);
     std::expected<void, Refusal> take_header(const mail::RecView& r);
     std::expected<void, Refusal> finish_headers();
     std::expected<void, Refusal> flush();
@@ -189,6 +193,7 @@ private:
     std::string mime_header_;              // a part header, lines joined by "\n"
     std::vector<std::string> prepended_;  // P fields from the client, written after X
     long prepended_bytes_ = 0;
+    size_t milter_edit_bytes_ = 0;  // F records held (cleanup_milter_edits.cpp)
     std::string out_;        // output not yet given to the sink
     size_t out_offset_ = 0;  // bytes given to the sink so far
     size_t size_offset_ = 0;

@@ -2,6 +2,7 @@
 
 #include "cleanup/cleanup_file.hpp"
 #include "cleanup/cleanup_message.hpp"
+#include "cleanup/cleanup_milter_edits.hpp"
 #include "mail/address.hpp"
 #include "mail/clients.hpp"
 #include "mail/maps.hpp"
@@ -136,6 +137,7 @@ void serve(server::ServerContext& ctx, util::Fd client, mail::RewriteClient& rew
     bool hold = summary.hold || summary.check_hold;
     auto patch = builder.size_patch();
     auto done = file->write_at(patch.offset, patch.bytes);
+    if (done && !summary.milter_edits.empty()) done = apply_milter_edits(ctx, id, *file, summary.milter_edits, hold);
     if (done) done = file->commit(hold ? ctx.queue.dir(mail::Queue::hold) : std::string());
     if (!done) {
         util::msg_warn("{}: {}", id, done.error().text);

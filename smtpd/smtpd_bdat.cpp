@@ -69,6 +69,15 @@ void Session::do_bdat(const mail::SmtpCommand& cmd) {
             if (state_ == State::closing) return;
             return fail_bdat(chunk);
         }
+        if (milters_ && !milter_data_passed_) {  // the milters' DATA stage; the bytes wait
+            return with_milters(
+                "DATA", {}, [this](auto done) { milters_->data(done); },
+                [this, cmd] {
+                    milter_data_passed_ = true;
+                    do_bdat(cmd);
+                },
+                [this, chunk] { fail_bdat(chunk); });
+        }
         if (!start_message()) {
             reply("451 4.3.0 Error: queue file write error");
             return fail_bdat(chunk);

@@ -29,6 +29,7 @@ void Session::send_record(char type, std::string_view data) {
     std::string rec;
     mail::rec_append(rec, type, data);
     cleanup_->write_raw(rec);
+    if (collect_lines_ && (type == mail::rec::line || type == mail::rec::part)) milter_content(type, data);
 }
 
 // The record stream goes out raw; cleanup answers with two frames, its hello
@@ -65,6 +66,11 @@ void Session::do_data() {
     if (recipients_.empty()) return error_reply("554 5.5.1 Error: no valid recipients");
     if (bdat_) return error_reply("503 5.5.1 Error: DATA after BDAT");
     if (restricted(mail::SmtpStage::data, sender_facts(), {}, [this] { do_data(); })) return;
+    with_milters(
+        "DATA", {}, [this](auto done) { milters_->data(done); }, [this] { begin_data(); });
+}
+
+void Session::begin_data() {
     if (!start_message()) return reply("451 4.3.0 Error: queue file write error");
     data_ = std::make_unique<mail::DataReader>(kMaxLinePiece);
     data_size_ = 0;
@@ -107,6 +113,7 @@ bool Session::start_message() {
         send_record(mail::rec::rcpt, r.address);
     }
     send_record(mail::rec::message, "");
+    collect_lines_ = milters_ != nullptr;
     return true;
 }
 
@@ -204,6 +211,12 @@ void Session::finish_data() {
         if (state_ != State::closing) state_ = State::command;
         return;
     }
+    if (end_of_data_milters()) return;  // commit_message follows their answer
+    commit_message();
+}
+
+// The message is complete: cleanup makes it durable and answers.
+void Session::commit_message() {
     send_record(mail::rec::content_end, "");
     state_ = State::waiting_cleanup;
     bufferevent_disable(client_, EV_READ);  // what the client sends next waits for cleanup's answer
@@ -223,6 +236,7 @@ void Session::cleanup_said(const util::Attrs& frame) {
         else
             util::msg_info("{}: client={}, sasl_method={}, sasl_username={}", queue_id_, client_id(), sasl_method_,
                            sasl_username_);
+        if (std::exchange(milter_wait_hello_, false)) end_of_data_milters();  // it waited for the queue id
         return;
     }
     std::string text;
@@ -256,6 +270,7 @@ void Session::cleanup_said(const util::Attrs& frame) {
 void Session::cleanup_failed(std::string_view what) {
     util::msg_warn("{}: cleanup connection {}", queue_id_.empty() ? "NOQUEUE" : queue_id_, what);
     abort_cleanup();
+    if (std::exchange(milter_wait_hello_, false)) state_ = State::waiting_cleanup;  // answered below
     if (state_ == State::waiting_cleanup) {
         reset_transaction();
         state_ = State::command;

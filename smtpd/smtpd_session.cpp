@@ -83,6 +83,9 @@ util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg) {
     if (!exceptions) return std::unexpected(exceptions.error());
     p.limit_exceptions = std::move(*exceptions);
     if (auto sasl = load_sasl_policy(cfg, p); !sasl) return std::unexpected(sasl.error());
+    auto milters = mail::milter::load_milter_config(cfg, "smtpd_milters");
+    if (!milters) return std::unexpected(milters.error());
+    p.milters = std::move(*milters);
     return p;
 }
 
@@ -118,6 +121,7 @@ void Session::start(server::ServerContext& ctx, const SmtpdPolicy& policy, util:
 }
 
 void Session::greet() {
+    if (start_milters()) return;  // the milters' connect stage first
     bufferevent_enable(client_, EV_READ | EV_WRITE);
     reply(fmt::format("220 {}", policy_.banner));
     check_connect();
@@ -405,7 +409,12 @@ void Session::handle_command(std::string_view line) {
         case V::auth: counts_["auth"]++; return do_auth(cmd);
         case V::bdat: counts_["bdat"]++; return do_bdat(cmd);  // smtpd_bdat.cpp
         case V::expn: counts_["unknown"]++; return error_reply("502 5.5.1 Error: command not implemented");
-        case V::unknown: counts_["unknown"]++; return error_reply("500 5.5.2 Error: command not recognized");
+        case V::unknown:
+            counts_["unknown"]++;
+            if (!milters_) return error_reply("500 5.5.2 Error: command not recognized");
+            return with_milters(
+                "UNKNOWN", {}, [this, line = std::string(line)](auto done) { milters_->unknown(line, done); },
+                [this] { error_reply("500 5.5.2 Error: command not recognized"); });
     }
 }
 
@@ -422,6 +431,12 @@ void Session::do_helo(const mail::SmtpCommand& cmd, bool esmtp) {
         helo_ = previous;
         return;
     }
+    with_milters(
+        esmtp ? "EHLO" : "HELO", {}, [this](auto done) { milters_->helo(helo_, done); },
+        [this, esmtp] { helo_reply(esmtp); }, [this, previous] { helo_ = previous; });
+}
+
+void Session::helo_reply(bool esmtp) {
     if (!esmtp) return reply(fmt::format("250 {}", policy_.hostname));
     std::string r = fmt::format("250-{}\r\n250-PIPELINING\r\n", policy_.hostname);
     if (policy_.size_limit > 0)
@@ -491,7 +506,11 @@ void Session::do_mail(const mail::SmtpCommand& cmd) {
     dsn_ret_ = ret_value;
     dsn_envid_ = envid_value;
     smtputf8_ = smtputf8;
-    reply("250 2.1.0 Ok");
+    std::vector<std::string> params;
+    for (const auto& [name, value] : args->params) params.push_back(value.empty() ? name : name + "=" + value);
+    with_milters(
+        "MAIL", {}, [this, params](auto done) { milters_->mail(sender_, params, done); },
+        [this] { reply("250 2.1.0 Ok"); }, [this] { reset_transaction(); });
 }
 
 void Session::reject_log(std::string_view stage, std::string_view reply_text, std::string_view to) {
@@ -588,8 +607,17 @@ void Session::do_rcpt(const mail::SmtpCommand& cmd) {
         return error_reply(text);
     }
     dsn.address = rcpt;
-    recipients_.push_back(std::move(dsn));
-    reply("250 2.1.5 Ok");
+    std::vector<std::string> params;
+    for (const auto& [name, value] : args->params) params.push_back(value.empty() ? name : name + "=" + value);
+    milter_rcpt_ = rcpt;
+    with_milters(
+        "RCPT", quoted, [this, rcpt, params](auto done) { milters_->rcpt(rcpt, params, done); },
+        [this, dsn] {
+            milter_rcpt_.clear();
+            recipients_.push_back(dsn);
+            reply("250 2.1.5 Ok");
+        },
+        [this] { milter_rcpt_.clear(); });
 }
 
 // smtpd_sender_login_maps: the login names that own a sender address, by
@@ -608,6 +636,12 @@ util::Result<std::optional<std::vector<std::string>>> Session::sender_owners(std
 
 void Session::reset_transaction() {
     abort_cleanup();
+    if (milters_) milters_->abort();
+    milter_lines_.clear();
+    milter_line_open_ = false;
+    collect_lines_ = false;
+    milter_data_passed_ = false;
+    milter_wait_hello_ = false;
     have_mail_ = false;
     sender_.clear();
     dsn_ret_.clear();

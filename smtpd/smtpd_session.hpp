@@ -17,6 +17,7 @@
 #include "server/server.hpp"
 #include "server/tls_server.hpp"
 #include "smtpd/smtpd_anvil.hpp"
+#include "smtpd/smtpd_milter.hpp"
 #include "smtpd/smtpd_sasl.hpp"
 #include "util/attr.hpp"
 #include "util/cidr.hpp"
@@ -97,6 +98,7 @@ struct SmtpdPolicy {
     bool sasl_enable = false;
     bool tls_auth_only = true;
     std::shared_ptr<SaslServer> sasl;  // set when sasl_enable
+    mail::milter::MilterConfig milters;  // smtpd_milters and the milter_* settings (smtpd_milter.hpp)
 };
 
 util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg);
@@ -193,6 +195,21 @@ private:
     bool restricted(mail::SmtpStage stage, mail::SmtpFacts f, std::string_view to, std::function<void()> again);
     void ask_dns(const mail::DnsQuestion& question, std::function<void()> again);
     bool access_denied();
+    // smtpd_milters (smtpd_milter_stages.cpp): the connect stage before the
+    // greeting (true: greet runs again after it); a stage before a
+    // command's answer: go when the milters let it pass, refused after
+    // their refusal (which is replied); the end of message before cleanup's
+    // commit (true: it runs, commit_message or a refusal follows).
+    bool start_milters();
+    void with_milters(std::string_view command, std::string to, std::function<void(SmtpdMilters::Done)> ask,
+                      std::function<void()> go, std::function<void()> refused = {});
+    std::optional<std::string> milter_macro(std::string_view name) const;
+    void milter_content(char type, std::string_view data);
+    bool end_of_data_milters();
+    void send_milter_edits(const std::vector<mail::milter::Reply>& edits);
+    void commit_message();
+    void helo_reply(bool esmtp);
+    void begin_data();
 
     // auth_response: waiting for the client's answer to a 334;
     // auth_waiting: waiting for the SASL backend.
@@ -258,6 +275,13 @@ private:
     bool tls_active_ = false;            // client_ is the TLS filter over the socket
     bool tls_established_ = false;       // ... and its handshake is done
     std::string tls_info_;               // "TLSv1.3 with cipher ... (256/256 bits)"
+    std::unique_ptr<SmtpdMilters> milters_;  // when smtpd_milters is set
+    std::vector<std::string> milter_lines_;  // the message's lines for the end of message
+    bool milter_line_open_ = false;          // the last of them continues (an L record)
+    bool collect_lines_ = false;
+    bool milter_wait_hello_ = false;         // the end of message waits for cleanup's queue id
+    bool milter_data_passed_ = false;        // BDAT: the DATA stage is done for this transaction
+    std::string milter_rcpt_;                // {rcpt_addr} during the RCPT stage
     bool anvil_counted_ = false;         // anvil counts this session: count it off at the end
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for answers that outlive it
 

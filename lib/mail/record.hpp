@@ -23,7 +23,9 @@
 //   E         end of file (empty): a file without it is incomplete
 //
 // A cleanup client's stream (smtpd, pickup, local) is the same records up
-// to X; P records may follow the content, before X.
+// to X; P records may follow the content, before X, and so may F records
+// (smtpd_milters' edits: mail/milter_edit.hpp has their grammar), which
+// cleanup applies and never writes to a queue file.
 #pragma once
 
 #include <cstddef>
@@ -49,6 +51,7 @@ inline constexpr char line = 'N';
 inline constexpr char part = 'L';
 inline constexpr char content_end = 'X';
 inline constexpr char prepend = 'P';
+inline constexpr char milter_edit = 'F';
 inline constexpr char end = 'E';
 }  // namespace rec
 

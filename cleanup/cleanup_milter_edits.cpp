@@ -1,0 +1,279 @@
+#include "cleanup/cleanup_milter_edits.hpp"
+
+#include "cleanup/cleanup_message.hpp"
+#include "mail/dsn_params.hpp"
+#include "mail/record.hpp"
+#include "util/log.hpp"
+#include "util/text.hpp"
+
+#include <fmt/format.h>
+
+namespace kurir::cleanup {
+
+namespace {
+
+using mail::MilterEdit;
+namespace rec = mail::rec;
+
+std::string strip_brackets(std::string_view a) {
+    if (a.size() >= 2 && a.front() == '<' && a.back() == '>') a = a.substr(1, a.size() - 2);
+    return std::string(a);
+}
+
+// "NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;a@b" -> the records' values.
+void dsn_from_params(std::string_view params, int& notify, std::string& orcpt) {
+    while (!params.empty()) {
+        size_t sp = params.find(' ');
+        std::string_view p = params.substr(0, sp);
+        params.remove_prefix(sp == std::string_view::npos ? params.size() : sp + 1);
+        size_t eq = p.find('=');
+        if (eq == std::string_view::npos) continue;
+        std::string name = util::lowercase(p.substr(0, eq));
+        if (name == "notify") {
+            if (auto n = mail::parse_notify(p.substr(eq + 1))) notify = *n;
+        } else if (name == "orcpt") {
+            if (auto o = mail::parse_orcpt(p.substr(eq + 1))) orcpt = *o;
+        }
+    }
+}
+
+struct Field {
+    std::vector<std::string> lines;
+    std::string name() const { return lines.front().substr(0, lines.front().find(':')); }
+};
+
+bool same_name(std::string_view a, std::string_view b) { return util::lowercase(a) == util::lowercase(b); }
+
+Field make_field(std::string_view name, std::string_view value) {
+    Field f;
+    mail::for_each_field_line(mail::milter_header_field(name, value),
+                              [&](std::string_view l) { f.lines.emplace_back(l); });
+    return f;
+}
+
+}  // namespace
+
+util::Result<EditedFile> edit_queue_file(std::string_view file, const std::vector<MilterEdit>& edits,
+                                         bool skip_first_field, size_t max_piece) {
+    EditedFile out;
+    // The file's records in three parts: the envelope (to M), the content
+    // lines, and what follows (X, P, E).
+    std::vector<mail::RecView> envelope;
+    std::vector<std::string> lines;
+    std::string_view tail;
+    size_t pos = 0;
+    bool in_content = false, open = false;
+    long old_size = 0, old_content = 0;
+    while (pos < file.size()) {
+        mail::RecView r;
+        size_t at = pos;
+        if (mail::rec_next(file, pos, r) != mail::RecStatus::ok) return util::fail("malformed queue file");
+        if (!in_content) {
+            envelope.push_back(r);
+            if (r.type == rec::size) old_size = std::strtol(std::string(r.data).c_str(), nullptr, 10);
+            if (r.type == rec::message) in_content = true;
+            continue;
+        }
+        if (r.type == rec::content_end) {
+            tail = file.substr(at);
+            break;
+        }
+        if (r.type != rec::line && r.type != rec::part) return util::fail("malformed queue file content");
+        if (open)
+            lines.back() += r.data;
+        else
+            lines.emplace_back(r.data);
+        open = r.type == rec::part;
+        old_content += static_cast<long>(r.data.size()) + (r.type == rec::line ? 1 : 0);
+    }
+    if (tail.empty()) return util::fail("queue file without its content end");
+
+    // The header fields and the body.
+    std::vector<Field> fields;
+    size_t i = 0;
+    for (; i < lines.size(); ++i) {
+        const std::string& l = lines[i];
+        if (l.empty()) break;
+        if ((l[0] == ' ' || l[0] == '\t') && !fields.empty()) {
+            fields.back().lines.push_back(l);
+            continue;
+        }
+        if (l.find(':') == std::string::npos) break;
+        fields.push_back(Field{{l}});
+    }
+    bool has_separator = i < lines.size() && lines[i].empty();
+    std::vector<std::string> body(lines.begin() + static_cast<long>(i + (has_separator ? 1 : 0)), lines.end());
+    size_t first = skip_first_field && !fields.empty() ? 1 : 0;
+
+    std::string new_body;
+    bool replace_body = false;
+    std::string sender;
+    bool change_sender = false;
+    std::vector<std::tuple<std::string, int, std::string>> added;  // address, notify, orcpt
+    std::vector<std::string> deleted;
+    for (const auto& e : edits) {
+        switch (e.op) {
+        case 'i': {
+            size_t at = std::min<size_t>(first + e.index, fields.size());
+            fields.insert(fields.begin() + static_cast<long>(at), make_field(e.first, e.second));
+            break;
+        }
+        case 'm': {
+            uint32_t seen = 0;
+            for (size_t f = first; f < fields.size(); ++f) {
+                if (!same_name(fields[f].name(), e.first) || ++seen != e.index) continue;
+                if (e.second.empty())
+                    fields.erase(fields.begin() + static_cast<long>(f));
+                else
+                    fields[f] = make_field(fields[f].name(), e.second);
+                break;
+            }
+            break;  // no such field: nothing to change (as Postfix)
+        }
+        case 'b':
+            replace_body = true;
+            new_body += e.first;
+            break;
+        case '+': {
+            int notify = 0;
+            std::string orcpt;
+            dsn_from_params(e.second, notify, orcpt);
+            added.emplace_back(strip_brackets(e.first), notify, orcpt);
+            break;
+        }
+        case '-': deleted.push_back(util::lowercase(strip_brackets(e.first))); break;
+        case 'e':
+            sender = strip_brackets(e.first);
+            change_sender = true;
+            break;
+        case 'q':
+            out.quarantine = true;
+            out.reason = e.first;
+            break;
+        default: return util::fail(fmt::format("milter edit '{}': unknown", e.op));
+        }
+    }
+    if (replace_body) {
+        body.clear();
+        std::string_view rest = new_body;
+        while (!rest.empty()) {
+            size_t nl = rest.find('\n');
+            std::string_view l = rest.substr(0, nl);
+            if (l.ends_with('\r')) l.remove_suffix(1);
+            body.emplace_back(l);
+            rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+        }
+    }
+
+    // The content again.
+    std::string content;
+    long new_content = 0;
+    auto put = [&](std::string_view l) {
+        mail::rec_append_line(content, l, max_piece);
+        new_content += static_cast<long>(l.size()) + 1;
+    };
+    for (const auto& f : fields)
+        for (const auto& l : f.lines) put(l);
+    if (has_separator || !body.empty()) put("");
+    for (const auto& l : body) put(l);
+
+    // The envelope again: the sender, the recipients, the size.
+    std::string env;
+    std::vector<mail::RecView> pending;  // O, Q, U before their R
+    auto deleted_address = [&](std::string_view a) {
+        std::string lower = util::lowercase(a);
+        for (const auto& d : deleted)
+            if (d == lower) return true;
+        return false;
+    };
+    bool added_done = false;
+    auto add_recipients = [&] {
+        if (added_done) return;
+        added_done = true;
+        for (const auto& [address, notify, orcpt] : added) {
+            if (notify != 0) mail::rec_append(env, rec::dsn_notify, std::to_string(notify));
+            if (!orcpt.empty()) mail::rec_append(env, rec::dsn_orcpt, orcpt);
+            mail::rec_append(env, rec::rcpt, address);
+            ++out.recipients;
+        }
+    };
+    for (const auto& r : envelope) {
+        switch (r.type) {
+        case rec::orig_rcpt:
+        case rec::dsn_notify:
+        case rec::dsn_orcpt: pending.push_back(r); continue;
+        case rec::rcpt:
+        case rec::done: {
+            bool drop = deleted_address(r.data);
+            for (const auto& p : pending)
+                if (p.type == rec::orig_rcpt && deleted_address(p.data)) drop = true;
+            if (!drop) {
+                for (const auto& p : pending) mail::rec_append(env, p.type, p.data);
+                mail::rec_append(env, r.type, r.data);
+                if (r.type == rec::rcpt) ++out.recipients;
+            }
+            pending.clear();
+            continue;
+        }
+        case rec::sender: mail::rec_append(env, rec::sender, change_sender ? std::string_view(sender) : r.data); continue;
+        case rec::size: {
+            std::string digits = std::to_string(old_size - old_content + new_content);
+            if (digits.size() < r.data.size()) digits.insert(0, r.data.size() - digits.size(), '0');
+            mail::rec_append(env, rec::size, digits);
+            continue;
+        }
+        case rec::message:
+            add_recipients();
+            mail::rec_append(env, rec::message, r.data);
+            continue;
+        default:
+            for (const auto& p : pending) mail::rec_append(env, p.type, p.data);
+            pending.clear();
+            mail::rec_append(env, r.type, r.data);
+        }
+    }
+    out.bytes = env + content + std::string(tail);
+    return out;
+}
+
+util::Result<void> apply_milter_edits(server::ServerContext& ctx, const std::string& id, IncomingFile& file,
+                                      const std::vector<std::string>& edits, bool& hold) {
+    std::vector<MilterEdit> decoded;
+    for (const auto& e : edits) {
+        auto d = mail::decode_milter_edit(e);
+        if (!d) return std::unexpected(d.error());
+        decoded.push_back(std::move(*d));
+    }
+    auto bytes = file.read_all();
+    if (!bytes) return std::unexpected(bytes.error());
+    auto edited = edit_queue_file(*bytes, decoded, true, static_cast<size_t>(ctx.config.integer("line_length_limit")));
+    if (!edited) return util::fail(id + ": milter edits: " + edited.error().text);
+    if (edited->recipients == 0) return util::fail(id + ": milter edits: no recipients left");
+    auto second = IncomingFile::create(ctx.queue.dir(mail::Queue::incoming), id);
+    if (!second) return std::unexpected(second.error());
+    if (auto w = second->write(edited->bytes); !w) return w;
+    file = std::move(*second);  // the first goes, never committed
+    if (edited->quarantine) {
+        hold = true;
+        util::msg_info("{}: milter-hold: {}", id, edited->reason.empty() ? "milter" : edited->reason);
+    }
+    return {};
+}
+
+}  // namespace kurir::cleanup
+
+namespace kurir::cleanup {
+
+// An F record: decoded now (a malformed one fails the stream), applied once
+// the file is complete.
+std::expected<void, Refusal> MessageBuilder::take_milter_edit(std::string_view data) {
+    if (last_content_type_ == mail::rec::part || !mail::decode_milter_edit(data))
+        return std::unexpected(Refusal{'4', "4.3.0", "malformed record stream: bad milter edit", false});
+    milter_edit_bytes_ += data.size();
+    if (milter_edit_bytes_ > mail::kMaxRecord)
+        return std::unexpected(Refusal{'4', "4.3.0", "malformed record stream: milter edits too long", false});
+    summary_.milter_edits.emplace_back(data);
+    return {};
+}
+
+}  // namespace kurir::cleanup

@@ -1,0 +1,42 @@
+// smtpd_milters' edits (F records, mail/milter_edit.hpp) applied to a
+// finished queue file: the edited file is written as a second incoming
+// file that replaces the first before anything is committed, so a message
+// is either the client's or the milters' whole edit, never half of it.
+//
+// Header indexes count the client's header fields (the milter saw those):
+// cleanup's own Received: on top is not one of them. Added recipients and a
+// changed sender are taken as given (with NOTIFY and ORCPT from the ESMTP
+// parameters); a deleted recipient is every recipient whose address or
+// original address is the one named (case-insensitively).
+#pragma once
+
+#include "cleanup/cleanup_file.hpp"
+#include "mail/milter_edit.hpp"
+#include "server/server.hpp"
+#include "util/result.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kurir::cleanup {
+
+struct EditedFile {
+    std::string bytes;
+    bool quarantine = false;
+    std::string reason;  // the quarantine's
+    size_t recipients = 0;
+};
+
+// The pure part: file is a complete queue file (E record and all).
+// skip_first_field: the content's first header field is cleanup's
+// Received:.
+util::Result<EditedFile> edit_queue_file(std::string_view file, const std::vector<mail::MilterEdit>& edits,
+                                         bool skip_first_field, size_t max_piece);
+
+// Reads file back, edits it, writes the result as a new incoming file and
+// makes file that one. hold is set by a quarantine.
+util::Result<void> apply_milter_edits(server::ServerContext& ctx, const std::string& id, IncomingFile& file,
+                                      const std::vector<std::string>& edits, bool& hold);
+
+}  // namespace kurir::cleanup

@@ -1,0 +1,126 @@
+"""A pymilter (python3-milter) milter for t/e2e/test_milter.py, run as
+/usr/bin/python3 milter_script.py PORT BEHAVIOUR RECORD_FILE: it listens on
+127.0.0.1:PORT and behaves as BEHAVIOUR says; what it was given (stages,
+macros, headers, body) is appended to RECORD_FILE as JSON lines."""
+import json
+import os
+import sys
+import time
+
+import Milter
+
+PORT, BEHAVIOUR, RECORD = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+REJECT_AT = BEHAVIOUR[len("reject_"):] if BEHAVIOUR.startswith("reject_") else None
+
+
+def record(**what):
+    with open(RECORD, "a") as f:
+        f.write(json.dumps(what) + "\n")
+
+
+class TestMilter(Milter.Base):
+    def __init__(self):
+        self.id = Milter.uniqueID()
+
+    def verdict(self, stage):
+        if REJECT_AT == stage:
+            return Milter.REJECT
+        if BEHAVIOUR == "tempfail_" + stage:
+            return Milter.TEMPFAIL
+        if BEHAVIOUR == "reply_" + stage:
+            self.setreply("554", "5.7.0", "first line", "second line")
+            return Milter.REJECT
+        if BEHAVIOUR == "accept_" + stage:
+            return Milter.ACCEPT
+        if BEHAVIOUR == "die_" + stage:
+            os._exit(1)
+        if BEHAVIOUR == "hang_" + stage:
+            time.sleep(3600)
+        return Milter.CONTINUE
+
+    def connect(self, hostname, family, hostaddr):
+        record(stage="connect", hostname=hostname, addr=hostaddr[0],
+               macros={m: self.getsymval(m) for m in ("j", "{daemon_name}", "_", "v", "{daemon_addr}")})
+        return self.verdict("connect")
+
+    def hello(self, heloname):
+        record(stage="helo", helo=heloname)
+        return self.verdict("helo")
+
+    def envfrom(self, f, *params):
+        record(stage="mail", sender=f, params=list(params),
+               macros={m: self.getsymval(m) for m in ("{mail_addr}", "{auth_authen}")})
+        return self.verdict("mail")
+
+    def envrcpt(self, to, *params):
+        record(stage="rcpt", rcpt=to, macros={m: self.getsymval(m) for m in ("{rcpt_addr}",)})
+        if BEHAVIOUR == "reject_rcpt_bob" and "bob" in to:
+            return Milter.REJECT
+        return self.verdict("rcpt")
+
+    def data(self):
+        record(stage="data")
+        return self.verdict("data")
+
+    def header(self, name, value):
+        record(stage="header", name=name, value=value)
+        return self.verdict("header")
+
+    def eoh(self):
+        record(stage="eoh", macros={m: self.getsymval(m) for m in ("i",)})
+        return self.verdict("eoh")
+
+    def body(self, chunk):
+        record(stage="body", size=len(chunk), text=chunk.decode("latin-1"))
+        if BEHAVIOUR == "skip_body":
+            return Milter.SKIP
+        return self.verdict("body")
+
+    def eom(self):
+        record(stage="eom", macros={m: self.getsymval(m) for m in ("i", "{i}", "{mail_addr}", "j")})
+        if BEHAVIOUR == "discard_eom":
+            return Milter.DISCARD
+        if BEHAVIOUR == "quarantine":
+            self.quarantine("held by the test milter")
+        if BEHAVIOUR == "edits":
+            self.addheader("X-Milter-Added", "yes")
+            self.chgheader("Subject", 1, "changed subject")
+            self.chgheader("X-Remove-Me", 1, "")
+            self.addrcpt("<carol@mx.test>")
+            self.delrcpt("<bob@mx.test>")
+            self.chgfrom("<new-sender@client.test>")
+            self.replacebody(b"the milter's body\r\nsecond line\r\n")
+        if BEHAVIOUR == "add_header":
+            self.addheader("X-Milter-Added", "yes")
+        if BEHAVIOUR == "insert_header":
+            self.addheader("X-Inserted", "at index 1", 1)
+        if BEHAVIOUR == "progress":
+            for _ in range(3):
+                self.progress()
+            self.addheader("X-Milter-Added", "after progress")
+        if BEHAVIOUR == "die_eom_after_edit":
+            self.addheader("X-Half-Applied", "yes")
+            os._exit(1)
+        return self.verdict("eom")
+
+    def unknown(self, cmd):
+        record(stage="unknown", command=cmd.decode("latin-1") if isinstance(cmd, bytes) else cmd)
+        return self.verdict("unknown")
+
+    def abort(self):
+        record(stage="abort")
+        return Milter.CONTINUE
+
+    def close(self):
+        return Milter.CONTINUE
+
+
+def main():
+    Milter.factory = TestMilter
+    Milter.set_flags(Milter.ADDHDRS | Milter.CHGHDRS | Milter.ADDRCPT | Milter.DELRCPT | Milter.CHGFROM |
+                     Milter.CHGBODY | Milter.QUARANTINE)
+    Milter.runmilter("kurir-test", f"inet:{PORT}@127.0.0.1", 600)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,352 @@
+"""smtpd_milters with a real milter (pymilter, t/e2e/milter_script.py) on
+loopback: a refusal at each stage is that command's SMTP reply; every
+modification action lands in the delivered message or the queue; a milter
+that dies, hangs or answers garbage gets milter_default_action and the
+message is never half-applied; master.cf's -o smtpd_milters= per service."""
+import email
+import json
+import os
+import re
+import signal
+import smtplib
+import socket
+import subprocess
+import threading
+
+import pytest
+
+from instance import free_port, wait_for
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class MilterProcess:
+    def __init__(self, behaviour, tmp):
+        self.port = free_port()
+        self.record = os.path.join(tmp, f"milter-{self.port}.jsonl")
+        open(self.record, "w").close()
+        self.proc = subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "milter_script.py"), str(self.port),
+                                      behaviour, self.record], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wait_for(self.listening, 30, "the milter's port")
+
+    def listening(self):
+        assert self.proc.poll() is None, self.proc.stderr.read().decode()
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+
+    def spec(self):
+        return f"inet:127.0.0.1:{self.port}"
+
+    def events(self):
+        with open(self.record) as f:
+            return [json.loads(l) for l in f if l.strip()]
+
+    def stages(self):
+        return [e["stage"] for e in self.events()]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+
+@pytest.fixture
+def milters():
+    started = []
+
+    def start(behaviour, tmp):
+        m = MilterProcess(behaviour, tmp)
+        started.append(m)
+        return m
+
+    yield start
+    for m in started:
+        m.stop()
+
+
+def milter_instance(make_instance, milters, behaviour, **params):
+    inst = make_instance()
+    m = milters(behaviour, inst.tmp)
+    inst.set(smtpd_milters=m.spec(), **params)
+    inst.start()
+    return inst, m
+
+
+MSG = ("From: s@client.test\r\nTo: alice@mx.test\r\nSubject: hello\r\nX-Remove-Me: please\r\n\r\n"
+       "the body\r\n")
+
+
+def session(inst):
+    s = smtplib.SMTP("127.0.0.1", inst.port, timeout=60)
+    return s
+
+
+def delivered(inst, user, count=1):
+    files = inst.wait_delivered(user, count)
+    with open(files[-1], "rb") as f:
+        return email.message_from_bytes(f.read())
+
+
+def log_has(inst, pattern):
+    return wait_for(lambda: re.search(pattern, inst.log()), 30, pattern)
+
+
+def test_a_message_passes_every_stage_with_the_macros_postfix_sends(make_instance, milters):
+    inst, m = milter_instance(make_instance, milters, "pass")
+    with session(inst) as s:
+        s.ehlo("client.test")
+        s.sendmail("s@client.test", ["alice@mx.test"], MSG)
+    msg = delivered(inst, "alice")
+    assert msg["Subject"] == "hello"
+    events = m.events()
+    stages = [e["stage"] for e in events]
+    for stage in ("connect", "helo", "mail", "rcpt", "data", "header", "eoh", "body", "eom"):
+        assert stage in stages, stages
+    connect = events[stages.index("connect")]
+    assert connect["macros"]["j"] == "mx.test"
+    assert connect["macros"]["{daemon_name}"] == "mx.test"
+    assert connect["macros"]["_"].endswith("[127.0.0.1]")
+    assert connect["macros"]["v"].startswith("kurir")
+    assert events[stages.index("mail")]["sender"] == "<s@client.test>"
+    assert events[stages.index("mail")]["macros"]["{mail_addr}"] == "s@client.test"
+    assert events[stages.index("rcpt")]["macros"]["{rcpt_addr}"] == "alice@mx.test"
+    headers = [(e["name"], e["value"]) for e in events if e["stage"] == "header"]
+    assert ("Subject", "hello") in headers
+    body = "".join(e["text"] for e in events if e["stage"] == "body")
+    assert body == "the body\r\n"
+    assert re.fullmatch(r"[0-9A-Za-z]+", events[stages.index("eom")]["macros"]["i"])
+
+
+@pytest.mark.parametrize("stage,command", [("connect", "ehlo"), ("helo", "ehlo"), ("mail", "mail"),
+                                           ("rcpt", "rcpt"), ("data", "data"), ("header", "eom"),
+                                           ("eoh", "eom"), ("body", "eom"), ("eom", "eom")])
+def test_a_reject_at_each_stage_is_that_commands_reply(make_instance, milters, stage, command):
+    inst, m = milter_instance(make_instance, milters, "reject_" + stage)
+    with session(inst) as s:
+        code, _ = s.ehlo("client.test")
+        if command == "ehlo":  # after connect: the greeting, then every command refused
+            assert code == 550
+            if stage == "connect":
+                assert s.mail("s@client.test") == (550, b"5.7.1 Command rejected")
+                log_has(inst, r"NOQUEUE: milter-reject: CONNECT from localhost\[127\.0\.0\.1\]: 550 5\.7\.1 Command rejected")
+            return
+        assert code == 250
+        code, text = s.mail("s@client.test")
+        if command == "mail":
+            assert (code, text) == (550, b"5.7.1 Command rejected")
+            log_has(inst, r"NOQUEUE: milter-reject: MAIL from localhost\[127\.0\.0\.1\]: 550 5\.7\.1 Command rejected;"
+                          r" from=<s@client\.test> proto=ESMTP helo=<client\.test>")
+            return
+        assert code == 250
+        code, text = s.rcpt("alice@mx.test")
+        if command == "rcpt":
+            assert (code, text) == (550, b"5.7.1 Command rejected")
+            log_has(inst, r"milter-reject: RCPT from .* to=<alice@mx\.test>")
+            return
+        assert code == 250
+        if command == "data":
+            assert s.docmd("DATA") == (550, b"5.7.1 Command rejected")
+        else:
+            code, text = s.data(MSG)
+            assert (code, text) == (550, b"5.7.1 Command rejected")
+            log_has(inst, r"milter-reject: END-OF-MESSAGE from localhost\[127\.0\.0\.1\]: 550 5\.7\.1 Command rejected")
+        # the session goes on: the next message is accepted
+        assert s.rset()[0] == 250
+        assert s.noop()[0] == 250
+    assert not inst.maildir_files("alice")
+    assert not inst.queue_files()
+
+
+def test_tempfail_and_a_multiline_reply_code(make_instance, milters):
+    inst, m = milter_instance(make_instance, milters, "tempfail_rcpt")
+    with session(inst) as s:
+        s.ehlo("client.test")
+        s.mail("s@client.test")
+        assert s.rcpt("alice@mx.test") == (451, b"4.7.1 Service unavailable - try again later")
+    inst2, m2 = milter_instance(make_instance, milters, "reply_mail")
+    with session(inst2) as s:
+        s.ehlo("client.test")
+        code, text = s.mail("s@client.test")
+        assert code == 554
+        assert text == b"5.7.0 first line\n5.7.0 second line"
+
+
+def test_one_recipient_refused_the_others_get_the_message(make_instance, milters):
+    inst, m = milter_instance(make_instance, milters, "reject_rcpt_bob")
+    with session(inst) as s:
+        s.ehlo("client.test")
+        s.mail("s@client.test")
+        assert s.rcpt("alice@mx.test")[0] == 250
+        assert s.rcpt("bob@mx.test")[0] == 550
+        assert s.data(MSG)[0] == 250
+    delivered(inst, "alice")
+    assert not inst.maildir_files("bob")
+
+
+def test_discard_answers_250_and_delivers_nothing(make_instance, milters):
+    inst, m = milter_instance(make_instance, milters, "discard_eom")
+    with session(inst) as s:
+        s.ehlo("client.test")
+        code, text = s.sendmail("s@client.test", ["alice@mx.test"], MSG) or (250, b"")
+    log_has(inst, r"milter-discard: END-OF-MESSAGE from localhost\[127\.0\.0\.1\]: milter triggers DISCARD action")
+    assert not inst.queue_files()
+    assert not inst.maildir_files("alice")
+
+
+def test_accept_at_mail_stops_asking_for_that_message(make_instance, milters):
+    inst, m = milter_instance(make_instance, milters, "accept_mail")
+    with session(inst) as s:
+        s.ehlo("client.test")
+        s.sendmail("s@client.test", ["alice@mx.test"], MSG)
+    delivered(inst, "alice")
+    assert "rcpt" not in m.stages() and "eom" not in m.stages()
+
+
+def test_skip_in_the_body_still_ends_the_message(make_instance, milters):
+    inst, m = milter_instance(make_instance, milters, "skip_body")
+    body = "".join(f"line {i} " + "x" * 70 + "\r\n" for i in range(3000))  # several 64 KB chunks
+    with session(inst) as s:
+        s.ehlo("client.test")
+        s.sendmail("s@client.test", ["alice@mx.test"], "Subject: big\r\n\r\n" + body)
+    delivered(inst, "alice")
+    assert m.stages().count("body") == 1
+    assert "eom" in m.stages()
+
+
+def test_every_edit_is_applied(make_instance, milters):
+    inst, m = milter_instance(make_instance, milters, "edits")
+    with session(inst) as s:
+        s.ehlo("client.test")
+        s.sendmail("s@client.test", ["alice@mx.test", "bob@mx.test"], MSG)
+    msg = delivered(inst, "carol")
+    assert msg["X-Milter-Added"] == "yes"
+    assert msg["Subject"] == "changed subject"
+    assert msg["X-Remove-Me"] is None
+    assert msg["Return-Path"] == "<new-sender@client.test>"
+    assert msg.get_payload() == "the milter's body\nsecond line\n"
+    delivered(inst, "alice")
+    inst.wait_queue_empty()
+    assert not inst.maildir_files("bob")
+
+
+def test_insert_header_at_an_index(make_instance, milters):
+    inst, m = milter_instance(make_instance, milters, "insert_header")
+    with session(inst) as s:
+        s.ehlo("client.test")
+        s.sendmail("s@client.test", ["alice@mx.test"], MSG)
+    files = inst.wait_delivered("alice", 1)
+    with open(files[0]) as f:
+        names = [l.split(":")[0] for l in f.read().split("\n\n")[0].splitlines() if not l[:1].isspace()]
+    # after the client's first header field (From), cleanup's Received: not counted
+    assert names[names.index("From") + 1] == "X-Inserted", names
+
+
+def test_quarantine_puts_the_message_on_hold(make_instance, milters):
+    inst, m = milter_instance(make_instance, milters, "quarantine")
+    with session(inst) as s:
+        s.ehlo("client.test")
+        s.sendmail("s@client.test", ["alice@mx.test"], MSG)
+    wait_for(lambda: inst.queue_files("hold"), 30, "a message in hold")
+    log_has(inst, r"milter-hold: held by the test milter")
+    assert not inst.maildir_files("alice")
+
+
+def test_progress_keeps_the_milter_going(make_instance, milters):
+    inst, m = milter_instance(make_instance, milters, "progress")
+    with session(inst) as s:
+        s.ehlo("client.test")
+        s.sendmail("s@client.test", ["alice@mx.test"], MSG)
+    assert delivered(inst, "alice")["X-Milter-Added"] == "after progress"
+
+
+@pytest.mark.parametrize("behaviour", ["die_mail", "hang_mail", "die_eom_after_edit"])
+@pytest.mark.parametrize("action", ["tempfail", "accept", "reject"])
+def test_a_broken_milter_gets_milter_default_action(make_instance, milters, behaviour, action):
+    inst, m = milter_instance(make_instance, milters, behaviour, milter_default_action=action,
+                              milter_command_timeout="2s", milter_content_timeout="2s")
+    with session(inst) as s:
+        s.ehlo("client.test")
+        code, _ = s.mail("s@client.test")
+        if behaviour != "die_eom_after_edit":
+            expected = {"tempfail": 451, "reject": 550, "accept": 250}[action]
+            assert code == expected
+            if code != 250:
+                log_has(inst, rf"warning: milter inet:127\.0\.0\.1:{m.port}: ")
+                return
+        assert code == 250
+        assert s.rcpt("alice@mx.test")[0] == 250
+        code, _ = s.data(MSG)
+        expected = {"tempfail": 451, "reject": 550, "accept": 250}[action]
+        assert code == expected
+    if action == "accept":
+        msg = delivered(inst, "alice")
+        assert msg["Subject"] == "hello"
+        assert msg["X-Half-Applied"] is None  # never half-applied
+    else:
+        assert not inst.queue_files()
+
+
+def test_a_milter_that_answers_garbage_gets_the_default_action(make_instance):
+    inst = make_instance()
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(5)
+
+    def serve():
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            c.recv(1024)
+            c.sendall(b"\x00\x00\x00\x05Zjunk")  # an unknown reply instead of OPTNEG
+            c.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    inst.set(smtpd_milters=f"inet:127.0.0.1:{srv.getsockname()[1]}")
+    inst.start()
+    try:
+        with session(inst) as s:
+            s.ehlo("client.test")
+            assert s.mail("s@client.test") == (451, b"4.7.1 Service unavailable - try again later")
+        log_has(inst, r"warning: milter inet:127\.0\.0\.1:\d+: .*")
+    finally:
+        srv.close()
+
+
+def test_a_milter_that_is_not_there_gets_the_default_action(make_instance):
+    inst = make_instance()
+    inst.set(smtpd_milters=f"inet:127.0.0.1:{free_port()}", milter_default_action="accept")
+    inst.start()
+    with session(inst) as s:
+        s.ehlo("client.test")
+        s.sendmail("s@client.test", ["alice@mx.test"], MSG)
+    delivered(inst, "alice")
+    log_has(inst, r"warning: milter inet:127\.0\.0\.1:\d+: Connection refused")
+
+
+def test_master_cf_override_per_service(make_instance, milters):
+    inst = make_instance()
+    m = milters("reject_mail", inst.tmp)
+    other = free_port()
+    inst.set(smtpd_milters=m.spec())
+    inst.add_service(f"127.0.0.1:{other} inet n - n - - smtpd\n  -o smtpd_milters=")
+    inst.start()
+    with session(inst) as s:
+        s.ehlo("client.test")
+        assert s.mail("s@client.test")[0] == 550
+    with smtplib.SMTP("127.0.0.1", other, timeout=60) as s:
+        s.ehlo("client.test")
+        s.sendmail("s@client.test", ["alice@mx.test"], MSG)
+    delivered(inst, "alice")
+
+
+def test_unknown_commands_reach_the_milter(make_instance, milters):
+    inst, m = milter_instance(make_instance, milters, "reject_unknown")
+    with session(inst) as s:
+        s.ehlo("client.test")
+        assert s.docmd("FOOBAR x")[0] == 550
+    assert "unknown" in m.stages()
