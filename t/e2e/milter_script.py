@@ -1,6 +1,6 @@
 """A pymilter (python3-milter) milter for t/e2e/test_milter.py, run as
-/usr/bin/python3 milter_script.py PORT BEHAVIOUR RECORD_FILE: it listens on
-127.0.0.1:PORT and behaves as BEHAVIOUR says; what it was given (stages,
+/usr/bin/python3 milter_script.py PORT BEHAVIOUR RECORD_FILE [SOCKET]: it
+listens on 127.0.0.1:PORT (or the Unix socket SOCKET) and behaves as BEHAVIOUR says; what it was given (stages,
 macros, headers, body) is appended to RECORD_FILE as JSON lines."""
 import json
 import os
@@ -119,7 +119,11 @@ def main():
     Milter.factory = TestMilter
     Milter.set_flags(Milter.ADDHDRS | Milter.CHGHDRS | Milter.ADDRCPT | Milter.DELRCPT | Milter.CHGFROM |
                      Milter.CHGBODY | Milter.QUARANTINE)
-    Milter.runmilter("kurir-test", f"inet:{PORT}@127.0.0.1", 600)
+    if len(sys.argv) > 4:  # a Unix socket that smtpd, under another uid in root mode, may use
+        os.umask(0)
+        Milter.runmilter("kurir-test", f"unix:{sys.argv[4]}", 600)
+    else:
+        Milter.runmilter("kurir-test", f"inet:{PORT}@127.0.0.1", 600)
 
 
 if __name__ == "__main__":

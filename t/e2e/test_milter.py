@@ -350,3 +350,78 @@ def test_unknown_commands_reach_the_milter(make_instance, milters):
         s.ehlo("client.test")
         assert s.docmd("FOOBAR x")[0] == 550
     assert "unknown" in m.stages()
+
+
+def test_unix_socket_milter(make_instance, milters):
+    inst = make_instance()
+    path = os.path.join(inst.tmp, "milter.sock")
+    env_behaviour = "add_header"
+    proc = subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "milter_script.py"), "0", env_behaviour,
+                             os.path.join(inst.tmp, "unix.jsonl"), path], stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: os.path.exists(path), 30, "the milter's socket")
+        inst.set(smtpd_milters=f"unix:{path}")
+        inst.start()
+        with session(inst) as s:
+            s.ehlo("client.test")
+            s.sendmail("s@client.test", ["alice@mx.test"], MSG)
+        assert delivered(inst, "alice")["X-Milter-Added"] == "yes"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def dkim_txt(path):
+    """The p= record of opendkim-genkey's SELECTOR.txt, as DNS gives it."""
+    with open(path) as f:
+        return "".join(re.findall(r'"([^"]*)"', f.read())).encode()
+
+
+def test_opendkim_signs_through_smtpd_milters_and_dkimpy_verifies(make_instance):
+    import dkim
+    inst = make_instance()
+    keys = os.path.join(inst.tmp, "keys")
+    os.mkdir(keys)
+    subprocess.run(["opendkim-genkey", "-b", "2048", "-d", "client.test", "-s", "sel", "-D", keys], check=True)
+    port = free_port()
+    conf = os.path.join(inst.tmp, "opendkim.conf")
+    with open(conf, "w") as f:
+        f.write(f"""Syslog no
+Mode s
+Domain client.test
+Selector sel
+KeyFile {keys}/sel.private
+Socket inet:{port}@127.0.0.1
+Canonicalization relaxed/relaxed
+SignatureAlgorithm rsa-sha256
+RequireSafeKeys false
+PidFile {inst.tmp}/opendkim.pid
+""")
+    proc = subprocess.Popen(["/usr/sbin/opendkim", "-f", "-x", conf], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        def listening():
+            assert proc.poll() is None, proc.stderr.read().decode()
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return True
+            except OSError:
+                return False
+        wait_for(listening, 30, "opendkim's port")
+        inst.set(smtpd_milters=f"inet:127.0.0.1:{port}")
+        inst.start()
+        msg = ("From: Sender <s@client.test>\r\nTo: alice@mx.test\r\nSubject: signed by opendkim\r\n"
+               "Date: Sun, 06 Dec 2026 10:00:00 +0000\r\nMessage-ID: <1@client.test>\r\n\r\n"
+               "caf\u00e9 body line\r\n\r\nlast line\r\n").encode()
+        with session(inst) as s:
+            s.ehlo("client.test")
+            s.sendmail("s@client.test", ["alice@mx.test"], msg)
+        files = inst.wait_delivered("alice", 1)
+        with open(files[0], "rb") as f:
+            raw = f.read()
+        assert b"DKIM-Signature:" in raw
+        raw = raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        txt = dkim_txt(os.path.join(keys, "sel.txt"))
+        assert dkim.verify(raw, dnsfunc=lambda name, timeout=5: txt if name.startswith(b"sel._domainkey.client.test") else None)
+    finally:
+        proc.kill()
+        proc.wait()
