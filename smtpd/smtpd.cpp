@@ -60,7 +60,9 @@
 //   the instance: past smtpd_client_connection_count_limit the client gets
 //   421 4.7.0 (clients in smtpd_client_event_limit_exceptions are not
 //   counted); when anvil cannot answer, the client is served and that is
-//   logged.
+//   logged. A milter (smtpd_milters) is another program and as hostile as
+//   a client: its replies are decoded strictly, each waits at most its
+//   timeout, and its edits reach the message only through cleanup, whole.
 // CONFIGURATION PARAMETERS
 //   smtpd_banner, message_size_limit, mynetworks, mydestination,
 //   smtpd_recipient_limit, smtpd_timeout, smtpd_session_time_limit,
@@ -87,7 +89,12 @@
 //   smtpd_client_connection_count_limit, smtpd_client_event_limit_exceptions,
 //   smtpd_sasl_auth_enable, smtpd_tls_auth_only, smtpd_sasl_type,
 //   smtpd_sasl_path, smtpd_sasl_service, smtpd_sasl_password_maps,
-//   smtpd_sasl_security_options
+//   smtpd_sasl_security_options, smtpd_milters, milter_default_action,
+//   milter_protocol, milter_connect_timeout, milter_command_timeout,
+//   milter_content_timeout, milter_connect_macros, milter_helo_macros,
+//   milter_mail_macros, milter_rcpt_macros, milter_data_macros,
+//   milter_end_of_header_macros, milter_end_of_data_macros,
+//   milter_unknown_command_macros, milter_macro_daemon_name, milter_macro_v
 #include "smtpd/smtpd_session.hpp"
 #include "util/log.hpp"
 
