@@ -38,5 +38,9 @@ util::Result<EditedFile> edit_queue_file(std::string_view file, const std::vecto
 // makes file that one. hold is set by a quarantine.
 util::Result<void> apply_milter_edits(server::ServerContext& ctx, const std::string& id, IncomingFile& file,
                                       const std::vector<std::string>& edits, bool& hold);
+// The same with edits decoded (non_smtpd_milters: the milter saw every
+// header field, skip_first_field false).
+util::Result<void> apply_milter_edits(server::ServerContext& ctx, const std::string& id, IncomingFile& file,
+                                      const std::vector<mail::MilterEdit>& edits, bool skip_first_field, bool& hold);
 
 }  // namespace kurir::cleanup

@@ -3,6 +3,7 @@
 #include "cleanup/cleanup_file.hpp"
 #include "cleanup/cleanup_message.hpp"
 #include "cleanup/cleanup_milter_edits.hpp"
+#include "cleanup/cleanup_milters.hpp"
 #include "mail/address.hpp"
 #include "mail/clients.hpp"
 #include "mail/maps.hpp"
@@ -138,6 +139,13 @@ void serve(server::ServerContext& ctx, util::Fd client, mail::RewriteClient& rew
     auto patch = builder.size_patch();
     auto done = file->write_at(patch.offset, patch.bytes);
     if (done && !summary.milter_edits.empty()) done = apply_milter_edits(ctx, id, *file, summary.milter_edits, hold);
+    if (done) {  // non_smtpd_milters (cleanup_milters.hpp)
+        auto milters = apply_non_smtpd_milters(ctx, id, *file, hold);
+        if (!milters)
+            done = std::unexpected(milters.error());
+        else if (*milters)
+            return answer(client.get(), **milters);
+    }
     if (done) done = file->commit(hold ? ctx.queue.dir(mail::Queue::hold) : std::string());
     if (!done) {
         util::msg_warn("{}: {}", id, done.error().text);

@@ -15,7 +15,7 @@ namespace {
 // commonly sets. Sorted, for binary search; a unit test keeps it disjoint
 // from the table. A Postfix name missing here is reported as unknown,
 // which is a warning in main.cf as well.
-constexpr std::array<std::string_view, 195> kUnimplemented{
+constexpr std::array<std::string_view, 194> kUnimplemented{
     "address_verify_map", "address_verify_sender", "always_add_missing_headers", "authorized_flush_users",
     "authorized_mailq_users", "authorized_submit_users", "biff", "bounce_template_file", "broken_sasl_auth_clients",
     "command_directory", "command_expansion_filter", "compatibility_level", "content_filter", "data_directory",
@@ -33,7 +33,7 @@ constexpr std::array<std::string_view, 195> kUnimplemented{
     "maillog_file_prefixes", "mailq_path", "manpage_directory", "message_drop_headers", "message_reject_characters",
     "meta_directory", "milter_header_checks",
     "mime_nesting_limit", "mynetworks_style",
-    "newaliases_path", "non_smtpd_milters", "notify_classes", "owner_request_special",
+    "newaliases_path", "notify_classes", "owner_request_special",
     "parent_domain_matches_subdomains", "permit_mx_backup_networks", "postlog_service_name",
     "postscreen_access_list", "postscreen_cache_map", "postscreen_dnsbl_action", "postscreen_dnsbl_sites",
     "postscreen_dnsbl_threshold", "postscreen_greet_action", "prepend_delivered_header",

@@ -128,6 +128,7 @@ constexpr std::array kParams{
     ParamSpec{"myorigin", K::text, "$myhostname"},
     ParamSpec{"nested_header_checks", K::text, "$header_checks"},
     ParamSpec{"non_fqdn_reject_code", K::integer, "504"},
+    ParamSpec{"non_smtpd_milters", K::text, ""},
     ParamSpec{"qmgr_message_active_limit", K::integer, "20000", 1},
     ParamSpec{"queue_directory", K::text, "/var/spool/kurir"},
     ParamSpec{"queue_run_delay", K::time, "300s", 1},

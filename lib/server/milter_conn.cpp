@@ -19,13 +19,10 @@ namespace m = mail::milter;
 // replacement chunk) is 64 KB.
 constexpr size_t kMaxReplyPacket = 1 << 20;
 
-struct Address {
-    sockaddr_storage storage{};
-    socklen_t length = 0;
-};
+}  // namespace
 
-util::Result<Address> resolve(std::string_view spec) {
-    Address a;
+util::Result<MilterAddress> milter_address(std::string_view spec) {
+    MilterAddress a;
     if (spec.starts_with("unix:") || spec.starts_with("local:")) {
         std::string path(spec.substr(spec.find(':') + 1));
         auto* un = reinterpret_cast<sockaddr_un*>(&a.storage);
@@ -56,8 +53,6 @@ util::Result<Address> resolve(std::string_view spec) {
     return a;
 }
 
-}  // namespace
-
 MilterConn::MilterConn(event_base* base, std::string name, MilterTimeouts timeouts)
     : base_(base), name_(std::move(name)), timeouts_(timeouts) {}
 
@@ -70,7 +65,7 @@ MilterConn::~MilterConn() {
 util::Result<std::unique_ptr<MilterConn>> MilterConn::open(event_base* base, std::string_view spec,
                                                            MilterTimeouts timeouts, m::Options offer,
                                                            std::function<void(util::Result<void>)> ready) {
-    auto address = resolve(spec);
+    auto address = milter_address(spec);
     if (!address) return std::unexpected(address.error());
     std::unique_ptr<MilterConn> c(new MilterConn(base, std::string(spec), timeouts));
     c->offer_ = offer;

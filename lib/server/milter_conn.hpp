@@ -16,6 +16,8 @@
 #include "mail/milter_proto.hpp"
 #include "util/result.hpp"
 
+#include <sys/socket.h>
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -33,6 +35,14 @@ struct MilterTimeouts {
     long command = 30;   // milter_command_timeout
     long content = 300;  // milter_content_timeout
 };
+
+// The socket address of "inet:host:port" (host: an address or a name,
+// [ipv6] too), "unix:/path" or "local:/path".
+struct MilterAddress {
+    sockaddr_storage storage{};
+    socklen_t length = 0;
+};
+util::Result<MilterAddress> milter_address(std::string_view spec);
 
 class MilterConn {
 public:

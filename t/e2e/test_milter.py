@@ -425,3 +425,51 @@ PidFile {inst.tmp}/opendkim.pid
     finally:
         proc.kill()
         proc.wait()
+
+
+def non_smtpd_instance(make_instance, milters, behaviour):
+    inst = make_instance()
+    m = milters(behaviour, inst.tmp)
+    inst.set(non_smtpd_milters=m.spec())
+    inst.start()
+    return inst, m
+
+
+def test_non_smtpd_milters_see_and_edit_sendmail_mail(make_instance, milters):
+    inst, m = non_smtpd_instance(make_instance, milters, "edits")
+    res = inst.sendmail("alice@mx.test", "bob@mx.test",
+                        input=b"From: s@client.test\nSubject: hello\nX-Remove-Me: please\n\nthe body\n")
+    assert res.returncode == 0, res.stderr
+    msg = delivered(inst, "carol")
+    assert msg["X-Milter-Added"] == "yes"
+    assert msg["Subject"] == "changed subject"
+    assert msg["X-Remove-Me"] is None
+    assert msg["Return-Path"] == "<new-sender@client.test>"
+    assert msg.get_payload() == "the milter's body\nsecond line\n"
+    delivered(inst, "alice")
+    inst.wait_queue_empty()
+    assert not inst.maildir_files("bob")
+    stages = m.stages()
+    for stage in ("connect", "helo", "mail", "rcpt", "header", "eoh", "body", "eom"):
+        assert stage in stages, stages
+
+
+def test_non_smtpd_milters_reject_returns_the_mail_to_its_sender(make_instance, milters):
+    inst, m = non_smtpd_instance(make_instance, milters, "reject_eom")
+    res = inst.sendmail("alice@mx.test", input=b"Subject: refused\n\nbody\n")
+    assert res.returncode == 0, res.stderr
+    lines = log_has(inst, r"kurir/cleanup\[\d+\]: \w+: milter-reject: END-OF-MESSAGE from localhost\[127\.0\.0\.1\]: "
+                          r"550 5\.7\.1 Command rejected; from=<[^>]+> to=<alice@mx\.test>")
+    assert wait_for(lambda: re.search(r"kurir/pickup\[\d+\]: \w+: sender non-delivery notification", inst.log()), 30,
+                    "the notice")
+    inst.wait_queue_empty()
+    assert inst.maildir_files("alice") == []
+
+
+def test_non_smtpd_milters_do_not_see_smtpd_mail(make_instance, milters):
+    inst, m = non_smtpd_instance(make_instance, milters, "reject_eom")
+    with session(inst) as s:
+        s.ehlo("client.test")
+        s.sendmail("s@client.test", ["alice@mx.test"], MSG)
+    delivered(inst, "alice")
+    assert m.stages() == []

@@ -21,7 +21,7 @@ TEST_CASE("param_status: implemented, a Postfix parameter kurir lacks, unknown",
          {"command_directory", "forward_path", "in_flow_delay", "info_log_address_format", "mime_nesting_limit",
           "local_destination_concurrency_limit", "smtpd_sasl_local_domain",
           "smtpd_tls_CAfile", "smtpd_use_tls", "smtpd_tls_session_cache_database", "biff", "compatibility_level",
-          "readme_directory", "soft_bounce", "non_smtpd_milters",
+          "readme_directory", "soft_bounce", "milter_header_checks",
           "smtpd_sasl_tls_security_options"}) {
         INFO(name);
         CHECK(param_status(name) == ParamStatus::unimplemented);
