@@ -3,7 +3,6 @@
 #include "cleanup/cleanup_message.hpp"
 #include "mail/dsn_params.hpp"
 #include "mail/record.hpp"
-#include "util/log.hpp"
 #include "util/text.hpp"
 
 #include <fmt/format.h>
@@ -138,6 +137,7 @@ util::Result<EditedFile> edit_queue_file(std::string_view file, const std::vecto
             int notify = 0;
             std::string orcpt;
             dsn_from_params(e.second, notify, orcpt);
+            if (strip_brackets(e.first).empty()) break;  // no recipient to add
             added.emplace_back(strip_brackets(e.first), notify, orcpt);
             break;
         }
@@ -234,36 +234,6 @@ util::Result<EditedFile> edit_queue_file(std::string_view file, const std::vecto
     }
     out.bytes = env + content + std::string(tail);
     return out;
-}
-
-util::Result<void> apply_milter_edits(server::ServerContext& ctx, const std::string& id, IncomingFile& file,
-                                      const std::vector<std::string>& edits, bool& hold) {
-    std::vector<MilterEdit> decoded;
-    for (const auto& e : edits) {
-        auto d = mail::decode_milter_edit(e);
-        if (!d) return std::unexpected(d.error());
-        decoded.push_back(std::move(*d));
-    }
-    return apply_milter_edits(ctx, id, file, decoded, true, hold);
-}
-
-util::Result<void> apply_milter_edits(server::ServerContext& ctx, const std::string& id, IncomingFile& file,
-                                      const std::vector<MilterEdit>& decoded, bool skip_first_field, bool& hold) {
-    auto bytes = file.read_all();
-    if (!bytes) return std::unexpected(bytes.error());
-    auto edited = edit_queue_file(*bytes, decoded, skip_first_field,
-                                  static_cast<size_t>(ctx.config.integer("line_length_limit")));
-    if (!edited) return util::fail(id + ": milter edits: " + edited.error().text);
-    if (edited->recipients == 0) return util::fail(id + ": milter edits: no recipients left");
-    auto second = IncomingFile::create(ctx.queue.dir(mail::Queue::incoming), id);
-    if (!second) return std::unexpected(second.error());
-    if (auto w = second->write(edited->bytes); !w) return w;
-    file = std::move(*second);  // the first goes, never committed
-    if (edited->quarantine) {
-        hold = true;
-        util::msg_info("{}: milter-hold: {}", id, edited->reason.empty() ? "milter" : edited->reason);
-    }
-    return {};
 }
 
 }  // namespace kurir::cleanup

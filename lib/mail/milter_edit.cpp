@@ -48,7 +48,8 @@ util::Result<MilterEdit> decode_milter_edit(std::string_view data) {
         if (!split(data, index) || !split(data, a) || data.find('\0') != std::string_view::npos)
             return util::fail("milter edit: want index, name and value");
         auto [end, ec] = std::from_chars(index.data(), index.data() + index.size(), e.index);
-        if (ec != std::errc() || end != index.data() + index.size() || index.empty())
+        if (ec != std::errc() || end != index.data() + index.size() || index.empty() ||
+            (index.size() > 1 && index[0] == '0'))  // one spelling per index
             return util::fail("milter edit: bad header index");
         if (!milter::is_header_name(a) || !milter::is_folded_header_value(data))
             return util::fail("milter edit: bad header field");
@@ -60,14 +61,16 @@ util::Result<MilterEdit> decode_milter_edit(std::string_view data) {
     case 'e':
         if (!split(data, a) || data.find('\0') != std::string_view::npos)
             return util::fail("milter edit: want address and parameters");
-        if (!milter::is_envelope_address(a) && !(e.op == 'e' && a == "<>")) return util::fail("milter edit: bad address");
+        if (!milter::is_envelope_address(a) || (e.op == '+' && (a == "<>" || a.find_first_not_of("<> ") == a.npos)))
+            return util::fail("milter edit: bad address");
         for (char c : data)
             if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return util::fail("milter edit: bad parameters");
         e.first = a;
         e.second = data;
         return e;
     case '-':
-        if (!milter::is_envelope_address(data)) return util::fail("milter edit: bad address");
+        if (!milter::is_envelope_address(data) || data.find_first_not_of("<> ") == data.npos)
+            return util::fail("milter edit: bad address");
         e.first = data;
         return e;
     case 'b': e.first = data; return e;
