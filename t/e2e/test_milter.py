@@ -473,3 +473,34 @@ def test_non_smtpd_milters_do_not_see_smtpd_mail(make_instance, milters):
         s.sendmail("s@client.test", ["alice@mx.test"], MSG)
     delivered(inst, "alice")
     assert m.stages() == []
+
+
+def bdat(s, chunks):
+    """BDAT chunks on an open session; the last reply."""
+    for i, chunk in enumerate(chunks):
+        last = " LAST" if i == len(chunks) - 1 else ""
+        s.send(f"BDAT {len(chunk)}{last}\r\n".encode() + chunk)
+        reply = s.getreply()
+    return reply
+
+
+@pytest.mark.parametrize("behaviour,code", [("reject_data", 550), ("reject_eom", 550), ("add_header", 250)])
+def test_bdat_takes_the_milters_as_data_does(make_instance, milters, behaviour, code):
+    inst, m = milter_instance(make_instance, milters, behaviour)
+    with session(inst) as s:
+        s.ehlo("client.test")
+        assert s.mail("s@client.test")[0] == 250
+        assert s.rcpt("alice@mx.test")[0] == 250
+        first = MSG.encode()[:40]
+        s.send(f"BDAT {len(first)}\r\n".encode() + first)
+        got = s.getreply()
+        if behaviour == "reject_data":
+            assert got == (550, b"5.7.1 Command rejected")
+            assert s.noop()[0] == 250  # the chunk's bytes were read and dropped
+            return
+        assert got[0] == 250
+        assert bdat(s, [MSG.encode()[40:]])[0] == code
+    if code == 250:
+        assert delivered(inst, "alice")["X-Milter-Added"] == "yes"
+    else:
+        assert not inst.queue_files()
