@@ -504,3 +504,70 @@ def test_bdat_takes_the_milters_as_data_does(make_instance, milters, behaviour, 
         assert delivered(inst, "alice")["X-Milter-Added"] == "yes"
     else:
         assert not inst.queue_files()
+
+
+GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+
+
+@pytest.fixture
+def rspamd(tmp_path):
+    """rspamd's proxy worker as a milter on loopback, offline: Debian's
+    /etc/rspamd with local.d, databases, pid and log in tmp_path (no Redis,
+    no DNS: a resolver address where nothing answers)."""
+    if not os.path.exists("/usr/bin/rspamd"):
+        pytest.skip("rspamd is not installed")
+    port = free_port()
+    local = tmp_path / "local.d"
+    local.mkdir()
+    (local / "worker-proxy.inc").write_text(
+        f'bind_socket = "127.0.0.1:{port}";\nmilter = yes;\ntimeout = 120s;\ncount = 1;\n'
+        'upstream "local" { default = yes; self_scan = yes; }\n')
+    for worker in ("normal", "controller", "fuzzy"):
+        (local / f"worker-{worker}.inc").write_text("enabled = false;\n")
+    (local / "logging.inc").write_text('type = "console";\nlevel = "error";\n')
+    (local / "options.inc").write_text(f'dns {{ nameserver = ["127.0.0.1:{free_port()}"]; timeout = 1s; retransmits = 1; }}\n')
+    (local / "milter_headers.conf").write_text("extended_spam_headers = true;\nskip_local = false;\n"
+                                               "skip_authenticated = false;\nuse = [\"x-spam-status\"];\n")
+    for d in ("db", "run"):
+        (tmp_path / d).mkdir()
+    os.chmod(tmp_path, 0o755)
+    proc = subprocess.Popen(["/usr/bin/rspamd", "-f", "-i", "-c", "/etc/rspamd/rspamd.conf",
+                             f"--var=LOCAL_CONFDIR={tmp_path}", f"--var=DBDIR={tmp_path}/db",
+                             f"--var=RUNDIR={tmp_path}/run", f"--var=LOGDIR={tmp_path}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def listening():
+        assert proc.poll() is None, "rspamd exited"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+    try:
+        wait_for(listening, 120, "rspamd's milter port")
+        yield f"inet:127.0.0.1:{port}"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # its own process group: rspamd and the workers it forked
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def test_rspamd_adds_its_headers_and_rejects_gtube(make_instance, rspamd):
+    inst = make_instance()
+    inst.set(smtpd_milters=rspamd)
+    inst.start()
+    with session(inst) as s:
+        s.ehlo("client.test")
+        s.sendmail("s@client.test", ["alice@mx.test"], MSG)
+        assert s.mail("s@client.test")[0] == 250
+        assert s.rcpt("alice@mx.test")[0] == 250
+        code, text = s.data("From: s@client.test\r\nTo: alice@mx.test\r\nSubject: test\r\n\r\n" + GTUBE + "\r\n")
+        assert code == 554, (code, text)
+    msg = delivered(inst, "alice")
+    assert msg["X-Spam-Status"].startswith("No, score="), msg.keys()
+    assert msg["X-Spamd-Result"] is not None, msg.keys()
+    log_has(inst, r"milter-reject: END-OF-MESSAGE from localhost\[127\.0\.0\.1\]: 554 ")
+    assert len(inst.maildir_files("alice")) == 1
