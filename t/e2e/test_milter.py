@@ -571,3 +571,16 @@ def test_rspamd_adds_its_headers_and_rejects_gtube(make_instance, rspamd):
     assert msg["X-Spamd-Result"] is not None, msg.keys()
     log_has(inst, r"milter-reject: END-OF-MESSAGE from localhost\[127\.0\.0\.1\]: 554 ")
     assert len(inst.maildir_files("alice")) == 1
+
+
+def test_rset_after_mail_aborts_the_milters_transaction(make_instance, milters):
+    inst, m = milter_instance(make_instance, milters, "pass")
+    with session(inst) as s:
+        s.ehlo("client.test")
+        assert s.mail("s@client.test")[0] == 250
+        assert s.rset()[0] == 250
+        s.sendmail("s@client.test", ["alice@mx.test"], MSG)
+    delivered(inst, "alice")
+    stages = m.stages()
+    assert stages.index("abort") < stages.index("eom"), stages
+    assert stages.count("mail") == 2
