@@ -23,6 +23,10 @@ Scenarios (issue: benchmark against Postfix):
            is an lmdb table of 1,001 users built by each MTA's own tool, and
            both MTAs' virtual(8) deliver to /home/vkurirbench/Maildir as the
            bench user's uid (virtual_uid_maps = static:UID), no passwd lookup
+  milter-N smtp-N with smtpd_milters on both MTAs (issue 17): one pymilter
+           (t/e2e/milter_script.py, behaviour add_header) on loopback that
+           adds a header at the end of each message; the same milter process
+           for both
   sendmail local injection: sendmail invocations, 1 and 4 in parallel
   relay-N  SMTP in -> smtp client -> Postfix's smtp-sink on loopback (port
            2642, both MTAs' relayhost), N sessions in
@@ -52,7 +56,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PREFIX = os.environ.get("KURIR_PREFIX", os.path.join(REPO, "build", "inst"))
 BENCH_USER = "kurirbench"
-PF_PORT, KURIR_PORT, SINK_PORT = 2641, 2640, 2642
+PF_PORT, KURIR_PORT, SINK_PORT, MILTER_PORT = 2641, 2640, 2642, 2643
 RELAY_DOMAIN = "relay.bench"
 sys.path.insert(0, os.path.join(REPO, "t", "e2e"))
 # Built by meson (bench/tls_source.cpp), not installed.
@@ -269,6 +273,9 @@ class Postfix:
            POLICY_RESTRICTIONS.format(client=f"hash:{client}", sender=f"hash:{sender}"),
            f"header_checks = regexp:{checks}")
 
+    def use_milter(self, spec):
+        sh("postconf", "-e", f"smtpd_milters = {spec}")
+
     def use_virtual(self, on):
         table = write_virtual_mailboxes("/etc/postfix", self.user) if on else ""
         if on:
@@ -346,6 +353,9 @@ class Kurir:
            POLICY_RESTRICTIONS.format(client=f"hash:{client}", sender=f"hash:{sender}"),
            f"header_checks = regexp:{checks}")
 
+    def use_milter(self, spec):
+        sh(os.path.join(PREFIX, "sbin", "kurir-conf"), "-c", self.dir + "/i", "-e", f"smtpd_milters = {spec}")
+
     def use_virtual(self, on):
         table = write_virtual_mailboxes(self.dir + "/i", self.user) if on else ""
         if on:
@@ -420,8 +430,27 @@ def wait_delivered(mta, expected, timeout=600):
     return False
 
 
-def run_smtp(mta, user, sessions, messages, rcpts, tls=False, policy=False, virtual=False):
+def start_milter():
+    """The milter of milter-N: t/e2e/milter_script.py adding a header."""
+    port = MILTER_PORT
+    record = os.path.join(TRASH, "milter.jsonl")
+    os.makedirs(TRASH, exist_ok=True)
+    proc = subprocess.Popen(["/usr/bin/python3", os.path.join(REPO, "t", "e2e", "milter_script.py"), str(port),
+                             "add_header_quiet", record], stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, f"inet:127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    sys.exit("bench: the milter did not start")
+
+
+def run_smtp(mta, user, sessions, messages, rcpts, tls=False, policy=False, virtual=False, milter=None):
     """smtp-source's sessions, or with tls tls-source's: STARTTLS on each."""
+    mta.use_milter(milter or "")
     mta.use_tls(tls)
     mta.use_policy(policy)
     mta.use_virtual(virtual)
@@ -447,6 +476,7 @@ def run_smtp(mta, user, sessions, messages, rcpts, tls=False, policy=False, virt
     mta.use_tls(False)
     mta.use_policy(False)
     mta.use_virtual(False)
+    mta.use_milter("")
     # smtp-source sends the same message each time: count, not ids.
     correct = ok and got == expected and src.returncode == 0
     return {"accepted/s": messages / t_acc, "delivered/s": expected / t_del,
@@ -624,6 +654,7 @@ def main():
         ("smtp-10", lambda m: run_smtp(m, user, 10, args.messages, 1)),
         ("policy-10", lambda m: run_smtp(m, user, 10, args.messages, 1, policy=True)),
         ("virtual-10", lambda m: run_smtp(m, user, 10, args.messages, 1, virtual=True)),
+        ("milter-10", lambda m: run_smtp(m, user, 10, args.messages, 1, milter=milter[1])),
         ("smtp-50", lambda m: run_smtp(m, user, 50, args.messages, 1)),
         ("tls-10", lambda m: run_smtp(m, user, 10, args.messages // 2, 1, tls=True)),
         ("rcpt10-10", lambda m: run_smtp(m, user, 10, args.messages // 10, 10)),
@@ -637,6 +668,7 @@ def main():
     ]
     if args.only:
         scenarios = [s for s in scenarios if s[0] in args.only.split(",")]
+    milter = start_milter() if any(s[0] == "milter-10" for s in scenarios) else (None, None)
     results = {}
     failed = False
     for name, fn in scenarios:
@@ -673,6 +705,9 @@ def main():
     if not args.only:
         with open(os.path.join(REPO, "bench", "RESULTS.md"), "w") as f:
             f.write(table)
+    if milter[0]:
+        milter[0].kill()
+        milter[0].wait()
     shutil.rmtree(TRASH, ignore_errors=True)
     if failed:
         sys.exit("bench: a run lost or duplicated mail")
