@@ -67,6 +67,12 @@ util::Result<std::string> IncomingFile::read_all() const {
     }
 }
 
+void IncomingFile::discard() {
+    if (!committed_ && !tmp_.empty()) ::unlink(tmp_.c_str());
+    tmp_.clear();
+    fd_.reset();
+}
+
 util::Result<void> IncomingFile::copy_to_temp() {
     std::string tmp = dir_ + "/." + name_ + ".tmp";
     auto out = util::open_file(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);

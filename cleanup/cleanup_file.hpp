@@ -24,6 +24,9 @@ public:
     util::Result<void> write_at(size_t offset, std::string_view bytes);
     // What was written so far, read back.
     util::Result<std::string> read_all() const;
+    // Drops it now, uncommitted (its temp name goes, so another file of
+    // the same name can be made: cleanup_milter_edits' edited copy).
+    void discard();
     // fsync, name it dir/name (never replacing a file), sync the directory.
     // into: another queue directory of the same file system (hold/) instead
     // of the one it was made in.

@@ -26,10 +26,13 @@ util::Result<void> apply_milter_edits(server::ServerContext& ctx, const std::str
                                   static_cast<size_t>(ctx.config.integer("line_length_limit")));
     if (!edited) return util::fail(id + ": milter edits: " + edited.error().text);
     if (edited->recipients == 0) return util::fail(id + ": milter edits: no recipients left");
+    // The first goes, never committed, before its copy is made: where there
+    // is no O_TMPFILE both would want the same temp name.
+    file.discard();
     auto second = IncomingFile::create(ctx.queue.dir(mail::Queue::incoming), id);
     if (!second) return std::unexpected(second.error());
-    if (auto w = second->write(edited->bytes); !w) return w;
-    file = std::move(*second);  // the first goes, never committed
+    file = std::move(*second);
+    if (auto w = file.write(edited->bytes); !w) return w;
     if (edited->quarantine) {
         hold = true;
         util::msg_info("{}: milter-hold: {}", id, edited->reason.empty() ? "milter" : edited->reason);
