@@ -39,6 +39,15 @@
 //   Dovecot's auth server (smtpd_sasl_type = dovecot, smtpd_sasl_path) or
 //   kurir's argon2id table (smtpd_sasl_type = kurir, made by kurir-passwd);
 //   with smtpd_tls_auth_only (the default) only under TLS.
+//   With smtpd_dkim_verify = yes (kurir's own parameter, off by default as
+//   Postfix does not verify by itself: it costs a DNS lookup per
+//   signature), mail from clients neither in mynetworks nor authenticated
+//   gets its DKIM signatures checked (at most dkim_verify_max_signatures,
+//   keys asked of DNS without blocking the loop, dkim_verify_timeout in
+//   all) and an "Authentication-Results: $dkim_authserv_id;" header (RFC
+//   8601) with dkim=pass, fail, neutral, policy, temperror, permerror per
+//   signature or dkim=none; such headers from the client that claim
+//   dkim_authserv_id are removed. The message is never refused for it.
 // SECURITY
 //   Runs as mail_owner. Everything the client sends is hostile: command
 //   lines are limited to 512 octets, errors are counted and slowed, idle
@@ -74,7 +83,9 @@
 //   smtpd_reject_unlisted_recipient, access_map_reject_code,
 //   access_map_defer_code, non_fqdn_reject_code, invalid_hostname_reject_code,
 //   unknown_local_recipient_reject_code, unknown_address_reject_code,
-//   maps_rbl_reject_code, dns_resolver_address,
+//   maps_rbl_reject_code, dns_resolver_address, smtpd_dkim_verify,
+//   dkim_authserv_id, dkim_verify_max_signatures, dkim_verify_timeout,
+//   header_size_limit,
 //   smtpd_sender_login_maps, local_recipient_maps, recipient_delimiter,
 //   relay_domains, relay_recipient_maps, unknown_relay_recipient_reject_code,
 //   relay_domains_reject_code, virtual_alias_domains, virtual_alias_maps,

@@ -107,6 +107,7 @@ bool Session::start_message() {
         send_record(mail::rec::rcpt, r.address);
     }
     send_record(mail::rec::message, "");
+    start_dkim();
     return true;
 }
 
@@ -125,7 +126,7 @@ void Session::handle_data_bytes() {
             data_size_ += static_cast<long>(text.size()) + (kind == mail::DataReader::Kind::line ? 1 : 0);
             if (policy_.size_limit > 0 && data_size_ > policy_.size_limit) too_big_ = true;
             if (too_big_ || !cleanup_) return;
-            send_record(kind == mail::DataReader::Kind::line ? mail::rec::line : mail::rec::part, text);
+            forward_content(kind == mail::DataReader::Kind::line ? mail::rec::line : mail::rec::part, text);
         });
     }
     evbuffer_drain(in, consumed);
@@ -173,7 +174,7 @@ void Session::finish_bdat_content() {
 void Session::bdat_record(mail::BdatReader::Kind kind, std::string_view text) {
     bool line = kind == mail::BdatReader::Kind::line;
     bdat_content_ += text.size() + (line ? 2 : 0);
-    send_record(line ? mail::rec::line : mail::rec::part, text);
+    forward_content(line ? mail::rec::line : mail::rec::part, text);
 }
 
 void Session::cleanup_drained() {
@@ -204,9 +205,13 @@ void Session::finish_data() {
         if (state_ != State::closing) state_ = State::command;
         return;
     }
-    send_record(mail::rec::content_end, "");
     state_ = State::waiting_cleanup;
     bufferevent_disable(client_, EV_READ);  // what the client sends next waits for cleanup's answer
+    // The end-of-data steps, each "do it, then continue"; cleanup's answer
+    // or failure meanwhile ends the transaction and drops the steps.
+    verify_dkim([this] {
+        if (cleanup_) send_record(mail::rec::content_end, "");
+    });
 }
 
 void Session::cleanup_said(const util::Attrs& frame) {

@@ -83,6 +83,7 @@ util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg) {
     if (!exceptions) return std::unexpected(exceptions.error());
     p.limit_exceptions = std::move(*exceptions);
     if (auto sasl = load_sasl_policy(cfg, p); !sasl) return std::unexpected(sasl.error());
+    p.dkim = load_dkim_verify_policy(cfg);
     return p;
 }
 
@@ -625,6 +626,8 @@ void Session::reset_transaction() {
     bdat_total_ = 0;
     bdat_content_ = 0;
     bdat_failed_ = false;
+    dkim_.reset();
+    dkim_lookups_.reset();
 }
 
 }  // namespace kurir::smtpd

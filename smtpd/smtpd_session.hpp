@@ -17,6 +17,8 @@
 #include "server/server.hpp"
 #include "server/tls_server.hpp"
 #include "smtpd/smtpd_anvil.hpp"
+#include "smtpd/smtpd_dkim.hpp"
+#include "smtpd/smtpd_dkim_content.hpp"
 #include "smtpd/smtpd_sasl.hpp"
 #include "util/attr.hpp"
 #include "util/cidr.hpp"
@@ -97,6 +99,7 @@ struct SmtpdPolicy {
     bool sasl_enable = false;
     bool tls_auth_only = true;
     std::shared_ptr<SaslServer> sasl;  // set when sasl_enable
+    DkimVerifyPolicy dkim;             // smtpd_dkim_verify (smtpd_dkim.cpp)
 };
 
 util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg);
@@ -193,6 +196,15 @@ private:
     bool restricted(mail::SmtpStage stage, mail::SmtpFacts f, std::string_view to, std::function<void()> again);
     void ask_dns(const mail::DnsQuestion& question, std::function<void()> again);
     bool access_denied();
+    // DKIM verification (smtpd_dkim.cpp): decided at the start of a
+    // message; its content goes to cleanup through forward_content; at the
+    // end, verify_dkim looks up the keys, sends the Authentication-Results
+    // field, then runs `then`.
+    void start_dkim();
+    void forward_content(char type, std::string_view text);
+    void verify_dkim(std::function<void()> then);
+    void finish_dkim();
+    static void on_dkim_timeout(int, short, void*);
 
     // auth_response: waiting for the client's answer to a 334;
     // auth_waiting: waiting for the SASL backend.
@@ -250,6 +262,8 @@ private:
     uint64_t bdat_total_ = 0;
     uint64_t bdat_content_ = 0;  // the message as Postfix counts it: each line + 2
     bool bdat_failed_ = false;
+    std::unique_ptr<DkimContent> dkim_;            // the message is verified
+    std::shared_ptr<DkimLookups> dkim_lookups_;   // its keys are being looked up
     int errors_ = 0;
     long junk_ = 0;  // NOOP, RSET and VRFY commands seen
     std::map<std::string, int> counts_;  // commands seen, for the disconnect line

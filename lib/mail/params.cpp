@@ -41,6 +41,11 @@ constexpr std::array kParams{
     ParamSpec{"default_process_limit", K::integer, "100", 1},
     ParamSpec{"defer_transports", K::text, ""},
     ParamSpec{"delay_warning_time", K::time, "0h", 0, 'h'},
+    // kurir's own (smtpd_dkim_verify): the Authentication-Results id, the
+    // signatures checked per message, the wait for their keys.
+    ParamSpec{"dkim_authserv_id", K::text, "$myhostname"},
+    ParamSpec{"dkim_verify_max_signatures", K::integer, "5", 1},
+    ParamSpec{"dkim_verify_timeout", K::time, "10s", 1},
     ParamSpec{"dns_resolver_address", K::text, ""},
     ParamSpec{"double_bounce_sender", K::text, "double-bounce"},
     ParamSpec{"empty_address_relayhost_maps_lookup_key", K::text, "<>"},
@@ -175,6 +180,8 @@ constexpr std::array kParams{
     ParamSpec{"smtpd_data_restrictions", K::text, ""},
     ParamSpec{"smtpd_delay_reject", K::boolean, "yes"},
     ParamSpec{"smtpd_discard_ehlo_keywords", K::text, ""},
+    // kurir's own: DKIM verification of inbound mail (smtpd/smtpd_dkim).
+    ParamSpec{"smtpd_dkim_verify", K::boolean, "no"},
     ParamSpec{"smtpd_end_of_data_restrictions", K::text, ""},
     ParamSpec{"smtpd_error_sleep_time", K::time, "1s", 0},
     ParamSpec{"smtpd_forbid_bare_newline", K::text, "normalize"},
