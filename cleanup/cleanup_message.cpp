@@ -102,7 +102,8 @@ MessageBuilder::MessageBuilder(const mail::Config& cfg, std::string queue_id, lo
       line_limit_(static_cast<size_t>(cfg.integer("line_length_limit"))) {}
 
 size_t MessageBuilder::held_bytes() const {
-    size_t n = pending_.size() + part_.size() + out_.size() + content_.size() + envelope_bytes_;
+    size_t n = pending_.size() + part_.size() + out_.size() + content_.size() + envelope_bytes_ +
+               static_cast<size_t>(prepended_bytes_);
     for (const auto& h : headers_) n += h.size();
     return n;
 }
@@ -145,11 +146,14 @@ std::expected<void, Refusal> MessageBuilder::take(const mail::RecView& r, std::s
         if (auto f = mime_flush_header(); !f) return f;  // a part's header block cut short
         if (holding_) emit_envelope();
         rec_append(out_, rec::content_end, "");
+        for (const auto& field : prepended_) rec_append(out_, rec::prepend, field);
         rec_append(out_, rec::end, "");
         summary_.size = size_ + added_bytes_;
         phase_ = Phase::ended;
         return {};
     }
+    if (r.type == rec::prepend) return take_prepended(r.data);
+    if (!prepended_.empty()) return fail4("malformed record stream: content after a prepended header");
     last_content_type_ = r.type;
     if (r.type != rec::line && r.type != rec::part)
         return fail4(fmt::format("unexpected record '{}' in content", r.type));
@@ -165,6 +169,19 @@ std::expected<void, Refusal> MessageBuilder::take(const mail::RecView& r, std::s
     if (limit_ > 0 && size_ > limit_) return std::unexpected(refuse('5', "5.3.4", "Message size exceeds fixed limit"));
     if (phase_ == Phase::headers) return take_header(rv);
     return take_body(rv.type, rv.data, raw);
+}
+
+// A header field the client puts on top of the message once it has seen
+// all of it (smtpd's Authentication-Results, a milter's added headers).
+std::expected<void, Refusal> MessageBuilder::take_prepended(std::string_view field) {
+    if (last_content_type_ == mail::rec::part) return fail4("malformed record stream: prepended header inside a line");
+    if (!mail::is_prepend_field(field)) return fail4("malformed record stream: bad prepended header");
+    prepended_bytes_ += static_cast<long>(field.size()) + 1;
+    if (prepended_bytes_ > header_limit_) return fail4("malformed record stream: prepended headers too long");
+    size_ += static_cast<long>(field.size()) + 1;
+    if (limit_ > 0 && size_ > limit_) return std::unexpected(refuse('5', "5.3.4", "Message size exceeds fixed limit"));
+    prepended_.emplace_back(field);
+    return {};
 }
 
 std::expected<void, Refusal> MessageBuilder::take_envelope(const mail::RecView& r) {
@@ -370,15 +387,7 @@ std::expected<void, Refusal> MessageBuilder::finish_headers() {
     // Size counts the headers cleanup adds, as the mailbox will hold them.
     for (const auto& h : added) added_bytes_ += static_cast<long>(h.size()) + 1;
 
-    auto add_lines = [&](std::string_view text) {
-        size_t p = 0;
-        for (;;) {
-            size_t nl = text.find('\n', p);
-            out_line(content_, text.substr(p, nl == text.npos ? text.npos : nl - p));
-            if (nl == text.npos) break;
-            p = nl + 1;
-        }
-    };
+    auto add_lines = [&](std::string_view text) { mail::rec_append_field(content_, text, line_limit_); };
     // Received goes first (it is a trace header); the others follow the
     // client's headers, as Postfix places them. They wait in content_ for
     // the envelope, which body_checks may still change (REDIRECT, FILTER).

@@ -106,6 +106,7 @@ private:
     enum class Phase { envelope, headers, body, ended };
     std::expected<void, Refusal> take(const mail::RecView& r, std::string_view raw);
     std::expected<void, Refusal> take_envelope(const mail::RecView& r);
+    std::expected<void, Refusal> take_prepended(std::string_view field);
     std::expected<void, Refusal> take_header(const mail::RecView& r);
     std::expected<void, Refusal> finish_headers();
     std::expected<void, Refusal> flush();
@@ -186,6 +187,8 @@ private:
     bool nested_next_ = false;             // this header block is a message/rfc822 part's: its body is a message
     std::string mime_line_;                // a part header line arriving in pieces
     std::string mime_header_;              // a part header, lines joined by "\n"
+    std::vector<std::string> prepended_;  // P fields from the client, written after X
+    long prepended_bytes_ = 0;
     std::string out_;        // output not yet given to the sink
     size_t out_offset_ = 0;  // bytes given to the sink so far
     size_t size_offset_ = 0;
