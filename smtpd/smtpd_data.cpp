@@ -228,6 +228,7 @@ void Session::cleanup_said(const util::Attrs& frame) {
         else
             util::msg_info("{}: client={}, sasl_method={}, sasl_username={}", queue_id_, client_id(), sasl_method_,
                            sasl_username_);
+        log_dkim();  // when the message ended before the queue id came
         return;
     }
     std::string text;

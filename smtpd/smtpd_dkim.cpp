@@ -19,10 +19,6 @@ namespace kurir::smtpd {
 
 namespace {
 
-// The queue file record of a header field cleanup puts on top of the
-// message (mail/record.hpp, "P").
-constexpr char kPrependRecord = 'P';
-
 mail::DkimKeyLookup key_lookup(const mail::DnsAnswer& answer) {
     mail::DkimKeyLookup key;
     switch (answer.status) {
@@ -43,7 +39,8 @@ mail::AuthResult auth_result(const mail::DkimVerdict& v) {
     mail::AuthResult r{"dkim", std::string(mail::to_string(v.result)), v.reason, {}};
     if (v.domain.empty()) return r;  // a signature that could not be read
     r.properties.emplace_back("header.d", v.domain);
-    if (!v.identity.empty()) r.properties.emplace_back("header.i", v.identity);
+    if (!v.identity.empty() && v.identity != "@" + v.domain)  // i=, when it says more than d=
+        r.properties.emplace_back("header.i", v.identity);
     r.properties.emplace_back("header.s", v.selector);
     r.properties.emplace_back("header.a", v.algorithm);
     if (!v.b_prefix.empty()) r.properties.emplace_back("header.b", v.b_prefix);
@@ -130,7 +127,6 @@ void Session::on_dkim_timeout(int, short, void* arg) { static_cast<Session*>(arg
 void Session::finish_dkim() {
     std::shared_ptr<DkimLookups> lookups = std::exchange(dkim_lookups_, nullptr);
     if (!lookups || !dkim_) return;
-    std::string id = queue_id_.empty() ? "NOQUEUE" : queue_id_;
     const mail::DkimVerifier& verifier = dkim_->verifier();
     std::vector<mail::AuthResult> results;
     if (verifier.signatures() == 0) {
@@ -149,14 +145,23 @@ void Session::finish_dkim() {
     // The log line: the results as the header has them, on one line.
     std::string logged = field.substr(field.find("\n\t"));
     for (size_t pos; (pos = logged.find("\n\t")) != std::string::npos;) logged.replace(pos, 2, " ");
-    util::msg_info("{}:{}", id, logged);
+    dkim_log_.push_back(logged.substr(1));
     if (dkim_->removed() > 0)
-        util::msg_info("{}: removed {} Authentication-Results header(s) claiming authserv-id {}", id,
-                       dkim_->removed(), policy_.dkim.authserv_id);
+        dkim_log_.push_back(fmt::format("removed {} Authentication-Results header(s) claiming authserv-id {}",
+                                        dkim_->removed(), policy_.dkim.authserv_id));
+    log_dkim();
     dkim_.reset();
-    if (cleanup_) send_record(kPrependRecord, field);
+    if (cleanup_) send_record(mail::rec::prepend, field);
     auto then = std::move(lookups->then);
     then();
+}
+
+// The log lines wait for the queue id: cleanup's hello may come after the
+// end of a short message (then cleanup_said calls this again).
+void Session::log_dkim() {
+    if (queue_id_.empty()) return;
+    for (const auto& line : dkim_log_) util::msg_info("{}: {}", queue_id_, line);
+    dkim_log_.clear();
 }
 
 }  // namespace kurir::smtpd

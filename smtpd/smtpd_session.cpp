@@ -628,6 +628,7 @@ void Session::reset_transaction() {
     bdat_failed_ = false;
     dkim_.reset();
     dkim_lookups_.reset();
+    dkim_log_.clear();
 }
 
 }  // namespace kurir::smtpd

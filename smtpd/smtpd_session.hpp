@@ -204,6 +204,7 @@ private:
     void forward_content(char type, std::string_view text);
     void verify_dkim(std::function<void()> then);
     void finish_dkim();
+    void log_dkim();
     static void on_dkim_timeout(int, short, void*);
 
     // auth_response: waiting for the client's answer to a 334;
@@ -264,6 +265,7 @@ private:
     bool bdat_failed_ = false;
     std::unique_ptr<DkimContent> dkim_;            // the message is verified
     std::shared_ptr<DkimLookups> dkim_lookups_;   // its keys are being looked up
+    std::vector<std::string> dkim_log_;           // its log lines, until the queue id is known
     int errors_ = 0;
     long junk_ = 0;  // NOOP, RSET and VRFY commands seen
     std::map<std::string, int> counts_;  // commands seen, for the disconnect line

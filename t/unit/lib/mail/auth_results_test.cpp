@@ -1,5 +1,7 @@
 #include "mail/auth_results.hpp"
 
+#include "mail/record.hpp"
+
 #include <catch2/catch.hpp>
 
 using namespace kurir::mail;
@@ -31,6 +33,7 @@ TEST_CASE("Authentication-Results: values that are not tokens are quoted, nothin
     CHECK(auth_results_value("caf\xc3\xa9") == "\"caf??\"");  // "?" is a tspecial
     std::string field = format_auth_results("mx", {{"dkim", "fail", "why (really)\n\\ not", {{"header.s", "a\nb"}}}});
     CHECK(field == "Authentication-Results: mx;\n\tdkim=fail (why \\(really\\)?\\\\ not) header.s=\"a?b\"");
+    CHECK(is_prepend_field(field));  // what a P record may carry to cleanup
 }
 
 TEST_CASE("Authentication-Results: long lines are folded between properties", "[authres]") {
@@ -47,6 +50,7 @@ TEST_CASE("Authentication-Results: long lines are folded between properties", "[
         CHECK(end - start <= 78);
         start = end + 1;
     }
+    CHECK(is_prepend_field(field));
 }
 
 TEST_CASE("Authentication-Results: the authserv-id of a field the message carries", "[authres]") {
