@@ -185,19 +185,27 @@ def test_dns_failure_and_silence_are_temperror_and_the_message_is_accepted(make_
         assert unfolded(field).startswith("Authentication-Results: mx.test; dkim=temperror "), field
 
 
-def test_forged_authentication_results_are_removed_and_mynetworks_is_not_verified(make_instance):
+def test_forged_authentication_results_are_removed_and_trusted_clients_are_not_verified(make_instance):
     forged = (b"Authentication-Results: mx.test; dkim=pass header.d=bank.example\r\n"
               b"Authentication-Results: (a comment)\r\n MX.TEST;\r\n\tspf=pass smtp.mailfrom=bank.example\r\n"
               b"Authentication-Results: list.example; dkim=pass header.d=list.example\r\n")
     with DnsServer({}) as dns:
-        inst = start(make_instance, dns)
+        inst = make_instance(dns_resolver_address=dns.address, mynetworks="192.0.2.0/24", smtpd_dkim_verify="yes",
+                             smtpd_sasl_auth_enable="yes", smtpd_tls_auth_only="no")
+        inst.kurir_passwd("joe", "s3cret pass")
+        inst.start()
         send_data(inst, "forged@mx.test", forged + message("forged"))
         raw = delivered(inst, "forged")
         assert auth_results(raw) == ["Authentication-Results: mx.test;\n\tdkim=none",
                                      "Authentication-Results: list.example; dkim=pass header.d=list.example"], raw
         assert b"bank.example" not in raw
         assert re.search(r"\w+: removed 2 Authentication-Results header\(s\) claiming authserv-id mx\.test", inst.log())
-        # From mynetworks: what kurir signs, not verified, its headers kept.
+        # An authenticated client sends what kurir signs: not verified, its headers kept.
+        with inst.smtp() as s:
+            s.login("joe", "s3cret pass")
+            s.sendmail("joe@example.org", ["authenticated@mx.test"], forged + message("authenticated"))
+        assert len(auth_results(delivered(inst, "authenticated"))) == 3
+        # So does mynetworks.
         inst.stop()
         inst.set(mynetworks="127.0.0.0/8")
         inst.start()
@@ -205,4 +213,5 @@ def test_forged_authentication_results_are_removed_and_mynetworks_is_not_verifie
         raw = delivered(inst, "trusted")
         assert len(auth_results(raw)) == 3
         assert b"dkim=none" not in raw
+        assert inst.log().count(": dkim=none") == 1
         assert not dns.queries
