@@ -226,6 +226,11 @@ constexpr std::array kParams{
     // client passes it on; sendmail submissions with UTF-8 request it.
     ParamSpec{"smtputf8_autodetect_classes", K::text, "sendmail, verify"},
     ParamSpec{"smtputf8_enable", K::boolean, "yes"},
+    // SRS (mail/srs.hpp, kurir's own): the domain of the rewritten senders
+    // of mail forwarded to other domains (empty: SRS off), and the file of
+    // its secrets, one a line, the first signs, every one verifies.
+    ParamSpec{"srs_domain", K::text, ""},
+    ParamSpec{"srs_secrets", K::text, ""},
     // A UTF-8 address without MAIL FROM's SMTPUTF8 is refused (553 5.6.7).
     ParamSpec{"strict_smtputf8", K::boolean, "no"},
     ParamSpec{"syslog_facility", K::text, "mail"},
