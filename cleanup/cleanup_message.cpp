@@ -85,7 +85,8 @@ constexpr size_t kFlushAt = 64 << 10;
 }  // namespace
 
 MessageBuilder::MessageBuilder(const mail::Config& cfg, std::string queue_id, long now_sec, long now_usec,
-                               Canonicalize canon, Sink sink, CheckTables checks, RewriteTables rewrite)
+                               Canonicalize canon, Sink sink, CheckTables checks, RewriteTables rewrite,
+                               DkimKeysFor dkim)
     : cfg_(cfg),
       queue_id_(std::move(queue_id)),
       now_sec_(now_sec),
@@ -99,10 +100,12 @@ MessageBuilder::MessageBuilder(const mail::Config& cfg, std::string queue_id, lo
       checks_(std::move(checks)),
       rewrite_(std::move(rewrite)),
       body_check_limit_(cfg.integer("body_checks_size_limit")),
-      line_limit_(static_cast<size_t>(cfg.integer("line_length_limit"))) {}
+      line_limit_(static_cast<size_t>(cfg.integer("line_length_limit"))),
+      dkim_keys_(std::move(dkim)) {}
 
 size_t MessageBuilder::held_bytes() const {
-    size_t n = pending_.size() + part_.size() + out_.size() + content_.size() + envelope_bytes_;
+    size_t n = pending_.size() + part_.size() + out_.size() + content_.size() + envelope_bytes_ +
+               static_cast<size_t>(prepended_bytes_);
     for (const auto& h : headers_) n += h.size();
     return n;
 }
@@ -144,12 +147,18 @@ std::expected<void, Refusal> MessageBuilder::take(const mail::RecView& r, std::s
             if (auto f = finish_headers(); !f) return f;
         if (auto f = mime_flush_header(); !f) return f;  // a part's header block cut short
         if (holding_) emit_envelope();
+        auto signatures = dkim_signatures();
+        if (!signatures) return std::unexpected(signatures.error());
         rec_append(out_, rec::content_end, "");
+        for (const auto& field : *signatures) rec_append(out_, rec::prepend, field);
+        for (const auto& field : prepended_) rec_append(out_, rec::prepend, field);
         rec_append(out_, rec::end, "");
         summary_.size = size_ + added_bytes_;
         phase_ = Phase::ended;
         return {};
     }
+    if (r.type == rec::prepend) return take_prepended(r.data);
+    if (!prepended_.empty()) return fail4("malformed record stream: content after a prepended header");
     last_content_type_ = r.type;
     if (r.type != rec::line && r.type != rec::part)
         return fail4(fmt::format("unexpected record '{}' in content", r.type));
@@ -165,6 +174,19 @@ std::expected<void, Refusal> MessageBuilder::take(const mail::RecView& r, std::s
     if (limit_ > 0 && size_ > limit_) return std::unexpected(refuse('5', "5.3.4", "Message size exceeds fixed limit"));
     if (phase_ == Phase::headers) return take_header(rv);
     return take_body(rv.type, rv.data, raw);
+}
+
+// A header field the client puts on top of the message once it has seen
+// all of it (smtpd's Authentication-Results, a milter's added headers).
+std::expected<void, Refusal> MessageBuilder::take_prepended(std::string_view field) {
+    if (last_content_type_ == mail::rec::part) return fail4("malformed record stream: prepended header inside a line");
+    if (!mail::is_prepend_field(field)) return fail4("malformed record stream: bad prepended header");
+    prepended_bytes_ += static_cast<long>(field.size()) + 1;
+    if (prepended_bytes_ > header_limit_) return fail4("malformed record stream: prepended headers too long");
+    size_ += static_cast<long>(field.size()) + 1;
+    if (limit_ > 0 && size_ > limit_) return std::unexpected(refuse('5', "5.3.4", "Message size exceeds fixed limit"));
+    prepended_.emplace_back(field);
+    return {};
 }
 
 std::expected<void, Refusal> MessageBuilder::take_envelope(const mail::RecView& r) {
@@ -370,15 +392,7 @@ std::expected<void, Refusal> MessageBuilder::finish_headers() {
     // Size counts the headers cleanup adds, as the mailbox will hold them.
     for (const auto& h : added) added_bytes_ += static_cast<long>(h.size()) + 1;
 
-    auto add_lines = [&](std::string_view text) {
-        size_t p = 0;
-        for (;;) {
-            size_t nl = text.find('\n', p);
-            out_line(content_, text.substr(p, nl == text.npos ? text.npos : nl - p));
-            if (nl == text.npos) break;
-            p = nl + 1;
-        }
-    };
+    auto add_lines = [&](std::string_view text) { mail::rec_append_field(content_, text, line_limit_); };
     // Received goes first (it is a trace header); the others follow the
     // client's headers, as Postfix places them. They wait in content_ for
     // the envelope, which body_checks may still change (REDIRECT, FILTER).
@@ -386,6 +400,11 @@ std::expected<void, Refusal> MessageBuilder::finish_headers() {
     for (size_t i = 0; i < trace; ++i) add_lines(added[i]);
     for (const auto& h : headers_) add_lines(h);
     for (size_t i = trace; i < added.size(); ++i) add_lines(added[i]);
+    if (dkim_keys_) {
+        auto signs = dkim_signs_origin(cfg_, [this](std::string_view name) { return attr(name); });
+        if (!signs) return fail4(signs.error().text);
+        if (*signs) signer_ = std::make_unique<DkimContentSigner>(dkim_keys_, now_sec_);
+    }
     holding_ = true;
     if (!filtering_ || !checks_.body || body_check_limit_ <= 0) emit_envelope();
 
@@ -400,10 +419,34 @@ std::expected<void, Refusal> MessageBuilder::finish_headers() {
 
 std::expected<void, Refusal> MessageBuilder::flush() {
     if (out_.empty()) return {};
+    if (signer_)
+        if (auto o = signer_->observe(out_); !o) {
+            log_.push_back(fmt::format("warning: {}: {}", queue_id_, o.error().text));
+            return std::unexpected(refuse('4', "4.3.0", "DKIM signing error"));
+        }
     if (auto w = sink_(out_); !w) return std::unexpected(refuse('4', "4.3.0", w.error().text));
     out_offset_ += out_.size();
     out_.clear();
     return {};
+}
+
+std::expected<std::vector<std::string>, Refusal> MessageBuilder::dkim_signatures() {
+    if (!signer_) return std::vector<std::string>{};
+    if (auto f = flush(); !f) return std::unexpected(f.error());
+    auto signer = std::move(signer_);
+    auto fields = signer->finish(prepended_);
+    if (!fields) {
+        log_.push_back(fmt::format("warning: {}: {}", queue_id_, fields.error().text));
+        return std::unexpected(refuse('4', "4.3.0", "DKIM signing error"));
+    }
+    std::vector<std::string> out;
+    for (auto& f : *fields) {
+        added_bytes_ += static_cast<long>(f.field.size()) + 1;
+        log_.push_back(fmt::format("{}: DKIM-Signature field added (s={}, d={}, a={})", queue_id_, f.selector,
+                                   signer->domain(), f.algorithm));
+        out.push_back(std::move(f.field));
+    }
+    return out;
 }
 
 MessageBuilder::Patch MessageBuilder::size_patch() const {
@@ -413,12 +456,13 @@ MessageBuilder::Patch MessageBuilder::size_patch() const {
 }
 
 std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, const CleanupInput& in,
-                                                       const Canonicalize& canon, const RewriteTables& rewrite) {
+                                                       const Canonicalize& canon, const RewriteTables& rewrite,
+                                                       const DkimKeysFor& dkim) {
     std::string file;
     MessageBuilder b(cfg, in.queue_id, in.now_sec, in.now_usec, canon, [&](std::string_view bytes) -> util::Result<void> {
         file.append(bytes);
         return {};
-    }, {}, rewrite);
+    }, {}, rewrite, dkim);
     if (auto f = b.feed(in.stream); !f) return std::unexpected(f.error());
     if (!b.ended()) return std::unexpected(refuse('4', "4.3.0", "malformed record stream"));
     auto patch = b.size_patch();

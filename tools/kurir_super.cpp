@@ -122,6 +122,8 @@ bool requeue(const mail::QueueDir& queue, mail::Queue from, const std::string& i
     for (const auto& r : env->recipients)
         if (!r.done) mail::rec_append(file, mail::rec::rcpt, r.address);
     mail::rec_append(file, mail::rec::message, "");
+    // The fields cleanup put on top (P records) become header lines.
+    for (const auto& field : env->prepended) mail::rec_append_field(file, field);
     file.append(bytes->substr(env->content_offset, env->content_end - env->content_offset));
     mail::rec_append(file, mail::rec::content_end, "");
     mail::rec_append(file, mail::rec::end, "");

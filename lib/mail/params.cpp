@@ -41,6 +41,12 @@ constexpr std::array kParams{
     ParamSpec{"default_process_limit", K::integer, "100", 1},
     ParamSpec{"defer_transports", K::text, ""},
     ParamSpec{"delay_warning_time", K::time, "0h", 0, 'h'},
+    // DKIM signing in cleanup (cleanup/cleanup_dkim.hpp): keys as
+    // "selector:/path" or "/path" (with dkim_selector).
+    ParamSpec{"dkim_private_key", K::text, ""},
+    ParamSpec{"dkim_selector", K::text, "mail"},
+    ParamSpec{"dkim_sign_domains", K::text, ""},
+    ParamSpec{"dkim_signing_table", K::text, ""},
     ParamSpec{"dns_resolver_address", K::text, ""},
     ParamSpec{"double_bounce_sender", K::text, "double-bounce"},
     ParamSpec{"empty_address_relayhost_maps_lookup_key", K::text, "<>"},

@@ -134,6 +134,9 @@ util::Result<QueueEnvelope> parse_queue_file(std::string_view bytes, RecipientsR
                     auto eq = r.data.find('=');
                     if (eq == r.data.npos) return bad("attribute without '='");
                     env.attrs.emplace_back(r.data.substr(0, eq), r.data.substr(eq + 1));
+                } else if (r.type == rec::prepend && !ended) {
+                    if (!is_prepend_field(r.data)) return bad("malformed prepended header");
+                    env.prepended.emplace_back(r.data);
                 } else if (r.type == rec::end) {
                     ended = true;
                     if (pos == bytes.size()) seg = Seg::done;
@@ -152,6 +155,7 @@ util::Result<QueueEnvelope> parse_queue_file(std::string_view bytes, RecipientsR
 
 util::Result<void> for_each_content_line(std::string_view bytes, const QueueEnvelope& env,
                                          const std::function<void(std::string_view)>& line) {
+    for (const auto& field : env.prepended) for_each_field_line(field, line);
     size_t pos = env.content_offset;
     std::string joined;
     RecView r;

@@ -33,6 +33,7 @@ struct QueueEnvelope {
     std::vector<QueueRecipient> recipients;
     size_t content_offset = 0;  // first record after M
     size_t content_end = 0;     // offset of X
+    std::vector<std::string> prepended;  // P fields, in file order: they go before the content
 
     std::string attr(std::string_view name) const;
 };
@@ -42,7 +43,8 @@ enum class RecipientsRequired { yes, no };
 util::Result<QueueEnvelope> parse_queue_file(std::string_view bytes,
                                              RecipientsRequired need = RecipientsRequired::yes);
 
-// Calls line(text) for each message line of the content (L pieces joined).
+// Calls line(text) for each message line: the lines of the P fields first,
+// then the content's (L pieces joined).
 util::Result<void> for_each_content_line(std::string_view bytes, const QueueEnvelope& env,
                                          const std::function<void(std::string_view)>& line);
 

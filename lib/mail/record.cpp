@@ -45,3 +45,30 @@ void rec_append_line(std::string& out, std::string_view line, size_t max_piece) 
 }
 
 }  // namespace kurir::mail
+
+namespace kurir::mail {
+
+void rec_append_field(std::string& out, std::string_view field, size_t max_piece) {
+    for_each_field_line(field, [&](std::string_view line) { rec_append_line(out, line, max_piece); });
+}
+
+bool is_prepend_field(std::string_view text) {
+    size_t colon = text.find(':');
+    if (colon == 0 || colon == text.npos) return false;
+    for (char c : text.substr(0, colon))
+        if (c <= ' ' || c > '~') return false;
+    size_t pos = colon + 1;
+    while (pos <= text.size()) {
+        size_t nl = text.find('\n', pos);
+        std::string_view line = text.substr(pos, nl == text.npos ? text.npos : nl - pos);
+        if (line.find('\r') != line.npos || line.find('\0') != line.npos) return false;
+        if (nl == text.npos) return true;
+        pos = nl + 1;
+        if (pos == text.size() || (text[pos] != ' ' && text[pos] != '\t')) return false;
+        std::string_view next = text.substr(pos, text.find('\n', pos) - pos);
+        if (next.find_first_not_of(" \t") == next.npos) return false;  // a blank line would end the headers
+    }
+    return true;
+}
+
+}  // namespace kurir::mail

@@ -11,11 +11,19 @@
 //             Q DSN NOTIFY bits of the next recipient   U its DSN ORCPT "type;address"
 //             R recipient (not yet done)  D recipient done (an R flipped in place)
 //             W defer "recipient-offset reason" (later records win)
-//   after X   W, and A "name=value" state kept later (delay_warned=1)
+//   after X   W, and A "name=value" state kept later (delay_warned=1);
+//             P header fields that go on top of the message, written by
+//             cleanup when the whole message is known (DKIM-Signature,
+//             Authentication-Results, a milter's added headers): data is the
+//             whole field, its physical lines joined by "\n", no final newline.
+//             Readers give the P fields, in file order, before the content.
 //   M         start of message content (empty)
 //   content   N line without its newline   L part of a longer line, continued
 //   X         end of content (empty)
 //   E         end of file (empty): a file without it is incomplete
+//
+// A cleanup client's stream (smtpd, pickup, local) is the same records up
+// to X; P records may follow the content, before X.
 #pragma once
 
 #include <cstddef>
@@ -40,6 +48,7 @@ inline constexpr char message = 'M';
 inline constexpr char line = 'N';
 inline constexpr char part = 'L';
 inline constexpr char content_end = 'X';
+inline constexpr char prepend = 'P';
 inline constexpr char end = 'E';
 }  // namespace rec
 
@@ -58,7 +67,27 @@ struct RecView {
 // Decodes the record at pos and advances pos past it.
 RecStatus rec_next(std::string_view buf, size_t& pos, RecView& out);
 
+// Whether text is one header field that a P record may hold: a name of
+// printable ASCII without a colon, a colon, then continuation lines only
+// (each starting with a space or tab), no CR, NUL or empty line.
+bool is_prepend_field(std::string_view text);
+
 // Appends a message line as N (or L pieces then N) records.
 void rec_append_line(std::string& out, std::string_view line, size_t max_piece = 4096);
+
+// Calls fn(line) for each physical line of a header field whose lines are
+// joined by "\n".
+template <class Fn>
+void for_each_field_line(std::string_view field, Fn&& fn) {
+    for (;;) {
+        size_t nl = field.find('\n');
+        fn(field.substr(0, nl));
+        if (nl == std::string_view::npos) return;
+        field.remove_prefix(nl + 1);
+    }
+}
+
+// Appends each physical line of such a field as a message line.
+void rec_append_field(std::string& out, std::string_view field, size_t max_piece = 4096);
 
 }  // namespace kurir::mail

@@ -352,3 +352,48 @@ TEST_CASE("parse_queue_file: DSN records belong to the next recipient; state att
     CHECK_FALSE(parse_queue_file(build({{'V', "1"}, {'T', "5"}, {'S', ""}, {'R', "a@b"}, {'M', ""}, {'A', "x=1"},
                                         {'X', ""}, {'E', ""}})));
 }
+
+TEST_CASE("parse_queue_file: P fields after X are read before the content", "[queue_file]") {
+    Records recs = sample_records();
+    recs.insert(recs.end() - 1, {'P', "DKIM-Signature: v=1;\n\tb=abc"});
+    recs.insert(recs.end() - 1, {'P', "X-Second: 2"});
+    std::string bytes = build(recs);
+    auto env = parse_queue_file(bytes);
+    REQUIRE(env);
+    CHECK(env->prepended == std::vector<std::string>{"DKIM-Signature: v=1;\n\tb=abc", "X-Second: 2"});
+    auto lines = content_lines(bytes, *env);
+    REQUIRE(lines.size() > 4);
+    CHECK(lines[0] == "DKIM-Signature: v=1;");
+    CHECK(lines[1] == "\tb=abc");
+    CHECK(lines[2] == "X-Second: 2");
+    CHECK(lines[3] == "Subject: hi");
+}
+
+TEST_CASE("parse_queue_file: a malformed or misplaced P record is rejected", "[queue_file]") {
+    for (std::string bad : std::vector<std::string>{"", "no colon", "X: a\nb", "X: a\r"}) {
+        Records recs = sample_records();
+        recs.insert(recs.end() - 1, {'P', bad});
+        auto env = parse_queue_file(build(recs));
+        REQUIRE_FALSE(env);
+        CHECK(env.error().text.find("malformed prepended header") != std::string::npos);
+    }
+    Records in_content = sample_records();
+    in_content.insert(in_content.end() - 3, {'P', "X: 1"});
+    CHECK_FALSE(parse_queue_file(build(in_content)));
+    Records in_envelope = sample_records();
+    in_envelope.insert(in_envelope.begin() + 4, {'P', "X: 1"});
+    CHECK_FALSE(parse_queue_file(build(in_envelope)));
+}
+
+TEST_CASE("is_prepend_field and rec_append_field", "[queue_file]") {
+    CHECK(is_prepend_field("X:"));
+    CHECK(is_prepend_field("Authentication-Results: a;\n\tdkim=pass\n  x"));
+    CHECK_FALSE(is_prepend_field("X: a\n\t"));
+    CHECK_FALSE(is_prepend_field("X\x80: a"));
+    std::string out;
+    rec_append_field(out, "A: 1\n\t2", 4096);
+    std::string want;
+    rec_append(want, 'N', "A: 1");
+    rec_append(want, 'N', "\t2");
+    CHECK(out == want);
+}
