@@ -28,6 +28,10 @@
 //   recipients in relay_domains against relay_recipient_maps; an address
 //   virtual_alias_maps knows exists, one in virtual_alias_domains that it
 //   does not know is refused (User unknown in virtual alias table).
+//   An SRS address at srs_domain (SRS0=...@, SRS1=...@; smtpd_srs.hpp) is
+//   accepted when its hash (one of srs_secrets) and time stamp are good and
+//   goes to the address it stands for; any other is refused as an unknown
+//   user (550 5.1.1).
 //   Each message streams to cleanup as it arrives; the client gets 250 only once the queue file is durable.
 //   The end of data is CRLF "." CRLF and nothing else (no SMTP smuggling).
 //   CHUNKING (RFC 3030, as Postfix's smtpd: without BINARYMIME): BDAT n
@@ -98,7 +102,7 @@
 //   smtpd_client_connection_count_limit, smtpd_client_event_limit_exceptions,
 //   smtpd_sasl_auth_enable, smtpd_tls_auth_only, smtpd_sasl_type,
 //   smtpd_sasl_path, smtpd_sasl_service, smtpd_sasl_password_maps,
-//   smtpd_sasl_security_options
+//   smtpd_sasl_security_options, srs_domain, srs_secrets
 #include "smtpd/smtpd_session.hpp"
 #include "util/log.hpp"
 

@@ -104,6 +104,7 @@ bool Session::start_message() {
     for (const auto& r : recipients_) {
         if (r.notify != 0) send_record(mail::rec::dsn_notify, std::to_string(r.notify));
         if (!r.orcpt.empty()) send_record(mail::rec::dsn_orcpt, r.orcpt);
+        if (!r.original.empty()) send_record(mail::rec::orig_rcpt, r.original);
         send_record(mail::rec::rcpt, r.address);
     }
     send_record(mail::rec::message, "");

@@ -231,6 +231,7 @@ private:
         std::string address;
         int notify = 0;      // DSN NOTIFY bits
         std::string orcpt;   // DSN ORCPT, decoded
+        std::string original;  // the address the client gave, when address is what it stands for (SRS)
     };
     std::vector<Recipient> recipients_;
     std::string dsn_ret_;    // DSN RET: FULL, HDRS or empty
