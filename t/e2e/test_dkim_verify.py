@@ -215,3 +215,31 @@ def test_forged_authentication_results_are_removed_and_trusted_clients_are_not_v
         assert b"dkim=none" not in raw
         assert inst.log().count(": dkim=none") == 1
         assert not dns.queries
+
+
+def test_mail_kurir_signed_passes_kurir_verification_rsa_and_ed25519(make_instance):
+    """cleanup signs mail from mynetworks (test_dkim_sign.py); the same
+    message coming back from outside verifies in smtpd, both signatures."""
+    from test_dkim_sign import genkey
+    inst = make_instance(mynetworks="127.0.0.0/8", smtpd_dkim_verify="yes")
+    rsa, rsa_txt = genkey(inst, "rsa", "r1")
+    ed, ed_txt = genkey(inst, "ed25519", "e1")
+    zone = {"r1._domainkey.example.com": {"TXT": txt(rsa_txt.decode())},
+            "e1._domainkey.example.com": {"TXT": [ed_txt.decode()]}}
+    with DnsServer(zone) as dns:
+        inst.set(dkim_sign_domains="example.com", dkim_private_key=f"r1:{rsa}, e1:{ed}", dns_resolver_address=dns.address)
+        inst.start()
+        send_data(inst, "signed@mx.test", b"From: Joe <joe@example.com>\r\nTo: signed@mx.test\r\n"
+                                          b"Subject: there and back\r\n\r\nHello.\r\n")
+        raw = delivered(inst, "signed")
+        assert len(re.findall(rb"^DKIM-Signature:", raw, re.M)) == 2 and not auth_results(raw), raw
+        inst.stop()
+        inst.set(mynetworks="192.0.2.0/24")
+        inst.start()
+        again = re.sub(rb"^(Return-Path|Delivered-To):.*\n", b"", raw, flags=re.M).replace(b"\n", b"\r\n")
+        send_data(inst, "again@mx.test", again)
+        (field,) = auth_results(delivered(inst, "again"))
+        results = unfolded(field).split("; ")[1:]
+        assert sorted(r.split(" header.b=")[0] for r in results) == [
+            "dkim=pass header.d=example.com header.s=e1 header.a=ed25519-sha256",
+            "dkim=pass header.d=example.com header.s=r1 header.a=rsa-sha256"], field
