@@ -49,10 +49,12 @@ mail::AuthResult auth_result(const mail::DkimVerdict& v) {
 
 }  // namespace
 
-DkimVerifyPolicy load_dkim_verify_policy(const mail::Config& cfg) {
+util::Result<DkimVerifyPolicy> load_dkim_verify_policy(const mail::Config& cfg) {
     DkimVerifyPolicy p;
     p.enable = cfg.boolean("smtpd_dkim_verify");
     p.authserv_id = cfg.str("dkim_authserv_id");
+    if (p.enable && p.authserv_id.empty())  // the header would claim no one
+        return util::fail("dkim_authserv_id: empty, and smtpd_dkim_verify = yes needs it");
     p.max_signatures = static_cast<size_t>(cfg.integer("dkim_verify_max_signatures"));
     p.timeout = cfg.seconds("dkim_verify_timeout");
     p.header_limit = static_cast<size_t>(cfg.integer("header_size_limit"));

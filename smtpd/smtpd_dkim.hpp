@@ -12,6 +12,7 @@
 
 #include "mail/config.hpp"
 #include "mail/dkim_verify.hpp"
+#include "util/result.hpp"
 
 #include <functional>
 #include <optional>
@@ -30,7 +31,7 @@ struct DkimVerifyPolicy {
     size_t header_limit = 0;  // header_size_limit
 };
 
-DkimVerifyPolicy load_dkim_verify_policy(const mail::Config& cfg);
+util::Result<DkimVerifyPolicy> load_dkim_verify_policy(const mail::Config& cfg);
 
 // The key lookups of one message at its end: one per signature (nullopt
 // while asked), the answers still to come, the step that follows, and the

@@ -85,7 +85,9 @@ util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg) {
     if (!exceptions) return std::unexpected(exceptions.error());
     p.limit_exceptions = std::move(*exceptions);
     if (auto sasl = load_sasl_policy(cfg, p); !sasl) return std::unexpected(sasl.error());
-    p.dkim = load_dkim_verify_policy(cfg);
+    auto dkim = load_dkim_verify_policy(cfg);
+    if (!dkim) return std::unexpected(dkim.error());
+    p.dkim = std::move(*dkim);
     return p;
 }
 

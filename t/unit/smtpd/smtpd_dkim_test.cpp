@@ -308,3 +308,18 @@ TEST_CASE("smtpd: a key lookup that gets no answer is temperror after dkim_verif
         "header.d=example.org\n\theader.s=sel header.a=ed25519-sha256 header.b="));
     f.policy.dns->reset();  // the channel's events go before the fixture frees their loop
 }
+
+TEST_CASE("smtpd: smtpd_dkim_verify needs a dkim_authserv_id", "[smtpd_dkim]") {
+    auto cfg = mail::Config::from_text("myhostname = mx.test\nsmtpd_dkim_verify = yes\ndkim_authserv_id =\n", "/");
+    REQUIRE(cfg);
+    auto p = smtpd::load_dkim_verify_policy(*cfg);
+    REQUIRE_FALSE(p);
+    CHECK(p.error().text == "dkim_authserv_id: empty, and smtpd_dkim_verify = yes needs it");
+    auto dflt = mail::Config::from_text("myhostname = mx.test\nsmtpd_dkim_verify = yes\n", "/");
+    REQUIRE(dflt);
+    auto q = smtpd::load_dkim_verify_policy(*dflt);
+    REQUIRE(q);
+    CHECK(q->authserv_id == "mx.test");  // $myhostname
+    CHECK(q->max_signatures == 5);
+    CHECK(q->timeout == 10);
+}
