@@ -43,9 +43,9 @@
 //   Dovecot's auth server (smtpd_sasl_type = dovecot, smtpd_sasl_path) or
 //   kurir's argon2id table (smtpd_sasl_type = kurir, made by kurir-passwd);
 //   with smtpd_tls_auth_only (the default) only under TLS.
-//   With smtpd_dkim_verify = yes (kurir's own parameter, off by default as
-//   Postfix does not verify by itself: it costs a DNS lookup per
-//   signature), mail from clients neither in mynetworks nor authenticated
+//   With smtpd_dkim_verify = yes (kurir's own parameter, on by default;
+//   Postfix needs a milter for this; each signature costs a DNS lookup),
+//   mail from clients neither in mynetworks nor authenticated
 //   gets its DKIM signatures checked (at most dkim_verify_max_signatures,
 //   keys asked of DNS without blocking the loop, dkim_verify_timeout in
 //   all) and an "Authentication-Results: $dkim_authserv_id;" header (RFC

@@ -188,7 +188,7 @@ constexpr std::array kParams{
     ParamSpec{"smtpd_delay_reject", K::boolean, "yes"},
     ParamSpec{"smtpd_discard_ehlo_keywords", K::text, ""},
     // kurir's own: DKIM verification of inbound mail (smtpd/smtpd_dkim).
-    ParamSpec{"smtpd_dkim_verify", K::boolean, "no"},
+    ParamSpec{"smtpd_dkim_verify", K::boolean, "yes"},
     ParamSpec{"smtpd_end_of_data_restrictions", K::text, ""},
     ParamSpec{"smtpd_error_sleep_time", K::time, "1s", 0},
     ParamSpec{"smtpd_forbid_bare_newline", K::text, "normalize"},

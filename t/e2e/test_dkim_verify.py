@@ -1,5 +1,5 @@
 """DKIM verification of inbound mail in smtpd (issue 17): with
-smtpd_dkim_verify = yes, mail from a client outside mynetworks gets one
+smtpd_dkim_verify = yes (the default), mail from a client outside mynetworks gets one
 "Authentication-Results: mx.test;" header (RFC 8601) on top, with dkim=pass
 for messages signed by independent signers (dkimpy, OpenDKIM's
 opendkim-testmsg), fail for a changed body, none when unsigned, permerror
@@ -243,3 +243,13 @@ def test_mail_kurir_signed_passes_kurir_verification_rsa_and_ed25519(make_instan
         assert sorted(r.split(" header.b=")[0] for r in results) == [
             "dkim=pass header.d=example.com header.s=e1 header.a=ed25519-sha256",
             "dkim=pass header.d=example.com header.s=r1 header.a=rsa-sha256"], field
+
+
+def test_verification_is_on_by_default_and_off_with_no(make_instance):
+    on = make_instance(mynetworks="192.0.2.0/24").start()
+    send_data(on, "alice@mx.test", message("default"))
+    (field,) = auth_results(delivered(on, "alice"))
+    assert unfolded(field) == "Authentication-Results: mx.test; dkim=none"
+    off = make_instance(mynetworks="192.0.2.0/24", smtpd_dkim_verify="no").start()
+    send_data(off, "alice@mx.test", message("off"))
+    assert auth_results(delivered(off, "alice")) == []
