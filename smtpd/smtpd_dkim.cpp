@@ -144,10 +144,13 @@ void Session::finish_dkim() {
         }
     }
     std::string field = mail::format_auth_results(policy_.dkim.authserv_id, results);
-    // The log line: the results as the header has them, on one line.
-    std::string logged = field.substr(field.find("\n\t"));
-    for (size_t pos; (pos = logged.find("\n\t")) != std::string::npos;) logged.replace(pos, 2, " ");
-    dkim_log_.push_back(logged.substr(1));
+    // The log line: the results as the header has them, on one line; none
+    // for an unsigned message (most mail: the log keeps Postfix's lines).
+    if (verifier.signatures() > 0) {
+        std::string logged = field.substr(field.find("\n\t"));
+        for (size_t pos; (pos = logged.find("\n\t")) != std::string::npos;) logged.replace(pos, 2, " ");
+        dkim_log_.push_back(logged.substr(1));
+    }
     if (dkim_->removed() > 0)
         dkim_log_.push_back(fmt::format("removed {} Authentication-Results header(s) claiming authserv-id {}",
                                         dkim_->removed(), policy_.dkim.authserv_id));

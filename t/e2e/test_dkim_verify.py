@@ -129,7 +129,8 @@ def test_dkimpy_signatures_pass_fail_and_none_by_data_and_bdat(make_instance, rs
         assert re.search(r"kurir/smtpd\[\d+\]: \w+: dkim=pass header\.d=example\.org "
                          r"header\.s=sel header\.a=rsa-sha256 header\.b=", log), log
         assert "NOQUEUE" not in log
-        assert re.search(r"kurir/smtpd\[\d+\]: \w+: dkim=none$", log, re.M), log
+        # Unsigned mail is not logged: the log keeps Postfix's lines for it.
+        assert not re.search(r"kurir/smtpd\[\d+\]: \w+: dkim=none$", log, re.M), log
 
 
 def opendkim_signed(msg, key, tmp_path):
@@ -213,7 +214,7 @@ def test_forged_authentication_results_are_removed_and_trusted_clients_are_not_v
         raw = delivered(inst, "trusted")
         assert len(auth_results(raw)) == 3
         assert b"dkim=none" not in raw
-        assert inst.log().count(": dkim=none") == 1
+        assert inst.log().count(": dkim=none") == 0
         assert not dns.queries
 
 
