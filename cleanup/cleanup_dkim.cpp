@@ -4,6 +4,7 @@
 #include "mail/domain_list.hpp"
 #include "mail/header.hpp"
 #include "mail/maps.hpp"
+#include "mail/queue_file.hpp"
 #include "util/cidr.hpp"
 #include "util/text.hpp"
 
@@ -217,6 +218,42 @@ util::Result<std::vector<DkimContentSigner::Signature>> DkimContentSigner::finis
         fields.push_back({"DKIM-Signature:" + *value, k.selector, k.key->algorithm()});
     }
     return fields;
+}
+
+util::Result<std::string> dkim_sign_queue_file(std::string file, const DkimKeysFor& keys, std::time_t now,
+                                               std::vector<std::string>& log) {
+    auto env = mail::parse_queue_file(file);
+    if (!env) return std::unexpected(env.error());
+    DkimContentSigner signer(keys, now);
+    if (auto o = signer.observe(std::string_view(file).substr(0, env->content_end)); !o) return std::unexpected(o.error());
+    auto signatures = signer.finish(env->prepended);
+    if (!signatures) return std::unexpected(signatures.error());
+    if (signatures->empty()) return file;
+    // Where the size record's digits are, and the first end record after X.
+    size_t pos = 0, size_at = std::string::npos, end_at = std::string::npos;
+    mail::RecView r;
+    while (end_at == std::string::npos && mail::rec_next(file, pos, r) == mail::RecStatus::ok) {
+        if (r.type == mail::rec::size && size_at == std::string::npos)
+            size_at = static_cast<size_t>(r.data.data() - file.data());
+        if (r.type == mail::rec::end && r.offset > env->content_end) end_at = r.offset;
+    }
+    if (size_at == std::string::npos || end_at == std::string::npos)
+        return util::fail("dkim: queue file without size or end record");
+    std::string records;
+    long added = 0;
+    for (const auto& s : *signatures) {
+        mail::rec_append(records, mail::rec::prepend, s.field);
+        added += static_cast<long>(s.field.size()) + 1;
+        log.push_back(fmt::format("DKIM-Signature field added (s={}, d={}, a={})", s.selector, signer.domain(),
+                                  s.algorithm));
+    }
+    file.insert(end_at, records);
+    size_t width = std::string_view(file).substr(size_at).find_first_not_of("0123456789");
+    std::string digits = std::to_string(env->content_size + added);
+    if (digits.size() > width) return util::fail("dkim: size record too narrow");
+    digits.insert(0, width - digits.size(), '0');
+    file.replace(size_at, width, digits);
+    return file;
 }
 
 }  // namespace kurir::cleanup

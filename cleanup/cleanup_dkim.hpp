@@ -91,4 +91,12 @@ private:
     std::optional<util::Error> pending_error_;  // from end_of_headers, met inside a line callback
 };
 
+// A finished queue file (cleanup's, after milters changed it) with the
+// DKIM-Signature P records for its final content added after the P fields
+// it has, before its end record, and its size record counting them; log
+// gets one line per signature. The file comes back unchanged when its
+// From: domain has no keys.
+util::Result<std::string> dkim_sign_queue_file(std::string file, const DkimKeysFor& keys, std::time_t now,
+                                               std::vector<std::string>& log);
+
 }  // namespace kurir::cleanup

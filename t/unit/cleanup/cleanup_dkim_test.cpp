@@ -251,3 +251,40 @@ TEST_CASE("dkim_keys_lookup: dkim_sign_domains with dkim_private_key, and dkim_s
     Config no_key = config("dkim_sign_domains = example.org\n");
     CHECK_FALSE(cleanup::dkim_keys_lookup(no_key)("example.org"));
 }
+
+TEST_CASE("dkim_sign_queue_file signs a finished file (after milters changed it), its size counting the signatures",
+          "[cleanup][dkim]") {
+    Keys keys;
+    Config cfg = config();
+    std::string bytes = stream(kLocal, {"From: a@example.org", "Subject: s", "", "changed body"}, {"X-Milter: added"});
+    auto unsigned_file = build_queue_file(cfg, CleanupInput{"2Tf9kN0005BCDFG", kNow, 0, bytes}, identity);
+    REQUIRE(unsigned_file);
+    std::vector<std::string> log;
+    auto file = cleanup::dkim_sign_queue_file(unsigned_file->file, keys.lookup(), kNow, log);
+    REQUIRE(file);
+    auto env = parse_queue_file(*file);
+    REQUIRE(env);
+    REQUIRE(env->prepended.size() == 3);
+    CHECK(env->prepended[0] == "X-Milter: added");
+    CHECK(env->prepended[1].starts_with("DKIM-Signature: v=1; a=rsa-sha256;"));
+    Lines content;
+    REQUIRE(for_each_content_line(*file, *env, [&](std::string_view l) { content.emplace_back(l); }));
+    CHECK(verify(content, keys) == kTwoPasses);
+    long total = 0;
+    for (const auto& l : content) total += static_cast<long>(l.size()) + 1;
+    CHECK(env->content_size == total);
+    CHECK(log == Lines{"DKIM-Signature field added (s=rsa1, d=example.org, a=rsa-sha256)",
+                       "DKIM-Signature field added (s=ed1, d=example.org, a=ed25519-sha256)"});
+    // A domain without keys: the same bytes.
+    std::string other = stream(kLocal, {"From: a@example.net", "", "b"});
+    auto plain = build_queue_file(cfg, CleanupInput{"2Tf9kN0005BCDFG", kNow, 0, other}, identity);
+    REQUIRE(plain);
+    auto same = cleanup::dkim_sign_queue_file(plain->file, keys.lookup(), kNow, log);
+    REQUIRE(same);
+    CHECK(*same == plain->file);
+    // A key that cannot be had is an error.
+    std::string broken = stream(kLocal, {"From: a@broken.example", "", "b"});
+    auto b = build_queue_file(cfg, CleanupInput{"2Tf9kN0005BCDFG", kNow, 0, broken}, identity);
+    REQUIRE(b);
+    CHECK_FALSE(cleanup::dkim_sign_queue_file(b->file, keys.lookup(), kNow, log));
+}
