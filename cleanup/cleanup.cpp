@@ -33,6 +33,17 @@
 //   headers, blind copies added (always_bcc, sender_bcc_maps,
 //   recipient_bcc_maps), then virtual_alias_maps over every recipient; an
 //   alias loop, a limit or a table that cannot answer defers the message.
+//   Header fields the client sends after the content (P records: smtpd's
+//   Authentication-Results, a milter's additions) go on top of the message.
+//   DKIM: mail that is ours (a local submission or a bounce, or SMTP mail
+//   from mynetworks or an authenticated client; never forwarded mail) whose
+//   From: domain is in dkim_signing_table (domain -> "selector:/key.pem",
+//   several keys allowed) or in dkim_sign_domains (keys dkim_private_key,
+//   "selector:/path" or "/path" with dkim_selector) is signed with each key,
+//   RSA-SHA256 or Ed25519-SHA256, relaxed/relaxed, the signed headers
+//   oversigned; the DKIM-Signature fields go on top. Keys are read again
+//   when their file changes; a key or table that cannot be read defers the
+//   message rather than send it unsigned.
 // SECURITY
 //   Runs as mail_owner. The record stream comes from smtpd or pickup and is
 //   parsed strictly; nothing in it is executed.
@@ -48,7 +59,9 @@
 //   sender_canonical_maps, sender_canonical_classes,
 //   recipient_canonical_maps, recipient_canonical_classes,
 //   masquerade_domains, masquerade_classes, masquerade_exceptions,
-//   always_bcc, sender_bcc_maps, recipient_bcc_maps, recipient_delimiter
+//   always_bcc, sender_bcc_maps, recipient_bcc_maps, recipient_delimiter,
+//   dkim_sign_domains, dkim_selector, dkim_private_key, dkim_signing_table,
+//   mynetworks
 #include "cleanup/cleanup_service.hpp"
 #include "server/server.hpp"
 

@@ -85,7 +85,8 @@ constexpr size_t kFlushAt = 64 << 10;
 }  // namespace
 
 MessageBuilder::MessageBuilder(const mail::Config& cfg, std::string queue_id, long now_sec, long now_usec,
-                               Canonicalize canon, Sink sink, CheckTables checks, RewriteTables rewrite)
+                               Canonicalize canon, Sink sink, CheckTables checks, RewriteTables rewrite,
+                               DkimKeysFor dkim)
     : cfg_(cfg),
       queue_id_(std::move(queue_id)),
       now_sec_(now_sec),
@@ -99,7 +100,8 @@ MessageBuilder::MessageBuilder(const mail::Config& cfg, std::string queue_id, lo
       checks_(std::move(checks)),
       rewrite_(std::move(rewrite)),
       body_check_limit_(cfg.integer("body_checks_size_limit")),
-      line_limit_(static_cast<size_t>(cfg.integer("line_length_limit"))) {}
+      line_limit_(static_cast<size_t>(cfg.integer("line_length_limit"))),
+      dkim_keys_(std::move(dkim)) {}
 
 size_t MessageBuilder::held_bytes() const {
     size_t n = pending_.size() + part_.size() + out_.size() + content_.size() + envelope_bytes_ +
@@ -145,7 +147,10 @@ std::expected<void, Refusal> MessageBuilder::take(const mail::RecView& r, std::s
             if (auto f = finish_headers(); !f) return f;
         if (auto f = mime_flush_header(); !f) return f;  // a part's header block cut short
         if (holding_) emit_envelope();
+        auto signatures = dkim_signatures();
+        if (!signatures) return std::unexpected(signatures.error());
         rec_append(out_, rec::content_end, "");
+        for (const auto& field : *signatures) rec_append(out_, rec::prepend, field);
         for (const auto& field : prepended_) rec_append(out_, rec::prepend, field);
         rec_append(out_, rec::end, "");
         summary_.size = size_ + added_bytes_;
@@ -396,6 +401,11 @@ std::expected<void, Refusal> MessageBuilder::finish_headers() {
     for (size_t i = 0; i < trace; ++i) add_lines(added[i]);
     for (const auto& h : headers_) add_lines(h);
     for (size_t i = trace; i < added.size(); ++i) add_lines(added[i]);
+    if (dkim_keys_) {
+        auto signs = dkim_signs_origin(cfg_, [this](std::string_view name) { return attr(name); });
+        if (!signs) return fail4(signs.error().text);
+        if (*signs) signer_ = std::make_unique<DkimContentSigner>(dkim_keys_, now_sec_);
+    }
     holding_ = true;
     if (!filtering_ || !checks_.body || body_check_limit_ <= 0) emit_envelope();
 
@@ -410,10 +420,34 @@ std::expected<void, Refusal> MessageBuilder::finish_headers() {
 
 std::expected<void, Refusal> MessageBuilder::flush() {
     if (out_.empty()) return {};
+    if (signer_)
+        if (auto o = signer_->observe(out_); !o) {
+            log_.push_back(fmt::format("warning: {}: {}", queue_id_, o.error().text));
+            return std::unexpected(refuse('4', "4.3.0", "DKIM signing error"));
+        }
     if (auto w = sink_(out_); !w) return std::unexpected(refuse('4', "4.3.0", w.error().text));
     out_offset_ += out_.size();
     out_.clear();
     return {};
+}
+
+std::expected<std::vector<std::string>, Refusal> MessageBuilder::dkim_signatures() {
+    if (!signer_) return std::vector<std::string>{};
+    if (auto f = flush(); !f) return std::unexpected(f.error());
+    auto signer = std::move(signer_);
+    auto fields = signer->finish(prepended_);
+    if (!fields) {
+        log_.push_back(fmt::format("warning: {}: {}", queue_id_, fields.error().text));
+        return std::unexpected(refuse('4', "4.3.0", "DKIM signing error"));
+    }
+    std::vector<std::string> out;
+    for (auto& f : *fields) {
+        added_bytes_ += static_cast<long>(f.field.size()) + 1;
+        log_.push_back(fmt::format("{}: DKIM-Signature field added (s={}, d={}, a={})", queue_id_, f.selector,
+                                   signer->domain(), f.algorithm));
+        out.push_back(std::move(f.field));
+    }
+    return out;
 }
 
 MessageBuilder::Patch MessageBuilder::size_patch() const {
@@ -423,12 +457,13 @@ MessageBuilder::Patch MessageBuilder::size_patch() const {
 }
 
 std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, const CleanupInput& in,
-                                                       const Canonicalize& canon, const RewriteTables& rewrite) {
+                                                       const Canonicalize& canon, const RewriteTables& rewrite,
+                                                       const DkimKeysFor& dkim) {
     std::string file;
     MessageBuilder b(cfg, in.queue_id, in.now_sec, in.now_usec, canon, [&](std::string_view bytes) -> util::Result<void> {
         file.append(bytes);
         return {};
-    }, {}, rewrite);
+    }, {}, rewrite, dkim);
     if (auto f = b.feed(in.stream); !f) return std::unexpected(f.error());
     if (!b.ended()) return std::unexpected(refuse('4', "4.3.0", "malformed record stream"));
     auto patch = b.size_patch();

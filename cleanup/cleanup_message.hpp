@@ -9,6 +9,7 @@
 
 #include "cleanup/cleanup_bcc.hpp"
 #include "cleanup/cleanup_checks.hpp"
+#include "cleanup/cleanup_dkim.hpp"
 #include "cleanup/cleanup_masquerade.hpp"
 #include "cleanup/cleanup_virtual_alias.hpp"
 #include "mail/config.hpp"
@@ -16,6 +17,7 @@
 #include "util/result.hpp"
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <utility>
 #include <set>
@@ -84,7 +86,7 @@ public:
     static constexpr size_t kSizeWidth = 12;  // digits of the size record
 
     MessageBuilder(const mail::Config& cfg, std::string queue_id, long now_sec, long now_usec, Canonicalize canon,
-                   Sink sink, CheckTables checks = {}, RewriteTables rewrite = {});
+                   Sink sink, CheckTables checks = {}, RewriteTables rewrite = {}, DkimKeysFor dkim = {});
     // The next bytes of the client's stream, split anywhere. Bytes after
     // the end-of-content record are ignored.
     std::expected<void, Refusal> feed(std::string_view bytes);
@@ -114,6 +116,9 @@ private:
     std::expected<void, Refusal> take_header(const mail::RecView& r);
     std::expected<void, Refusal> finish_headers();
     std::expected<void, Refusal> flush();
+    // The DKIM-Signature fields, once the content is complete
+    // (cleanup_dkim.hpp); empty when the message is not signed.
+    std::expected<std::vector<std::string>, Refusal> dkim_signatures();
     // virtual_alias_maps over the recipients (cleanup_virtual_alias.cpp).
     std::expected<void, Refusal> expand_virtual_aliases();
     // The canonical maps and masquerading over the envelope and the
@@ -191,6 +196,8 @@ private:
     bool nested_next_ = false;             // this header block is a message/rfc822 part's: its body is a message
     std::string mime_line_;                // a part header line arriving in pieces
     std::string mime_header_;              // a part header, lines joined by "\n"
+    DkimKeysFor dkim_keys_;
+    std::unique_ptr<DkimContentSigner> signer_;  // reads out_ as it goes to the sink
     std::vector<std::string> prepended_;  // P fields from the client, written after X
     long prepended_bytes_ = 0;
     size_t milter_edit_bytes_ = 0;  // F records held (cleanup_milter_edits.cpp)
@@ -201,7 +208,8 @@ private:
 };
 
 std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, const CleanupInput& in,
-                                                       const Canonicalize& canon, const RewriteTables& rewrite = {});
+                                                       const Canonicalize& canon, const RewriteTables& rewrite = {},
+                                                       const DkimKeysFor& dkim = {});
 
 // message_strip_characters as Postfix reads it: a backslash before a, b, f,
 // n, r, t, v or a backslash, or before up to three octal digits (so "\0" is

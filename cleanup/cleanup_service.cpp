@@ -102,7 +102,7 @@ void serve(server::ServerContext& ctx, util::Fd client, mail::RewriteClient& rew
                                }
                                return {};
                            },
-                           check_tables(ctx.config), rewrite_tables(ctx.config));
+                           check_tables(ctx.config), rewrite_tables(ctx.config), dkim_keys_lookup(ctx.config));
     char buf[65536];
     while (!builder.ended()) {
         ssize_t n = ::read(client.get(), buf, sizeof buf);

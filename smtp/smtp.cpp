@@ -15,6 +15,9 @@
 //   without it if its envelope and headers are ASCII, else its recipients
 //   bounce with 5.6.7, as Postfix. Reads the message from active/ID;
 //   logs each recipient in Postfix's layout.
+//   With srs_domain set, recipients that an alias, a .forward or address
+//   rewriting forwarded to another domain get the sender's SRS address in
+//   MAIL FROM (smtp/smtp_srs.hpp), in a transaction of their own.
 // SECURITY
 //   Runs as mail_owner, may be chrooted. Every reply from the network is
 //   parsed strictly (mail/smtp_reply.hpp) and bounded in size.
@@ -31,7 +34,7 @@
 //   smtp_sender_dependent_authentication, smtp_sasl_auth_soft_bounce
 //   (a SASL login to the server, smtp/smtp_sasl.hpp), smtp_fallback_relay
 //   and fallback_relay (destinations tried when the nexthop's servers all
-//   fail, smtp/smtp_fallback.hpp)
+//   fail, smtp/smtp_fallback.hpp), srs_domain and srs_secrets
 #include "server/server.hpp"
 #include "smtp/smtp_agent.hpp"
 #include "smtp/smtp_service.hpp"

@@ -17,6 +17,7 @@
 #include "smtp/lmtp_target.hpp"
 #include "smtp/smtp_agent.hpp"
 #include "smtp/smtp_fallback.hpp"
+#include "smtp/smtp_srs.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
 
@@ -28,10 +29,13 @@
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 
 namespace kurir::smtp {
 
@@ -105,6 +109,8 @@ struct WireMessage {
     double arrival = 0;
     std::string dsn_ret, dsn_envid;
     std::map<size_t, std::pair<int, std::string>> dsn_rcpt;  // offset -> NOTIFY bits, ORCPT
+    std::set<size_t> forwarded;     // offsets of recipients forwarded to another domain (smtp_srs.hpp)
+    std::string forwarded_sender;  // their MAIL FROM: the sender's SRS address, or the sender
 };
 
 util::Result<WireMessage> load_message(const server::ServerContext& ctx, const std::string& id) {
@@ -129,6 +135,8 @@ util::Result<WireMessage> load_message(const server::ServerContext& ctx, const s
     out.size = env->content_size;
     out.dsn_ret = env->attr("dsn_ret");
     out.dsn_envid = env->attr("dsn_envid");
+    for (const auto& r : env->recipients)
+        if (forwarded_recipient(ctx.config, *env, r)) out.forwarded.insert(r.offset);
     out.smtputf8 = env->attr(mail::kSmtputf8Attr) == "yes";
     std::vector<std::string> rcpts;
     for (const auto& r : env->recipients) rcpts.push_back(r.address);
@@ -149,6 +157,16 @@ public:
         auto message = load_message(agent_.ctx, req_.queue_id);
         if (!message) return fail_all("4.3.0", message.error().text, false);
         message_ = std::move(*message);
+        message_.forwarded_sender = req_.sender;
+        if (std::any_of(req_.recipients.begin(), req_.recipients.end(),
+                        [&](const Recipient& rc) { return message_.forwarded.count(rc.offset) > 0; })) {
+            auto srs = forwarded_sender(cfg_, req_.sender, std::time(nullptr));
+            if (!srs) {
+                util::msg_warn("{}: {}", req_.queue_id, srs.error().text);
+                return fail_all("4.3.0", srs.error().text, false);
+            }
+            message_.forwarded_sender = std::move(*srs);
+        }
         if (agent_.lmtp()) return start_lmtp();
         auto nexthop = mail::parse_nexthop(req_.nexthop);
         if (!nexthop) return fail_all("4.3.5", "bad nexthop: " + nexthop.error().text, false);
@@ -480,9 +498,17 @@ private:
         accepted_.clear();
         transaction_failed_ = false;
         size_t limit = static_cast<size_t>(cfg_.integer(agent_.param("smtp_destination_recipient_limit")));
-        for (size_t i = 0; i < req_.recipients.size() && batch_.size() < limit; ++i)
-            if (!req_.recipients[i].decided) batch_.push_back(i);
+        // Forwarded recipients with an SRS sender go in transactions of their own.
+        bool split = message_.forwarded_sender != req_.sender;
+        auto forwarded = [&](size_t i) { return split && message_.forwarded.count(req_.recipients[i].offset) > 0; };
+        std::optional<bool> kind;
+        for (size_t i = 0; i < req_.recipients.size() && batch_.size() < limit; ++i) {
+            if (req_.recipients[i].decided) continue;
+            if (!kind) kind = forwarded(i);
+            if (forwarded(i) == *kind) batch_.push_back(i);
+        }
         if (batch_.empty()) return finish_connection();
+        const std::string& mail_from = kind.value_or(false) ? message_.forwarded_sender : req_.sender;
         if (connected_at_ == 0) connected_at_ = mail::now_seconds();
         auto utf8 = mail::smtputf8_decision(message_.smtputf8, conn_->features.smtputf8, message_.needs_smtputf8);
         if (utf8 == mail::Smtputf8Send::bounce) {
@@ -493,7 +519,7 @@ private:
             return end_transaction(false);
         }
         pipelined_ = conn_->features.pipelining;
-        std::string mail = fmt::format("MAIL FROM:<{}>", mail::quote_address(req_.sender));
+        std::string mail = fmt::format("MAIL FROM:<{}>", mail::quote_address(mail_from));
         if (conn_->features.has_size) mail += fmt::format(" SIZE={}", message_.size);
         if (message_.eight_bit && conn_->features.eightbitmime) mail += " BODY=8BITMIME";
         if (utf8 == mail::Smtputf8Send::smtputf8) mail += " SMTPUTF8";

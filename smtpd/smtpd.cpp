@@ -28,6 +28,10 @@
 //   recipients in relay_domains against relay_recipient_maps; an address
 //   virtual_alias_maps knows exists, one in virtual_alias_domains that it
 //   does not know is refused (User unknown in virtual alias table).
+//   An SRS address at srs_domain (SRS0=...@, SRS1=...@; smtpd_srs.hpp) is
+//   accepted when its hash (one of srs_secrets) and time stamp are good and
+//   goes to the address it stands for; any other is refused as an unknown
+//   user (550 5.1.1).
 //   Each message streams to cleanup as it arrives; the client gets 250 only once the queue file is durable.
 //   The end of data is CRLF "." CRLF and nothing else (no SMTP smuggling).
 //   CHUNKING (RFC 3030, as Postfix's smtpd: without BINARYMIME): BDAT n
@@ -39,6 +43,15 @@
 //   Dovecot's auth server (smtpd_sasl_type = dovecot, smtpd_sasl_path) or
 //   kurir's argon2id table (smtpd_sasl_type = kurir, made by kurir-passwd);
 //   with smtpd_tls_auth_only (the default) only under TLS.
+//   With smtpd_dkim_verify = yes (kurir's own parameter, on by default;
+//   Postfix needs a milter for this; each signature costs a DNS lookup),
+//   mail from clients neither in mynetworks nor authenticated
+//   gets its DKIM signatures checked (at most dkim_verify_max_signatures,
+//   keys asked of DNS without blocking the loop, dkim_verify_timeout in
+//   all) and an "Authentication-Results: $dkim_authserv_id;" header (RFC
+//   8601) with dkim=pass, fail, neutral, policy, temperror, permerror per
+//   signature or dkim=none; such headers from the client that claim
+//   dkim_authserv_id are removed. The message is never refused for it.
 // SECURITY
 //   Runs as mail_owner. Everything the client sends is hostile: command
 //   lines are limited to 512 octets, errors are counted and slowed, idle
@@ -76,7 +89,9 @@
 //   smtpd_reject_unlisted_recipient, access_map_reject_code,
 //   access_map_defer_code, non_fqdn_reject_code, invalid_hostname_reject_code,
 //   unknown_local_recipient_reject_code, unknown_address_reject_code,
-//   maps_rbl_reject_code, dns_resolver_address,
+//   maps_rbl_reject_code, dns_resolver_address, smtpd_dkim_verify,
+//   dkim_authserv_id, dkim_verify_max_signatures, dkim_verify_timeout,
+//   header_size_limit,
 //   smtpd_sender_login_maps, local_recipient_maps, recipient_delimiter,
 //   relay_domains, relay_recipient_maps, unknown_relay_recipient_reject_code,
 //   relay_domains_reject_code, virtual_alias_domains, virtual_alias_maps,
@@ -89,7 +104,8 @@
 //   smtpd_client_connection_count_limit, smtpd_client_event_limit_exceptions,
 //   smtpd_sasl_auth_enable, smtpd_tls_auth_only, smtpd_sasl_type,
 //   smtpd_sasl_path, smtpd_sasl_service, smtpd_sasl_password_maps,
-//   smtpd_sasl_security_options, smtpd_milters, milter_default_action,
+//   smtpd_sasl_security_options, srs_domain, srs_secrets, smtpd_milters,
+//   milter_default_action,
 //   milter_protocol, milter_connect_timeout, milter_command_timeout,
 //   milter_content_timeout, milter_connect_macros, milter_helo_macros,
 //   milter_mail_macros, milter_rcpt_macros, milter_data_macros,

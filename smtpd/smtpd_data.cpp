@@ -110,10 +110,12 @@ bool Session::start_message() {
     for (const auto& r : recipients_) {
         if (r.notify != 0) send_record(mail::rec::dsn_notify, std::to_string(r.notify));
         if (!r.orcpt.empty()) send_record(mail::rec::dsn_orcpt, r.orcpt);
+        if (!r.original.empty()) send_record(mail::rec::orig_rcpt, r.original);
         send_record(mail::rec::rcpt, r.address);
     }
     send_record(mail::rec::message, "");
     collect_lines_ = milters_ != nullptr;
+    start_dkim();
     return true;
 }
 
@@ -132,7 +134,7 @@ void Session::handle_data_bytes() {
             data_size_ += static_cast<long>(text.size()) + (kind == mail::DataReader::Kind::line ? 1 : 0);
             if (policy_.size_limit > 0 && data_size_ > policy_.size_limit) too_big_ = true;
             if (too_big_ || !cleanup_) return;
-            send_record(kind == mail::DataReader::Kind::line ? mail::rec::line : mail::rec::part, text);
+            forward_content(kind == mail::DataReader::Kind::line ? mail::rec::line : mail::rec::part, text);
         });
     }
     evbuffer_drain(in, consumed);
@@ -180,7 +182,7 @@ void Session::finish_bdat_content() {
 void Session::bdat_record(mail::BdatReader::Kind kind, std::string_view text) {
     bool line = kind == mail::BdatReader::Kind::line;
     bdat_content_ += text.size() + (line ? 2 : 0);
-    send_record(line ? mail::rec::line : mail::rec::part, text);
+    forward_content(line ? mail::rec::line : mail::rec::part, text);
 }
 
 void Session::cleanup_drained() {
@@ -211,15 +213,24 @@ void Session::finish_data() {
         if (state_ != State::closing) state_ = State::command;
         return;
     }
-    if (end_of_data_milters()) return;  // commit_message follows their answer
-    commit_message();
+    state_ = State::waiting_cleanup;
+    bufferevent_disable(client_, EV_READ);  // what the client sends next waits for cleanup's answer
+    // The end-of-data steps, each "do it, then continue"; cleanup's answer
+    // or failure meanwhile ends the transaction and drops the steps. The
+    // milters come after DKIM verification: they see the content as
+    // cleanup gets it.
+    verify_dkim([this] {
+        if (!cleanup_) return;
+        if (end_of_data_milters()) return;  // commit_message follows their answer
+        commit_message();
+    });
 }
 
 // The message is complete: cleanup makes it durable and answers.
 void Session::commit_message() {
     send_record(mail::rec::content_end, "");
     state_ = State::waiting_cleanup;
-    bufferevent_disable(client_, EV_READ);  // what the client sends next waits for cleanup's answer
+    bufferevent_disable(client_, EV_READ);
 }
 
 void Session::cleanup_said(const util::Attrs& frame) {
@@ -237,6 +248,7 @@ void Session::cleanup_said(const util::Attrs& frame) {
             util::msg_info("{}: client={}, sasl_method={}, sasl_username={}", queue_id_, client_id(), sasl_method_,
                            sasl_username_);
         if (std::exchange(milter_wait_hello_, false)) end_of_data_milters();  // it waited for the queue id
+        log_dkim();  // when the message ended before the queue id came
         return;
     }
     std::string text;

@@ -7,6 +7,7 @@
 #include "mail/local_domains.hpp"
 #include "mail/resolve.hpp"
 #include "mail/smtputf8.hpp"
+#include "smtpd/smtpd_srs.hpp"
 #include "util/attr.hpp"
 #include "util/log.hpp"
 #include "util/privilege.hpp"
@@ -20,6 +21,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <ctime>
 
 namespace kurir::smtpd {
 
@@ -86,6 +88,9 @@ util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg) {
     auto milters = mail::milter::load_milter_config(cfg, "smtpd_milters");
     if (!milters) return std::unexpected(milters.error());
     p.milters = std::move(*milters);
+    auto dkim = load_dkim_verify_policy(cfg);
+    if (!dkim) return std::unexpected(dkim.error());
+    p.dkim = std::move(*dkim);
     return p;
 }
 
@@ -549,6 +554,15 @@ void Session::do_rcpt(const mail::SmtpCommand& cmd) {
     std::string domain(mail::domain_part(rcpt));
     mail::SmtpFacts f = sender_facts();
     f.recipient = rcpt;
+    // An SRS address at srs_domain (smtpd_srs.hpp) is ours, and stands
+    // for the address it reverses to when its hash and time stamp are good.
+    SrsRecipient srs = srs_recipient(ctx_.config, rcpt, std::time(nullptr));
+    if (srs.kind == SrsRecipient::Kind::error) {
+        util::msg_warn("{}", srs.why);
+        std::string text = fmt::format("451 4.3.0 <{}>: Temporary lookup failure", quoted);
+        reject_log("RCPT", text, quoted);
+        return reply(text);
+    }
     // A mydestination table that cannot answer defers, as the lists below.
     util::Result<bool> local_or_error = mail::local_domain_matches(ctx_.config, domain);
     bool local = local_or_error && *local_or_error;
@@ -568,6 +582,7 @@ void Session::do_rcpt(const mail::SmtpCommand& cmd) {
     f.recipient_virtual = virt && *virt;
     f.recipient_relay = relay && *relay;
     f.recipient_domain_ours = local || f.recipient_alias || f.recipient_virtual || f.recipient_relay;
+    if (srs.kind != SrsRecipient::Kind::none) f.recipient_domain_ours = true;
     // An address virtual_alias_maps knows exists, in any domain (Postfix's
     // check_rcpt_maps); one in a virtual alias domain that it does not know,
     // does not.
@@ -591,6 +606,7 @@ void Session::do_rcpt(const mail::SmtpCommand& cmd) {
         exists = policy_.virtual_recipients.exists(ctx_.config, rcpt);
     else if (f.recipient_relay && policy_.relay_recipients.enabled())
         exists = policy_.relay_recipients.exists(ctx_.config, rcpt);
+    if (srs.kind == SrsRecipient::Kind::valid) exists = true;  // an invalid one is refused below, with its reason
     if (!exists) {
         // A table that cannot answer defers: never a 550 for a real user.
         util::msg_warn("{}", exists.error().text);
@@ -606,7 +622,13 @@ void Session::do_rcpt(const mail::SmtpCommand& cmd) {
         reject_log("RCPT", text, quoted);
         return error_reply(text);
     }
-    dsn.address = rcpt;
+    if (srs.kind == SrsRecipient::Kind::invalid) {
+        std::string text = fmt::format("550 5.1.1 <{}>: Recipient address rejected: User unknown ({})", quoted, srs.why);
+        reject_log("RCPT", text, quoted);
+        return error_reply(text);
+    }
+    dsn.address = srs.kind == SrsRecipient::Kind::valid ? srs.target : rcpt;
+    if (srs.kind == SrsRecipient::Kind::valid) dsn.original = rcpt;
     std::vector<std::string> params;
     for (const auto& [name, value] : args->params) params.push_back(value.empty() ? name : name + "=" + value);
     milter_rcpt_ = rcpt;
@@ -659,6 +681,9 @@ void Session::reset_transaction() {
     bdat_total_ = 0;
     bdat_content_ = 0;
     bdat_failed_ = false;
+    dkim_.reset();
+    dkim_lookups_.reset();
+    dkim_log_.clear();
 }
 
 }  // namespace kurir::smtpd

@@ -18,6 +18,8 @@
 #include "server/tls_server.hpp"
 #include "smtpd/smtpd_anvil.hpp"
 #include "smtpd/smtpd_milter.hpp"
+#include "smtpd/smtpd_dkim.hpp"
+#include "smtpd/smtpd_dkim_content.hpp"
 #include "smtpd/smtpd_sasl.hpp"
 #include "util/attr.hpp"
 #include "util/cidr.hpp"
@@ -99,6 +101,7 @@ struct SmtpdPolicy {
     bool tls_auth_only = true;
     std::shared_ptr<SaslServer> sasl;  // set when sasl_enable
     mail::milter::MilterConfig milters;  // smtpd_milters and the milter_* settings (smtpd_milter.hpp)
+    DkimVerifyPolicy dkim;             // smtpd_dkim_verify (smtpd_dkim.cpp)
 };
 
 util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg);
@@ -210,6 +213,16 @@ private:
     void commit_message();
     void helo_reply(bool esmtp);
     void begin_data();
+    // DKIM verification (smtpd_dkim.cpp): decided at the start of a
+    // message; its content goes to cleanup through forward_content; at the
+    // end, verify_dkim looks up the keys, sends the Authentication-Results
+    // field, then runs `then`.
+    void start_dkim();
+    void forward_content(char type, std::string_view text);
+    void verify_dkim(std::function<void()> then);
+    void finish_dkim();
+    void log_dkim();
+    static void on_dkim_timeout(int, short, void*);
 
     // auth_response: waiting for the client's answer to a 334;
     // auth_waiting: waiting for the SASL backend.
@@ -235,6 +248,7 @@ private:
         std::string address;
         int notify = 0;      // DSN NOTIFY bits
         std::string orcpt;   // DSN ORCPT, decoded
+        std::string original;  // the address the client gave, when address is what it stands for (SRS)
     };
     std::vector<Recipient> recipients_;
     std::string dsn_ret_;    // DSN RET: FULL, HDRS or empty
@@ -267,6 +281,9 @@ private:
     uint64_t bdat_total_ = 0;
     uint64_t bdat_content_ = 0;  // the message as Postfix counts it: each line + 2
     bool bdat_failed_ = false;
+    std::unique_ptr<DkimContent> dkim_;            // the message is verified
+    std::shared_ptr<DkimLookups> dkim_lookups_;   // its keys are being looked up
+    std::vector<std::string> dkim_log_;           // its log lines, until the queue id is known
     int errors_ = 0;
     long junk_ = 0;  // NOOP, RSET and VRFY commands seen
     std::map<std::string, int> counts_;  // commands seen, for the disconnect line

@@ -41,6 +41,18 @@ constexpr std::array kParams{
     ParamSpec{"default_process_limit", K::integer, "100", 1},
     ParamSpec{"defer_transports", K::text, ""},
     ParamSpec{"delay_warning_time", K::time, "0h", 0, 'h'},
+    // DKIM signing in cleanup (cleanup/cleanup_dkim.hpp): keys as
+    // "selector:/path" or "/path" (with dkim_selector). dkim_authserv_id
+    // and dkim_verify_*: kurir's own, for smtpd_dkim_verify (the
+    // Authentication-Results id, the signatures checked per message, the
+    // wait for their keys).
+    ParamSpec{"dkim_authserv_id", K::text, "$myhostname"},
+    ParamSpec{"dkim_private_key", K::text, ""},
+    ParamSpec{"dkim_selector", K::text, "mail"},
+    ParamSpec{"dkim_sign_domains", K::text, ""},
+    ParamSpec{"dkim_signing_table", K::text, ""},
+    ParamSpec{"dkim_verify_max_signatures", K::integer, "5", 1},
+    ParamSpec{"dkim_verify_timeout", K::time, "10s", 1},
     ParamSpec{"dns_resolver_address", K::text, ""},
     ParamSpec{"double_bounce_sender", K::text, "double-bounce"},
     ParamSpec{"empty_address_relayhost_maps_lookup_key", K::text, "<>"},
@@ -191,6 +203,8 @@ constexpr std::array kParams{
     ParamSpec{"smtpd_data_restrictions", K::text, ""},
     ParamSpec{"smtpd_delay_reject", K::boolean, "yes"},
     ParamSpec{"smtpd_discard_ehlo_keywords", K::text, ""},
+    // kurir's own: DKIM verification of inbound mail (smtpd/smtpd_dkim).
+    ParamSpec{"smtpd_dkim_verify", K::boolean, "yes"},
     ParamSpec{"smtpd_end_of_data_restrictions", K::text, ""},
     ParamSpec{"smtpd_error_sleep_time", K::time, "1s", 0},
     ParamSpec{"smtpd_forbid_bare_newline", K::text, "normalize"},
@@ -243,6 +257,11 @@ constexpr std::array kParams{
     // client passes it on; sendmail submissions with UTF-8 request it.
     ParamSpec{"smtputf8_autodetect_classes", K::text, "sendmail, verify"},
     ParamSpec{"smtputf8_enable", K::boolean, "yes"},
+    // SRS (mail/srs.hpp, kurir's own): the domain of the rewritten senders
+    // of mail forwarded to other domains (empty: SRS off), and the file of
+    // its secrets, one a line, the first signs, every one verifies.
+    ParamSpec{"srs_domain", K::text, ""},
+    ParamSpec{"srs_secrets", K::text, ""},
     // A UTF-8 address without MAIL FROM's SMTPUTF8 is refused (553 5.6.7).
     ParamSpec{"strict_smtputf8", K::boolean, "no"},
     ParamSpec{"syslog_facility", K::text, "mail"},

@@ -37,7 +37,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         bytes += l.size();
     });
     FUZZ_CHECK(ok);
-    FUZZ_CHECK(bytes <= env->content_end - env->content_offset);
+    // The P fields come first, each a well-formed header field; then the
+    // content's lines, within its records.
+    size_t prepended = 0;
+    for (const auto& field : env->prepended) {
+        FUZZ_CHECK(is_prepend_field(field));
+        prepended += field.size();
+    }
+    FUZZ_CHECK(bytes <= prepended + env->content_end - env->content_offset);
 
     // Flip each pending recipient to done, as mark_recipient_done does.
     std::string copy(in);
