@@ -1,5 +1,7 @@
 #include "cleanup/cleanup_message.hpp"
 
+#include "cleanup/cleanup_milter_edits.hpp"
+
 #include "mail/address.hpp"
 #include "mail/address_list.hpp"
 #include "mail/header.hpp"
@@ -433,6 +435,12 @@ std::expected<void, Refusal> MessageBuilder::flush() {
 
 std::expected<std::vector<std::string>, Refusal> MessageBuilder::dkim_signatures() {
     if (!signer_) return std::vector<std::string>{};
+    // Milters may still change the message: it is signed as they leave it.
+    if (!summary_.milter_edits.empty() || non_smtpd_milters_apply(cfg_, attr("origin"))) {
+        signer_.reset();
+        summary_.dkim_after_milters = true;
+        return std::vector<std::string>{};
+    }
     if (auto f = flush(); !f) return std::unexpected(f.error());
     auto signer = std::move(signer_);
     auto fields = signer->finish(prepended_);

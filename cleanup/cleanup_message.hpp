@@ -56,6 +56,9 @@ struct CleanupOutput {
     // smtpd_milters' edits (F records, mail/milter_edit.hpp), applied to the
     // finished file by cleanup_milter_edits before it is committed.
     std::vector<std::string> milter_edits;
+    // The message is to be DKIM-signed once the milters' edits are in
+    // (cleanup_service: sign_after_milters), not as it streamed.
+    bool dkim_after_milters = false;
 };
 
 // Canonicalises an address (the trivial-rewrite service in production).

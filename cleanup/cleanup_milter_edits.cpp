@@ -9,6 +9,11 @@
 
 namespace kurir::cleanup {
 
+bool non_smtpd_milters_apply(const mail::Config& cfg, std::string_view origin) {
+    return !cfg.list("non_smtpd_milters").empty() && (origin == "local" || origin == "forward");
+}
+
+
 namespace {
 
 using mail::MilterEdit;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "cleanup/cleanup_file.hpp"
+#include "mail/config.hpp"
 #include "mail/milter_edit.hpp"
 #include "server/server.hpp"
 #include "util/result.hpp"
@@ -28,6 +29,10 @@ struct EditedFile {
     size_t recipients = 0;
 };
 
+// Whether non_smtpd_milters are asked about a message of this origin
+// (sendmail's and local's forwards; smtpd's mail has had smtpd_milters).
+bool non_smtpd_milters_apply(const mail::Config& cfg, std::string_view origin);
+
 // The pure part: file is a complete queue file (E record and all).
 // skip_first_field: the content's first header field is cleanup's
 // Received:.
@@ -42,5 +47,9 @@ util::Result<void> apply_milter_edits(server::ServerContext& ctx, const std::str
 // header field, skip_first_field false).
 util::Result<void> apply_milter_edits(server::ServerContext& ctx, const std::string& id, IncomingFile& file,
                                       const std::vector<mail::MilterEdit>& edits, bool skip_first_field, bool& hold);
+
+// Signs the finished file (cleanup_dkim.hpp) once the milters' edits are
+// in, for a message whose signing waited for them.
+util::Result<void> sign_after_milters(server::ServerContext& ctx, const std::string& id, IncomingFile& file);
 
 }  // namespace kurir::cleanup

@@ -275,8 +275,7 @@ util::Result<std::optional<mail::proto::CleanupReply>> apply_non_smtpd_milters(s
     if (!bytes) return std::unexpected(bytes.error());
     auto env = mail::parse_queue_file(*bytes);
     if (!env) return std::unexpected(env.error());
-    std::string origin = env->attr("origin");
-    if (origin != "local" && origin != "forward") return Answer();  // smtpd's mail has had smtpd_milters
+    if (!non_smtpd_milters_apply(ctx.config, env->attr("origin"))) return Answer();
     auto cfg = m::load_milter_config(ctx.config, "non_smtpd_milters");
     if (!cfg) return std::unexpected(cfg.error());
     std::vector<std::string> lines;

@@ -146,6 +146,7 @@ void serve(server::ServerContext& ctx, util::Fd client, mail::RewriteClient& rew
         else if (*milters)
             return answer(client.get(), **milters);
     }
+    if (done && summary.dkim_after_milters) done = sign_after_milters(ctx, id, *file);
     if (done) done = file->commit(hold ? ctx.queue.dir(mail::Queue::hold) : std::string());
     if (!done) {
         util::msg_warn("{}: {}", id, done.error().text);

@@ -584,3 +584,47 @@ def test_rset_after_mail_aborts_the_milters_transaction(make_instance, milters):
     stages = m.stages()
     assert stages.index("abort") < stages.index("eom"), stages
     assert stages.count("mail") == 2
+
+
+def kurir_dkim_key(inst, selector):
+    """A key for client.test made by kurir-dkim, readable by the mail owner:
+    (path, TXT record)."""
+    import pwd
+    from instance import PREFIX
+    path = os.path.join(inst.dir, f"{selector}.pem")
+    r = subprocess.run(inst._prefix() + [os.path.join(PREFIX, "sbin", "kurir-dkim"), "genkey", "-t", "rsa", "-d",
+                                         "client.test", "-s", selector, "-o", path],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert r.returncode == 0, r.stderr
+    if inst.mode == "root":
+        owner = pwd.getpwnam("kurir")
+        os.chown(path, owner.pw_uid, owner.pw_gid)
+    return path, "".join(re.findall(r'"([^"]*)"', r.stdout)).encode()
+
+
+@pytest.mark.parametrize("where", ["smtpd_milters", "non_smtpd_milters"])
+def test_cleanup_signs_dkim_after_the_milters_edits(make_instance, milters, where):
+    """cleanup's own DKIM signature covers the message as the milters left
+    it (changed Subject, replaced body, deleted header): it verifies."""
+    import dkim
+    inst = make_instance()
+    key, txt = kurir_dkim_key(inst, "m1")
+    m = milters("edits", inst.tmp)
+    inst.set(**{where: m.spec()}, dkim_sign_domains="client.test", dkim_private_key=f"m1:{key}")
+    inst.start()
+    if where == "smtpd_milters":
+        with session(inst) as s:
+            s.ehlo("client.test")
+            s.sendmail("s@client.test", ["alice@mx.test", "bob@mx.test"], MSG)
+    else:
+        res = inst.sendmail("alice@mx.test", "bob@mx.test",
+                            input=b"From: s@client.test\nSubject: hello\nX-Remove-Me: please\n\nthe body\n")
+        assert res.returncode == 0, res.stderr
+    files = inst.wait_delivered("carol", 1)
+    raw = open(files[-1], "rb").read()
+    msg = email.message_from_bytes(raw)
+    assert msg["Subject"] == "changed subject"
+    assert msg.get_payload() == "the milter's body\nsecond line\n"
+    assert len(re.findall(rb"^DKIM-Signature:", raw, re.M)) == 1
+    assert dkim.verify(raw, dnsfunc=lambda name, timeout=5: txt)
+    log_has(inst, r"DKIM-Signature field added \(s=m1, d=client.test, a=rsa-sha256\)")
