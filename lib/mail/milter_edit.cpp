@@ -40,7 +40,7 @@ util::Result<MilterEdit> decode_milter_edit(std::string_view data) {
         rest.remove_prefix(nul + 1);
         return true;
     };
-    std::string_view a, b;
+    std::string_view a;
     switch (e.op) {
     case 'i':
     case 'm': {

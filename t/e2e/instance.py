@@ -8,6 +8,7 @@ import pwd
 import shutil
 import signal
 import random
+import re
 import smtplib
 import socket
 import subprocess
@@ -196,6 +197,20 @@ class Instance:
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert res.returncode == 0, res.stderr
         return f"{type}:{path}"
+
+    def dkim_key(self, kind, domain, selector):
+        """A DKIM key (kind rsa or ed25519) made by kurir-dkim in the
+        instance's directory, readable by the mail owner (cleanup signs as
+        it); returns (path, the TXT record's value as bytes)."""
+        path = os.path.join(self.dir, f"dkim-{selector}.pem")
+        res = subprocess.run(self._prefix() + [os.path.join(PREFIX, "sbin", "kurir-dkim"), "genkey", "-t", kind,
+                                               "-d", domain, "-s", selector, "-o", path],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert res.returncode == 0, res.stderr
+        if self.mode == "root":
+            owner = pwd.getpwnam("kurir")
+            os.chown(path, owner.pw_uid, owner.pw_gid)
+        return path, "".join(re.findall(r'"([^"]*)"', res.stdout)).encode()
 
     def kurir_passwd(self, user, password, *args):
         """kurir-passwd [args] user as the instance's administrator: adds

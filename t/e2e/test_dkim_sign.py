@@ -6,7 +6,6 @@ with its keys from a file), for 8-bit bodies, long folded headers, empty
 bodies and CRLF/LF mixes. Mail from a client outside mynetworks is not
 signed; a key that cannot be read defers mail, never sends it unsigned."""
 import os
-import pwd
 import re
 import subprocess
 
@@ -14,8 +13,6 @@ import dkim
 import pytest
 
 from instance import PREFIX, wait_for
-
-TOOL = os.path.join(PREFIX, "sbin", "kurir-dkim")
 
 MESSAGES = {
     "plain": b"From: Joe <joe@example.com>\nTo: you@mx.test\nSubject: hi\n\nHello.\n",
@@ -31,25 +28,12 @@ MESSAGES = {
 }
 
 
-def genkey(inst, kind, selector):
-    """A key made by kurir-dkim in the instance's directory, readable by the
-    mail owner; returns (path, TXT record value)."""
-    path = os.path.join(inst.dir, f"dkim-{selector}.pem")
-    r = subprocess.run(inst._prefix() + [TOOL, "genkey", "-t", kind, "-d", "example.com", "-s", selector, "-o", path],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert r.returncode == 0, r.stderr
-    if inst.mode == "root":
-        owner = pwd.getpwnam("kurir")
-        os.chown(path, owner.pw_uid, owner.pw_gid)
-    return path, "".join(re.findall(r'"([^"]*)"', r.stdout)).encode()
-
-
 @pytest.fixture
 def signing(make_instance):
     def make(**params):
         inst = make_instance()
-        rsa, rsa_txt = genkey(inst, "rsa", "r1")
-        ed, ed_txt = genkey(inst, "ed25519", "e1")
+        rsa, rsa_txt = inst.dkim_key("rsa", "example.com", "r1")
+        ed, ed_txt = inst.dkim_key("ed25519", "example.com", "e1")
         records = {b"r1._domainkey.example.com.": rsa_txt, b"e1._domainkey.example.com.": ed_txt}
         inst.set(dkim_sign_domains="example.com", dkim_private_key=f"r1:{rsa}, e1:{ed}", **params)
         return inst, records

@@ -221,10 +221,9 @@ def test_forged_authentication_results_are_removed_and_trusted_clients_are_not_v
 def test_mail_kurir_signed_passes_kurir_verification_rsa_and_ed25519(make_instance):
     """cleanup signs mail from mynetworks (test_dkim_sign.py); the same
     message coming back from outside verifies in smtpd, both signatures."""
-    from test_dkim_sign import genkey
     inst = make_instance(mynetworks="127.0.0.0/8", smtpd_dkim_verify="yes")
-    rsa, rsa_txt = genkey(inst, "rsa", "r1")
-    ed, ed_txt = genkey(inst, "ed25519", "e1")
+    rsa, rsa_txt = inst.dkim_key("rsa", "example.com", "r1")
+    ed, ed_txt = inst.dkim_key("ed25519", "example.com", "e1")
     zone = {"r1._domainkey.example.com": {"TXT": txt(rsa_txt.decode())},
             "e1._domainkey.example.com": {"TXT": [ed_txt.decode()]}}
     with DnsServer(zone) as dns:
