@@ -165,7 +165,13 @@ util::Result<EditedFile> edit_queue_file(std::string_view file, const std::vecto
             size_t nl = rest.find('\n');
             std::string_view l = rest.substr(0, nl);
             if (l.ends_with('\r')) l.remove_suffix(1);
-            body.emplace_back(l);
+            // As every content line (cleanup_replace_stray_cr_lf,
+            // message_strip_characters' NUL): a CR left inside a line
+            // becomes a space, so no "<CR>.<CR>" reaches a next hop.
+            std::string line;
+            for (char c : l)
+                if (c != '\0') line += c == '\r' ? ' ' : c;
+            body.push_back(std::move(line));
             rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
         }
     }

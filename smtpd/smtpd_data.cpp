@@ -262,12 +262,14 @@ void Session::cleanup_said(const util::Attrs& frame) {
         std::string code = answer->status == '5' ? (answer->dsn == "5.3.4" ? "552" : "554") : "451";
         text = fmt::format("{} {} Error: {}", code, answer->dsn, answer->reason);
     }
-    if (state_ == State::data || (bdat_ && state_ != State::waiting_cleanup)) {
+    if (state_ == State::data || state_ == State::checking || (bdat_ && state_ != State::waiting_cleanup)) {
         // cleanup refused the message before its end (a full disk, the size
-        // limit): the rest is read and dropped, and this is the answer then.
+        // limit, a header_checks REJECT): the rest is read and dropped, and
+        // this is the answer then; while the end-of-message milters work
+        // (checking) it is theirs to give when they are done.
         early_answer_ = answer->status == '0' ? "451 4.3.0 Error: queue file write error" : text;
         abort_cleanup();
-        if (!(bufferevent_get_enabled(client_) & EV_READ)) resume_reading();
+        if (state_ != State::checking && !(bufferevent_get_enabled(client_) & EV_READ)) resume_reading();
         return;
     }
     if (state_ != State::waiting_cleanup) return;

@@ -197,7 +197,9 @@ void SmtpdMilters::milter_failed(const std::string& why) {
         util::msg_warn("{}", why);
         mt.failed = true;
     }
-    outcome_.edits.clear();  // never half-applied: this milter's, and the stage stops or goes on without them
+    // Never half-applied: this milter's edits go; those of the milters
+    // before it stay (a refusal drops them all in finish()).
+    pending_edits_.clear();
     switch (config_.default_action) {
     case m::DefaultAction::accept: break;
     case m::DefaultAction::quarantine:

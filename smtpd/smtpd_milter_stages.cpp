@@ -104,6 +104,10 @@ void Session::with_milters(std::string_view command, std::string to, std::functi
             }
             error_reply(o.reply);
         } else {
+            if (o.discard) {  // the client hears 250 to the end; cleanup drops the message
+                policy_log("milter-discard", command, "milter triggers DISCARD action", to);
+                discard_ = true;
+            }
             go();
         }
         if (!*sync) resume_reading();

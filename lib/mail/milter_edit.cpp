@@ -1,5 +1,6 @@
 #include "mail/milter_edit.hpp"
 
+#include "mail/address.hpp"
 #include "mail/milter_proto.hpp"
 
 #include <charconv>
@@ -63,6 +64,12 @@ util::Result<MilterEdit> decode_milter_edit(std::string_view data) {
             return util::fail("milter edit: want address and parameters");
         if (!milter::is_envelope_address(a) || (e.op == '+' && (a == "<>" || a.find_first_not_of("<> ") == a.npos)))
             return util::fail("milter edit: bad address");
+        {  // "<local@domain>" or a bare address ("<>" a null sender): nothing else
+            std::string_view bare = a;
+            if (bare.size() >= 2 && bare.front() == '<' && bare.back() == '>') bare = bare.substr(1, bare.size() - 2);
+            if (!(e.op == 'e' && bare.empty()) && !mail::parse_address(bare))
+                return util::fail("milter edit: bad address");
+        }
         for (char c : data)
             if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return util::fail("milter edit: bad parameters");
         e.first = a;

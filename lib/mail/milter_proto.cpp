@@ -1,5 +1,7 @@
 #include "mail/milter_proto.hpp"
 
+#include "mail/address.hpp"
+
 namespace kurir::mail::milter {
 namespace {
 
@@ -73,6 +75,12 @@ util::Result<Reply> address_reply(ReplyKind kind, std::string_view data, size_t 
     Reply r;
     r.kind = kind;
     if (!is_envelope_address((*parts)[0])) return util::fail("milter " + std::string(what) + ": bad address");
+    if (kind != ReplyKind::delete_rcpt) {  // "<local@domain>" or bare; "<>" only as a sender
+        std::string_view bare = (*parts)[0];
+        if (bare.size() >= 2 && bare.front() == '<' && bare.back() == '>') bare = bare.substr(1, bare.size() - 2);
+        if (!(kind == ReplyKind::change_from && bare.empty()) && !parse_address(bare))
+            return util::fail("milter " + std::string(what) + ": bad address");
+    }
     r.address = (*parts)[0];
     if (parts->size() > 1) {
         for (char c : (*parts)[1])

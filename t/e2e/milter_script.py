@@ -36,6 +36,8 @@ class TestMilter(Milter.Base):
             return Milter.REJECT
         if BEHAVIOUR == "accept_" + stage:
             return Milter.ACCEPT
+        if BEHAVIOUR == "discard_" + stage:
+            return Milter.DISCARD
         if BEHAVIOUR == "die_" + stage:
             os._exit(1)
         if BEHAVIOUR == "hang_" + stage:
@@ -102,6 +104,10 @@ class TestMilter(Milter.Base):
             for _ in range(3):
                 self.progress()
             self.addheader("X-Milter-Added", "after progress")
+        if BEHAVIOUR == "slow_eom":  # cleanup has answered before this one does
+            time.sleep(2)
+        if BEHAVIOUR == "crlf_body":  # a stray CR and a NUL inside a line
+            self.replacebody(b"a\r.\rMAIL FROM:<x@evil.test>\x00\r\nend\r\n")
         if BEHAVIOUR == "die_eom_after_edit":
             self.addheader("X-Half-Applied", "yes")
             os._exit(1)

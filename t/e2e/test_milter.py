@@ -610,3 +610,58 @@ def test_cleanup_signs_dkim_after_the_milters_edits(make_instance, milters, wher
     assert len(re.findall(rb"^DKIM-Signature:", raw, re.M)) == 1
     assert dkim.verify(raw, dnsfunc=lambda name, timeout=5: txt)
     log_has(inst, r"DKIM-Signature field added \(s=m1, d=client.test, a=rsa-sha256\)")
+
+
+def test_discard_at_rcpt_accepts_and_delivers_nothing(make_instance, milters):
+    inst, m = milter_instance(make_instance, milters, "discard_rcpt")
+    with session(inst) as s:
+        s.ehlo("client.test")
+        assert s.mail("s@client.test")[0] == 250
+        assert s.rcpt("alice@mx.test")[0] == 250
+        code, text = s.data(MSG.encode())
+        assert code == 250, text
+    log_has(inst, r"milter-discard: RCPT from \S+: milter triggers DISCARD action")
+    log_has(inst, r"discard: ")
+    inst.wait_queue_empty()
+    assert not inst.maildir_files("alice")
+
+
+def test_a_failing_milter_keeps_the_edits_of_the_milters_before_it(make_instance, milters):
+    inst = make_instance()
+    first = milters("edits", inst.tmp)
+    second = milters("die_eom", inst.tmp)
+    inst.set(smtpd_milters=f"{first.spec()}, {second.spec()}", milter_default_action="accept")
+    inst.start()
+    with session(inst) as s:
+        s.ehlo("client.test")
+        s.sendmail("s@client.test", ["alice@mx.test", "bob@mx.test"], MSG)
+    assert_every_edit_applied(inst)
+
+
+def test_cleanup_refusal_while_the_milters_work_is_the_reply(make_instance, milters):
+    """body_checks REJECT reaches smtpd while the end-of-message milter is
+    still busy: the client gets that 550, not a 451."""
+    inst = make_instance()
+    m = milters("slow_eom", inst.tmp)
+    checks = os.path.join(inst.dir, "body_checks")
+    with open(checks, "w") as f:
+        f.write("/^the body$/ REJECT no such bodies\n")
+    inst.set(smtpd_milters=m.spec(), body_checks=f"regexp:{checks}")
+    inst.start()
+    with session(inst) as s:
+        s.ehlo("client.test")
+        assert s.mail("s@client.test")[0] == 250
+        assert s.rcpt("alice@mx.test")[0] == 250
+        code, text = s.data(MSG.encode())
+        assert (code, text) == (550, b"5.7.1 no such bodies")
+
+
+def test_a_replaced_body_has_no_stray_cr_or_nul(make_instance, milters):
+    inst, m = milter_instance(make_instance, milters, "crlf_body")
+    with session(inst) as s:
+        s.ehlo("client.test")
+        s.sendmail("s@client.test", ["alice@mx.test"], MSG)
+    [path] = inst.wait_delivered("alice", 1)
+    raw = open(path, "rb").read()
+    body = raw.split(b"\n\n", 1)[1]
+    assert body == b"a . MAIL FROM:<x@evil.test>\nend\n"

@@ -75,3 +75,13 @@ TEST_CASE("milter edits: quarantine is reported, no edit leaves the file as it w
     CHECK(held->bytes == queue_file());
     CHECK_FALSE(cleanup::edit_queue_file("garbage", {}, true, 4096));
 }
+
+TEST_CASE("milter edits: a replaced body keeps no stray CR and no NUL", "[milter][cleanup]") {
+    std::vector<MilterEdit> edits{{'b', 0, std::string("a\r.\rMAIL FROM:<x@evil.test>\0\r\nend\r\n", 35), ""}};
+    auto edited = cleanup::edit_queue_file(queue_file(), edits, true, 4096);
+    REQUIRE(edited);
+    auto lines = content(edited->bytes);
+    REQUIRE(lines.size() >= 2);
+    CHECK(lines[lines.size() - 2] == "a . MAIL FROM:<x@evil.test>");
+    CHECK(lines.back() == "end");
+}

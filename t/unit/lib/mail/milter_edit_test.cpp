@@ -22,7 +22,8 @@ TEST_CASE("milter edits: each F record round-trips, malformed ones are refused",
         CHECK(d->second == e.second);
     }
     for (std::string bad : {""s, "z"s, "i1\0X-A"s, "ix\0X-A\0v"s, "i1\0Bad Name\0v"s, "i1\0X\0v\nnot folded"s,
-                            "m1\0X\0v\0extra"s, "+a\nb\0"s, "-"s, "+<>\0"s, "-<>"s, "i01\0X\0v"s, "q\x01"s, "e<a>"s}) {
+                            "m1\0X\0v\0extra"s, "+a\nb\0"s, "-"s, "+<>\0"s, "-<>"s, "i01\0X\0v"s, "q\x01"s, "e<a>"s,
+                            "+<v@ex.com> NOTIFY=NEVER\0"s, "e<a@b> SIZE=1\0"s}) {
         INFO(bad);
         CHECK_FALSE(decode_milter_edit(bad));
     }

@@ -85,6 +85,14 @@ TEST_CASE("milter replies: each action decoded", "[milter]") {
     CHECK(r->kind == ReplyKind::change_from);
     CHECK(r->params.empty());
 
+    // An address is an address: nothing after it, no empty recipient.
+    CHECK_FALSE(decode_reply(packet('+', "<v@ex.com> NOTIFY=NEVER\0"s)));
+    CHECK_FALSE(decode_reply(packet('2', "<x@y> ORCPT=a\0NOTIFY=NEVER\0"s)));
+    CHECK_FALSE(decode_reply(packet('+', "<>\0"s)));
+    CHECK_FALSE(decode_reply(packet('e', "<a@b> SIZE=1\0"s)));
+    CHECK(decode_reply(packet('e', "<>\0"s)));
+    CHECK(decode_reply(packet('+', "bare@example.org\0"s)));
+
     r = decode_reply(packet('b', "new\r\nbody\0with NUL"s));
     REQUIRE(r);
     CHECK(r->body == "new\r\nbody\0with NUL"s);
