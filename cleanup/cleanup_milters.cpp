@@ -127,7 +127,7 @@ struct Verdict {
 // One milter's whole conversation about the message. Its edits go into
 // verdict only once its end of message let the message pass.
 util::Result<void> converse(BlockingMilter& mt, const m::MilterConfig& cfg, const mail::QueueEnvelope& env,
-                            const std::vector<std::string>& lines, const std::string& id, const std::string& hostname,
+                            std::string_view lines, const std::string& id, const std::string& hostname,
                             Verdict& verdict) {
     if (auto o = mt.open(cfg.connect_timeout); !o) return o;
     m::Options offer{cfg.protocol, m::action::all, m::offered_steps(cfg.protocol)};
@@ -278,7 +278,7 @@ util::Result<std::optional<mail::proto::CleanupReply>> apply_non_smtpd_milters(s
     if (!non_smtpd_milters_apply(ctx.config, env->attr("origin"))) return Answer();
     auto cfg = m::load_milter_config(ctx.config, "non_smtpd_milters");
     if (!cfg) return std::unexpected(cfg.error());
-    std::vector<std::string> lines;
+    std::string lines;  // each ended by "\n": a line costs one byte, not a string
     size_t prepended = 0;
     for (const auto& p : env->prepended) prepended += static_cast<size_t>(std::count(p.begin(), p.end(), '\n')) + 1;
     auto read = mail::for_each_content_line(*bytes, *env, [&](std::string_view l) {
@@ -286,7 +286,8 @@ util::Result<std::optional<mail::proto::CleanupReply>> apply_non_smtpd_milters(s
             --prepended;
             return;
         }
-        lines.emplace_back(l);
+        lines += l;
+        lines += '\n';
     });
     if (!read) return std::unexpected(read.error());
     Verdict verdict;

@@ -146,14 +146,19 @@ void SmtpdMilters::unknown(std::string line, Done done) {
     }, std::move(done));
 }
 
-void SmtpdMilters::message(const std::vector<std::string>& lines, Done done) {
-    auto plain = std::make_shared<m::MilterMessage>(m::split_message(lines, false));
+void SmtpdMilters::message(std::string_view lines, Done done) {
+    // The body once; the header fields as milters that asked for the space
+    // after the colon see them, and without it.
     auto spaced = std::make_shared<m::MilterMessage>(m::split_message(lines, true));
+    auto plain = std::make_shared<std::vector<std::pair<std::string, std::string>>>(spaced->headers);
+    for (auto& [name, value] : *plain)
+        if (value.starts_with(' ')) value.erase(0, 1);
     run(Stage::message, [=, this](const Milter& mt) {
         std::vector<Request> out;
-        const auto& msg = stage_step(mt, m::step::header_leading_space) ? *plain : *spaced;
+        const m::MilterMessage& msg = *spaced;
+        const auto& headers = stage_step(mt, m::step::header_leading_space) ? *plain : spaced->headers;
         if (stage_step(mt, m::step::no_headers))
-            for (const auto& [name, value] : msg.headers)
+            for (const auto& [name, value] : headers)
                 out.push_back(Request{m::encode_header(name, value), m::command::header,
                                       stage_step(mt, m::step::no_reply_header)});
         if (stage_step(mt, m::step::no_eoh))

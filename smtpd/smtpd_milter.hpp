@@ -52,7 +52,8 @@ public:
     void rcpt(std::string address, std::vector<std::string> params, Done done);
     void data(Done done);
     // lines: the content as cleanup receives it, without line ends.
-    void message(const std::vector<std::string>& lines, Done done);
+    // lines: the message's, each ended by "\n".
+    void message(std::string_view lines, Done done);
     void unknown(std::string line, Done done);
     // The transaction ends without an end of message (RSET, a new HELO, a
     // refusal after MAIL): the milters hear ABORT.

@@ -116,10 +116,10 @@ void Session::with_milters(std::string_view command, std::string to, std::functi
 }
 
 void Session::milter_content(char type, std::string_view data) {
-    if (milter_line_open_)
-        milter_lines_.back() += data;
-    else
-        milter_lines_.emplace_back(data);
+    // One text, not a string per line: an empty line costs one byte of
+    // memory as it costs one of message_size_limit.
+    milter_text_ += data;
+    if (type != mail::rec::part) milter_text_ += '\n';
     milter_line_open_ = type == mail::rec::part;
 }
 
@@ -133,10 +133,11 @@ bool Session::end_of_data_milters() {
         milter_wait_hello_ = true;
         return true;
     }
-    auto lines = std::move(milter_lines_);
-    milter_lines_.clear();
+    auto text = std::move(milter_text_);
+    milter_text_.clear();
+    if (milter_line_open_) text += '\n';  // a last line in pieces
     collect_lines_ = false;
-    milters_->message(lines, [this, alive = alive_](MilterOutcome o) {
+    milters_->message(text, [this, alive = alive_](MilterOutcome o) {
         if (!*alive) return;
         std::string id = queue_id_.empty() ? "NOQUEUE" : queue_id_;
         if (!cleanup_ && o.reply.empty()) {  // cleanup failed or refused while the milters worked

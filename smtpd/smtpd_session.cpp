@@ -659,7 +659,7 @@ util::Result<std::optional<std::vector<std::string>>> Session::sender_owners(std
 void Session::reset_transaction() {
     abort_cleanup();
     if (milters_) milters_->abort();
-    milter_lines_.clear();
+    milter_text_.clear();
     milter_line_open_ = false;
     collect_lines_ = false;
     milter_data_passed_ = false;

@@ -293,7 +293,7 @@ private:
     bool tls_established_ = false;       // ... and its handshake is done
     std::string tls_info_;               // "TLSv1.3 with cipher ... (256/256 bits)"
     std::unique_ptr<SmtpdMilters> milters_;  // when smtpd_milters is set
-    std::vector<std::string> milter_lines_;  // the message's lines for the end of message
+    std::string milter_text_;  // the message's lines for the end of message, each ended by "\n"
     bool milter_line_open_ = false;          // the last of them continues (an L record)
     bool collect_lines_ = false;
     bool milter_wait_hello_ = false;         // the end of message waits for cleanup's queue id

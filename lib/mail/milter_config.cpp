@@ -60,13 +60,20 @@ bool field_name_end(std::string_view line, size_t& colon) {
 }
 }  // namespace
 
-MilterMessage split_message(const std::vector<std::string>& lines, bool leading_space) {
+MilterMessage split_message(std::string_view text, bool leading_space) {
     MilterMessage m;
-    size_t i = 0;
-    for (; i < lines.size(); ++i) {
-        std::string_view line = lines[i];
+    auto next_line = [&text](std::string_view& line) {
+        if (text.empty()) return false;
+        size_t nl = text.find('\n');
+        line = text.substr(0, nl);
+        text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+        return true;
+    };
+    std::string_view line;
+    bool have = next_line(line);
+    for (; have; have = next_line(line)) {
         if (line.empty()) {
-            ++i;  // the empty line belongs to neither
+            have = next_line(line);  // the empty line belongs to neither
             break;
         }
         if ((line[0] == ' ' || line[0] == '\t') && !m.headers.empty()) {
@@ -80,11 +87,21 @@ MilterMessage split_message(const std::vector<std::string>& lines, bool leading_
         if (!leading_space && value.starts_with(' ')) value.remove_prefix(1);
         m.headers.emplace_back(std::string(line.substr(0, colon)), std::string(value));
     }
-    for (; i < lines.size(); ++i) {
-        m.body += lines[i];
+    m.body.reserve(text.size() + line.size() + 2);
+    for (; have; have = next_line(line)) {
+        m.body += line;
         m.body += "\r\n";
     }
     return m;
+}
+
+MilterMessage split_message(const std::vector<std::string>& lines, bool leading_space) {
+    std::string text;
+    for (const auto& l : lines) {
+        text += l;
+        text += '\n';
+    }
+    return split_message(std::string_view(text), leading_space);
 }
 
 }  // namespace kurir::mail::milter

@@ -57,5 +57,8 @@ struct MilterMessage {
 // nor a continuation; leading_space keeps the space after the colon
 // (SMFIP_HDR_LEADSPC), else one space there is dropped.
 MilterMessage split_message(const std::vector<std::string>& lines, bool leading_space);
+// The same over the lines as one text, each ended by "\n" (the form smtpd
+// and cleanup keep a message in: a line costs one byte, not a string).
+MilterMessage split_message(std::string_view text, bool leading_space);
 
 }  // namespace kurir::mail::milter

@@ -46,9 +46,17 @@ TEST_CASE("the message as a milter sees it: header fields, then the body with CR
     CHECK(m.body == "body\r\n\r\n");
     CHECK(milter::split_message(lines, true).headers[0].second == " a@b");
     // no header at all: everything is body
-    auto bare = milter::split_message({"not a header", "x"}, false);
+    auto bare = milter::split_message(std::vector<std::string>{"not a header", "x"}, false);
     CHECK(bare.headers.empty());
     CHECK(bare.body == "not a header\r\nx\r\n");
+    // The same over one text, as smtpd and cleanup keep the message.
+    std::string text;
+    for (const auto& l : lines) text += l + "\n";
+    auto t = milter::split_message(std::string_view(text), false);
+    CHECK(t.headers == m.headers);
+    CHECK(t.body == m.body);
+    CHECK(milter::split_message(std::string_view("H: v\n\n\n\nb\n"), false).body == "\r\n\r\nb\r\n");
+    CHECK(milter::split_message(std::string_view("H: v\n"), false).body.empty());
 }
 
 TEST_CASE("milter steps offered: all but rejected recipients; fewer for old versions", "[milter]") {
