@@ -6,6 +6,7 @@
 #include "mail/record.hpp"
 
 #include "../test_util.hpp"
+#include "cleanup_stream.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -19,19 +20,12 @@ using cleanup::build_queue_file;
 using cleanup::CleanupInput;
 using cleanup::DkimKeySpec;
 using cleanup::DkimSigningKey;
-using Lines = std::vector<std::string>;
+using test::cleanup_stream::config;
+using test::cleanup_stream::identity;
+using test::cleanup_stream::kNow;
+using test::cleanup_stream::Lines;
 
 namespace {
-
-constexpr long kNow = 1700000000;
-
-Config config(const std::string& extra = "") {
-    auto c = Config::from_text("myhostname = mx.example\nmydomain = example\n" + extra, "/tmp/x");
-    if (!c) FAIL(c.error().text);
-    return std::move(*c);
-}
-
-util::Result<std::string> identity(std::string_view a) { return std::string(a); }
 
 struct Keys {
     std::shared_ptr<const DkimKey> rsa, ed;

@@ -1,5 +1,6 @@
 #include "cleanup/cleanup_message.hpp"
 
+#include "cleanup_stream.hpp"
 #include "mail/queue_file.hpp"
 #include "mail/record.hpp"
 
@@ -11,99 +12,10 @@
 
 using namespace kurir;
 using namespace kurir::mail;
+using namespace kurir::test::cleanup_stream;
 using cleanup::build_queue_file;
 using cleanup::CleanupInput;
-using Lines = std::vector<std::string>;
 
-namespace {
-
-constexpr const char* kQueueId = "2Tf9kN0005BCDFG";
-constexpr long kNow = 1700000000;  // 2023-11-14 22:13:20 UTC
-
-Config config(const std::string& extra = "") {
-    auto c = Config::from_text("myhostname = mx.example\nmydomain = example\n" + extra, "/tmp/x");
-    if (!c) FAIL(c.error().text);
-    return std::move(*c);
-}
-
-util::Result<std::string> identity(std::string_view a) { return std::string(a); }
-
-// A client's record stream.
-struct Stream {
-    std::vector<std::pair<std::string, std::string>> attrs = {{"origin", "smtp"},
-                                                              {"client_name", "client.example"},
-                                                              {"client_addr", "192.0.2.1"},
-                                                              {"helo", "helo.example"},
-                                                              {"protocol", "ESMTP"}};
-    std::optional<std::string> sender = "sender@example.org";
-    std::vector<std::pair<std::string, std::string>> rcpts = {{"", "rcpt@mx.example"}};  // orig, rcpt
-    Lines lines = {"Subject: hi", "From: Someone <someone@example.org>", "body"};
-    size_t max_piece = 4096;
-    Lines prepended;  // P records after the content
-    bool end = true;
-
-    std::string bytes() const {
-        std::string s;
-        for (const auto& [n, v] : attrs) rec_append(s, rec::attr, n + "=" + v);
-        if (sender) rec_append(s, rec::sender, *sender);
-        for (const auto& [o, r] : rcpts) {
-            if (!o.empty()) rec_append(s, rec::orig_rcpt, o);
-            rec_append(s, rec::rcpt, r);
-        }
-        rec_append(s, rec::message, "");
-        for (const auto& l : lines) rec_append_line(s, l, max_piece);
-        for (const auto& p : prepended) rec_append(s, rec::prepend, p);
-        if (end) rec_append(s, rec::content_end, "");
-        return s;
-    }
-};
-
-struct Built {
-    cleanup::CleanupOutput out;
-    QueueEnvelope env;
-    Lines content;
-};
-
-Built must_build(const Config& cfg, const Stream& st, const cleanup::Canonicalize& canon = identity) {
-    std::string bytes = st.bytes();
-    CleanupInput in{kQueueId, kNow, 5, bytes};
-    auto r = build_queue_file(cfg, in, canon);
-    if (!r) FAIL("refused: " << r.error().status << " " << r.error().dsn << " " << r.error().text);
-    auto env = parse_queue_file(r->file);
-    if (!env) FAIL("output does not parse: " << env.error().text);
-    Built b{*r, *env, {}};
-    auto lines = for_each_content_line(r->file, b.env, [&](std::string_view l) { b.content.emplace_back(l); });
-    REQUIRE(lines);
-    return b;
-}
-
-cleanup::Refusal must_refuse(const Config& cfg, const Stream& st, const cleanup::Canonicalize& canon = identity) {
-    std::string bytes = st.bytes();
-    CleanupInput in{kQueueId, kNow, 0, bytes};
-    auto r = build_queue_file(cfg, in, canon);
-    if (r) FAIL("accepted, expected a refusal");
-    return r.error();
-}
-
-size_t count_headers(const Lines& content, std::string_view prefix) {
-    size_t n = 0;
-    for (const auto& l : content) {
-        if (l.empty()) break;  // end of the header block
-        if (l.size() >= prefix.size() &&
-            std::equal(prefix.begin(), prefix.end(), l.begin(),
-                       [](char a, char b) { return tolower(static_cast<unsigned char>(a)) == tolower(static_cast<unsigned char>(b)); }))
-            ++n;
-    }
-    return n;
-}
-
-long content_bytes(const Lines& content) {
-    long n = 0;
-    for (const auto& l : content) n += static_cast<long>(l.size()) + 1;
-    return n;
-}
-
-}  // namespace
 
 TEST_CASE("build_queue_file: an SMTP message", "[cleanup]") {
     Config cfg = config();
@@ -698,45 +610,4 @@ TEST_CASE("build_queue_file: message_strip_characters removes them from content,
     // Empty, as Postfix's default: a NUL passes.
     auto d = must_build(config("message_strip_characters =\n"), st);
     CHECK(std::find(d.content.begin(), d.content.end(), std::string("nul\0gone\0", 9)) != d.content.end());
-}
-
-TEST_CASE("build_queue_file: header fields the client prepends go on top, counted in the size", "[cleanup]") {
-    Config cfg = config();
-    Stream st;
-    st.prepended = {"Authentication-Results: mx.example;\n\tdkim=none", "X-Milter: yes"};
-    Built b = must_build(cfg, st);
-    REQUIRE(b.env.prepended == Lines{"Authentication-Results: mx.example;\n\tdkim=none", "X-Milter: yes"});
-    REQUIRE(b.content.size() > 4);
-    CHECK(b.content[0] == "Authentication-Results: mx.example;");
-    CHECK(b.content[1] == "\tdkim=none");
-    CHECK(b.content[2] == "X-Milter: yes");
-    CHECK(b.content[3].starts_with("Received: from helo.example"));
-    CHECK(b.out.size == content_bytes(b.content));
-    CHECK(b.env.content_size == content_bytes(b.content));
-}
-
-TEST_CASE("build_queue_file: a prepended header must be one well-formed field, after all content", "[cleanup]") {
-    Config cfg = config();
-    for (std::string bad : std::vector<std::string>{"no colon", ": no name", "Bad Name: x", "X: a\nnot folded", "X: a\n", "X: a\r\n\tb",
-                            "X: a\n \n\tb", std::string("X: a\0b", 6)}) {
-        Stream st;
-        st.prepended = {bad};
-        auto r = must_refuse(cfg, st);
-        CHECK(r.status == '4');
-        CHECK(r.text.find("prepended header") != std::string::npos);
-    }
-    // Content after a P record: the stream is broken.
-    Stream st;
-    std::string bytes = st.bytes();
-    bytes.resize(bytes.size() - 2);  // drop X
-    rec_append(bytes, rec::prepend, "X-A: 1");
-    rec_append_line(bytes, "more body");
-    rec_append(bytes, rec::content_end, "");
-    auto r = build_queue_file(cfg, CleanupInput{kQueueId, kNow, 0, bytes}, identity);
-    REQUIRE_FALSE(r);
-    CHECK(r.error().text.find("content after a prepended header") != std::string::npos);
-    // More than header_size_limit in all.
-    Stream big;
-    big.prepended = {"X-Big: " + std::string(600, 'a'), "X-Big: " + std::string(600, 'b')};
-    CHECK(must_refuse(config("header_size_limit = 1000\n"), big).text.find("too long") != std::string::npos);
 }
