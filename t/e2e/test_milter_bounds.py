@@ -1,0 +1,43 @@
+"""Hostile input on the milter path: what a client's message costs cleanup
+when a milter edits it, how much a milter may edit, and how long a milter
+may hold a stage. The milter is t/e2e/milter_script.py (pymilter)."""
+import os
+
+from test_milter import milter_instance, milters, session  # noqa: F401 (milters: a fixture)
+
+
+def peak_rss(inst, program):
+    """The largest VmHWM of the instance's processes named program."""
+    peak = 0
+    for pid in inst.pids(program):
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                peak = max(peak, next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmHWM:")))
+        except OSError:
+            pass
+    return peak
+
+
+def test_many_short_lines_cost_cleanup_their_bytes_not_a_string_each(make_instance, milters):
+    """cleanup applies a milter's header edit (an F record) to the finished
+    file keeping the body as the file's records: 4 million empty lines (4 MB
+    of message_size_limit) once cost it a std::string per line, twice over."""
+    inst, m = milter_instance(make_instance, milters, "insert_header_quiet")
+    lines = 4_000_000
+    with session(inst) as s:
+        s.ehlo("client.test")
+        assert s.mail("s@client.test")[0] == 250
+        assert s.rcpt("alice@mx.test")[0] == 250
+        s.putcmd("DATA")
+        assert s.getreply()[0] == 354
+        s.send(b"From: s@client.test\r\nSubject: empty lines\r\n" + b"\r\n" * lines + b".\r\n")
+        code, text = s.getreply()
+        assert code == 250, text
+    files = inst.wait_delivered("alice", 1)
+    with open(files[0], "rb") as f:
+        head, body = f.read().split(b"\n\n", 1)
+    assert b"\nX-Inserted: at index 1\n" in head  # the edit was applied
+    assert body == b"\n" * (lines - 1)
+    peak = peak_rss(inst, "cleanup")
+    print(f"cleanup peak RSS with {lines} empty lines: {peak >> 20} MB")
+    assert 0 < peak < 64 * 1024 * 1024, f"cleanup peaked at {peak >> 20} MB"
