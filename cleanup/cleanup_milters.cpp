@@ -128,7 +128,7 @@ struct Verdict {
 // verdict only once its end of message let the message pass.
 util::Result<void> converse(BlockingMilter& mt, const m::MilterConfig& cfg, const mail::QueueEnvelope& env,
                             std::string_view lines, const std::string& id, const std::string& hostname,
-                            Verdict& verdict) {
+                            m::EditBudget& budget, Verdict& verdict) {
     if (auto o = mt.open(cfg.connect_timeout); !o) return o;
     m::Options offer{cfg.protocol, m::action::all, m::offered_steps(cfg.protocol)};
     if (auto s = mt.send(m::encode_optneg(offer), cfg.command_timeout); !s) return s;
@@ -179,6 +179,19 @@ util::Result<void> converse(BlockingMilter& mt, const m::MilterConfig& cfg, cons
         for (;;) {
             auto r = mt.reply(timeout);
             if (!r) return std::unexpected(r.error());
+            bool passes = r->kind == m::ReplyKind::continue_ || r->kind == m::ReplyKind::accept ||
+                          r->kind == m::ReplyKind::skip;
+            if (eom && budget.exceeded() && passes) {  // as Postfix's queue file over its size limit
+                verdict.reply = std::string(m::kEditsTooBig);
+                return false;
+            }
+            if (eom) {  // an edit past the limits is heard, not kept
+                bool was = budget.exceeded();
+                if (auto ok = budget.take(*r); !ok) {
+                    if (!was) util::msg_warn("{}: milter {}: {}", id, mt.spec(), ok.error().text);
+                    continue;
+                }
+            }
             switch (r->kind) {
             case m::ReplyKind::progress: continue;
             case m::ReplyKind::continue_: return true;
@@ -291,10 +304,11 @@ util::Result<std::optional<mail::proto::CleanupReply>> apply_non_smtpd_milters(s
     });
     if (!read) return std::unexpected(read.error());
     Verdict verdict;
+    m::EditBudget budget(cfg->edit_limits);
     for (const auto& spec : cfg->milters) {
         BlockingMilter mt(spec);
         size_t before = verdict.edits.size();
-        if (auto ok = converse(mt, *cfg, *env, lines, id, ctx.config.str("myhostname"), verdict); !ok) {
+        if (auto ok = converse(mt, *cfg, *env, lines, id, ctx.config.str("myhostname"), budget, verdict); !ok) {
             util::msg_warn("{}: {}", id, ok.error().text);
             verdict.edits.resize(before);
             switch (cfg->default_action) {

@@ -1,9 +1,9 @@
 """Hostile input on the milter path: what a client's message costs cleanup
 when a milter edits it, how much a milter may edit, and how long a milter
 may hold a stage. The milter is t/e2e/milter_script.py (pymilter)."""
-import os
+import pytest
 
-from test_milter import milter_instance, milters, session  # noqa: F401 (milters: a fixture)
+from test_milter import MSG, log_has, milter_instance, milters, session  # noqa: F401 (milters: a fixture)
 
 
 def peak_rss(inst, program):
@@ -41,3 +41,41 @@ def test_many_short_lines_cost_cleanup_their_bytes_not_a_string_each(make_instan
     peak = peak_rss(inst, "cleanup")
     print(f"cleanup peak RSS with {lines} empty lines: {peak >> 20} MB")
     assert 0 < peak < 64 * 1024 * 1024, f"cleanup peaked at {peak >> 20} MB"
+
+
+FLOODS = [("flood_headers", {}, r"header edits over header_size_limit \(102400 bytes\)"),
+          ("flood_rcpts", {"smtpd_recipient_limit": "10"}, r"more than smtpd_recipient_limit \(10\) recipients added"),
+          ("huge_body", {"message_size_limit": "100000"}, r"replaced body over message_size_limit \(100000 bytes\)")]
+
+
+@pytest.mark.parametrize("behaviour,params,warning", FLOODS, ids=[f[0] for f in FLOODS])
+def test_smtpd_milters_edits_past_their_limits_refuse_the_message(make_instance, milters, behaviour, params, warning):
+    """A milter that asks for more than a client could send (header fields,
+    recipients, body) gets the message refused as Postfix refuses a queue
+    file over its limit, and nothing of it is kept."""
+    inst, m = milter_instance(make_instance, milters, behaviour + "_quiet", **params)
+    with session(inst) as s:
+        s.ehlo("client.test")
+        assert s.mail("s@client.test")[0] == 250
+        assert s.rcpt("alice@mx.test")[0] == 250
+        assert s.data(MSG) == (552, b"5.3.4 Message file too big")
+        assert s.noop()[0] == 250  # the session goes on
+    log_has(inst, rf"kurir/smtpd\[\d+\]: warning: milter inet:127\.0\.0\.1:{m.port}: {warning}")
+    log_has(inst, r"milter-reject: END-OF-MESSAGE from localhost\[127\.0\.0\.1\]: 552 5\.3\.4 Message file too big")
+    assert not inst.queue_files()
+    assert not inst.maildir_files("alice")
+
+
+def test_non_smtpd_milters_edits_past_their_limits_refuse_the_message(make_instance, milters):
+    inst = make_instance()
+    m = milters("huge_body_quiet", inst.tmp)
+    inst.set(non_smtpd_milters=m.spec(), message_size_limit="100000")
+    inst.start()
+    res = inst.sendmail("alice@mx.test", input=b"Subject: grown\n\nbody\n")
+    assert res.returncode == 0, res.stderr
+    log_has(inst, r"kurir/cleanup\[\d+\]: warning: \w+: milter inet:127\.0\.0\.1:\d+: "
+                  r"replaced body over message_size_limit \(100000 bytes\)")
+    log_has(inst, r"kurir/cleanup\[\d+\]: \w+: milter-reject: END-OF-MESSAGE from localhost\[127\.0\.0\.1\]: "
+                  r"552 5\.3\.4 Message file too big; from=<[^>]+> to=<alice@mx\.test>")
+    inst.wait_queue_empty()
+    assert inst.maildir_files("alice") == []
