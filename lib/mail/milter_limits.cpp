@@ -18,6 +18,18 @@ EditLimits load_edit_limits(const Config& cfg) {
 }
 
 util::Result<void> EditBudget::take(const Reply& r) {
+    switch (r.kind) {
+    case ReplyKind::add_header:
+    case ReplyKind::insert_header:
+    case ReplyKind::change_header:
+    case ReplyKind::replace_body:
+    case ReplyKind::add_rcpt:
+    case ReplyKind::add_rcpt_par:
+    case ReplyKind::delete_rcpt:
+    case ReplyKind::change_from:
+    case ReplyKind::quarantine: break;
+    default: return {};  // not an edit
+    }
     if (exceeded_) return util::fail("milter edits past a limit: this one not taken either");
     auto over = [&](std::string text) {
         exceeded_ = true;

@@ -21,12 +21,25 @@
 // warning that names the milter and the limit. The milter is still heard
 // to its final reply (within its timeout), so the conversation stays in
 // step; its reject or tempfail, if it gives one, is the answer instead.
+//
+// And how long one request may wait for its milter's final reply
+// (ReplyDeadline): its timeout (milter_command_timeout, or
+// milter_content_timeout for the body and the end of message) counts from
+// the request, for the whole of it: edits and other packets do not restart
+// it. A progress reply restarts it, as Postfix and Sendmail do (libmilter's
+// smfi_progress), but never past kProgressFactor times the timeout from the
+// request: Postfix restarts its timer at every read and has no bound at all
+// (milter8.c: "XXX Bound the loop iteration count"), so a milter that says
+// "progress" forever holds its smtpd or cleanup forever; kurir gives even a
+// busy milter ten times its timeout (50 minutes at the end of a message by
+// default), then takes it as a milter that timed out (milter_default_action).
 #pragma once
 
 #include "mail/config.hpp"
 #include "mail/milter_proto.hpp"
 #include "util/result.hpp"
 
+#include <algorithm>
 #include <cstddef>
 
 namespace kurir::mail::milter {
@@ -47,9 +60,9 @@ inline constexpr std::string_view kEditsTooBig = "552 5.3.4 Message file too big
 class EditBudget {
 public:
     explicit EditBudget(EditLimits limits) : limits_(limits) {}
-    // Counts reply (an edit; other replies cost nothing). An error, whose
-    // text names the limit, once this edit goes past one: the edit is not
-    // to be applied, and neither is any later one.
+    // Counts reply (an edit; other replies cost nothing and pass). An
+    // error, whose text names the limit, once this edit goes past one: the
+    // edit is not to be applied, and neither is any later one.
     util::Result<void> take(const Reply& reply);
     bool exceeded() const { return exceeded_; }
 
@@ -57,6 +70,22 @@ private:
     EditLimits limits_;
     size_t header_bytes_ = 0, body_bytes_ = 0, added_ = 0, other_ = 0;
     bool exceeded_ = false;
+};
+
+inline constexpr long kProgressFactor = 10;
+
+// Milliseconds on a monotonic clock.
+class ReplyDeadline {
+public:
+    ReplyDeadline(long now_ms, long timeout_seconds)
+        : timeout_ms_(timeout_seconds * 1000), at_(now_ms + timeout_ms_),
+          last_(now_ms + kProgressFactor * timeout_ms_) {}
+    long at() const { return at_; }
+    // A progress reply came at now_ms.
+    void progress(long now_ms) { at_ = std::min(now_ms + timeout_ms_, last_); }
+
+private:
+    long timeout_ms_, at_, last_;
 };
 
 }  // namespace kurir::mail::milter

@@ -117,6 +117,17 @@ class TestMilter(Milter.Base):
         if BEHAVIOUR == "huge_body":  # 300 KB of body (the test's message_size_limit: 100 KB)
             for _ in range(300):
                 self.replacebody(b"x" * 1000 + b"\r\n")
+        if BEHAVIOUR == "huge_body_then_reject":  # past the limit, then its own verdict
+            for _ in range(300):
+                self.replacebody(b"x" * 1000 + b"\r\n")
+            return Milter.REJECT
+        if BEHAVIOUR in ("progress_forever", "edits_forever"):  # a packet every 0.3 s, never a verdict
+            while True:
+                if BEHAVIOUR == "progress_forever":
+                    self.progress()
+                else:
+                    self.addheader("X-Trickle", "x")
+                time.sleep(0.3)
         if BEHAVIOUR == "die_eom_after_edit":
             self.addheader("X-Half-Applied", "yes")
             os._exit(1)

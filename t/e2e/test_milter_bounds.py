@@ -79,3 +79,50 @@ def test_non_smtpd_milters_edits_past_their_limits_refuse_the_message(make_insta
                   r"552 5\.3\.4 Message file too big; from=<[^>]+> to=<alice@mx\.test>")
     inst.wait_queue_empty()
     assert inst.maildir_files("alice") == []
+
+
+def test_a_verdict_after_the_excess_is_the_answer(make_instance, milters):
+    """Past a limit the milter is still heard: its REJECT is the reply."""
+    inst = make_instance()
+    m = milters("huge_body_then_reject", inst.tmp)
+    inst.set(non_smtpd_milters=m.spec(), message_size_limit="100000")
+    inst.start()
+    res = inst.sendmail("alice@mx.test", input=b"Subject: grown\n\nbody\n")
+    assert res.returncode == 0, res.stderr
+    log_has(inst, r"kurir/cleanup\[\d+\]: \w+: milter-reject: END-OF-MESSAGE from localhost\[127\.0\.0\.1\]: "
+                  r"550 5\.7\.1 Command rejected; from=<[^>]+> to=<alice@mx\.test>")
+    inst.wait_queue_empty()
+    assert inst.maildir_files("alice") == []
+
+
+TIMEOUTS = {"milter_command_timeout": "1s", "milter_content_timeout": "1s"}
+
+
+@pytest.mark.parametrize("behaviour", ["progress_forever", "edits_forever"])
+def test_smtpd_milters_trickling_packets_time_out(make_instance, milters, behaviour):
+    """One deadline for the whole end-of-message answer: edits never restart
+    it, progress does but only up to ten times milter_content_timeout (1 s
+    here); then the milter has timed out (milter_default_action: tempfail)."""
+    inst, m = milter_instance(make_instance, milters, behaviour, **TIMEOUTS)
+    with session(inst) as s:
+        s.ehlo("client.test")
+        assert s.mail("s@client.test")[0] == 250
+        assert s.rcpt("alice@mx.test")[0] == 250
+        assert s.data(MSG) == (451, b"4.7.1 Service unavailable - try again later")
+    log_has(inst, rf"kurir/smtpd\[\d+\]: warning: milter inet:127\.0\.0\.1:{m.port}: timeout waiting for a reply")
+    assert not inst.queue_files()
+    assert not inst.maildir_files("alice")
+
+
+@pytest.mark.parametrize("behaviour", ["progress_forever", "edits_forever"])
+def test_non_smtpd_milters_trickling_packets_time_out(make_instance, milters, behaviour):
+    """cleanup's blocking driver: the same deadline (it was restarted by
+    every packet, so such a milter held cleanup for good)."""
+    inst = make_instance()
+    m = milters(behaviour, inst.tmp)
+    inst.set(non_smtpd_milters=m.spec(), **TIMEOUTS)
+    inst.start()
+    res = inst.sendmail("alice@mx.test", input=b"Subject: trickled\n\nbody\n")
+    assert res.returncode == 0, res.stderr
+    log_has(inst, rf"kurir/cleanup\[\d+\]: warning: \w+: milter inet:127\.0\.0\.1:{m.port}: timeout")
+    assert inst.maildir_files("alice") == []

@@ -26,7 +26,8 @@ TEST_CASE("milter edit limits: each kind by its parameter, and nothing after the
         REQUIRE_FALSE(over);
         CHECK(over.error().text == "header edits over header_size_limit (100 bytes)");
         CHECK(b.exceeded());
-        CHECK_FALSE(b.take(edit(ReplyKind::continue_)));  // nothing counts once over
+        CHECK_FALSE(b.take(edit(ReplyKind::add_rcpt, "<a@b>")));  // no edit counts once over
+        CHECK(b.take(edit(ReplyKind::reject)));                   // a verdict still does
     }
     SECTION("a replaced body") {
         EditBudget b(limits);
@@ -54,4 +55,15 @@ TEST_CASE("milter edit limits: each kind by its parameter, and nothing after the
         CHECK(b.take(edit(ReplyKind::progress)));
         CHECK(b.take(edit(ReplyKind::accept)));
     }
+}
+
+TEST_CASE("milter reply deadline: one per request, progress restarts it up to ten timeouts", "[milter]") {
+    ReplyDeadline d(1000, 2);  // a request at 1 s, with a 2 s timeout
+    CHECK(d.at() == 3000);
+    d.progress(2500);
+    CHECK(d.at() == 4500);
+    d.progress(19500);
+    CHECK(d.at() == 21000);  // never past 1 s + 10 * 2 s
+    d.progress(20900);
+    CHECK(d.at() == 21000);
 }
