@@ -18,12 +18,8 @@ def peak_rss(inst, program):
     return peak
 
 
-def test_many_short_lines_cost_cleanup_their_bytes_not_a_string_each(make_instance, milters):
-    """cleanup applies a milter's header edit (an F record) to the finished
-    file keeping the body as the file's records: 4 million empty lines (4 MB
-    of message_size_limit) once cost it a std::string per line, twice over."""
-    inst, m = milter_instance(make_instance, milters, "insert_header_quiet")
-    lines = 4_000_000
+def send_empty_lines(inst, lines):
+    """One message of a Subject and lines empty lines, accepted."""
     with session(inst) as s:
         s.ehlo("client.test")
         assert s.mail("s@client.test")[0] == 250
@@ -33,6 +29,29 @@ def test_many_short_lines_cost_cleanup_their_bytes_not_a_string_each(make_instan
         s.send(b"From: s@client.test\r\nSubject: empty lines\r\n" + b"\r\n" * lines + b".\r\n")
         code, text = s.getreply()
         assert code == 250, text
+
+
+def test_many_short_lines_cost_smtpd_their_bytes_not_a_string_each(make_instance, milters):
+    """smtpd keeps the message for the end-of-message stage as one text: 4
+    million empty lines (4 MB of message_size_limit) once cost it 32 bytes
+    of string each, 128 MB and more; now a few times the message."""
+    inst, m = milter_instance(make_instance, milters, "add_header_quiet")
+    lines = 4_000_000
+    send_empty_lines(inst, lines)
+    peak = peak_rss(inst, "smtpd")
+    print(f"smtpd peak RSS with {lines} empty lines: {peak >> 20} MB")
+    assert 0 < peak < 100 * 1024 * 1024, f"smtpd peaked at {peak >> 20} MB"
+    inst.wait_delivered("alice", 1)
+
+
+def test_many_short_lines_cost_cleanup_their_bytes_not_a_string_each(make_instance, milters):
+    """cleanup applies a milter's header edit (an F record) to the finished
+    file keeping the body as the file's records: 4 million empty lines (4 MB
+    of message_size_limit) once cost it a std::string per line, twice over
+    (287 MB; now 22)."""
+    inst, m = milter_instance(make_instance, milters, "insert_header_quiet")
+    lines = 4_000_000
+    send_empty_lines(inst, lines)
     files = inst.wait_delivered("alice", 1)
     with open(files[0], "rb") as f:
         head, body = f.read().split(b"\n\n", 1)
@@ -41,7 +60,6 @@ def test_many_short_lines_cost_cleanup_their_bytes_not_a_string_each(make_instan
     peak = peak_rss(inst, "cleanup")
     print(f"cleanup peak RSS with {lines} empty lines: {peak >> 20} MB")
     assert 0 < peak < 64 * 1024 * 1024, f"cleanup peaked at {peak >> 20} MB"
-
 
 FLOODS = [("flood_headers", {}, r"header edits over header_size_limit \(102400 bytes\)"),
           ("flood_rcpts", {"smtpd_recipient_limit": "10"}, r"more than smtpd_recipient_limit \(10\) recipients added"),
@@ -66,13 +84,20 @@ def test_smtpd_milters_edits_past_their_limits_refuse_the_message(make_instance,
     assert not inst.maildir_files("alice")
 
 
-def test_non_smtpd_milters_edits_past_their_limits_refuse_the_message(make_instance, milters):
+def sendmail_past_the_body_limit(make_instance, milters, behaviour):
+    """A message from sendmail to a non_smtpd_milter that replaces its body
+    with 300 KB (message_size_limit: 100 KB)."""
     inst = make_instance()
-    m = milters("huge_body_quiet", inst.tmp)
+    m = milters(behaviour, inst.tmp)
     inst.set(non_smtpd_milters=m.spec(), message_size_limit="100000")
     inst.start()
     res = inst.sendmail("alice@mx.test", input=b"Subject: grown\n\nbody\n")
     assert res.returncode == 0, res.stderr
+    return inst
+
+
+def test_non_smtpd_milters_edits_past_their_limits_refuse_the_message(make_instance, milters):
+    inst = sendmail_past_the_body_limit(make_instance, milters, "huge_body_quiet")
     log_has(inst, r"kurir/cleanup\[\d+\]: warning: \w+: milter inet:127\.0\.0\.1:\d+: "
                   r"replaced body over message_size_limit \(100000 bytes\)")
     log_has(inst, r"kurir/cleanup\[\d+\]: \w+: milter-reject: END-OF-MESSAGE from localhost\[127\.0\.0\.1\]: "
@@ -83,12 +108,7 @@ def test_non_smtpd_milters_edits_past_their_limits_refuse_the_message(make_insta
 
 def test_a_verdict_after_the_excess_is_the_answer(make_instance, milters):
     """Past a limit the milter is still heard: its REJECT is the reply."""
-    inst = make_instance()
-    m = milters("huge_body_then_reject", inst.tmp)
-    inst.set(non_smtpd_milters=m.spec(), message_size_limit="100000")
-    inst.start()
-    res = inst.sendmail("alice@mx.test", input=b"Subject: grown\n\nbody\n")
-    assert res.returncode == 0, res.stderr
+    inst = sendmail_past_the_body_limit(make_instance, milters, "huge_body_then_reject")
     log_has(inst, r"kurir/cleanup\[\d+\]: \w+: milter-reject: END-OF-MESSAGE from localhost\[127\.0\.0\.1\]: "
                   r"550 5\.7\.1 Command rejected; from=<[^>]+> to=<alice@mx\.test>")
     inst.wait_queue_empty()
