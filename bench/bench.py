@@ -39,6 +39,7 @@ Scenarios (issue: benchmark against Postfix):
 """
 import argparse
 import concurrent.futures
+import functools
 import glob
 import os
 import pwd
@@ -46,12 +47,14 @@ import resource
 import smtplib
 import socket
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+
+import report
+from syscalls import SyscallCount, available as syscalls_unavailable
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PREFIX = os.environ.get("KURIR_PREFIX", os.path.join(REPO, "build", "inst"))
@@ -333,6 +336,11 @@ class Kurir:
            stdout=subprocess.DEVNULL)
         with open(os.path.join(self.dir, "i", "main.cf"), "a") as f:
             f.write(f"relayhost = [127.0.0.1]:{SINK_PORT}\nhome_mailbox = Maildir/\n")
+        # The set-gid kurir-drop writes into this instance's maildrop for the
+        # bench user (sendmail-N) only when the default main.cf lists it, as
+        # Postfix's postdrop; the test build's default is inside its prefix.
+        from instance import list_config_dir
+        list_config_dir(self.dir + "/i")
         self.maildir = os.path.join(user.pw_dir, "Maildir")
         self.user = user
 
@@ -448,14 +456,18 @@ def start_milter():
     sys.exit("bench: the milter did not start")
 
 
-def run_smtp(mta, user, sessions, messages, rcpts, tls=False, policy=False, virtual=False, milter=None):
-    """smtp-source's sessions, or with tls tls-source's: STARTTLS on each."""
+def run_smtp(mta, user, sessions, messages, rcpts, tls=False, policy=False, virtual=False, milter=None,
+             syscalls=False):
+    """smtp-source's sessions, or with tls tls-source's: STARTTLS on each.
+    With syscalls, the system calls of the MTA's tree per delivered message
+    (bench/syscalls.py), in total and per daemon."""
     mta.use_milter(milter or "")
     mta.use_tls(tls)
     mta.use_policy(policy)
     mta.use_virtual(virtual)
     mta.start()
     pid = mta.master_pid()
+    counter = SyscallCount(mta.name, pid, tree).start() if syscalls else None
     cpu0 = cpu_seconds(pid)
     t0 = time.monotonic()
     args = [TLS_SOURCE if tls else "smtp-source", "-s", str(sessions), "-m", str(messages), "-l", "4096",
@@ -471,8 +483,11 @@ def run_smtp(mta, user, sessions, messages, rcpts, tls=False, policy=False, virt
         t_del = time.monotonic() - t0
     peak = pss.peak
     cpu = cpu_seconds(pid) - cpu0
+    counts = counter.stop() if counter else {}
     got = mta.delivered()
     mta.stop()
+    if counter:
+        counter.remove()
     mta.use_tls(False)
     mta.use_policy(False)
     mta.use_virtual(False)
@@ -480,7 +495,8 @@ def run_smtp(mta, user, sessions, messages, rcpts, tls=False, policy=False, virt
     # smtp-source sends the same message each time: count, not ids.
     correct = ok and got == expected and src.returncode == 0
     return {"accepted/s": messages / t_acc, "delivered/s": expected / t_del,
-            "cpu s/1000": cpu / expected * 1000, "peak PSS MB": peak / 1024, "ok": correct,
+            "cpu s/1000": cpu / expected * 1000, "peak PSS MB": peak / 1024,
+            **{f"syscalls/msg {g}": float(n) / expected for g, n in counts.items()}, "ok": correct,
             "detail": f"{got}/{expected} delivered"}
 
 
@@ -638,26 +654,39 @@ def fsync_rate(path):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--messages", type=int, default=10000)
+    ap.add_argument("--reps", type=int, default=None, help="repetitions of each scenario (3; --quick: 5)")
+    ap.add_argument("--messages", type=int, default=None, help="messages per SMTP run (10000; --quick: 5000)")
     ap.add_argument("--injections", type=int, default=2000)
     ap.add_argument("--backlog", type=int, default=50000)
     ap.add_argument("--only", default="")
+    ap.add_argument("--quick", action="store_true",
+                    help="smtp-10 alone, 5 x 5,000 messages per MTA, alternating: a side-by-side check in a few minutes")
+    ap.add_argument("--syscalls", action="store_true",
+                    help="count the system calls of each MTA's process tree per message in the SMTP scenarios "
+                         "(perf stat per cgroup: in total and per daemon)")
     args = ap.parse_args()
+    if args.quick:
+        args.only = args.only or "smtp-10"
+    args.reps = args.reps or (5 if args.quick else 3)
+    args.messages = args.messages or (5000 if args.quick else 10000)
     if os.geteuid() != 0:
         sys.exit("bench: run as root (it configures Postfix and a privilege-separated kurir)")
+    if args.syscalls and syscalls_unavailable():
+        sys.exit(f"bench: --syscalls: {syscalls_unavailable()}")
+    started = time.monotonic()
     user = ensure_user()
     rcpt_users(10)
     mtas = [Kurir(user), Postfix(user)]
+    smtp = functools.partial(run_smtp, syscalls=args.syscalls)
     scenarios = [
-        ("smtp-1", lambda m: run_smtp(m, user, 1, args.messages, 1)),
-        ("smtp-10", lambda m: run_smtp(m, user, 10, args.messages, 1)),
-        ("policy-10", lambda m: run_smtp(m, user, 10, args.messages, 1, policy=True)),
-        ("virtual-10", lambda m: run_smtp(m, user, 10, args.messages, 1, virtual=True)),
-        ("milter-10", lambda m: run_smtp(m, user, 10, args.messages, 1, milter=milter[1])),
-        ("smtp-50", lambda m: run_smtp(m, user, 50, args.messages, 1)),
-        ("tls-10", lambda m: run_smtp(m, user, 10, args.messages // 2, 1, tls=True)),
-        ("rcpt10-10", lambda m: run_smtp(m, user, 10, args.messages // 10, 10)),
+        ("smtp-1", lambda m: smtp(m, user, 1, args.messages, 1)),
+        ("smtp-10", lambda m: smtp(m, user, 10, args.messages, 1)),
+        ("policy-10", lambda m: smtp(m, user, 10, args.messages, 1, policy=True)),
+        ("virtual-10", lambda m: smtp(m, user, 10, args.messages, 1, virtual=True)),
+        ("milter-10", lambda m: smtp(m, user, 10, args.messages, 1, milter=milter[1])),
+        ("smtp-50", lambda m: smtp(m, user, 50, args.messages, 1)),
+        ("tls-10", lambda m: smtp(m, user, 10, args.messages // 2, 1, tls=True)),
+        ("rcpt10-10", lambda m: smtp(m, user, 10, args.messages // 10, 10)),
         ("sendmail-1", lambda m: run_sendmail(m, user, 1, args.injections)),
         ("sendmail-4", lambda m: run_sendmail(m, user, 4, args.injections)),
         ("relay-1", lambda m: run_relay(m, 1, args.messages)),
@@ -683,24 +712,10 @@ def main():
                             text=True).stdout.strip()
     fs = subprocess.run(["findmnt", "-n", "-o", "FSTYPE", "--target", "/var/spool"], stdout=subprocess.PIPE,
                         text=True).stdout.strip()
-    lines = [f"# kurir vs Postfix\n",
-             f"{time.strftime('%Y-%m-%d')}, commit {commit}, {os.cpu_count()} cores, {fs} "
-             f"({fsync_rate('/var/spool')} fsyncs/s measured), {args.reps} repetitions A B A B; "
-             "median (min-max); ratio = kurir / Postfix of the medians.\n",
-             "| scenario | metric | kurir | Postfix | ratio |", "|---|---|---|---|---|"]
-    for name, _ in scenarios:
-        k, p = results[(name, "kurir")], results[(name, "postfix")]
-        for metric in ("delivered/s", "accepted/s", "drained/s", "cpu s/1000", "peak PSS MB", "qmgr peak PSS MB",
-                       "qmgr bytes/msg", "KB/session", "greeted", "through"):
-            if metric not in k[0]:
-                continue
-            kv, pv = [r[metric] for r in k], [r[metric] for r in p]
-            if not any(kv) and not any(pv):
-                continue
-            km, pm = statistics.median(kv), statistics.median(pv)
-            lines.append(f"| {name} | {metric} | {km:.1f} ({min(kv):.1f}-{max(kv):.1f}) | "
-                         f"{pm:.1f} ({min(pv):.1f}-{max(pv):.1f}) | {km / pm if pm else float('nan'):.2f} |")
-    table = "\n".join(lines) + "\n"
+    header = (f"# kurir vs Postfix\n\n{time.strftime('%Y-%m-%d')}, commit {commit}, {os.cpu_count()} cores, {fs} "
+              f"({fsync_rate('/var/spool')} fsyncs/s measured), {args.reps} repetitions A B A B; median (min-max); "
+              "ratio = kurir / Postfix of the medians (lowest-highest ratio of one repetition's pair).\n")
+    table = report.table(header, [name for name, _ in scenarios], results)
     print(table)
     if not args.only:
         with open(os.path.join(REPO, "bench", "RESULTS.md"), "w") as f:
@@ -709,6 +724,7 @@ def main():
         milter[0].kill()
         milter[0].wait()
     shutil.rmtree(TRASH, ignore_errors=True)
+    print(f"bench: {time.monotonic() - started:.0f} s")
     if failed:
         sys.exit("bench: a run lost or duplicated mail")
 
