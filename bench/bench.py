@@ -62,6 +62,7 @@ BENCH_USER = "kurirbench"
 PF_PORT, KURIR_PORT, SINK_PORT, MILTER_PORT = 2641, 2640, 2642, 2643
 RELAY_DOMAIN = "relay.bench"
 sys.path.insert(0, os.path.join(REPO, "t", "e2e"))
+from instance import list_config_dir  # noqa: E402 (t/e2e's: the default main.cf's alternate_config_directories)
 # Built by meson (bench/tls_source.cpp), not installed.
 TLS_SOURCE = os.environ.get("KURIR_TLS_SOURCE", os.path.join(REPO, "build", "bench", "tls-source"))
 
@@ -339,7 +340,6 @@ class Kurir:
         # The set-gid kurir-drop writes into this instance's maildrop for the
         # bench user (sendmail-N) only when the default main.cf lists it, as
         # Postfix's postdrop; the test build's default is inside its prefix.
-        from instance import list_config_dir
         list_config_dir(self.dir + "/i")
         self.maildir = os.path.join(user.pw_dir, "Maildir")
         self.user = user
@@ -724,6 +724,7 @@ def main():
         milter[0].kill()
         milter[0].wait()
     shutil.rmtree(TRASH, ignore_errors=True)
+    list_config_dir(mtas[0].dir + "/i", listed=False)
     print(f"bench: {time.monotonic() - started:.0f} s")
     if failed:
         sys.exit("bench: a run lost or duplicated mail")

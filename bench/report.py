@@ -14,15 +14,17 @@ def ratio(a, b):
 
 
 def metrics_of(runs):
-    """The table's metrics present in runs, syscall counts (bench --syscalls) last."""
-    names = [m for m in METRICS if m in runs[0]]
-    return names + sorted((m for m in runs[0] if m.startswith("syscalls/msg")),
+    """The table's metrics present in any of runs (a daemon may have no
+    system calls of its own in one MTA), syscall counts (--syscalls) last."""
+    present = {m for r in runs for m in r}
+    names = [m for m in METRICS if m in present]
+    return names + sorted((m for m in present if m.startswith("syscalls/msg")),
                           key=lambda m: (m != "syscalls/msg total", m))
 
 
 def rows(name, kurir, postfix):
     out = []
-    for metric in metrics_of(kurir):
+    for metric in metrics_of(kurir + postfix):
         kv, pv = [r.get(metric, 0.0) for r in kurir], [r.get(metric, 0.0) for r in postfix]
         if not any(kv) and not any(pv):
             continue

@@ -96,7 +96,7 @@ class SyscallCount:
         os.mkfifo(ack)
         self.perf = subprocess.Popen(["perf", "stat", "-a", "-x,", "-o", self.out, "-e", "raw_syscalls:sys_enter",
                                       "--for-each-cgroup", cgroups, "-D", "-1", "--control", f"fifo:{ctl},{ack}"],
-                                     stdout=subprocess.DEVNULL)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         ctl_fd = os.open(ctl, os.O_RDWR)  # never blocks, whether perf has opened it yet or not
         ack_fd = os.open(ack, os.O_RDWR)
         os.write(ctl_fd, b"enable\n")
