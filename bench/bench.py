@@ -425,6 +425,7 @@ def main():
         milter[0].wait()
     shutil.rmtree(TRASH, ignore_errors=True)
     list_config_dir(mtas[0].dir + "/i", listed=False)
+    shutil.rmtree(mtas[0].dir, ignore_errors=True)  # the kurir instance, stopped after each run
     print(f"bench: {time.monotonic() - started:.0f} s")
     if failed:
         sys.exit("bench: a run lost or duplicated mail")
