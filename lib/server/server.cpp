@@ -45,6 +45,9 @@ int accept_any(int flags) {
         int fd = ::accept4(g_listen_fds[k], nullptr, nullptr, flags);
         if (fd >= 0) {
             next = k + 1;
+#ifndef __linux__
+            util::set_nonblocking(fd, false);  // Linux never passes the listener's O_NONBLOCK on (accept(2))
+#endif
             return fd;
         }
     }
@@ -228,9 +231,32 @@ void report_status(bool available) {
         util::msg_warn("status to master: {}", std::strerror(errno));
 }
 
-int single_server_main(int argc, char** argv, std::string_view program, SingleService service,
-                       Hooks hooks) {
-    ServerContext ctx = start(argc, argv, program, hooks);
+namespace {
+
+// Between two requests of a connection: the connection when the next
+// request waits on it; a new client when one waits on a listener (the
+// service is at its process limit, and a kept connection must not keep it
+// from a process); -1 when the client closed, max_idle passed or a reload
+// asks the process to finish.
+int next_request(int client, long max_idle) {
+    std::vector<struct pollfd> fds{{client, POLLIN, 0}};
+    for (int lfd : g_listen_fds) fds.push_back({lfd, POLLIN, 0});
+    for (;;) {
+        if (g_stop_requested) return -1;
+        int rc = ::poll(fds.data(), fds.size(), static_cast<int>(max_idle * 1000));
+        if (rc < 0 && errno == EINTR) continue;
+        if (rc <= 0) return -1;
+        if (fds[0].revents != 0) {
+            char byte;
+            return ::recv(client, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 1 ? client : -1;
+        }
+        if (int fd = accept_any(SOCK_CLOEXEC); fd >= 0) return fd;  // else another process took it
+    }
+}
+
+// The accept loop of the single servers: serve takes one connection and
+// returns how many uses (max_use) it made of the process, at most left.
+int single_loop(ServerContext& ctx, const std::function<long(util::Fd, long left, long max_idle)>& serve) {
     long max_idle = ctx.config.seconds("max_idle");
     long max_use = ctx.config.integer("max_use");
     for (int lfd : g_listen_fds) util::set_nonblocking(lfd, true);
@@ -260,15 +286,35 @@ int single_server_main(int argc, char** argv, std::string_view program, SingleSe
             fd = accept_any(SOCK_CLOEXEC);
             if (fd < 0) continue;  // another process took it
         }
-#ifndef __linux__
-        util::set_nonblocking(fd, false);  // Linux never passes the listener's O_NONBLOCK on (accept(2))
-#endif
         if (said_available) report_status(false);
         said_available = false;
-        ++used;
-        service(ctx, util::Fd(fd));
+        used += serve(util::Fd(fd), max_use - used, max_idle);
     }
     return 0;
+}
+
+}  // namespace
+
+int single_server_main(int argc, char** argv, std::string_view program, SingleService service,
+                       Hooks hooks) {
+    ServerContext ctx = start(argc, argv, program, hooks);
+    return single_loop(ctx, [&](util::Fd client, long, long) {
+        service(ctx, std::move(client));
+        return 1L;
+    });
+}
+
+int request_server_main(int argc, char** argv, std::string_view program, RequestService service,
+                        Hooks hooks) {
+    ServerContext ctx = start(argc, argv, program, hooks);
+    return single_loop(ctx, [&](util::Fd client, long left, long max_idle) {
+        for (long served = 1;; ++served) {
+            if (!service(ctx, client.get()) || served >= left) return served;
+            int next = next_request(client.get(), max_idle);
+            if (next < 0) return served;
+            if (next != client.get()) client = util::Fd(next);  // the kept connection closes
+        }
+    });
 }
 
 namespace {
