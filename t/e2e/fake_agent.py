@@ -17,42 +17,12 @@ Arguments (after master's options): RECORD MODE, where MODE is
 import os
 import select
 import socket
-import struct
 import sys
 
-
-def read_exact(conn, n):
-    data = b""
-    while len(data) < n:
-        chunk = conn.recv(n - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return data
-
-
-def read_frame(conn):
-    head = read_exact(conn, 4)
-    if head is None:
-        return None
-    payload = read_exact(conn, struct.unpack(">I", head)[0])
-    fields, at = [], 0
-    while at < len(payload):
-        (nlen,) = struct.unpack(">H", payload[at:at + 2])
-        name = payload[at + 2:at + 2 + nlen].decode()
-        at += 2 + nlen
-        (vlen,) = struct.unpack(">I", payload[at:at + 4])
-        fields.append((name, payload[at + 4:at + 4 + vlen].decode()))
-        at += 4 + vlen
-    return fields
-
-
-def frame(fields):
-    payload = b""
-    for name, value in fields:
-        name, value = name.encode(), value.encode()
-        payload += struct.pack(">H", len(name)) + name + struct.pack(">I", len(value)) + value
-    return struct.pack(">I", len(payload)) + payload
+# Run from a link in the test's daemon_directory: the helpers are beside
+# the file the link names.
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+from attr_frame import frame, read_frame  # noqa: E402
 
 
 def answer(request):

@@ -8,47 +8,15 @@ the recipients, never delivers twice."""
 import collections
 import os
 import re
-import shutil
 import signal
 import socket
-import struct
 
 import pytest
 
+from attr_frame import frame, read_frame
 from instance import PREFIX, wait_for
 
 FAKE_AGENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_agent.py")
-
-
-def frame(fields):
-    payload = b""
-    for name, value in fields:
-        name, value = name.encode(), value.encode()
-        payload += struct.pack(">H", len(name)) + name + struct.pack(">I", len(value)) + value
-    return struct.pack(">I", len(payload)) + payload
-
-
-def read_frame(s):
-    """The fields of the next frame on s, or None at the end of the stream."""
-    def exact(n):
-        data = b""
-        while len(data) < n:
-            chunk = s.recv(n - len(data))
-            if not chunk:
-                return None
-            data += chunk
-        return data
-    head = exact(4)
-    if head is None:
-        return None
-    payload, fields, at = exact(struct.unpack(">I", head)[0]), [], 0
-    while at < len(payload):
-        (nlen,) = struct.unpack(">H", payload[at:at + 2])
-        name = payload[at + 2:at + 2 + nlen].decode()
-        (vlen,) = struct.unpack(">I", payload[at + 2 + nlen:at + 6 + nlen])
-        fields.append((name, payload[at + 6 + nlen:at + 6 + nlen + vlen].decode()))
-        at += 6 + nlen + vlen
-    return fields
 
 
 def request(queue_id, rcpt):
@@ -86,8 +54,7 @@ def fake_transport(inst, mode, maxproc="-"):
     real = os.path.join(PREFIX, "libexec", "kurir")
     for name in os.listdir(real):
         os.symlink(os.path.join(real, name), os.path.join(daemons, name))
-    shutil.copy(FAKE_AGENT, os.path.join(daemons, "fake_agent"))
-    os.chmod(os.path.join(daemons, "fake_agent"), 0o755)
+    os.symlink(FAKE_AGENT, os.path.join(daemons, "fake_agent"))
     record = os.path.join(inst.shared_dir("fake"), "record")
     inst.add_service(f"fake unix - n n - {maxproc} fake_agent {record} {mode}")
     inst.set(daemon_directory=daemons, transport_maps=inst.build_map("transport", "fake.test fake:\n"),
@@ -111,42 +78,40 @@ def send_one_by_one(inst, record, count):
                  f"message {i} at the agent")
 
 
-def test_deliveries_share_one_kept_connection(make_instance):
-    inst = make_instance()
-    record = fake_transport(inst, "answer")
+def run_fake(make_instance, mode, count, **params):
+    """count messages, one by one, through the fake agent in MODE until the
+    queue is empty; returns the instance and the agent's record."""
+    inst = make_instance(**params)
+    record = fake_transport(inst, mode)
     inst.start()
-    send_one_by_one(inst, record, 5)
+    send_one_by_one(inst, record, count)
     inst.wait_queue_empty()
-    got = records(record)
-    requests = [l for l in got if l.startswith("request ")]
-    assert len(requests) == 5 and len(set(requests)) == 5, got
+    return inst, records(record)
+
+
+def requests_read(got):
+    return collections.Counter(l for l in got if l.startswith("request "))
+
+
+def test_deliveries_share_one_kept_connection(make_instance):
+    _, got = run_fake(make_instance, "answer", 5)
+    assert len(requests_read(got)) == 5 and set(requests_read(got).values()) == {1}, got
     assert got.count("accept") == 1, f"5 deliveries took {got.count('accept')} connections"
 
 
 def test_kept_connection_closed_unread_sends_the_request_again(make_instance):
-    inst = make_instance()
-    record = fake_transport(inst, "close-unread")
-    inst.start()
-    send_one_by_one(inst, record, 3)
-    inst.wait_queue_empty()
-    got = records(record)
-    requests = collections.Counter(l for l in got if l.startswith("request "))
-    assert len(requests) == 3 and set(requests.values()) == {1}, got
+    inst, got = run_fake(make_instance, "close-unread", 3)
+    assert len(requests_read(got)) == 3 and set(requests_read(got).values()) == {1}, got
     # Each message after the first met a closed kept connection, then a new one.
     assert got.count("accept") == 3, got
     assert "status=deferred" not in inst.log()
 
 
 def test_agent_dying_after_reading_a_request_defers_it_once(make_instance):
-    inst = make_instance(minimal_backoff_time="3s", maximal_backoff_time="3s")
-    record = fake_transport(inst, "read-and-die")
-    inst.start()
-    send_one_by_one(inst, record, 2)
-    inst.wait_queue_empty()
-    requests = collections.Counter(l for l in records(record) if l.startswith("request "))
+    inst, got = run_fake(make_instance, "read-and-die", 2, minimal_backoff_time="3s", maximal_backoff_time="3s")
     # The second was read by an agent that then died: deferred (never sent
     # again at once, it may have been delivered), and delivered by the next.
-    assert sorted(requests.values()) == [1, 2], requests
+    assert sorted(requests_read(got).values()) == [1, 2], got
     assert re.search(r"to=<u1@fake\.test>, relay=none, .*status=deferred \(unknown mail transport error\)",
                      inst.log()), inst.log()
 
