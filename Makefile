@@ -14,7 +14,7 @@ CONFIG_DIR ?= $(PREFIX)/etc/kurir
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: all deps build run test bench clean
+.PHONY: all deps build run test bench bench-quick clean
 
 all: build
 
@@ -46,6 +46,12 @@ test: build
 clean:
 	rm -rf $(BUILD) build-fuzz build-release build-system
 
-# Benchmark against Postfix on this machine (root; see bench/bench.py).
+# Benchmark against Postfix on this machine (root; see bench/bench.py), e.g.
+# make bench BENCH_ARGS="--only smtp-10,sendmail-1 --syscalls".
 bench: build
-	@/usr/bin/python3 bench/bench.py
+	@/usr/bin/python3 bench/bench.py $(BENCH_ARGS)
+
+# smtp-10 alone, alternating kurir and Postfix, in a few minutes: the check
+# beside every performance change (doc/performance.md).
+bench-quick: build
+	@/usr/bin/python3 bench/bench.py --quick $(BENCH_ARGS)

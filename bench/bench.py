@@ -39,63 +39,23 @@ Scenarios (issue: benchmark against Postfix):
 """
 import argparse
 import concurrent.futures
+import functools
 import glob
 import os
-import pwd
 import resource
 import smtplib
 import socket
 import shutil
-import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PREFIX = os.environ.get("KURIR_PREFIX", os.path.join(REPO, "build", "inst"))
-BENCH_USER = "kurirbench"
-PF_PORT, KURIR_PORT, SINK_PORT, MILTER_PORT = 2641, 2640, 2642, 2643
-RELAY_DOMAIN = "relay.bench"
-sys.path.insert(0, os.path.join(REPO, "t", "e2e"))
-# Built by meson (bench/tls_source.cpp), not installed.
-TLS_SOURCE = os.environ.get("KURIR_TLS_SOURCE", os.path.join(REPO, "build", "bench", "tls-source"))
+import report
+from syscalls import SyscallCount, available as syscalls_unavailable
 
-
-def sh(*args, **kw):
-    return subprocess.run(args, check=kw.pop("check", True), **kw)
-
-
-TRASH = "/home/.kurirbench-trash"
-
-
-def clear_maildirs():
-    """Empty the bench users' Maildirs by moving them aside: deleting
-    thousands of files just before a run would leave the filesystem busy
-    with freed inodes (ext4 skips recently freed ones when it allocates) and
-    charge that to whichever MTA runs next. The trash goes at the end."""
-    os.makedirs(TRASH, exist_ok=True)
-    for d in glob.glob("/home/*kurirbench/Maildir"):
-        os.rename(d, tempfile.mkdtemp(dir=TRASH) + "/Maildir")
-
-
-def delivered_to_maildirs():
-    return sum(len(os.listdir(d)) for d in glob.glob("/home/*kurirbench/Maildir/new"))
-
-
-def ensure_user(name=BENCH_USER):
-    try:
-        return pwd.getpwnam(name)
-    except KeyError:
-        sh("useradd", "--badname", "--create-home", "--home-dir", f"/home/{name}", name)
-        return pwd.getpwnam(name)
-
-
-def rcpt_users(count):
-    """smtp-source -r N writes to 1kurirbench .. Nkurirbench: real users, so
-    that both MTAs make N separate deliveries."""
-    return [ensure_user(f"{i}{BENCH_USER}") for i in range(1, count + 1)]
+from mtas import (BENCH_USER, MILTER_PORT, RELAY_DOMAIN, REPO, SINK_PORT, TLS_SOURCE, TRASH, Kurir, Postfix,
+                  ensure_user, list_config_dir, rcpt_users)
 
 
 # -- process tree accounting ----------------------------------------------------
@@ -167,258 +127,6 @@ def pss_kb(root_pid):
     return total
 
 
-def bench_certificate():
-    """One self-signed RSA 2048 certificate and key, root's, mode 0600, for both MTAs."""
-    d = tempfile.mkdtemp(prefix="kurir-bench-tls-")
-    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
-    sh("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=bench.test",
-       "-keyout", key, "-out", cert, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.chmod(key, 0o600)
-    return cert, key
-
-
-# -- a realistic policy (scenario policy-N) -------------------------------------------
-POLICY_RESTRICTIONS = ("reject_non_fqdn_sender, reject_invalid_helo_hostname, check_recipient_access {sender}, "
-                       "reject_unauth_pipelining, check_client_access {client}, check_sender_access {sender}, "
-                       "reject_unlisted_recipient, permit_sasl_authenticated, permit_mynetworks, "
-                       "reject_unauth_destination")
-
-
-def write_policy_tables(directory):
-    """The two access tables' sources and the header_checks table, none of
-    which matches the bench's client, sender or headers. Returns their paths."""
-    client = os.path.join(directory, "bench_client_access")
-    sender = os.path.join(directory, "bench_sender_access")
-    checks = os.path.join(directory, "bench_header_checks")
-    with open(client, "w") as f:
-        f.writelines(f"192.0.{i // 250}.{i % 250 + 1} REJECT listed client {i}\n" for i in range(1000))
-    with open(sender, "w") as f:
-        f.writelines(f"spammer{i}@example.com REJECT listed sender {i}\n" for i in range(1000))
-    with open(checks, "w") as f:
-        for i in range(20):
-            f.write(f"/^Subject:.*bench-spam-{i}\\b/ REJECT spam {i}\n")
-        f.write("/^X-Bench-Virus:/ REJECT virus\n/^Content-Type:.*name=.*\\.(exe|scr|pif)/ REJECT attachment\n")
-    return client, sender, checks
-
-
-# -- a virtual mailbox domain (scenario virtual-N) --------------------------------------
-VIRTUAL_DOMAIN = "virt.bench"
-VIRTUAL_BASE = "/home/vkurirbench"
-
-
-def write_virtual_mailboxes(directory, user):
-    """The virtual_mailbox_maps source: 1,000 other users and the bench's
-    recipient, whose mailbox is VIRTUAL_BASE/Maildir/ so that clear_maildirs
-    and delivered_to_maildirs see it. Returns the source's path."""
-    os.makedirs(VIRTUAL_BASE, exist_ok=True)
-    os.chown(VIRTUAL_BASE, user.pw_uid, user.pw_gid)
-    path = os.path.join(directory, "bench_vmailbox")
-    with open(path, "w") as f:
-        f.writelines(f"vuser{i}@{VIRTUAL_DOMAIN} vuser{i}/Maildir/\n" for i in range(1000))
-        f.write(f"{BENCH_USER}@{VIRTUAL_DOMAIN} Maildir/\n")
-    return path
-
-
-def virtual_settings(table, user, on):
-    """The main.cf lines of scenario virtual-N, the same for both MTAs."""
-    if not on:
-        return ["virtual_mailbox_domains =", "virtual_mailbox_maps =", "virtual_mailbox_base =",
-                "virtual_uid_maps =", "virtual_gid_maps ="]
-    return [f"virtual_mailbox_domains = {VIRTUAL_DOMAIN}", f"virtual_mailbox_maps = lmdb:{table}",
-            f"virtual_mailbox_base = {VIRTUAL_BASE}", f"virtual_uid_maps = static:{user.pw_uid}",
-            f"virtual_gid_maps = static:{user.pw_gid}"]
-
-
-# -- the two MTAs ---------------------------------------------------------------------
-class Postfix:
-    name = "postfix"
-    port = PF_PORT
-
-    def __init__(self, user):
-        self.user = user
-        self.maildir = os.path.join(user.pw_dir, "Maildir")
-        self.rcpt_domain = "localhost"
-        if not shutil.which("postfix"):
-            sh("sh", "-c", "echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections")
-            sh("apt-get", "install", "-y", "-qq", "postfix", env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
-        sh("postfix", "stop", check=False, stderr=subprocess.DEVNULL)
-        with open("/etc/postfix/main.cf", "w") as f:
-            f.write("compatibility_level = 3.6\nqueue_directory = /var/spool/postfix\n"
-                    "command_directory = /usr/sbin\ndaemon_directory = /usr/lib/postfix/sbin\n"
-                    "data_directory = /var/lib/postfix\nmail_owner = postfix\nsetgid_group = postdrop\n"
-                    "inet_interfaces = loopback-only\ninet_protocols = ipv4\nmydestination = localhost\n"
-                    "myhostname = pf.bench\nhome_mailbox = Maildir/\nalias_maps =\nalias_database =\n"
-                    "maillog_file = /var/log/postfix-bench.log\n"
-                    "smtpd_recipient_restrictions = permit_mynetworks, reject\n"
-                    f"relayhost = [127.0.0.1]:{SINK_PORT}\n")
-        master = open("/usr/share/postfix/master.cf.dist").read()
-        master = master.replace("smtp      inet  n       -       y       -       -       smtpd",
-                                f"{PF_PORT}      inet  n       -       y       -       -       smtpd")
-        with open("/etc/postfix/master.cf", "w") as f:
-            f.write(master)
-
-    def use_tls(self, on):
-        cert, key = bench_certificate() if on else ("", "")
-        sh("postconf", "-e", f"smtpd_tls_cert_file = {cert}", f"smtpd_tls_key_file = {key}",
-           f"smtpd_tls_security_level = {'may' if on else ''}")
-
-    def use_policy(self, on):
-        if not on:
-            sh("postconf", "-e", "smtpd_recipient_restrictions = permit_mynetworks, reject", "header_checks =")
-            return
-        client, sender, checks = write_policy_tables("/etc/postfix")
-        sh("postmap", f"hash:{client}")
-        sh("postmap", f"hash:{sender}")
-        sh("postconf", "-e", "smtpd_recipient_restrictions = " +
-           POLICY_RESTRICTIONS.format(client=f"hash:{client}", sender=f"hash:{sender}"),
-           f"header_checks = regexp:{checks}")
-
-    def use_milter(self, spec):
-        sh("postconf", "-e", f"smtpd_milters = {spec}")
-
-    def use_virtual(self, on):
-        table = write_virtual_mailboxes("/etc/postfix", self.user) if on else ""
-        if on:
-            sh("postmap", f"lmdb:{table}")
-        sh("postconf", "-e", *virtual_settings(table, self.user, on))
-        self.rcpt_domain = VIRTUAL_DOMAIN if on else "localhost"
-
-    def start(self):
-        clear_maildirs()
-        # Leftovers of an interrupted run would keep "queue empty" false.
-        sh("postsuper", "-d", "ALL", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        sh("postfix", "start", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(1)
-
-    def stop(self):
-        sh("postfix", "stop", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        time.sleep(1)
-
-    def master_pid(self):
-        return int(open("/var/spool/postfix/pid/master.pid").read().split()[0])
-
-    def delivered(self):
-        return delivered_to_maildirs()
-
-    def queue_empty(self):
-        return all(count_files(f"/var/spool/postfix/{q}") == 0 for q in ("incoming", "active", "deferred", "maildrop"))
-
-    def sendmail(self):
-        return ["/usr/sbin/sendmail", "-i"]
-
-    def hold_local(self, held):
-        sh("postconf", "-e", f"defer_transports = {'local' if held else ''}")
-
-    def release(self):
-        sh("postfix", "reload", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        sh("postqueue", "-f")
-
-    def deferred_count(self):
-        return count_files("/var/spool/postfix/deferred")
-
-    def message_ids(self):
-        return message_ids(os.path.join(self.maildir, "new"))
-
-
-class Kurir:
-    name = "kurir"
-    port = KURIR_PORT
-
-    def __init__(self, user):
-        self.dir = tempfile.mkdtemp(prefix="kurir-bench-")
-        os.chmod(self.dir, 0o755)
-        self.kurir = os.path.join(PREFIX, "sbin", "kurir")
-        self.rcpt_domain = "localhost"
-        sh(self.kurir, "-c", self.dir + "/i", "init", "--listen", f"127.0.0.1:{KURIR_PORT}", "--hostname", "kurir.bench",
-           stdout=subprocess.DEVNULL)
-        with open(os.path.join(self.dir, "i", "main.cf"), "a") as f:
-            f.write(f"relayhost = [127.0.0.1]:{SINK_PORT}\nhome_mailbox = Maildir/\n")
-        self.maildir = os.path.join(user.pw_dir, "Maildir")
-        self.user = user
-
-    def use_tls(self, on):
-        cert, key = bench_certificate() if on else ("", "")
-        sh(os.path.join(PREFIX, "sbin", "kurir-conf"), "-c", self.dir + "/i", "-e", f"smtpd_tls_cert_file = {cert}",
-           f"smtpd_tls_key_file = {key}", f"smtpd_tls_security_level = {'may' if on else ''}")
-
-    def use_policy(self, on):
-        conf = os.path.join(PREFIX, "sbin", "kurir-conf")
-        if not on:
-            sh(conf, "-c", self.dir + "/i", "-e", "smtpd_recipient_restrictions =", "header_checks =")
-            return
-        client, sender, checks = write_policy_tables(self.dir + "/i")
-        for table in (client, sender):
-            sh(os.path.join(PREFIX, "sbin", "kurir-map"), "-c", self.dir + "/i", f"hash:{table}")
-        sh(conf, "-c", self.dir + "/i", "-e", "smtpd_recipient_restrictions = " +
-           POLICY_RESTRICTIONS.format(client=f"hash:{client}", sender=f"hash:{sender}"),
-           f"header_checks = regexp:{checks}")
-
-    def use_milter(self, spec):
-        sh(os.path.join(PREFIX, "sbin", "kurir-conf"), "-c", self.dir + "/i", "-e", f"smtpd_milters = {spec}")
-
-    def use_virtual(self, on):
-        table = write_virtual_mailboxes(self.dir + "/i", self.user) if on else ""
-        if on:
-            sh(os.path.join(PREFIX, "sbin", "kurir-map"), "-c", self.dir + "/i", f"lmdb:{table}")
-        sh(os.path.join(PREFIX, "sbin", "kurir-conf"), "-c", self.dir + "/i", "-e",
-           *virtual_settings(table, self.user, on))
-        self.rcpt_domain = VIRTUAL_DOMAIN if on else "localhost"
-
-    def start(self):
-        clear_maildirs()
-        sh(self.kurir, "-c", self.dir + "/i", "start", stdout=subprocess.DEVNULL)
-
-    def stop(self):
-        sh(self.kurir, "-c", self.dir + "/i", "stop", stdout=subprocess.DEVNULL, check=False)
-
-    def master_pid(self):
-        return int(open(os.path.join(self.dir, "i", "queue", "pid", "master.pid")).read())
-
-    def delivered(self):
-        return delivered_to_maildirs()
-
-    def queue_empty(self):
-        return all(count_files(os.path.join(self.dir, "i", "queue", q)) == 0
-                   for q in ("maildrop", "incoming", "active", "deferred"))
-
-    def sendmail(self):
-        return [os.path.join(PREFIX, "sbin", "sendmail"), "-C", self.dir + "/i", "-i"]
-
-    def hold_local(self, held):
-        sh(os.path.join(PREFIX, "sbin", "kurir-conf"), "-c", self.dir + "/i", "-e",
-           f"defer_transports = {'local' if held else ''}")
-
-    def release(self):
-        sh(self.kurir, "-c", self.dir + "/i", "reload", stdout=subprocess.DEVNULL)
-        sh(self.kurir, "-c", self.dir + "/i", "flush", stdout=subprocess.DEVNULL)
-
-    def deferred_count(self):
-        return count_files(os.path.join(self.dir, "i", "queue", "deferred"))
-
-    def message_ids(self):
-        return message_ids(os.path.join(self.maildir, "new"))
-
-
-def count_files(d):
-    """Files under d (Postfix hashes some queues into subdirectories)."""
-    n = 0
-    for _, _, files in os.walk(d):
-        n += len(files)
-    return n
-
-
-def message_ids(d):
-    out = []
-    for p in glob.glob(os.path.join(d, "*")):
-        with open(p, "rb") as f:
-            for line in f:
-                if line.lower().startswith(b"message-id:"):
-                    out.append(line.split(b":", 1)[1].strip())
-                    break
-                if line in (b"\n", b"\r\n"):
-                    break
-    return out
-
 
 # -- scenarios --------------------------------------------------------------------
 def wait_delivered(mta, expected, timeout=600):
@@ -448,14 +156,18 @@ def start_milter():
     sys.exit("bench: the milter did not start")
 
 
-def run_smtp(mta, user, sessions, messages, rcpts, tls=False, policy=False, virtual=False, milter=None):
-    """smtp-source's sessions, or with tls tls-source's: STARTTLS on each."""
+def run_smtp(mta, user, sessions, messages, rcpts, tls=False, policy=False, virtual=False, milter=None,
+             syscalls=False):
+    """smtp-source's sessions, or with tls tls-source's: STARTTLS on each.
+    With syscalls, the system calls of the MTA's tree per delivered message
+    (bench/syscalls.py), in total and per daemon."""
     mta.use_milter(milter or "")
     mta.use_tls(tls)
     mta.use_policy(policy)
     mta.use_virtual(virtual)
     mta.start()
     pid = mta.master_pid()
+    counter = SyscallCount(mta.name, pid, tree).start() if syscalls else None
     cpu0 = cpu_seconds(pid)
     t0 = time.monotonic()
     args = [TLS_SOURCE if tls else "smtp-source", "-s", str(sessions), "-m", str(messages), "-l", "4096",
@@ -471,8 +183,11 @@ def run_smtp(mta, user, sessions, messages, rcpts, tls=False, policy=False, virt
         t_del = time.monotonic() - t0
     peak = pss.peak
     cpu = cpu_seconds(pid) - cpu0
+    counts = counter.stop() if counter else {}
     got = mta.delivered()
     mta.stop()
+    if counter:
+        counter.remove()
     mta.use_tls(False)
     mta.use_policy(False)
     mta.use_virtual(False)
@@ -480,7 +195,8 @@ def run_smtp(mta, user, sessions, messages, rcpts, tls=False, policy=False, virt
     # smtp-source sends the same message each time: count, not ids.
     correct = ok and got == expected and src.returncode == 0
     return {"accepted/s": messages / t_acc, "delivered/s": expected / t_del,
-            "cpu s/1000": cpu / expected * 1000, "peak PSS MB": peak / 1024, "ok": correct,
+            "cpu s/1000": cpu / expected * 1000, "peak PSS MB": peak / 1024,
+            **{f"syscalls/msg {g}": float(n) / expected for g, n in counts.items()}, "ok": correct,
             "detail": f"{got}/{expected} delivered"}
 
 
@@ -638,26 +354,39 @@ def fsync_rate(path):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--messages", type=int, default=10000)
+    ap.add_argument("--reps", type=int, default=None, help="repetitions of each scenario (3; --quick: 5)")
+    ap.add_argument("--messages", type=int, default=None, help="messages per SMTP run (10000; --quick: 5000)")
     ap.add_argument("--injections", type=int, default=2000)
     ap.add_argument("--backlog", type=int, default=50000)
     ap.add_argument("--only", default="")
+    ap.add_argument("--quick", action="store_true",
+                    help="smtp-10 alone, 5 x 5,000 messages per MTA, alternating: a side-by-side check in a few minutes")
+    ap.add_argument("--syscalls", action="store_true",
+                    help="count the system calls of each MTA's process tree per message in the SMTP scenarios "
+                         "(perf stat per cgroup: in total and per daemon)")
     args = ap.parse_args()
+    if args.quick:
+        args.only = args.only or "smtp-10"
+    args.reps = args.reps or (5 if args.quick else 3)
+    args.messages = args.messages or (5000 if args.quick else 10000)
     if os.geteuid() != 0:
         sys.exit("bench: run as root (it configures Postfix and a privilege-separated kurir)")
+    if args.syscalls and syscalls_unavailable():
+        sys.exit(f"bench: --syscalls: {syscalls_unavailable()}")
+    started = time.monotonic()
     user = ensure_user()
     rcpt_users(10)
     mtas = [Kurir(user), Postfix(user)]
+    smtp = functools.partial(run_smtp, syscalls=args.syscalls)
     scenarios = [
-        ("smtp-1", lambda m: run_smtp(m, user, 1, args.messages, 1)),
-        ("smtp-10", lambda m: run_smtp(m, user, 10, args.messages, 1)),
-        ("policy-10", lambda m: run_smtp(m, user, 10, args.messages, 1, policy=True)),
-        ("virtual-10", lambda m: run_smtp(m, user, 10, args.messages, 1, virtual=True)),
-        ("milter-10", lambda m: run_smtp(m, user, 10, args.messages, 1, milter=milter[1])),
-        ("smtp-50", lambda m: run_smtp(m, user, 50, args.messages, 1)),
-        ("tls-10", lambda m: run_smtp(m, user, 10, args.messages // 2, 1, tls=True)),
-        ("rcpt10-10", lambda m: run_smtp(m, user, 10, args.messages // 10, 10)),
+        ("smtp-1", lambda m: smtp(m, user, 1, args.messages, 1)),
+        ("smtp-10", lambda m: smtp(m, user, 10, args.messages, 1)),
+        ("policy-10", lambda m: smtp(m, user, 10, args.messages, 1, policy=True)),
+        ("virtual-10", lambda m: smtp(m, user, 10, args.messages, 1, virtual=True)),
+        ("milter-10", lambda m: smtp(m, user, 10, args.messages, 1, milter=milter[1])),
+        ("smtp-50", lambda m: smtp(m, user, 50, args.messages, 1)),
+        ("tls-10", lambda m: smtp(m, user, 10, args.messages // 2, 1, tls=True)),
+        ("rcpt10-10", lambda m: smtp(m, user, 10, args.messages // 10, 10)),
         ("sendmail-1", lambda m: run_sendmail(m, user, 1, args.injections)),
         ("sendmail-4", lambda m: run_sendmail(m, user, 4, args.injections)),
         ("relay-1", lambda m: run_relay(m, 1, args.messages)),
@@ -683,24 +412,10 @@ def main():
                             text=True).stdout.strip()
     fs = subprocess.run(["findmnt", "-n", "-o", "FSTYPE", "--target", "/var/spool"], stdout=subprocess.PIPE,
                         text=True).stdout.strip()
-    lines = [f"# kurir vs Postfix\n",
-             f"{time.strftime('%Y-%m-%d')}, commit {commit}, {os.cpu_count()} cores, {fs} "
-             f"({fsync_rate('/var/spool')} fsyncs/s measured), {args.reps} repetitions A B A B; "
-             "median (min-max); ratio = kurir / Postfix of the medians.\n",
-             "| scenario | metric | kurir | Postfix | ratio |", "|---|---|---|---|---|"]
-    for name, _ in scenarios:
-        k, p = results[(name, "kurir")], results[(name, "postfix")]
-        for metric in ("delivered/s", "accepted/s", "drained/s", "cpu s/1000", "peak PSS MB", "qmgr peak PSS MB",
-                       "qmgr bytes/msg", "KB/session", "greeted", "through"):
-            if metric not in k[0]:
-                continue
-            kv, pv = [r[metric] for r in k], [r[metric] for r in p]
-            if not any(kv) and not any(pv):
-                continue
-            km, pm = statistics.median(kv), statistics.median(pv)
-            lines.append(f"| {name} | {metric} | {km:.1f} ({min(kv):.1f}-{max(kv):.1f}) | "
-                         f"{pm:.1f} ({min(pv):.1f}-{max(pv):.1f}) | {km / pm if pm else float('nan'):.2f} |")
-    table = "\n".join(lines) + "\n"
+    header = (f"# kurir vs Postfix\n\n{time.strftime('%Y-%m-%d')}, commit {commit}, {os.cpu_count()} cores, {fs} "
+              f"({fsync_rate('/var/spool')} fsyncs/s measured), {args.reps} repetitions A B A B; median (min-max); "
+              "ratio = kurir / Postfix of the medians (lowest-highest ratio of one repetition's pair).\n")
+    table = report.table(header, [name for name, _ in scenarios], results)
     print(table)
     if not args.only:
         with open(os.path.join(REPO, "bench", "RESULTS.md"), "w") as f:
@@ -709,6 +424,9 @@ def main():
         milter[0].kill()
         milter[0].wait()
     shutil.rmtree(TRASH, ignore_errors=True)
+    list_config_dir(mtas[0].dir + "/i", listed=False)
+    shutil.rmtree(mtas[0].dir, ignore_errors=True)  # the kurir instance, stopped after each run
+    print(f"bench: {time.monotonic() - started:.0f} s")
     if failed:
         sys.exit("bench: a run lost or duplicated mail")
 

@@ -50,7 +50,8 @@
 // CONFIGURATION PARAMETERS
 //   message_size_limit, header_size_limit, hopcount_limit, header_checks,
 //   mime_header_checks, nested_header_checks, body_checks,
-//   body_checks_size_limit, line_length_limit, non_smtpd_milters,
+//   body_checks_size_limit, line_length_limit, smtpd_recipient_limit (the
+//   recipients a non_smtpd_milter may add), non_smtpd_milters,
 //   milter_default_action, milter_protocol, milter_*_timeout, milter_*_macros,
 //   cleanup_replace_stray_cr_lf, message_strip_characters, myhostname,
 //   myorigin, queue_directory, virtual_alias_maps,

@@ -60,53 +60,62 @@ Field make_field(std::string_view name, std::string_view value) {
 util::Result<EditedFile> edit_queue_file(std::string_view file, const std::vector<MilterEdit>& edits,
                                          bool skip_first_field, size_t max_piece) {
     EditedFile out;
-    // The file's records in three parts: the envelope (to M), the content
-    // lines, and what follows (X, P, E).
+    // The file's records in four parts: the envelope (to M), the header
+    // fields (structured: the edits index them), the body (the file's own
+    // records, never a string per line: a line costs what it does on disk)
+    // and what follows (X, P, E).
     std::vector<mail::RecView> envelope;
-    std::vector<std::string> lines;
-    std::string_view tail;
-    size_t pos = 0;
-    bool in_content = false, open = false;
-    long old_size = 0, old_content = 0;
+    std::vector<Field> fields;
+    std::string_view body, tail;
+    size_t pos = 0, body_start = std::string_view::npos, line_start = 0;
+    enum class Part { envelope, header, body } part = Part::envelope;
+    bool open = false, has_separator = false;
+    long old_size = 0, old_content = 0, body_content = 0;
+    std::string line;
     while (pos < file.size()) {
         mail::RecView r;
         size_t at = pos;
         if (mail::rec_next(file, pos, r) != mail::RecStatus::ok) return util::fail("malformed queue file");
-        if (!in_content) {
+        if (part == Part::envelope) {
             envelope.push_back(r);
             if (r.type == rec::size) old_size = std::strtol(std::string(r.data).c_str(), nullptr, 10);
-            if (r.type == rec::message) in_content = true;
+            if (r.type == rec::message) part = Part::header;
             continue;
         }
         if (r.type == rec::content_end) {
+            if (body_start != std::string_view::npos) body = file.substr(body_start, at - body_start);
             tail = file.substr(at);
             break;
         }
         if (r.type != rec::line && r.type != rec::part) return util::fail("malformed queue file content");
-        if (open)
-            lines.back() += r.data;
-        else
-            lines.emplace_back(r.data);
-        open = r.type == rec::part;
-        old_content += static_cast<long>(r.data.size()) + (r.type == rec::line ? 1 : 0);
-    }
-    if (tail.empty()) return util::fail("queue file without its content end");
-
-    // The header fields and the body.
-    std::vector<Field> fields;
-    size_t i = 0;
-    for (; i < lines.size(); ++i) {
-        const std::string& l = lines[i];
-        if (l.empty()) break;
-        if ((l[0] == ' ' || l[0] == '\t') && !fields.empty()) {
-            fields.back().lines.push_back(l);
+        long bytes = static_cast<long>(r.data.size()) + (r.type == rec::line ? 1 : 0);
+        old_content += bytes;
+        if (part == Part::body) {
+            body_content += bytes;
             continue;
         }
-        if (l.find(':') == std::string::npos) break;
-        fields.push_back(Field{{l}});
+        if (!open) {
+            line_start = at;
+            line.clear();
+        }
+        line += r.data;
+        open = r.type == rec::part;
+        if (open) continue;
+        if (line.empty()) {  // the separator: the body follows it
+            has_separator = true;
+            part = Part::body;
+            body_start = pos;
+        } else if ((line[0] == ' ' || line[0] == '\t') && !fields.empty()) {
+            fields.back().lines.push_back(line);
+        } else if (line.find(':') == std::string::npos) {  // a body without a separator
+            part = Part::body;
+            body_start = line_start;
+            body_content += static_cast<long>(line.size()) + 1;
+        } else {
+            fields.push_back(Field{{line}});
+        }
     }
-    bool has_separator = i < lines.size() && lines[i].empty();
-    std::vector<std::string> body(lines.begin() + static_cast<long>(i + (has_separator ? 1 : 0)), lines.end());
+    if (tail.empty()) return util::fail("queue file without its content end");
     size_t first = skip_first_field && !fields.empty() ? 1 : 0;
 
     std::string new_body;
@@ -158,9 +167,19 @@ util::Result<EditedFile> edit_queue_file(std::string_view file, const std::vecto
         default: return util::fail(fmt::format("milter edit '{}': unknown", e.op));
         }
     }
+    // The content again: the fields, then the body as it was (its
+    // records copied) or the milter's.
+    std::string head, replaced;
+    long new_content = 0;
+    auto put = [&](std::string& to, std::string_view l) {
+        mail::rec_append_line(to, l, max_piece);
+        new_content += static_cast<long>(l.size()) + 1;
+    };
+    for (const auto& f : fields)
+        for (const auto& l : f.lines) put(head, l);
     if (replace_body) {
-        body.clear();
         std::string_view rest = new_body;
+        std::string masked;
         while (!rest.empty()) {
             size_t nl = rest.find('\n');
             std::string_view l = rest.substr(0, nl);
@@ -168,25 +187,17 @@ util::Result<EditedFile> edit_queue_file(std::string_view file, const std::vecto
             // As every content line (cleanup_replace_stray_cr_lf,
             // message_strip_characters' NUL): a CR left inside a line
             // becomes a space, so no "<CR>.<CR>" reaches a next hop.
-            std::string line;
+            masked.clear();
             for (char c : l)
-                if (c != '\0') line += c == '\r' ? ' ' : c;
-            body.push_back(std::move(line));
+                if (c != '\0') masked += c == '\r' ? ' ' : c;
+            put(replaced, masked);
             rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
         }
+        if (has_separator || !replaced.empty()) put(head, "");
+    } else {
+        if (has_separator || !body.empty()) put(head, "");
+        new_content += body_content;
     }
-
-    // The content again.
-    std::string content;
-    long new_content = 0;
-    auto put = [&](std::string_view l) {
-        mail::rec_append_line(content, l, max_piece);
-        new_content += static_cast<long>(l.size()) + 1;
-    };
-    for (const auto& f : fields)
-        for (const auto& l : f.lines) put(l);
-    if (has_separator || !body.empty()) put("");
-    for (const auto& l : body) put(l);
 
     // The envelope again: the sender, the recipients, the size.
     std::string env;
@@ -243,7 +254,12 @@ util::Result<EditedFile> edit_queue_file(std::string_view file, const std::vecto
             mail::rec_append(env, r.type, r.data);
         }
     }
-    out.bytes = env + content + std::string(tail);
+    std::string_view new_body_records = replace_body ? std::string_view(replaced) : body;
+    out.bytes.reserve(env.size() + head.size() + new_body_records.size() + tail.size());
+    out.bytes += env;
+    out.bytes += head;
+    out.bytes += new_body_records;
+    out.bytes += tail;
     return out;
 }
 

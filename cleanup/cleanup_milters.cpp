@@ -3,6 +3,7 @@
 #include "cleanup/cleanup_milter_edits.hpp"
 #include "mail/address.hpp"
 #include "mail/milter_config.hpp"
+#include "mail/milter_limits.hpp"
 #include "mail/queue_file.hpp"
 #include "server/milter_conn.hpp"
 #include "util/log.hpp"
@@ -28,10 +29,10 @@ namespace m = mail::milter;
 constexpr size_t kBodyChunk = 65535;
 constexpr size_t kMaxReplyPacket = 1 << 20;
 
-long now() {
+long now_ms() {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
+    return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 // One milter, spoken to in blocking steps, each within its timeout.
@@ -46,7 +47,7 @@ public:
         if (fd_.get() < 0) return fail(std::string("socket: ") + std::strerror(errno));
         if (::connect(fd_.get(), reinterpret_cast<sockaddr*>(&address->storage), address->length) != 0) {
             if (errno != EINPROGRESS) return fail(std::strerror(errno));
-            if (auto w = wait(POLLOUT, now() + connect_timeout); !w) return w;
+            if (auto w = wait(POLLOUT, now_ms() + connect_timeout * 1000); !w) return w;
             int err = 0;
             socklen_t len = sizeof err;
             getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len);
@@ -56,7 +57,7 @@ public:
     }
 
     util::Result<void> send(std::string_view bytes, long timeout) {
-        long deadline = now() + timeout;
+        long deadline = now_ms() + timeout * 1000;
         while (!bytes.empty()) {
             ssize_t n = ::send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
             if (n < 0 && errno == EINTR) continue;
@@ -70,10 +71,9 @@ public:
         return {};
     }
 
-    // The next packet, within timeout (restarted by nothing: progress is
-    // handled by the caller asking again).
-    util::Result<m::Reply> reply(long timeout) {
-        long deadline = now() + timeout;
+    // The next packet, before deadline (now_ms()'s clock): the caller keeps
+    // one deadline for a request's whole answer (mail/milter_limits.hpp).
+    util::Result<m::Reply> reply(long deadline) {
         for (;;) {
             auto packet = m::take_packet(in_, kMaxReplyPacket);
             if (!packet) return fail(packet.error().text);
@@ -99,10 +99,10 @@ public:
 private:
     util::Result<void> wait(short what, long deadline) {
         for (;;) {
-            long left = deadline - now();
+            long left = deadline - now_ms();
             if (left <= 0) return fail("timeout");
             pollfd p{fd_.get(), what, 0};
-            int rc = ::poll(&p, 1, static_cast<int>(left * 1000));
+            int rc = ::poll(&p, 1, static_cast<int>(left));
             if (rc < 0 && errno == EINTR) continue;
             if (rc < 0) return fail(std::strerror(errno));
             if (rc == 0) return fail("timeout");
@@ -128,11 +128,11 @@ struct Verdict {
 // verdict only once its end of message let the message pass.
 util::Result<void> converse(BlockingMilter& mt, const m::MilterConfig& cfg, const mail::QueueEnvelope& env,
                             std::string_view lines, const std::string& id, const std::string& hostname,
-                            Verdict& verdict) {
+                            m::EditBudget& budget, Verdict& verdict) {
     if (auto o = mt.open(cfg.connect_timeout); !o) return o;
     m::Options offer{cfg.protocol, m::action::all, m::offered_steps(cfg.protocol)};
     if (auto s = mt.send(m::encode_optneg(offer), cfg.command_timeout); !s) return s;
-    auto neg = mt.reply(cfg.command_timeout);
+    auto neg = mt.reply(now_ms() + cfg.command_timeout * 1000);
     if (!neg) return std::unexpected(neg.error());
     if (neg->kind != m::ReplyKind::optneg || neg->options.version < 2 || neg->options.version > offer.version ||
         (neg->options.actions & ~offer.actions) || (neg->options.steps & ~offer.steps))
@@ -176,11 +176,25 @@ util::Result<void> converse(BlockingMilter& mt, const m::MilterConfig& cfg, cons
         if (body && skip_body) return true;
         if (auto s = mt.send(packets, timeout); !s) return std::unexpected(s.error());
         if (!want_reply) return true;
+        m::ReplyDeadline deadline(now_ms(), timeout);  // for the whole answer, edits and all
         for (;;) {
-            auto r = mt.reply(timeout);
+            auto r = mt.reply(deadline.at());
             if (!r) return std::unexpected(r.error());
+            bool passes = r->kind == m::ReplyKind::continue_ || r->kind == m::ReplyKind::accept ||
+                          r->kind == m::ReplyKind::skip;
+            if (eom && budget.exceeded() && passes) {  // as Postfix's queue file over its size limit
+                verdict.reply = std::string(m::kEditsTooBig);
+                return false;
+            }
+            if (eom) {  // an edit past the limits is heard, not kept
+                bool was = budget.exceeded();
+                if (auto ok = budget.take(*r); !ok) {
+                    if (!was) util::msg_warn("{}: milter {}: {}", id, mt.spec(), ok.error().text);
+                    continue;
+                }
+            }
             switch (r->kind) {
-            case m::ReplyKind::progress: continue;
+            case m::ReplyKind::progress: deadline.progress(now_ms()); continue;
             case m::ReplyKind::continue_: return true;
             case m::ReplyKind::skip:
                 if (body) skip_body = true;
@@ -291,10 +305,11 @@ util::Result<std::optional<mail::proto::CleanupReply>> apply_non_smtpd_milters(s
     });
     if (!read) return std::unexpected(read.error());
     Verdict verdict;
+    m::EditBudget budget(cfg->edit_limits);
     for (const auto& spec : cfg->milters) {
         BlockingMilter mt(spec);
         size_t before = verdict.edits.size();
-        if (auto ok = converse(mt, *cfg, *env, lines, id, ctx.config.str("myhostname"), verdict); !ok) {
+        if (auto ok = converse(mt, *cfg, *env, lines, id, ctx.config.str("myhostname"), budget, verdict); !ok) {
             util::msg_warn("{}: {}", id, ok.error().text);
             verdict.edits.resize(before);
             switch (cfg->default_action) {

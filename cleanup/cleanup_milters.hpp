@@ -1,8 +1,9 @@
 // non_smtpd_milters: the milters for mail that did not come from smtpd
 // (sendmail through pickup, mail that local forwards), asked by cleanup
 // once the queue file is complete and before it is committed. cleanup
-// serves one client at a time, so the conversation blocks (each step
-// bounded by its milter_*_timeout), over the same codec as smtpd's
+// serves one client at a time, so the conversation blocks (each step's
+// whole answer bounded by its milter_*_timeout, mail/milter_limits.hpp,
+// as are the edits), over the same codec as smtpd's
 // (mail/milter_proto.hpp): connect as localhost [127.0.0.1], HELO
 // localhost, MAIL, each RCPT, DATA, the header fields (cleanup's own
 // Received: among them), end of header, the body, end of message. The

@@ -74,8 +74,11 @@
 //   421 4.7.0 (clients in smtpd_client_event_limit_exceptions are not
 //   counted); when anvil cannot answer, the client is served and that is
 //   logged. A milter (smtpd_milters) is another program and as hostile as
-//   a client: its replies are decoded strictly, each waits at most its
-//   timeout, and its edits reach the message only through cleanup, whole.
+//   a client: its replies are decoded strictly, each command's answer waits
+//   at most its timeout (progress restarts it, up to ten times), its edits
+//   are bounded as a client's input is (header_size_limit,
+//   message_size_limit, smtpd_recipient_limit, line_length_limit: past
+//   them, 552 5.3.4) and reach the message only through cleanup, whole.
 // CONFIGURATION PARAMETERS
 //   smtpd_banner, message_size_limit, mynetworks, mydestination,
 //   smtpd_recipient_limit, smtpd_timeout, smtpd_session_time_limit,

@@ -150,6 +150,7 @@ void SmtpdMilters::message(std::string_view lines, Done done) {
     // The body once; the header fields as milters that asked for the space
     // after the colon see them, and without it.
     auto spaced = std::make_shared<m::MilterMessage>(m::split_message(lines, true));
+    budget_ = m::EditBudget(config_.edit_limits);
     auto plain = std::make_shared<std::vector<std::pair<std::string, std::string>>>(spaced->headers);
     for (auto& [name, value] : *plain)
         if (value.starts_with(' ')) value.erase(0, 1);
@@ -279,6 +280,11 @@ void SmtpdMilters::next_request() {
                 uint32_t need = needed_action(edit.kind);
                 if ((mt.conn->negotiated().options.actions & need) == 0)
                     return util::fail(fmt::format("modification action 0x{:x} not negotiated", need));
+                bool was = budget_.exceeded();
+                if (auto ok = budget_.take(edit); !ok) {  // heard to its final reply, not applied
+                    if (!was) util::msg_warn("milter {}: {}", mt.spec, ok.error().text);
+                    return {};
+                }
                 pending_edits_.push_back(edit);
                 return {};
             };
@@ -314,6 +320,13 @@ void SmtpdMilters::replied(util::Result<m::Reply> reply) {
                 outcome_.edits.push_back(std::move(edit));
         }
         pending_edits_.clear();
+        bool passes = reply->kind == m::ReplyKind::continue_ || reply->kind == m::ReplyKind::accept ||
+                      reply->kind == m::ReplyKind::skip;
+        if (budget_.exceeded() && passes) {  // as Postfix's queue file over its size limit
+            outcome_.reply = std::string(m::kEditsTooBig);
+            stop_ = true;
+            return finish();
+        }
     }
     switch (reply->kind) {
     case m::ReplyKind::continue_: ++request_; return next_request();

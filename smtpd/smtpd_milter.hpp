@@ -9,7 +9,8 @@
 // garbage is done for the session and counts as milter_default_action at
 // this stage and every later one (tempfail: 451 4.7.1, reject: 550 5.7.1,
 // accept: as if absent, quarantine: the message goes to hold). Edits come
-// only from the end of message and are applied all or none, by cleanup.
+// only from the end of message and are applied all or none, by cleanup;
+// edits past mail/milter_limits.hpp's bounds refuse the message (552 5.3.4).
 #pragma once
 
 #include "mail/milter_config.hpp"
@@ -99,6 +100,7 @@ private:
     std::vector<Request> requests_;
     size_t request_ = 0;
     std::vector<mail::milter::Reply> pending_edits_;  // the end of message's, until its final reply
+    mail::milter::EditBudget budget_{{}};             // the message's edits, all milters (milter_limits.hpp)
     bool stop_ = false;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -12,7 +12,9 @@
 // DESCRIPTION
 //   "-" reads queue ids from standard input, one per line. Each change is a
 //   rename or an unlink, so it is safe while the mail system runs; a message
-//   qmgr is delivering at that moment finishes its current attempt. -r
+//   qmgr is delivering at that moment finishes its current attempt; with
+//   ALL the queues are looked at again until nothing is left, so a message
+//   qmgr moves between deferred and active while we look is not missed. -r
 //   writes the message (its recipients not yet delivered) back into maildrop
 //   and removes the old file, so it gets a new queue id, as with Postfix.
 //   -s moves unparseable files to corrupt/ and, run by root, gives every
@@ -66,10 +68,12 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <functional>
 #include <iostream>
 #include <set>
 
@@ -199,6 +203,37 @@ bool mark_expired(const std::string& path) {
         return false;
     }
     return true;
+}
+
+// ALL: every message in `queues`, each acted on once. qmgr moves mail
+// from deferred/ to active/ and back while we look, so one listing of the
+// queues can miss a message that moved behind it: active/ is listed again
+// after deferred/, and the listing is repeated until a pass finds nothing
+// left (at most kMaxSweeps). -r (repeat false) gives each message a new id
+// that a second pass would requeue again: one pass.
+constexpr int kMaxSweeps = 5;
+
+size_t sweep_all(const mail::QueueDir& queue, const std::vector<mail::Queue>& queues, bool repeat,
+                 const std::function<bool(mail::Queue, const std::string&)>& act) {
+    std::vector<mail::Queue> order = queues;
+    if (std::ranges::find(queues, mail::Queue::active) != queues.end()) order.push_back(mail::Queue::active);
+    std::set<std::string> handled;
+    size_t count = 0;
+    for (int pass = 0; pass < (repeat ? kMaxSweeps : 1); ++pass) {
+        bool left = false;
+        for (mail::Queue q : order)
+            for (const auto& id : queue.list(q)) {
+                if (handled.contains(id)) continue;  // -f moved it from hold to deferred
+                if (!repeat) handled.insert(id);
+                left = true;
+                if (act(q, id)) {
+                    handled.insert(id);
+                    ++count;
+                }
+            }
+        if (!left) break;
+    }
+    return count;
 }
 
 }  // namespace
@@ -375,10 +410,7 @@ int main(int argc, char** argv) {
     };
     size_t count = 0;
     if (all) {
-        std::set<std::string> handled;
-        for (mail::Queue q : queues)
-            for (const auto& id : queue.list(q))
-                if (handled.insert(id).second && act(q, id)) ++count;  // -f moved it from hold to deferred
+        count = sweep_all(queue, queues, op != 'r', act);
     } else {
         // A named message may move between queues while we look (qmgr takes
         // it from deferred/ into active/ and back): look again, a few times.

@@ -35,6 +35,7 @@ util::Result<MilterConfig> load_milter_config(const Config& cfg, std::string_vie
     for (size_t i = 0; i < kMacroStages; ++i) c.macros[i] = cfg.list(kNames[i]);
     c.daemon_name = cfg.str("milter_macro_daemon_name");
     c.v = cfg.str("milter_macro_v");
+    c.edit_limits = load_edit_limits(cfg);
     return c;
 }
 

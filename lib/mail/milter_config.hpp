@@ -7,6 +7,7 @@
 #pragma once
 
 #include "mail/config.hpp"
+#include "mail/milter_limits.hpp"
 #include "mail/milter_proto.hpp"
 #include "util/result.hpp"
 
@@ -34,6 +35,7 @@ struct MilterConfig {
     std::array<std::vector<std::string>, kMacroStages> macros;  // names as configured: "i", "{auth_authen}"
     std::string daemon_name;  // milter_macro_daemon_name
     std::string v;            // milter_macro_v
+    EditLimits edit_limits;   // milter_limits.hpp
 };
 
 // list_param: "smtpd_milters" or "non_smtpd_milters". A milter in { }

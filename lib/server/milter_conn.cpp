@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 
 namespace kurir::server {
@@ -18,6 +20,11 @@ namespace m = mail::milter;
 // A reply packet larger than this is a fault: libmilter's largest (a body
 // replacement chunk) is 64 KB.
 constexpr size_t kMaxReplyPacket = 1 << 20;
+
+long now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
 
 }  // namespace
 
@@ -85,6 +92,12 @@ void MilterConn::arm(long seconds) {
     evtimer_add(timer_, &tv);
 }
 
+void MilterConn::arm_until(long deadline_ms) {
+    long left = std::max(0L, deadline_ms - now_ms());
+    struct timeval tv {left / 1000, static_cast<suseconds_t>(left % 1000 * 1000)};
+    evtimer_add(timer_, &tv);
+}
+
 void MilterConn::request(std::string packets, bool want_reply, long timeout,
                          std::function<void(util::Result<Reply>)> done,
                          std::function<util::Result<void>(const Reply&)> on_edit) {
@@ -97,8 +110,8 @@ void MilterConn::request(std::string packets, bool want_reply, long timeout,
     }
     done_ = std::move(done);
     on_edit_ = std::move(on_edit);
-    timeout_ = timeout;
-    arm(timeout);
+    deadline_ = m::ReplyDeadline(now_ms(), timeout);
+    arm_until(deadline_.at());
     read_packets();  // a reply that came early (it cannot: nothing was asked) is a fault there
 }
 
@@ -149,7 +162,10 @@ void MilterConn::handle(m::Packet packet) {
         return;
     }
     switch (reply->kind) {
-    case m::ReplyKind::progress: arm(timeout_); return;
+    case m::ReplyKind::progress:
+        deadline_.progress(now_ms());
+        arm_until(deadline_.at());
+        return;
     case m::ReplyKind::add_header:
     case m::ReplyKind::insert_header:
     case m::ReplyKind::change_header:

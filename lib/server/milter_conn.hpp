@@ -2,7 +2,8 @@
 // "inet:host:port" or "unix:/path" within milter_connect_timeout, negotiate
 // (OPTNEG, mail/milter_proto.hpp), then one request at a time: packets out,
 // and, unless the milter said it does not answer that stage, its reply back
-// within the request's timeout. A "progress" reply restarts the timer;
+// within the request's timeout, for the whole answer (edits do not restart
+// it; a "progress" reply does, within mail/milter_limits.hpp's bound);
 // modification replies before the final one (end of message only) go to
 // the request's on_edit.
 //
@@ -13,6 +14,7 @@
 // milter_default_action.
 #pragma once
 
+#include "mail/milter_limits.hpp"
 #include "mail/milter_proto.hpp"
 #include "util/result.hpp"
 
@@ -82,6 +84,7 @@ private:
     static void on_event(bufferevent*, short what, void* arg);
     static void on_timer(int, short, void* arg);
     void arm(long seconds);
+    void arm_until(long deadline_ms);
     void read_packets();
     void handle(mail::milter::Packet packet);
     void fault(std::string text);
@@ -96,7 +99,7 @@ private:
     std::string in_;
     std::string error_;  // set once the connection is unusable
     bool negotiating_ = true;
-    long timeout_ = 0;   // of the request in progress
+    mail::milter::ReplyDeadline deadline_{0, 0};  // of the request in progress
     Negotiated negotiated_;
     std::function<void(util::Result<void>)> ready_;
     std::function<void(util::Result<Reply>)> done_;  // set while a reply is awaited

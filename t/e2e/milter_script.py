@@ -108,6 +108,26 @@ class TestMilter(Milter.Base):
             time.sleep(2)
         if BEHAVIOUR == "crlf_body":  # a stray CR and a NUL inside a line
             self.replacebody(b"a\r.\rMAIL FROM:<x@evil.test>\x00\r\nend\r\n")
+        if BEHAVIOUR == "flood_headers":  # 200 KB of header changes (header_size_limit: 100 KB)
+            for i in range(200):
+                self.chgheader("X-Flood", i + 1, "x" * 1000)
+        if BEHAVIOUR == "flood_rcpts":  # 30 recipients (the test's smtpd_recipient_limit: 10)
+            for i in range(30):
+                self.addrcpt(f"<r{i}@mx.test>")
+        if BEHAVIOUR == "huge_body":  # 300 KB of body (the test's message_size_limit: 100 KB)
+            for _ in range(300):
+                self.replacebody(b"x" * 1000 + b"\r\n")
+        if BEHAVIOUR == "huge_body_then_reject":  # past the limit, then its own verdict
+            for _ in range(300):
+                self.replacebody(b"x" * 1000 + b"\r\n")
+            return Milter.REJECT
+        if BEHAVIOUR in ("progress_forever", "edits_forever"):  # a packet every 0.3 s, never a verdict
+            while True:
+                if BEHAVIOUR == "progress_forever":
+                    self.progress()
+                else:
+                    self.addheader("X-Trickle", "x")
+                time.sleep(0.3)
         if BEHAVIOUR == "die_eom_after_edit":
             self.addheader("X-Half-Applied", "yes")
             os._exit(1)

@@ -666,26 +666,3 @@ def test_a_replaced_body_has_no_stray_cr_or_nul(make_instance, milters):
     body = raw.split(b"\n\n", 1)[1]
     assert body == b"a . MAIL FROM:<x@evil.test>\nend\n"
 
-
-def test_many_short_lines_cost_smtpd_their_bytes_not_a_string_each(make_instance, milters):
-    """smtpd keeps the message for the end-of-message stage as one text: 4
-    million empty lines (4 MB of message_size_limit) once cost it 32 bytes
-    of string each, 128 MB and more; now a few times the message."""
-    inst, m = milter_instance(make_instance, milters, "add_header_quiet")
-    lines = 4_000_000
-    with session(inst) as s:
-        s.ehlo("client.test")
-        assert s.mail("s@client.test")[0] == 250
-        assert s.rcpt("alice@mx.test")[0] == 250
-        s.putcmd("DATA")
-        assert s.getreply()[0] == 354
-        s.send(b"Subject: empty lines\r\n" + b"\r\n" * lines + b".\r\n")
-        code, text = s.getreply()
-        assert code == 250, text
-    peak = 0
-    for pid in [p for p, _, name in inst.processes() if os.path.basename(name) == "smtpd"]:
-        with open(f"/proc/{pid}/status") as f:
-            peak = max(peak, next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmHWM:")))
-    print(f"smtpd peak RSS with {lines} empty lines: {peak >> 20} MB")
-    assert peak < 100 * 1024 * 1024, f"smtpd peaked at {peak >> 20} MB"
-    inst.wait_delivered("alice", 1)

@@ -75,10 +75,11 @@ def test_state5_unparseable_files_go_to_corrupt_and_the_rest_flows(make_instance
     good = queue_file("s@client.test", ["quinn@mx.test"], body("good"))
     put(inst, "incoming", QID.format("G"), b"\x00garbage" * 10)
     put(inst, "incoming", QID.format("H"), good[:-3])  # truncated: no end record
+    put(inst, "incoming", QID.format("K"), b"")  # named, its content lost to a power cut before the 250
     put(inst, "incoming", QID.format("J"), good)
     inst.start()
     inst.wait_delivered("quinn", 1)
-    wait_for(lambda: len(os.listdir(os.path.join(inst.dir, "queue", "corrupt"))) == 2, 20, "two corrupt files")
+    wait_for(lambda: len(os.listdir(os.path.join(inst.dir, "queue", "corrupt"))) == 3, 20, "three corrupt files")
     log = inst.log()
     assert "moved to corrupt" in log and "truncated" in log
 

@@ -1,0 +1,148 @@
+"""Hostile input on the milter path: what a client's message costs cleanup
+when a milter edits it, how much a milter may edit, and how long a milter
+may hold a stage. The milter is t/e2e/milter_script.py (pymilter)."""
+import pytest
+
+from test_milter import MSG, log_has, milter_instance, milters, session  # noqa: F401 (milters: a fixture)
+
+
+def peak_rss(inst, program):
+    """The largest VmHWM of the instance's processes named program."""
+    peak = 0
+    for pid in inst.pids(program):
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                peak = max(peak, next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmHWM:")))
+        except OSError:
+            pass
+    return peak
+
+
+def send_empty_lines(inst, lines):
+    """One message of a Subject and lines empty lines, accepted."""
+    with session(inst) as s:
+        s.ehlo("client.test")
+        assert s.mail("s@client.test")[0] == 250
+        assert s.rcpt("alice@mx.test")[0] == 250
+        s.putcmd("DATA")
+        assert s.getreply()[0] == 354
+        s.send(b"From: s@client.test\r\nSubject: empty lines\r\n" + b"\r\n" * lines + b".\r\n")
+        code, text = s.getreply()
+        assert code == 250, text
+
+
+def test_many_short_lines_cost_smtpd_their_bytes_not_a_string_each(make_instance, milters):
+    """smtpd keeps the message for the end-of-message stage as one text: 4
+    million empty lines (4 MB of message_size_limit) once cost it 32 bytes
+    of string each, 128 MB and more; now a few times the message."""
+    inst, m = milter_instance(make_instance, milters, "add_header_quiet")
+    lines = 4_000_000
+    send_empty_lines(inst, lines)
+    peak = peak_rss(inst, "smtpd")
+    print(f"smtpd peak RSS with {lines} empty lines: {peak >> 20} MB")
+    assert 0 < peak < 100 * 1024 * 1024, f"smtpd peaked at {peak >> 20} MB"
+    inst.wait_delivered("alice", 1)
+
+
+def test_many_short_lines_cost_cleanup_their_bytes_not_a_string_each(make_instance, milters):
+    """cleanup applies a milter's header edit (an F record) to the finished
+    file keeping the body as the file's records: 4 million empty lines (4 MB
+    of message_size_limit) once cost it a std::string per line, twice over
+    (287 MB; now 22)."""
+    inst, m = milter_instance(make_instance, milters, "insert_header_quiet")
+    lines = 4_000_000
+    send_empty_lines(inst, lines)
+    files = inst.wait_delivered("alice", 1)
+    with open(files[0], "rb") as f:
+        head, body = f.read().split(b"\n\n", 1)
+    assert b"\nX-Inserted: at index 1\n" in head  # the edit was applied
+    assert body == b"\n" * (lines - 1)
+    peak = peak_rss(inst, "cleanup")
+    print(f"cleanup peak RSS with {lines} empty lines: {peak >> 20} MB")
+    assert 0 < peak < 64 * 1024 * 1024, f"cleanup peaked at {peak >> 20} MB"
+
+FLOODS = [("flood_headers", {}, r"header edits over header_size_limit \(102400 bytes\)"),
+          ("flood_rcpts", {"smtpd_recipient_limit": "10"}, r"more than smtpd_recipient_limit \(10\) recipients added"),
+          ("huge_body", {"message_size_limit": "100000"}, r"replaced body over message_size_limit \(100000 bytes\)")]
+
+
+@pytest.mark.parametrize("behaviour,params,warning", FLOODS, ids=[f[0] for f in FLOODS])
+def test_smtpd_milters_edits_past_their_limits_refuse_the_message(make_instance, milters, behaviour, params, warning):
+    """A milter that asks for more than a client could send (header fields,
+    recipients, body) gets the message refused as Postfix refuses a queue
+    file over its limit, and nothing of it is kept."""
+    inst, m = milter_instance(make_instance, milters, behaviour + "_quiet", **params)
+    with session(inst) as s:
+        s.ehlo("client.test")
+        assert s.mail("s@client.test")[0] == 250
+        assert s.rcpt("alice@mx.test")[0] == 250
+        assert s.data(MSG) == (552, b"5.3.4 Message file too big")
+        assert s.noop()[0] == 250  # the session goes on
+    log_has(inst, rf"kurir/smtpd\[\d+\]: warning: milter inet:127\.0\.0\.1:{m.port}: {warning}")
+    log_has(inst, r"milter-reject: END-OF-MESSAGE from localhost\[127\.0\.0\.1\]: 552 5\.3\.4 Message file too big")
+    assert not inst.queue_files()
+    assert not inst.maildir_files("alice")
+
+
+def sendmail_past_the_body_limit(make_instance, milters, behaviour):
+    """A message from sendmail to a non_smtpd_milter that replaces its body
+    with 300 KB (message_size_limit: 100 KB)."""
+    inst = make_instance()
+    m = milters(behaviour, inst.tmp)
+    inst.set(non_smtpd_milters=m.spec(), message_size_limit="100000")
+    inst.start()
+    res = inst.sendmail("alice@mx.test", input=b"Subject: grown\n\nbody\n")
+    assert res.returncode == 0, res.stderr
+    return inst
+
+
+def test_non_smtpd_milters_edits_past_their_limits_refuse_the_message(make_instance, milters):
+    inst = sendmail_past_the_body_limit(make_instance, milters, "huge_body_quiet")
+    log_has(inst, r"kurir/cleanup\[\d+\]: warning: \w+: milter inet:127\.0\.0\.1:\d+: "
+                  r"replaced body over message_size_limit \(100000 bytes\)")
+    log_has(inst, r"kurir/cleanup\[\d+\]: \w+: milter-reject: END-OF-MESSAGE from localhost\[127\.0\.0\.1\]: "
+                  r"552 5\.3\.4 Message file too big; from=<[^>]+> to=<alice@mx\.test>")
+    inst.wait_queue_empty()
+    assert inst.maildir_files("alice") == []
+
+
+def test_a_verdict_after_the_excess_is_the_answer(make_instance, milters):
+    """Past a limit the milter is still heard: its REJECT is the reply."""
+    inst = sendmail_past_the_body_limit(make_instance, milters, "huge_body_then_reject")
+    log_has(inst, r"kurir/cleanup\[\d+\]: \w+: milter-reject: END-OF-MESSAGE from localhost\[127\.0\.0\.1\]: "
+                  r"550 5\.7\.1 Command rejected; from=<[^>]+> to=<alice@mx\.test>")
+    inst.wait_queue_empty()
+    assert inst.maildir_files("alice") == []
+
+
+TIMEOUTS = {"milter_command_timeout": "1s", "milter_content_timeout": "1s"}
+
+
+@pytest.mark.parametrize("behaviour", ["progress_forever", "edits_forever"])
+def test_smtpd_milters_trickling_packets_time_out(make_instance, milters, behaviour):
+    """One deadline for the whole end-of-message answer: edits never restart
+    it, progress does but only up to ten times milter_content_timeout (1 s
+    here); then the milter has timed out (milter_default_action: tempfail)."""
+    inst, m = milter_instance(make_instance, milters, behaviour, **TIMEOUTS)
+    with session(inst) as s:
+        s.ehlo("client.test")
+        assert s.mail("s@client.test")[0] == 250
+        assert s.rcpt("alice@mx.test")[0] == 250
+        assert s.data(MSG) == (451, b"4.7.1 Service unavailable - try again later")
+    log_has(inst, rf"kurir/smtpd\[\d+\]: warning: milter inet:127\.0\.0\.1:{m.port}: timeout waiting for a reply")
+    assert not inst.queue_files()
+    assert not inst.maildir_files("alice")
+
+
+@pytest.mark.parametrize("behaviour", ["progress_forever", "edits_forever"])
+def test_non_smtpd_milters_trickling_packets_time_out(make_instance, milters, behaviour):
+    """cleanup's blocking driver: the same deadline (it was restarted by
+    every packet, so such a milter held cleanup for good)."""
+    inst = make_instance()
+    m = milters(behaviour, inst.tmp)
+    inst.set(non_smtpd_milters=m.spec(), **TIMEOUTS)
+    inst.start()
+    res = inst.sendmail("alice@mx.test", input=b"Subject: trickled\n\nbody\n")
+    assert res.returncode == 0, res.stderr
+    log_has(inst, rf"kurir/cleanup\[\d+\]: warning: \w+: milter inet:127\.0\.0\.1:{m.port}: timeout")
+    assert inst.maildir_files("alice") == []
