@@ -15,7 +15,7 @@
 using namespace kurir;
 
 int main(int argc, char** argv) {
-    return server::single_server_main(argc, argv, "discard", [&](server::ServerContext& ctx, util::Fd client) {
-        server::answer_all(ctx, std::move(client), "2.0.0", "discarded");
+    return server::request_server_main(argc, argv, "discard", [&](server::ServerContext& ctx, int client) {
+        return server::answer_all(ctx, client, "2.0.0", "discarded");
     });
 }

@@ -17,9 +17,9 @@
 using namespace kurir;
 
 int main(int argc, char** argv) {
-    return server::single_server_main(argc, argv, "error", [&](server::ServerContext& ctx, util::Fd client) {
+    return server::request_server_main(argc, argv, "error", [&](server::ServerContext& ctx, int client) {
         bool retry = ctx.service == "retry";
-        server::answer_all(ctx, std::move(client), retry ? "4.0.0" : "5.0.0",
+        return server::answer_all(ctx, client, retry ? "4.0.0" : "5.0.0",
                            retry ? "delivery temporarily suspended" : "mail delivery disabled by error transport");
     });
 }

@@ -3,7 +3,9 @@
 // DESCRIPTION
 //   Serves private/local, one delivery request at a time (a
 //   delivery-request frame, mail/mail_proto.hpp; a malformed one is logged
-//   and refused, and qmgr defers its recipients). Reads the message from
+//   and refused, and qmgr defers its recipients), several on one
+//   connection: after an answer the next request may follow, for up to
+//   max_idle; each request counts against max_use. Reads the message from
 //   active/ID, and for each recipient writes a Maildir file (an unnamed
 //   file in new/, fsync, linked under its Maildir name, fsync new/; tmp/ and
 //   a rename where the filesystem has no O_TMPFILE) or appends to an mbox (From_ line, >From
@@ -53,7 +55,7 @@ int main(int argc, char** argv) {
     server::Hooks hooks;
     hooks.keep_root = true;
     mail::WatchedMaps aliases("alias_maps");
-    return server::single_server_main(
+    return server::request_server_main(
         argc, argv, "local",
-        [&](server::ServerContext& ctx, util::Fd client) { local::serve(ctx, std::move(client), aliases); }, hooks);
+        [&](server::ServerContext& ctx, int client) { return local::serve(ctx, client, aliases); }, hooks);
 }

@@ -42,9 +42,10 @@ DeliveryStatus forward_copy(const server::ServerContext& ctx, const mail::QueueE
 
 }  // namespace
 
-void serve(server::ServerContext& ctx, util::Fd client, mail::WatchedMaps& aliases) {
-    auto job = server::read_delivery_job(ctx, client.get(), "local");
-    if (!job) return;
+bool serve(server::ServerContext& ctx, int client, mail::WatchedMaps& aliases) {
+    auto read = server::read_delivery_job(ctx, client, "local");
+    if (!read.job) return read.usable;
+    auto& job = read.job;
     const mail::QueueEnvelope& env = job->envelope;
     static mail::WatchedMaps mailbox_transport_maps("mailbox_transport_maps");
     static mail::WatchedMaps fallback_transport_maps("fallback_transport_maps");
@@ -80,7 +81,7 @@ void serve(server::ServerContext& ctx, util::Fd client, mail::WatchedMaps& alias
                                                      job->times(connected), st.dsn, st.text));
         reply.recipients.push_back({r.offset, st.dsn, st.text, {}, {}, {}});
     }
-    server::answer_delivery(client.get(), reply);
+    return server::answer_delivery(client, reply);
 }
 
 }  // namespace kurir::local

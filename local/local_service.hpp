@@ -10,6 +10,6 @@
 
 namespace kurir::local {
 
-void serve(server::ServerContext& ctx, util::Fd client, mail::WatchedMaps& aliases);
+bool serve(server::ServerContext& ctx, int client, mail::WatchedMaps& aliases);
 
 }  // namespace kurir::local

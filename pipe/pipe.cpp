@@ -2,7 +2,8 @@
 //   pipe - deliver mail to a command
 // DESCRIPTION
 //   Serves private/SERVICE for each master.cf entry that runs it, one
-//   delivery request at a time, as Postfix's pipe(8):
+//   delivery request at a time (several on one connection, each counted
+//   against max_use), as Postfix's pipe(8):
 //       dovecot unix - n n - - pipe
 //         flags=DRhu user=vmail:vmail argv=/usr/lib/dovecot/dovecot-lda -f ${sender} -d ${recipient}
 //   Attributes: flags= (B blank line at the end, D Delivered-To:, F From_
@@ -49,7 +50,7 @@ int main(int argc, char** argv) {
         if (!parsed) util::msg_fatal("service {}: {}", ctx.service, parsed.error().text);
         spec = std::move(*parsed);
     };
-    return server::single_server_main(
-        argc, argv, "pipe", [&](server::ServerContext& ctx, util::Fd client) { pipe::serve(ctx, std::move(client), *spec); },
+    return server::request_server_main(
+        argc, argv, "pipe", [&](server::ServerContext& ctx, int client) { return pipe::serve(ctx, client, *spec); },
         hooks);
 }

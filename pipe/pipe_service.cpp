@@ -74,9 +74,10 @@ PipeStatus command_status(const util::CommandOutcome& done, const std::string& s
     return {"5.3.0", "Command died with " + how + ": \"" + command + "\"" + with_output};
 }
 
-void serve(server::ServerContext& ctx, util::Fd client, const mail::PipeSpec& spec) {
-    auto job = server::read_delivery_job(ctx, client.get(), ctx.service);
-    if (!job) return;
+bool serve(server::ServerContext& ctx, int client, const mail::PipeSpec& spec) {
+    auto read = server::read_delivery_job(ctx, client, ctx.service);
+    if (!read.job) return read.usable;
+    auto& job = read.job;
     const mail::QueueEnvelope* env = &job->envelope;
     const std::string& body = job->body;
     const std::string& id = job->request.queue_id;
@@ -91,7 +92,7 @@ void serve(server::ServerContext& ctx, util::Fd client, const mail::PipeSpec& sp
                                                              job->times(connected), dsn, text));
             reply.recipients.push_back({r.offset, dsn, text, {}, {}, dsn[0] == '2' ? action : std::string()});
         }
-        server::answer_delivery(client.get(), reply);
+        return server::answer_delivery(client, reply);
     };
 
     mail::PipeMacros macros;
@@ -141,7 +142,7 @@ void serve(server::ServerContext& ctx, util::Fd client, const mail::PipeSpec& sp
     double connected = mail::now_seconds();
     auto done = util::run_command(run, message);
     auto st = command_status(done, ctx.service, spec.argv.front());
-    answer(st.dsn, st.text, spec.has('X') ? "delivered" : "relayed", connected);
+    return answer(st.dsn, st.text, spec.has('X') ? "delivered" : "relayed", connected);
 }
 
 }  // namespace kurir::pipe

@@ -21,6 +21,6 @@ struct PipeStatus {
 };
 PipeStatus command_status(const util::CommandOutcome& done, const std::string& service, const std::string& command);
 
-void serve(server::ServerContext& ctx, util::Fd client, const mail::PipeSpec& spec);
+bool serve(server::ServerContext& ctx, int client, const mail::PipeSpec& spec);
 
 }  // namespace kurir::pipe

@@ -5,7 +5,11 @@
 //   public/qmgr, and every queue_run_delay) and due messages from deferred/
 //   into active/, resolves each recipient through trivial-rewrite, and hands
 //   delivery requests to the transport's private socket (local, smtp, ...)
-//   within a concurrency window per destination. Each recipient's result is
+//   within a concurrency window per destination. A connection whose request
+//   was answered is kept for the transport's next request, at most ipc_idle
+//   (an agent takes several requests on one connection); a kept connection
+//   that the agent closed before it read the request is replaced by a new
+//   one and the request sent again, once. Each recipient's result is
 //   recorded in the queue file before the file moves on: done recipients
 //   are marked in place; a message with recipients left waits in deferred/
 //   (its mtime is the next attempt) with its defer reasons appended; a
@@ -22,7 +26,7 @@
 //   queue_run_delay, qmgr_message_active_limit, minimal_backoff_time, maximal_backoff_time,
 //   default_destination_concurrency_limit, <transport>_destination_concurrency_limit,
 //   defer_transports, maximal_queue_lifetime, bounce_queue_lifetime,
-//   delay_warning_time, bounce_size_limit, double_bounce_sender, ipc_timeout,
+//   delay_warning_time, bounce_size_limit, double_bounce_sender, ipc_timeout, ipc_idle,
 //   daemon_timeout (the deadline of each delivery request)
 #include "qmgr/qmgr.hpp"
 

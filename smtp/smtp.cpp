@@ -1,8 +1,8 @@
 // NAME
 //   smtp - deliver mail to remote SMTP servers
 // DESCRIPTION
-//   Serves private/smtp: each connection from qmgr carries one
-//   delivery-request frame and is answered with one delivery-result frame
+//   Serves private/smtp: a connection from qmgr carries delivery-request
+//   frames, one at a time, each answered with one delivery-result frame
 //   (mail/mail_proto.hpp): a result per recipient, with the remote reply and
 //   host where a server answered, and site=dead when no server of the
 //   nexthop could be reached. A malformed request is logged and the

@@ -14,13 +14,19 @@ namespace kurir::smtp {
 
 namespace {
 
-// One qmgr connection: one request frame, a delivery, one answer frame.
+// One qmgr connection: a request frame, a delivery, an answer frame, and
+// again for the next request while qmgr keeps the connection
+// (qmgr/qmgr_agents.hpp). A request while one is being delivered is a
+// protocol fault; a reload closes the connection after its answer.
 struct QmgrConn {
+    server::ServerContext* ctx;
     Agent* agent;
-    bool delivering = false;  // the request is taken: the connection stays until the answer
+    bool delivering = false;  // a request is taken: the connection stays until the answer
     bool answered = false;
+    bool closing = false;     // a fault while delivering: no request after this one
 
     void on_frame(server::AttrConn& conn, const util::Attrs& frame) {
+        if (delivering) return on_fault(conn, server::AttrConn::Fault::protocol, util::Error{"request before the answer"});
         auto decoded = mail::proto::decode_delivery_request(frame);
         if (!decoded) {
             util::msg_warn("smtp: refused request: {}", decoded.error().text);
@@ -56,6 +62,7 @@ struct QmgrConn {
             return conn.close();
         }
         if (answered) return conn.close();  // the answer could not be written
+        closing = true;
         // qmgr went away mid-delivery: finish it anyway (its results are
         // logged); the connection goes when the answer cannot be written.
         if (kind == server::AttrConn::Fault::protocol) util::msg_warn("smtp: {}; ignored", error.text);
@@ -65,20 +72,23 @@ struct QmgrConn {
 }  // namespace
 
 void serve_qmgr(server::ServerContext& ctx, Agent& agent, util::Fd client, server::ClientDone done) {
-    auto c = std::make_shared<QmgrConn>(QmgrConn{&agent});
+    auto c = std::make_shared<QmgrConn>(QmgrConn{&ctx, &agent});
     server::AttrConn::Handlers h;
-    h.max_frames = 1;
     h.on_frame = [c](server::AttrConn& conn, util::Attrs frame) { c->on_frame(conn, frame); };
     h.on_fault = [c](server::AttrConn& conn, server::AttrConn::Fault kind, const util::Error& e) {
         c->on_fault(conn, kind, e);
     };
-    // The answer has gone out: the conversation is over.
-    h.on_drained = [c](server::AttrConn& conn) {
-        if (c->answered) conn.close();
+    // The answer has gone out: the next request may come, unless this
+    // process is to exit (reload).
+    long timeout = ctx.config.seconds("ipc_timeout");
+    h.on_drained = [c, timeout](server::AttrConn& conn) {
+        if (!c->answered) return;
+        if (c->closing || c->ctx->draining) return conn.close();
+        c->delivering = c->answered = false;
+        conn.set_timeouts(timeout, timeout);
     };
     h.on_close = std::move(done);
     auto* conn = server::AttrConn::adopt(ctx.base, std::move(client), std::move(h));
-    long timeout = ctx.config.seconds("ipc_timeout");
     conn->set_timeouts(timeout, timeout);
 }
 

@@ -1,7 +1,8 @@
 // NAME
 //   virtual - deliver mail to virtual mailboxes
 // DESCRIPTION
-//   Serves private/virtual, one delivery request at a time, as Postfix's
+//   Serves private/virtual, one delivery request at a time (several on
+//   one connection, each counted against max_use), as Postfix's
 //   virtual(8): the mail of virtual_mailbox_domains, whose users have no
 //   passwd account. Each recipient's mailbox is looked up in
 //   virtual_mailbox_maps by the address, the address without its
@@ -32,7 +33,7 @@ int main(int argc, char** argv) {
     virtual_::Tables tables;
     server::Hooks hooks;
     hooks.keep_root = true;
-    return server::single_server_main(
+    return server::request_server_main(
         argc, argv, "virtual",
-        [&](server::ServerContext& ctx, util::Fd client) { virtual_::serve(ctx, std::move(client), tables); }, hooks);
+        [&](server::ServerContext& ctx, int client) { return virtual_::serve(ctx, client, tables); }, hooks);
 }

@@ -57,10 +57,11 @@ bool safe_mailbox_path(std::string_view path) {
     return true;
 }
 
-void serve(server::ServerContext& ctx, util::Fd client, Tables& tables) {
+bool serve(server::ServerContext& ctx, int client, Tables& tables) {
     const mail::Config& cfg = ctx.config;
-    auto job = server::read_delivery_job(ctx, client.get(), "virtual");
-    if (!job) return;
+    auto read = server::read_delivery_job(ctx, client, "virtual");
+    if (!read.job) return read.usable;
+    auto& job = read.job;
     const mail::QueueEnvelope* env = &job->envelope;
     const std::string& body = job->body;
     const std::string& id = job->request.queue_id;
@@ -128,7 +129,7 @@ void serve(server::ServerContext& ctx, util::Fd client, Tables& tables) {
                                                      st.dsn, st.text));
         reply.recipients.push_back({r.offset, st.dsn, st.text, {}, {}, st.ok() ? "delivered" : ""});
     }
-    server::answer_delivery(client.get(), reply);
+    return server::answer_delivery(client, reply);
 }
 
 }  // namespace kurir::virtual_

@@ -41,6 +41,6 @@ struct Tables {
 // leave it ("..", an absolute path, control characters).
 bool safe_mailbox_path(std::string_view path);
 
-void serve(server::ServerContext& ctx, util::Fd client, Tables& tables);
+bool serve(server::ServerContext& ctx, int client, Tables& tables);
 
 }  // namespace kurir::virtual_

@@ -41,9 +41,10 @@ AgentAnswer nexthop_answer(std::string_view nexthop, std::string_view default_ds
     return a;
 }
 
-void answer_all(ServerContext& ctx, util::Fd client, std::string_view default_dsn, std::string_view default_text) {
-    auto job = read_delivery_job(ctx, client.get(), ctx.service);
-    if (!job) return;
+bool answer_all(ServerContext& ctx, int client, std::string_view default_dsn, std::string_view default_text) {
+    auto read = read_delivery_job(ctx, client, ctx.service);
+    if (!read.job) return read.usable;
+    auto& job = read.job;
     AgentAnswer a = nexthop_answer(job->request.nexthop, default_dsn, default_text);
     mail::proto::DeliveryResult reply;
     for (const auto& r : job->request.recipients) {
@@ -52,7 +53,7 @@ void answer_all(ServerContext& ctx, util::Fd client, std::string_view default_ds
                                                      job->times(job->handed), a.dsn, a.text));
         reply.recipients.push_back({r.offset, a.dsn, a.text, {}, {}, {}});
     }
-    answer_delivery(client.get(), reply);
+    return answer_delivery(client, reply);
 }
 
 }  // namespace kurir::server

@@ -21,6 +21,6 @@ struct AgentAnswer {
 // replaces default_dsn; the rest (or default_text) is the text.
 AgentAnswer nexthop_answer(std::string_view nexthop, std::string_view default_dsn, std::string_view default_text);
 
-void answer_all(ServerContext& ctx, util::Fd client, std::string_view default_dsn, std::string_view default_text);
+bool answer_all(ServerContext& ctx, int client, std::string_view default_dsn, std::string_view default_text);
 
 }  // namespace kurir::server

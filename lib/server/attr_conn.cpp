@@ -7,6 +7,9 @@
 #include <event2/event.h>
 #include <fmt/format.h>
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <cstring>
 
 namespace kurir::server {
@@ -33,6 +36,21 @@ util::Result<AttrConn*> AttrConn::connect(event_base* base, const std::string& p
     return adopt(base, std::move(*fd), std::move(handlers));
 }
 
+void AttrConn::rebind(Handlers handlers) {
+    // A handler may rebind its own connection: the one running stays until
+    // it has returned.
+    if (depth_ > 0) retired_.push_back(std::move(handlers_));
+    handlers_ = std::move(handlers);
+    frames_ = 0;
+}
+
+bool AttrConn::alive() const {
+    if (closed_ || evbuffer_get_length(bufferevent_get_input(bev_)) > 0) return false;
+    char byte;
+    ssize_t n = ::recv(bufferevent_getfd(bev_), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 void AttrConn::write(const util::Attrs& frame) { write_raw(util::attr_encode(frame)); }
 
 void AttrConn::write_raw(std::string_view bytes) {
@@ -57,7 +75,9 @@ void AttrConn::close() {
 }
 
 void AttrConn::leave() {
-    if (--depth_ == 0 && closed_) delete this;
+    if (--depth_ > 0) return;
+    retired_.clear();
+    if (closed_) delete this;
 }
 
 void AttrConn::on_read(bufferevent*, void* arg) {
@@ -83,8 +103,10 @@ void AttrConn::on_event(bufferevent*, short what, void* arg) {
         c->fault(Fault::timeout, (what & BEV_EVENT_READING) ? "timed out waiting for the peer" : "timed out writing");
     else if (what & BEV_EVENT_EOF)
         c->fault(Fault::closed, "lost connection");
+    else if (int e = EVUTIL_SOCKET_ERROR(); e == ECONNRESET || e == EPIPE)
+        c->fault(Fault::reset, std::strerror(e));
     else
-        c->fault(Fault::io, std::strerror(EVUTIL_SOCKET_ERROR()));
+        c->fault(Fault::io, std::strerror(e));
     c->leave();
 }
 

@@ -7,7 +7,12 @@
 //   handed decoded to on_frame. A frame too large or malformed, more frames
 //   than the peer may send (max_frames) or bytes after the last of them, the
 //   peer's close, a timeout and a socket error are faults: reading stops and
-//   on_fault says which and why.
+//   on_fault says which and why. A peer that closed with bytes of ours
+//   unread (ECONNRESET on a Unix socket, EPIPE) is a fault of its own,
+//   reset: it cannot have acted on what it never read.
+// - Reuse: rebind gives a connection that is between conversations new
+//   handlers and a new count of frames (qmgr's idle connections to the
+//   delivery agents).
 // - Writing: frames, or raw bytes (smtpd's record stream to cleanup);
 //   on_drained runs each time all that was written has gone out.
 // - Lifetime: the connection owns itself. close() frees the socket and the
@@ -22,6 +27,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 struct bufferevent;
 struct event_base;
@@ -35,6 +41,7 @@ public:
         closed,    // the peer closed the connection
         timeout,   // a read or write deadline passed
         io,        // a socket error
+        reset,     // the peer closed without reading all that was sent
     };
     struct Handlers {
         std::function<void(AttrConn&, util::Attrs)> on_frame;
@@ -51,6 +58,13 @@ public:
     // connect succeeds or fails at once (EAGAIN when the listener's queue is
     // full). A path too long for a socket address is an error naming it.
     static util::Result<AttrConn*> connect(event_base* base, const std::string& path, Handlers handlers);
+
+    // New handlers, the frame count back to none. Only between
+    // conversations: nothing read and not yet handed on.
+    void rebind(Handlers handlers);
+    // Nothing has come in, and the peer has neither closed nor failed: a
+    // kept connection that may carry a new conversation.
+    bool alive() const;
 
     void write(const util::Attrs& frame);
     void write_raw(std::string_view bytes);
@@ -77,6 +91,7 @@ private:
     Handlers handlers_;
     size_t frames_ = 0;  // frames read so far
     int depth_ = 0;      // handlers running: the object stays until they return
+    std::vector<Handlers> retired_;  // replaced by rebind while one of them ran
     bool closed_ = false;
 };
 

@@ -18,30 +18,29 @@ mail::DeliveryTimes DeliveryJob::times(double connected) const {
             connected, mail::now_seconds()};
 }
 
-void answer_delivery(int client, const mail::proto::DeliveryResult& result) {
-    util::attr_write(client, mail::proto::encode(result));
+bool answer_delivery(int client, const mail::proto::DeliveryResult& result) {
+    return static_cast<bool>(util::attr_write(client, mail::proto::encode(result)));
 }
 
-std::optional<DeliveryJob> read_delivery_job(const ServerContext& ctx, int client, std::string_view who) {
+DeliveryRead read_delivery_job(const ServerContext& ctx, int client, std::string_view who) {
     util::set_io_timeout(client, static_cast<int>(ctx.config.seconds("ipc_timeout")));
     auto frame = util::attr_read(client);
     if (!frame) {
         util::msg_warn("{}: bad request: {}", who, frame.error().text);
-        return std::nullopt;
+        return {std::nullopt, false};
     }
     auto req = mail::proto::decode_delivery_request(*frame);
     if (!req) {
         util::msg_warn("{}: refused request: {}", who, req.error().text);
-        return std::nullopt;
+        return {std::nullopt, false};
     }
     DeliveryJob job;
     job.handed = mail::now_seconds();
     job.request = std::move(*req);
-    auto fail_all = [&](const std::string& text) -> std::optional<DeliveryJob> {
+    auto fail_all = [&](const std::string& text) -> DeliveryRead {
         mail::proto::DeliveryResult reply;
         for (const auto& r : job.request.recipients) reply.recipients.push_back({r.offset, "4.3.0", text, {}, {}, {}});
-        answer_delivery(client, reply);
-        return std::nullopt;
+        return {std::nullopt, answer_delivery(client, reply)};
     };
     const std::string& id = job.request.queue_id;
     if (!mail::valid_queue_id(id)) return fail_all("bad queue id in request");
@@ -56,7 +55,7 @@ std::optional<DeliveryJob> read_delivery_job(const ServerContext& ctx, int clien
         job.body += '\n';
     });
     if (!lines) return fail_all(lines.error().text);
-    return job;
+    return {std::move(job), true};
 }
 
 }  // namespace kurir::server

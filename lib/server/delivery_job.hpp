@@ -26,13 +26,20 @@ struct DeliveryJob {
     mail::DeliveryTimes times(double connected) const;
 };
 
-// A request that is not well formed is logged as "who: bad request" or
-// "who: refused request" and nullopt returned (the caller closes, qmgr
-// defers). A queue file that cannot be read answers every recipient 4.3.0
-// with the reason, and nullopt is returned too.
-std::optional<DeliveryJob> read_delivery_job(const ServerContext& ctx, int client, std::string_view who);
+struct DeliveryRead {
+    std::optional<DeliveryJob> job;  // nullopt: nothing to deliver
+    bool usable = true;              // the connection may carry the next request
+};
 
-// Sends the result of a request.
-void answer_delivery(int client, const mail::proto::DeliveryResult& result);
+// A request that is not well formed is logged as "who: bad request" or
+// "who: refused request", and no job returned with the connection unusable
+// (the caller closes, qmgr defers). A queue file that cannot be read
+// answers every recipient 4.3.0 with the reason, and no job is returned;
+// the connection stays usable.
+DeliveryRead read_delivery_job(const ServerContext& ctx, int client, std::string_view who);
+
+// Sends the result of a request; false when it could not be written (the
+// connection is then of no further use).
+bool answer_delivery(int client, const mail::proto::DeliveryResult& result);
 
 }  // namespace kurir::server

@@ -2,6 +2,7 @@
 
 #include "mail/log_config.hpp"
 #include "server/master_proto.hpp"
+#include "server/server_start.hpp"
 #include "util/log.hpp"
 #include "util/privilege.hpp"
 #include "util/socket.hpp"
@@ -9,7 +10,6 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/epoll.h>
 #include <sodium.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -34,21 +34,6 @@ std::vector<int> g_listen_fds{kListenFd};
 bool master_gone() {
     struct pollfd p {kStatusFd, POLLOUT, 0};
     return ::getppid() == 1 || (::poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)) != 0);
-}
-
-// A connection waiting on any listener, taking them in turn from the one
-// after the last that gave one (none starves); -1 when none waits.
-int accept_any(int flags) {
-    static size_t next = 0;
-    for (size_t i = 0; i < g_listen_fds.size(); ++i) {
-        size_t k = (next + i) % g_listen_fds.size();
-        int fd = ::accept4(g_listen_fds[k], nullptr, nullptr, flags);
-        if (fd >= 0) {
-            next = k + 1;
-            return fd;
-        }
-    }
-    return -1;
 }
 
 struct sigaction g_libevent_hup {};
@@ -120,6 +105,28 @@ std::string main_cf_stamp(const std::string& config_dir) {
     if (::stat((config_dir + "/main.cf").c_str(), &st) < 0) return {};
     return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) +
            "." + std::to_string(st.st_mtim.tv_nsec);
+}
+
+}  // namespace
+
+namespace detail {
+
+// A connection waiting on any listener, taking them in turn from the one
+// after the last that gave one (none starves); -1 when none waits.
+int accept_any(int flags) {
+    static size_t next = 0;
+    for (size_t i = 0; i < g_listen_fds.size(); ++i) {
+        size_t k = (next + i) % g_listen_fds.size();
+        int fd = ::accept4(g_listen_fds[k], nullptr, nullptr, flags);
+        if (fd >= 0) {
+            next = k + 1;
+#ifndef __linux__
+            util::set_nonblocking(fd, false);  // Linux never passes the listener's O_NONBLOCK on (accept(2))
+#endif
+            return fd;
+        }
+    }
+    return -1;
 }
 
 ServerContext start(int argc, char** argv, std::string_view program, const Hooks& hooks) {
@@ -200,7 +207,11 @@ ServerContext start(int argc, char** argv, std::string_view program, const Hooks
     return ctx;
 }
 
-}  // namespace
+const std::vector<int>& listen_fds() { return g_listen_fds; }
+
+bool stop_requested() { return g_stop_requested != 0; }
+
+}  // namespace detail
 
 bool refresh_config(ServerContext& ctx) {
     std::string stamp = main_cf_stamp(ctx.config_dir);
@@ -226,49 +237,6 @@ void report_status(bool available) {
     std::string m = util::attr_encode(encode_status({::getpid(), available ? ChildStatus::available : ChildStatus::busy}));
     if (::write(kStatusFd, m.data(), m.size()) != static_cast<ssize_t>(m.size()))
         util::msg_warn("status to master: {}", std::strerror(errno));
-}
-
-int single_server_main(int argc, char** argv, std::string_view program, SingleService service,
-                       Hooks hooks) {
-    ServerContext ctx = start(argc, argv, program, hooks);
-    long max_idle = ctx.config.seconds("max_idle");
-    long max_use = ctx.config.integer("max_use");
-    for (int lfd : g_listen_fds) util::set_nonblocking(lfd, true);
-    // Every idle process of the service waits on the same socket; with
-    // EPOLLEXCLUSIVE a connection wakes one of them, not all (each woken
-    // process would otherwise lose the race for accept and tell master it
-    // is busy and available again for nothing).
-    util::Fd waiter(::epoll_create1(EPOLL_CLOEXEC));
-    if (!waiter) util::msg_fatal("epoll_create1: {}", std::strerror(errno));
-    struct epoll_event want {};
-    want.events = EPOLLIN | EPOLLEXCLUSIVE;
-    for (int lfd : g_listen_fds)
-        if (::epoll_ctl(waiter.get(), EPOLL_CTL_ADD, lfd, &want) < 0)
-            util::msg_fatal("epoll_ctl on the listening socket: {}", std::strerror(errno));
-    bool said_available = true;  // master counts a new process as available
-    for (long used = 0; used < max_use && !g_stop_requested;) {
-        // A connection already waiting is taken at once: no wake-up, and no
-        // "available" then "busy" for master to read.
-        int fd = accept_any(SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (!said_available) report_status(true);
-            said_available = true;
-            struct epoll_event got {};
-            int rc = ::epoll_wait(waiter.get(), &got, 1, static_cast<int>(max_idle * 1000));
-            if (rc == 0) break;  // idle too long
-            if (rc < 0) continue;
-            fd = accept_any(SOCK_CLOEXEC);
-            if (fd < 0) continue;  // another process took it
-        }
-#ifndef __linux__
-        util::set_nonblocking(fd, false);  // Linux never passes the listener's O_NONBLOCK on (accept(2))
-#endif
-        if (said_available) report_status(false);
-        said_available = false;
-        ++used;
-        service(ctx, util::Fd(fd));
-    }
-    return 0;
 }
 
 namespace {
@@ -410,7 +378,7 @@ int run_loop(ServerContext& ctx, int per_process, bool counts_use, OnAccept on_a
 
 int multi_server_main(int argc, char** argv, std::string_view program, MultiService service,
                       Hooks hooks, int clients_per_process) {
-    ServerContext ctx = start(argc, argv, program, hooks);
+    ServerContext ctx = detail::start(argc, argv, program, hooks);
     return run_loop(
         ctx, clients_per_process, true, [&](util::Fd fd, ClientDone done) { service(ctx, std::move(fd), std::move(done)); },
         nullptr, hooks.busy, hooks.before_exit);
@@ -421,7 +389,7 @@ int trigger_server_main(int argc, char** argv, std::string_view program, Trigger
     Hooks inner = hooks;
     // post_drop runs with the loop in place, so the daemon can add timers.
     inner.post_drop = nullptr;
-    ServerContext ctx = start(argc, argv, program, inner);
+    ServerContext ctx = detail::start(argc, argv, program, inner);
     struct TriggerConn {
         ServerContext* ctx;
         TriggerService* fn;

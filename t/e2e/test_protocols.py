@@ -3,19 +3,11 @@ private socket: a frame naming another protocol, another version, or missing
 a field is refused and logged by name, unanswered, and delivers nothing."""
 import os
 import socket
-import struct
 
 import pytest
 
+from attr_frame import frame
 from instance import wait_for
-
-
-def frame(fields):
-    payload = b""
-    for name, value in fields:
-        name, value = name.encode(), value.encode()
-        payload += struct.pack(">H", len(name)) + name + struct.pack(">I", len(value)) + value
-    return struct.pack(">I", len(payload)) + payload
 
 
 def ask(inst, service, fields):

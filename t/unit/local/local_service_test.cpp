@@ -40,7 +40,10 @@ struct Fixture {
         REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
         util::Fd ours(sv[0]);
         REQUIRE(util::attr_write(ours.get(), frame));
-        local::serve(ctx, util::Fd(sv[1]), aliases);  // returns when done; its end is closed
+        {
+            util::Fd theirs(sv[1]);
+            local::serve(ctx, theirs.get(), aliases);  // returns when done; its end is closed
+        }
         std::string out;
         char buf[4096];
         ssize_t n;

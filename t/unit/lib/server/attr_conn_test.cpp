@@ -281,3 +281,52 @@ TEST_CASE("AttrConn: no listener is an error at once, naming the path", "[attr_c
     CHECK_THAT(conn.error().text, Catch::StartsWith("connect to " + tmp / "nobody") &&
                                       Catch::Contains("No such file or directory"));
 }
+
+TEST_CASE("AttrConn: a peer that closes with what was sent unread is a reset, not a close", "[attr_conn]") {
+    Loop loop;
+    Seen seen;
+    Pair p(loop, recording(seen));
+    p.conn->write(util::Attrs{{"request", "1"}});
+    REQUIRE(loop.run_until([&] { return seen.drained > 0; }));
+    CHECK(p.conn->alive());
+    p.peer.reset();  // the frame is still in its socket, unread
+    REQUIRE(loop.run_until([&] { return !seen.faults.empty(); }));
+    CHECK(seen.faults[0].first == AttrConn::Fault::reset);
+    CHECK_FALSE(p.conn->alive());
+    p.conn->close();
+}
+
+TEST_CASE("AttrConn: alive is false once the peer has closed, before the loop has seen it", "[attr_conn]") {
+    Loop loop;
+    Seen seen;
+    Pair p(loop, recording(seen));
+    CHECK(p.conn->alive());
+    p.peer.reset();
+    CHECK_FALSE(p.conn->alive());
+    CHECK(seen.faults.empty());
+    p.conn->close();
+}
+
+TEST_CASE("AttrConn: rebind from a handler hands the next frames to the new handlers", "[attr_conn]") {
+    Loop loop;
+    Seen first, second;
+    auto h = recording(first);
+    h.max_frames = 1;
+    h.on_frame = [&](AttrConn& c, util::Attrs a) {
+        first.frames.push_back(std::move(a));
+        auto next = recording(second);
+        next.max_frames = 1;
+        c.rebind(std::move(next));  // the handler running now stays until it returns
+    };
+    Pair p(loop, std::move(h));
+    p.send(frame({{"n", "1"}}));
+    REQUIRE(loop.run_until([&] { return !first.frames.empty(); }));
+    p.send(frame({{"n", "2"}}));
+    REQUIRE(loop.run_until([&] { return !second.frames.empty(); }));
+    CHECK(first.frames.size() == 1);
+    CHECK(second.frames.size() == 1);
+    CHECK(second.faults.empty());  // a new count of frames: the second is not "after the last"
+    p.conn->close();
+    CHECK(second.closes == 1);
+    CHECK(first.closes == 0);
+}
