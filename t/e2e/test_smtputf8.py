@@ -53,9 +53,10 @@ def test_utf8_local_parts_delivered_byte_exact_through_alias_and_maildir(make_in
     assert f"Delivered-To: j\u00f6rg@mx.test\n".encode() in own_copy
     # The Received: header says the message came with SMTPUTF8 (RFC 6531 3.7.4).
     assert b"by mx.test (kurir) with UTF8SMTP id " in alias_copy
-    log = inst.log()
-    assert re.search(f"to=<{UE}@mx.test>, relay=local, .*status=sent \\(delivered via alias expansion\\)", log), log
-    assert re.search(f"to=<j\u00f6rg@mx.test>, .*status=sent", log), log
+    # local logs a delivery just after the file is in new/: wait for the lines.
+    wait_for(lambda: re.search(f"to=<{UE}@mx.test>, relay=local, .*status=sent \\(delivered via alias expansion\\)",
+                               inst.log()), 20, "the alias delivery's log line")
+    wait_for(lambda: re.search(f"to=<j\u00f6rg@mx.test>, .*status=sent", inst.log()), 20, "jörg's log line")
 
 
 def test_utf8_without_smtputf8_as_postfix(make_instance):
