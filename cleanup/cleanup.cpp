@@ -53,6 +53,7 @@
 //   body_checks_size_limit, line_length_limit, smtpd_recipient_limit (the
 //   recipients a non_smtpd_milter may add), non_smtpd_milters,
 //   milter_default_action, milter_protocol, milter_*_timeout, milter_*_macros,
+//   dns_resolver_address (a milter named by host),
 //   cleanup_replace_stray_cr_lf, message_strip_characters, myhostname,
 //   myorigin, queue_directory, virtual_alias_maps,
 //   virtual_alias_recursion_limit, virtual_alias_expansion_limit,

@@ -5,7 +5,7 @@
 #include "mail/milter_config.hpp"
 #include "mail/milter_limits.hpp"
 #include "mail/queue_file.hpp"
-#include "server/milter_conn.hpp"
+#include "server/milter_address.hpp"
 #include "util/log.hpp"
 
 #include <fcntl.h>
@@ -38,16 +38,20 @@ long now_ms() {
 // One milter, spoken to in blocking steps, each within its timeout.
 class BlockingMilter {
 public:
-    explicit BlockingMilter(std::string spec) : spec_(std::move(spec)) {}
+    // servers: dns_resolver_address, for a host name.
+    BlockingMilter(std::string spec, std::vector<std::string> servers)
+        : spec_(std::move(spec)), servers_(std::move(servers)) {}
 
+    // The lookup of a host name and the connect within connect_timeout.
     util::Result<void> open(long connect_timeout) {
-        auto address = server::milter_address(spec_);
-        if (!address) return std::unexpected(address.error());
+        long deadline = now_ms() + connect_timeout * 1000;
+        auto address = server::milter_address_within(spec_, servers_, connect_timeout * 1000);
+        if (!address) return fail(address.error().text);
         fd_ = util::Fd(::socket(address->storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
         if (fd_.get() < 0) return fail(std::string("socket: ") + std::strerror(errno));
         if (::connect(fd_.get(), reinterpret_cast<sockaddr*>(&address->storage), address->length) != 0) {
             if (errno != EINPROGRESS) return fail(std::strerror(errno));
-            if (auto w = wait(POLLOUT, now_ms() + connect_timeout * 1000); !w) return w;
+            if (auto w = wait(POLLOUT, deadline); !w) return w;
             int err = 0;
             socklen_t len = sizeof err;
             getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len);
@@ -114,6 +118,7 @@ private:
     }
 
     std::string spec_;
+    std::vector<std::string> servers_;
     util::Fd fd_;
     std::string in_;
 };
@@ -307,7 +312,7 @@ util::Result<std::optional<mail::proto::CleanupReply>> apply_non_smtpd_milters(s
     Verdict verdict;
     m::EditBudget budget(cfg->edit_limits);
     for (const auto& spec : cfg->milters) {
-        BlockingMilter mt(spec);
+        BlockingMilter mt(spec, ctx.config.list("dns_resolver_address"));
         size_t before = verdict.edits.size();
         if (auto ok = converse(mt, *cfg, *env, lines, id, ctx.config.str("myhostname"), budget, verdict); !ok) {
             util::msg_warn("{}: {}", id, ok.error().text);

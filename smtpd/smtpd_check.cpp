@@ -93,27 +93,37 @@ bool Session::restricted(mail::SmtpStage stage, mail::SmtpFacts f, std::string_v
     return true;
 }
 
+// The process's DNS channel, made at first use (a failure is logged each
+// time it is asked for).
+util::Result<server::DnsChannel*> Session::dns_channel() {
+    auto& channel = *policy_.dns;
+    if (!channel) {
+        auto made = server::DnsChannel::create(ctx_.base, ctx_.config.list("dns_resolver_address"));
+        if (!made) {
+            util::msg_warn("{}", made.error().text);
+            return std::unexpected(made.error());
+        }
+        channel = std::move(*made);
+    }
+    return channel.get();
+}
+
 // A check waits for a DNS answer: no more input is read until it comes,
 // then the command is handled again with the answer known. Answers are kept
 // for the session (a bounded number: a client cannot grow it without end).
 void Session::ask_dns(const mail::DnsQuestion& question, std::function<void()> again) {
     constexpr size_t kMaxAnswers = 256;
     if (dns_answers_.size() >= kMaxAnswers) dns_answers_.clear();
-    auto& channel = *policy_.dns;
+    auto channel = dns_channel();
     if (!channel) {
-        auto made = server::DnsChannel::create(ctx_.base, ctx_.config.list("dns_resolver_address"));
-        if (!made) {
-            util::msg_warn("{}", made.error().text);
-            mail::DnsAnswer failed;
-            failed.error = made.error().text;
-            dns_answers_[question] = failed;
-            return again();
-        }
-        channel = std::move(*made);
+        mail::DnsAnswer failed;
+        failed.error = channel.error().text;
+        dns_answers_[question] = failed;
+        return again();
     }
     state_ = State::checking;
     bufferevent_disable(client_, EV_READ);
-    channel->query(question.second, question.first,
+    (*channel)->query(question.second, question.first,
                    [this, alive = alive_, question, again = std::move(again)](mail::DnsAnswer answer) {
                        if (!*alive) return;
                        dns_answers_[question] = std::move(answer);

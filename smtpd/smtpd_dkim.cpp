@@ -90,14 +90,8 @@ void Session::verify_dkim(std::function<void()> then) {
     lookups->then = std::move(then);
     const mail::DkimVerifier& verifier = dkim_->verifier();
     lookups->keys.resize(verifier.signatures());
-    auto& channel = *policy_.dns;
-    if (!channel && dkim_->unverifiable().empty() && verifier.signatures() > 0) {
-        auto made = server::DnsChannel::create(ctx_.base, ctx_.config.list("dns_resolver_address"));
-        if (made)
-            channel = std::move(*made);
-        else
-            util::msg_warn("{}", made.error().text);
-    }
+    server::DnsChannel* channel = nullptr;
+    if (dkim_->unverifiable().empty() && verifier.signatures() > 0) channel = dns_channel().value_or(nullptr);
     lookups->asking = true;
     for (size_t i = 0; i < verifier.signatures() && dkim_->unverifiable().empty(); ++i) {
         std::string name = verifier.key_name(i);

@@ -52,8 +52,9 @@ uint32_t needed_action(m::ReplyKind kind) {
 
 }  // namespace
 
-SmtpdMilters::SmtpdMilters(event_base* base, const m::MilterConfig& config, MacroLookup macros)
-    : base_(base), config_(config), lookup_(std::move(macros)) {
+SmtpdMilters::SmtpdMilters(event_base* base, const m::MilterConfig& config, MacroLookup macros,
+                           std::function<server::DnsChannel*()> dns)
+    : base_(base), config_(config), lookup_(std::move(macros)), dns_(std::move(dns)) {
     for (const auto& spec : config.milters) milters_.push_back(Milter{spec, nullptr});
 }
 
@@ -238,6 +239,8 @@ void SmtpdMilters::next_milter() {
             }
             m::Options offer{config_.protocol, m::action::all, m::offered_steps(config_.protocol)};
             server::MilterTimeouts t{config_.connect_timeout, config_.command_timeout, config_.content_timeout};
+            server::DnsChannel* dns = nullptr;  // made only when a host name needs it
+            if (auto parsed = server::parse_milter_spec(mt.spec); parsed && !parsed->address && dns_) dns = dns_();
             auto conn = server::MilterConn::open(base_, mt.spec, t, offer, [this, alive = alive_](util::Result<void> ok) {
                 if (!*alive) return;
                 if (!ok) {
@@ -248,7 +251,7 @@ void SmtpdMilters::next_milter() {
                 requests_ = build_(milters_[milter_]);
                 request_ = 0;
                 next_request();
-            });
+            }, dns);
             if (!conn) {
                 milter_failed(conn.error().text);
                 ++milter_;

@@ -41,7 +41,10 @@ using MacroLookup = std::function<std::optional<std::string>(std::string_view na
 class SmtpdMilters {
 public:
     using Done = std::function<void(MilterOutcome)>;
-    SmtpdMilters(event_base* base, const mail::milter::MilterConfig& config, MacroLookup macros);
+    // dns: the process's DNS channel (null when it cannot be made), asked
+    // for when a milter's host is a name.
+    SmtpdMilters(event_base* base, const mail::milter::MilterConfig& config, MacroLookup macros,
+                 std::function<server::DnsChannel*()> dns);
     ~SmtpdMilters();
     SmtpdMilters(const SmtpdMilters&) = delete;
     SmtpdMilters& operator=(const SmtpdMilters&) = delete;
@@ -89,6 +92,7 @@ private:
     event_base* base_;
     const mail::milter::MilterConfig& config_;
     MacroLookup lookup_;
+    std::function<server::DnsChannel*()> dns_;
     std::vector<Milter> milters_;
     bool in_message_ = false;
     // The stage in progress.

@@ -61,8 +61,9 @@ std::optional<std::string> Session::milter_macro(std::string_view name) const {
 // The connect stage, before the greeting; true when greet waits for it.
 bool Session::start_milters() {
     if (policy_.milters.milters.empty() || milters_) return false;
-    milters_ = std::make_unique<SmtpdMilters>(ctx_.base, policy_.milters,
-                                              [this](std::string_view name) { return milter_macro(name); });
+    milters_ = std::make_unique<SmtpdMilters>(
+        ctx_.base, policy_.milters, [this](std::string_view name) { return milter_macro(name); },
+        [this] { return dns_channel().value_or(nullptr); });
     state_ = State::checking;
     auto family = peer_.addr.find(':') != std::string::npos ? m::Family::inet6 : m::Family::inet;
     std::string host = peer_.name == "unknown" ? "[" + peer_.addr + "]" : peer_.name;

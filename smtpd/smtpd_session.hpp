@@ -197,6 +197,7 @@ private:
     // check asked for has come.
     bool restricted(mail::SmtpStage stage, mail::SmtpFacts f, std::string_view to, std::function<void()> again);
     void ask_dns(const mail::DnsQuestion& question, std::function<void()> again);
+    util::Result<server::DnsChannel*> dns_channel();
     bool access_denied();
     // smtpd_milters (smtpd_milter_stages.cpp): the connect stage before the
     // greeting (true: greet runs again after it); a stage before a

@@ -1,12 +1,12 @@
 #include "server/milter_conn.hpp"
 
+#include "server/dns_channel.hpp"
+
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <fmt/format.h>
-#include <netdb.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include <algorithm>
 #include <chrono>
@@ -28,38 +28,6 @@ long now_ms() {
 
 }  // namespace
 
-util::Result<MilterAddress> milter_address(std::string_view spec) {
-    MilterAddress a;
-    if (spec.starts_with("unix:") || spec.starts_with("local:")) {
-        std::string path(spec.substr(spec.find(':') + 1));
-        auto* un = reinterpret_cast<sockaddr_un*>(&a.storage);
-        if (path.empty() || path.size() >= sizeof(un->sun_path))
-            return util::fail(fmt::format("milter {}: bad socket path", spec));
-        un->sun_family = AF_UNIX;
-        std::memcpy(un->sun_path, path.data(), path.size());
-        a.length = static_cast<socklen_t>(sizeof(sa_family_t) + path.size() + 1);
-        return a;
-    }
-    if (!spec.starts_with("inet:") && !spec.starts_with("inet6:"))
-        return util::fail(fmt::format("milter {}: want inet:host:port or unix:/path", spec));
-    std::string_view rest = spec.substr(spec.find(':') + 1);
-    size_t colon = rest.rfind(':');
-    if (colon == std::string_view::npos || colon == 0 || colon + 1 == rest.size())
-        return util::fail(fmt::format("milter {}: want inet:host:port", spec));
-    std::string host(rest.substr(0, colon)), port(rest.substr(colon + 1));
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    addrinfo hints{};
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    addrinfo* res = nullptr;
-    if (int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0 || res == nullptr)
-        return util::fail(fmt::format("milter {}: {}", spec, gai_strerror(rc)));
-    std::memcpy(&a.storage, res->ai_addr, res->ai_addrlen);
-    a.length = res->ai_addrlen;
-    freeaddrinfo(res);
-    return a;
-}
-
 MilterConn::MilterConn(event_base* base, std::string name, MilterTimeouts timeouts)
     : base_(base), name_(std::move(name)), timeouts_(timeouts) {}
 
@@ -67,13 +35,16 @@ MilterConn::~MilterConn() {
     *alive_ = false;
     if (bev_) bufferevent_free(bev_);
     if (timer_) event_free(timer_);
+    if (lookup_ && lookup_->start) event_free(lookup_->start);
 }
 
 util::Result<std::unique_ptr<MilterConn>> MilterConn::open(event_base* base, std::string_view spec,
                                                            MilterTimeouts timeouts, m::Options offer,
-                                                           std::function<void(util::Result<void>)> ready) {
-    auto address = milter_address(spec);
-    if (!address) return std::unexpected(address.error());
+                                                           std::function<void(util::Result<void>)> ready,
+                                                           DnsChannel* dns) {
+    auto parsed = parse_milter_spec(spec);
+    if (!parsed) return util::fail(fmt::format("milter {}: {}", spec, parsed.error().text));
+    if (!parsed->address && !dns) return util::fail(fmt::format("milter {}: look up {}: no resolver", spec, parsed->host));
     std::unique_ptr<MilterConn> c(new MilterConn(base, std::string(spec), timeouts));
     c->offer_ = offer;
     c->ready_ = std::move(ready);
@@ -81,10 +52,34 @@ util::Result<std::unique_ptr<MilterConn>> MilterConn::open(event_base* base, std
     c->bev_ = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     bufferevent_setcb(c->bev_, on_read, nullptr, on_event, c.get());
     bufferevent_enable(c->bev_, EV_READ | EV_WRITE);
-    c->arm(timeouts.connect);
-    if (bufferevent_socket_connect(c->bev_, reinterpret_cast<sockaddr*>(&address->storage), address->length) != 0)
-        return util::fail(fmt::format("milter {}: connect: {}", spec, std::strerror(errno)));
+    c->arm(timeouts.connect);  // the lookup of a name and the connect together
+    if (parsed->address) {
+        if (bufferevent_socket_connect(c->bev_, reinterpret_cast<sockaddr*>(&parsed->address->storage),
+                                       parsed->address->length) != 0)
+            return util::fail(fmt::format("milter {}: connect: {}", spec, std::strerror(errno)));
+        return c;
+    }
+    // The lookup starts from the loop: an answer c-ares has at once (a name
+    // in /etc/hosts) must not call ready before open has returned.
+    c->lookup_ = std::make_unique<Lookup>(Lookup{dns, std::move(*parsed), nullptr});
+    c->lookup_->start = evtimer_new(base, on_lookup_start, c.get());
+    struct timeval now {0, 0};
+    evtimer_add(c->lookup_->start, &now);
     return c;
+}
+
+void MilterConn::on_lookup_start(int, short, void* arg) {
+    auto* c = static_cast<MilterConn*>(arg);
+    resolve_milter_host(*c->lookup_->dns, c->lookup_->spec,
+                        [c, alive = std::weak_ptr<bool>(c->alive_)](util::Result<MilterAddress> address) {
+                            auto live = alive.lock();
+                            if (!live || !*live || c->failed()) return;
+                            c->lookup_->done = true;
+                            if (!address) return c->fault(address.error().text);
+                            if (bufferevent_socket_connect(c->bev_, reinterpret_cast<sockaddr*>(&address->storage),
+                                                           address->length) != 0)
+                                c->fault(fmt::format("connect: {}", std::strerror(errno)));
+                        });
 }
 
 void MilterConn::arm(long seconds) {
@@ -227,6 +222,7 @@ void MilterConn::on_event(bufferevent*, short what, void* arg) {
 
 void MilterConn::on_timer(int, short, void* arg) {
     auto* c = static_cast<MilterConn*>(arg);
+    if (c->lookup_ && !c->lookup_->done) return c->fault(fmt::format("look up {}: timeout", c->lookup_->spec.host));
     c->fault(c->negotiating_ ? "timeout connecting or negotiating" : "timeout waiting for a reply");
 }
 

@@ -1,5 +1,6 @@
 // One connection to one milter on a process's libevent loop: connect to
-// "inet:host:port" or "unix:/path" within milter_connect_timeout, negotiate
+// "inet:host:port" or "unix:/path" within milter_connect_timeout (a host
+// name's lookup on the process's DNS channel included), negotiate
 // (OPTNEG, mail/milter_proto.hpp), then one request at a time: packets out,
 // and, unless the milter said it does not answer that stage, its reply back
 // within the request's timeout, for the whole answer (edits do not restart
@@ -16,6 +17,7 @@
 
 #include "mail/milter_limits.hpp"
 #include "mail/milter_proto.hpp"
+#include "server/milter_address.hpp"
 #include "util/result.hpp"
 
 #include <sys/socket.h>
@@ -38,14 +40,6 @@ struct MilterTimeouts {
     long content = 300;  // milter_content_timeout
 };
 
-// The socket address of "inet:host:port" (host: an address or a name,
-// [ipv6] too), "unix:/path" or "local:/path".
-struct MilterAddress {
-    sockaddr_storage storage{};
-    socklen_t length = 0;
-};
-util::Result<MilterAddress> milter_address(std::string_view spec);
-
 class MilterConn {
 public:
     using Reply = mail::milter::Reply;
@@ -56,10 +50,13 @@ public:
     };
 
     // spec: "inet:host:port", "unix:/path" (or "local:/path"). ready runs
-    // once, from the loop, when negotiation is done or has failed.
+    // once, from the loop, when negotiation is done or has failed. dns
+    // looks up a host name (milter_address.hpp); it must outlive the
+    // connection, and may be null when spec names no host.
     static util::Result<std::unique_ptr<MilterConn>> open(event_base* base, std::string_view spec,
                                                           MilterTimeouts timeouts, mail::milter::Options offer,
-                                                          std::function<void(util::Result<void>)> ready);
+                                                          std::function<void(util::Result<void>)> ready,
+                                                          DnsChannel* dns = nullptr);
     ~MilterConn();
     MilterConn(const MilterConn&) = delete;
     MilterConn& operator=(const MilterConn&) = delete;
@@ -83,6 +80,7 @@ private:
     static void on_read(bufferevent*, void* arg);
     static void on_event(bufferevent*, short what, void* arg);
     static void on_timer(int, short, void* arg);
+    static void on_lookup_start(int, short, void* arg);
     void arm(long seconds);
     void arm_until(long deadline_ms);
     void read_packets();
@@ -96,6 +94,14 @@ private:
     mail::milter::Options offer_;
     bufferevent* bev_ = nullptr;
     event* timer_ = nullptr;
+    // A host name's lookup, until it has answered (done).
+    struct Lookup {
+        DnsChannel* dns;
+        MilterSpec spec;
+        event* start;
+        bool done = false;
+    };
+    std::unique_ptr<Lookup> lookup_;
     std::string in_;
     std::string error_;  // set once the connection is unusable
     bool negotiating_ = true;

@@ -186,7 +186,7 @@ class _Resolver:
 
     def resolve(self, request, handler):
         try:
-            return self.dns._resolve(request, handler.protocol)
+            return self.dns._resolve(request, handler)
         except _Drop:
             raise
         except Exception as e:  # a bad zone entry: SERVFAIL, and say why in .errors
@@ -218,11 +218,18 @@ class DnsServer:
     udp_truncate=True answers every UDP query with TC set and no records, so
     the client must retry over TCP.
 
+    hold(name) keeps the answers to UDP queries for `name` (and a client's
+    retries of them: same id, same source) until release(name) sends them,
+    built from the zone as it is then; stop_holding(name) answers later
+    queries at once again and keeps those held. No clock: a test decides
+    when a lookup ends.
+
     Attributes: port, address ("127.0.0.1:PORT"), queries [(name, type)] in
     arrival order (name lower-case without the trailing dot, type such as
     "MX"), query_log [(name, type, "udp"|"tcp")], errors, zone (normalized;
     change it with set()/remove()). Methods: start(), stop(), set(), remove(),
-    wait_query(), context manager."""
+    wait_query(), hold(), stop_holding(), release(), wait_held(), context
+    manager."""
 
     def __init__(self, zone=None, *, ttl=60, udp_truncate=False, port=0, start=True):
         self.ttl = ttl
@@ -236,6 +243,9 @@ class DnsServer:
         self._servers = []
         self._thread = None
         self._wake = None
+        self._holding = set()  # names whose new queries are held
+        self._held = []  # [(name, request, socket, client address)]
+        self._held_ids = set()  # (client address, id) of held queries: their retries are held too
         for name, records in (zone or {}).items():
             self.zone[_norm(name)] = records if isinstance(records, str) else dict(records)
         if start:
@@ -320,18 +330,32 @@ class DnsServer:
             name = _norm(target)
         return "SERVFAIL", answers
 
-    def _resolve(self, request, proto):
+    def _resolve(self, request, handler):
+        proto = handler.protocol
+        qname = _norm(request.q.qname)
+        qtype = dnslib.QTYPE[request.q.qtype]
+        with self._cond:
+            self.queries.append((qname, qtype))
+            self.query_log.append((qname, qtype, proto))
+            self._cond.notify_all()
+            key = (handler.client_address, request.header.id)
+            if proto == "udp" and (qname in self._holding or key in self._held_ids):
+                self._held.append((qname, request, handler.request[1], handler.client_address))
+                self._held_ids.add(key)
+                raise _Drop("held")
+            if proto == "udp" and self.udp_truncate:
+                reply = request.reply()
+                reply.header.ra = 1
+                reply.header.tc = 1
+                return reply
+        return self._reply(request)
+
+    def _reply(self, request):
         qname = _norm(request.q.qname)
         qtype = dnslib.QTYPE[request.q.qtype]
         reply = request.reply()
         reply.header.ra = 1
         with self._cond:
-            self.queries.append((qname, qtype))
-            self.query_log.append((qname, qtype, proto))
-            self._cond.notify_all()
-            if proto == "udp" and self.udp_truncate:
-                reply.header.tc = 1
-                return reply
             rcode, answers = self._answer(qname, qtype)
         if rcode == "DROP":
             raise _Drop("drop")
@@ -407,6 +431,38 @@ class DnsServer:
         with self._cond:
             _wait(self._cond, seen, timeout, f"a query for {name} {qtype or ''}",
                   lambda: f"queries so far: {self.queries}")
+
+    def hold(self, name):
+        """Hold the answers to UDP queries for `name` from now on."""
+        with self._cond:
+            self._holding.add(_norm(name))
+
+    def stop_holding(self, name):
+        """Answer new queries for `name` at once again; the held stay held."""
+        with self._cond:
+            self._holding.discard(_norm(name))
+
+    def release(self, name):
+        """Send the held answers for `name` (the zone's now) and stop holding it."""
+        name = _norm(name)
+        with self._cond:
+            self._holding.discard(name)
+            held = [h for h in self._held if h[0] == name]
+            self._held = [h for h in self._held if h[0] != name]
+            for _, request, _, client in held:
+                self._held_ids.discard((client, request.header.id))
+        for _, request, sock, client in held:
+            try:
+                sock.sendto(self._reply(request).pack(), client)
+            except _Drop:
+                pass
+
+    def wait_held(self, name, count=1, timeout=DEFAULT_TIMEOUT):
+        """Block until `count` queries for `name` are held."""
+        name = _norm(name)
+        with self._cond:
+            _wait(self._cond, lambda: sum(h[0] == name for h in self._held) >= count, timeout,
+                  f"{count} held queries for {name}", lambda: f"queries so far: {self.queries}")
 
     def __enter__(self):
         return self
