@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <utility>
+
 namespace kurir::mail::milter {
 
 EditLimits load_edit_limits(const Config& cfg) {
@@ -52,6 +54,7 @@ util::Result<void> EditBudget::take(const Reply& r) {
             return over(fmt::format("header edits over header_size_limit ({} bytes)", limits_.header_bytes));
         return {};
     case ReplyKind::replace_body:
+        if (!std::exchange(body_started_, true)) body_bytes_ = 0;
         body_bytes_ += r.body.size();
         if (body_bytes_ > limits_.body_bytes)
             return over(fmt::format("replaced body over message_size_limit ({} bytes)", limits_.body_bytes));

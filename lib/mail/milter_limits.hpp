@@ -8,8 +8,8 @@
 //   header fields added, inserted or changed  header_size_limit in all
 //     (name, colon, value and a newline each;  (what cleanup keeps of
 //     a deletion counts its name)              prepended headers)
-//   a replaced body                           message_size_limit (0: the
-//                                             largest queue file record)
+//   a replaced body (the one delivered: each  message_size_limit (0: the
+//     milter's replacement starts it over)    largest queue file record)
 //   recipients added                          smtpd_recipient_limit
 //   recipients deleted, sender changes and    smtpd_recipient_limit
 //     quarantines
@@ -60,6 +60,10 @@ inline constexpr std::string_view kEditsTooBig = "552 5.3.4 Message file too big
 class EditBudget {
 public:
     explicit EditBudget(EditLimits limits) : limits_(limits) {}
+    // A milter's end-of-message answer begins: a body it replaces starts
+    // the body over (Postfix: MILTER_BODY_START), so the body before it,
+    // never delivered, no longer counts.
+    void begin() { body_started_ = false; }
     // Counts reply (an edit; other replies cost nothing and pass). An
     // error, whose text names the limit, once this edit goes past one: the
     // edit is not to be applied, and neither is any later one.
@@ -69,7 +73,7 @@ public:
 private:
     EditLimits limits_;
     size_t header_bytes_ = 0, body_bytes_ = 0, added_ = 0, other_ = 0;
-    bool exceeded_ = false;
+    bool exceeded_ = false, body_started_ = false;
 };
 
 inline constexpr long kProgressFactor = 10;

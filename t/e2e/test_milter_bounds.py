@@ -146,3 +146,35 @@ def test_non_smtpd_milters_trickling_packets_time_out(make_instance, milters, be
     assert res.returncode == 0, res.stderr
     log_has(inst, rf"kurir/cleanup\[\d+\]: warning: \w+: milter inet:127\.0\.0\.1:{m.port}: timeout")
     assert inst.maildir_files("alice") == []
+
+
+def send_one(inst, where):
+    """One message from a client (smtpd_milters) or from sendmail."""
+    if where == "smtpd_milters":
+        with session(inst) as s:
+            s.ehlo("client.test")
+            s.sendmail("s@client.test", ["alice@mx.test"], MSG)
+    else:
+        res = inst.sendmail("alice@mx.test", input=b"Subject: replaced\n\nbody\n")
+        assert res.returncode == 0, res.stderr
+
+
+def delivered_body(inst):
+    files = inst.wait_delivered("alice", 1)
+    with open(files[0], "rb") as f:
+        return f.read().split(b"\n\n", 1)[1]
+
+
+@pytest.mark.parametrize("where", ["smtpd_milters", "non_smtpd_milters"])
+def test_each_milters_replaced_body_starts_the_body_over(make_instance, milters, where):
+    """As Postfix (milter8.c's MILTER_BODY_START): the body is the last
+    replacement's, its pieces in order, not the replacements joined; and
+    only that body counts against message_size_limit (two of 60 KB under a
+    limit of 100 KB: the joined bodies were refused with 552)."""
+    inst = make_instance()
+    first, second = milters("replace_body_60", inst.tmp), milters("replace_body_60", inst.tmp)
+    inst.set(**{where: f"{first.spec()}, {second.spec()}"}, message_size_limit="100000")
+    inst.start()
+    send_one(inst, where)
+    assert delivered_body(inst) == (f"the body of the milter on port {second.port}\n".encode() +
+                                    (b"x" * 998 + b"\n") * 60)

@@ -34,6 +34,15 @@ TEST_CASE("milter edit limits: each kind by its parameter, and nothing after the
         CHECK(b.take(edit(ReplyKind::replace_body, std::string(50, 'x'))));
         CHECK_FALSE(b.take(edit(ReplyKind::replace_body, "y")));
     }
+    SECTION("a replaced body: each milter's starts it over, only the last counts") {
+        EditBudget b(limits);
+        b.begin();
+        CHECK(b.take(edit(ReplyKind::replace_body, std::string(40, 'x'))));
+        b.begin();
+        CHECK(b.take(edit(ReplyKind::replace_body, std::string(30, 'y'))));
+        CHECK(b.take(edit(ReplyKind::replace_body, std::string(20, 'y'))));  // its pieces add up
+        CHECK_FALSE(b.take(edit(ReplyKind::replace_body, "y")));
+    }
     SECTION("recipients added, and the other envelope edits apart") {
         EditBudget b(limits);
         CHECK(b.take(edit(ReplyKind::add_rcpt, "<a@b>")));
