@@ -148,11 +148,11 @@ void SmtpdMilters::unknown(std::string line, Done done) {
     }, std::move(done));
 }
 
-void SmtpdMilters::message(std::string_view lines, Done done) {
+void SmtpdMilters::message(std::string_view lines, size_t prepended, Done done) {
     // The body once; the header fields as milters that asked for the space
     // after the colon see them, and without it.
     auto spaced = std::make_shared<m::MilterMessage>(m::split_message(lines, true));
-    budget_ = m::EditBudget(config_.edit_limits);
+    budget_ = m::EditBudget(config_.edit_limits, prepended);
     auto plain = std::make_shared<std::vector<std::pair<std::string, std::string>>>(spaced->headers);
     for (auto& [name, value] : *plain)
         if (value.starts_with(' ')) value.erase(0, 1);

@@ -178,3 +178,30 @@ def test_each_milters_replaced_body_starts_the_body_over(make_instance, milters,
     send_one(inst, where)
     assert delivered_body(inst) == (f"the body of the milter on port {second.port}\n".encode() +
                                     (b"x" * 998 + b"\n") * 60)
+
+
+AGREED = [("add_headers_2400", {"header_size_limit": "10000"},
+           r"header edits over header_size_limit \(10000 bytes\)"),
+          # with smtpd's own "Authentication-Results: mx.test; dkim=none" (44 bytes) on top
+          ("add_headers_1995", {"header_size_limit": "10000", "mynetworks": "192.0.2.0/24"},
+           r"header edits over header_size_limit \(10000 bytes\)"),
+          ("replace_body_68000", {"message_size_limit": "100000000"},
+           r"edits over 67108864 bytes in all \(cleanup's limit on their records\)")]
+
+
+@pytest.mark.parametrize("behaviour,params,warning", AGREED, ids=["headers", "headers_after_dkim", "body_over_64mb"])
+def test_smtpd_milters_edits_that_cleanup_would_refuse_get_552_at_once(make_instance, milters, behaviour, params,
+                                                                      warning):
+    """The budget counts as cleanup does: header fields as P records
+    ("X: 1" and a newline, after smtpd's Authentication-Results), all edits
+    within cleanup's cap on their records whatever message_size_limit is.
+    Edits that passed the budget and that cleanup then refused got 451 on
+    every try."""
+    inst, m = milter_instance(make_instance, milters, behaviour + "_quiet", **params)
+    with session(inst) as s:
+        s.ehlo("client.test")
+        assert s.mail("s@client.test")[0] == 250
+        assert s.rcpt("alice@mx.test")[0] == 250
+        assert s.data(MSG) == (552, b"5.3.4 Message file too big")
+    log_has(inst, rf"kurir/smtpd\[\d+\]: warning: milter inet:127\.0\.0\.1:{m.port}: {warning}")
+    assert not inst.queue_files()
