@@ -61,6 +61,17 @@ def test_many_short_lines_cost_cleanup_their_bytes_not_a_string_each(make_instan
     print(f"cleanup peak RSS with {lines} empty lines: {peak >> 20} MB")
     assert 0 < peak < 64 * 1024 * 1024, f"cleanup peaked at {peak >> 20} MB"
 
+
+def refused_as_too_big(inst):
+    """A message from a client gets 552 5.3.4, and the session goes on."""
+    with session(inst) as s:
+        s.ehlo("client.test")
+        assert s.mail("s@client.test")[0] == 250
+        assert s.rcpt("alice@mx.test")[0] == 250
+        assert s.data(MSG) == (552, b"5.3.4 Message file too big")
+        assert s.noop()[0] == 250
+
+
 FLOODS = [("flood_headers", {}, r"header edits over header_size_limit \(102400 bytes\)"),
           ("flood_rcpts", {"smtpd_recipient_limit": "10"}, r"more than smtpd_recipient_limit \(10\) recipients added"),
           ("huge_body", {"message_size_limit": "100000"}, r"replaced body over message_size_limit \(100000 bytes\)")]
@@ -72,12 +83,7 @@ def test_smtpd_milters_edits_past_their_limits_refuse_the_message(make_instance,
     recipients, body) gets the message refused as Postfix refuses a queue
     file over its limit, and nothing of it is kept."""
     inst, m = milter_instance(make_instance, milters, behaviour + "_quiet", **params)
-    with session(inst) as s:
-        s.ehlo("client.test")
-        assert s.mail("s@client.test")[0] == 250
-        assert s.rcpt("alice@mx.test")[0] == 250
-        assert s.data(MSG) == (552, b"5.3.4 Message file too big")
-        assert s.noop()[0] == 250  # the session goes on
+    refused_as_too_big(inst)
     log_has(inst, rf"kurir/smtpd\[\d+\]: warning: milter inet:127\.0\.0\.1:{m.port}: {warning}")
     log_has(inst, r"milter-reject: END-OF-MESSAGE from localhost\[127\.0\.0\.1\]: 552 5\.3\.4 Message file too big")
     assert not inst.queue_files()
@@ -198,10 +204,6 @@ def test_smtpd_milters_edits_that_cleanup_would_refuse_get_552_at_once(make_inst
     Edits that passed the budget and that cleanup then refused got 451 on
     every try."""
     inst, m = milter_instance(make_instance, milters, behaviour + "_quiet", **params)
-    with session(inst) as s:
-        s.ehlo("client.test")
-        assert s.mail("s@client.test")[0] == 250
-        assert s.rcpt("alice@mx.test")[0] == 250
-        assert s.data(MSG) == (552, b"5.3.4 Message file too big")
+    refused_as_too_big(inst)
     log_has(inst, rf"kurir/smtpd\[\d+\]: warning: milter inet:127\.0\.0\.1:{m.port}: {warning}")
     assert not inst.queue_files()
