@@ -181,6 +181,7 @@ util::Result<void> converse(BlockingMilter& mt, const m::MilterConfig& cfg, cons
         if (body && skip_body) return true;
         if (auto s = mt.send(packets, timeout); !s) return std::unexpected(s.error());
         if (!want_reply) return true;
+        if (eom) budget.begin();
         m::ReplyDeadline deadline(now_ms(), timeout);  // for the whole answer, edits and all
         for (;;) {
             auto r = mt.reply(deadline.at());
@@ -278,8 +279,13 @@ util::Result<void> converse(BlockingMilter& mt, const m::MilterConfig& cfg, cons
         if (!*go) break;
     }
     (void)mt.send(m::encode_simple(m::command::quit), ct);  // a milter gone by now changes nothing
-    if (verdict.reply.empty() && !verdict.discard)
+    if (verdict.reply.empty() && !verdict.discard) {
+        // A milter's replaced body starts the body over (as Postfix's
+        // MILTER_BODY_START): only the last one's pieces are delivered.
+        auto body = [](const mail::MilterEdit& e) { return e.op == 'b'; };
+        if (std::ranges::any_of(edits, body)) std::erase_if(verdict.edits, body);
         for (auto& e : edits) verdict.edits.push_back(std::move(e));
+    }
     return {};
 }
 

@@ -29,6 +29,7 @@ void Session::send_record(char type, std::string_view data) {
     std::string rec;
     mail::rec_append(rec, type, data);
     cleanup_->write_raw(rec);
+    if (type == mail::rec::prepend) prepended_bytes_ += data.size() + 1;  // as cleanup counts them
     if (collect_lines_ && (type == mail::rec::line || type == mail::rec::part)) milter_content(type, data);
 }
 

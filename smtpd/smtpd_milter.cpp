@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace kurir::smtpd {
 
 namespace m = mail::milter;
@@ -147,11 +149,11 @@ void SmtpdMilters::unknown(std::string line, Done done) {
     }, std::move(done));
 }
 
-void SmtpdMilters::message(std::string_view lines, Done done) {
+void SmtpdMilters::message(std::string_view lines, size_t prepended, Done done) {
     // The body once; the header fields as milters that asked for the space
     // after the colon see them, and without it.
     auto spaced = std::make_shared<m::MilterMessage>(m::split_message(lines, true));
-    budget_ = m::EditBudget(config_.edit_limits);
+    budget_ = m::EditBudget(config_.edit_limits, prepended);
     auto plain = std::make_shared<std::vector<std::pair<std::string, std::string>>>(spaced->headers);
     for (auto& [name, value] : *plain)
         if (value.starts_with(' ')) value.erase(0, 1);
@@ -292,6 +294,7 @@ void SmtpdMilters::next_request() {
                 return {};
             };
         pending_edits_.clear();
+        if (r.eom) budget_.begin();
         mt.conn->request(r.packets, true, timeout,
                          [this, alive = alive_](util::Result<m::Reply> reply) {
                              if (*alive) replied(std::move(reply));
@@ -315,7 +318,11 @@ void SmtpdMilters::replied(util::Result<m::Reply> reply) {
     bool message_stage = stage_ != Stage::connect && stage_ != Stage::helo && stage_ != Stage::unknown;
     if (r.eom) {
         // The end of message's edits count once its final reply came, and
-        // only when it lets the message pass.
+        // only when it lets the message pass. A milter's replaced body
+        // starts the body over (as Postfix's MILTER_BODY_START): only the
+        // last one's pieces are delivered.
+        auto body = [](const m::Reply& e) { return e.kind == m::ReplyKind::replace_body; };
+        if (std::ranges::any_of(pending_edits_, body)) std::erase_if(outcome_.edits, body);
         for (auto& edit : pending_edits_) {
             if (edit.kind == m::ReplyKind::quarantine)
                 outcome_.quarantine = edit.text.empty() ? "milter" : edit.text;

@@ -55,9 +55,10 @@ public:
     void mail(std::string address, std::vector<std::string> params, Done done);
     void rcpt(std::string address, std::vector<std::string> params, Done done);
     void data(Done done);
-    // lines: the content as cleanup receives it, without line ends.
-    // lines: the message's, each ended by "\n".
-    void message(std::string_view lines, Done done);
+    // lines: the message's, each ended by "\n"; prepended: the bytes of
+    // the header fields smtpd put on top (its Authentication-Results: the
+    // edits' header budget starts there, as cleanup counts them).
+    void message(std::string_view lines, size_t prepended, Done done);
     void unknown(std::string line, Done done);
     // The transaction ends without an end of message (RSET, a new HELO, a
     // refusal after MAIL): the milters hear ABORT.

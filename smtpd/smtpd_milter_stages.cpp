@@ -138,7 +138,7 @@ bool Session::end_of_data_milters() {
     milter_text_.clear();
     if (milter_line_open_) text += '\n';  // a last line in pieces
     collect_lines_ = false;
-    milters_->message(text, [this, alive = alive_](MilterOutcome o) {
+    milters_->message(text, prepended_bytes_, [this, alive = alive_](MilterOutcome o) {
         if (!*alive) return;
         std::string id = queue_id_.empty() ? "NOQUEUE" : queue_id_;
         if (!cleanup_ && o.reply.empty()) {  // cleanup failed or refused while the milters worked

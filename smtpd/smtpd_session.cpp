@@ -661,6 +661,7 @@ void Session::reset_transaction() {
     if (milters_) milters_->abort();
     milter_text_.clear();
     milter_line_open_ = false;
+    prepended_bytes_ = 0;
     collect_lines_ = false;
     milter_data_passed_ = false;
     milter_wait_hello_ = false;

@@ -296,6 +296,7 @@ private:
     std::unique_ptr<SmtpdMilters> milters_;  // when smtpd_milters is set
     std::string milter_text_;  // the message's lines for the end of message, each ended by "\n"
     bool milter_line_open_ = false;          // the last of them continues (an L record)
+    size_t prepended_bytes_ = 0;             // the P records sent (the milters' header budget)
     bool collect_lines_ = false;
     bool milter_wait_hello_ = false;         // the end of message waits for cleanup's queue id
     bool milter_data_passed_ = false;        // BDAT: the DATA stage is done for this transaction

@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+#include <utility>
+
 namespace kurir::mail::milter {
 
 EditLimits load_edit_limits(const Config& cfg) {
@@ -17,51 +20,69 @@ EditLimits load_edit_limits(const Config& cfg) {
     return l;
 }
 
-util::Result<void> EditBudget::take(const Reply& r) {
+namespace {
+
+// The fields of an edit that its record carries; nullopt: not an edit.
+std::optional<size_t> edit_bytes(const Reply& r) {
     switch (r.kind) {
     case ReplyKind::add_header:
     case ReplyKind::insert_header:
-    case ReplyKind::change_header:
-    case ReplyKind::replace_body:
+    case ReplyKind::change_header: return r.name.size() + r.value.size();
+    case ReplyKind::replace_body: return r.body.size();
     case ReplyKind::add_rcpt:
     case ReplyKind::add_rcpt_par:
-    case ReplyKind::delete_rcpt:
-    case ReplyKind::change_from:
-    case ReplyKind::quarantine: break;
-    default: return {};  // not an edit
+    case ReplyKind::change_from: return r.address.size() + r.params.size();
+    case ReplyKind::delete_rcpt: return r.address.size();
+    case ReplyKind::quarantine: return r.text.size();
+    default: return std::nullopt;
     }
+}
+
+}  // namespace
+
+util::Result<void> EditBudget::take(const Reply& r) {
+    auto bytes = edit_bytes(r);
+    if (!bytes) return {};  // not an edit
     if (exceeded_) return util::fail("milter edits past a limit: this one not taken either");
     auto over = [&](std::string text) {
         exceeded_ = true;
         return util::fail(std::move(text));
     };
-    auto envelope = [&](size_t bytes, size_t& count, std::string_view what) -> util::Result<void> {
-        if (bytes > limits_.envelope_field)
+    auto envelope = [&](size_t& count, std::string_view what) -> util::Result<void> {
+        if (*bytes > limits_.envelope_field)
             return over(fmt::format("{} longer than line_length_limit ({} bytes)", what, limits_.envelope_field));
         if (++count > limits_.recipients)
             return over(fmt::format("more than smtpd_recipient_limit ({}) {}", limits_.recipients,
                                     &count == &added_ ? "recipients added" : "envelope edits"));
         return {};
     };
+    if (r.kind == ReplyKind::replace_body) {
+        if (!std::exchange(body_started_, true)) body_bytes_ = body_records_ = 0;
+        body_records_ += *bytes + kEditRecordOverhead;
+    } else {
+        other_records_ += *bytes + kEditRecordOverhead;
+    }
+    if (body_records_ + other_records_ > limits_.records)
+        return over(fmt::format("edits over {} bytes in all (cleanup's limit on their records)", limits_.records));
     switch (r.kind) {
     case ReplyKind::add_header:
     case ReplyKind::insert_header:
     case ReplyKind::change_header:
-        header_bytes_ += r.name.size() + 1 + r.value.size() + 1;
+        // As cleanup counts a prepended field: "Name: value" and a newline.
+        header_bytes_ += *bytes + 3;
         if (header_bytes_ > limits_.header_bytes)
             return over(fmt::format("header edits over header_size_limit ({} bytes)", limits_.header_bytes));
         return {};
     case ReplyKind::replace_body:
-        body_bytes_ += r.body.size();
+        body_bytes_ += *bytes;
         if (body_bytes_ > limits_.body_bytes)
             return over(fmt::format("replaced body over message_size_limit ({} bytes)", limits_.body_bytes));
         return {};
     case ReplyKind::add_rcpt:
-    case ReplyKind::add_rcpt_par: return envelope(r.address.size() + r.params.size(), added_, "added recipient");
-    case ReplyKind::delete_rcpt: return envelope(r.address.size(), other_, "deleted recipient");
-    case ReplyKind::change_from: return envelope(r.address.size() + r.params.size(), other_, "new sender");
-    case ReplyKind::quarantine: return envelope(r.text.size(), other_, "quarantine reason");
-    default: return {};
+    case ReplyKind::add_rcpt_par: return envelope(added_, "added recipient");
+    case ReplyKind::delete_rcpt: return envelope(other_, "deleted recipient");
+    case ReplyKind::change_from: return envelope(other_, "new sender");
+    default: return envelope(other_, "quarantine reason");
     }
 }
 

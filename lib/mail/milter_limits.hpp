@@ -5,16 +5,25 @@
 // (message_size_limit); kurir bounds each kind by the parameter that bounds
 // it when a client sends it:
 //
-//   header fields added, inserted or changed  header_size_limit in all
-//     (name, colon, value and a newline each;  (what cleanup keeps of
-//     a deletion counts its name)              prepended headers)
-//   a replaced body                           message_size_limit (0: the
-//                                             largest queue file record)
+//   header fields added, inserted or changed  header_size_limit in all,
+//     (as cleanup counts a prepended field:    with the fields smtpd puts
+//     name, colon, space, value, newline; a    on top itself (its
+//     deletion counts its name)                Authentication-Results)
+//   a replaced body (the one delivered: each  message_size_limit (0: the
+//     milter's replacement starts it over)    largest queue file record)
 //   recipients added                          smtpd_recipient_limit
 //   recipients deleted, sender changes and    smtpd_recipient_limit
 //     quarantines
 //   one envelope edit (address, parameters,   line_length_limit
 //     quarantine reason)
+//   all of them, as the records that carry    kMaxRecord (cleanup's cap on
+//     them to cleanup (their bytes and         a message's F records, so a
+//     kEditRecordOverhead each)                message_size_limit above it
+//                                              does not let more through)
+//
+// Each limit is one cleanup applies too, counted as cleanup counts it, so
+// that edits the budget lets through are never refused by cleanup (a 4xx
+// on every try).
 //
 // A message whose milters ask for more is refused as Postfix refuses a
 // queue file over its limit: "552 5.3.4 Message file too big", with a
@@ -37,6 +46,7 @@
 
 #include "mail/config.hpp"
 #include "mail/milter_proto.hpp"
+#include "mail/record.hpp"
 #include "util/result.hpp"
 
 #include <algorithm>
@@ -49,7 +59,12 @@ struct EditLimits {
     size_t body_bytes = 10240000;    // message_size_limit, or kMaxRecord when that is 0
     size_t recipients = 1000;        // smtpd_recipient_limit
     size_t envelope_field = 2048;    // line_length_limit
+    size_t records = kMaxRecord;     // all edits, as their records
 };
+
+// What an edit's record (mail/milter_edit.hpp) adds to its fields: the
+// letter, an index of up to 10 digits, two NULs (at most).
+inline constexpr size_t kEditRecordOverhead = 16;
 
 EditLimits load_edit_limits(const Config& cfg);
 
@@ -59,7 +74,13 @@ inline constexpr std::string_view kEditsTooBig = "552 5.3.4 Message file too big
 // One message's edits, counted as they come.
 class EditBudget {
 public:
-    explicit EditBudget(EditLimits limits) : limits_(limits) {}
+    // prepended: the bytes of the header fields that the client already
+    // put on top of the message (each with its newline).
+    explicit EditBudget(EditLimits limits, size_t prepended = 0) : limits_(limits), header_bytes_(prepended) {}
+    // A milter's end-of-message answer begins: a body it replaces starts
+    // the body over (Postfix: MILTER_BODY_START), so the body before it,
+    // never delivered, no longer counts.
+    void begin() { body_started_ = false; }
     // Counts reply (an edit; other replies cost nothing and pass). An
     // error, whose text names the limit, once this edit goes past one: the
     // edit is not to be applied, and neither is any later one.
@@ -69,7 +90,8 @@ public:
 private:
     EditLimits limits_;
     size_t header_bytes_ = 0, body_bytes_ = 0, added_ = 0, other_ = 0;
-    bool exceeded_ = false;
+    size_t body_records_ = 0, other_records_ = 0;  // the body's records, and the other edits'
+    bool exceeded_ = false, body_started_ = false;
 };
 
 inline constexpr long kProgressFactor = 10;

@@ -117,6 +117,13 @@ class TestMilter(Milter.Base):
         if BEHAVIOUR == "huge_body":  # 300 KB of body (the test's message_size_limit: 100 KB)
             for _ in range(300):
                 self.replacebody(b"x" * 1000 + b"\r\n")
+        if BEHAVIOUR.startswith("add_headers_"):  # N fields "X: 1" (5 bytes each as cleanup counts them)
+            for _ in range(int(BEHAVIOUR[len("add_headers_"):])):
+                self.addheader("X", "1")
+        if BEHAVIOUR.startswith("replace_body_"):  # a line naming it, then N lines of 1,000 bytes, a piece each
+            self.replacebody(f"the body of the milter on port {PORT}\r\n".encode())
+            for _ in range(int(BEHAVIOUR[len("replace_body_"):])):
+                self.replacebody(b"x" * 998 + b"\r\n")
         if BEHAVIOUR == "huge_body_then_reject":  # past the limit, then its own verdict
             for _ in range(300):
                 self.replacebody(b"x" * 1000 + b"\r\n")

@@ -61,6 +61,17 @@ def test_many_short_lines_cost_cleanup_their_bytes_not_a_string_each(make_instan
     print(f"cleanup peak RSS with {lines} empty lines: {peak >> 20} MB")
     assert 0 < peak < 64 * 1024 * 1024, f"cleanup peaked at {peak >> 20} MB"
 
+
+def refused_as_too_big(inst):
+    """A message from a client gets 552 5.3.4, and the session goes on."""
+    with session(inst) as s:
+        s.ehlo("client.test")
+        assert s.mail("s@client.test")[0] == 250
+        assert s.rcpt("alice@mx.test")[0] == 250
+        assert s.data(MSG) == (552, b"5.3.4 Message file too big")
+        assert s.noop()[0] == 250
+
+
 FLOODS = [("flood_headers", {}, r"header edits over header_size_limit \(102400 bytes\)"),
           ("flood_rcpts", {"smtpd_recipient_limit": "10"}, r"more than smtpd_recipient_limit \(10\) recipients added"),
           ("huge_body", {"message_size_limit": "100000"}, r"replaced body over message_size_limit \(100000 bytes\)")]
@@ -72,12 +83,7 @@ def test_smtpd_milters_edits_past_their_limits_refuse_the_message(make_instance,
     recipients, body) gets the message refused as Postfix refuses a queue
     file over its limit, and nothing of it is kept."""
     inst, m = milter_instance(make_instance, milters, behaviour + "_quiet", **params)
-    with session(inst) as s:
-        s.ehlo("client.test")
-        assert s.mail("s@client.test")[0] == 250
-        assert s.rcpt("alice@mx.test")[0] == 250
-        assert s.data(MSG) == (552, b"5.3.4 Message file too big")
-        assert s.noop()[0] == 250  # the session goes on
+    refused_as_too_big(inst)
     log_has(inst, rf"kurir/smtpd\[\d+\]: warning: milter inet:127\.0\.0\.1:{m.port}: {warning}")
     log_has(inst, r"milter-reject: END-OF-MESSAGE from localhost\[127\.0\.0\.1\]: 552 5\.3\.4 Message file too big")
     assert not inst.queue_files()
@@ -146,3 +152,58 @@ def test_non_smtpd_milters_trickling_packets_time_out(make_instance, milters, be
     assert res.returncode == 0, res.stderr
     log_has(inst, rf"kurir/cleanup\[\d+\]: warning: \w+: milter inet:127\.0\.0\.1:{m.port}: timeout")
     assert inst.maildir_files("alice") == []
+
+
+def send_one(inst, where):
+    """One message from a client (smtpd_milters) or from sendmail."""
+    if where == "smtpd_milters":
+        with session(inst) as s:
+            s.ehlo("client.test")
+            s.sendmail("s@client.test", ["alice@mx.test"], MSG)
+    else:
+        res = inst.sendmail("alice@mx.test", input=b"Subject: replaced\n\nbody\n")
+        assert res.returncode == 0, res.stderr
+
+
+def delivered_body(inst):
+    files = inst.wait_delivered("alice", 1)
+    with open(files[0], "rb") as f:
+        return f.read().split(b"\n\n", 1)[1]
+
+
+@pytest.mark.parametrize("where", ["smtpd_milters", "non_smtpd_milters"])
+def test_each_milters_replaced_body_starts_the_body_over(make_instance, milters, where):
+    """As Postfix (milter8.c's MILTER_BODY_START): the body is the last
+    replacement's, its pieces in order, not the replacements joined; and
+    only that body counts against message_size_limit (two of 60 KB under a
+    limit of 100 KB: the joined bodies were refused with 552)."""
+    inst = make_instance()
+    first, second = milters("replace_body_60", inst.tmp), milters("replace_body_60", inst.tmp)
+    inst.set(**{where: f"{first.spec()}, {second.spec()}"}, message_size_limit="100000")
+    inst.start()
+    send_one(inst, where)
+    assert delivered_body(inst) == (f"the body of the milter on port {second.port}\n".encode() +
+                                    (b"x" * 998 + b"\n") * 60)
+
+
+AGREED = [("add_headers_2400", {"header_size_limit": "10000"},
+           r"header edits over header_size_limit \(10000 bytes\)"),
+          # with smtpd's own "Authentication-Results: mx.test; dkim=none" (44 bytes) on top
+          ("add_headers_1995", {"header_size_limit": "10000", "mynetworks": "192.0.2.0/24"},
+           r"header edits over header_size_limit \(10000 bytes\)"),
+          ("replace_body_68000", {"message_size_limit": "100000000"},
+           r"edits over 67108864 bytes in all \(cleanup's limit on their records\)")]
+
+
+@pytest.mark.parametrize("behaviour,params,warning", AGREED, ids=["headers", "headers_after_dkim", "body_over_64mb"])
+def test_smtpd_milters_edits_that_cleanup_would_refuse_get_552_at_once(make_instance, milters, behaviour, params,
+                                                                      warning):
+    """The budget counts as cleanup does: header fields as P records
+    ("X: 1" and a newline, after smtpd's Authentication-Results), all edits
+    within cleanup's cap on their records whatever message_size_limit is.
+    Edits that passed the budget and that cleanup then refused got 451 on
+    every try."""
+    inst, m = milter_instance(make_instance, milters, behaviour + "_quiet", **params)
+    refused_as_too_big(inst)
+    log_has(inst, rf"kurir/smtpd\[\d+\]: warning: milter inet:127\.0\.0\.1:{m.port}: {warning}")
+    assert not inst.queue_files()

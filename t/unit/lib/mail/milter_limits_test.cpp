@@ -18,9 +18,9 @@ Reply edit(ReplyKind kind, std::string a = {}, std::string b = {}) {
 
 TEST_CASE("milter edit limits: each kind by its parameter, and nothing after the first excess", "[milter]") {
     EditLimits limits{100, 50, 2, 20};
-    SECTION("header fields: name, colon, value, newline in all") {
+    SECTION("header fields: as cleanup counts a prepended one, \"Name: value\" and a newline") {
         EditBudget b(limits);
-        CHECK(b.take(edit(ReplyKind::add_header, "X-A", std::string(94, 'v'))));  // 3 + 1 + 94 + 1 = 99
+        CHECK(b.take(edit(ReplyKind::add_header, "X-A", std::string(93, 'v'))));  // 3 + 2 + 93 + 1 = 99
         CHECK_FALSE(b.exceeded());
         auto over = b.take(edit(ReplyKind::change_header, "X-A", ""));  // a deletion counts its name
         REQUIRE_FALSE(over);
@@ -29,9 +29,32 @@ TEST_CASE("milter edit limits: each kind by its parameter, and nothing after the
         CHECK_FALSE(b.take(edit(ReplyKind::add_rcpt, "<a@b>")));  // no edit counts once over
         CHECK(b.take(edit(ReplyKind::reject)));                   // a verdict still does
     }
+    SECTION("header fields: after those the client prepended itself") {
+        EditBudget b(limits, 90);
+        CHECK(b.take(edit(ReplyKind::add_header, "X", "1")));  // 95
+        CHECK(b.take(edit(ReplyKind::add_header, "X", "1")));  // 100
+        CHECK_FALSE(b.take(edit(ReplyKind::add_header, "X", "1")));
+    }
+    SECTION("all edits as their records, within cleanup's cap") {
+        EditBudget b({100, 50, 2, 20, 60});
+        CHECK(b.take(edit(ReplyKind::replace_body, std::string(20, 'x'))));  // 20 + 16
+        CHECK(b.take(edit(ReplyKind::add_rcpt, "<a@b>")));                   // 5 + 16
+        auto over = b.take(edit(ReplyKind::quarantine, "why"));
+        REQUIRE_FALSE(over);
+        CHECK(over.error().text == "edits over 60 bytes in all (cleanup's limit on their records)");
+    }
     SECTION("a replaced body") {
         EditBudget b(limits);
         CHECK(b.take(edit(ReplyKind::replace_body, std::string(50, 'x'))));
+        CHECK_FALSE(b.take(edit(ReplyKind::replace_body, "y")));
+    }
+    SECTION("a replaced body: each milter's starts it over, only the last counts") {
+        EditBudget b(limits);
+        b.begin();
+        CHECK(b.take(edit(ReplyKind::replace_body, std::string(40, 'x'))));
+        b.begin();
+        CHECK(b.take(edit(ReplyKind::replace_body, std::string(30, 'y'))));
+        CHECK(b.take(edit(ReplyKind::replace_body, std::string(20, 'y'))));  // its pieces add up
         CHECK_FALSE(b.take(edit(ReplyKind::replace_body, "y")));
     }
     SECTION("recipients added, and the other envelope edits apart") {
