@@ -196,7 +196,9 @@ def run_smtp(mta, user, sessions, messages, rcpts, tls=False, policy=False, virt
     correct = ok and got == expected and src.returncode == 0
     return {"accepted/s": messages / t_acc, "delivered/s": expected / t_del,
             "cpu s/1000": cpu / expected * 1000, "peak PSS MB": peak / 1024,
-            **{f"syscalls/msg {g}": float(n) / expected for g, n in counts.items()}, "ok": correct,
+            **{f"syscalls/msg {g}": float(n) / expected for g, n in counts.items()},
+            **{f"cpu us/msg {g}": float(n) / expected for g, n in (counter.cpu.items() if counter else [])},
+            "ok": correct,
             "detail": f"{got}/{expected} delivered"}
 
 
@@ -363,7 +365,7 @@ def main():
                     help="smtp-10 alone, 5 x 5,000 messages per MTA, alternating: a side-by-side check in a few minutes")
     ap.add_argument("--syscalls", action="store_true",
                     help="count the system calls of each MTA's process tree per message in the SMTP scenarios "
-                         "(perf stat per cgroup: in total and per daemon)")
+                         "(perf stat per cgroup: in total and per daemon), and each daemon's CPU per message")
     args = ap.parse_args()
     if args.quick:
         args.only = args.only or "smtp-10"

@@ -15,11 +15,12 @@ def ratio(a, b):
 
 def metrics_of(runs):
     """The table's metrics present in any of runs (a daemon may have no
-    system calls of its own in one MTA), syscall counts (--syscalls) last."""
+    system calls of its own in one MTA), syscall counts and CPU per daemon
+    (--syscalls) last."""
     present = {m for r in runs for m in r}
     names = [m for m in METRICS if m in present]
-    return names + sorted((m for m in present if m.startswith("syscalls/msg")),
-                          key=lambda m: (m != "syscalls/msg total", m))
+    return names + sorted((m for m in present if m.startswith(("syscalls/msg", "cpu us/msg"))),
+                          key=lambda m: (m.startswith("cpu"), not m.endswith(" total"), m))
 
 
 def rows(name, kurir, postfix):

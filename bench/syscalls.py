@@ -9,7 +9,9 @@ their daemon's cgroup as they appear (every 50 ms): the first milliseconds
 of a process started during the run (exec, loader, configuration) count for
 the cgroup of its parent, usually master, until it is moved. Daemons not
 named in DAEMONS stay in "other". The load generator is outside the tree and
-not counted.
+not counted. The same cgroups give each daemon's CPU time over the run
+(usage_usec of cgroup v2's cpu.stat, user and system), with the same
+caveat for a process's first milliseconds.
 """
 import os
 import select
@@ -108,13 +110,28 @@ class SyscallCount:
         if not answer.startswith(b"ack"):
             self.perf.kill()
             raise RuntimeError("perf stat did not start counting")
+        self._cpu0 = self._cpu_usec()
         self._thread.start()
         return self
 
+    def _cpu_usec(self):
+        """{"total": usec, daemon: usec, ...}: CPU time each cgroup's
+        processes have used, the tree's own cgroup counting them all."""
+        usec = {}
+        for g in [""] + self.groups:
+            for line in open(os.path.join(self.root, self.base, g, "cpu.stat")):
+                name, value = line.split()
+                if name == "usage_usec":
+                    usec[g or "total"] = int(value)
+        return usec
+
     def stop(self):
-        """{"total": n, daemon: n, ..., "other": n}"""
+        """{"total": n, daemon: n, ..., "other": n}; self.cpu holds the CPU
+        microseconds of each over the same time."""
         self._stop.set()
         self._thread.join()
+        cpu1 = self._cpu_usec()
+        self.cpu = {g: cpu1[g] - self._cpu0[g] for g in cpu1}
         self.perf.send_signal(signal.SIGINT)
         self.perf.wait()
         counts = {}
