@@ -6,7 +6,7 @@
 #include "mail/clients.hpp"
 #include "mail/mail_proto.hpp"
 #include "mail/queue_file.hpp"
-#include "qmgr/qmgr_agents.hpp"
+#include "server/kept_conns.hpp"
 #include "qmgr/qmgr_remover.hpp"
 #include "qmgr/qmgr_schedule.hpp"
 #include "server/server.hpp"
@@ -82,7 +82,7 @@ private:
     std::map<std::string, Message> active_;
     Schedule schedule_;  // the jobs waiting and in flight, the dead sites
     Remover remover_{kRemovalsPending, kRemoverThreads};
-    AgentConns agents_;  // connections to delivery agents between requests
+    server::KeptConns agents_;  // connections to delivery agents between requests
     event* timer_ = nullptr;
     void message_left_active();
     size_t active_limit() const;

@@ -1,7 +1,7 @@
 // qmgr's side of a delivery: one request to a delivery agent's private
 // socket, on the event loop, answered by one result per recipient. The
 // connection of an answered request is kept for the transport's next one
-// (qmgr_agents.hpp).
+// (server/kept_conns.hpp).
 #include "qmgr/qmgr.hpp"
 #include "server/attr_conn.hpp"
 #include "util/log.hpp"

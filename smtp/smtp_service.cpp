@@ -16,7 +16,7 @@ namespace {
 
 // One qmgr connection: a request frame, a delivery, an answer frame, and
 // again for the next request while qmgr keeps the connection
-// (qmgr/qmgr_agents.hpp). A request while one is being delivered is a
+// (server/kept_conns.hpp). A request while one is being delivered is a
 // protocol fault; a reload closes the connection after its answer.
 struct QmgrConn {
     server::ServerContext* ctx;

@@ -1,20 +1,20 @@
-#include "qmgr/qmgr_agents.hpp"
+#include "server/kept_conns.hpp"
 
 #include <algorithm>
 
-namespace kurir::qmgr {
+namespace kurir::server {
 
-AgentConns::~AgentConns() {
-    for (auto& [transport, conns] : idle_)
+KeptConns::~KeptConns() {
+    for (auto& [service, conns] : idle_)
         for (auto* conn : conns) conn->close();
 }
 
-server::AttrConn* AgentConns::take(const std::string& transport) {
-    auto it = idle_.find(transport);
+AttrConn* KeptConns::take(const std::string& service) {
+    auto it = idle_.find(service);
     if (it == idle_.end()) return nullptr;
     auto& conns = it->second;
     while (!conns.empty()) {
-        server::AttrConn* conn = conns.back();
+        AttrConn* conn = conns.back();
         conns.pop_back();
         if (conn->alive()) return conn;
         conn->close();
@@ -22,23 +22,21 @@ server::AttrConn* AgentConns::take(const std::string& transport) {
     return nullptr;
 }
 
-void AgentConns::keep(const std::string& transport, server::AttrConn* conn, long idle_seconds) {
-    // Between requests the agent has nothing to say: a frame, its close,
+void KeptConns::keep(const std::string& service, AttrConn* conn, long idle_seconds) {
+    // Between requests the server has nothing to say: a frame, its close,
     // an error or the idle time passing all end the connection.
-    server::AttrConn::Handlers h;
-    h.on_frame = [this, transport](server::AttrConn& c, util::Attrs) { drop(transport, &c); };
-    h.on_fault = [this, transport](server::AttrConn& c, server::AttrConn::Fault, const util::Error&) {
-        drop(transport, &c);
-    };
+    AttrConn::Handlers h;
+    h.on_frame = [this, service](AttrConn& c, util::Attrs) { drop(service, &c); };
+    h.on_fault = [this, service](AttrConn& c, AttrConn::Fault, const util::Error&) { drop(service, &c); };
     conn->rebind(std::move(h));
     conn->set_timeouts(idle_seconds, idle_seconds);
-    idle_[transport].push_back(conn);
+    idle_[service].push_back(conn);
 }
 
-void AgentConns::drop(const std::string& transport, server::AttrConn* conn) {
-    auto& conns = idle_[transport];
+void KeptConns::drop(const std::string& service, AttrConn* conn) {
+    auto& conns = idle_[service];
     conns.erase(std::remove(conns.begin(), conns.end(), conn), conns.end());
     conn->close();
 }
 
-}  // namespace kurir::qmgr
+}  // namespace kurir::server
