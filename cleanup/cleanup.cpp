@@ -1,8 +1,12 @@
 // NAME
 //   cleanup - canonicalise and enqueue a message
 // DESCRIPTION
-//   Serves private/cleanup, one client at a time. On connect it names the
-//   new queue id ({queue_id}); it then reads the client's record stream
+//   Serves private/cleanup, one client at a time, one message after
+//   another on a connection (smtpd keeps its connection for the next
+//   message, up to ipc_idle; max_use counts messages). For each message it
+//   names the new queue id ({queue_id}) as soon as the connection is taken
+//   or, for the next message on it, the client's first bytes arrive; it
+//   then reads the client's record stream
 //   (record.hpp) up to the end-of-content record, canonicalises sender and
 //   recipients through trivial-rewrite, removes duplicate recipients, adds a
 //   Received: header and any missing Message-ID:, Date: (and From: for local
@@ -14,7 +18,9 @@
 //   record is patched in place, the file fsynced, linked as incoming/ID and
 //   the directory fsynced. Only then does it answer {status=0, queue_id}
 //   and wake qmgr. Refusals answer status 4 or 5 with a DSN code and text;
-//   a refused or abandoned message leaves no file. A CR or LF inside a
+//   a refused or abandoned message leaves no file. A refusal before the end
+//   of the stream, and bytes after it, close the connection after the
+//   answer. A CR or LF inside a
 //   content line becomes a space (cleanup_replace_stray_cr_lf);
 //   the characters in message_strip_characters ("\0" by default: NUL,
 //   which Postfix's empty default keeps; empty keeps every byte) are
@@ -75,7 +81,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<mail::RewriteClient> rewrite;
     server::Hooks hooks;
     hooks.post_drop = [&](server::ServerContext& ctx) { rewrite = std::make_unique<mail::RewriteClient>(ctx.queue); };
-    return server::single_server_main(
+    return server::request_server_main(
         argc, argv, "cleanup",
-        [&](server::ServerContext& ctx, util::Fd client) { cleanup::serve(ctx, std::move(client), *rewrite); }, hooks);
+        [&](server::ServerContext& ctx, int client) { return cleanup::serve(ctx, client, *rewrite); }, hooks);
 }

@@ -119,7 +119,10 @@ std::string MessageBuilder::attr(std::string_view name) const {
 }
 
 std::expected<void, Refusal> MessageBuilder::feed(std::string_view bytes) {
-    if (phase_ == Phase::ended) return {};
+    if (phase_ == Phase::ended) {
+        overrun_ = overrun_ || !bytes.empty();
+        return {};
+    }
     pending_.append(bytes);
     size_t pos = 0;
     mail::RecView r;
@@ -132,6 +135,7 @@ std::expected<void, Refusal> MessageBuilder::feed(std::string_view bytes) {
     }
     pending_.erase(0, pos);
     if (phase_ == Phase::ended) {
+        overrun_ = !pending_.empty();
         pending_.clear();
         return flush();
     }

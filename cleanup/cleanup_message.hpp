@@ -91,9 +91,10 @@ public:
     MessageBuilder(const mail::Config& cfg, std::string queue_id, long now_sec, long now_usec, Canonicalize canon,
                    Sink sink, CheckTables checks = {}, RewriteTables rewrite = {}, DkimKeysFor dkim = {});
     // The next bytes of the client's stream, split anywhere. Bytes after
-    // the end-of-content record are ignored.
+    // the end-of-content record are not taken; overrun() says there were.
     std::expected<void, Refusal> feed(std::string_view bytes);
     bool ended() const { return phase_ == Phase::ended; }
+    bool overrun() const { return overrun_; }
     // Once ended: where the size record's digits are and what they are.
     struct Patch {
         size_t offset = 0;
@@ -158,6 +159,7 @@ private:
     Sink sink_;
     Phase phase_ = Phase::envelope;
     std::string pending_;  // the client's bytes not yet a whole record
+    bool overrun_ = false;  // bytes came after the end-of-content record
     size_t envelope_bytes_ = 0;
     std::vector<std::pair<std::string, std::string>> attrs_;
     std::string sender_;

@@ -25,8 +25,8 @@ namespace kurir::cleanup {
 
 namespace {
 
-void answer(int fd, const mail::proto::CleanupReply& reply) {
-    util::attr_write(fd, mail::proto::encode(reply));
+bool answer(int fd, const mail::proto::CleanupReply& reply) {
+    return util::attr_write(fd, mail::proto::encode(reply)).has_value();
 }
 
 // The tables of header_checks, mime_header_checks, nested_header_checks and
@@ -78,15 +78,17 @@ void print_log(std::vector<std::string> lines) {
 // The message goes into the queue file as it arrives: the builder holds the
 // envelope and the headers, the body passes through to the file in 64 KB
 // pieces, so a message costs cleanup a bounded amount of memory however
-// large it is.
-void serve(server::ServerContext& ctx, util::Fd client, mail::RewriteClient& rewrite) {
-    util::set_io_timeout(client.get(), static_cast<int>(ctx.config.seconds("ipc_timeout")));
+// large it is. An answer before the stream's end leaves the rest of it
+// unread: the connection closes (false).
+bool serve(server::ServerContext& ctx, int client, mail::RewriteClient& rewrite) {
+    util::set_io_timeout(client, static_cast<int>(ctx.config.seconds("ipc_timeout")));
     std::string id = mail::new_queue_id();
-    if (!util::attr_write(client.get(), mail::proto::encode(mail::proto::CleanupHello{id}))) return;
+    if (!util::attr_write(client, mail::proto::encode(mail::proto::CleanupHello{id}))) return false;
     auto file = IncomingFile::create(ctx.queue.dir(mail::Queue::incoming), id);
     if (!file) {
         util::msg_warn("{}: {}", id, file.error().text);
-        return answer(client.get(), {'4', id, "4.3.0", "queue file write error"});
+        answer(client, {'4', id, "4.3.0", "queue file write error"});
+        return false;
     }
     struct timeval now {};
     ::gettimeofday(&now, nullptr);
@@ -105,13 +107,14 @@ void serve(server::ServerContext& ctx, util::Fd client, mail::RewriteClient& rew
                            check_tables(ctx.config), rewrite_tables(ctx.config), dkim_keys_lookup(ctx.config));
     char buf[65536];
     while (!builder.ended()) {
-        ssize_t n = ::read(client.get(), buf, sizeof buf);
+        ssize_t n = ::read(client, buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
             std::string why = n < 0 ? util::fail_errno("read from client").error().text
                                     : "client went away before the end of the message";
             util::msg_warn("{}: {}", id, why);
-            return answer(client.get(), {'4', id, "4.3.0", why});
+            answer(client, {'4', id, "4.3.0", why});
+            return false;
         }
         auto fed = builder.feed(std::string_view(buf, static_cast<size_t>(n)));
         print_log(builder.take_log());
@@ -123,9 +126,13 @@ void serve(server::ServerContext& ctx, util::Fd client, mail::RewriteClient& rew
             } else {
                 util::msg_info("{}: reject: {} {}", id, fed.error().dsn, fed.error().text);
             }
-            return answer(client.get(), {fed.error().status, id, fed.error().dsn, fed.error().text, fed.error().content});
+            answer(client, {fed.error().status, id, fed.error().dsn, fed.error().text, fed.error().content});
+            return false;
         }
     }
+    // From here the whole stream has been read: whatever the answer, the
+    // connection may carry the next message, unless bytes followed the end.
+    bool keep = !builder.overrun();
     const CleanupOutput& summary = builder.summary();
     if (summary.discard || summary.check_discard) {
         // An access table's or a content check's DISCARD: the client is
@@ -133,7 +140,7 @@ void serve(server::ServerContext& ctx, util::Fd client, mail::RewriteClient& rew
         if (!summary.check_discard)
             util::msg_info("{}: discard: message-id={} from=<{}>: smtpd access table", id, summary.message_id,
                            mail::quote_address(summary.sender));
-        return answer(client.get(), {'0', id, "", ""});
+        return answer(client, {'0', id, "", ""}) && keep;
     }
     bool hold = summary.hold || summary.check_hold;
     auto patch = builder.size_patch();
@@ -144,18 +151,19 @@ void serve(server::ServerContext& ctx, util::Fd client, mail::RewriteClient& rew
         if (!milters)
             done = std::unexpected(milters.error());
         else if (*milters)
-            return answer(client.get(), **milters);
+            return answer(client, **milters) && keep;
     }
     if (done && summary.dkim_after_milters) done = sign_after_milters(ctx, id, *file);
     if (done) done = file->commit(hold ? ctx.queue.dir(mail::Queue::hold) : std::string());
     if (!done) {
         util::msg_warn("{}: {}", id, done.error().text);
-        return answer(client.get(), {'4', id, "4.3.0", "queue file write error"});
+        return answer(client, {'4', id, "4.3.0", "queue file write error"}) && keep;
     }
     util::msg_info("{}: message-id={}", id, summary.message_id);
     if (summary.hold) util::msg_info("{}: hold: smtpd access table", id);
-    answer(client.get(), {'0', id, "", ""});
+    bool answered = answer(client, {'0', id, "", ""});
     mail::send_trigger(ctx.queue, mail::service::qmgr, mail::proto::Trigger::Kind::wakeup);
+    return answered && keep;
 }
 
 }  // namespace kurir::cleanup

@@ -2,7 +2,10 @@
 // client's record stream (mail/record.hpp) read up to its end record, the
 // queue file built and made durable in incoming/, one cleanup-reply frame
 // (mail/mail_proto.hpp) and a wake-up for qmgr. A stream that is malformed,
-// too large or cut short is refused with status 4 and logged.
+// too large or cut short is refused with status 4 and logged. The
+// connection (borrowed) may carry the next message when the answer came
+// after the whole stream and nothing followed its end record: serve says
+// so (server.hpp's request_server_main keeps it, smtpd reuses it).
 #pragma once
 
 #include "mail/clients.hpp"
@@ -11,6 +14,6 @@
 
 namespace kurir::cleanup {
 
-void serve(server::ServerContext& ctx, util::Fd client, mail::RewriteClient& rewrite);
+bool serve(server::ServerContext& ctx, int client, mail::RewriteClient& rewrite);
 
 }  // namespace kurir::cleanup

@@ -136,8 +136,12 @@ int main(int argc, char** argv) {
         policy->tls = std::move(*tls);
     };
     bool sasl_bound = false;  // the loop exists once the first client comes
-    // The SASL backend has events on the loop: it goes before the loop does.
-    hooks.before_exit = [&](server::ServerContext&) { policy->sasl.reset(); };
+    // The SASL backend and the kept cleanup connections have events on the
+    // loop: they go before the loop does.
+    hooks.before_exit = [&](server::ServerContext&) {
+        policy->sasl.reset();
+        policy->cleanup_conns.reset();
+    };
     return server::multi_server_main(
         argc, argv, "smtpd",
         [&](server::ServerContext& ctx, util::Fd fd, server::ClientDone done) {

@@ -29,36 +29,85 @@ void Session::send_record(char type, std::string_view data) {
     std::string rec;
     mail::rec_append(rec, type, data);
     cleanup_->write_raw(rec);
+    if (cleanup_reused_ && !cleanup_conversation_.greeted()) cleanup_replay_ += rec;
     if (type == mail::rec::prepend) prepended_bytes_ += data.size() + 1;  // as cleanup counts them
     if (collect_lines_ && (type == mail::rec::line || type == mail::rec::part)) milter_content(type, data);
 }
 
 // The record stream goes out raw; cleanup answers with two frames, its hello
-// and its reply.
-bool Session::open_cleanup() {
+// and its reply. A connection that cleanup answered after the whole stream
+// is kept for the process's next message (release_cleanup), as qmgr keeps
+// its connections to the delivery agents: no connect, accept, and status
+// messages to master per message.
+bool Session::open_cleanup(bool may_reuse) {
+    using Fault = server::AttrConn::Fault;
     cleanup_conversation_ = {};
+    cleanup_replay_.clear();
+    cleanup_ended_ = false;
     server::AttrConn::Handlers h;
     h.max_frames = 2;
     h.on_frame = [this](server::AttrConn&, util::Attrs frame) { cleanup_said(frame); };
-    h.on_fault = [this](server::AttrConn&, server::AttrConn::Fault kind, const util::Error& e) {
-        if (kind == server::AttrConn::Fault::protocol)
+    h.on_fault = [this](server::AttrConn& conn, Fault kind, const util::Error& e) {
+        // A kept connection that cleanup closed (max_use, max_idle, a
+        // reload, a crash) before its hello, without reading the stream's
+        // end: it has queued nothing of this message, since it queues only
+        // after reading the end. The stream goes once more, on a new
+        // connection.
+        bool end_unread = !cleanup_ended_ || kind == Fault::reset || conn.unsent() > 0;
+        if (cleanup_reused_ && !cleanup_conversation_.greeted() && end_unread &&
+            (kind == Fault::closed || kind == Fault::reset))
+            return cleanup_retry();
+        if (kind == Fault::protocol)
             util::msg_warn("{}: malformed reply from cleanup: {}", queue_id_.empty() ? "NOQUEUE" : queue_id_, e.text);
-        cleanup_failed(kind == server::AttrConn::Fault::timeout ? "timed out" : "lost");
+        cleanup_failed(kind == Fault::timeout ? "timed out" : "lost");
     };
     h.on_drained = [this](server::AttrConn&) { cleanup_drained(); };
-    auto conn = server::AttrConn::connect(ctx_.base, ctx_.queue.private_socket(mail::service::cleanup), std::move(h));
-    if (!conn) {
-        util::msg_warn("{}", conn.error().text);
-        return false;
+    std::string service(mail::service::cleanup);
+    server::AttrConn* conn = may_reuse ? policy_.cleanup_conns->take(service) : nullptr;
+    cleanup_reused_ = conn != nullptr;
+    if (conn) {
+        conn->rebind(std::move(h));
+    } else {
+        auto made = server::AttrConn::connect(ctx_.base, ctx_.queue.private_socket(service), std::move(h));
+        if (!made) {
+            util::msg_warn("{}", made.error().text);
+            return false;
+        }
+        conn = *made;
     }
-    cleanup_ = *conn;
+    cleanup_ = conn;
     long timeout = ctx_.config.seconds("ipc_timeout");
     cleanup_->set_timeouts(timeout, timeout);
     return true;
 }
 
+// The kept connection was closed unread: the same bytes on a new one.
+void Session::cleanup_retry() {
+    std::string sent = std::move(cleanup_replay_);
+    bool ended = cleanup_ended_;
+    std::exchange(cleanup_, nullptr)->close();
+    if (!open_cleanup(false)) return cleanup_failed("lost");
+    cleanup_->write_raw(sent);
+    cleanup_ended_ = ended;
+}
+
 void Session::abort_cleanup() {
     if (cleanup_) std::exchange(cleanup_, nullptr)->close();
+}
+
+// cleanup has answered: a connection that carried the whole stream is
+// kept for the next message, up to ipc_idle (not while the process
+// finishes for a reload).
+void Session::release_cleanup() {
+    if (!cleanup_ || !cleanup_ended_ || ctx_.draining) return abort_cleanup();
+    policy_.cleanup_conns->keep(std::string(mail::service::cleanup), std::exchange(cleanup_, nullptr),
+                                ctx_.config.seconds("ipc_idle"));
+}
+
+// Message bytes wait for cleanup: on a slow cleanup, or on a kept
+// connection until cleanup's hello (what it would have to send again).
+bool Session::cleanup_full() const {
+    return cleanup_ && (cleanup_->unsent() > kCleanupHighWater || cleanup_replay_.size() > kCleanupHighWater);
 }
 
 void Session::do_data() {
@@ -143,8 +192,7 @@ void Session::handle_data_bytes() {
         finish_data();
         return;
     }
-    if (cleanup_ && cleanup_->unsent() > kCleanupHighWater)
-        bufferevent_disable(client_, EV_READ);  // cleanup is slower than the client: wait
+    if (cleanup_full()) bufferevent_disable(client_, EV_READ);  // cleanup is slower than the client: wait
 }
 
 // BDAT: the chunk's bytes that are at hand, up to its end, go to cleanup as
@@ -166,7 +214,7 @@ void Session::handle_bdat_bytes() {
             bdat_->feed(piece, [&](mail::BdatReader::Kind kind, std::string_view text) { bdat_record(kind, text); });
         }
         evbuffer_drain(in, consumed);
-        if (cleanup_ && cleanup_->unsent() > kCleanupHighWater && !bdat_chunk_.done()) {
+        if (cleanup_full() && !bdat_chunk_.done()) {
             bufferevent_disable(client_, EV_READ);  // cleanup is slower than the client: wait
             return;
         }
@@ -187,7 +235,8 @@ void Session::bdat_record(mail::BdatReader::Kind kind, std::string_view text) {
 }
 
 void Session::cleanup_drained() {
-    if ((state_ == State::data || state_ == State::bdat) && !(bufferevent_get_enabled(client_) & EV_READ))
+    if ((state_ == State::data || state_ == State::bdat) && !(bufferevent_get_enabled(client_) & EV_READ) &&
+        !cleanup_full())
         resume_reading();
 }
 
@@ -230,6 +279,7 @@ void Session::finish_data() {
 // The message is complete: cleanup makes it durable and answers.
 void Session::commit_message() {
     send_record(mail::rec::content_end, "");
+    cleanup_ended_ = true;
     state_ = State::waiting_cleanup;
     bufferevent_disable(client_, EV_READ);
 }
@@ -242,6 +292,9 @@ void Session::cleanup_said(const util::Attrs& frame) {
     }
     const auto& answer = cleanup_conversation_.reply();
     if (!answer) {  // the hello
+        cleanup_replay_.clear();  // cleanup has the stream now: never sent again
+        cleanup_replay_.shrink_to_fit();
+        cleanup_drained();        // reading waited for the hello
         queue_id_ = cleanup_conversation_.queue_id();
         if (sasl_username_.empty())
             util::msg_info("{}: client={}", queue_id_, client_id());
@@ -275,7 +328,7 @@ void Session::cleanup_said(const util::Attrs& frame) {
     }
     if (state_ != State::waiting_cleanup) return;
     if (answer->status != '0') util::msg_info("{}: reject: END-OF-MESSAGE from {}: {}", queue_id_, client_id(), text);
-    abort_cleanup();
+    release_cleanup();
     reset_transaction();
     state_ = State::command;
     reply(text);

@@ -14,6 +14,7 @@
 #include "mail/restrictions.hpp"
 #include "mail/smtp_command.hpp"
 #include "server/attr_conn.hpp"
+#include "server/kept_conns.hpp"
 #include "server/server.hpp"
 #include "server/tls_server.hpp"
 #include "smtpd/smtpd_anvil.hpp"
@@ -96,6 +97,10 @@ struct SmtpdPolicy {
     std::vector<util::Cidr> limit_exceptions;  // smtpd_client_event_limit_exceptions
     // The process's one connection to anvil (shared: the policy is const).
     std::shared_ptr<AnvilClient> anvil = std::make_shared<AnvilClient>();
+    // The process's connections to cleanup between messages, each answered
+    // and kept for the next message of any session (smtpd_data.cpp); shared:
+    // the policy is const. They go before the loop does.
+    std::shared_ptr<server::KeptConns> cleanup_conns = std::make_shared<server::KeptConns>();
     // SMTP AUTH (smtpd_auth.cpp)
     bool sasl_enable = false;
     bool tls_auth_only = true;
@@ -147,8 +152,11 @@ private:
     void close_now(std::string_view last_reply);
     void close();
     void reset_transaction();
-    bool open_cleanup();
+    bool open_cleanup(bool may_reuse = true);
     void abort_cleanup();
+    void release_cleanup();
+    void cleanup_retry();
+    bool cleanup_full() const;
     void cleanup_said(const util::Attrs& frame);
     void cleanup_failed(std::string_view what);
     void cleanup_drained();
@@ -266,6 +274,12 @@ private:
     long command_serial_ = 0;  // commands read so far
     long rate_checked_ = -1;   // the command anvil counted already (it runs again after the answer)
     mail::CleanupConversation cleanup_conversation_;
+    // cleanup_ is a kept connection (server/kept_conns.hpp): until cleanup's
+    // hello, what was sent on it is kept in cleanup_replay_, to go once more
+    // on a new connection if cleanup closed the kept one unread.
+    bool cleanup_reused_ = false;
+    std::string cleanup_replay_;
+    bool cleanup_ended_ = false;  // the end record went to cleanup
     std::unique_ptr<mail::DataReader> data_;
     long data_size_ = 0;
     bool too_big_ = false;

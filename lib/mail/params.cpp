@@ -69,7 +69,8 @@ constexpr std::array kParams{
     ParamSpec{"inet_interfaces", K::text, "all"},
     ParamSpec{"inet_protocols", K::text, "all"},
     ParamSpec{"invalid_hostname_reject_code", K::integer, "501"},
-    // qmgr closes a connection to a delivery agent idle this long (qmgr_agents.hpp).
+    // qmgr closes a connection to a delivery agent, smtpd one to cleanup, idle
+    // this long (server/kept_conns.hpp).
     ParamSpec{"ipc_idle", K::time, "5s", 1},
     ParamSpec{"ipc_timeout", K::time, "3600s", 1},
     ParamSpec{"line_length_limit", K::integer, "2048", 1},

@@ -3,9 +3,9 @@
 // logging, privilege drop, the listening socket master passed, status
 // reports to master, max_idle/max_use, and graceful exit on SIGHUP (reload).
 //
-//   single_server  one client at a time, blocking I/O (cleanup)
-//   request_server one client at a time, several requests on its connection
-//                  (the delivery agents local, virtual, pipe, error, discard)
+//   request_server one client at a time, blocking I/O, several requests on
+//                  its connection (cleanup; the delivery agents local,
+//                  virtual, pipe, error, discard)
 //   multi_server   many clients on one libevent loop (smtpd, trivial-rewrite)
 //   trigger_server one-byte wake-ups on a libevent loop, one long-lived
 //                  process (qmgr, pickup)
@@ -58,17 +58,13 @@ struct Hooks {
     std::function<void(ServerContext&)> before_exit;
 };
 
-using SingleService = std::function<void(ServerContext&, util::Fd client)>;
-int single_server_main(int argc, char** argv, std::string_view program, SingleService service,
-                       Hooks hooks = {});
-
-// A delivery agent answers one request on client (borrowed) and says
+// A delivery agent or cleanup answers one request on client (borrowed) and says
 // whether the connection may carry another (false: it is closed). Between
 // requests the process waits on the connection up to max_idle for the next
 // one and counts each request against max_use, as Postfix's single servers
 // count connections; told to reload, it finishes the request it has and
 // closes. It stays busy for master while a client holds it: a kept
-// connection (qmgr's, qmgr/qmgr_agents.hpp) is a process taken. So that
+// connection (qmgr's and smtpd's, kept_conns.hpp) is a process taken. So that
 // kept connections never hold a service at its process limit while other
 // clients wait, a process between requests takes a connection waiting on
 // the listener instead, and closes the kept one.

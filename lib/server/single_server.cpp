@@ -1,6 +1,6 @@
-// The single-client skeletons of server.hpp: single_server_main (one
-// request per connection) and request_server_main (the delivery agents:
-// several requests per connection, one at a time).
+// The single-client skeleton of server.hpp: request_server_main (cleanup
+// and the delivery agents: one client at a time, several requests per
+// connection, one at a time).
 #include "server/server.hpp"
 #include "server/server_start.hpp"
 #include "util/log.hpp"
@@ -53,7 +53,7 @@ int next_request(int client, long max_idle) {
     }
 }
 
-// The accept loop of the single servers: serve takes one connection and
+// The accept loop of the single server: serve takes one connection and
 // returns how many uses (max_use) it made of the process, at most left.
 int single_loop(ServerContext& ctx, const std::function<long(util::Fd, long left, long max_idle)>& serve) {
     long max_idle = ctx.config.seconds("max_idle");
@@ -93,15 +93,6 @@ int single_loop(ServerContext& ctx, const std::function<long(util::Fd, long left
 }
 
 }  // namespace
-
-int single_server_main(int argc, char** argv, std::string_view program, SingleService service,
-                       Hooks hooks) {
-    ServerContext ctx = detail::start(argc, argv, program, hooks);
-    return single_loop(ctx, [&](util::Fd client, long, long) {
-        service(ctx, std::move(client));
-        return 1L;
-    });
-}
 
 int request_server_main(int argc, char** argv, std::string_view program, RequestService service,
                         Hooks hooks) {

@@ -587,6 +587,31 @@ TEST_CASE("MessageBuilder: a message over message_size_limit is refused while it
     CHECK(fed < 60000);  // at the limit, not at the end
 }
 
+TEST_CASE("MessageBuilder: bytes after the end record are not taken, and said (the connection is not reused)",
+          "[cleanup]") {
+    std::string bytes = Stream{}.bytes();
+    Config cfg = config();
+    auto sink = [](std::string_view) -> util::Result<void> { return {}; };
+    SECTION("none: a clean end") {
+        cleanup::MessageBuilder b(cfg, kQueueId, kNow, 5, identity, sink);
+        REQUIRE(b.feed(bytes));
+        CHECK(b.ended());
+        CHECK_FALSE(b.overrun());
+    }
+    SECTION("in the same piece as the end") {
+        cleanup::MessageBuilder b(cfg, kQueueId, kNow, 5, identity, sink);
+        REQUIRE(b.feed(bytes + "A"));
+        CHECK(b.ended());
+        CHECK(b.overrun());
+    }
+    SECTION("in a later piece") {
+        cleanup::MessageBuilder b(cfg, kQueueId, kNow, 5, identity, sink);
+        REQUIRE(b.feed(bytes));
+        REQUIRE(b.feed("A"));
+        CHECK(b.overrun());
+    }
+}
+
 TEST_CASE("parse_strip_characters reads Postfix's escapes", "[cleanup]") {
     using cleanup::parse_strip_characters;
     CHECK(parse_strip_characters("") == "");

@@ -1,6 +1,7 @@
 // cleanup's service over a socket pair: it names the queue id in a
 // cleanup-hello frame, and refuses a malformed record stream with a
-// cleanup-reply of status 4, logged, writing nothing to the queue.
+// cleanup-reply of status 4, logged, writing nothing to the queue, and
+// does not take the connection's next bytes as another message.
 #include "cleanup/cleanup_service.hpp"
 
 #include "../test_util.hpp"
@@ -30,7 +31,9 @@ TEST_CASE("cleanup refuses a malformed record stream, logs it, queues nothing", 
     util::Fd ours(sv[0]);
     std::string garbage = "\x7f\xff\xff\xff\xff not a record";
     REQUIRE(::write(ours.get(), garbage.data(), garbage.size()) == static_cast<ssize_t>(garbage.size()));
-    cleanup::serve(ctx, util::Fd(sv[1]), rewrite);
+    util::Fd theirs(sv[1]);
+    // The rest of a refused stream is not read: the connection closes.
+    CHECK_FALSE(cleanup::serve(ctx, theirs.get(), rewrite));
 
     auto hello = util::attr_read(ours.get());
     REQUIRE(hello);

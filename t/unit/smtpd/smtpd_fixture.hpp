@@ -48,6 +48,7 @@ public:
         while (started && !closed && event_base_loop(ctx.base, EVLOOP_ONCE) == 0) {
         }
         policy.sasl.reset();
+        policy.cleanup_conns.reset();
         event_base_free(ctx.base);
     }
 
