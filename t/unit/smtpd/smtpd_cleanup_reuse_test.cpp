@@ -109,8 +109,13 @@ private:
     std::vector<std::string> streams_;
 };
 
+// A session past its greeting and EHLO.
 struct Fixture : kt::SmtpdFixture {
-    Fixture() : SmtpdFixture("mynetworks = 192.0.2.0/24\n") { start_session(); }
+    Fixture() : SmtpdFixture("mynetworks = 192.0.2.0/24\n") {
+        start_session();
+        talk("", 1);
+        talk("EHLO client.test\r\n", 1);
+    }
     // One message in the session; its answer.
     std::string send(const std::string& rcpt) {
         auto r = talk("MAIL FROM:<s@client.test>\r\nRCPT TO:<" + rcpt + ">\r\nDATA\r\n", 3);
@@ -135,8 +140,6 @@ bool has_rcpt(const std::string& stream, const std::string& rcpt) {
 TEST_CASE("smtpd: the next message takes the connection cleanup answered the last one on", "[smtpd_session]") {
     Fixture f;
     KeepingCleanup cleanup(f.ctx.queue.private_socket("cleanup"), KeepingCleanup::Kept::serve);
-    f.talk("", 1);
-    f.talk("EHLO client.test\r\n", 1);
     CHECK(f.send("a@mx.test") == "250 2.0.0 Ok: queued as 4jhx8r6SLH89sxA");
     CHECK(f.send("b@mx.test") == "250 2.0.0 Ok: queued as 4jhx8r6SLH89sxB");
     CHECK(f.send("c@mx.test") == "250 2.0.0 Ok: queued as 4jhx8r6SLH89sxC");
@@ -152,8 +155,6 @@ TEST_CASE("smtpd: a kept connection cleanup closes unread sends the message agai
           "[smtpd_session]") {
     Fixture f;
     KeepingCleanup cleanup(f.ctx.queue.private_socket("cleanup"), KeepingCleanup::Kept::close_unread);
-    f.talk("", 1);
-    f.talk("EHLO client.test\r\n", 1);
     CHECK(f.send("a@mx.test") == "250 2.0.0 Ok: queued as 4jhx8r6SLH89sxA");
     CHECK(f.send("b@mx.test") == "250 2.0.0 Ok: queued as 4jhx8r6SLH89sxB");
     CHECK(cleanup.connections() == 2);
@@ -173,8 +174,6 @@ TEST_CASE("smtpd: a kept connection cleanup closes unread sends the message agai
 TEST_CASE("smtpd: a kept connection cleanup closes after its hello is not sent again: 451", "[smtpd_session]") {
     Fixture f;
     KeepingCleanup cleanup(f.ctx.queue.private_socket("cleanup"), KeepingCleanup::Kept::die_after_hello);
-    f.talk("", 1);
-    f.talk("EHLO client.test\r\n", 1);
     CHECK(f.send("a@mx.test") == "250 2.0.0 Ok: queued as 4jhx8r6SLH89sxA");
     CHECK(f.send("b@mx.test") == "451 4.3.0 Error: queue file write error");
     CHECK(cleanup.connections() == 1);
