@@ -294,7 +294,6 @@ void Session::cleanup_said(const util::Attrs& frame) {
     if (!answer) {  // the hello
         cleanup_replay_.clear();  // cleanup has the stream now: never sent again
         cleanup_replay_.shrink_to_fit();
-        cleanup_drained();        // reading waited for the hello
         queue_id_ = cleanup_conversation_.queue_id();
         if (sasl_username_.empty())
             util::msg_info("{}: client={}", queue_id_, client_id());
@@ -303,6 +302,7 @@ void Session::cleanup_said(const util::Attrs& frame) {
                            sasl_username_);
         if (std::exchange(milter_wait_hello_, false)) end_of_data_milters();  // it waited for the queue id
         log_dkim();  // when the message ended before the queue id came
+        if (cleanup_reused_) cleanup_drained();  // reading may have waited for the hello (cleanup_full)
         return;
     }
     std::string text;
