@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include <mutex>
-#include <thread>
 
 using namespace kurir;
 namespace kt = kurir::test;
@@ -31,16 +30,7 @@ public:
         close_unread,     // closed once the next message's bytes come, unread
         die_after_hello,  // ... after its hello, unread
     };
-    KeepingCleanup(const std::string& path, Kept kept) : kept_(kept) {
-        auto fd = util::listen_unix(path, 0600);
-        REQUIRE(fd);
-        listen_ = std::move(*fd);
-        thread_ = std::thread([this] { serve(); });
-    }
-    ~KeepingCleanup() {
-        ::shutdown(listen_.get(), SHUT_RDWR);
-        thread_.join();
-    }
+    KeepingCleanup(const std::string& path, Kept kept) : kept_(kept), thread_(path, [this](int fd) { serve(fd); }) {}
     int connections() {
         std::lock_guard lock(mu_);
         return connections_;
@@ -52,61 +42,39 @@ public:
     }
 
 private:
-    void serve() {
-        for (;;) {
-            int c = ::accept(listen_.get(), nullptr, nullptr);
-            if (c < 0) return;
-            util::Fd conn(c);
-            int first;
+    // As cleanup: the hello at once on a new connection, on the first bytes
+    // of the next message on a kept one. The first connection misbehaves
+    // as kept_ says.
+    void serve(int conn) {
+        bool first;
+        {
+            std::lock_guard lock(mu_);
+            first = connections_++ == 0;
+        }
+        for (bool kept = false;; kept = true) {
+            if (kept) {
+                struct pollfd p{conn, POLLIN, 0};
+                char byte;
+                if (::poll(&p, 1, 20000) != 1 || ::recv(conn, &byte, 1, MSG_PEEK) != 1) return;
+                if (first && kept_ == Kept::close_unread) return;
+            }
+            std::string id = "4jhx8r6SLH89sx" + std::string(1, static_cast<char>('A' + streams().size()));
+            if (!util::attr_write(conn, mail::proto::encode(mail::proto::CleanupHello{id}))) return;
+            if (kept && first && kept_ == Kept::die_after_hello) return;
+            std::string buf;
+            if (!kt::read_cleanup_stream(conn, buf)) return;
             {
                 std::lock_guard lock(mu_);
-                first = connections_++;
+                streams_.push_back(buf);
             }
-            // As cleanup: the hello at once on a new connection, on the
-            // first bytes of the next message on a kept one.
-            for (bool kept = false;; kept = true) {
-                if (kept) {
-                    struct pollfd p{conn.get(), POLLIN, 0};
-                    char byte;
-                    if (::poll(&p, 1, 20000) != 1 || ::recv(conn.get(), &byte, 1, MSG_PEEK) != 1) break;
-                    if (first == 0 && kept_ == Kept::close_unread) break;
-                }
-                std::string id = "4jhx8r6SLH89sx" + std::string(1, static_cast<char>('A' + served()));
-                if (!util::attr_write(conn.get(), mail::proto::encode(mail::proto::CleanupHello{id}))) break;
-                if (kept && first == 0 && kept_ == Kept::die_after_hello) break;
-                std::string buf;
-                if (!read_stream(conn.get(), buf)) break;
-                {
-                    std::lock_guard lock(mu_);
-                    streams_.push_back(buf);
-                }
-                if (!util::attr_write(conn.get(), mail::proto::encode(mail::proto::CleanupReply{'0', id, "", ""})))
-                    break;
-            }
-        }
-    }
-    int served() {
-        std::lock_guard lock(mu_);
-        return static_cast<int>(streams_.size());
-    }
-    static bool read_stream(int fd, std::string& buf) {
-        size_t scan = 0;
-        char tmp[4096];
-        for (;;) {
-            ssize_t n = ::read(fd, tmp, sizeof tmp);
-            if (n <= 0) return false;
-            buf.append(tmp, static_cast<size_t>(n));
-            mail::RecView r;
-            while (mail::rec_next(buf, scan, r) == mail::RecStatus::ok)
-                if (r.type == mail::rec::content_end) return true;
+            if (!util::attr_write(conn, mail::proto::encode(mail::proto::CleanupReply{'0', id, "", ""}))) return;
         }
     }
     Kept kept_;
-    util::Fd listen_;
-    std::thread thread_;
     std::mutex mu_;
     int connections_ = 0;
     std::vector<std::string> streams_;
+    kt::CleanupThread thread_;
 };
 
 // A session past its greeting and EHLO.

@@ -175,16 +175,7 @@ namespace {
 // private/cleanup played by a thread: hello, the records up to X, then 250.
 class RecordingCleanup {
 public:
-    explicit RecordingCleanup(const std::string& path) {
-        auto fd = util::listen_unix(path, 0600);
-        REQUIRE(fd);
-        listen_ = std::move(*fd);
-        thread_ = std::thread([this] { serve(); });
-    }
-    ~RecordingCleanup() {
-        ::shutdown(listen_.get(), SHUT_RDWR);
-        thread_.join();
-    }
+    explicit RecordingCleanup(const std::string& path) : thread_(path, [this](int fd) { serve(fd); }) {}
     // The content records of the last message, from the first after M to X.
     Records content() {
         std::lock_guard lock(mu_);
@@ -200,38 +191,20 @@ public:
     }
 
 private:
-    void serve() {
-        for (;;) {
-            int c = ::accept(listen_.get(), nullptr, nullptr);
-            if (c < 0) return;
-            util::Fd conn(c);
-            if (!util::attr_write(conn.get(), mail::proto::encode(mail::proto::CleanupHello{"4jhx8r6SLH89sxY"})))
-                continue;
-            std::string buf;
-            size_t scan = 0;
-            bool ended = false;
-            char tmp[4096];
-            while (!ended) {
-                ssize_t n = ::read(conn.get(), tmp, sizeof tmp);
-                if (n <= 0) break;
-                buf.append(tmp, static_cast<size_t>(n));
-                mail::RecView r;
-                while (mail::rec_next(buf, scan, r) == mail::RecStatus::ok)
-                    if (r.type == mail::rec::content_end) ended = true;
-            }
-            {
-                std::lock_guard lock(mu_);
-                stream_ = buf;
-            }
-            if (ended)
-                (void)util::attr_write(conn.get(),
-                                       mail::proto::encode(mail::proto::CleanupReply{'0', "4jhx8r6SLH89sxY", "", ""}));
+    void serve(int conn) {
+        if (!util::attr_write(conn, mail::proto::encode(mail::proto::CleanupHello{"4jhx8r6SLH89sxY"}))) return;
+        std::string buf;
+        bool ended = kt::read_cleanup_stream(conn, buf);
+        {
+            std::lock_guard lock(mu_);
+            stream_ = buf;
         }
+        if (ended)
+            (void)util::attr_write(conn, mail::proto::encode(mail::proto::CleanupReply{'0', "4jhx8r6SLH89sxY", "", ""}));
     }
-    util::Fd listen_;
-    std::thread thread_;
     std::mutex mu_;
     std::string stream_;
+    kt::CleanupThread thread_;
 };
 
 // A UDP port on loopback that takes DNS queries and never answers.

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "../test_util.hpp"
+#include "mail/record.hpp"
 #include "smtpd/smtpd_session.hpp"
 #include "util/socket.hpp"
 
@@ -16,7 +17,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace kurir::test {
@@ -116,5 +119,49 @@ public:
     bool started = false;
     bool closed = false;
 };
+
+// private/cleanup played by a thread: each connection it accepts goes to
+// serve, and is closed when serve returns. Declare it after what serve
+// uses: the thread starts in the constructor and ends in the destructor.
+class CleanupThread {
+public:
+    CleanupThread(const std::string& path, std::function<void(int)> serve) : serve_(std::move(serve)) {
+        auto fd = util::listen_unix(path, 0600);
+        REQUIRE(fd);
+        listen_ = std::move(*fd);
+        thread_ = std::thread([this] {
+            for (int c; (c = ::accept(listen_.get(), nullptr, nullptr)) >= 0;) {
+                util::Fd conn(c);
+                serve_(conn.get());
+            }
+        });
+    }
+    CleanupThread(const CleanupThread&) = delete;
+    CleanupThread& operator=(const CleanupThread&) = delete;
+    ~CleanupThread() {
+        ::shutdown(listen_.get(), SHUT_RDWR);
+        thread_.join();
+    }
+
+private:
+    std::function<void(int)> serve_;
+    util::Fd listen_;
+    std::thread thread_;
+};
+
+// A client's record stream read into buf up to its end record: false when
+// the client closed before it.
+inline bool read_cleanup_stream(int fd, std::string& buf) {
+    size_t scan = 0;
+    char tmp[4096];
+    for (;;) {
+        ssize_t n = ::read(fd, tmp, sizeof tmp);
+        if (n <= 0) return false;
+        buf.append(tmp, static_cast<size_t>(n));
+        mail::RecView r;
+        while (mail::rec_next(buf, scan, r) == mail::RecStatus::ok)
+            if (r.type == mail::rec::content_end) return true;
+    }
+}
 
 }  // namespace kurir::test

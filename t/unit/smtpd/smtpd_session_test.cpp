@@ -30,52 +30,28 @@ namespace {
 // end, then the reply the test chose. What it read is kept.
 class StandInCleanup {
 public:
-    StandInCleanup(const std::string& path, mail::proto::CleanupReply reply) : reply_(std::move(reply)) {
-        auto fd = util::listen_unix(path, 0600);
-        REQUIRE(fd);
-        listen_ = std::move(*fd);
-        thread_ = std::thread([this] { serve(); });
-    }
-    ~StandInCleanup() {
-        ::shutdown(listen_.get(), SHUT_RDWR);
-        thread_.join();
-    }
+    StandInCleanup(const std::string& path, mail::proto::CleanupReply reply)
+        : reply_(std::move(reply)), thread_(path, [this](int fd) { serve(fd); }) {}
     std::string stream() {
         std::lock_guard lock(mu_);
         return stream_;
     }
 
 private:
-    void serve() {
-        for (;;) {
-            int c = ::accept(listen_.get(), nullptr, nullptr);
-            if (c < 0) return;
-            util::Fd conn(c);
-            if (!util::attr_write(conn.get(), mail::proto::encode(mail::proto::CleanupHello{reply_.queue_id}))) continue;
-            std::string buf;
-            size_t scan = 0;
-            bool ended = false;
-            char tmp[4096];
-            while (!ended) {
-                ssize_t n = ::read(conn.get(), tmp, sizeof tmp);
-                if (n <= 0) break;
-                buf.append(tmp, static_cast<size_t>(n));
-                mail::RecView r;
-                while (mail::rec_next(buf, scan, r) == mail::RecStatus::ok)
-                    if (r.type == mail::rec::content_end) ended = true;
-            }
-            {
-                std::lock_guard lock(mu_);
-                stream_ = buf;
-            }
-            if (ended) (void)util::attr_write(conn.get(), mail::proto::encode(reply_));
+    void serve(int conn) {
+        if (!util::attr_write(conn, mail::proto::encode(mail::proto::CleanupHello{reply_.queue_id}))) return;
+        std::string buf;
+        bool ended = kt::read_cleanup_stream(conn, buf);
+        {
+            std::lock_guard lock(mu_);
+            stream_ = buf;
         }
+        if (ended) (void)util::attr_write(conn, mail::proto::encode(reply_));
     }
     mail::proto::CleanupReply reply_;
-    util::Fd listen_;
-    std::thread thread_;
     std::mutex mu_;
     std::string stream_;
+    kt::CleanupThread thread_;
 };
 
 // Each test's own session, from the first byte; mynetworks holds no
