@@ -39,10 +39,10 @@ util::Result<void> apply_milter_edits(server::ServerContext& ctx, const std::str
 }
 
 util::Result<void> apply_milter_edits(server::ServerContext& ctx, const std::string& id, IncomingFile& file,
-                                      const std::vector<MilterEdit>& decoded, bool skip_first_field, bool& hold) {
+                                      const std::vector<MilterEdit>& decoded, bool first_field_hidden, bool& hold) {
     auto bytes = file.read_all();
     if (!bytes) return std::unexpected(bytes.error());
-    auto edited = edit_queue_file(*bytes, decoded, skip_first_field,
+    auto edited = edit_queue_file(*bytes, decoded, first_field_hidden,
                                   static_cast<size_t>(ctx.config.integer("line_length_limit")));
     if (!edited) return util::fail(id + ": milter edits: " + edited.error().text);
     if (edited->recipients == 0) return util::fail(id + ": milter edits: no recipients left");

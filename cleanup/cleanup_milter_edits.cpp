@@ -43,6 +43,7 @@ void dsn_from_params(std::string_view params, int& notify, std::string& orcpt) {
 
 struct Field {
     std::vector<std::string> lines;
+    bool unseen = false;  // cleanup's own Received:, which no milter saw
     std::string name() const { return lines.front().substr(0, lines.front().find(':')); }
 };
 
@@ -58,7 +59,7 @@ Field make_field(std::string_view name, std::string_view value) {
 }  // namespace
 
 util::Result<EditedFile> edit_queue_file(std::string_view file, const std::vector<MilterEdit>& edits,
-                                         bool skip_first_field, size_t max_piece) {
+                                         bool first_field_hidden, size_t max_piece) {
     EditedFile out;
     // The file's records in four parts: the envelope (to M), the header
     // fields (structured: the edits index them), the body (the file's own
@@ -116,8 +117,12 @@ util::Result<EditedFile> edit_queue_file(std::string_view file, const std::vecto
         }
     }
     if (tail.empty()) return util::fail("queue file without its content end");
-    size_t first = skip_first_field && !fields.empty() ? 1 : 0;
-
+    // Postfix's positions, as Postfix 3.7 places them: a change never
+    // finds cleanup's own Received: (no milter saw it), wherever inserts
+    // above it moved it; an insert counts it (at 0 a field goes above it);
+    // what has no place (an append, an insert or a changed value past the
+    // last field) follows the last field.
+    if (first_field_hidden && !fields.empty()) fields.front().unseen = true;
     std::string new_body;
     bool replace_body = false;
     std::string sender;
@@ -126,22 +131,27 @@ util::Result<EditedFile> edit_queue_file(std::string_view file, const std::vecto
     std::vector<std::string> deleted;
     for (const auto& e : edits) {
         switch (e.op) {
-        case 'i': {
-            size_t at = std::min<size_t>(first + e.index, fields.size());
-            fields.insert(fields.begin() + static_cast<long>(at), make_field(e.first, e.second));
+        case 'h': fields.push_back(make_field(e.first, e.second)); break;
+        case 'i':
+            if (e.index < fields.size())
+                fields.insert(fields.begin() + static_cast<long>(e.index), make_field(e.first, e.second));
+            else
+                fields.push_back(make_field(e.first, e.second));
             break;
-        }
         case 'm': {
-            uint32_t seen = 0;
-            for (size_t f = first; f < fields.size(); ++f) {
-                if (!same_name(fields[f].name(), e.first) || ++seen != e.index) continue;
-                if (e.second.empty())
-                    fields.erase(fields.begin() + static_cast<long>(f));
-                else
-                    fields[f] = make_field(fields[f].name(), e.second);
-                break;
+            uint32_t wanted = std::max<uint32_t>(e.index, 1), seen = 0;
+            size_t f = 0;
+            while (f < fields.size() &&
+                   (fields[f].unseen || !same_name(fields[f].name(), e.first) || ++seen != wanted))
+                ++f;
+            if (f == fields.size()) {
+                if (!e.second.empty()) fields.push_back(make_field(e.first, e.second));
+            } else if (e.second.empty()) {
+                fields.erase(fields.begin() + static_cast<long>(f));
+            } else {
+                fields[f] = make_field(fields[f].name(), e.second);
             }
-            break;  // no such field: nothing to change (as Postfix)
+            break;
         }
         case 'b':
             replace_body = true;

@@ -193,6 +193,9 @@ util::Result<void> converse(BlockingMilter& mt, const m::MilterConfig& cfg, cons
                 return false;
             }
             if (eom) {  // an edit past the limits is heard, not kept
+                if (uint32_t need = m::needed_action(r->kind); need != 0 && (neg->options.actions & need) == 0)
+                    return util::fail(
+                        fmt::format("milter {}: modification action 0x{:x} not negotiated", mt.spec(), need));
                 bool was = budget.exceeded();
                 if (auto ok = budget.take(*r); !ok) {
                     if (!was) util::msg_warn("{}: milter {}: {}", id, mt.spec(), ok.error().text);
@@ -211,7 +214,7 @@ util::Result<void> converse(BlockingMilter& mt, const m::MilterConfig& cfg, cons
             case m::ReplyKind::tempfail: verdict.reply = "451 4.7.1 Service unavailable - try again later"; return false;
             case m::ReplyKind::reply_code: verdict.reply = r->text.substr(0, r->text.find("\r\n")); return false;
             case m::ReplyKind::add_header:
-                if (eom) edits.push_back({'i', UINT32_MAX, r->name, r->value});
+                if (eom) edits.push_back({'h', 0, r->name, r->value});
                 break;
             case m::ReplyKind::insert_header:
                 if (eom) edits.push_back({'i', r->index, r->name, r->value});
@@ -306,11 +309,20 @@ util::Result<std::optional<mail::proto::CleanupReply>> apply_non_smtpd_milters(s
     std::string lines;  // each ended by "\n": a line costs one byte, not a string
     size_t prepended = 0;
     for (const auto& p : env->prepended) prepended += static_cast<size_t>(std::count(p.begin(), p.end(), '\n')) + 1;
+    // cleanup's own Received: on top, which no milter sees (as Postfix's
+    // milter8_header); a requeued message has none of its own.
+    bool first_field_hidden = env->attr("requeue") != "1";
+    enum class Hide { first_line, continuation, done } hide = first_field_hidden ? Hide::first_line : Hide::done;
     auto read = mail::for_each_content_line(*bytes, *env, [&](std::string_view l) {
         if (prepended > 0) {  // the P fields: not part of the content the edits index
             --prepended;
             return;
         }
+        if (hide == Hide::first_line || (hide == Hide::continuation && (l.starts_with(' ') || l.starts_with('\t')))) {
+            hide = Hide::continuation;
+            return;
+        }
+        hide = Hide::done;
         lines += l;
         lines += '\n';
     });
@@ -320,9 +332,11 @@ util::Result<std::optional<mail::proto::CleanupReply>> apply_non_smtpd_milters(s
     for (const auto& spec : cfg->milters) {
         BlockingMilter mt(spec, ctx.config.list("dns_resolver_address"));
         size_t before = verdict.edits.size();
+        m::EditBudget budget_before = budget;
         if (auto ok = converse(mt, *cfg, *env, lines, id, ctx.config.str("myhostname"), budget, verdict); !ok) {
             util::msg_warn("{}: {}", id, ok.error().text);
-            verdict.edits.resize(before);
+            verdict.edits.resize(before);  // never half-applied: its edits go, and what they counted
+            budget = budget_before;
             switch (cfg->default_action) {
             case m::DefaultAction::accept: break;
             case m::DefaultAction::quarantine: verdict.edits.push_back({'q', 0, "milter_default_action", {}}); break;
@@ -352,7 +366,8 @@ util::Result<std::optional<mail::proto::CleanupReply>> apply_non_smtpd_milters(s
         return Answer(mail::proto::CleanupReply{r[0], id, dsn, text, true});
     }
     if (verdict.edits.empty()) return Answer();
-    if (auto ok = apply_milter_edits(ctx, id, file, verdict.edits, false, hold); !ok) return std::unexpected(ok.error());
+    if (auto ok = apply_milter_edits(ctx, id, file, verdict.edits, first_field_hidden, hold); !ok)
+        return std::unexpected(ok.error());
     return Answer();
 }
 

@@ -36,22 +36,6 @@ std::string smtp_reply_text(std::string_view text) {
     return out;
 }
 
-// The action an edit needs in OPTNEG.
-uint32_t needed_action(m::ReplyKind kind) {
-    switch (kind) {
-    case m::ReplyKind::add_header:
-    case m::ReplyKind::insert_header: return m::action::add_headers;
-    case m::ReplyKind::change_header: return m::action::change_headers;
-    case m::ReplyKind::replace_body: return m::action::change_body;
-    case m::ReplyKind::add_rcpt: return m::action::add_rcpt;
-    case m::ReplyKind::add_rcpt_par: return m::action::add_rcpt_par;
-    case m::ReplyKind::delete_rcpt: return m::action::delete_rcpt;
-    case m::ReplyKind::change_from: return m::action::change_from;
-    case m::ReplyKind::quarantine: return m::action::quarantine;
-    default: return 0;
-    }
-}
-
 }  // namespace
 
 SmtpdMilters::SmtpdMilters(event_base* base, const m::MilterConfig& config, MacroLookup macros,
@@ -206,9 +190,11 @@ void SmtpdMilters::milter_failed(const std::string& why) {
         util::msg_warn("{}", why);
         mt.failed = true;
     }
-    // Never half-applied: this milter's edits go; those of the milters
-    // before it stay (a refusal drops them all in finish()).
+    // Never half-applied: this milter's edits go, and what they counted;
+    // those of the milters before it stay (a refusal drops them all in
+    // finish()).
     pending_edits_.clear();
+    if (budget_before_eom_) budget_ = *std::exchange(budget_before_eom_, std::nullopt);
     switch (config_.default_action) {
     case m::DefaultAction::accept: break;
     case m::DefaultAction::quarantine:
@@ -282,7 +268,7 @@ void SmtpdMilters::next_request() {
         std::function<util::Result<void>(const m::Reply&)> on_edit;
         if (r.eom)
             on_edit = [this, &mt](const m::Reply& edit) -> util::Result<void> {
-                uint32_t need = needed_action(edit.kind);
+                uint32_t need = m::needed_action(edit.kind);
                 if ((mt.conn->negotiated().options.actions & need) == 0)
                     return util::fail(fmt::format("modification action 0x{:x} not negotiated", need));
                 bool was = budget_.exceeded();
@@ -294,7 +280,10 @@ void SmtpdMilters::next_request() {
                 return {};
             };
         pending_edits_.clear();
-        if (r.eom) budget_.begin();
+        if (r.eom) {
+            budget_before_eom_ = budget_;
+            budget_.begin();
+        }
         mt.conn->request(r.packets, true, timeout,
                          [this, alive = alive_](util::Result<m::Reply> reply) {
                              if (*alive) replied(std::move(reply));
@@ -316,6 +305,19 @@ void SmtpdMilters::replied(util::Result<m::Reply> reply) {
     Milter& mt = milters_[milter_];
     const Request& r = requests_[request_];
     bool message_stage = stage_ != Stage::connect && stage_ != Stage::helo && stage_ != Stage::unknown;
+    switch (reply->kind) {
+    case m::ReplyKind::continue_:
+    case m::ReplyKind::skip:
+    case m::ReplyKind::accept:
+    case m::ReplyKind::discard:
+    case m::ReplyKind::reject:
+    case m::ReplyKind::tempfail:
+    case m::ReplyKind::reply_code: break;
+    default:  // before its edits are taken: a milter that ends in garbage edits nothing
+        milter_failed(fmt::format("milter {}: unexpected reply", mt.spec));
+        ++milter_;
+        return next_milter();
+    }
     if (r.eom) {
         // The end of message's edits count once its final reply came, and
         // only when it lets the message pass. A milter's replaced body
@@ -330,6 +332,7 @@ void SmtpdMilters::replied(util::Result<m::Reply> reply) {
                 outcome_.edits.push_back(std::move(edit));
         }
         pending_edits_.clear();
+        budget_before_eom_.reset();
         bool passes = reply->kind == m::ReplyKind::continue_ || reply->kind == m::ReplyKind::accept ||
                       reply->kind == m::ReplyKind::skip;
         if (budget_.exceeded() && passes) {  // as Postfix's queue file over its size limit
@@ -364,11 +367,7 @@ void SmtpdMilters::replied(util::Result<m::Reply> reply) {
         break;
     case m::ReplyKind::reject: outcome_.reply = "550 5.7.1 Command rejected"; break;
     case m::ReplyKind::tempfail: outcome_.reply = "451 4.7.1 Service unavailable - try again later"; break;
-    case m::ReplyKind::reply_code: outcome_.reply = smtp_reply_text(reply->text); break;
-    default:
-        milter_failed(fmt::format("milter {}: unexpected reply", mt.spec));
-        ++milter_;
-        return next_milter();
+    default: outcome_.reply = smtp_reply_text(reply->text); break;  // reply_code
     }
     stop_ = true;
     finish();

@@ -106,6 +106,9 @@ private:
     size_t request_ = 0;
     std::vector<mail::milter::Reply> pending_edits_;  // the end of message's, until its final reply
     mail::milter::EditBudget budget_{{}};             // the message's edits, all milters (milter_limits.hpp)
+    // The budget before the end of message in progress: a milter that
+    // fails has its edits dropped, and what they counted with them.
+    std::optional<mail::milter::EditBudget> budget_before_eom_;
     bool stop_ = false;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

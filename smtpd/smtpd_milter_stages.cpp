@@ -176,19 +176,15 @@ bool Session::end_of_data_milters() {
     return true;
 }
 
-// Add header and insert header at 0 are P records; every other edit an F
-// record that cleanup applies.
+// Each edit an F record that cleanup applies where Postfix would
+// (cleanup_milter_edits.hpp).
 void Session::send_milter_edits(const std::vector<m::Reply>& edits) {
     for (const auto& e : edits) {
         switch (e.kind) {
         case m::ReplyKind::add_header:
-            send_record(mail::rec::prepend, mail::milter_header_field(e.name, e.value));
+            send_record(mail::rec::milter_edit, mail::encode_milter_edit({'h', 0, e.name, e.value}));
             break;
         case m::ReplyKind::insert_header:
-            if (e.index == 0) {
-                send_record(mail::rec::prepend, mail::milter_header_field(e.name, e.value));
-                break;
-            }
             send_record(mail::rec::milter_edit, mail::encode_milter_edit({'i', e.index, e.name, e.value}));
             break;
         case m::ReplyKind::change_header:

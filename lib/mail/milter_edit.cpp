@@ -18,6 +18,7 @@ std::string encode_milter_edit(const MilterEdit& e) {
         out.push_back('\0');
         out += e.second;
         break;
+    case 'h':
     case '+':
     case 'e':
         out += e.first;
@@ -43,15 +44,19 @@ util::Result<MilterEdit> decode_milter_edit(std::string_view data) {
     };
     std::string_view a;
     switch (e.op) {
+    case 'h':
     case 'i':
     case 'm': {
-        std::string_view index;
-        if (!split(data, index) || !split(data, a) || data.find('\0') != std::string_view::npos)
-            return util::fail("milter edit: want index, name and value");
-        auto [end, ec] = std::from_chars(index.data(), index.data() + index.size(), e.index);
-        if (ec != std::errc() || end != index.data() + index.size() || index.empty() ||
-            (index.size() > 1 && index[0] == '0'))  // one spelling per index
-            return util::fail("milter edit: bad header index");
+        if (e.op != 'h') {
+            std::string_view index;
+            if (!split(data, index)) return util::fail("milter edit: want index, name and value");
+            auto [end, ec] = std::from_chars(index.data(), index.data() + index.size(), e.index);
+            if (ec != std::errc() || end != index.data() + index.size() || index.empty() ||
+                (index.size() > 1 && index[0] == '0'))  // one spelling per index
+                return util::fail("milter edit: bad header index");
+        }
+        if (!split(data, a) || data.find('\0') != std::string_view::npos)
+            return util::fail("milter edit: want a header name and value");
         if (!milter::is_header_name(a) || !milter::is_folded_header_value(data))
             return util::fail("milter edit: bad header field");
         e.first = a;

@@ -3,10 +3,14 @@
 // applied by cleanup before the queue file is durable. Data: the edit's
 // letter (the milter reply's, mail/milter_proto.hpp), then its fields:
 //
+//   h NAME NUL VALUE             append a header field after the last
 //   i INDEX NUL NAME NUL VALUE   insert a header field before the INDEX-th
-//                                (0-based) of the client's fields
-//   m INDEX NUL NAME NUL VALUE   change the INDEX-th (1-based) field named
-//                                NAME; an empty VALUE deletes it
+//                                (0-based) of all fields, cleanup's own
+//                                Received: counted (past the last: append)
+//   m INDEX NUL NAME NUL VALUE   change the INDEX-th (1-based; 0 is 1)
+//                                field named NAME after cleanup's own
+//                                Received:; an empty VALUE deletes it, a
+//                                VALUE for a field not there appends it
 //   b BYTES                      a piece of the new body (the pieces in
 //                                order are the whole body; CRLF or LF ends)
 //   + ADDRESS NUL PARAMS         add a recipient (PARAMS: ESMTP, may be empty)
@@ -15,6 +19,8 @@
 //   q REASON                     quarantine: the message goes to hold/
 //
 // VALUE: folded lines joined by "\n" (or "\r\n"), as the milter sent them.
+// The positions are Postfix's (cleanup_milter.c): a milter never sees the
+// MTA's own Received: header, yet an insert at 0 goes above it.
 #pragma once
 
 #include "util/result.hpp"

@@ -1,9 +1,13 @@
 """Hostile input on the milter path: what a client's message costs cleanup
 when a milter edits it, how much a milter may edit, and how long a milter
 may hold a stage. The milter is t/e2e/milter_script.py (pymilter)."""
+import socket
+import struct
+import threading
+
 import pytest
 
-from test_milter import MSG, log_has, milter_instance, milters, session  # noqa: F401 (milters: a fixture)
+from test_milter import MSG, delivered, log_has, milter_instance, milters, session  # noqa: F401 (milters: a fixture)
 
 
 def peak_rss(inst, program):
@@ -121,6 +125,100 @@ def test_a_verdict_after_the_excess_is_the_answer(make_instance, milters):
     assert inst.maildir_files("alice") == []
 
 
+def send_and_deliver(inst, where):
+    """A message to alice from an SMTP client (where: smtpd) or from
+    sendmail (non_smtpd), as delivered."""
+    if where == "smtpd":
+        with session(inst) as s:
+            s.sendmail("s@client.test", ["alice@mx.test"], MSG)
+    else:
+        res = inst.sendmail("alice@mx.test", input=b"Subject: hello\n\nthe body\n")
+        assert res.returncode == 0, res.stderr
+    return delivered(inst, "alice")
+
+
+@pytest.mark.parametrize("where", ["smtpd", "non_smtpd"])
+def test_a_milter_that_fails_past_a_limit_takes_its_excess_with_it(make_instance, milters, where):
+    """A milter that edits past a limit and then dies has its edits dropped
+    (milter_default_action = accept), and what they counted: the next
+    milter's edits are taken, and the message passes, whether or not a
+    milter follows it."""
+    inst = make_instance()
+    first = milters("huge_body_then_die", inst.tmp)
+    second = milters("add_header", inst.tmp)
+    inst.set(**{f"{where}_milters": f"{first.spec()}, {second.spec()}"}, milter_default_action="accept",
+             message_size_limit="100000")
+    inst.start()
+    msg = send_and_deliver(inst, where)
+    assert msg["X-Milter-Added"] == "yes"
+    assert msg.get_payload() == "the body\n"
+    log_has(inst, rf"warning: (\w+: )?milter inet:127\.0\.0\.1:{first.port}: "
+                  r"replaced body over message_size_limit \(100000 bytes\)")
+
+
+class ActionlessMilter:
+    """A milter of raw packets that negotiates no modification action, asks
+    for no stage but the end of message, and then adds a header field all
+    the same."""
+
+    def __init__(self):
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(8)
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def spec(self):
+        return f"inet:127.0.0.1:{self.srv.getsockname()[1]}"
+
+    @staticmethod
+    def packet(command, data=b""):
+        return struct.pack(">I", len(data) + 1) + command + data
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.converse, args=(c,), daemon=True).start()
+
+    def converse(self, c):
+        with c, c.makefile("rb") as f:
+            while True:
+                head = f.read(4)
+                if len(head) < 4:
+                    return
+                data = f.read(struct.unpack(">I", head)[0])
+                command, data = data[:1], data[1:]
+                if command == b"O":  # no actions; of the stages, only the end of message
+                    _, _, offered = struct.unpack(">III", data[:12])
+                    no_stages = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x100 | 0x200
+                    c.sendall(self.packet(b"O", struct.pack(">III", 6, 0, offered & no_stages)))
+                elif command == b"E":
+                    c.sendall(self.packet(b"h", b"X-Not-Negotiated\0yes\0") + self.packet(b"c"))
+                elif command not in (b"D", b"A", b"Q"):
+                    c.sendall(self.packet(b"c"))
+
+    def close(self):
+        self.srv.close()
+
+
+@pytest.mark.parametrize("where", ["smtpd", "non_smtpd"])
+def test_an_edit_the_milter_did_not_negotiate_fails_the_milter(make_instance, where):
+    """As Postfix (milter8: "unexpected filter response"): the milter gets
+    milter_default_action, and its edit is not applied."""
+    inst = make_instance()
+    milter = ActionlessMilter()
+    try:
+        inst.set(**{f"{where}_milters": milter.spec()}, milter_default_action="accept")
+        inst.start()
+        msg = send_and_deliver(inst, where)
+        assert msg["X-Not-Negotiated"] is None
+        log_has(inst, r"warning: (\w+: )?milter inet:127\.0\.0\.1:\d+: modification action 0x1 not negotiated")
+    finally:
+        milter.close()
+
+
 TIMEOUTS = {"milter_command_timeout": "1s", "milter_content_timeout": "1s"}
 
 
@@ -198,7 +296,7 @@ AGREED = [("add_headers_2400", {"header_size_limit": "10000"},
 @pytest.mark.parametrize("behaviour,params,warning", AGREED, ids=["headers", "headers_after_dkim", "body_over_64mb"])
 def test_smtpd_milters_edits_that_cleanup_would_refuse_get_552_at_once(make_instance, milters, behaviour, params,
                                                                       warning):
-    """The budget counts as cleanup does: header fields as P records
+    """The budget counts as cleanup does: header fields as header lines
     ("X: 1" and a newline, after smtpd's Authentication-Results), all edits
     within cleanup's cap on their records whatever message_size_limit is.
     Edits that passed the budget and that cleanup then refused got 451 on
