@@ -176,3 +176,16 @@ TEST_CASE("a replaced body on a message of header fields only", "[milter][cleanu
     CHECK(content(same->bytes) ==
           std::vector<std::string>{"DKIM-Signature: x", "Received: by mx", "Subject: only a header", "X-A: 1"});
 }
+
+TEST_CASE("as many header edits as header_size_limit lets a milter ask for", "[milter][cleanup]") {
+    // 102400 bytes of "X: 1" changes of a field not there (the next index
+    // each time): each one appended after a search of all the others
+    std::vector<MilterEdit> edits;
+    for (uint32_t i = 1; i <= 102400 / 5; ++i) edits.push_back({'m', i, "X", "1"});
+    edits.push_back({'m', 102400 / 5, "x", "last"});
+    auto edited = cleanup::edit_queue_file(queue_file(), edits, true, 4096);
+    REQUIRE(edited);
+    auto lines = content(edited->bytes);
+    CHECK(std::count(lines.begin(), lines.end(), "X: 1") == 102400 / 5 - 1);
+    CHECK(std::count(lines.begin(), lines.end(), "X: last") == 1);
+}
