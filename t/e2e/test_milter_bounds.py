@@ -116,6 +116,19 @@ def test_non_smtpd_milters_edits_past_their_limits_refuse_the_message(make_insta
     assert inst.maildir_files("alice") == []
 
 
+def test_smtpd_milters_verdict_after_the_excess_is_the_answer(make_instance, milters):
+    """Past a limit the milter is still heard: its REJECT is the reply to
+    the client, not 552."""
+    inst, m = milter_instance(make_instance, milters, "huge_body_then_reject", message_size_limit="100000")
+    with session(inst) as s:
+        s.ehlo("client.test")
+        assert s.mail("s@client.test")[0] == 250
+        assert s.rcpt("alice@mx.test")[0] == 250
+        assert s.data(MSG) == (550, b"5.7.1 Command rejected")
+    log_has(inst, rf"warning: milter inet:127\.0\.0\.1:{m.port}: replaced body over message_size_limit")
+    assert not inst.queue_files()
+
+
 def test_a_verdict_after_the_excess_is_the_answer(make_instance, milters):
     """Past a limit the milter is still heard: its REJECT is the reply."""
     inst = sendmail_past_the_body_limit(make_instance, milters, "huge_body_then_reject")
