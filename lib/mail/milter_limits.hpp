@@ -20,6 +20,9 @@
 //     them to cleanup (their bytes and         a message's F records, so a
 //     kEditRecordOverhead each)                message_size_limit above it
 //                                              does not let more through)
+//   one of them, as its record                kMaxStreamRecord (cleanup's
+//                                              cap on one record, whatever
+//                                              header_size_limit is)
 //
 // Each limit is one cleanup applies too (the header fields smtpd puts on
 // top by header_size_limit, the edits' records by kMaxRecord), counted as
@@ -62,6 +65,7 @@ struct EditLimits {
     size_t recipients = 1000;        // smtpd_recipient_limit
     size_t envelope_field = 2048;    // line_length_limit
     size_t records = kMaxRecord;     // all edits, as their records
+    size_t one_record = kMaxStreamRecord;  // one edit, as its record
 };
 
 // What an edit's record (mail/milter_edit.hpp) adds to its fields: the

@@ -169,12 +169,17 @@ def test_a_milter_that_fails_past_a_limit_takes_its_excess_with_it(make_instance
                   r"replaced body over message_size_limit \(100000 bytes\)")
 
 
-class ActionlessMilter:
-    """A milter of raw packets that negotiates no modification action, asks
-    for no stage but the end of message, and then adds a header field all
-    the same."""
+def packet(command, data=b""):
+    return struct.pack(">I", len(data) + 1) + command + data
 
-    def __init__(self):
+
+class RawMilter:
+    """A milter of raw packets that negotiates the modification actions
+    given, asks for no stage but the end of message, and answers it with
+    the packets given, then continue."""
+
+    def __init__(self, actions, eom_packets):
+        self.actions, self.eom_packets = actions, eom_packets
         self.srv = socket.socket()
         self.srv.bind(("127.0.0.1", 0))
         self.srv.listen(8)
@@ -182,10 +187,6 @@ class ActionlessMilter:
 
     def spec(self):
         return f"inet:127.0.0.1:{self.srv.getsockname()[1]}"
-
-    @staticmethod
-    def packet(command, data=b""):
-        return struct.pack(">I", len(data) + 1) + command + data
 
     def serve(self):
         while True:
@@ -206,11 +207,11 @@ class ActionlessMilter:
                 if command == b"O":  # no actions; of the stages, only the end of message
                     _, _, offered = struct.unpack(">III", data[:12])
                     no_stages = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x100 | 0x200
-                    c.sendall(self.packet(b"O", struct.pack(">III", 6, 0, offered & no_stages)))
+                    c.sendall(packet(b"O", struct.pack(">III", 6, self.actions, offered & no_stages)))
                 elif command == b"E":
-                    c.sendall(self.packet(b"h", b"X-Not-Negotiated\0yes\0") + self.packet(b"c"))
+                    c.sendall(self.eom_packets + packet(b"c"))
                 elif command not in (b"D", b"A", b"Q"):
-                    c.sendall(self.packet(b"c"))
+                    c.sendall(packet(b"c"))
 
     def close(self):
         self.srv.close()
@@ -221,13 +222,33 @@ def test_an_edit_the_milter_did_not_negotiate_fails_the_milter(make_instance, wh
     """As Postfix (milter8: "unexpected filter response"): the milter gets
     milter_default_action, and its edit is not applied."""
     inst = make_instance()
-    milter = ActionlessMilter()
+    milter = RawMilter(0, packet(b"h", b"X-Not-Negotiated\0yes\0"))  # no action, an added header all the same
     try:
         inst.set(**{f"{where}_milters": milter.spec()}, milter_default_action="accept")
         inst.start()
         msg = send_and_deliver(inst, where)
         assert msg["X-Not-Negotiated"] is None
         log_has(inst, r"warning: (\w+: )?milter inet:127\.0\.0\.1:\d+: modification action 0x1 not negotiated")
+    finally:
+        milter.close()
+
+
+def test_one_edit_past_cleanups_limit_on_a_record_gets_552_at_once(make_instance):
+    """With header_size_limit above a megabyte, one inserted field as large
+    as a milter's packet may be (1 MiB) makes an F record over cleanup's
+    limit on one record (its index in ten digits, where the packet has four
+    bytes): refused with 552 at once. cleanup took such a record (250 here)
+    when it came in one read and refused it (451) when it came in pieces."""
+    inst = make_instance()
+    value = b"v" * ((1 << 20) - 12)  # the packet: 'i', index, "X", NUL, value, NUL: 1 MiB - 4 bytes
+    milter = RawMilter(0x1ff, packet(b"i", struct.pack(">I", 4294967295) + b"X\0" + value + b"\0"))
+    try:
+        inst.set(smtpd_milters=milter.spec(), header_size_limit="10000000", message_size_limit="100000000")
+        inst.start()
+        refused_as_too_big(inst)
+        log_has(inst, r"warning: milter inet:127\.0\.0\.1:\d+: an edit over 1048576 bytes "
+                      r"\(cleanup's limit on one record\)")
+        assert not inst.queue_files()
     finally:
         milter.close()
 
