@@ -67,7 +67,7 @@ Field make_field(std::string_view name, std::string_view value) {
 }  // namespace
 
 util::Result<EditedFile> edit_queue_file(std::string_view file, const std::vector<MilterEdit>& edits,
-                                         bool first_field_hidden, size_t max_piece) {
+                                         size_t max_piece) {
     EditedFile out;
     // The file's records in four parts: the envelope (to M), the header
     // fields (structured: the edits index them), the body (the file's own
@@ -130,7 +130,7 @@ util::Result<EditedFile> edit_queue_file(std::string_view file, const std::vecto
     // above it moved it; an insert counts it (at 0 a field goes above it);
     // what has no place (an append, an insert or a changed value past the
     // last field) follows the last field.
-    if (first_field_hidden && !fields.empty()) fields.front().unseen = true;
+    if (!fields.empty()) fields.front().unseen = true;
     std::string new_body;
     bool replace_body = false;
     std::string sender;
@@ -157,7 +157,7 @@ util::Result<EditedFile> edit_queue_file(std::string_view file, const std::vecto
             } else if (e.second.empty()) {
                 fields.erase(fields.begin() + static_cast<long>(f));
             } else {
-                fields[f] = make_field(fields[f].name(), e.second);
+                fields[f] = make_field(e.first, e.second);  // the milter's spelling, as Postfix
             }
             break;
         }

@@ -34,11 +34,11 @@ struct EditedFile {
 // (sendmail's and local's forwards; smtpd's mail has had smtpd_milters).
 bool non_smtpd_milters_apply(const mail::Config& cfg, std::string_view origin);
 
-// The pure part: file is a complete queue file (E record and all).
-// first_field_hidden: the content's first header field is cleanup's
-// Received:, which the milters did not see.
+// The pure part: file is a complete queue file (E record and all) whose
+// first header field (cleanup's own Received:, or whatever a requeued
+// message starts with) the milters did not see.
 util::Result<EditedFile> edit_queue_file(std::string_view file, const std::vector<mail::MilterEdit>& edits,
-                                         bool first_field_hidden, size_t max_piece);
+                                         size_t max_piece);
 
 // Reads file back, edits it, writes the result as a new incoming file and
 // makes file that one. hold is set by a quarantine.
@@ -46,7 +46,7 @@ util::Result<void> apply_milter_edits(server::ServerContext& ctx, const std::str
                                       const std::vector<std::string>& edits, bool& hold);
 // The same with edits decoded (non_smtpd_milters).
 util::Result<void> apply_milter_edits(server::ServerContext& ctx, const std::string& id, IncomingFile& file,
-                                      const std::vector<mail::MilterEdit>& edits, bool first_field_hidden, bool& hold);
+                                      const std::vector<mail::MilterEdit>& edits, bool& hold);
 
 // Signs the finished file (cleanup_dkim.hpp) once the milters' edits are
 // in, for a message whose signing waited for them.

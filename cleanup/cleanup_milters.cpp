@@ -245,6 +245,9 @@ util::Result<void> converse(BlockingMilter& mt, const m::MilterConfig& cfg, cons
     };
     long ct = cfg.command_timeout, bt = cfg.content_timeout;
     auto msg = m::split_message(lines, !on(m::step::header_leading_space));
+    // The first field, cleanup's own Received:, no milter sees (Postfix's
+    // milter8_header); the edits' positions count it (cleanup_milter_edits).
+    if (!msg.headers.empty()) msg.headers.erase(msg.headers.begin());
     std::vector<std::tuple<std::string, bool, long, bool, bool>> plan;
     if (on(m::step::no_connect))
         plan.emplace_back(macros(m::MacroStage::connect, 0, 'C') +
@@ -309,20 +312,11 @@ util::Result<std::optional<mail::proto::CleanupReply>> apply_non_smtpd_milters(s
     std::string lines;  // each ended by "\n": a line costs one byte, not a string
     size_t prepended = 0;
     for (const auto& p : env->prepended) prepended += static_cast<size_t>(std::count(p.begin(), p.end(), '\n')) + 1;
-    // cleanup's own Received: on top, which no milter sees (as Postfix's
-    // milter8_header); a requeued message has none of its own.
-    bool first_field_hidden = env->attr("requeue") != "1";
-    enum class Hide { first_line, continuation, done } hide = first_field_hidden ? Hide::first_line : Hide::done;
     auto read = mail::for_each_content_line(*bytes, *env, [&](std::string_view l) {
         if (prepended > 0) {  // the P fields: not part of the content the edits index
             --prepended;
             return;
         }
-        if (hide == Hide::first_line || (hide == Hide::continuation && (l.starts_with(' ') || l.starts_with('\t')))) {
-            hide = Hide::continuation;
-            return;
-        }
-        hide = Hide::done;
         lines += l;
         lines += '\n';
     });
@@ -366,8 +360,7 @@ util::Result<std::optional<mail::proto::CleanupReply>> apply_non_smtpd_milters(s
         return Answer(mail::proto::CleanupReply{r[0], id, dsn, text, true});
     }
     if (verdict.edits.empty()) return Answer();
-    if (auto ok = apply_milter_edits(ctx, id, file, verdict.edits, first_field_hidden, hold); !ok)
-        return std::unexpected(ok.error());
+    if (auto ok = apply_milter_edits(ctx, id, file, verdict.edits, hold); !ok) return std::unexpected(ok.error());
     return Answer();
 }
 

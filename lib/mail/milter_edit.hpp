@@ -5,8 +5,9 @@
 //
 //   h NAME NUL VALUE             append a header field after the last
 //   i INDEX NUL NAME NUL VALUE   insert a header field before the INDEX-th
-//                                (0-based) of all fields, cleanup's own
-//                                Received: counted (past the last: append)
+//                                (0-based) of the content's fields (not the
+//                                P fields), cleanup's own Received: counted
+//                                (past the last: append)
 //   m INDEX NUL NAME NUL VALUE   change the INDEX-th (1-based; 0 is 1)
 //                                field named NAME after cleanup's own
 //                                Received:; an empty VALUE deletes it, a

@@ -112,6 +112,7 @@ class TestMilter(Milter.Base):
             self.chgheader("X-Remove-Me", 1, "")
             self.chgheader("X-Gone", 1, "")
             self.addheader("X-Add-2", "appended last")
+            self.chgheader("X-Ins-0", 1, "changed after its insert")
         if BEHAVIOUR == "progress":
             for _ in range(3):
                 self.progress()

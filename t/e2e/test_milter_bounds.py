@@ -219,8 +219,9 @@ class RawMilter:
 
 @pytest.mark.parametrize("where", ["smtpd", "non_smtpd"])
 def test_an_edit_the_milter_did_not_negotiate_fails_the_milter(make_instance, where):
-    """As Postfix (milter8: "unexpected filter response"): the milter gets
-    milter_default_action, and its edit is not applied."""
+    """The milter gets milter_default_action, and its edit is not applied
+    (stricter than Postfix, which checks the actions only when it
+    negotiates them, and applies such an edit)."""
     inst = make_instance()
     milter = RawMilter(0, packet(b"h", b"X-Not-Negotiated\0yes\0"))  # no action, an added header all the same
     try:

@@ -51,9 +51,11 @@ def assert_postfix_shape(got):
     """What Postfix 3.7 makes of the milter's edits, so that a Postfix that
     changed would be noticed: the inserts at 0 and 1 both above the MTA's
     own Received: (the second counts the first), the insert at 3 below it;
-    the change of Received: #1 is the client's; appends, the insert past the
-    end and the change of a field not there follow the last field in order."""
-    assert got == [("X-Ins-0", "inserted at 0"), ("X-Ins-1", "inserted at 1"), ("Received", "<the MTA's own>"),
+    the change of Received: #1 is the client's (the MTA's own stays unseen
+    below the inserts), while the field inserted at 0 can be changed;
+    appends, the insert past the end and the change of a field not there
+    follow the last field in order."""
+    assert got == [("X-Ins-0", "changed after its insert"), ("X-Ins-1", "inserted at 1"), ("Received", "<the MTA's own>"),
                    ("X-Ins-3", "inserted at 3"), ("Received", "changed: the client's first"),
                    ("From", "s@client.test"), ("To", "someone@example.test"), ("Subject", "changed at index 0"),
                    ("Message-ID", "<positions@client.test>"), ("Date", "Mon, 7 Dec 2026 03:00:00 +0000"),

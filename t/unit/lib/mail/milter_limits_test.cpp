@@ -18,7 +18,7 @@ Reply edit(ReplyKind kind, std::string a = {}, std::string b = {}) {
 
 TEST_CASE("milter edit limits: each kind by its parameter, and nothing after the first excess", "[milter]") {
     EditLimits limits{100, 50, 2, 20};
-    SECTION("header fields: as cleanup counts a prepended one, \"Name: value\" and a newline") {
+    SECTION("header fields: as header lines, \"Name: value\" and a newline") {
         EditBudget b(limits);
         CHECK(b.take(edit(ReplyKind::add_header, "X-A", std::string(93, 'v'))));  // 3 + 2 + 93 + 1 = 99
         CHECK_FALSE(b.exceeded());
