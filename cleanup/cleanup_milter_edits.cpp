@@ -2,11 +2,11 @@
 
 #include "cleanup/cleanup_message.hpp"
 #include "mail/dsn_params.hpp"
+#include "mail/milter_header_edit.hpp"
 #include "mail/record.hpp"
 #include "util/text.hpp"
 
 #include <fmt/format.h>
-#include <strings.h>
 
 namespace kurir::cleanup {
 
@@ -42,28 +42,6 @@ void dsn_from_params(std::string_view params, int& notify, std::string& orcpt) {
     }
 }
 
-struct Field {
-    std::vector<std::string> lines;
-    bool unseen = false;  // cleanup's own Received:, which no milter saw
-    std::string_view name() const {
-        std::string_view first = lines.front();
-        return first.substr(0, first.find(':'));
-    }
-};
-
-// Without a copy of either: a milter may ask for some 20,000 changes, each
-// a search of as many fields.
-bool same_name(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
-Field make_field(std::string_view name, std::string_view value) {
-    Field f;
-    mail::for_each_field_line(mail::milter_header_field(name, value),
-                              [&](std::string_view l) { f.lines.emplace_back(l); });
-    return f;
-}
-
 }  // namespace
 
 util::Result<EditedFile> edit_queue_file(std::string_view file, const std::vector<MilterEdit>& edits,
@@ -74,7 +52,7 @@ util::Result<EditedFile> edit_queue_file(std::string_view file, const std::vecto
     // records, never a string per line: a line costs what it does on disk)
     // and what follows (X, P, E).
     std::vector<mail::RecView> envelope;
-    std::vector<Field> fields;
+    std::vector<mail::milter::HeaderField> fields;
     std::string_view body, tail;
     size_t pos = 0, body_start = std::string_view::npos, line_start = 0;
     enum class Part { envelope, header, body } part = Part::envelope;
@@ -115,21 +93,19 @@ util::Result<EditedFile> edit_queue_file(std::string_view file, const std::vecto
             part = Part::body;
             body_start = pos;
         } else if ((line[0] == ' ' || line[0] == '\t') && !fields.empty()) {
-            fields.back().lines.push_back(line);
+            fields.back().rest += '\n';
+            fields.back().rest += line;
         } else if (line.find(':') == std::string::npos) {  // a body without a separator
             part = Part::body;
             body_start = line_start;
             body_content += static_cast<long>(line.size()) + 1;
         } else {
-            fields.push_back(Field{{line}});
+            fields.push_back(mail::milter::header_field_of(line));
         }
     }
     if (tail.empty()) return util::fail("queue file without its content end");
-    // Postfix's positions, as Postfix 3.7 places them: a change never
-    // finds cleanup's own Received: (no milter saw it), wherever inserts
-    // above it moved it; an insert counts it (at 0 a field goes above it);
-    // what has no place (an append, an insert or a changed value past the
-    // last field) follows the last field.
+    // At Postfix's positions (mail/milter_header_edit.hpp): cleanup's own
+    // Received: is the first field.
     if (!fields.empty()) fields.front().unseen = true;
     std::string new_body;
     bool replace_body = false;
@@ -139,28 +115,9 @@ util::Result<EditedFile> edit_queue_file(std::string_view file, const std::vecto
     std::vector<std::string> deleted;
     for (const auto& e : edits) {
         switch (e.op) {
-        case 'h': fields.push_back(make_field(e.first, e.second)); break;
+        case 'h':
         case 'i':
-            if (e.index < fields.size())
-                fields.insert(fields.begin() + static_cast<long>(e.index), make_field(e.first, e.second));
-            else
-                fields.push_back(make_field(e.first, e.second));
-            break;
-        case 'm': {
-            uint32_t wanted = std::max<uint32_t>(e.index, 1), seen = 0;
-            size_t f = 0;
-            while (f < fields.size() &&
-                   (fields[f].unseen || !same_name(fields[f].name(), e.first) || ++seen != wanted))
-                ++f;
-            if (f == fields.size()) {
-                if (!e.second.empty()) fields.push_back(make_field(e.first, e.second));
-            } else if (e.second.empty()) {
-                fields.erase(fields.begin() + static_cast<long>(f));
-            } else {
-                fields[f] = make_field(e.first, e.second);  // the milter's spelling, as Postfix
-            }
-            break;
-        }
+        case 'm': mail::milter::apply_header_edit(fields, e); break;
         case 'b':
             replace_body = true;
             new_body += e.first;
@@ -193,8 +150,7 @@ util::Result<EditedFile> edit_queue_file(std::string_view file, const std::vecto
         mail::rec_append_line(to, l, max_piece);
         new_content += static_cast<long>(l.size()) + 1;
     };
-    for (const auto& f : fields)
-        for (const auto& l : f.lines) put(head, l);
+    for (const auto& f : fields) mail::for_each_field_line(f.text(), [&](std::string_view l) { put(head, l); });
     if (replace_body) {
         std::string_view rest = new_body;
         std::string masked;

@@ -3,6 +3,7 @@
 #include "cleanup/cleanup_milter_edits.hpp"
 #include "mail/address.hpp"
 #include "mail/milter_config.hpp"
+#include "mail/milter_header_edit.hpp"
 #include "mail/milter_limits.hpp"
 #include "mail/queue_file.hpp"
 #include "server/milter_address.hpp"
@@ -244,10 +245,9 @@ util::Result<void> converse(BlockingMilter& mt, const m::MilterConfig& cfg, cons
         }
     };
     long ct = cfg.command_timeout, bt = cfg.content_timeout;
-    auto msg = m::split_message(lines, !on(m::step::header_leading_space));
-    // The first field, cleanup's own Received:, no milter sees (Postfix's
-    // milter8_header); the edits' positions count it (cleanup_milter_edits).
-    if (!msg.headers.empty()) msg.headers.erase(msg.headers.begin());
+    // The message as the milters before this one left it, without the first
+    // field, cleanup's own Received: (mail/milter_header_edit.hpp).
+    auto msg = m::milter_view(lines, true, verdict.edits, !on(m::step::header_leading_space));
     std::vector<std::tuple<std::string, bool, long, bool, bool>> plan;
     if (on(m::step::no_connect))
         plan.emplace_back(macros(m::MacroStage::connect, 0, 'C') +

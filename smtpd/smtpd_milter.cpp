@@ -1,5 +1,6 @@
 #include "smtpd/smtpd_milter.hpp"
 
+#include "mail/milter_header_edit.hpp"
 #include "util/log.hpp"
 
 #include <fmt/format.h>
@@ -133,18 +134,20 @@ void SmtpdMilters::unknown(std::string line, Done done) {
     }, std::move(done));
 }
 
-void SmtpdMilters::message(std::string_view lines, size_t prepended, Done done) {
-    // The body once; the header fields as milters that asked for the space
-    // after the colon see them, and without it.
-    auto spaced = std::make_shared<m::MilterMessage>(m::split_message(lines, true));
+void SmtpdMilters::message(std::string lines, size_t prepended, Done done) {
+    auto text = std::make_shared<const std::string>(std::move(lines));
     budget_ = m::EditBudget(config_.edit_limits, prepended);
-    auto plain = std::make_shared<std::vector<std::pair<std::string, std::string>>>(spaced->headers);
-    for (auto& [name, value] : *plain)
-        if (value.starts_with(' ')) value.erase(0, 1);
     run(Stage::message, [=, this](const Milter& mt) {
         std::vector<Request> out;
-        const m::MilterMessage& msg = *spaced;
-        const auto& headers = stage_step(mt, m::step::header_leading_space) ? *plain : spaced->headers;
+        // The message as the milters before this one left it (Postfix shows
+        // each the queue file so far), the space after a colon as this one
+        // asked (mail/milter_header_edit.hpp).
+        std::vector<mail::MilterEdit> before;
+        for (const auto& r : outcome_.edits)
+            if (auto e = mail::milter_edit_of(r)) before.push_back(std::move(*e));
+        const m::MilterMessage msg =
+            m::milter_view(*text, false, before, !stage_step(mt, m::step::header_leading_space));
+        const auto& headers = msg.headers;
         if (stage_step(mt, m::step::no_headers))
             for (const auto& [name, value] : headers)
                 out.push_back(Request{m::encode_header(name, value), m::command::header,

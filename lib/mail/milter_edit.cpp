@@ -7,6 +7,21 @@
 
 namespace kurir::mail {
 
+std::optional<MilterEdit> milter_edit_of(const milter::Reply& r) {
+    using milter::ReplyKind;
+    switch (r.kind) {
+    case ReplyKind::add_header: return MilterEdit{'h', 0, r.name, r.value};
+    case ReplyKind::insert_header: return MilterEdit{'i', r.index, r.name, r.value};
+    case ReplyKind::change_header: return MilterEdit{'m', r.index, r.name, r.value};
+    case ReplyKind::replace_body: return MilterEdit{'b', 0, r.body, {}};
+    case ReplyKind::add_rcpt:
+    case ReplyKind::add_rcpt_par: return MilterEdit{'+', 0, r.address, r.params};
+    case ReplyKind::delete_rcpt: return MilterEdit{'-', 0, r.address, {}};
+    case ReplyKind::change_from: return MilterEdit{'e', 0, r.address, r.params};
+    default: return std::nullopt;
+    }
+}
+
 std::string encode_milter_edit(const MilterEdit& e) {
     std::string out(1, e.op);
     switch (e.op) {

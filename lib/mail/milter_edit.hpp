@@ -24,9 +24,11 @@
 // MTA's own Received: header, yet an insert at 0 goes above it.
 #pragma once
 
+#include "mail/milter_proto.hpp"
 #include "util/result.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -38,6 +40,10 @@ struct MilterEdit {
     std::string first;   // NAME, ADDRESS, REASON or BYTES
     std::string second;  // VALUE or PARAMS
 };
+
+// A milter's end-of-message reply as an edit; nullopt for one that is no
+// edit (a quarantine included: it is no edit of the message's content).
+std::optional<MilterEdit> milter_edit_of(const milter::Reply& reply);
 
 std::string encode_milter_edit(const MilterEdit& edit);
 // Strict: an unknown letter, a missing or extra field, a bad index, a bad

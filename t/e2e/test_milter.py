@@ -631,6 +631,31 @@ def test_discard_at_rcpt_accepts_and_delivers_nothing(make_instance, milters):
     assert not inst.maildir_files("alice")
 
 
+@pytest.mark.parametrize("where", ["smtpd", "non_smtpd"])
+def test_each_milter_is_shown_the_message_as_the_milters_before_it_left_it(make_instance, milters, where):
+    """As Postfix shows each milter the queue file so far: the second milter
+    sees the first one's added header, changed Subject, deleted field and
+    replaced body (a milter that signs after one that tags the Subject signs
+    what is delivered)."""
+    inst = make_instance()
+    first, second = milters("edits", inst.tmp), milters("pass", inst.tmp)
+    inst.set(**{f"{where}_milters": f"{first.spec()}, {second.spec()}"})
+    inst.start()
+    if where == "smtpd":
+        with session(inst) as s:
+            s.sendmail("s@client.test", ["alice@mx.test", "bob@mx.test"], MSG)
+    else:
+        res = inst.sendmail("alice@mx.test", "bob@mx.test",
+                            input=b"From: s@client.test\nSubject: hello\nX-Remove-Me: please\n\nthe body\n")
+        assert res.returncode == 0, res.stderr
+    assert_every_edit_applied(inst)
+    seen = {e["name"]: e["value"] for e in second.events() if e["stage"] == "header"}
+    assert seen["X-Milter-Added"] == "yes" and seen["Subject"] == "changed subject", seen
+    assert "X-Remove-Me" not in seen and "Received" not in seen, seen
+    body = "".join(e["text"] for e in second.events() if e["stage"] == "body")
+    assert body == "the milter's body\r\nsecond line\r\n"
+
+
 def test_a_failing_milter_keeps_the_edits_of_the_milters_before_it(make_instance, milters):
     inst = make_instance()
     first = milters("edits", inst.tmp)
