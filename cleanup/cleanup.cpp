@@ -40,7 +40,8 @@
 //   recipient_bcc_maps), then virtual_alias_maps over every recipient; an
 //   alias loop, a limit or a table that cannot answer defers the message.
 //   Header fields the client sends after the content (P records: smtpd's
-//   Authentication-Results, a milter's additions) go on top of the message.
+//   Authentication-Results) go on top of the message; a milter's edits (F
+//   records) are applied where Postfix would put them.
 //   DKIM: mail that is ours (a local submission or a bounce, or SMTP mail
 //   from mynetworks or an authenticated client; never forwarded mail) whose
 //   From: domain is in dkim_signing_table (domain -> "selector:/key.pem",

@@ -81,10 +81,9 @@ class MessageBuilder {
 public:
     // Takes the next bytes of the queue file, in order.
     using Sink = std::function<util::Result<void>(std::string_view bytes)>;
-    // One record of the client's stream is at most this long (smtpd and
-    // pickup send lines in pieces of 4 KB); the envelope at most
-    // kMaxEnvelope bytes.
-    static constexpr size_t kMaxInputRecord = 1 << 20;
+    // One record of the client's stream is at most this long; the envelope
+    // at most kMaxEnvelope bytes.
+    static constexpr size_t kMaxInputRecord = mail::kMaxStreamRecord;
     static constexpr size_t kMaxEnvelope = 4 << 20;
     static constexpr size_t kSizeWidth = 12;  // digits of the size record
 

@@ -35,15 +35,14 @@ util::Result<void> apply_milter_edits(server::ServerContext& ctx, const std::str
         if (!d) return std::unexpected(d.error());
         decoded.push_back(std::move(*d));
     }
-    return apply_milter_edits(ctx, id, file, decoded, true, hold);
+    return apply_milter_edits(ctx, id, file, decoded, hold);
 }
 
 util::Result<void> apply_milter_edits(server::ServerContext& ctx, const std::string& id, IncomingFile& file,
-                                      const std::vector<MilterEdit>& decoded, bool skip_first_field, bool& hold) {
+                                      const std::vector<MilterEdit>& decoded, bool& hold) {
     auto bytes = file.read_all();
     if (!bytes) return std::unexpected(bytes.error());
-    auto edited = edit_queue_file(*bytes, decoded, skip_first_field,
-                                  static_cast<size_t>(ctx.config.integer("line_length_limit")));
+    auto edited = edit_queue_file(*bytes, decoded, static_cast<size_t>(ctx.config.integer("line_length_limit")));
     if (!edited) return util::fail(id + ": milter edits: " + edited.error().text);
     if (edited->recipients == 0) return util::fail(id + ": milter edits: no recipients left");
     if (auto w = replace_file(ctx, id, file, edited->bytes); !w) return w;

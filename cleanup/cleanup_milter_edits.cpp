@@ -2,6 +2,7 @@
 
 #include "cleanup/cleanup_message.hpp"
 #include "mail/dsn_params.hpp"
+#include "mail/milter_header_edit.hpp"
 #include "mail/record.hpp"
 #include "util/text.hpp"
 
@@ -41,31 +42,17 @@ void dsn_from_params(std::string_view params, int& notify, std::string& orcpt) {
     }
 }
 
-struct Field {
-    std::vector<std::string> lines;
-    std::string name() const { return lines.front().substr(0, lines.front().find(':')); }
-};
-
-bool same_name(std::string_view a, std::string_view b) { return util::lowercase(a) == util::lowercase(b); }
-
-Field make_field(std::string_view name, std::string_view value) {
-    Field f;
-    mail::for_each_field_line(mail::milter_header_field(name, value),
-                              [&](std::string_view l) { f.lines.emplace_back(l); });
-    return f;
-}
-
 }  // namespace
 
 util::Result<EditedFile> edit_queue_file(std::string_view file, const std::vector<MilterEdit>& edits,
-                                         bool skip_first_field, size_t max_piece) {
+                                         size_t max_piece) {
     EditedFile out;
     // The file's records in four parts: the envelope (to M), the header
     // fields (structured: the edits index them), the body (the file's own
     // records, never a string per line: a line costs what it does on disk)
     // and what follows (X, P, E).
     std::vector<mail::RecView> envelope;
-    std::vector<Field> fields;
+    std::vector<mail::milter::HeaderField> fields;
     std::string_view body, tail;
     size_t pos = 0, body_start = std::string_view::npos, line_start = 0;
     enum class Part { envelope, header, body } part = Part::envelope;
@@ -106,18 +93,20 @@ util::Result<EditedFile> edit_queue_file(std::string_view file, const std::vecto
             part = Part::body;
             body_start = pos;
         } else if ((line[0] == ' ' || line[0] == '\t') && !fields.empty()) {
-            fields.back().lines.push_back(line);
+            fields.back().rest += '\n';
+            fields.back().rest += line;
         } else if (line.find(':') == std::string::npos) {  // a body without a separator
             part = Part::body;
             body_start = line_start;
             body_content += static_cast<long>(line.size()) + 1;
         } else {
-            fields.push_back(Field{{line}});
+            fields.push_back(mail::milter::header_field_of(line));
         }
     }
     if (tail.empty()) return util::fail("queue file without its content end");
-    size_t first = skip_first_field && !fields.empty() ? 1 : 0;
-
+    // At Postfix's positions (mail/milter_header_edit.hpp): cleanup's own
+    // Received: is the first field.
+    if (!fields.empty()) fields.front().unseen = true;
     std::string new_body;
     bool replace_body = false;
     std::string sender;
@@ -126,23 +115,9 @@ util::Result<EditedFile> edit_queue_file(std::string_view file, const std::vecto
     std::vector<std::string> deleted;
     for (const auto& e : edits) {
         switch (e.op) {
-        case 'i': {
-            size_t at = std::min<size_t>(first + e.index, fields.size());
-            fields.insert(fields.begin() + static_cast<long>(at), make_field(e.first, e.second));
-            break;
-        }
-        case 'm': {
-            uint32_t seen = 0;
-            for (size_t f = first; f < fields.size(); ++f) {
-                if (!same_name(fields[f].name(), e.first) || ++seen != e.index) continue;
-                if (e.second.empty())
-                    fields.erase(fields.begin() + static_cast<long>(f));
-                else
-                    fields[f] = make_field(fields[f].name(), e.second);
-                break;
-            }
-            break;  // no such field: nothing to change (as Postfix)
-        }
+        case 'h':
+        case 'i':
+        case 'm': mail::milter::apply_header_edit(fields, e); break;
         case 'b':
             replace_body = true;
             new_body += e.first;
@@ -175,8 +150,7 @@ util::Result<EditedFile> edit_queue_file(std::string_view file, const std::vecto
         mail::rec_append_line(to, l, max_piece);
         new_content += static_cast<long>(l.size()) + 1;
     };
-    for (const auto& f : fields)
-        for (const auto& l : f.lines) put(head, l);
+    for (const auto& f : fields) mail::for_each_field_line(f.text(), [&](std::string_view l) { put(head, l); });
     if (replace_body) {
         std::string_view rest = new_body;
         std::string masked;

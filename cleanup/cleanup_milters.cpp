@@ -3,6 +3,7 @@
 #include "cleanup/cleanup_milter_edits.hpp"
 #include "mail/address.hpp"
 #include "mail/milter_config.hpp"
+#include "mail/milter_header_edit.hpp"
 #include "mail/milter_limits.hpp"
 #include "mail/queue_file.hpp"
 #include "server/milter_address.hpp"
@@ -193,6 +194,9 @@ util::Result<void> converse(BlockingMilter& mt, const m::MilterConfig& cfg, cons
                 return false;
             }
             if (eom) {  // an edit past the limits is heard, not kept
+                if (uint32_t need = m::needed_action(r->kind); need != 0 && (neg->options.actions & need) == 0)
+                    return util::fail(
+                        fmt::format("milter {}: modification action 0x{:x} not negotiated", mt.spec(), need));
                 bool was = budget.exceeded();
                 if (auto ok = budget.take(*r); !ok) {
                     if (!was) util::msg_warn("{}: milter {}: {}", id, mt.spec(), ok.error().text);
@@ -211,7 +215,7 @@ util::Result<void> converse(BlockingMilter& mt, const m::MilterConfig& cfg, cons
             case m::ReplyKind::tempfail: verdict.reply = "451 4.7.1 Service unavailable - try again later"; return false;
             case m::ReplyKind::reply_code: verdict.reply = r->text.substr(0, r->text.find("\r\n")); return false;
             case m::ReplyKind::add_header:
-                if (eom) edits.push_back({'i', UINT32_MAX, r->name, r->value});
+                if (eom) edits.push_back({'h', 0, r->name, r->value});
                 break;
             case m::ReplyKind::insert_header:
                 if (eom) edits.push_back({'i', r->index, r->name, r->value});
@@ -241,7 +245,9 @@ util::Result<void> converse(BlockingMilter& mt, const m::MilterConfig& cfg, cons
         }
     };
     long ct = cfg.command_timeout, bt = cfg.content_timeout;
-    auto msg = m::split_message(lines, !on(m::step::header_leading_space));
+    // The message as the milters before this one left it, without the first
+    // field, cleanup's own Received: (mail/milter_header_edit.hpp).
+    auto msg = m::milter_view(lines, true, verdict.edits, !on(m::step::header_leading_space));
     std::vector<std::tuple<std::string, bool, long, bool, bool>> plan;
     if (on(m::step::no_connect))
         plan.emplace_back(macros(m::MacroStage::connect, 0, 'C') +
@@ -320,9 +326,11 @@ util::Result<std::optional<mail::proto::CleanupReply>> apply_non_smtpd_milters(s
     for (const auto& spec : cfg->milters) {
         BlockingMilter mt(spec, ctx.config.list("dns_resolver_address"));
         size_t before = verdict.edits.size();
+        m::EditBudget budget_before = budget;
         if (auto ok = converse(mt, *cfg, *env, lines, id, ctx.config.str("myhostname"), budget, verdict); !ok) {
             util::msg_warn("{}: {}", id, ok.error().text);
-            verdict.edits.resize(before);
+            verdict.edits.resize(before);  // never half-applied: its edits go, and what they counted
+            budget = budget_before;
             switch (cfg->default_action) {
             case m::DefaultAction::accept: break;
             case m::DefaultAction::quarantine: verdict.edits.push_back({'q', 0, "milter_default_action", {}}); break;
@@ -352,7 +360,7 @@ util::Result<std::optional<mail::proto::CleanupReply>> apply_non_smtpd_milters(s
         return Answer(mail::proto::CleanupReply{r[0], id, dsn, text, true});
     }
     if (verdict.edits.empty()) return Answer();
-    if (auto ok = apply_milter_edits(ctx, id, file, verdict.edits, false, hold); !ok) return std::unexpected(ok.error());
+    if (auto ok = apply_milter_edits(ctx, id, file, verdict.edits, hold); !ok) return std::unexpected(ok.error());
     return Answer();
 }
 

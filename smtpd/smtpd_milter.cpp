@@ -1,5 +1,6 @@
 #include "smtpd/smtpd_milter.hpp"
 
+#include "mail/milter_header_edit.hpp"
 #include "util/log.hpp"
 
 #include <fmt/format.h>
@@ -34,22 +35,6 @@ std::string smtp_reply_text(std::string_view text) {
         out += fmt::format("{}{}{}", line.substr(0, 3), i + 1 < lines.size() ? '-' : ' ', rest);
     }
     return out;
-}
-
-// The action an edit needs in OPTNEG.
-uint32_t needed_action(m::ReplyKind kind) {
-    switch (kind) {
-    case m::ReplyKind::add_header:
-    case m::ReplyKind::insert_header: return m::action::add_headers;
-    case m::ReplyKind::change_header: return m::action::change_headers;
-    case m::ReplyKind::replace_body: return m::action::change_body;
-    case m::ReplyKind::add_rcpt: return m::action::add_rcpt;
-    case m::ReplyKind::add_rcpt_par: return m::action::add_rcpt_par;
-    case m::ReplyKind::delete_rcpt: return m::action::delete_rcpt;
-    case m::ReplyKind::change_from: return m::action::change_from;
-    case m::ReplyKind::quarantine: return m::action::quarantine;
-    default: return 0;
-    }
 }
 
 }  // namespace
@@ -149,18 +134,20 @@ void SmtpdMilters::unknown(std::string line, Done done) {
     }, std::move(done));
 }
 
-void SmtpdMilters::message(std::string_view lines, size_t prepended, Done done) {
-    // The body once; the header fields as milters that asked for the space
-    // after the colon see them, and without it.
-    auto spaced = std::make_shared<m::MilterMessage>(m::split_message(lines, true));
+void SmtpdMilters::message(std::string lines, size_t prepended, Done done) {
+    auto text = std::make_shared<const std::string>(std::move(lines));
     budget_ = m::EditBudget(config_.edit_limits, prepended);
-    auto plain = std::make_shared<std::vector<std::pair<std::string, std::string>>>(spaced->headers);
-    for (auto& [name, value] : *plain)
-        if (value.starts_with(' ')) value.erase(0, 1);
     run(Stage::message, [=, this](const Milter& mt) {
         std::vector<Request> out;
-        const m::MilterMessage& msg = *spaced;
-        const auto& headers = stage_step(mt, m::step::header_leading_space) ? *plain : spaced->headers;
+        // The message as the milters before this one left it (Postfix shows
+        // each the queue file so far), the space after a colon as this one
+        // asked (mail/milter_header_edit.hpp).
+        std::vector<mail::MilterEdit> before;
+        for (const auto& r : outcome_.edits)
+            if (auto e = mail::milter_edit_of(r)) before.push_back(std::move(*e));
+        const m::MilterMessage msg =
+            m::milter_view(*text, false, before, !stage_step(mt, m::step::header_leading_space));
+        const auto& headers = msg.headers;
         if (stage_step(mt, m::step::no_headers))
             for (const auto& [name, value] : headers)
                 out.push_back(Request{m::encode_header(name, value), m::command::header,
@@ -206,9 +193,11 @@ void SmtpdMilters::milter_failed(const std::string& why) {
         util::msg_warn("{}", why);
         mt.failed = true;
     }
-    // Never half-applied: this milter's edits go; those of the milters
-    // before it stay (a refusal drops them all in finish()).
+    // Never half-applied: this milter's edits go, and what they counted;
+    // those of the milters before it stay (a refusal drops them all in
+    // finish()).
     pending_edits_.clear();
+    if (budget_before_eom_) budget_ = *std::exchange(budget_before_eom_, std::nullopt);
     switch (config_.default_action) {
     case m::DefaultAction::accept: break;
     case m::DefaultAction::quarantine:
@@ -282,7 +271,7 @@ void SmtpdMilters::next_request() {
         std::function<util::Result<void>(const m::Reply&)> on_edit;
         if (r.eom)
             on_edit = [this, &mt](const m::Reply& edit) -> util::Result<void> {
-                uint32_t need = needed_action(edit.kind);
+                uint32_t need = m::needed_action(edit.kind);
                 if ((mt.conn->negotiated().options.actions & need) == 0)
                     return util::fail(fmt::format("modification action 0x{:x} not negotiated", need));
                 bool was = budget_.exceeded();
@@ -294,7 +283,10 @@ void SmtpdMilters::next_request() {
                 return {};
             };
         pending_edits_.clear();
-        if (r.eom) budget_.begin();
+        if (r.eom) {
+            budget_before_eom_ = budget_;
+            budget_.begin();
+        }
         mt.conn->request(r.packets, true, timeout,
                          [this, alive = alive_](util::Result<m::Reply> reply) {
                              if (*alive) replied(std::move(reply));
@@ -316,6 +308,19 @@ void SmtpdMilters::replied(util::Result<m::Reply> reply) {
     Milter& mt = milters_[milter_];
     const Request& r = requests_[request_];
     bool message_stage = stage_ != Stage::connect && stage_ != Stage::helo && stage_ != Stage::unknown;
+    switch (reply->kind) {
+    case m::ReplyKind::continue_:
+    case m::ReplyKind::skip:
+    case m::ReplyKind::accept:
+    case m::ReplyKind::discard:
+    case m::ReplyKind::reject:
+    case m::ReplyKind::tempfail:
+    case m::ReplyKind::reply_code: break;
+    default:  // before its edits are taken: a milter that ends in garbage edits nothing
+        milter_failed(fmt::format("milter {}: unexpected reply", mt.spec));
+        ++milter_;
+        return next_milter();
+    }
     if (r.eom) {
         // The end of message's edits count once its final reply came, and
         // only when it lets the message pass. A milter's replaced body
@@ -330,6 +335,7 @@ void SmtpdMilters::replied(util::Result<m::Reply> reply) {
                 outcome_.edits.push_back(std::move(edit));
         }
         pending_edits_.clear();
+        budget_before_eom_.reset();
         bool passes = reply->kind == m::ReplyKind::continue_ || reply->kind == m::ReplyKind::accept ||
                       reply->kind == m::ReplyKind::skip;
         if (budget_.exceeded() && passes) {  // as Postfix's queue file over its size limit
@@ -364,11 +370,7 @@ void SmtpdMilters::replied(util::Result<m::Reply> reply) {
         break;
     case m::ReplyKind::reject: outcome_.reply = "550 5.7.1 Command rejected"; break;
     case m::ReplyKind::tempfail: outcome_.reply = "451 4.7.1 Service unavailable - try again later"; break;
-    case m::ReplyKind::reply_code: outcome_.reply = smtp_reply_text(reply->text); break;
-    default:
-        milter_failed(fmt::format("milter {}: unexpected reply", mt.spec));
-        ++milter_;
-        return next_milter();
+    default: outcome_.reply = smtp_reply_text(reply->text); break;  // reply_code
     }
     stop_ = true;
     finish();

@@ -55,10 +55,11 @@ public:
     void mail(std::string address, std::vector<std::string> params, Done done);
     void rcpt(std::string address, std::vector<std::string> params, Done done);
     void data(Done done);
-    // lines: the message's, each ended by "\n"; prepended: the bytes of
-    // the header fields smtpd put on top (its Authentication-Results: the
-    // edits' header budget starts there, as cleanup counts them).
-    void message(std::string_view lines, size_t prepended, Done done);
+    // lines: the message's, each ended by "\n" (each milter is shown it as
+    // the milters before it edited it); prepended: the bytes of the header
+    // fields smtpd put on top (its Authentication-Results: the edits'
+    // header budget starts there).
+    void message(std::string lines, size_t prepended, Done done);
     void unknown(std::string line, Done done);
     // The transaction ends without an end of message (RSET, a new HELO, a
     // refusal after MAIL): the milters hear ABORT.
@@ -106,6 +107,9 @@ private:
     size_t request_ = 0;
     std::vector<mail::milter::Reply> pending_edits_;  // the end of message's, until its final reply
     mail::milter::EditBudget budget_{{}};             // the message's edits, all milters (milter_limits.hpp)
+    // The budget before the end of message in progress: a milter that
+    // fails has its edits dropped, and what they counted with them.
+    std::optional<mail::milter::EditBudget> budget_before_eom_;
     bool stop_ = false;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

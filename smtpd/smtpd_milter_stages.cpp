@@ -138,7 +138,7 @@ bool Session::end_of_data_milters() {
     milter_text_.clear();
     if (milter_line_open_) text += '\n';  // a last line in pieces
     collect_lines_ = false;
-    milters_->message(text, prepended_bytes_, [this, alive = alive_](MilterOutcome o) {
+    milters_->message(std::move(text), prepended_bytes_, [this, alive = alive_](MilterOutcome o) {
         if (!*alive) return;
         std::string id = queue_id_.empty() ? "NOQUEUE" : queue_id_;
         if (!cleanup_ && o.reply.empty()) {  // cleanup failed or refused while the milters worked
@@ -176,40 +176,11 @@ bool Session::end_of_data_milters() {
     return true;
 }
 
-// Add header and insert header at 0 are P records; every other edit an F
-// record that cleanup applies.
+// Each edit an F record that cleanup applies where Postfix would
+// (cleanup_milter_edits.hpp).
 void Session::send_milter_edits(const std::vector<m::Reply>& edits) {
-    for (const auto& e : edits) {
-        switch (e.kind) {
-        case m::ReplyKind::add_header:
-            send_record(mail::rec::prepend, mail::milter_header_field(e.name, e.value));
-            break;
-        case m::ReplyKind::insert_header:
-            if (e.index == 0) {
-                send_record(mail::rec::prepend, mail::milter_header_field(e.name, e.value));
-                break;
-            }
-            send_record(mail::rec::milter_edit, mail::encode_milter_edit({'i', e.index, e.name, e.value}));
-            break;
-        case m::ReplyKind::change_header:
-            send_record(mail::rec::milter_edit, mail::encode_milter_edit({'m', e.index, e.name, e.value}));
-            break;
-        case m::ReplyKind::replace_body:
-            send_record(mail::rec::milter_edit, mail::encode_milter_edit({'b', 0, e.body, {}}));
-            break;
-        case m::ReplyKind::add_rcpt:
-        case m::ReplyKind::add_rcpt_par:
-            send_record(mail::rec::milter_edit, mail::encode_milter_edit({'+', 0, e.address, e.params}));
-            break;
-        case m::ReplyKind::delete_rcpt:
-            send_record(mail::rec::milter_edit, mail::encode_milter_edit({'-', 0, e.address, {}}));
-            break;
-        case m::ReplyKind::change_from:
-            send_record(mail::rec::milter_edit, mail::encode_milter_edit({'e', 0, e.address, e.params}));
-            break;
-        default: break;
-        }
-    }
+    for (const auto& e : edits)
+        if (auto edit = mail::milter_edit_of(e)) send_record(mail::rec::milter_edit, mail::encode_milter_edit(*edit));
 }
 
 }  // namespace kurir::smtpd

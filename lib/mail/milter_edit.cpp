@@ -7,6 +7,21 @@
 
 namespace kurir::mail {
 
+std::optional<MilterEdit> milter_edit_of(const milter::Reply& r) {
+    using milter::ReplyKind;
+    switch (r.kind) {
+    case ReplyKind::add_header: return MilterEdit{'h', 0, r.name, r.value};
+    case ReplyKind::insert_header: return MilterEdit{'i', r.index, r.name, r.value};
+    case ReplyKind::change_header: return MilterEdit{'m', r.index, r.name, r.value};
+    case ReplyKind::replace_body: return MilterEdit{'b', 0, r.body, {}};
+    case ReplyKind::add_rcpt:
+    case ReplyKind::add_rcpt_par: return MilterEdit{'+', 0, r.address, r.params};
+    case ReplyKind::delete_rcpt: return MilterEdit{'-', 0, r.address, {}};
+    case ReplyKind::change_from: return MilterEdit{'e', 0, r.address, r.params};
+    default: return std::nullopt;
+    }
+}
+
 std::string encode_milter_edit(const MilterEdit& e) {
     std::string out(1, e.op);
     switch (e.op) {
@@ -18,6 +33,7 @@ std::string encode_milter_edit(const MilterEdit& e) {
         out.push_back('\0');
         out += e.second;
         break;
+    case 'h':
     case '+':
     case 'e':
         out += e.first;
@@ -43,15 +59,19 @@ util::Result<MilterEdit> decode_milter_edit(std::string_view data) {
     };
     std::string_view a;
     switch (e.op) {
+    case 'h':
     case 'i':
     case 'm': {
-        std::string_view index;
-        if (!split(data, index) || !split(data, a) || data.find('\0') != std::string_view::npos)
-            return util::fail("milter edit: want index, name and value");
-        auto [end, ec] = std::from_chars(index.data(), index.data() + index.size(), e.index);
-        if (ec != std::errc() || end != index.data() + index.size() || index.empty() ||
-            (index.size() > 1 && index[0] == '0'))  // one spelling per index
-            return util::fail("milter edit: bad header index");
+        if (e.op != 'h') {
+            std::string_view index;
+            if (!split(data, index)) return util::fail("milter edit: want index, name and value");
+            auto [end, ec] = std::from_chars(index.data(), index.data() + index.size(), e.index);
+            if (ec != std::errc() || end != index.data() + index.size() || index.empty() ||
+                (index.size() > 1 && index[0] == '0'))  // one spelling per index
+                return util::fail("milter edit: bad header index");
+        }
+        if (!split(data, a) || data.find('\0') != std::string_view::npos)
+            return util::fail("milter edit: want a header name and value");
         if (!milter::is_header_name(a) || !milter::is_folded_header_value(data))
             return util::fail("milter edit: bad header field");
         e.first = a;

@@ -56,6 +56,8 @@ util::Result<void> EditBudget::take(const Reply& r) {
                                     &count == &added_ ? "recipients added" : "envelope edits"));
         return {};
     };
+    if (*bytes + kEditRecordOverhead > limits_.one_record)
+        return over(fmt::format("an edit over {} bytes (cleanup's limit on one record)", limits_.one_record));
     if (r.kind == ReplyKind::replace_body) {
         if (!std::exchange(body_started_, true)) body_bytes_ = body_records_ = 0;
         body_records_ += *bytes + kEditRecordOverhead;

@@ -6,9 +6,9 @@
 // it when a client sends it:
 //
 //   header fields added, inserted or changed  header_size_limit in all,
-//     (as cleanup counts a prepended field:    with the fields smtpd puts
-//     name, colon, space, value, newline; a    on top itself (its
-//     deletion counts its name)                Authentication-Results)
+//     (each as a header line: name, colon,     with the fields smtpd puts
+//     space, value, newline; a deletion        on top itself (its
+//     counts its name)                         Authentication-Results)
 //   a replaced body (the one delivered: each  message_size_limit (0: the
 //     milter's replacement starts it over)    largest queue file record)
 //   recipients added                          smtpd_recipient_limit
@@ -20,10 +20,15 @@
 //     them to cleanup (their bytes and         a message's F records, so a
 //     kEditRecordOverhead each)                message_size_limit above it
 //                                              does not let more through)
+//   one of them, as its record                kMaxStreamRecord (cleanup's
+//                                              cap on one record, whatever
+//                                              header_size_limit is)
 //
-// Each limit is one cleanup applies too, counted as cleanup counts it, so
-// that edits the budget lets through are never refused by cleanup (a 4xx
-// on every try).
+// Each limit is one cleanup applies too (the header fields smtpd puts on
+// top by header_size_limit, the edits' records by kMaxRecord), counted as
+// cleanup counts it, so that edits the budget lets through are never
+// refused by cleanup (a 4xx on every try). A milter that fails has its
+// edits dropped and the budget taken back to where it was before them.
 //
 // A message whose milters ask for more is refused as Postfix refuses a
 // queue file over its limit: "552 5.3.4 Message file too big", with a
@@ -60,6 +65,7 @@ struct EditLimits {
     size_t recipients = 1000;        // smtpd_recipient_limit
     size_t envelope_field = 2048;    // line_length_limit
     size_t records = kMaxRecord;     // all edits, as their records
+    size_t one_record = kMaxStreamRecord;  // one edit, as its record
 };
 
 // What an edit's record (mail/milter_edit.hpp) adds to its fields: the

@@ -221,6 +221,21 @@ bool is_reply_code_text(std::string_view reply) {
     }
 }
 
+uint32_t needed_action(ReplyKind kind) {
+    switch (kind) {
+    case ReplyKind::add_header:
+    case ReplyKind::insert_header: return action::add_headers;
+    case ReplyKind::change_header: return action::change_headers;
+    case ReplyKind::replace_body: return action::change_body;
+    case ReplyKind::add_rcpt: return action::add_rcpt;
+    case ReplyKind::add_rcpt_par: return action::add_rcpt_par;
+    case ReplyKind::delete_rcpt: return action::delete_rcpt;
+    case ReplyKind::change_from: return action::change_from;
+    case ReplyKind::quarantine: return action::quarantine;
+    default: return 0;
+    }
+}
+
 util::Result<Reply> decode_reply(const Packet& packet) {
     std::string_view data = packet.data;
     auto bare = [&](ReplyKind kind) -> util::Result<Reply> {

@@ -128,6 +128,10 @@ struct Reply {
 // Strict decoding of one packet from a milter.
 util::Result<Reply> decode_reply(const Packet& packet);
 
+// The action (action::*) a modification needs the milter to have asked
+// for in its option negotiation; 0 for a reply that is no modification.
+uint32_t needed_action(ReplyKind kind);
+
 // Checks on what a milter may put into a message, shared with the code that
 // applies the replies.
 bool is_header_name(std::string_view name);

@@ -56,6 +56,10 @@ inline constexpr char end = 'E';
 }  // namespace rec
 
 inline constexpr size_t kMaxRecord = 64 * 1024 * 1024;
+// One record of a client's stream to cleanup is at most this long (smtpd
+// and pickup send lines in pieces of 4 KB; an F record carries one milter
+// edit).
+inline constexpr size_t kMaxStreamRecord = 1 << 20;
 
 void rec_append(std::string& out, char type, std::string_view data);
 

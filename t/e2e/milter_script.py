@@ -100,6 +100,19 @@ class TestMilter(Milter.Base):
             self.addheader("X-Milter-Added", "yes")
         if BEHAVIOUR == "insert_header":
             self.addheader("X-Inserted", "at index 1", 1)
+        if BEHAVIOUR == "positions":  # test_milter_positions.py: each kind of header edit, as Postfix places them
+            self.addheader("X-Add-1", "appended")
+            self.addheader("X-Ins-0", "inserted at 0", 0)
+            self.addheader("X-Ins-1", "inserted at 1", 1)
+            self.addheader("X-Ins-3", "inserted at 3", 3)
+            self.addheader("X-Ins-99", "inserted at 99", 99)
+            self.chgheader("Subject", 0, "changed at index 0")
+            self.chgheader("Received", 1, "changed: the client's first")
+            self.chgheader("X-Absent", 1, "changed, so appended")
+            self.chgheader("X-Remove-Me", 1, "")
+            self.chgheader("X-Gone", 1, "")
+            self.addheader("X-Add-2", "appended last")
+            self.chgheader("X-Ins-0", 1, "changed after its insert")
         if BEHAVIOUR == "progress":
             for _ in range(3):
                 self.progress()
@@ -124,9 +137,11 @@ class TestMilter(Milter.Base):
             self.replacebody(f"the body of the milter on port {PORT}\r\n".encode())
             for _ in range(int(BEHAVIOUR[len("replace_body_"):])):
                 self.replacebody(b"x" * 998 + b"\r\n")
-        if BEHAVIOUR == "huge_body_then_reject":  # past the limit, then its own verdict
+        if BEHAVIOUR in ("huge_body_then_reject", "huge_body_then_die"):  # past the limit, then its own verdict
             for _ in range(300):
                 self.replacebody(b"x" * 1000 + b"\r\n")
+            if BEHAVIOUR == "huge_body_then_die":
+                os._exit(1)
             return Milter.REJECT
         if BEHAVIOUR in ("progress_forever", "edits_forever"):  # a packet every 0.3 s, never a verdict
             while True:

@@ -1259,9 +1259,9 @@ class PostfixInstance:
     master started with -c, no system configuration touched) on a free
     loopback port. Mail to sink@pf.test is appended to `mbox_path` (an
     alias to a file); `transport` maps domains to nexthops, e.g.
-    {"to-kurir.test": "smtp:[127.0.0.1]:2525"}."""
+    {"to-kurir.test": "smtp:[127.0.0.1]:2525"}; `main_cf` adds parameters."""
 
-    def __init__(self, transport=None):
+    def __init__(self, transport=None, main_cf=None):
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="kurir-postfix-")
         os.chmod(self.dir, 0o755)
@@ -1305,6 +1305,8 @@ maillog_file = {self.log_path}
 maillog_file_prefixes = {self.dir}
 biff = no
 """)
+            for name, value in (main_cf or {}).items():
+                f.write(f"{name} = {value}\n")
         with open(os.path.join(conf, "master.cf"), "w") as f:
             f.write(_POSTFIX_SERVICES.format(port=self.port))
         with open(os.path.join(conf, "aliases"), "w") as f:

@@ -1,9 +1,13 @@
 """Hostile input on the milter path: what a client's message costs cleanup
 when a milter edits it, how much a milter may edit, and how long a milter
 may hold a stage. The milter is t/e2e/milter_script.py (pymilter)."""
+import socket
+import struct
+import threading
+
 import pytest
 
-from test_milter import MSG, log_has, milter_instance, milters, session  # noqa: F401 (milters: a fixture)
+from test_milter import MSG, delivered, log_has, milter_instance, milters, session  # noqa: F401 (milters: a fixture)
 
 
 def peak_rss(inst, program):
@@ -112,6 +116,19 @@ def test_non_smtpd_milters_edits_past_their_limits_refuse_the_message(make_insta
     assert inst.maildir_files("alice") == []
 
 
+def test_smtpd_milters_verdict_after_the_excess_is_the_answer(make_instance, milters):
+    """Past a limit the milter is still heard: its REJECT is the reply to
+    the client, not 552."""
+    inst, m = milter_instance(make_instance, milters, "huge_body_then_reject", message_size_limit="100000")
+    with session(inst) as s:
+        s.ehlo("client.test")
+        assert s.mail("s@client.test")[0] == 250
+        assert s.rcpt("alice@mx.test")[0] == 250
+        assert s.data(MSG) == (550, b"5.7.1 Command rejected")
+    log_has(inst, rf"warning: milter inet:127\.0\.0\.1:{m.port}: replaced body over message_size_limit")
+    assert not inst.queue_files()
+
+
 def test_a_verdict_after_the_excess_is_the_answer(make_instance, milters):
     """Past a limit the milter is still heard: its REJECT is the reply."""
     inst = sendmail_past_the_body_limit(make_instance, milters, "huge_body_then_reject")
@@ -119,6 +136,122 @@ def test_a_verdict_after_the_excess_is_the_answer(make_instance, milters):
                   r"550 5\.7\.1 Command rejected; from=<[^>]+> to=<alice@mx\.test>")
     inst.wait_queue_empty()
     assert inst.maildir_files("alice") == []
+
+
+def send_and_deliver(inst, where):
+    """A message to alice from an SMTP client (where: smtpd) or from
+    sendmail (non_smtpd), as delivered."""
+    if where == "smtpd":
+        with session(inst) as s:
+            s.sendmail("s@client.test", ["alice@mx.test"], MSG)
+    else:
+        res = inst.sendmail("alice@mx.test", input=b"Subject: hello\n\nthe body\n")
+        assert res.returncode == 0, res.stderr
+    return delivered(inst, "alice")
+
+
+@pytest.mark.parametrize("where", ["smtpd", "non_smtpd"])
+def test_a_milter_that_fails_past_a_limit_takes_its_excess_with_it(make_instance, milters, where):
+    """A milter that edits past a limit and then dies has its edits dropped
+    (milter_default_action = accept), and what they counted: the next
+    milter's edits are taken, and the message passes, whether or not a
+    milter follows it."""
+    inst = make_instance()
+    first = milters("huge_body_then_die", inst.tmp)
+    second = milters("add_header", inst.tmp)
+    inst.set(**{f"{where}_milters": f"{first.spec()}, {second.spec()}"}, milter_default_action="accept",
+             message_size_limit="100000")
+    inst.start()
+    msg = send_and_deliver(inst, where)
+    assert msg["X-Milter-Added"] == "yes"
+    assert msg.get_payload() == "the body\n"
+    log_has(inst, rf"warning: (\w+: )?milter inet:127\.0\.0\.1:{first.port}: "
+                  r"replaced body over message_size_limit \(100000 bytes\)")
+
+
+def packet(command, data=b""):
+    return struct.pack(">I", len(data) + 1) + command + data
+
+
+class RawMilter:
+    """A milter of raw packets that negotiates the modification actions
+    given, asks for no stage but the end of message, and answers it with
+    the packets given, then continue."""
+
+    def __init__(self, actions, eom_packets):
+        self.actions, self.eom_packets = actions, eom_packets
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(8)
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def spec(self):
+        return f"inet:127.0.0.1:{self.srv.getsockname()[1]}"
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.converse, args=(c,), daemon=True).start()
+
+    def converse(self, c):
+        with c, c.makefile("rb") as f:
+            while True:
+                head = f.read(4)
+                if len(head) < 4:
+                    return
+                data = f.read(struct.unpack(">I", head)[0])
+                command, data = data[:1], data[1:]
+                if command == b"O":  # no actions; of the stages, only the end of message
+                    _, _, offered = struct.unpack(">III", data[:12])
+                    no_stages = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x100 | 0x200
+                    c.sendall(packet(b"O", struct.pack(">III", 6, self.actions, offered & no_stages)))
+                elif command == b"E":
+                    c.sendall(self.eom_packets + packet(b"c"))
+                elif command not in (b"D", b"A", b"Q"):
+                    c.sendall(packet(b"c"))
+
+    def close(self):
+        self.srv.close()
+
+
+@pytest.mark.parametrize("where", ["smtpd", "non_smtpd"])
+def test_an_edit_the_milter_did_not_negotiate_fails_the_milter(make_instance, where):
+    """The milter gets milter_default_action, and its edit is not applied
+    (stricter than Postfix, which checks the actions only when it
+    negotiates them, and applies such an edit)."""
+    inst = make_instance()
+    milter = RawMilter(0, packet(b"h", b"X-Not-Negotiated\0yes\0"))  # no action, an added header all the same
+    try:
+        inst.set(**{f"{where}_milters": milter.spec()}, milter_default_action="accept")
+        inst.start()
+        msg = send_and_deliver(inst, where)
+        assert msg["X-Not-Negotiated"] is None
+        log_has(inst, r"warning: (\w+: )?milter inet:127\.0\.0\.1:\d+: modification action 0x1 not negotiated")
+    finally:
+        milter.close()
+
+
+def test_one_edit_past_cleanups_limit_on_a_record_gets_552_at_once(make_instance):
+    """With header_size_limit above a megabyte, one inserted field as large
+    as a milter's packet may be (1 MiB) makes an F record over cleanup's
+    limit on one record (its index in ten digits, where the packet has four
+    bytes): refused with 552 at once. cleanup took such a record (250 here)
+    when it came in one read and refused it (451) when it came in pieces."""
+    inst = make_instance()
+    value = b"v" * ((1 << 20) - 12)  # the packet: 'i', index, "X", NUL, value, NUL: 1 MiB - 4 bytes
+    milter = RawMilter(0x1ff, packet(b"i", struct.pack(">I", 4294967295) + b"X\0" + value + b"\0"))
+    try:
+        inst.set(smtpd_milters=milter.spec(), header_size_limit="10000000", message_size_limit="100000000")
+        inst.start()
+        refused_as_too_big(inst)
+        log_has(inst, r"warning: milter inet:127\.0\.0\.1:\d+: an edit over 1048576 bytes "
+                      r"\(cleanup's limit on one record\)")
+        assert not inst.queue_files()
+    finally:
+        milter.close()
 
 
 TIMEOUTS = {"milter_command_timeout": "1s", "milter_content_timeout": "1s"}
@@ -198,7 +331,7 @@ AGREED = [("add_headers_2400", {"header_size_limit": "10000"},
 @pytest.mark.parametrize("behaviour,params,warning", AGREED, ids=["headers", "headers_after_dkim", "body_over_64mb"])
 def test_smtpd_milters_edits_that_cleanup_would_refuse_get_552_at_once(make_instance, milters, behaviour, params,
                                                                       warning):
-    """The budget counts as cleanup does: header fields as P records
+    """The budget counts as cleanup does: header fields as header lines
     ("X: 1" and a newline, after smtpd's Authentication-Results), all edits
     within cleanup's cap on their records whatever message_size_limit is.
     Edits that passed the budget and that cleanup then refused got 451 on

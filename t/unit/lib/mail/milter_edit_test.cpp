@@ -10,6 +10,7 @@ using namespace std::string_literals;
 
 TEST_CASE("milter edits: each F record round-trips, malformed ones are refused", "[milter]") {
     for (const MilterEdit& e : {MilterEdit{'i', 3, "X-A", "v\n\tw"}, MilterEdit{'m', 1, "Subject", ""},
+                                MilterEdit{'h', 0, "X-B", "v"},
                                 MilterEdit{'b', 0, "body\r\nbytes\0x"s, ""}, MilterEdit{'+', 0, "<c@d>", "NOTIFY=NEVER"},
                                 MilterEdit{'-', 0, "<c@d>", ""}, MilterEdit{'e', 0, "<>", ""},
                                 MilterEdit{'q', 0, "a reason", ""}}) {
@@ -23,7 +24,8 @@ TEST_CASE("milter edits: each F record round-trips, malformed ones are refused",
     }
     for (std::string bad : {""s, "z"s, "i1\0X-A"s, "ix\0X-A\0v"s, "i1\0Bad Name\0v"s, "i1\0X\0v\nnot folded"s,
                             "m1\0X\0v\0extra"s, "+a\nb\0"s, "-"s, "+<>\0"s, "-<>"s, "i01\0X\0v"s, "q\x01"s, "e<a>"s,
-                            "+<v@ex.com> NOTIFY=NEVER\0"s, "e<a@b> SIZE=1\0"s}) {
+                            "+<v@ex.com> NOTIFY=NEVER\0"s, "e<a@b> SIZE=1\0"s, "hX"s,
+                            "h1\0X\0v"s, "hBad Name\0v"s}) {
         INFO(bad);
         CHECK_FALSE(decode_milter_edit(bad));
     }

@@ -18,7 +18,7 @@ Reply edit(ReplyKind kind, std::string a = {}, std::string b = {}) {
 
 TEST_CASE("milter edit limits: each kind by its parameter, and nothing after the first excess", "[milter]") {
     EditLimits limits{100, 50, 2, 20};
-    SECTION("header fields: as cleanup counts a prepended one, \"Name: value\" and a newline") {
+    SECTION("header fields: as header lines, \"Name: value\" and a newline") {
         EditBudget b(limits);
         CHECK(b.take(edit(ReplyKind::add_header, "X-A", std::string(93, 'v'))));  // 3 + 2 + 93 + 1 = 99
         CHECK_FALSE(b.exceeded());
@@ -34,6 +34,13 @@ TEST_CASE("milter edit limits: each kind by its parameter, and nothing after the
         CHECK(b.take(edit(ReplyKind::add_header, "X", "1")));  // 95
         CHECK(b.take(edit(ReplyKind::add_header, "X", "1")));  // 100
         CHECK_FALSE(b.take(edit(ReplyKind::add_header, "X", "1")));
+    }
+    SECTION("one edit within cleanup's cap on one record, whatever header_size_limit is") {
+        EditBudget b({1 << 30, 50, 2, 20});
+        CHECK(b.take(edit(ReplyKind::add_header, "X", std::string((1 << 20) - 17, 'v'))));  // 1 + value + 16
+        auto over = b.take(edit(ReplyKind::add_header, "X", std::string((1 << 20) - 16, 'v')));
+        REQUIRE_FALSE(over);
+        CHECK(over.error().text == "an edit over 1048576 bytes (cleanup's limit on one record)");
     }
     SECTION("all edits as their records, within cleanup's cap") {
         EditBudget b({100, 50, 2, 20, 60});
