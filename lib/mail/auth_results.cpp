@@ -50,6 +50,21 @@ void append_folding(std::string& out, std::string_view word) {
     out += word;
 }
 
+// "name=value" as one word, or cut after the "=" (folding white space is
+// allowed there, RFC 8601) when the word would not fit a line of 998: a
+// quoted value with every byte escaped is twice kMaxValue.
+void append_pair(std::string& out, const std::string& name, const std::string& value, bool own_line) {
+    constexpr size_t kMaxLine = 998;
+    std::string word = name + "=" + value;
+    bool fits = word.size() + 1 <= kMaxLine;  // after the tab
+    std::string first = fits ? word : name + "=";
+    if (own_line)
+        out += "\n\t" + first;
+    else
+        append_folding(out, first);
+    if (!fits) out += "\n\t" + value;
+}
+
 bool wsp(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 // Skips white space and (nested) comments; false for a comment left open.
@@ -95,10 +110,10 @@ std::string format_auth_results(std::string_view authserv_id, const std::vector<
     if (results.empty()) return out + " none";
     for (size_t i = 0; i < results.size(); ++i) {
         const AuthResult& r = results[i];
-        out += "\n\t" + auth_results_value(r.method) + "=" + auth_results_value(r.result);
+        append_pair(out, auth_results_value(r.method), auth_results_value(r.result), true);
         if (!r.comment.empty()) append_folding(out, comment(r.comment));
         for (const auto& [name, value] : r.properties)
-            append_folding(out, auth_results_value(name) + "=" + auth_results_value(value));
+            append_pair(out, auth_results_value(name), auth_results_value(value), false);
         if (i + 1 < results.size()) out += ";";
     }
     return out;

@@ -66,3 +66,17 @@ TEST_CASE("Authentication-Results: the authserv-id of a field the message carrie
     CHECK_FALSE(auth_results_authserv_id(" (open comment mx.example.net; none"));
     CHECK_FALSE(auth_results_authserv_id(" \"unterminated; none"));
 }
+
+TEST_CASE("Authentication-Results: a pair too long for a line is cut after its =", "[authres]") {
+    // every byte escaped: a method and a result of 256 quotes are 514 bytes each
+    std::string quotes(300, '"');
+    std::string field = format_auth_results("mx.test", {{quotes, quotes, "", {{quotes, quotes}}}});
+    for (size_t start = 0; start < field.size();) {
+        size_t nl = field.find('\n', start);
+        size_t end = nl == std::string::npos ? field.size() : nl;
+        CHECK(end - start <= 998);
+        start = end + 1;
+    }
+    CHECK(is_prepend_field(field));
+    CHECK(field.find("=\n\t\"\\\"") != std::string::npos);
+}
