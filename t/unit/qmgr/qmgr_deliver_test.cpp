@@ -4,6 +4,7 @@
 // recipient is deferred, never taken as delivered.
 #include "qmgr/qmgr.hpp"
 
+#include "../socket_stand_in.hpp"
 #include "../test_util.hpp"
 #include "cleanup/cleanup_message.hpp"
 #include "mail/mail_proto.hpp"
@@ -26,32 +27,7 @@ namespace kt = kurir::test;
 
 namespace {
 
-// Answers every connection to a Unix socket in a thread of its own.
-class StandIn {
-public:
-    StandIn(const std::string& path, std::function<void(int)> serve) : serve_(std::move(serve)) {
-        auto fd = util::listen_unix(path, 0600);
-        REQUIRE(fd);
-        listen_ = std::move(*fd);
-        thread_ = std::thread([this] {
-            for (;;) {
-                int c = ::accept(listen_.get(), nullptr, nullptr);
-                if (c < 0) return;
-                util::Fd conn(c);
-                serve_(conn.get());
-            }
-        });
-    }
-    ~StandIn() {
-        ::shutdown(listen_.get(), SHUT_RDWR);
-        thread_.join();
-    }
-
-private:
-    std::function<void(int)> serve_;
-    util::Fd listen_;
-    std::thread thread_;
-};
+using StandIn = kt::SocketStandIn;  // every connection to a Unix socket answered in a thread
 
 void run_case(const std::function<util::Attrs(const DeliveryRequest&)>& reply, const std::string& logged) {
     kt::TempDir dir;

@@ -4,6 +4,7 @@
 // the log is captured.
 #pragma once
 
+#include "../socket_stand_in.hpp"
 #include "../test_util.hpp"
 #include "mail/record.hpp"
 #include "smtpd/smtpd_session.hpp"
@@ -120,34 +121,8 @@ public:
     bool closed = false;
 };
 
-// private/cleanup played by a thread: each connection it accepts goes to
-// serve, and is closed when serve returns. Declare it after what serve
-// uses: the thread starts in the constructor and ends in the destructor.
-class CleanupThread {
-public:
-    CleanupThread(const std::string& path, std::function<void(int)> serve) : serve_(std::move(serve)) {
-        auto fd = util::listen_unix(path, 0600);
-        REQUIRE(fd);
-        listen_ = std::move(*fd);
-        thread_ = std::thread([this] {
-            for (int c; (c = ::accept(listen_.get(), nullptr, nullptr)) >= 0;) {
-                util::Fd conn(c);
-                serve_(conn.get());
-            }
-        });
-    }
-    CleanupThread(const CleanupThread&) = delete;
-    CleanupThread& operator=(const CleanupThread&) = delete;
-    ~CleanupThread() {
-        ::shutdown(listen_.get(), SHUT_RDWR);
-        thread_.join();
-    }
-
-private:
-    std::function<void(int)> serve_;
-    util::Fd listen_;
-    std::thread thread_;
-};
+// private/cleanup played by a thread (socket_stand_in.hpp).
+using CleanupThread = SocketStandIn;
 
 // A client's record stream read into buf up to its end record: false when
 // the client closed before it.
