@@ -66,14 +66,20 @@ def test_many_short_lines_cost_cleanup_their_bytes_not_a_string_each(make_instan
     assert 0 < peak < 64 * 1024 * 1024, f"cleanup peaked at {peak >> 20} MB"
 
 
-def refused_as_too_big(inst):
-    """A message from a client gets 552 5.3.4, and the session goes on."""
+def data_reply(inst):
+    """The reply to a message from a client to alice; the session goes on."""
     with session(inst) as s:
         s.ehlo("client.test")
         assert s.mail("s@client.test")[0] == 250
         assert s.rcpt("alice@mx.test")[0] == 250
-        assert s.data(MSG) == (552, b"5.3.4 Message file too big")
+        reply = s.data(MSG)
         assert s.noop()[0] == 250
+    return reply
+
+
+def refused_as_too_big(inst):
+    """A message from a client gets 552 5.3.4, and the session goes on."""
+    assert data_reply(inst) == (552, b"5.3.4 Message file too big")
 
 
 FLOODS = [("flood_headers", {}, r"header edits over header_size_limit \(102400 bytes\)"),
@@ -120,11 +126,7 @@ def test_smtpd_milters_verdict_after_the_excess_is_the_answer(make_instance, mil
     """Past a limit the milter is still heard: its REJECT is the reply to
     the client, not 552."""
     inst, m = milter_instance(make_instance, milters, "huge_body_then_reject", message_size_limit="100000")
-    with session(inst) as s:
-        s.ehlo("client.test")
-        assert s.mail("s@client.test")[0] == 250
-        assert s.rcpt("alice@mx.test")[0] == 250
-        assert s.data(MSG) == (550, b"5.7.1 Command rejected")
+    assert data_reply(inst) == (550, b"5.7.1 Command rejected")
     log_has(inst, rf"warning: milter inet:127\.0\.0\.1:{m.port}: replaced body over message_size_limit")
     assert not inst.queue_files()
 
@@ -263,11 +265,7 @@ def test_smtpd_milters_trickling_packets_time_out(make_instance, milters, behavi
     it, progress does but only up to ten times milter_content_timeout (1 s
     here); then the milter has timed out (milter_default_action: tempfail)."""
     inst, m = milter_instance(make_instance, milters, behaviour, **TIMEOUTS)
-    with session(inst) as s:
-        s.ehlo("client.test")
-        assert s.mail("s@client.test")[0] == 250
-        assert s.rcpt("alice@mx.test")[0] == 250
-        assert s.data(MSG) == (451, b"4.7.1 Service unavailable - try again later")
+    assert data_reply(inst) == (451, b"4.7.1 Service unavailable - try again later")
     log_has(inst, rf"kurir/smtpd\[\d+\]: warning: milter inet:127\.0\.0\.1:{m.port}: timeout waiting for a reply")
     assert not inst.queue_files()
     assert not inst.maildir_files("alice")
