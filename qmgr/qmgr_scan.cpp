@@ -151,7 +151,11 @@ void Manager::schedule_incoming_scan() {
     }
 }
 
+// A qmgr that a reload retired (draining) moves nothing more into active/:
+// it would only log the message and leave it there for the next qmgr, which
+// starts when this one has exited and logs it again.
 void Manager::scan_incoming() {
+    if (ctx_.draining) return;
     for (const auto& id : ctx_.queue.list(mail::Queue::incoming)) {
         if (active_.size() >= active_limit()) {
             more_incoming_ = true;
@@ -176,6 +180,7 @@ void Manager::scan_deferred(bool all) {
         struct utimbuf due {now, now};
         for (const auto& id : ids) ::utime(ctx_.queue.path(mail::Queue::deferred, id).c_str(), &due);
     }
+    if (ctx_.draining) return;
     for (const auto& id : ids) {
         if (active_.size() >= active_limit()) {
             more_deferred_ = true;

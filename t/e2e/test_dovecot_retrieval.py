@@ -212,9 +212,10 @@ def test_mbox_appended_while_a_pop3_session_holds_it(make_instance):
     with mbox_dovecot(inst, MBOX_LOCKS) as dove:
         p = pop3_session(dove)
         try:
-            # The session keeps the mbox locked (fcntl) until it ends ...
-            held = locks_on(path)
-            assert any(l[1] == "POSIX" and "->" not in l for l in held), held
+            # The session keeps the mbox locked (fcntl) until it ends (the
+            # lock may come just after the reply to PASS) ...
+            wait_for(lambda: any(l[1] == "POSIX" and "->" not in l for l in locks_on(path)), 60,
+                     "the POP3 session's lock on the mbox")
             check_all(pop3_retrieve(p), sent[:3])
             size = os.path.getsize(path)
             send_all(inst, sent[3:])
