@@ -132,6 +132,7 @@ private:
     ~Session();
     static void on_client_read(bufferevent*, void*);
     static void on_client_write(bufferevent*, void*);
+    static void on_reply_written(int, short, void*);
     static void on_client_event(bufferevent*, short, void*);
     static void on_delay(int, short, void*);
     static void on_session_deadline(int, short, void*);
@@ -246,6 +247,7 @@ private:
     server::AttrConn* cleanup_ = nullptr;  // during DATA and until cleanup's reply
     event* delay_ = nullptr;
     event* deadline_ = nullptr;  // smtpd_session_time_limit
+    event* written_ = nullptr;   // on_client_write's turn after a reply reply() wrote itself
     util::Peer peer_;
     State state_ = State::command;
     bool esmtp_ = false;

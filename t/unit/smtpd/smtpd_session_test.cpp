@@ -77,6 +77,23 @@ TEST_CASE("smtpd: greeting and EHLO with the extensions", "[smtpd_session]") {
         CHECK(r[0].find(ext) != std::string::npos);
 }
 
+// A reply the client waits for is on the socket when the command's turn
+// ends, not left for a write event on a later turn of the loop; replies to
+// pipelined commands still come in order.
+TEST_CASE("smtpd: a reply the client waits for is written at once; pipelined ones in order", "[smtpd_session]") {
+    Fixture f;
+    char buf[512];
+    ssize_t n = ::recv(f.client.get(), buf, sizeof buf, MSG_DONTWAIT);  // no loop has run since the session began
+    REQUIRE(n > 0);
+    CHECK(std::string(buf, static_cast<size_t>(n)).starts_with("220 mx.test ESMTP"));
+    auto r = f.talk("EHLO client.test\r\nNOOP\r\nRSET\r\nNOOP\r\n", 4);
+    REQUIRE(r.size() == 4);
+    CHECK(r[0].starts_with("250-mx.test\n"));
+    CHECK(r[1] == "250 2.0.0 Ok");
+    CHECK(r[2] == "250 2.0.0 Ok");
+    CHECK(r[3] == "250 2.0.0 Ok");
+}
+
 TEST_CASE("smtpd: commands out of order are refused and the session goes on", "[smtpd_session]") {
     Fixture f;
     f.talk("", 1);
