@@ -330,8 +330,12 @@ def run_sendmail(mta, user, parallel, count):
 
     t0 = time.monotonic()
     with PeakPss(pid) as pss:
-        out = subprocess.run(inject, stdout=subprocess.PIPE, text=True).stdout
-        codes = json.loads(out) if out.strip() else [1]
+        run = subprocess.run(inject, stdout=subprocess.PIPE, text=True)
+        try:
+            codes = json.loads(run.stdout) if run.returncode == 0 else [run.returncode]
+        except ValueError:
+            codes = [1]
+        codes = codes if len(codes) == count else codes + [1]
         t_acc = time.monotonic() - t0
         ok = wait_delivered(mta, count)
         t_del = time.monotonic() - t0

@@ -96,6 +96,11 @@ void Manager::on_trigger(std::string_view bytes, int reply_fd) {
 
 void Manager::deliver_now(const std::string& id) {
     if (!mail::valid_queue_id(id) || active_.count(id)) return;
+    if (ctx_.draining) {  // due now, on disk: the next qmgr takes it at its start
+        std::string path = ctx_.queue.path(mail::Queue::deferred, id);
+        ::utime(path.c_str(), nullptr);
+        return;
+    }
     if (ctx_.queue.move(id, mail::Queue::deferred, mail::Queue::active)) load(id);
     dispatch();
 }

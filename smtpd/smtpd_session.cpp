@@ -173,14 +173,15 @@ void Session::reply(std::string_view text) {
         evbuffer_get_length(bufferevent_get_input(client_)) == 0) {
         ssize_t n = ::send(bufferevent_getfd(client_), rest.data(), rest.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n > 0) rest.remove_prefix(static_cast<size_t>(n));
-        if (rest.empty()) {
-            if (!written_) written_ = event_new(ctx_.base, -1, 0, on_reply_written, this);
-            event_active(written_, 0, 0);
-            return;
-        }
+        if (rest.empty()) return after_this_turn();
         // an error shows again on the bufferevent's own write, as before
     }
     bufferevent_write(client_, rest.data(), rest.size());
+}
+
+void Session::after_this_turn() {
+    if (!written_) written_ = event_new(ctx_.base, -1, 0, on_reply_written, this);
+    event_active(written_, 0, 0);
 }
 
 void Session::on_reply_written(int, short, void* arg) {
@@ -248,10 +249,13 @@ void Session::resume_reading() {
     process_input();
 }
 
+// Never closes in the caller's stack (the caller goes on with the session's
+// members): on_client_write closes after this turn of the loop, or when
+// the bufferevent has sent what it holds.
 void Session::close_after_reply() {
     state_ = State::closing;
     bufferevent_disable(client_, EV_READ);
-    if (evbuffer_get_length(bufferevent_get_output(client_)) == 0) close();
+    if (evbuffer_get_length(bufferevent_get_output(client_)) == 0) after_this_turn();
 }
 
 // Ends the session at once: the last reply goes out only if the socket

@@ -146,6 +146,7 @@ private:
     void handle_data_bytes();
     void finish_data();
     void reply(std::string_view text);
+    void after_this_turn();  // on_client_write runs once the current callback has returned
     void error_reply(std::string_view text);
     void count_junk();
     void too_many_errors();

@@ -8,11 +8,15 @@
 
 #include <catch2/catch.hpp>
 #include <event2/event.h>
+#include <sys/stat.h>
+#include <utime.h>
+
+#include <ctime>
 
 using namespace kurir;
 namespace kt = kurir::test;
 
-TEST_CASE("a draining qmgr leaves incoming and due deferred mail where it is", "[qmgr_drain]") {
+TEST_CASE("a draining qmgr leaves incoming and deferred mail where it is; postqueue -i makes it due", "[qmgr_drain]") {
     kt::TempDir dir;
     kt::CapturedLog log;
     server::ServerContext ctx;
@@ -25,15 +29,24 @@ TEST_CASE("a draining qmgr leaves incoming and due deferred mail where it is", "
     std::string fresh = mail::new_queue_id(), due = mail::new_queue_id();
     REQUIRE(util::create_file_durable(ctx.queue.dir(mail::Queue::incoming), fresh, {"not read"}, 0600));
     REQUIRE(util::create_file_durable(ctx.queue.dir(mail::Queue::deferred), due, {"not read"}, 0600));
+    std::string later = mail::new_queue_id();  // not due for an hour
+    REQUIRE(util::create_file_durable(ctx.queue.dir(mail::Queue::deferred), later, {"not read"}, 0600));
+    struct utimbuf hour_ahead {std::time(nullptr) + 3600, std::time(nullptr) + 3600};
+    REQUIRE(::utime(ctx.queue.path(mail::Queue::deferred, later).c_str(), &hour_ahead) == 0);
     {
         qmgr::Manager manager(ctx);
         ctx.draining = true;
         manager.scan_incoming();
         manager.scan_deferred(false);
         manager.scan_deferred(true);
+        manager.deliver_now(later);  // postqueue -i
     }
     CHECK(ctx.queue.find(fresh) == mail::Queue::incoming);
     CHECK(ctx.queue.find(due) == mail::Queue::deferred);
+    CHECK(ctx.queue.find(later) == mail::Queue::deferred);
+    struct stat st {};
+    REQUIRE(::stat(ctx.queue.path(mail::Queue::deferred, later).c_str(), &st) == 0);
+    CHECK(st.st_mtime <= std::time(nullptr));  // due for the next qmgr
     CHECK(log.text().find("queue active") == std::string::npos);
     event_base_free(ctx.base);
 }

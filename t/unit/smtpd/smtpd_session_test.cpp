@@ -92,6 +92,12 @@ TEST_CASE("smtpd: a reply the client waits for is written at once; pipelined one
     CHECK(r[1] == "250 2.0.0 Ok");
     CHECK(r[2] == "250 2.0.0 Ok");
     CHECK(r[3] == "250 2.0.0 Ok");
+    // QUIT's 221 goes out at once too; the close comes after the command's
+    // turn, never inside it (the code after the reply still uses the session).
+    CHECK(f.one("NOOP") == "250 2.0.0 Ok");
+    CHECK(f.one("QUIT") == "221 2.0.0 Bye");
+    for (int i = 0; i < 100 && !f.closed; ++i) event_base_loop(f.ctx.base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+    CHECK(f.closed);
 }
 
 TEST_CASE("smtpd: commands out of order are refused and the session goes on", "[smtpd_session]") {
