@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <limits.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,6 +19,18 @@ namespace {
 LogSetup g_setup;
 int g_fd = -1;
 SyslogClient g_syslog;
+// getpid() is a system call (glibc keeps no copy), made for every line:
+// the pid is read once, and again in a child after fork().
+int g_pid = 0;
+
+int logged_pid() {
+    if (g_pid == 0) {
+        static const bool forget_in_child = ::pthread_atfork(nullptr, nullptr, [] { g_pid = 0; }) == 0;
+        (void)forget_in_child;
+        g_pid = ::getpid();
+    }
+    return g_pid;
+}
 
 std::string clean(std::string_view text) {
     std::string out;
@@ -107,7 +120,7 @@ std::string log_format(const LogSetup& setup, long epoch, int pid, std::string_v
 
 void log_line(std::string_view level, std::string_view text) {
     long now = ::time(nullptr);
-    int pid = ::getpid();
+    int pid = logged_pid();
     if (g_setup.relay || g_setup.file.empty()) {
         std::string body = level.empty() ? clean(text) : fmt::format("{}: {}", level, clean(text));
         std::string wire = syslog_wire(g_setup.facility, syslog_severity(level), now,
