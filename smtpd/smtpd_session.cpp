@@ -128,7 +128,9 @@ void Session::start(server::ServerContext& ctx, const SmtpdPolicy& policy, util:
 
 void Session::greet() {
     if (start_milters()) return;  // the milters' connect stage first
-    bufferevent_enable(client_, EV_READ | EV_WRITE);
+    // EV_WRITE is on from the start (libevent's default): enabling it again
+    // adds a write event with nothing to write, and a wake-up for it.
+    bufferevent_enable(client_, EV_READ);
     reply(fmt::format("220 {}", policy_.banner));
     check_connect();
 }

@@ -23,7 +23,9 @@ std::string_view pulled_up(evbuffer* in, size_t n) {
 
 AttrConn::AttrConn(bufferevent* bev, Handlers handlers) : bev_(bev), handlers_(std::move(handlers)) {
     bufferevent_setcb(bev_, on_read, on_write, on_event, this);
-    bufferevent_enable(bev_, EV_READ | EV_WRITE);
+    // EV_WRITE is on from the start (libevent's default); enabling it again
+    // would add a write event with nothing to write, and a wake-up for it.
+    bufferevent_enable(bev_, EV_READ);
 }
 
 AttrConn* AttrConn::adopt(event_base* base, util::Fd fd, Handlers handlers) {

@@ -13,6 +13,7 @@
 #include <catch2/catch.hpp>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -30,6 +31,9 @@ public:
     // main_cf: lines after the fixture's own (myhostname and mydestination
     // mx.test, any local part a recipient, the queue directory).
     explicit SmtpdFixture(const std::string& main_cf) {
+        // As in every daemon (server.cpp): a write to a peer that closed is
+        // an error to handle, not the end of the process.
+        ::signal(SIGPIPE, SIG_IGN);
         ::mkdir((dir / "queue").c_str(), 0700);
         ::mkdir((dir / "queue/private").c_str(), 0700);
         auto cfg = mail::Config::from_text("myhostname = mx.test\nmydestination = mx.test\nlocal_recipient_maps =\n"
