@@ -8,7 +8,6 @@
 #include <cctype>
 #include <cstdint>
 #include <string_view>
-#include <vector>
 
 using kurir::mail::PatternKind;
 
@@ -18,37 +17,22 @@ bool slow_for_posix(std::string_view text) {
     // glibc copies the operand of "+" and "{n,m}" (x+ is xx*): nested
     // ones grow the compiled form exponentially.
     if (std::count_if(text.begin(), text.end(), [](char c) { return c == '+' || c == '{'; }) > 6) return true;
-    // Repeats on repeats nest the same way, and a repeat of a group that
-    // holds one ("(a+|b)+") makes glibc's matcher take exponential time:
-    // stacked repeats ("a???????+") and repeated groups holding a repeat.
+    // A repeated group ("(a+|b)+", "(x||||)+") and repeats stacked on
+    // repeats ("a???????+") make glibc's matcher take exponential time:
+    // leave out every repeat after ")" (the pcre: run still has them), and
+    // more than three stacked ones. Bracket expressions and the lines of the
+    // table are not told apart: that only leaves out more.
     auto repeat = [](char c) { return c == '?' || c == '*' || c == '+' || c == '{'; };
     int stacked = 0;
-    std::vector<bool> group_repeats;  // per open "(": holds a repeat
-    bool in_bracket = false;
-    for (size_t i = 0; i < text.size(); ++i) {
+    for (size_t i = 0; i + 1 < text.size(); ++i) {
         char c = text[i];
         if (c == '\\') {
             ++i;
             continue;
         }
-        if (in_bracket) {
-            in_bracket = c != ']';
-            continue;
-        }
-        bool next_repeats = i + 1 < text.size() && repeat(text[i + 1]);
-        if (c == '[') {
-            in_bracket = true;
-        } else if (c == '(') {
-            group_repeats.push_back(false);
-        } else if (c == ')' && !group_repeats.empty()) {
-            bool inner = group_repeats.back();
-            group_repeats.pop_back();
-            if (inner && next_repeats) return true;
-            if (inner && !group_repeats.empty()) group_repeats.back() = true;
-        } else if (repeat(c) || c == '}') {
-            if (!group_repeats.empty()) group_repeats.back() = true;
-            if (next_repeats && ++stacked > 3) return true;
-        }
+        if (!repeat(text[i + 1])) continue;
+        if (c == ')') return true;
+        if ((repeat(c) || c == '}') && ++stacked > 3) return true;
     }
     for (size_t i = 0; i + 1 < text.size(); ++i) {
         if (text[i] == '\\' && text[i + 1] >= '1' && text[i + 1] <= '9') return true;
