@@ -2,6 +2,7 @@
 
 #include "mail/log_config.hpp"
 #include "server/master_proto.hpp"
+#include "server/open_files.hpp"
 #include "server/server_start.hpp"
 #include "util/log.hpp"
 #include "util/privilege.hpp"
@@ -259,6 +260,7 @@ struct LoopServer {
     long max_use = 0;
     long max_idle = 0;
     int per_process = 1;
+    bool out_of_files = false;  // accept() failed with EMFILE/ENFILE: wait for a client to leave
     bool draining = false;
     bool reported_available = false;
     std::function<bool()> busy;
@@ -274,7 +276,7 @@ struct LoopServer {
     }
 
     void update() {
-        bool avail = !draining && clients < per_process && used < max_use;
+        bool avail = !draining && !out_of_files && clients < per_process && used < max_use;
         if (avail != reported_available) {
             report_status(avail);
             reported_available = avail;
@@ -318,7 +320,8 @@ int run_loop(ServerContext& ctx, int per_process, bool counts_use, OnAccept on_a
     ctx.base = srv.base.get();
     srv.max_use = counts_use ? ctx.config.integer("max_use") * per_process : 1L << 60;
     srv.max_idle = counts_use ? ctx.config.seconds("max_idle") : 1L << 30;
-    srv.per_process = per_process;
+    // A multi server's clients are fitted to the open-file limit.
+    srv.per_process = counts_use ? fit_clients_to_open_files(per_process, ctx.program.c_str()) : per_process;
     for (int lfd : g_listen_fds) util::set_nonblocking(lfd, true);
     struct Accept {
         LoopServer* srv;
@@ -330,11 +333,22 @@ int run_loop(ServerContext& ctx, int per_process, bool counts_use, OnAccept on_a
             [](evutil_socket_t lfd, short, void* arg) {
                 auto* a = static_cast<Accept*>(arg);
                 int fd = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-                if (fd < 0) return;
+                if (fd < 0) {
+                    // Out of files, the listener stays readable: without this
+                    // the loop would call here again at once, for as long as
+                    // the clients it has stay (with none, max_idle ends it).
+                    if (errno == EMFILE || errno == ENFILE) {
+                        util::msg_warn("accept: {}: taking no more clients until one leaves", std::strerror(errno));
+                        a->srv->out_of_files = true;
+                        a->srv->update();
+                    }
+                    return;
+                }
                 ++a->srv->clients;
                 ++a->srv->used;
                 a->srv->update();
                 (*a->fn)(util::Fd(fd), [srv = a->srv] {
+                    srv->out_of_files = false;
                     --srv->clients;
                     srv->update();
                 });
