@@ -38,6 +38,7 @@ Scenarios (issue: benchmark against Postfix):
            message still gets through while they are open
 """
 import argparse
+import atexit
 import concurrent.futures
 import functools
 import glob
@@ -53,10 +54,11 @@ import threading
 import time
 
 import report
+from disk import Tmpfs
 from syscalls import SyscallCount, available as syscalls_unavailable
 
 from mtas import (BENCH_USER, MILTER_PORT, RELAY_DOMAIN, REPO, SINK_PORT, TLS_SOURCE, TRASH, Kurir, Postfix,
-                  ensure_user, list_config_dir, rcpt_users)
+                  clear_maildirs, ensure_user, list_config_dir, rcpt_users)
 
 
 # -- process tree accounting ----------------------------------------------------
@@ -369,6 +371,9 @@ def main():
     ap.add_argument("--only", default="")
     ap.add_argument("--quick", action="store_true",
                     help="smtp-10 alone, 5 x 5,000 messages per MTA, alternating: a side-by-side check in a few minutes")
+    ap.add_argument("--disk", choices=["as-is", "tmpfs"], default="as-is",
+                    help="tmpfs: both MTAs' queues and the bench users' Maildirs on tmpfs (bench/disk.py), to tell "
+                         "CPU from waiting for the disk; compare with a run as-is")
     ap.add_argument("--syscalls", action="store_true",
                     help="count the system calls of each MTA's process tree per message in the SMTP scenarios "
                          "(perf stat per cgroup: in total and per daemon), and each daemon's CPU per message")
@@ -384,7 +389,14 @@ def main():
     started = time.monotonic()
     user = ensure_user()
     rcpt_users(10)
-    mtas = [Kurir(user), Postfix(user)]
+    disk = Tmpfs() if args.disk == "tmpfs" else None
+    if disk:
+        atexit.register(disk.close)
+    mtas = [Kurir(user, disk), Postfix(user)]
+    if disk:
+        clear_maildirs()
+        for d in ["/var/spool/postfix"] + sorted(glob.glob("/home/*kurirbench")):
+            disk.cover(d)
     smtp = functools.partial(run_smtp, syscalls=args.syscalls)
     scenarios = [
         ("smtp-1", lambda m: smtp(m, user, 1, args.messages, 1)),
@@ -420,17 +432,21 @@ def main():
                             text=True).stdout.strip()
     fs = subprocess.run(["findmnt", "-n", "-o", "FSTYPE", "--target", "/var/spool"], stdout=subprocess.PIPE,
                         text=True).stdout.strip()
+    if disk:
+        fs = f"queues and Maildirs on tmpfs (--disk tmpfs; the disk is {fs})"
     header = (f"# kurir vs Postfix\n\n{time.strftime('%Y-%m-%d')}, commit {commit}, {os.cpu_count()} cores, {fs} "
               f"({fsync_rate('/var/spool')} fsyncs/s measured), {args.reps} repetitions A B A B; median (min-max); "
               "ratio = kurir / Postfix of the medians (lowest-highest ratio of one repetition's pair).\n")
     table = report.table(header, [name for name, _ in scenarios], results)
     print(table)
-    if not args.only:
+    if not args.only and not disk:
         with open(os.path.join(REPO, "bench", "RESULTS.md"), "w") as f:
             f.write(table)
     if milter[0]:
         milter[0].kill()
         milter[0].wait()
+    if disk:
+        disk.close()
     shutil.rmtree(TRASH, ignore_errors=True)
     list_config_dir(mtas[0].dir + "/i", listed=False)
     shutil.rmtree(mtas[0].dir, ignore_errors=True)  # the kurir instance, stopped after each run

@@ -36,7 +36,10 @@ def clear_maildirs():
     charge that to whichever MTA runs next. The trash goes at the end."""
     os.makedirs(TRASH, exist_ok=True)
     for d in glob.glob("/home/*kurirbench/Maildir"):
-        os.rename(d, tempfile.mkdtemp(dir=TRASH) + "/Maildir")
+        try:
+            os.rename(d, tempfile.mkdtemp(dir=TRASH) + "/Maildir")
+        except OSError:  # --disk tmpfs: another filesystem, where removing costs little
+            shutil.rmtree(d)
 
 
 def delivered_to_maildirs():
@@ -215,9 +218,11 @@ class Kurir:
     name = "kurir"
     port = KURIR_PORT
 
-    def __init__(self, user):
+    def __init__(self, user, disk=None):
         self.dir = tempfile.mkdtemp(prefix="kurir-bench-")
         os.chmod(self.dir, 0o755)
+        if disk:
+            disk.cover(self.dir)
         self.kurir = os.path.join(PREFIX, "sbin", "kurir")
         self.rcpt_domain = "localhost"
         sh(self.kurir, "-c", self.dir + "/i", "init", "--listen", f"127.0.0.1:{KURIR_PORT}", "--hostname", "kurir.bench",
