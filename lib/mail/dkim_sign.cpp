@@ -1,11 +1,7 @@
 #include "mail/dkim_sign.hpp"
+#include "mail/libcrypto.hpp"
 #include "util/text.hpp"
 
-#include <openssl/bio.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/rsa.h>
-#include <openssl/x509.h>
 #include <sodium.h>
 
 #include <algorithm>
@@ -15,7 +11,10 @@ namespace kurir::mail {
 
 struct DkimKey::Pkey {
     EVP_PKEY* pkey = nullptr;
-    ~Pkey() { EVP_PKEY_free(pkey); }
+    // A key exists only once libcrypto is loaded.
+    ~Pkey() {
+        if (pkey) libcrypto()->EVP_PKEY_free(pkey);
+    }
 };
 
 struct DkimBodyHash::Ctx {
@@ -53,16 +52,19 @@ DkimKey::DkimKey(DkimKey&&) noexcept = default;
 DkimKey& DkimKey::operator=(DkimKey&&) noexcept = default;
 
 util::Result<DkimKey> DkimKey::from_pem(std::string_view pem, const std::string& what) {
-    BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+    const auto& lc = libcrypto();
+    if (!lc) return util::fail(what + ": " + lc.error().text);
+    const Libcrypto& c = *lc;
+    BIO* bio = c.BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
     if (!bio) return util::fail(what + ": out of memory");
-    EVP_PKEY* pkey = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
-    BIO_free(bio);
+    EVP_PKEY* pkey = c.PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+    c.BIO_free(bio);
     if (!pkey) return util::fail(what + ": not a PEM private key");
     auto holder = std::make_unique<Pkey>();
     holder->pkey = pkey;
-    switch (EVP_PKEY_get_base_id(pkey)) {
+    switch (c.EVP_PKEY_get_base_id(pkey)) {
     case EVP_PKEY_RSA:
-        if (EVP_PKEY_get_bits(pkey) < 1024) return util::fail(what + ": RSA key shorter than 1024 bits");
+        if (c.EVP_PKEY_get_bits(pkey) < 1024) return util::fail(what + ": RSA key shorter than 1024 bits");
         return DkimKey(Type::rsa, std::move(holder));
     case EVP_PKEY_ED25519:
         return DkimKey(Type::ed25519, std::move(holder));
@@ -85,52 +87,58 @@ util::Result<DkimKey> DkimKey::load(const std::string& path) {
 }
 
 util::Result<DkimKey> DkimKey::generate(Type type, int bits) {
+    const auto& lc = libcrypto();
+    if (!lc) return util::fail(lc.error().text);
     auto holder = std::make_unique<Pkey>();
     if (type == Type::rsa) {
         if (bits < 1024 || bits > 4096) return util::fail("RSA key size " + std::to_string(bits) + ": want 1024 to 4096");
-        holder->pkey = EVP_RSA_gen(static_cast<unsigned>(bits));
+        holder->pkey = lc->EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(bits));  // EVP_RSA_gen
     } else {
-        holder->pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+        holder->pkey = lc->EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
     }
     if (!holder->pkey) return util::fail("key generation failed");
     return DkimKey(type, std::move(holder));
 }
 
+// The methods below run on a key, which exists only once libcrypto is loaded.
 util::Result<std::string> DkimKey::private_pem() const {
-    BIO* bio = BIO_new(BIO_s_mem());
+    const Libcrypto& c = *libcrypto();
+    BIO* bio = c.BIO_new(c.BIO_s_mem());
     if (!bio) return util::fail("out of memory");
     std::string out;
-    if (PEM_write_bio_PrivateKey(bio, key_->pkey, nullptr, nullptr, 0, nullptr, nullptr) == 1) {
+    if (c.PEM_write_bio_PrivateKey(bio, key_->pkey, nullptr, nullptr, 0, nullptr, nullptr) == 1) {
         char* data = nullptr;
-        long len = BIO_get_mem_data(bio, &data);
+        long len = c.BIO_ctrl(bio, BIO_CTRL_INFO, 0, reinterpret_cast<char*>(&data));  // BIO_get_mem_data
         out.assign(data, static_cast<size_t>(len));
     }
-    BIO_free(bio);
+    c.BIO_free(bio);
     if (out.empty()) return util::fail("cannot write the private key");
     return out;
 }
 
 util::Result<std::string> DkimKey::dns_record() const {
+    const Libcrypto& c = *libcrypto();
     if (type_ == Type::ed25519) {
         unsigned char pub[32];
         size_t len = sizeof pub;
-        if (EVP_PKEY_get_raw_public_key(key_->pkey, pub, &len) != 1 || len != 32)
+        if (c.EVP_PKEY_get_raw_public_key(key_->pkey, pub, &len) != 1 || len != 32)
             return util::fail("cannot read the Ed25519 public key");
         return "v=DKIM1; k=ed25519; p=" + base64(pub, len);
     }
     unsigned char* der = nullptr;
-    int len = i2d_PUBKEY(key_->pkey, &der);
+    int len = c.i2d_PUBKEY(key_->pkey, &der);
     if (len <= 0) return util::fail("cannot encode the RSA public key");
     std::string record = "v=DKIM1; k=rsa; p=" + base64(der, static_cast<size_t>(len));
-    OPENSSL_free(der);
+    c.CRYPTO_free(der, __FILE__, __LINE__);  // OPENSSL_free
     return record;
 }
 
 util::Result<std::string> DkimKey::sign(std::string_view data) const {
+    const Libcrypto& c = *libcrypto();
     if (type_ == Type::ed25519) {
         unsigned char seed[32];
         size_t len = sizeof seed;
-        if (EVP_PKEY_get_raw_private_key(key_->pkey, seed, &len) != 1 || len != 32)
+        if (c.EVP_PKEY_get_raw_private_key(key_->pkey, seed, &len) != 1 || len != 32)
             return util::fail("cannot read the Ed25519 private key");
         if (sodium_init() < 0) return util::fail("libsodium cannot start");
         unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
@@ -143,18 +151,18 @@ util::Result<std::string> DkimKey::sign(std::string_view data) const {
         sodium_memzero(sk, sizeof sk);
         return base64(sig, sizeof sig);
     }
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    EVP_MD_CTX* ctx = c.EVP_MD_CTX_new();
     if (!ctx) return util::fail("out of memory");
     std::string sig;
     size_t len = 0;
-    if (EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, key_->pkey) == 1 &&
-        EVP_DigestSign(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1) {
+    if (c.EVP_DigestSignInit(ctx, nullptr, c.EVP_sha256(), nullptr, key_->pkey) == 1 &&
+        c.EVP_DigestSign(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1) {
         std::string raw(len, '\0');
-        if (EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(raw.data()), &len,
+        if (c.EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(raw.data()), &len,
                            reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1)
             sig = base64(reinterpret_cast<const unsigned char*>(raw.data()), len);
     }
-    EVP_MD_CTX_free(ctx);
+    c.EVP_MD_CTX_free(ctx);
     if (sig.empty()) return util::fail("RSA signing failed");
     return sig;
 }

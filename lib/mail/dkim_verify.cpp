@@ -1,7 +1,6 @@
 #include "mail/dkim_verify.hpp"
+#include "mail/libcrypto.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/x509.h>
 #include <sodium.h>
 
 #include <algorithm>
@@ -73,28 +72,34 @@ std::optional<std::string> unbase64(const std::string& b64) {
 // RSA: a SubjectPublicKeyInfo, or (as some records carry) a bare PKCS#1
 // RSAPublicKey.
 bool rsa_verifies(const std::string& der, const std::string& signature, const std::string& data, std::string& why) {
+    const auto& lc = libcrypto();
+    if (!lc) {
+        why = lc.error().text;
+        return false;
+    }
+    const Libcrypto& c = *lc;
     const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
-    EVP_PKEY* pkey = d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size()));
+    EVP_PKEY* pkey = c.d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size()));
     if (!pkey) {
         p = reinterpret_cast<const unsigned char*>(der.data());
-        pkey = d2i_PublicKey(EVP_PKEY_RSA, nullptr, &p, static_cast<long>(der.size()));
+        pkey = c.d2i_PublicKey(EVP_PKEY_RSA, nullptr, &p, static_cast<long>(der.size()));
     }
-    if (!pkey || EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA) {
-        EVP_PKEY_free(pkey);
+    if (!pkey || c.EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA) {
+        c.EVP_PKEY_free(pkey);
         why = "key is not an RSA public key";
         return false;
     }
-    if (EVP_PKEY_get_bits(pkey) < 1024) {
-        EVP_PKEY_free(pkey);
+    if (c.EVP_PKEY_get_bits(pkey) < 1024) {
+        c.EVP_PKEY_free(pkey);
         why = "RSA key shorter than 1024 bits";
         return false;
     }
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    bool ok = ctx && EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, pkey) == 1 &&
-              EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
-                               reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1;
-    EVP_MD_CTX_free(ctx);
-    EVP_PKEY_free(pkey);
+    EVP_MD_CTX* ctx = c.EVP_MD_CTX_new();
+    bool ok = ctx && c.EVP_DigestVerifyInit(ctx, nullptr, c.EVP_sha256(), nullptr, pkey) == 1 &&
+              c.EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+                                 reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1;
+    c.EVP_MD_CTX_free(ctx);
+    c.EVP_PKEY_free(pkey);
     if (!ok) why = "signature did not verify";
     return ok;
 }

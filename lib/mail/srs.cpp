@@ -2,12 +2,12 @@
 
 #include "mail/address.hpp"
 #include "mail/domain_list.hpp"
+#include "mail/libcrypto.hpp"
 #include "mail/local_domains.hpp"
 #include "util/fs.hpp"
+#include "util/log.hpp"
 #include "util/text.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <sys/stat.h>
 
 namespace kurir::mail::srs {
@@ -22,9 +22,13 @@ bool same_ascii_nocase(std::string_view a, std::string_view b) { return util::lo
 std::string hash(std::string_view secret, std::initializer_list<std::string_view> parts) {
     std::string data;
     for (auto p : parts) data += util::lowercase(p);
+    const auto& lc = libcrypto();
+    // Installed with the package (its dependency): without it no SRS
+    // address can be made or checked.
+    if (!lc) util::msg_fatal("SRS: {}", lc.error().text);
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    HMAC(EVP_sha1(), secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(data.data()),
+    lc->HMAC(lc->EVP_sha1(), secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(data.data()),
          data.size(), md, &len);
     // Base64 of the first three bytes: four characters.
     std::string out;
