@@ -73,5 +73,5 @@ int main(int argc, char** argv) {
         [&table](server::ServerContext& ctx, util::Fd fd, server::ClientDone done) {
             serve(ctx, table, std::move(fd), std::move(done));
         },
-        {}, kClients);
+        {}, kClients, 1);  // a client is its connection and nothing more
 }

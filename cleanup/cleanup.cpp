@@ -72,7 +72,9 @@
 //   dkim_sign_domains, dkim_selector, dkim_private_key, dkim_signing_table,
 //   mynetworks
 #include "cleanup/cleanup_service.hpp"
+#include "mail/libcrypto.hpp"
 #include "server/server.hpp"
+#include "util/log.hpp"
 
 #include <memory>
 
@@ -81,6 +83,12 @@ using namespace kurir;
 int main(int argc, char** argv) {
     std::unique_ptr<mail::RewriteClient> rewrite;
     server::Hooks hooks;
+    // A cleanup that signs loads libcrypto while it can still see the
+    // system's libraries (master.cf may chroot it to the queue).
+    hooks.pre_drop = [](server::ServerContext& ctx) {
+        if (!ctx.config.list("dkim_sign_domains").empty() || !ctx.config.list("dkim_signing_table").empty())
+            if (const auto& c = mail::libcrypto(); !c) util::msg_warn("DKIM signing: {}", c.error().text);
+    };
     hooks.post_drop = [&](server::ServerContext& ctx) { rewrite = std::make_unique<mail::RewriteClient>(ctx.queue); };
     return server::request_server_main(
         argc, argv, "cleanup",

@@ -53,8 +53,9 @@ util::Result<Libcrypto> load() {
 }  // namespace
 
 const util::Result<Libcrypto>& libcrypto() {
-    static const util::Result<Libcrypto> loaded = load();
-    return loaded;
+    // Never destroyed: a key a static cache holds is freed through it at exit.
+    static const auto* loaded = new util::Result<Libcrypto>(load());
+    return *loaded;
 }
 
 }  // namespace kurir::mail

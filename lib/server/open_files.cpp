@@ -21,16 +21,17 @@ ClientCapacity fit_clients(int wanted, rlimit limit, int files_per_client, int r
     return {std::max(clients, 1), soft};
 }
 
-int fit_clients_to_open_files(int wanted, const char* program) {
+int fit_clients_to_open_files(int wanted, int files_per_client, const char* program) {
     rlimit limit{};
     if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return wanted;
-    ClientCapacity fit = fit_clients(wanted, limit);
+    ClientCapacity fit = fit_clients(wanted, limit, files_per_client);
     if (fit.soft != limit.rlim_cur) {
         rlimit raised{fit.soft, limit.rlim_max};
         if (::setrlimit(RLIMIT_NOFILE, &raised) != 0) {
             util::msg_warn("{}: raising the open file limit from {} to {}: {}", program, limit.rlim_cur, fit.soft,
                            std::strerror(errno));
-            fit = fit_clients(wanted, limit.rlim_cur == RLIM_INFINITY ? limit : rlimit{limit.rlim_cur, limit.rlim_cur});
+            fit = fit_clients(wanted, limit.rlim_cur == RLIM_INFINITY ? limit : rlimit{limit.rlim_cur, limit.rlim_cur},
+                              files_per_client);
         }
     }
     if (fit.clients < wanted)

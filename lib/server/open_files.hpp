@@ -15,8 +15,9 @@ struct ClientCapacity {
     rlim_t soft;  // the soft RLIMIT_NOFILE to set (the one given when enough)
 };
 
-// Files each client may hold, and files kept for the process itself
-// (listeners, master's pipes, logs, tables, the DNS channel).
+// Files each client may hold (smtpd's: its socket, cleanup during DATA,
+// milters), and files kept for the process itself (listeners, master's
+// pipes, logs, tables, the DNS channel).
 inline constexpr int kFilesPerClient = 4;
 inline constexpr int kFilesReserved = 64;
 
@@ -27,6 +28,6 @@ ClientCapacity fit_clients(int wanted, rlimit limit, int files_per_client = kFil
 // Applies fit_clients to this process's RLIMIT_NOFILE (raising the soft
 // limit when needed) and returns the clients it allows; warns when that is
 // fewer than wanted.
-int fit_clients_to_open_files(int wanted, const char* program);
+int fit_clients_to_open_files(int wanted, int files_per_client, const char* program);
 
 }  // namespace kurir::server

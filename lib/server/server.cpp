@@ -254,7 +254,7 @@ struct LoopServer {
     ServerContext* ctx = nullptr;
     std::unique_ptr<event_base, EventBaseFree> base;
     std::vector<std::unique_ptr<event, EventFree>> listen_evs;
-    std::unique_ptr<event, EventFree> idle_ev, hup_ev;
+    std::unique_ptr<event, EventFree> idle_ev, hup_ev, files_ev;
     int clients = 0;
     long used = 0;
     long max_use = 0;
@@ -310,7 +310,7 @@ struct LoopServer {
 };
 
 template <class OnAccept>
-int run_loop(ServerContext& ctx, int per_process, bool counts_use, OnAccept on_accept,
+int run_loop(ServerContext& ctx, int per_process, int files_per_client, bool counts_use, OnAccept on_accept,
              const std::function<void()>& before_dispatch = nullptr, std::function<bool()> busy = nullptr,
              const std::function<void(ServerContext&)>& before_exit = nullptr) {
     LoopServer srv;
@@ -318,10 +318,11 @@ int run_loop(ServerContext& ctx, int per_process, bool counts_use, OnAccept on_a
     srv.ctx = &ctx;
     srv.base.reset(event_base_new());
     ctx.base = srv.base.get();
+    // A multi server's clients are fitted to the open-file limit.
+    if (counts_use) per_process = fit_clients_to_open_files(per_process, files_per_client, ctx.program.c_str());
     srv.max_use = counts_use ? ctx.config.integer("max_use") * per_process : 1L << 60;
     srv.max_idle = counts_use ? ctx.config.seconds("max_idle") : 1L << 30;
-    // A multi server's clients are fitted to the open-file limit.
-    srv.per_process = counts_use ? fit_clients_to_open_files(per_process, ctx.program.c_str()) : per_process;
+    srv.per_process = per_process;
     for (int lfd : g_listen_fds) util::set_nonblocking(lfd, true);
     struct Accept {
         LoopServer* srv;
@@ -335,12 +336,15 @@ int run_loop(ServerContext& ctx, int per_process, bool counts_use, OnAccept on_a
                 int fd = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
                 if (fd < 0) {
                     // Out of files, the listener stays readable: without this
-                    // the loop would call here again at once, for as long as
-                    // the clients it has stay (with none, max_idle ends it).
+                    // the loop would call here again at once. It listens
+                    // again when a client leaves, or in a second (a trigger
+                    // server's files are not its clients').
                     if (errno == EMFILE || errno == ENFILE) {
-                        util::msg_warn("accept: {}: taking no more clients until one leaves", std::strerror(errno));
+                        util::msg_warn("accept: {}: taking no more clients for now", std::strerror(errno));
                         a->srv->out_of_files = true;
                         a->srv->update();
+                        struct timeval again {1, 0};
+                        event_add(a->srv->files_ev.get(), &again);
                     }
                     return;
                 }
@@ -354,6 +358,13 @@ int run_loop(ServerContext& ctx, int per_process, bool counts_use, OnAccept on_a
                 });
             },
             &acc));
+    srv.files_ev.reset(evtimer_new(
+        srv.base.get(), [](evutil_socket_t, short, void* arg) {
+            auto* s = static_cast<LoopServer*>(arg);
+            s->out_of_files = false;
+            s->update();
+        },
+        &srv));
     srv.idle_ev.reset(evtimer_new(
         srv.base.get(), [](evutil_socket_t, short, void* arg) {
             auto* s = static_cast<LoopServer*>(arg);
@@ -391,10 +402,10 @@ int run_loop(ServerContext& ctx, int per_process, bool counts_use, OnAccept on_a
 }  // namespace
 
 int multi_server_main(int argc, char** argv, std::string_view program, MultiService service,
-                      Hooks hooks, int clients_per_process) {
+                      Hooks hooks, int clients_per_process, int files_per_client) {
     ServerContext ctx = detail::start(argc, argv, program, hooks);
     return run_loop(
-        ctx, clients_per_process, true, [&](util::Fd fd, ClientDone done) { service(ctx, std::move(fd), std::move(done)); },
+        ctx, clients_per_process, files_per_client, true, [&](util::Fd fd, ClientDone done) { service(ctx, std::move(fd), std::move(done)); },
         nullptr, hooks.busy, hooks.before_exit);
 }
 
@@ -443,7 +454,7 @@ int trigger_server_main(int argc, char** argv, std::string_view program, Trigger
         struct timeval tv {10, 0};
         event_add(conn->ev.get(), &tv);
     };
-    return run_loop(ctx, 1 << 20, false, [&](util::Fd fd, ClientDone done) { run(std::move(fd), std::move(done)); },
+    return run_loop(ctx, 1 << 20, 1, false, [&](util::Fd fd, ClientDone done) { run(std::move(fd), std::move(done)); },
                     [&] {
                         if (hooks.post_drop) hooks.post_drop(ctx);
                     },

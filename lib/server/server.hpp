@@ -13,6 +13,7 @@
 
 #include "mail/config.hpp"
 #include "mail/queue.hpp"
+#include "server/open_files.hpp"
 #include "util/fs.hpp"
 
 #include <functional>
@@ -73,12 +74,15 @@ int request_server_main(int argc, char** argv, std::string_view program, Request
                         Hooks hooks = {});
 
 // The multi-server's service takes ownership of the client and must call
-// done() exactly once when the connection is finished.
+// done() exactly once when the connection is finished. It serves up to
+// clients_per_process at once, fewer when the open-file limit does not
+// allow files_per_client for each (server/open_files.hpp).
 class MultiServer;
 using ClientDone = std::function<void()>;
 using MultiService = std::function<void(ServerContext&, util::Fd client, ClientDone done)>;
 int multi_server_main(int argc, char** argv, std::string_view program, MultiService service,
-                      Hooks hooks = {}, int clients_per_process = 256);
+                      Hooks hooks = {}, int clients_per_process = 256,
+                      int files_per_client = kFilesPerClient);
 
 // Trigger servers get the bytes of each wake-up (one request per connection,
 // ended by the client's shutdown or close) and the connection, on which they

@@ -5,6 +5,7 @@ import os
 import resource
 import socket
 import subprocess
+import time
 
 import pytest
 
@@ -213,3 +214,48 @@ def test_auth_and_new_tls_session_rates(make_instance):
     log = inst.log()
     assert "warning: AUTH command rate limit exceeded: 3 from localhost[127.0.0.1]" in log
     assert "warning: New TLS session rate limit exceeded: 2 from localhost[127.0.0.1]" in log
+
+
+def lower_open_files(pid, limit):
+    """Sets pid's RLIMIT_NOFILE as its own user (prlimit(2) needs the
+    target's uid and gid, or CAP_SYS_RESOURCE, which a test may lack)."""
+    ids = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ("Uid", "Gid"):
+                ids[key] = int(rest.split()[0])
+    if os.geteuid() != 0:
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (limit, limit))
+        return
+    subprocess.run(["setpriv", f"--reuid={ids['Uid']}", f"--regid={ids['Gid']}", "--clear-groups", "--",
+                    "prlimit", f"--pid={pid}", f"--nofile={limit}:{limit}"], check=True, timeout=30)
+
+
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def test_an_smtpd_out_of_files_stops_accepting_and_another_serves(make_instance):
+    """An smtpd whose accept() fails with EMFILE stops listening (and tells
+    master it is busy) instead of spinning on the readable listener; master
+    starts another smtpd, which greets the clients the first could not."""
+    inst = make_instance().start()
+    first_socks, firsts = open_idle(inst.port, 1)
+    try:
+        assert firsts[0].startswith("220 ")
+        first = inst.pids("smtpd")[0]
+        lower_open_files(first, len(os.listdir(f"/proc/{first}/fd")))
+        socks, greetings = open_idle(inst.port, 4)
+        first_socks += socks
+        assert all(g.startswith("220 ") for g in greetings), greetings
+        assert len(inst.pids("smtpd")) >= 2
+        wait_for(lambda: "taking no more clients for now" in inst.log(), what="the EMFILE warning")
+        before = cpu_ticks(first)
+        time.sleep(1)
+        assert cpu_ticks(first) - before < os.sysconf("SC_CLK_TCK") // 2, "the full smtpd spins"
+        deliver_from(inst, "127.0.0.2", "fresh")
+    finally:
+        close_all(first_socks)
