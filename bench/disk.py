@@ -42,7 +42,7 @@ class Tmpfs:
         queue left on tmpfs loses its mail at the next boot."""
         left = []
         for path, _ in reversed(self.binds):
-            for attempt in range(10):
+            for _ in range(10):
                 if sh("umount", path, check=False, stderr=subprocess.DEVNULL).returncode == 0:
                     break
                 time.sleep(0.5)  # a process of the MTA still exiting

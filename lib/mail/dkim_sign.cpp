@@ -92,7 +92,8 @@ util::Result<DkimKey> DkimKey::generate(Type type, int bits) {
     auto holder = std::make_unique<Pkey>();
     if (type == Type::rsa) {
         if (bits < 1024 || bits > 4096) return util::fail("RSA key size " + std::to_string(bits) + ": want 1024 to 4096");
-        holder->pkey = lc->EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(bits));  // EVP_RSA_gen
+        // EVP_RSA_gen(bits), a macro over this call.
+        holder->pkey = lc->EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(bits));
     } else {
         holder->pkey = lc->EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
     }

@@ -28,8 +28,8 @@ std::string hash(std::string_view secret, std::initializer_list<std::string_view
     if (!lc) util::msg_fatal("SRS: {}", lc.error().text);
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    lc->HMAC(lc->EVP_sha1(), secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(data.data()),
-         data.size(), md, &len);
+    lc->HMAC(lc->EVP_sha1(), secret.data(), static_cast<int>(secret.size()),
+             reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len);
     // Base64 of the first three bytes: four characters.
     std::string out;
     out += kBase64[md[0] >> 2];

@@ -260,7 +260,7 @@ struct LoopServer {
     long max_use = 0;
     long max_idle = 0;
     int per_process = 1;
-    bool out_of_files = false;  // accept() failed with EMFILE/ENFILE: wait for a client to leave
+    bool out_of_files = false;  // accept() failed with EMFILE/ENFILE: until a client leaves or files_ev
     bool draining = false;
     bool reported_available = false;
     std::function<bool()> busy;
@@ -405,8 +405,9 @@ int multi_server_main(int argc, char** argv, std::string_view program, MultiServ
                       Hooks hooks, int clients_per_process, int files_per_client) {
     ServerContext ctx = detail::start(argc, argv, program, hooks);
     return run_loop(
-        ctx, clients_per_process, files_per_client, true, [&](util::Fd fd, ClientDone done) { service(ctx, std::move(fd), std::move(done)); },
-        nullptr, hooks.busy, hooks.before_exit);
+        ctx, clients_per_process, files_per_client, true,
+        [&](util::Fd fd, ClientDone done) { service(ctx, std::move(fd), std::move(done)); }, nullptr, hooks.busy,
+        hooks.before_exit);
 }
 
 int trigger_server_main(int argc, char** argv, std::string_view program, TriggerService on_trigger,
