@@ -43,7 +43,18 @@ using namespace kurir;
 
 int main(int argc, char** argv) {
     std::unique_ptr<smtp::Agent> agent;
+    std::unique_ptr<smtp::TlsPolicy> tls;
     server::Hooks hooks;
+    // Before privileges go: OpenSSL (when lmtp_tls_security_level asks for
+    // TLS) and the CA file.
+    hooks.pre_drop = [&](server::ServerContext& ctx) {
+        std::string error;
+        tls = smtp::TlsPolicy::create(ctx.config, error, "lmtp");
+        if (!tls) {
+            util::msg_warn("lmtp: {}", error);
+            std::exit(75);
+        }
+    };
     // Cached connections and the resolver live on the loop: gone before it is.
     hooks.before_exit = [&](server::ServerContext&) { agent.reset(); };
     return server::multi_server_main(
@@ -51,7 +62,7 @@ int main(int argc, char** argv) {
         [&](server::ServerContext& ctx, util::Fd client, server::ClientDone done) {
             if (!agent) {
                 std::string error;
-                agent = smtp::Agent::create(ctx, error, smtp::Protocol::lmtp);
+                agent = smtp::Agent::create(ctx, error, smtp::Protocol::lmtp, nullptr, std::move(tls));
                 if (!agent) {
                     util::msg_warn("lmtp: {}", error);
                     std::exit(75);

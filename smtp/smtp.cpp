@@ -20,7 +20,9 @@
 //   MAIL FROM (smtp/smtp_srs.hpp), in a transaction of their own.
 // SECURITY
 //   Runs as mail_owner, may be chrooted. Every reply from the network is
-//   parsed strictly (mail/smtp_reply.hpp) and bounded in size.
+//   parsed strictly (mail/smtp_reply.hpp) and bounded in size. OpenSSL and
+//   smtp_tls_CAfile are loaded before privileges go, and only when
+//   smtp_tls_security_level is not none.
 // CONFIGURATION PARAMETERS
 //   smtp_*_timeout, smtp_helo_name, smtp_mx_address_limit,
 //   smtp_destination_recipient_limit, smtp_connection_cache_time_limit,
@@ -48,6 +50,7 @@ using namespace kurir;
 int main(int argc, char** argv) {
     std::unique_ptr<smtp::Agent> agent;
     std::unique_ptr<smtp::SaslClient> sasl;
+    std::unique_ptr<smtp::TlsPolicy> tls;
     server::Hooks hooks;
     // smtp_sasl_password_maps may be root's alone (0600), as Postfix's
     // sasl_passwd: it is opened before privileges are dropped.
@@ -59,6 +62,12 @@ int main(int argc, char** argv) {
             std::exit(75);
         }
         if (sasl) sasl->open_tables();
+        // OpenSSL is loaded here only when smtp_tls_security_level asks for TLS.
+        tls = smtp::TlsPolicy::create(ctx.config, error);
+        if (!tls) {
+            util::msg_warn("smtp: {}", error);
+            std::exit(75);
+        }
     };
     // Cached connections and the resolver live on the loop: gone before it is.
     hooks.before_exit = [&](server::ServerContext&) { agent.reset(); };
@@ -67,7 +76,7 @@ int main(int argc, char** argv) {
         [&](server::ServerContext& ctx, util::Fd client, server::ClientDone done) {
             if (!agent) {
                 std::string error;
-                agent = smtp::Agent::create(ctx, error, smtp::Protocol::smtp, std::move(sasl));
+                agent = smtp::Agent::create(ctx, error, smtp::Protocol::smtp, std::move(sasl), std::move(tls));
                 if (!agent) {
                     util::msg_warn("smtp: {}", error);
                     std::exit(75);

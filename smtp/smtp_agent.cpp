@@ -17,12 +17,12 @@ Connection::~Connection() {
 }
 
 std::unique_ptr<Agent> Agent::create(server::ServerContext& ctx, std::string& error, Protocol protocol,
-                                     std::unique_ptr<SaslClient> sasl) {
+                                     std::unique_ptr<SaslClient> sasl, std::unique_ptr<TlsPolicy> tls) {
     auto agent = std::unique_ptr<Agent>(new Agent(ctx));
     agent->protocol = protocol;
     agent->resolver = Resolver::create(ctx.base, ctx.config.list("dns_resolver_address"), error);
     if (!agent->resolver) return nullptr;
-    agent->tls = TlsPolicy::create(ctx.config, error, protocol_name(protocol));
+    agent->tls = tls ? std::move(tls) : TlsPolicy::create(ctx.config, error, protocol_name(protocol));
     if (!agent->tls) return nullptr;
     // The SASL login is the smtp client's (smtp_sasl_*); lmtp has none.
     if (protocol == Protocol::smtp) {

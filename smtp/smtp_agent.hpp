@@ -69,9 +69,12 @@ public:
     // protocol: lmtp when started as the lmtp service (smtp/lmtp_params.hpp).
     // sasl: made (and its table opened) before privileges were dropped;
     // nullptr: made here from the configuration (smtp only).
+    // tls: made before privileges were dropped too (OpenSSL and the CA file
+    // are outside a chroot); nullptr: made here.
     static std::unique_ptr<Agent> create(server::ServerContext& ctx, std::string& error,
                                          Protocol protocol = Protocol::smtp,
-                                         std::unique_ptr<SaslClient> sasl = nullptr);
+                                         std::unique_ptr<SaslClient> sasl = nullptr,
+                                         std::unique_ptr<TlsPolicy> tls = nullptr);
     void deliver(Request request, DeliveryDone done);
 
     // The connection cache: take an idle connection for key, or give one back.

@@ -1,5 +1,7 @@
 #include "smtp/smtp_tls.hpp"
 
+#include "server/libssl.hpp"
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -41,6 +43,10 @@ std::unique_ptr<TlsPolicy> TlsPolicy::create(const mail::Config& cfg, std::strin
         return nullptr;
     }
     if (p->level_ == TlsLevel::none) return p;
+    if (const auto& library = server::load_tls_library(); !library) {
+        error = "TLS: " + library.error().text;
+        return nullptr;
+    }
     p->ctx_ = SSL_CTX_new(TLS_client_method());
     if (p->ctx_ == nullptr) {
         error = "SSL_CTX_new: " + openssl_error();

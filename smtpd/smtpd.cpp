@@ -123,9 +123,10 @@
 using namespace kurir;
 
 // Clients one smtpd process serves at once. A process costs about 0.9 MB
-// of its own (0.4 MB of it libcrypto's relocated data) and an idle session
-// about 2.7 KB, so at 200 per process the process was most of an idle
-// session's cost (bench idle: 8.9 KB per session at 200, 4.6 at 1,000).
+// of its own with TLS (0.4 MB of it libcrypto's relocated data; 0.3 MB
+// without: server/libssl.hpp) and an idle session about 2.7 KB, so at 200
+// per process the process was most of an idle session's cost (bench idle:
+// 8.9 KB per session at 200, 4.6 at 1,000).
 // The open-file limit may allow fewer (server/open_files.hpp).
 constexpr int kClientsPerProcess = 1000;
 

@@ -1,5 +1,7 @@
 #include "server/tls_credentials.hpp"
 
+#include "server/libssl.hpp"
+
 #include <fcntl.h>
 #include <openssl/rand.h>
 #include <sys/mman.h>
@@ -37,6 +39,7 @@ constexpr std::string_view kTicketLine = "kurir-ticket-keys: ";
 }
 
 util::Result<std::string> new_ticket_keys() {
+    if (const auto& library = load_tls_library(); !library) return std::unexpected(library.error());
     std::string keys(kTicketKeyBytes, '\0');
     if (RAND_bytes(reinterpret_cast<unsigned char*>(keys.data()), static_cast<int>(keys.size())) != 1)
         return util::fail("RAND_bytes: no randomness for TLS session ticket keys");

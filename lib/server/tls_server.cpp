@@ -1,5 +1,7 @@
 #include "server/tls_server.hpp"
 
+#include "server/libssl.hpp"
+
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -22,6 +24,7 @@ std::string TlsServer::last_error() {
 
 util::Result<std::unique_ptr<TlsServer>> TlsServer::create(const TlsServerSettings& settings, std::string_view pem,
                                                            std::string_view origin) {
+    if (const auto& library = load_tls_library(); !library) return std::unexpected(library.error());
     auto t = std::unique_ptr<TlsServer>(new TlsServer);
     t->settings_ = settings;
     ERR_clear_error();

@@ -187,6 +187,20 @@ class Instance:
         with open(path) as f:
             return len(f.read().splitlines())
 
+    def chroot(self, *commands):
+        """Sets master.cf's chroot column to y for the services that run
+        these commands."""
+        path = os.path.join(self.dir, "master.cf")
+        lines = []
+        for line in open(path):
+            fields = line.split()
+            if fields and not line.startswith("#") and len(fields) > 7 and fields[7] in commands:
+                fields[4] = "y"
+                line = " ".join(fields) + "\n"
+            lines.append(line)
+        with open(path, "w") as f:
+            f.write("".join(lines))
+
     def build_map(self, name, text, type="hash"):
         """DIR/name from text, indexed by kurir-map as the instance's
         administrator; returns "TYPE:DIR/name"."""
@@ -282,6 +296,18 @@ class Instance:
 
     def pids(self, name):
         return [pid for pid, _, n in self.processes() if os.path.basename(n) == name]
+
+    def maps(self, name, library):
+        """For each live process named name: whether it maps library (a
+        fragment of a file name, "libcrypto")."""
+        out = []
+        for pid in self.pids(name):
+            try:
+                with open(f"/proc/{pid}/maps") as f:
+                    out.append(library in f.read())
+            except OSError:
+                pass  # it exited meanwhile
+        return out
 
     def kill_all(self, sig=signal.SIGKILL):
         for pid, _, _ in self.processes():

@@ -149,29 +149,17 @@ def test_an_unreadable_key_defers_mail_and_it_is_signed_once_the_key_is_back(sig
         assert dkimpy_verifies(open(path, "rb").read(), records) == [True, True]
 
 
-def cleanup_maps(inst):
-    """For each live cleanup process: whether it maps libcrypto."""
-    out = []
-    for pid in inst.pids("cleanup"):
-        try:
-            with open(f"/proc/{pid}/maps") as f:
-                out.append("libcrypto" in f.read())
-        except OSError:
-            pass  # it exited meanwhile
-    return out
-
-
 def test_cleanup_loads_libcrypto_only_to_sign(make_instance, signing):
     """libcrypto's relocated data costs every process that maps it about
     0.4 MB: cleanup loads it when it first signs, not when it starts."""
     plain = make_instance().start()
     plain.send("joe@example.com", ["you@mx.test"], MESSAGES["plain"])
     plain.wait_delivered("you", 1)
-    maps = wait_for(lambda: cleanup_maps(plain), what="a live cleanup process")
+    maps = wait_for(lambda: plain.maps("cleanup", "libcrypto"), what="a live cleanup process")
     assert not any(maps), maps
     inst, records = signing()
     inst.start()
     inst.send("joe@example.com", ["you@mx.test"], MESSAGES["plain"])
     data = open(inst.wait_delivered("you", 1)[0], "rb").read()
     assert all(dkimpy_verifies(data, records)) and len(signatures(data)) == 2
-    assert any(wait_for(lambda: cleanup_maps(inst), what="a live cleanup process")), "signing loads it"
+    assert any(wait_for(lambda: inst.maps("cleanup", "libcrypto"), what="a live cleanup process")), "signing loads it"

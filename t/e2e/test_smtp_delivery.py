@@ -229,6 +229,33 @@ def test_starttls_may_verify_and_encrypt_without_tls(make_instance):
         assert not plain.messages
 
 
+def test_smtp_loads_openssl_only_for_tls_and_before_a_chroot(make_instance):
+    """libssl and libcrypto cost every process that maps them about 0.5 MB
+    of relocated data: smtp loads them when smtp_tls_security_level asks
+    for TLS, before privileges go (and a chroot, where they are not)."""
+    with SmtpReceiver(tls=False) as mx:
+        plain = make_instance()
+        relay_to(plain, mx.port)
+        plain.start()
+        plain.send("s@client.test", ["r@remote.test"], ORIGINAL)
+        mx.wait_messages(1)
+        plain.wait_queue_empty()
+        assert not any(wait_for(lambda: plain.maps("smtp", "libssl"), what="a live smtp process"))
+    with SmtpReceiver(tls=True) as mx:
+        inst = make_instance(smtp_tls_security_level="may")
+        relay_to(inst, mx.port)
+        if inst.mode == "root":
+            inst.chroot("smtp")
+        inst.start()
+        inst.send("s@client.test", ["r@remote.test"], ORIGINAL)
+        assert mx.wait_messages(1)[0].tls
+        inst.wait_queue_empty()
+        assert all(wait_for(lambda: inst.maps("smtp", "libssl"), what="a live smtp process"))
+        if inst.mode == "root":
+            queue = os.path.realpath(os.path.join(inst.dir, "queue"))
+            assert [os.readlink(f"/proc/{pid}/root") for pid in inst.pids("smtp")] == [queue]
+
+
 def test_concurrency_limit_per_destination(make_instance):
     n = 10
     with SmtpReceiver(pipelining=True) as mx:

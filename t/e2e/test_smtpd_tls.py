@@ -93,6 +93,31 @@ def test_starttls_with_smtplib_delivers_and_says_so(make_instance):
                      r"TLSv1\.3 with cipher TLS_\w+ \(\d+/\d+ bits\)", inst.log()), inst.log()
 
 
+def test_only_processes_with_tls_load_openssl(make_instance):
+    """libssl and libcrypto cost every process that maps them about 0.5 MB
+    of relocated data: master and smtpd load them only for a service with
+    TLS credentials (smtpd before privileges go and a chroot)."""
+    plain = make_instance().start()
+    with smtplib.SMTP("127.0.0.1", plain.port, timeout=30) as s:
+        s.ehlo("client.test")
+        assert not s.has_extn("starttls")
+        # (master may have a child between its fork and exec: all, not one)
+        for name in ("smtpd", "master"):
+            maps = plain.maps(name, "libssl")
+            assert maps and not any(maps), name
+    inst = tls_instance(make_instance)
+    if inst.mode == "root":
+        inst.chroot("smtpd")
+    inst.start()
+    with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as s:
+        s.starttls(context=client_context())
+        s.sendmail("s@client.test", ["amy@mx.test"], MSG)
+        for name in ("smtpd", "master"):
+            maps = inst.maps(name, "libssl")
+            assert maps and all(maps), name
+    assert b"secret body" in open(inst.wait_delivered("amy", 1)[0], "rb").read()
+
+
 def test_without_the_received_header_setting_only_the_protocol_says_tls(make_instance):
     inst = tls_instance(make_instance)
     inst.start()
