@@ -1,4 +1,5 @@
 #include "util/cdb_map.hpp"
+#include "util/table_libraries.hpp"
 #include "util/text.hpp"
 
 #include <cdb.h>
@@ -42,6 +43,7 @@ Result<std::string> read_at(struct cdb* db, unsigned len, unsigned pos, const st
 }  // namespace
 
 Result<CdbMap> CdbMap::open(const std::string& path) {
+    if (const auto& library = load_cdb(); !library) return std::unexpected(library.error());
     auto impl = std::make_unique<Impl>();
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return fail_errno("open database " + path);
@@ -90,6 +92,7 @@ Result<std::vector<std::pair<std::string, std::string>>> CdbMap::entries() const
 }
 
 Result<void> build_cdb(const std::string& path, const std::vector<std::pair<std::string, std::string>>& entries) {
+    if (const auto& library = load_cdb(); !library) return std::unexpected(library.error());
     // Later duplicates win; each key is written once, in first-seen order.
     std::map<std::string, size_t> last;
     for (size_t i = 0; i < entries.size(); ++i) last[lowercase(entries[i].first)] = i;

@@ -1,4 +1,5 @@
 #include "util/db_map.hpp"
+#include "util/table_libraries.hpp"
 #include "util/text.hpp"
 
 #include <db.h>
@@ -27,6 +28,7 @@ DBTYPE db_type(DbType t) { return t == DbType::hash ? DB_HASH : DB_BTREE; }
 }  // namespace
 
 Result<DbMap> DbMap::open(const std::string& path, DbType type) {
+    if (const auto& library = load_berkeley_db(); !library) return std::unexpected(library.error());
     auto impl = std::make_unique<Impl>();
     if (int rc = db_create(&impl->db, nullptr, 0); rc != 0) return fail("db_create: " + std::string(db_strerror(rc)));
     if (int rc = impl->db->open(impl->db, nullptr, path.c_str(), nullptr, db_type(type), DB_RDONLY, 0); rc != 0) {
@@ -74,6 +76,7 @@ Result<std::vector<std::pair<std::string, std::string>>> DbMap::entries() const 
 
 Result<void> build_db(const std::string& path, DbType type,
                       const std::vector<std::pair<std::string, std::string>>& entries) {
+    if (const auto& library = load_berkeley_db(); !library) return std::unexpected(library.error());
     std::string tmp = path + ".tmp" + std::to_string(::getpid());
     ::unlink(tmp.c_str());
     DB* db = nullptr;

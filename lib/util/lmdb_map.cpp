@@ -1,4 +1,5 @@
 #include "util/lmdb_map.hpp"
+#include "util/table_libraries.hpp"
 #include "util/text.hpp"
 
 #include <lmdb.h>
@@ -43,6 +44,7 @@ struct ReadTxn {
 }  // namespace
 
 Result<LmdbMap> LmdbMap::open(const std::string& path) {
+    if (const auto& library = load_lmdb(); !library) return std::unexpected(library.error());
     auto impl = std::make_unique<Impl>();
     if (int rc = mdb_env_create(&impl->env); rc != 0) return fail("mdb_env_create: " + std::string(mdb_strerror(rc)));
     if (int rc = mdb_env_open(impl->env, path.c_str(), MDB_NOSUBDIR | MDB_RDONLY | MDB_NOLOCK | MDB_NORDAHEAD, 0644);
@@ -92,6 +94,7 @@ Result<std::vector<std::pair<std::string, std::string>>> LmdbMap::entries() cons
 }
 
 Result<void> build_lmdb(const std::string& path, const std::vector<std::pair<std::string, std::string>>& entries) {
+    if (const auto& library = load_lmdb(); !library) return std::unexpected(library.error());
     std::string tmp = path + ".tmp" + std::to_string(::getpid());
     ::unlink(tmp.c_str());
     size_t bytes = 0;

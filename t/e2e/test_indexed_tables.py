@@ -114,6 +114,16 @@ def test_kurir_alias_lmdb_table_is_used_by_local(make_instance):
         assert b"hello team" in open(inst.wait_delivered(user, 1)[0], "rb").read()
     inst.wait_queue_empty()
     assert not inst.maildir_files("team")
+    # Each table library is loaded by the processes that open such a table:
+    # local (alias_maps) maps LMDB and not Berkeley DB; cleanup and qmgr
+    # open no indexed table and map neither (their relocated data is
+    # private memory in every process: doc/performance.md).
+    local = wait_for(lambda: inst.maps("local", "liblmdb"), what="a live local process")
+    assert all(local) and not any(inst.maps("local", "libdb-"))
+    for name in ("cleanup", "qmgr"):
+        for library in ("liblmdb", "libdb-", "libcdb"):
+            maps = inst.maps(name, library)
+            assert maps and not any(maps), (name, library)
 
 
 def test_inline_transport_map_with_two_entries_in_main_cf(make_instance):
