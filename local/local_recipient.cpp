@@ -40,8 +40,8 @@ std::variant<MailboxTarget, DeliveryStatus> find_mailbox(const mail::Config& cfg
     }
     // Postfix's order: mailbox_command, then home_mailbox, then the spool.
     // The command is taken as written: $HOME, $EXTENSION... are the shell's.
-    if (auto cmd = cfg.raw().find("mailbox_command"); cmd != cfg.raw().end() && !cmd->second.empty()) {
-        MailboxTarget t{MailboxTarget::Kind::command, cmd->second, uid, gid, user};
+    if (auto cmd = cfg.raw_value("mailbox_command"); cmd && !cmd->empty()) {
+        MailboxTarget t{MailboxTarget::Kind::command, std::string(*cmd), uid, gid, user};
         t.home = home.empty() ? "/" : home;
         t.shell = account && !account->shell.empty() ? account->shell : "/bin/sh";
         return t;

@@ -43,8 +43,7 @@ util::Result<MailboxRoute> route_mailbox(const mail::Config& cfg, const RoutingT
     if (std::string t = cfg.str("fallback_transport"); !t.empty()) return transport_route("fallback_transport", t);
     // Taken raw, as Postfix's local does: $user and the like are local's
     // names, not main.cf's.
-    auto raw = cfg.raw().find("luser_relay");
-    if (std::string relay = raw == cfg.raw().end() ? "" : raw->second; !relay.empty()) {
+    if (std::string relay(cfg.raw_value("luser_relay").value_or("")); !relay.empty()) {
         auto expanded = expand_local_macros(relay, cfg, recipient);
         if (!expanded) return util::fail("luser_relay: " + expanded.error().text);
         if (expanded->empty()) return util::fail("luser_relay: \"" + relay + "\" expands to nothing");

@@ -19,7 +19,8 @@
 //   for lmtp_connection_cache_time_limit.
 // SECURITY
 //   Runs as mail_owner, may be chrooted. Every reply is parsed strictly and
-//   bounded in size, as smtp(8)'s.
+//   bounded in size, as smtp(8)'s. OpenSSL and lmtp_tls_CAfile are loaded
+//   before privileges go, and only when lmtp_tls_security_level is not none.
 // CONFIGURATION PARAMETERS
 //   lmtp_connect_timeout (0s: no limit), lmtp_lhlo_timeout,
 //   lmtp_mail_timeout, lmtp_rcpt_timeout, lmtp_data_init_timeout,

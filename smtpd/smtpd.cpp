@@ -122,11 +122,12 @@
 
 using namespace kurir;
 
-// Clients one smtpd process serves at once. A process costs about 0.9 MB
-// of its own with TLS (0.4 MB of it libcrypto's relocated data; 0.3 MB
-// without: server/libssl.hpp) and an idle session about 2.7 KB, so at 200
-// per process the process was most of an idle session's cost (bench idle:
-// 8.9 KB per session at 200, 4.6 at 1,000).
+// Clients one smtpd process serves at once. A process costs about 0.5 MB
+// of private memory of its own, 0.9 MB once it has loaded OpenSSL for TLS
+// (server/libssl.hpp; libcrypto's relocated data is 0.4 MB of it), and an
+// idle session about 2.7 KB, so at 200 per process the process was most of
+// an idle session's cost (bench idle: 8.9 KB per session at 200, 4.6 at
+// 1,000).
 // The open-file limit may allow fewer (server/open_files.hpp).
 constexpr int kClientsPerProcess = 1000;
 

@@ -43,7 +43,7 @@ void collect_references(std::string_view value, NameSet& out) {
     }
 }
 
-std::string expanded(std::string_view value, const RawLookup& raw) {
+std::string expanded(std::string_view value, const RawValueOf& raw) {
     auto v = expand_value(value, raw);
     return v ? *v : std::string(value);
 }
@@ -156,13 +156,12 @@ util::Result<Config> Config::from_text(std::string_view main_cf, const std::stri
     std::string file = config_dir + "/main.cf";
     auto entries = parse_main_cf(main_cf, file);
     if (!entries) return std::unexpected(entries.error());
-    for (const auto& p : param_table()) cfg.raw_[std::string(p.name)] = std::string(p.default_value);
-    cfg.raw_["config_directory"] = config_dir;
+    cfg.set_["config_directory"] = config_dir;
 
     std::map<std::string, int, std::less<>> line_of;
     NameSet referenced;
     for (const auto& e : *entries) {
-        cfg.raw_[e.name] = e.value;
+        cfg.set_[e.name] = e.value;
         cfg.explicit_[e.name] = e.value;
         line_of[e.name] = e.line;
         collect_references(e.value, referenced);
@@ -178,23 +177,24 @@ util::Result<Config> Config::from_text(std::string_view main_cf, const std::stri
         if (status == ParamStatus::unknown)
             return util::fail(fmt::format("-o {}: unknown parameter {}", o, name));
         if (status == ParamStatus::unimplemented) unimplemented_overrides.emplace_back(name, value);
-        cfg.raw_[name] = value;
+        cfg.set_[name] = value;
         cfg.explicit_[name] = value;
         collect_references(value, referenced);
     }
     // The host's own name is looked up only when main.cf does not give it
     // (a resolver lookup costs each short-lived sendmail and kurir-drop);
     // mydomain defaults to the domain part of myhostname, as in Postfix.
-    if (!cfg.explicit_.contains("myhostname")) cfg.raw_["myhostname"] = local_hostname();
+    if (!cfg.explicit_.contains("myhostname")) cfg.set_["myhostname"] = local_hostname();
     if (!cfg.explicit_.contains("mydomain")) {
-        const std::string& host = cfg.raw_["myhostname"];
+        const std::string& host = cfg.set_["myhostname"];
         std::string named = host.find('$') == std::string::npos ? host : local_hostname();
         auto dot = named.find('.');
-        cfg.raw_["mydomain"] = dot == std::string::npos ? "localdomain" : named.substr(dot + 1);
+        cfg.set_["mydomain"] = dot == std::string::npos ? "localdomain" : named.substr(dot + 1);
     }
     // Check every typed value once, so that accessors cannot fail later.
+    const RawValueOf raw = cfg.raw_lookup();
     for (const auto& p : param_table()) {
-        auto v = expand_value(cfg.raw_[std::string(p.name)], cfg.raw_);
+        auto v = expand_value(*cfg.raw_value(p.name), raw);
         auto where = [&] {
             auto it = line_of.find(p.name);
             return it == line_of.end() ? file : fmt::format("{}:{}", file, it->second);
@@ -216,7 +216,7 @@ util::Result<Config> Config::from_text(std::string_view main_cf, const std::stri
     for (const auto& [name, value] : cfg.explicit_) {
         const ParamSpec* p = find_param(name) ? nullptr : per_service_param(name);
         if (!p) continue;
-        auto v = expand_value(value, cfg.raw_);
+        auto v = expand_value(value, raw);
         auto it = line_of.find(name);
         std::string where = it == line_of.end() ? file : fmt::format("{}:{}", file, it->second);
         if (!v) return util::fail(fmt::format("{}: {}: {}", where, name, v.error().text));
@@ -231,7 +231,7 @@ util::Result<Config> Config::from_text(std::string_view main_cf, const std::stri
         switch (param_status(e.name)) {
             case ParamStatus::implemented: break;
             case ParamStatus::unimplemented:
-                if (auto what = missing_security(e.name, expanded(e.value, cfg.raw_)); !what.empty())
+                if (auto what = missing_security(e.name, expanded(e.value, raw)); !what.empty())
                     cfg.refusals_.push_back(refusal_text(where, e.name + " = " + e.value, what));
                 else
                     cfg.ignored_.push_back({e.name, unimplemented_text(where, e.name), false});
@@ -248,7 +248,7 @@ util::Result<Config> Config::from_text(std::string_view main_cf, const std::stri
     }
     for (const auto& [name, value] : unimplemented_overrides) {
         std::string where = fmt::format("-o {}={}", name, value);
-        if (auto what = missing_security(name, expanded(value, cfg.raw_)); !what.empty())
+        if (auto what = missing_security(name, expanded(value, raw)); !what.empty())
             return util::fail(refusal_text("master.cf", where, what));
         cfg.ignored_.push_back({name, unimplemented_text(where, name), false});
     }
@@ -288,7 +288,7 @@ util::Result<std::vector<std::string>> check_service_options(Config& cfg, const 
                 case ParamStatus::unknown:
                     return util::fail(fmt::format("{}: -o {}: unknown parameter {}", where, o, name));
                 case ParamStatus::unimplemented:
-                    if (auto what = missing_security(name, expanded(value, cfg.raw())); !what.empty())
+                    if (auto what = missing_security(name, expanded(value, cfg.raw_lookup())); !what.empty())
                         return util::fail(refusal_text(where, "-o " + o, what));
                     warnings.push_back(unimplemented_text(where + ": -o " + o, name));
                     break;
@@ -299,7 +299,7 @@ util::Result<std::vector<std::string>> check_service_options(Config& cfg, const 
         if (s.command != "smtpd") continue;
         auto lists = parse_restriction_policy([&](std::string_view name) {
             auto it = service_values.find(name);
-            return it == service_values.end() ? cfg.str(name) : expanded(it->second, cfg.raw());
+            return it == service_values.end() ? cfg.str(name) : expanded(it->second, cfg.raw_lookup());
         });
         if (!lists) return util::fail(fmt::format("{}: {}", where, lists.error().text));
     }
@@ -307,10 +307,27 @@ util::Result<std::vector<std::string>> check_service_options(Config& cfg, const 
     return warnings;
 }
 
+std::optional<std::string_view> Config::raw_value(std::string_view name) const {
+    if (auto it = set_.find(name); it != set_.end()) return it->second;
+    if (const ParamSpec* p = find_param(name)) return p->default_value;
+    return std::nullopt;
+}
+
+RawValueOf Config::raw_lookup() const {
+    return [this](std::string_view name) { return raw_value(name); };
+}
+
+RawLookup Config::raw() const {
+    RawLookup all;
+    for (const auto& p : param_table()) all.emplace(p.name, p.default_value);
+    for (const auto& [name, value] : set_) all.insert_or_assign(name, value);
+    return all;
+}
+
 std::string Config::str(std::string_view name) const {
-    auto it = raw_.find(name);
-    if (it == raw_.end()) return {};
-    auto v = expand_value(it->second, raw_);
+    auto raw = raw_value(name);
+    if (!raw) return {};
+    auto v = expand_value(*raw, raw_lookup());
     return v ? *v : std::string();
 }
 

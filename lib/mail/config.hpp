@@ -16,7 +16,9 @@
 #include "mail/params.hpp"
 #include "util/result.hpp"
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kurir::mail {
@@ -41,7 +43,14 @@ public:
     const std::string& config_dir() const { return config_dir_; }
     // The unexpanded value a name is set to, if main.cf or an override sets it.
     const RawLookup& explicit_values() const { return explicit_; }
-    const RawLookup& raw() const { return raw_; }
+    // The unexpanded value of a name: set, computed at load (myhostname,
+    // mydomain, config_directory), or the parameter table's default;
+    // nullopt for a name neither sets nor knows.
+    std::optional<std::string_view> raw_value(std::string_view name) const;
+    // raw_value as a function, for expand_value; valid while this Config is.
+    RawValueOf raw_lookup() const;
+    // Every name with its unexpanded value (kurir-conf), made on each call.
+    RawLookup raw() const;
     // "FILE:LINE: ..." for each setting kurir ignores.
     std::vector<std::string> warnings() const;
     // "FILE:LINE: ..." for each setting that asks for security kurir does
@@ -58,7 +67,10 @@ private:
         bool unknown = false;  // not a Postfix parameter kurir knows
     };
     std::string config_dir_;
-    RawLookup raw_;       // defaults overlaid with explicit settings
+    // Explicit settings and the values computed at load, over the parameter
+    // table's defaults, which are not copied: a map of every parameter was
+    // about 35 KB of heap in each process (doc/performance.md).
+    RawLookup set_;
     RawLookup explicit_;  // main.cf and overrides only
     std::vector<Ignored> ignored_;
     std::vector<std::string> refusals_;

@@ -44,13 +44,24 @@ util::Result<std::vector<MainCfEntry>> parse_main_cf(std::string_view text, cons
 }
 
 util::Result<std::string> expand_value(std::string_view value, const RawLookup& raw, int depth) {
+    return expand_value(
+        value,
+        RawValueOf([&raw](std::string_view name) -> std::optional<std::string_view> {
+            auto it = raw.find(name);
+            if (it == raw.end()) return std::nullopt;
+            return it->second;
+        }),
+        depth);
+}
+
+util::Result<std::string> expand_value(std::string_view value, const RawValueOf& raw, int depth) {
     if (depth > 100) return util::fail("parameter expansion too deep (recursive $name?)");
     std::string out;
     size_t i = 0;
     auto lookup = [&](std::string_view name) -> util::Result<std::string> {
-        auto it = raw.find(name);
-        if (it == raw.end()) return std::string();
-        return expand_value(it->second, raw, depth + 1);
+        auto found = raw(name);
+        if (!found) return std::string();
+        return expand_value(*found, raw, depth + 1);
     };
     while (i < value.size()) {
         char c = value[i];

@@ -5,7 +5,9 @@
 
 #include "util/result.hpp"
 
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +28,9 @@ util::Result<std::vector<MainCfEntry>> parse_main_cf(std::string_view text, cons
 // recursion deeper than 100 levels.
 using RawLookup = std::map<std::string, std::string, std::less<>>;
 util::Result<std::string> expand_value(std::string_view value, const RawLookup& raw, int depth = 0);
+// The same where a name's raw value comes from a function (nullopt: not set).
+using RawValueOf = std::function<std::optional<std::string_view>(std::string_view name)>;
+util::Result<std::string> expand_value(std::string_view value, const RawValueOf& raw, int depth = 0);
 
 // The text's lines, each with its '\n' (the last may lack one), for editors
 // that keep every byte they do not change; and what a line is in main.cf

@@ -290,12 +290,15 @@ constexpr std::array kParams{
 };
 }  // namespace
 
+constexpr bool by_name(const ParamSpec& a, const ParamSpec& b) { return a.name < b.name; }
+static_assert(std::is_sorted(kParams.begin(), kParams.end(), by_name), "kParams: keep the names in order");
+
 std::span<const ParamSpec> param_table() { return kParams; }
 
 const ParamSpec* find_param(std::string_view name) {
-    for (const auto& p : kParams)
-        if (p.name == name) return &p;
-    return nullptr;
+    auto it = std::lower_bound(kParams.begin(), kParams.end(), name,
+                               [](const ParamSpec& p, std::string_view n) { return p.name < n; });
+    return it != kParams.end() && it->name == name ? &*it : nullptr;
 }
 
 const ParamSpec* per_service_param(std::string_view name, std::string_view* service) {

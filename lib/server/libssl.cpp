@@ -3,6 +3,14 @@
 #include "util/log.hpp"
 
 #include <dlfcn.h>
+
+#include <string>
+#include <type_traits>
+
+// The forwarders below are this program's own: hidden, so that a library
+// loaded with the program (libcrypto in the unit tests) never calls them
+// in place of its own functions.
+#pragma GCC visibility push(hidden)
 #include <event2/bufferevent_ssl.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -10,9 +18,6 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
-
-#include <string>
-#include <type_traits>
 
 // Every OpenSSL and libevent_openssl function the TLS code calls, after
 // the macros' expansion (SSL_CTX_set_min_proto_version is SSL_CTX_ctrl,
@@ -190,3 +195,4 @@ void bufferevent_openssl_set_allow_dirty_shutdown(struct bufferevent* bev, int a
     tls().bufferevent_openssl_set_allow_dirty_shutdown(bev, allow_dirty_shutdown);
 }
 }
+#pragma GCC visibility pop

@@ -2,13 +2,17 @@
 
 #include "util/log.hpp"
 
-#include <cdb.h>
-#include <db.h>
 #include <dlfcn.h>
-#include <lmdb.h>
 
 #include <string>
 #include <type_traits>
+
+// The forwarders below are this program's own: hidden, so that a library
+// loaded with the program never calls them in place of its own functions.
+#pragma GCC visibility push(hidden)
+#include <cdb.h>
+#include <db.h>
+#include <lmdb.h>
 
 namespace kurir::util {
 namespace {
@@ -166,3 +170,4 @@ int cdb_read(const struct cdb* cdbp, void* buf, unsigned len, unsigned pos) {
 }
 int cdb_seqnext(unsigned* cptr, struct cdb* cdbp) { return cdb_library().cdb_seqnext(cptr, cdbp); }
 }
+#pragma GCC visibility pop
