@@ -179,7 +179,7 @@ int main(int argc, char** argv) {
         for (const auto& [name, value] : non_default ? cfg->explicit_values() : cfg->raw()) show.insert(name);
     } else {
         for (const auto& n : names) {
-            if (cfg->raw().count(n) == 0) {
+            if (!cfg->raw_value(n)) {
                 if (mail::param_status(n) == mail::ParamStatus::unimplemented)
                     fmt::print(stderr, "kurir-conf: warning: {}: parameter is not implemented by kurir\n", n);
                 else
@@ -191,7 +191,7 @@ int main(int argc, char** argv) {
         }
     }
     for (const auto& name : show) {
-        std::string value = expand ? cfg->str(name) : cfg->raw().find(name)->second;
+        std::string value = expand ? cfg->str(name) : std::string(cfg->raw_value(name).value_or(""));
         if (values_only)
             fmt::print("{}\n", value);
         else if (value.empty())

@@ -7,6 +7,7 @@
 #include "util/log.hpp"
 #include "util/privilege.hpp"
 #include "util/socket.hpp"
+#include "util/table_libraries.hpp"
 
 #include <event2/event.h>
 #include <fcntl.h>
@@ -190,8 +191,13 @@ ServerContext start(int argc, char** argv, std::string_view program, const Hooks
         if (acct->uid == 0) util::msg_fatal("mail_owner {} must not be root", owner);
         if (o.chroot) {
             // Everything outside the queue is read by now (config, log file,
-            // accounts); keep the time zone for log lines.
+            // accounts); keep the time zone for log lines. Tables are opened
+            // when first used, and their libraries cannot be loaded inside
+            // the queue: load them now (a failure shows when a table opens).
             ::tzset();
+            (void)util::load_berkeley_db();
+            (void)util::load_lmdb();
+            (void)util::load_cdb();
             std::string root = ctx.queue.root();
             if (::chroot(root.c_str()) < 0 || ::chdir("/") < 0)
                 util::msg_fatal("chroot {}: {}", root, std::strerror(errno));

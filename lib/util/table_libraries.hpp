@@ -2,12 +2,13 @@
 // LMDB (lmdb:) and tinycdb (cdb:). The daemons load each with dlopen when a
 // table of its type is first opened or built, not when they start: a
 // library's relocated data is private memory in every process that maps it
-// (Berkeley DB's alone is 40 KB), and most processes (every cleanup, qmgr,
-// master) open no such table. table_libraries.cpp defines the functions
-// the table code calls as forwarders to the loaded library; the statically
-// linked programs (sendmail, kurir-drop) link the libraries themselves and
-// get table_libraries_static.cpp. A process that may be chrooted opens its
-// tables before the chroot, as it always had to.
+// (Berkeley DB's alone is 40 KB), and most processes (by default every
+// cleanup, qmgr and master) open no such table. table_libraries.cpp
+// defines the functions the table code calls as forwarders to the loaded
+// library; the statically linked programs (sendmail, kurir-drop) link the
+// libraries themselves and get table_libraries_static.cpp. Tables are
+// opened when first used, which in a chrooted daemon is inside the queue
+// directory: server.cpp loads all three before the chroot.
 #pragma once
 
 #include "util/result.hpp"

@@ -2,6 +2,7 @@
 import os
 import re
 import signal
+import smtplib
 import socket
 
 import pytest
@@ -106,6 +107,28 @@ def test_chrooted_services_run_inside_the_queue_directory(make_instance):
             assert os.readlink(f"/proc/{pid}/root") == queue, name
     for pid in inst.pids("local"):
         assert os.readlink(f"/proc/{pid}/root") == "/"
+
+
+def test_a_chrooted_smtpd_reads_an_indexed_table_inside_the_queue(make_instance):
+    """A table is opened when first used, inside the chroot, where its
+    library (Berkeley DB here) could not be loaded: smtpd loads the table
+    libraries before its chroot."""
+    inst = make_instance()
+    if inst.mode != "root":
+        pytest.skip("chroot needs root")
+    os.mkdir(os.path.join(inst.dir, "queue", "tables"))
+    inst.build_map("queue/tables/access", "blocked@mx.test REJECT no thanks\n")
+    inst.set(smtpd_recipient_restrictions="check_recipient_access hash:/tables/access, permit_mynetworks, reject")
+    inst.chroot("smtpd")
+    inst.start()
+    with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as s:
+        s.ehlo("client.test")
+        s.mail("s@client.test")
+        code, text = s.rcpt("blocked@mx.test")
+        assert code == 554 and b"no thanks" in text, (code, text)
+        assert s.rcpt("sam@mx.test")[0] == 250
+    queue = os.path.realpath(os.path.join(inst.dir, "queue"))
+    assert [os.readlink(f"/proc/{pid}/root") for pid in inst.pids("smtpd")] == [queue]
 
 
 def test_a_service_failing_at_start_is_throttled(make_instance):

@@ -118,8 +118,8 @@ def test_kurir_alias_lmdb_table_is_used_by_local(make_instance):
     # local (alias_maps) maps LMDB and not Berkeley DB; cleanup and qmgr
     # open no indexed table and map neither (their relocated data is
     # private memory in every process: doc/performance.md).
-    local = wait_for(lambda: inst.maps("local", "liblmdb"), what="a live local process")
-    assert all(local) and not any(inst.maps("local", "libdb-"))
+    wait_for(lambda: (m := inst.maps("local", "liblmdb")) and all(m), what="a live local process that mapped LMDB")
+    assert not any(inst.maps("local", "libdb-"))
     for name in ("cleanup", "qmgr"):
         for library in ("liblmdb", "libdb-", "libcdb"):
             maps = inst.maps(name, library)
