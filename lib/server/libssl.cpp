@@ -1,11 +1,7 @@
 #include "server/libssl.hpp"
 
+#include "util/dl_library.hpp"
 #include "util/log.hpp"
-
-#include <dlfcn.h>
-
-#include <string>
-#include <type_traits>
 
 // The forwarders below are this program's own: hidden, so that a library
 // loaded with the program (libcrypto in the unit tests) never calls them
@@ -81,35 +77,16 @@ struct TlsLibrary {
 #undef KURIR_MEMBER
 };
 
-struct Loaded {
-    util::Result<void> status;
-    TlsLibrary functions;
-};
-
-Loaded load() {
-    Loaded l;
-    void* handle = ::dlopen(kLibrary, RTLD_NOW | RTLD_LOCAL);
-    if (!handle) {
-        l.status = util::fail(std::string("cannot load ") + kLibrary + ": " + ::dlerror());
-        return l;
-    }
-    std::string missing;
-    auto bind = [&](auto& fn, const char* name) {
-        // The handle's own scope: never this program's forwarders below.
-        void* sym = ::dlsym(handle, name);
-        if (!sym) missing += std::string(missing.empty() ? "" : ", ") + name;
-        fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(sym);
-    };
-#define KURIR_BIND(name) bind(l.functions.name, #name);
-    KURIR_TLS_FUNCTIONS(KURIR_BIND)
-#undef KURIR_BIND
-    if (!missing.empty()) l.status = util::fail(std::string(kLibrary) + " and its libraries lack " + missing);
-    return l;
-}
+using Loaded = util::LoadedLibrary<TlsLibrary>;
 
 const Loaded& loaded() {
     // Never destroyed: an SSL_CTX a static holds is freed through it at exit.
-    static const auto* once = new Loaded(load());
+    // (Looked up through the handle: never this program's forwarders below.)
+    static const auto* once = new Loaded(util::load_library<TlsLibrary>(kLibrary, [](TlsLibrary& f, auto bind) {
+#define KURIR_BIND(name) bind(f.name, #name);
+        KURIR_TLS_FUNCTIONS(KURIR_BIND)
+#undef KURIR_BIND
+    }));
     return *once;
 }
 

@@ -1,11 +1,7 @@
 #include "util/table_libraries.hpp"
 
+#include "util/dl_library.hpp"
 #include "util/log.hpp"
-
-#include <dlfcn.h>
-
-#include <string>
-#include <type_traits>
 
 // The forwarders below are this program's own: hidden, so that a library
 // loaded with the program never calls them in place of its own functions.
@@ -57,52 +53,26 @@ struct Cdb {
 };
 #undef KURIR_MEMBER
 
-template <typename Functions>
-struct Loaded {
-    Result<void> status;
-    Functions functions;
-};
-
-// Opens soname and binds each function of the table through its handle
-// (its own scope: never this program's forwarders below).
-template <typename Functions, typename BindAll>
-Loaded<Functions> load(const char* soname, BindAll bind_all) {
-    Loaded<Functions> l;
-    void* handle = ::dlopen(soname, RTLD_NOW | RTLD_LOCAL);
-    if (!handle) {
-        l.status = fail(std::string("cannot load ") + soname + ": " + ::dlerror());
-        return l;
-    }
-    std::string missing;
-    bind_all(l.functions, [&](auto& fn, const char* name) {
-        void* sym = ::dlsym(handle, name);
-        if (!sym) missing += std::string(missing.empty() ? "" : ", ") + name;
-        fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(sym);
-    });
-    if (!missing.empty()) l.status = fail(std::string(soname) + " lacks " + missing);
-    return l;
-}
-
 #define KURIR_BIND(name) bind(f.name, #name);
 // Never destroyed: a table a static holds is closed through them at exit.
-const Loaded<BerkeleyDb>& berkeley_db() {
-    static const auto* once = new Loaded<BerkeleyDb>(
-        load<BerkeleyDb>("libdb-5.3.so", [](BerkeleyDb& f, auto bind) { KURIR_BERKELEY_DB(KURIR_BIND) }));
+const LoadedLibrary<BerkeleyDb>& berkeley_db() {
+    static const auto* once = new LoadedLibrary<BerkeleyDb>(
+        load_library<BerkeleyDb>("libdb-5.3.so", [](BerkeleyDb& f, auto bind) { KURIR_BERKELEY_DB(KURIR_BIND) }));
     return *once;
 }
-const Loaded<Lmdb>& lmdb() {
+const LoadedLibrary<Lmdb>& lmdb() {
     static const auto* once =
-        new Loaded<Lmdb>(load<Lmdb>("liblmdb.so.0", [](Lmdb& f, auto bind) { KURIR_LMDB(KURIR_BIND) }));
+        new LoadedLibrary<Lmdb>(load_library<Lmdb>("liblmdb.so.0", [](Lmdb& f, auto bind) { KURIR_LMDB(KURIR_BIND) }));
     return *once;
 }
-const Loaded<Cdb>& cdb() {
-    static const auto* once = new Loaded<Cdb>(load<Cdb>("libcdb.so.1", [](Cdb& f, auto bind) { KURIR_CDB(KURIR_BIND) }));
+const LoadedLibrary<Cdb>& cdb() {
+    static const auto* once = new LoadedLibrary<Cdb>(load_library<Cdb>("libcdb.so.1", [](Cdb& f, auto bind) { KURIR_CDB(KURIR_BIND) }));
     return *once;
 }
 #undef KURIR_BIND
 
 template <typename Functions>
-const Functions& loaded_or_fatal(const Loaded<Functions>& l) {
+const Functions& loaded_or_fatal(const LoadedLibrary<Functions>& l) {
     if (!l.status) msg_fatal("tables: {}", l.status.error().text);
     return l.functions;
 }
