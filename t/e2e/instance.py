@@ -304,9 +304,16 @@ class Instance:
         for pid in self.pids(name):
             try:
                 with open(f"/proc/{pid}/maps") as f:
-                    out.append(library in f.read())
+                    mapped = library in f.read()
+                # A child of master between its fork and exec is named
+                # master until the exec: what was read counts only if the
+                # process still had that name afterwards.
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    argv0 = f.read().split(b"\0")[0].decode(errors="replace")
             except OSError:
-                pass  # it exited meanwhile
+                continue  # it exited meanwhile
+            if os.path.basename(argv0) == name:
+                out.append(mapped)
         return out
 
     def kill_all(self, sig=signal.SIGKILL):
