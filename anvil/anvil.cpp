@@ -25,6 +25,7 @@
 //   smtpd (smtpd_client_connection_count_limit,
 //   smtpd_client_event_limit_exceptions)
 #include "anvil/anvil_service.hpp"
+#include "daemons/daemons.hpp"
 #include "server/attr_conn.hpp"
 #include "server/server.hpp"
 #include "util/log.hpp"
@@ -64,7 +65,7 @@ void serve(server::ServerContext& ctx, anvil::AnvilTable& table, util::Fd fd, se
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int kurir::daemons::anvil_main(int argc, char** argv) {
     anvil::AnvilTable table;
     // Every smtpd process holds one connection for its whole life.
     constexpr int kClients = 1 << 14;

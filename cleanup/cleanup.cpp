@@ -72,6 +72,7 @@
 //   dkim_sign_domains, dkim_selector, dkim_private_key, dkim_signing_table,
 //   mynetworks
 #include "cleanup/cleanup_service.hpp"
+#include "daemons/daemons.hpp"
 #include "mail/libcrypto.hpp"
 #include "server/server.hpp"
 #include "util/log.hpp"
@@ -80,7 +81,7 @@
 
 using namespace kurir;
 
-int main(int argc, char** argv) {
+int kurir::daemons::cleanup_main(int argc, char** argv) {
     std::unique_ptr<mail::RewriteClient> rewrite;
     server::Hooks hooks;
     // A cleanup that signs loads libcrypto while it can still see the

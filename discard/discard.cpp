@@ -10,11 +10,12 @@
 //   Runs as mail_owner; reads the request and the queue file's envelope.
 // CONFIGURATION PARAMETERS
 //   ipc_timeout, queue_directory
+#include "daemons/daemons.hpp"
 #include "server/answer_all.hpp"
 
 using namespace kurir;
 
-int main(int argc, char** argv) {
+int kurir::daemons::discard_main(int argc, char** argv) {
     return server::request_server_main(argc, argv, "discard", [&](server::ServerContext& ctx, int client) {
         return server::answer_all(ctx, client, "2.0.0", "discarded");
     });

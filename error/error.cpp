@@ -12,11 +12,12 @@
 //   Runs as mail_owner; reads the request and the queue file's envelope.
 // CONFIGURATION PARAMETERS
 //   ipc_timeout, queue_directory
+#include "daemons/daemons.hpp"
 #include "server/answer_all.hpp"
 
 using namespace kurir;
 
-int main(int argc, char** argv) {
+int kurir::daemons::error_main(int argc, char** argv) {
     return server::request_server_main(argc, argv, "error", [&](server::ServerContext& ctx, int client) {
         bool retry = ctx.service == "retry";
         return server::answer_all(ctx, client, retry ? "4.0.0" : "5.0.0",

@@ -46,12 +46,13 @@
 //   allow_mail_to_commands, allow_mail_to_files, command_time_limit,
 //   mailbox_command, mailbox_transport, mailbox_transport_maps,
 //   fallback_transport, fallback_transport_maps, luser_relay
+#include "daemons/daemons.hpp"
 #include "local/local_service.hpp"
 #include "server/server.hpp"
 
 using namespace kurir;
 
-int main(int argc, char** argv) {
+int kurir::daemons::local_main(int argc, char** argv) {
     server::Hooks hooks;
     hooks.keep_root = true;
     mail::WatchedMaps aliases("alias_maps");

@@ -45,6 +45,7 @@
 //   smtpd_tls_key_file, smtpd_tls_chain_files (and the smtpd_tls settings
 //   they are checked with)
 #include "build_paths.hpp"
+#include "daemons/daemons.hpp"
 #include "mail/log_config.hpp"
 #include "master/master_log.hpp"
 #include "master/master_service.hpp"
@@ -78,7 +79,12 @@ void usage() {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int kurir::daemons::master_main(int argc, char** argv) {
+    util::LogSetup early;
+    early.program = "master";
+    early.hostname = mail::local_hostname();
+    early.also_stderr = true;
+    util::log_init(early);
     std::string config_dir = mail::default_config_dir();
     bool detach = false;
     for (int i = 1; i < argc; ++i) {
@@ -90,11 +96,6 @@ int main(int argc, char** argv) {
         else
             usage();
     }
-    util::LogSetup early;
-    early.program = "master";
-    early.hostname = mail::local_hostname();
-    early.also_stderr = true;
-    util::log_init(early);
     // master leaves the administrator's working directory (below), so the
     // name it hands to every child must not depend on it.
     if (!config_dir.starts_with("/")) {
@@ -112,9 +113,10 @@ int main(int argc, char** argv) {
     util::log_init(*log);
 
     // One master per queue: the lock lives as long as this process.
-    mail::QueueDir queue(cfg->str("queue_directory"));
-    if (!queue.root().starts_with("/"))
-        util::msg_fatal("queue_directory {}: not an absolute path", queue.root());
+    std::string queue_directory = cfg->str("queue_directory");
+    if (!queue_directory.starts_with("/"))
+        util::msg_fatal("queue_directory {}: not an absolute path", queue_directory);
+    mail::QueueDir queue(queue_directory);
     if (auto r = util::make_dirs(queue.root() + "/pid", 0755); !r) util::msg_fatal("{}", r.error().text);
     // Out of the administrator's working directory, into one root and
     // mail_owner control: nothing master or a child opens by a relative

@@ -17,12 +17,13 @@
 //   queue_directory, message_size_limit, mail_owner,
 //   smtputf8_autodetect_classes (with "sendmail", a submission with UTF-8 in
 //   its envelope or headers gets the SMTPUTF8 request)
+#include "daemons/daemons.hpp"
 #include "pickup/pickup_service.hpp"
 #include "server/server.hpp"
 
 using namespace kurir;
 
-int main(int argc, char** argv) {
+int kurir::daemons::pickup_main(int argc, char** argv) {
     server::Hooks hooks;
     hooks.post_drop = [](server::ServerContext& ctx) { pickup::scan(ctx); };
     return server::trigger_server_main(

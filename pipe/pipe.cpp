@@ -33,6 +33,7 @@
 //   attributes stop the service at start with the reason logged.
 // CONFIGURATION PARAMETERS
 //   command_time_limit, SERVICE_time_limit, recipient_delimiter, ipc_timeout
+#include "daemons/daemons.hpp"
 #include "pipe/pipe_service.hpp"
 #include "server/server.hpp"
 #include "util/log.hpp"
@@ -41,7 +42,7 @@
 
 using namespace kurir;
 
-int main(int argc, char** argv) {
+int kurir::daemons::pipe_main(int argc, char** argv) {
     std::optional<mail::PipeSpec> spec;
     server::Hooks hooks;
     hooks.keep_root = true;

@@ -28,13 +28,14 @@
 //   defer_transports, maximal_queue_lifetime, bounce_queue_lifetime,
 //   delay_warning_time, bounce_size_limit, double_bounce_sender, ipc_timeout, ipc_idle,
 //   daemon_timeout (the deadline of each delivery request)
+#include "daemons/daemons.hpp"
 #include "qmgr/qmgr.hpp"
 
 #include <memory>
 
 using namespace kurir;
 
-int main(int argc, char** argv) {
+int kurir::daemons::qmgr_main(int argc, char** argv) {
     std::unique_ptr<qmgr::Manager> manager;
     server::Hooks hooks;
     // On a reload, deliveries in flight finish (and their results are

@@ -32,6 +32,7 @@
 //   lmtp_tls_CAfile, dns_resolver_address, inet_protocols
 // SEE ALSO
 //   smtp(8), local(8), virtual(8)
+#include "daemons/daemons.hpp"
 #include "server/server.hpp"
 #include "smtp/smtp_agent.hpp"
 #include "smtp/smtp_service.hpp"
@@ -42,7 +43,7 @@
 
 using namespace kurir;
 
-int main(int argc, char** argv) {
+int kurir::daemons::lmtp_main(int argc, char** argv) {
     std::unique_ptr<smtp::Agent> agent;
     std::unique_ptr<smtp::TlsPolicy> tls;
     server::Hooks hooks;

@@ -37,6 +37,7 @@
 //   (a SASL login to the server, smtp/smtp_sasl.hpp), smtp_fallback_relay
 //   and fallback_relay (destinations tried when the nexthop's servers all
 //   fail, smtp/smtp_fallback.hpp), srs_domain and srs_secrets
+#include "daemons/daemons.hpp"
 #include "server/server.hpp"
 #include "smtp/smtp_agent.hpp"
 #include "smtp/smtp_service.hpp"
@@ -47,7 +48,7 @@
 
 using namespace kurir;
 
-int main(int argc, char** argv) {
+int kurir::daemons::smtp_main(int argc, char** argv) {
     std::unique_ptr<smtp::Agent> agent;
     std::unique_ptr<smtp::SaslClient> sasl;
     std::unique_ptr<smtp::TlsPolicy> tls;

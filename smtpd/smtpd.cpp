@@ -114,6 +114,7 @@
 //   milter_mail_macros, milter_rcpt_macros, milter_data_macros,
 //   milter_end_of_header_macros, milter_end_of_data_macros,
 //   milter_unknown_command_macros, milter_macro_daemon_name, milter_macro_v
+#include "daemons/daemons.hpp"
 #include "smtpd/smtpd_session.hpp"
 #include "util/log.hpp"
 
@@ -131,7 +132,7 @@ using namespace kurir;
 // The open-file limit may allow fewer (server/open_files.hpp).
 constexpr int kClientsPerProcess = 1000;
 
-int main(int argc, char** argv) {
+int kurir::daemons::smtpd_main(int argc, char** argv) {
     std::optional<smtpd::SmtpdPolicy> policy;
     server::Hooks hooks;
     hooks.pre_drop = [&](server::ServerContext& ctx) {

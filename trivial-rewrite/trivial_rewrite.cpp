@@ -20,12 +20,13 @@
 //   myorigin, mydestination, relayhost, transport_maps, myhostname,
 //   relay_domains, relay_transport, sender_dependent_relayhost_maps,
 //   empty_address_relayhost_maps_lookup_key
+#include "daemons/daemons.hpp"
 #include "server/attr_server.hpp"
 #include "trivial-rewrite/trivial_rewrite_service.hpp"
 
 using namespace kurir;
 
-int main(int argc, char** argv) {
+int kurir::daemons::trivial_rewrite_main(int argc, char** argv) {
     trivial_rewrite::Tables tables;
     return server::multi_server_main(argc, argv, "trivial-rewrite",
         [&tables](server::ServerContext& ctx, util::Fd fd, server::ClientDone done) {

@@ -24,12 +24,13 @@
 //   virtual_mailbox_maps, virtual_mailbox_base, virtual_uid_maps,
 //   virtual_gid_maps, virtual_minimum_uid, recipient_delimiter, myhostname,
 //   ipc_timeout
+#include "daemons/daemons.hpp"
 #include "server/server.hpp"
 #include "virtual/virtual_service.hpp"
 
 using namespace kurir;
 
-int main(int argc, char** argv) {
+int kurir::daemons::virtual_main(int argc, char** argv) {
     virtual_::Tables tables;
     server::Hooks hooks;
     hooks.keep_root = true;
