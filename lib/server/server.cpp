@@ -166,6 +166,7 @@ ServerContext start(int argc, char** argv, std::string_view program, const Hooks
     bool relay = g_have_master && (ctx.config.str("maillog_file").empty() || chrooted);
     auto log = mail::log_setup(ctx.config, std::string(program), false, relay);
     if (!log) util::msg_fatal("{}", log.error().text);
+    log->master_creates = g_have_master;
     util::log_init(*log);
     if (sodium_init() < 0) util::msg_fatal("libsodium initialisation failed");
 

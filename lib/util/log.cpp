@@ -60,12 +60,19 @@ void to_syslog(std::string_view wire, std::string_view file_line) {
     if (g_syslog.send(wire) == SyslogClient::Outcome::unavailable || g_setup.also_stderr) write_all(2, file_line);
 }
 
+int open_log_file() {
+    int create = g_setup.master_creates ? 0 : O_CREAT;
+    return ::open(g_setup.file.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY | create, 0644);
+}
+
 void open_file() {
     if (g_fd >= 0) ::close(g_fd);
     g_fd = -1;
-    if (!g_setup.relay && !g_setup.file.empty())
-        g_fd = ::open(g_setup.file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+    if (!g_setup.relay && !g_setup.file.empty()) g_fd = open_log_file();
 }
+
+// Lines go to master: configured so, or a child whose file is not there.
+bool relaying() { return g_setup.relay || (g_setup.master_creates && !g_setup.file.empty() && g_fd < 0); }
 }  // namespace
 
 void log_init(const LogSetup& setup) {
@@ -76,7 +83,7 @@ void log_init(const LogSetup& setup) {
 
 void log_reopen() {
     if (g_setup.relay || g_setup.file.empty()) return;
-    int fd = ::open(g_setup.file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+    int fd = open_log_file();
     if (fd < 0) return;  // where it cannot be opened (a chroot), where it was
     if (g_fd < 0) {
         g_fd = fd;
@@ -121,11 +128,11 @@ std::string log_format(const LogSetup& setup, long epoch, int pid, std::string_v
 void log_line(std::string_view level, std::string_view text) {
     long now = ::time(nullptr);
     int pid = logged_pid();
-    if (g_setup.relay || g_setup.file.empty()) {
+    if (relaying() || g_setup.file.empty()) {
         std::string body = level.empty() ? clean(text) : fmt::format("{}: {}", level, clean(text));
         std::string wire = syslog_wire(g_setup.facility, syslog_severity(level), now,
                                        g_setup.syslog_name + "/" + g_setup.program, pid, body);
-        if (g_setup.relay) {
+        if (relaying()) {
             // One write of at most PIPE_BUF bytes: lines of different
             // children never interleave in master's pipe.
             if (wire.size() > PIPE_BUF - 1) wire.resize(PIPE_BUF - 1);

@@ -29,6 +29,12 @@ struct LogSetup {
     bool also_stderr = false;
     int facility = 2 << 3;  // LOG_MAIL
     bool relay = false;     // to master, through standard error
+    // A child of master never creates the file: master does, after a
+    // rename, with the owner of the file it replaces. A child running as
+    // root that made it first would leave it root's, and the children
+    // without root could not reopen it. Until it is there, its lines go
+    // to master as with relay.
+    bool master_creates = false;
 };
 
 void log_init(const LogSetup& setup);

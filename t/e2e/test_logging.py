@@ -10,6 +10,7 @@ import gzip
 import os
 import re
 import shlex
+import signal
 import socket
 import subprocess
 import tempfile
@@ -68,6 +69,39 @@ def test_reload_reopens_a_maillog_file_renamed_away(make_instance):
     assert len(lines_of(new_text, qid)) == 5, new_text  # smtpd, cleanup, qmgr, local, qmgr removed
     assert lines_of(old_text, qid) == [], old_text
     assert "reload -- version" not in old_text
+
+
+def test_a_daemon_started_after_a_rename_leaves_the_new_file_to_master(make_instance):
+    """local keeps root: one that starts between logrotate's rename and
+    master's reopen must not create maillog_file. The file would be root's,
+    the daemons without root could not reopen it at the reload and would
+    write on into the renamed file, which kurir logrotate then waits to see
+    closed. Until master has made the file, its lines go through master."""
+    inst = make_instance().start()
+    send_one(inst, 1)
+    inst.wait_delivered("u", 1)
+    log = os.path.join(inst.dir, "log", "maillog")
+    old = log + ".1"
+    owner = os.stat(log).st_uid
+    wait_for(lambda: "removed" in open(log).read(), what="message 1 logged")
+    for pid in inst.pids("local"):
+        os.kill(pid, signal.SIGKILL)  # the next delivery starts a new local
+    wait_for(lambda: not inst.pids("local"), what="local gone")
+    os.rename(log, old)  # and master is not told yet
+    send_one(inst, 2)
+    inst.wait_delivered("u", 2)
+    wait_for(lambda: len([l for l in open(old).read().splitlines() if "status=sent" in l]) == 2,
+             what="the new local's delivery logged, through master into the file it has open")
+    assert not os.path.exists(log), "a daemon made maillog_file"
+    inst.kurir("reload")
+    wait_for(lambda: os.path.exists(log) and "reload -- version" in open(log).read(), what="master's reload line")
+    assert os.stat(log).st_uid == owner
+    send_one(inst, 3)
+    inst.wait_delivered("u", 3)
+    wait_for(lambda: len(queue_ids(open(log).read())) == 1 and "removed" in open(log).read(),
+             what="message 3 logged in the new file")
+    (qid,) = queue_ids(open(log).read())
+    assert len(lines_of(open(log).read(), qid)) == 5, open(log).read()  # smtpd, cleanup, qmgr, local, qmgr
 
 
 def test_logrotate_under_load_loses_and_repeats_no_line(make_instance):
