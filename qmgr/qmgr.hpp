@@ -11,9 +11,11 @@
 #include "qmgr/qmgr_schedule.hpp"
 #include "server/server.hpp"
 
+#include <array>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 struct event;
@@ -24,9 +26,15 @@ namespace kurir::qmgr {
 using Outcome = mail::proto::RecipientResult;
 inline Outcome temporary_outcome(size_t offset, std::string text) { return {offset, "4.3.0", std::move(text), {}, {}, {}}; }
 
+// The queue file's named attributes that qmgr reads (every m.env.attr()
+// in qmgr names one of these); load() keeps no others: qmgr holds each
+// message in active/, up to qmgr_message_active_limit of them.
+inline constexpr std::array<std::string_view, 5> kAttributesRead{"content_filter", "delay_warned", "dsn_envid",
+                                                                 "dsn_ret", "smtputf8"};
+
 struct Message {
     std::string id;
-    mail::QueueEnvelope env;
+    mail::QueueEnvelope env;  // attrs: only kAttributesRead
     double active_time = 0;
     bool force_expire = false;  // kurir-super -e/-f: bounce what is left, deliver nothing
     int jobs_in_flight = 0;

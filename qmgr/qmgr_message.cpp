@@ -37,6 +37,10 @@ void Manager::load(const std::string& id) {
     Message& m = active_[id];
     m.id = id;
     m.env = std::move(*env);
+    std::erase_if(m.env.attrs, [](const auto& a) {
+        return std::find(kAttributesRead.begin(), kAttributesRead.end(), a.first) == kAttributesRead.end();
+    });
+    m.env.attrs.shrink_to_fit();
     m.active_time = mail::now_seconds();
     struct stat st {};
     m.force_expire = ::stat(path.c_str(), &st) == 0 && (st.st_mode & mail::kForcedExpireMode) != 0;
