@@ -89,12 +89,14 @@ void log_reopen() {
         g_fd = fd;
         return;
     }
-    // A file made new here by root gets the owner and mode of the one it
-    // replaces (as logrotate's "create"): the daemons that have dropped
+    // A file made new here by root, or since the rename by another program
+    // of root's (kurir-super logs too), gets the owner and mode of the one
+    // it replaces (as logrotate's "create"): the daemons that have dropped
     // privileges reopen it after master, on the SIGHUP of the reload.
     struct stat was {}, now {};
     if (::geteuid() == 0 && ::fstat(g_fd, &was) == 0 && ::fstat(fd, &now) == 0 && S_ISREG(now.st_mode) &&
-        now.st_nlink == 1 && now.st_size == 0 && (now.st_uid != was.st_uid || now.st_gid != was.st_gid)) {
+        now.st_nlink == 1 && (now.st_size == 0 || now.st_uid == 0) &&
+        (now.st_uid != was.st_uid || now.st_gid != was.st_gid)) {
         if (::fchown(fd, was.st_uid, was.st_gid) == 0) ::fchmod(fd, was.st_mode & 0777);
     }
     // The same descriptor number now names the new file: a line being
@@ -128,11 +130,12 @@ std::string log_format(const LogSetup& setup, long epoch, int pid, std::string_v
 void log_line(std::string_view level, std::string_view text) {
     long now = ::time(nullptr);
     int pid = logged_pid();
-    if (relaying() || g_setup.file.empty()) {
+    bool to_master = relaying();  // once: a SIGHUP may open the file meanwhile
+    if (to_master || g_setup.file.empty()) {
         std::string body = level.empty() ? clean(text) : fmt::format("{}: {}", level, clean(text));
         std::string wire = syslog_wire(g_setup.facility, syslog_severity(level), now,
                                        g_setup.syslog_name + "/" + g_setup.program, pid, body);
-        if (relaying()) {
+        if (to_master) {
             // One write of at most PIPE_BUF bytes: lines of different
             // children never interleave in master's pipe.
             if (wire.size() > PIPE_BUF - 1) wire.resize(PIPE_BUF - 1);

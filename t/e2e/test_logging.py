@@ -104,6 +104,36 @@ def test_a_daemon_started_after_a_rename_leaves_the_new_file_to_master(make_inst
     assert len(lines_of(open(log).read(), qid)) == 5, open(log).read()  # smtpd, cleanup, qmgr, local, qmgr
 
 
+def test_reload_gives_a_file_another_root_program_made_the_old_owner(make_instance):
+    """Between a rename and master's reopen, a program run by root that
+    logs (kurir-super -r, say) makes maillog_file root's, with lines in it.
+    master gives it the renamed file's owner at the reload, so that the
+    daemons without root reopen it too, instead of writing on into the
+    renamed file."""
+    inst = make_instance()
+    if inst.mode != "root":
+        pytest.skip("only a privilege-separated instance has daemons without root")
+    inst.start()
+    send_one(inst, 1)
+    inst.wait_delivered("u", 1)
+    log = os.path.join(inst.dir, "log", "maillog")
+    wait_for(lambda: "removed" in open(log).read(), what="message 1 logged")
+    was = os.stat(log)
+    os.rename(log, log + ".1")
+    with open(log, "w") as f:
+        f.write("Dec  7 00:00:00 host kurir/kurir-super[1]: a line of its own\n")
+    inst.kurir("reload")
+    wait_for(lambda: "reload -- version" in open(log).read(), what="master's reload line")
+    now = os.stat(log)
+    assert (now.st_uid, now.st_gid) == (was.st_uid, was.st_gid)
+    send_one(inst, 2)
+    inst.wait_delivered("u", 2)
+    wait_for(lambda: len(queue_ids(open(log).read())) == 1 and "removed" in open(log).read(),
+             what="message 2 logged in the new file")
+    (qid,) = queue_ids(open(log).read())
+    assert len(lines_of(open(log).read(), qid)) == 5, open(log).read()  # smtpd, cleanup, qmgr, local, qmgr
+
+
 def test_logrotate_under_load_loses_and_repeats_no_line(make_instance):
     inst = make_instance().start()
     stop = threading.Event()
