@@ -71,6 +71,17 @@ def test_reload_reopens_a_maillog_file_renamed_away(make_instance):
     assert "reload -- version" not in old_text
 
 
+def assert_logged_whole_in_the_new_file(inst, log, n):
+    """Message n, sent now, is the first with lines in log, and all five of
+    them are there: smtpd, cleanup, qmgr, local, qmgr's removed."""
+    send_one(inst, n)
+    inst.wait_delivered("u", n)
+    wait_for(lambda: len(queue_ids(open(log).read())) == 1 and "removed" in open(log).read(),
+             what=f"message {n} logged in the new file")
+    (qid,) = queue_ids(open(log).read())
+    assert len(lines_of(open(log).read(), qid)) == 5, open(log).read()
+
+
 def test_a_daemon_started_after_a_rename_leaves_the_new_file_to_master(make_instance):
     """local keeps root: one that starts between logrotate's rename and
     master's reopen must not create maillog_file. The file would be root's,
@@ -96,12 +107,7 @@ def test_a_daemon_started_after_a_rename_leaves_the_new_file_to_master(make_inst
     inst.kurir("reload")
     wait_for(lambda: os.path.exists(log) and "reload -- version" in open(log).read(), what="master's reload line")
     assert os.stat(log).st_uid == owner
-    send_one(inst, 3)
-    inst.wait_delivered("u", 3)
-    wait_for(lambda: len(queue_ids(open(log).read())) == 1 and "removed" in open(log).read(),
-             what="message 3 logged in the new file")
-    (qid,) = queue_ids(open(log).read())
-    assert len(lines_of(open(log).read(), qid)) == 5, open(log).read()  # smtpd, cleanup, qmgr, local, qmgr
+    assert_logged_whole_in_the_new_file(inst, log, 3)
 
 
 def test_reload_gives_a_file_another_root_program_made_the_old_owner(make_instance):
@@ -126,12 +132,7 @@ def test_reload_gives_a_file_another_root_program_made_the_old_owner(make_instan
     wait_for(lambda: "reload -- version" in open(log).read(), what="master's reload line")
     now = os.stat(log)
     assert (now.st_uid, now.st_gid) == (was.st_uid, was.st_gid)
-    send_one(inst, 2)
-    inst.wait_delivered("u", 2)
-    wait_for(lambda: len(queue_ids(open(log).read())) == 1 and "removed" in open(log).read(),
-             what="message 2 logged in the new file")
-    (qid,) = queue_ids(open(log).read())
-    assert len(lines_of(open(log).read(), qid)) == 5, open(log).read()  # smtpd, cleanup, qmgr, local, qmgr
+    assert_logged_whole_in_the_new_file(inst, log, 2)
 
 
 def test_logrotate_under_load_loses_and_repeats_no_line(make_instance):
