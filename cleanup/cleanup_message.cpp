@@ -36,15 +36,12 @@ std::string header_value(std::string_view line) {
     return std::string(v);
 }
 
-// cleanup_replace_stray_cr_lf (Postfix 3.9, default yes): a CR or LF left
-// inside a content line becomes a space, so no "<CR>.<CR>" or "<LF>.<LF>"
-// in a line can ever look like an end of data to a next hop.
+}  // namespace
+
 void mask_stray_cr_lf(std::string& text) {
     for (char& c : text)
         if (c == '\r' || c == '\n') c = ' ';
 }
-
-}  // namespace
 
 std::string parse_strip_characters(std::string_view text) {
     std::string out;

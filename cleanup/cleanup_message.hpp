@@ -150,6 +150,7 @@ private:
     void emit_envelope();
     std::string& dst() { return holding_ ? content_ : out_; }
     void out_line(std::string& to, std::string_view line);
+    void out_piece(std::string& to, char type, std::string_view data, std::string_view raw);
 
     const mail::Config& cfg_;
     std::string queue_id_;
@@ -219,6 +220,10 @@ std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, 
 // n, r, t, v or a backslash, or before up to three octal digits (so "\0" is
 // NUL), is an escape; anything else is itself.
 std::string parse_strip_characters(std::string_view text);
+// cleanup_replace_stray_cr_lf (Postfix 3.9, default yes): a CR or LF left
+// inside a content line becomes a space, so no "<CR>.<CR>" or "<LF>.<LF>"
+// in a line can ever look like an end of data to a next hop.
+void mask_stray_cr_lf(std::string& text);
 
 // RFC 5322 date, e.g. "Mon, 23 Nov 2026 10:01:02 +0000 (UTC)".
 std::string rfc2822_date(long epoch);

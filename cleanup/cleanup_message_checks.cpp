@@ -19,7 +19,26 @@ bool is_mime_header(std::string_view h) {
            (name.size() == 12 && ::strncasecmp(name.data(), "MIME-Version", 12) == 0);
 }
 
-void MessageBuilder::out_line(std::string& to, std::string_view line) { mail::rec_append_line(to, line, line_limit_); }
+// Every content line goes out through these two, so that a stray CR or LF
+// is masked however the line came to be written (as it arrived, stripped of
+// message_strip_characters, cut at line_length_limit, or a check's text).
+void MessageBuilder::out_line(std::string& to, std::string_view line) {
+    if (!mask_cr_lf_ || line.find_first_of("\r\n") == line.npos) return mail::rec_append_line(to, line, line_limit_);
+    std::string masked(line);
+    mask_stray_cr_lf(masked);
+    mail::rec_append_line(to, masked, line_limit_);
+}
+
+// raw: the record as it arrived, when data is that record's data unchanged.
+void MessageBuilder::out_piece(std::string& to, char type, std::string_view data, std::string_view raw) {
+    if (!mask_cr_lf_ || data.find_first_of("\r\n") == data.npos) {
+        if (!raw.empty()) return (void)to.append(raw);
+        return mail::rec_append(to, type, data);
+    }
+    std::string masked(data);
+    mask_stray_cr_lf(masked);
+    mail::rec_append(to, type, masked);
+}
 
 std::expected<MessageBuilder::Acted, Refusal> MessageBuilder::act(const CheckLookup& table, std::string_view map_class,
                                                                   bool in_header, std::string_view content) {
@@ -166,25 +185,13 @@ std::expected<void, Refusal> MessageBuilder::body_piece(char type, std::string_v
             type = 0;
         } else if (a->replace) {
             size_ += static_cast<long>(a->replace->size()) - static_cast<long>(data.size());
-            std::string text = std::move(*a->replace);
-            mail::rec_append(dst(), type, text);
+            out_piece(dst(), type, *a->replace, {});
             body_mid_line_ = type == rec::part;
             type = 0;
         }
     }
     if (type != 0) {
-        std::string& to = dst();
-        if (raw.empty() || !mask_cr_lf_ || data.find_first_of("\r\n") == data.npos) {
-            if (!raw.empty())
-                to.append(raw);
-            else
-                rec_append(to, type, data);
-        } else {
-            std::string masked(data);
-            for (char& c : masked)
-                if (c == '\r' || c == '\n') c = ' ';
-            rec_append(to, type, masked);
-        }
+        out_piece(dst(), type, data, raw);
         body_mid_line_ = type == rec::part;
     }
     if (holding_ && (!filtering_ || body_checked_ >= body_check_limit_)) emit_envelope();

@@ -287,6 +287,15 @@ TEST_CASE("MessageBuilder: body_checks actions and body_checks_size_limit", "[cl
         REQUIRE(at != r.content.end());
         CHECK(*(at + 1) == std::string(120, 'f'));
     }
+    SECTION("a REPLACE or PREPEND text is masked as the content is (cleanup_replace_stray_cr_lf)") {
+        CheckTables t;
+        t.body = table({{"^buy now$", "REPLACE sell\r.\rlater"}, {"^first$", "PREPEND a\n.\nb"}});
+        Run r = run(cfg, stream(msg), t);
+        REQUIRE(r.result);
+        CHECK(has(r.content, "sell . later"));
+        CHECK(has(r.content, "a . b"));
+        for (const auto& l : r.content) CHECK(l.find_first_of("\r\n") == std::string::npos);
+    }
     SECTION("REDIRECT and FILTER from the body still reach the envelope") {
         CheckTables t;
         t.body = table({{"^buy now$", "REDIRECT trap@example.org"}});

@@ -491,6 +491,23 @@ TEST_CASE("build_queue_file: a stray CR or LF in content becomes a space (cleanu
     for (const auto& l : b.content) CHECK(l.find_first_of("\r\n") == std::string::npos);
 }
 
+// Found by review: a line that message_strip_characters changed, or one cut
+// into pieces at line_length_limit, went into the queue file unmasked, and
+// the smtp client sent its "<CR>.<CR>" on as an end of data (a second,
+// forged message to the next hop).
+TEST_CASE("build_queue_file: a stray CR or LF is masked in a line that was stripped or cut at line_length_limit",
+          "[cleanup]") {
+    Stream st;
+    std::string long_line = std::string(3000, 'L') + "\r.\rMAIL FROM:<x@y>";
+    st.lines = {"Subject: x", "", std::string("a\0\r.\rb", 6), long_line, std::string("c\0\n.\nd", 6)};
+    auto b = must_build(config(), st);
+    auto has = [&](const std::string& l) { return std::find(b.content.begin(), b.content.end(), l) != b.content.end(); };
+    CHECK(has("a . b"));
+    CHECK(has(std::string(3000, 'L') + " . MAIL FROM:<x@y>"));
+    CHECK(has("c . d"));
+    for (const auto& l : b.content) CHECK(l.find_first_of("\r\n") == std::string::npos);
+}
+
 TEST_CASE("build_queue_file: cleanup_replace_stray_cr_lf = no keeps content as it came", "[cleanup]") {
     Stream st;
     st.lines = {"Subject: x", "", "one\r.\rtwo"};
