@@ -388,15 +388,21 @@ int run_loop(ServerContext& ctx, int per_process, int files_per_client, bool cou
             s->update();
         },
         &srv));
-    event_add(srv.hup_ev.get(), nullptr);
     // libevent runs hup_ev between callbacks, and a client may be served
     // inside one for minutes (smtpd): maillog_file is reopened in the
-    // handler itself, before libevent's own.
+    // handler itself, before libevent's own. SIGHUP waits while libevent's
+    // handler is installed without ours, or it would drain without a reopen.
+    sigset_t hup, before;
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    ::sigprocmask(SIG_BLOCK, &hup, &before);
+    event_add(srv.hup_ev.get(), nullptr);
     struct sigaction reopen {};
     reopen.sa_handler = on_loop_sighup;
     reopen.sa_flags = SA_RESTART;
     sigemptyset(&reopen.sa_mask);
     ::sigaction(SIGHUP, &reopen, &g_libevent_hup);
+    ::sigprocmask(SIG_SETMASK, &before, nullptr);
     if (g_stop_requested) srv.draining = true;
     if (before_dispatch) before_dispatch();
     srv.update();
