@@ -5,6 +5,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <unordered_map>
 #include <cctype>
 
 namespace kurir::mail {
@@ -198,15 +199,20 @@ const std::vector<std::string>& dkim_default_signed_headers() {
 
 std::string dkim_header_data(DkimCanon canon, const std::vector<std::string>& names,
                              const std::vector<DkimHeaderField>& headers) {
-    std::vector<bool> used(headers.size(), false);
+    // Each name's fields, top down; taken from the back. One pass over the
+    // headers, whatever the number of names (a stranger's h= and header
+    // block may both run to many thousands).
+    std::unordered_map<std::string, std::vector<size_t>> unused;
+    for (const auto& name : names) unused.try_emplace(util::lowercase(name));
+    for (size_t i = 0; i < headers.size(); ++i)
+        if (auto at = unused.find(util::lowercase(headers[i].first)); at != unused.end()) at->second.push_back(i);
     std::string data;
     for (const auto& name : names) {
-        for (size_t i = headers.size(); i-- > 0;) {
-            if (used[i] || util::lowercase(headers[i].first) != name) continue;
-            used[i] = true;
-            data += dkim_header(canon, headers[i].first, headers[i].second);
-            break;
-        }
+        auto& left = unused[util::lowercase(name)];
+        if (left.empty()) continue;
+        const auto& [field_name, value] = headers[left.back()];
+        left.pop_back();
+        data += dkim_header(canon, field_name, value);
     }
     return data;
 }
