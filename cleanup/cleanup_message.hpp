@@ -84,7 +84,7 @@ public:
     // One record of the client's stream is at most this long; the envelope
     // at most kMaxEnvelope bytes.
     static constexpr size_t kMaxInputRecord = mail::kMaxStreamRecord;
-    static constexpr size_t kMaxEnvelope = 4 << 20;
+    static constexpr size_t kMaxEnvelope = mail::kMaxStreamEnvelope;
     static constexpr size_t kSizeWidth = 12;  // digits of the size record
 
     MessageBuilder(const mail::Config& cfg, std::string queue_id, long now_sec, long now_usec, Canonicalize canon,

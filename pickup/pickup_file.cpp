@@ -37,6 +37,7 @@ std::expected<PickedUp, std::string> prepare_maildrop_file(const mail::Config& c
     mail::rec_append(out.stream, mail::rec::attr, "protocol=local");
     for (const auto& name : {"fullname", "extract", "notify", "envid", "requeue"}) {
         std::string v = env->attr(name);
+        if (v.size() > mail::kMaxStreamRecord / 2) return std::unexpected(std::string(name) + " too long");
         if (!v.empty()) mail::rec_append(out.stream, mail::rec::attr, std::string(name) + "=" + v);
     }
     // A user who names another sender with -f is recorded, as Sendmail and
@@ -67,8 +68,17 @@ std::expected<PickedUp, std::string> prepare_maildrop_file(const mail::Config& c
     if (smtputf8) mail::rec_append(out.stream, mail::rec::attr, std::string(mail::kSmtputf8Attr) + "=yes");
     mail::rec_append(out.stream, mail::rec::sender, out.sender);
     for (const auto& r : env->recipients) mail::rec_append(out.stream, mail::rec::rcpt, r.address);
+    // What cleanup would refuse with a 4xx for ever is refused here, for good.
+    if (out.stream.size() > mail::kMaxStreamEnvelope) return std::unexpected("envelope too large");
     mail::rec_append(out.stream, mail::rec::message, "");
-    out.stream.append(bytes.substr(env->content_offset, env->content_end - env->content_offset));
+    // The content as lines cut into pieces of 4 KB, as smtpd sends it: the
+    // file's own records may be of any size kurir-drop let through, and
+    // cleanup takes none over kMaxStreamRecord.
+    env->prepended.clear();  // the content alone, as before
+    auto copied = mail::for_each_content_line(bytes, *env, [&](std::string_view line) {
+        mail::rec_append_line(out.stream, line);
+    });
+    if (!copied) return std::unexpected(copied.error().text);
     mail::rec_append(out.stream, mail::rec::content_end, "");
     return out;
 }

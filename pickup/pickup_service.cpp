@@ -30,7 +30,8 @@ void quarantine(const server::ServerContext& ctx, const std::string& id, const s
         util::msg_warn("{}", mv.error().text);
 }
 
-// Returns false when cleanup could not take the message now.
+// Returns false when cleanup could not be asked (the scan waits for the
+// next wake-up); a file cleanup refused for now is left for the next scan.
 bool pick_up(const server::ServerContext& ctx, const std::string& id) {
     std::string path = ctx.queue.path(mail::Queue::maildrop, id);
     int raw = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -105,8 +106,9 @@ bool pick_up(const server::ServerContext& ctx, const std::string& id) {
         quarantine(ctx, id, "refused by cleanup: " + answer->reason);
         return true;
     }
+    // This file's trouble, not cleanup's: the next one is still tried.
     util::msg_warn("maildrop/{}: cleanup: {}; will try again", id, answer->reason);
-    return false;
+    return true;
 }
 
 }  // namespace

@@ -203,3 +203,29 @@ def test_s_nail_sends_through_our_sendmail_with_an_attachment(instance):
     assert parts[0].get_payload(decode=True) == b"text part\n"
     assert parts[1].get_filename() == "data.bin"
     assert parts[1].get_payload(decode=True) == payload
+
+
+def test_a_maildrop_file_cleanup_cannot_take_whole_does_not_stop_the_others(make_instance):
+    """Found by review: pickup passed a file's records on as they were, and
+    cleanup takes none over 1 MB (a 4xx); pickup stopped its scan at that
+    file, first in every scan, so no local submission got through again.
+    Now long lines go in 4 KB pieces, an envelope cleanup would refuse goes
+    to corrupt, and a file cleanup refuses for now does not stop the scan."""
+    inst = make_instance().start()
+    owner = inst.account or ensure_test_user()
+    head = record("V", "1") + record("T", f"{int(time.time())} 0") + record("A", f"uid={owner.pw_uid}") + \
+        record("S", "")
+    long_line = head + record("R", "olga@mx.test") + record("M") + record("N", "Subject: long") + \
+        record("N", "") + record("N", "y" * 1_500_000) + record("X") + record("E")
+    huge_envelope = head + b"".join(record("R", f"r{i:07d}@mx.test") for i in range(250_000)) + record("M") + \
+        record("N", "Subject: many") + record("X") + record("E")
+    put_in_maildrop(inst, "4jXv000000BDDQ4", long_line, owner)
+    put_in_maildrop(inst, "4jXv000000BDDQ5", huge_envelope, owner)
+    assert inst.sendmail("olga@mx.test", input=b"Subject: after\n\nfine\n").returncode == 0
+    inst.wait_delivered("olga", 2)
+    bodies = [open(f, "rb").read() for f in inst.maildir_files("olga")]
+    assert any(b"y" * 1_500_000 in b for b in bodies) and any(b"Subject: after" in b for b in bodies)
+    corrupt = os.path.join(inst.dir, "queue", "corrupt")
+    wait_for(lambda: os.listdir(corrupt), 30, "the file with the huge envelope in corrupt")
+    assert "envelope too large" in inst.log()
+    assert not os.listdir(os.path.join(inst.dir, "queue", "maildrop"))
