@@ -196,10 +196,23 @@ DeliveryStatus deliver_mbox(const std::string& path, std::string_view sender, lo
     if (kind == MboxKind::file && (st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)))
         return {"5.7.1", "cannot append message to file " + path + ": file is executable"};
     if (::fcntl(fd, F_SETFL, O_APPEND) < 0) return defer(errno_text("fcntl mailbox " + path));
+    // Tried for about as long as the dot-lock, never waited for without an
+    // end: a reader's lock held on (a mail client, a stuck NFS lock) would
+    // hold this local process, and all local delivery with it once every
+    // process of the transport waits so.
     struct flock fl {};
     fl.l_type = F_WRLCK;
     fl.l_whence = SEEK_SET;
-    if (::fcntl(fd, F_SETLKW, &fl) < 0) return defer(errno_text("lock mailbox " + path));
+    bool locked = false;
+    for (int i = 0; i < 300 && !locked; ++i) {
+        locked = ::fcntl(fd, F_SETLK, &fl) == 0;
+        if (!locked && errno != EAGAIN && errno != EACCES && errno != EINTR)
+            return defer(errno_text("lock mailbox " + path));
+        if (!locked) std::this_thread::sleep_for(std::chrono::milliseconds(10 + i % 40));
+    }
+    if (!locked)
+        return defer("cannot update mailbox " + path + ": unable to lock for exclusive access: " +
+                     std::strerror(EAGAIN));
     off_t start = ::lseek(fd, 0, SEEK_END);
     std::string entry = mbox_entry(sender, arrival, prefix, body);
     auto w = util::write_all(fd, entry, path);

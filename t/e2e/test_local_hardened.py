@@ -218,6 +218,26 @@ def test_a_mailbox_with_two_links_or_another_owner_defers_untouched(make_instanc
     assert os.path.getsize(other) == 0 and os.path.getsize(foreign) == 0
 
 
+def test_a_mailbox_locked_by_a_reader_defers_without_holding_local(make_instance):
+    """Found by review: local waited for the mailbox's fcntl lock without an
+    end, so a reader holding it (a mail client, or twenty messages to a
+    mailbox its owner keeps locked) held every local process. Now the lock
+    is tried for about as long as the dot-lock, then the delivery defers."""
+    inst = make_instance()
+    spool = inst.shared_dir("spool")
+    inst.set(mail_spool_directory=spool)
+    inst.start()
+    inst.send("s@client.test", ["mona@mx.test"], "Subject: first\r\n\r\nx\r\n")
+    mbox = os.path.join(spool, "mona")
+    wait_for(lambda: os.path.exists(mbox) and b"Subject: first" in open(mbox, "rb").read(), 30, "the first delivery")
+    with open(mbox, "rb") as held:
+        fcntl.lockf(held, fcntl.LOCK_SH)
+        inst.send("s@client.test", ["mona@mx.test"], "Subject: second\r\n\r\nx\r\n")
+        wait_for(lambda: re.search(r"to=<mona@mx.test>.*status=deferred \(cannot update mailbox .*: unable to lock "
+                                   r"for exclusive access", inst.log()), 60, "the locked mailbox deferred")
+    assert b"Subject: second" not in open(mbox, "rb").read()
+
+
 def test_qmgr_defers_a_delivery_the_agent_never_answers(make_instance):
     # local stays inside command_time_limit (1000s); daemon_timeout is the
     # deadline qmgr gives each request.
