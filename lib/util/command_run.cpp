@@ -56,6 +56,12 @@ CommandOutcome run_command(const CommandSpec& spec, std::string_view input) {
         ::dup2(out[1], 1);
         ::dup2(out[1], 2);
         ::setsid();
+        // The daemon's signal set-up is not the command's: a pipeline in a
+        // .forward must die of SIGPIPE as it would in a shell.
+        ::signal(SIGPIPE, SIG_DFL);
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
         // Real ids, for good: the command can never get root back.
         if (::getuid() == 0 || ::geteuid() == 0) {
             if (::seteuid(0) < 0) ::_exit(EX_TEMPFAIL);

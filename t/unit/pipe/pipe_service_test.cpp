@@ -1,6 +1,7 @@
 #include "pipe/pipe_service.hpp"
 
 #include <catch2/catch.hpp>
+#include <csignal>
 
 #include <sysexits.h>
 
@@ -55,4 +56,32 @@ TEST_CASE("run_command: no shell, the given ids, the input, the time limit", "[p
     util::CommandSpec slow{{"/bin/sleep", "30"}, ::getuid(), ::getgid(), "/", {}, 1};
     auto timed = util::run_command(slow, "");
     CHECK(timed.timed_out);
+}
+
+// Found by review: daemons ignore SIGPIPE, and the command inherited that
+// (an ignored signal stays ignored across exec), so a pipeline in a
+// .forward saw EPIPE where a shell's would have died quietly.
+TEST_CASE("run_command: the command starts with SIGPIPE at its default and no signal blocked", "[pipe]") {
+    struct sigaction ignore {}, before {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    REQUIRE(::sigaction(SIGPIPE, &ignore, &before) == 0);
+    sigset_t hup, mask_before;
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    ::sigprocmask(SIG_BLOCK, &hup, &mask_before);
+    util::CommandSpec spec{{"/bin/sh", "-c", "grep -E '^Sig(Ign|Blk)' /proc/self/status"}, ::getuid(), ::getgid(), "/",
+                           {}, 10};
+    auto done = util::run_command(spec, "");
+    ::sigprocmask(SIG_SETMASK, &mask_before, nullptr);
+    ::sigaction(SIGPIPE, &before, nullptr);
+    INFO(done.output);
+    // SIGPIPE is signal 13: bit 0x1000; SIGHUP bit 0x1.
+    auto mask = [&](const char* name) {
+        auto at = done.output.find(name);
+        REQUIRE(at != std::string::npos);
+        return std::stoull(done.output.substr(at + std::string(name).size()), nullptr, 16);
+    };
+    CHECK((mask("SigIgn:") & 0x1000) == 0);
+    CHECK((mask("SigBlk:") & 0x1) == 0);
 }
