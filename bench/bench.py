@@ -54,7 +54,7 @@ import threading
 import time
 
 import report
-from disk import Tmpfs
+from disk import Ext4Journal, Tmpfs
 from syscalls import SyscallCount, available as syscalls_unavailable
 
 from mtas import (BENCH_USER, MILTER_PORT, RELAY_DOMAIN, REPO, SINK_PORT, TLS_SOURCE, TRASH, Kurir, Postfix,
@@ -371,9 +371,10 @@ def main():
     ap.add_argument("--only", default="")
     ap.add_argument("--quick", action="store_true",
                     help="smtp-10 alone, 5 x 5,000 messages per MTA, alternating: a side-by-side check in a few minutes")
-    ap.add_argument("--disk", choices=["as-is", "tmpfs"], default="as-is",
+    ap.add_argument("--disk", choices=["as-is", "tmpfs", "ext4-journal"], default="as-is",
                     help="tmpfs: both MTAs' queues and the bench users' Maildirs on tmpfs (bench/disk.py), to tell "
-                         "CPU from waiting for the disk; compare with a run as-is")
+                         "CPU from waiting for the disk; ext4-journal: on an ext4 with a journal in an image on "
+                         "this disk; compare with a run as-is")
     ap.add_argument("--syscalls", action="store_true",
                     help="count the system calls of each MTA's process tree per message in the SMTP scenarios "
                          "(perf stat per cgroup: in total and per daemon), and each daemon's CPU per message")
@@ -389,7 +390,7 @@ def main():
     started = time.monotonic()
     user = ensure_user()
     rcpt_users(10)
-    disk = Tmpfs() if args.disk == "tmpfs" else None
+    disk = {"tmpfs": Tmpfs, "ext4-journal": Ext4Journal}.get(args.disk, lambda: None)()
     if disk:
         atexit.register(disk.close)
     mtas = [Kurir(user, disk), Postfix(user)]
@@ -433,7 +434,7 @@ def main():
     fs = subprocess.run(["findmnt", "-n", "-o", "FSTYPE", "--target", "/var/spool"], stdout=subprocess.PIPE,
                         text=True).stdout.strip()
     if disk:
-        fs = f"queues and Maildirs on tmpfs (--disk tmpfs; the disk is {fs})"
+        fs = f"queues and Maildirs on {disk.name} (--disk {args.disk}; the disk is {fs})"
     header = (f"# kurir vs Postfix\n\n{time.strftime('%Y-%m-%d')}, commit {commit}, {os.cpu_count()} cores, {fs} "
               f"({fsync_rate('/var/spool')} fsyncs/s measured), {args.reps} repetitions A B A B; median (min-max); "
               "ratio = kurir / Postfix of the medians (lowest-highest ratio of one repetition's pair).\n")
