@@ -38,43 +38,6 @@ std::string header_value(std::string_view line) {
 
 }  // namespace
 
-void mask_stray_cr_lf(std::string& text) {
-    for (char& c : text)
-        if (c == '\r' || c == '\n') c = ' ';
-}
-
-std::string parse_strip_characters(std::string_view text) {
-    std::string out;
-    for (size_t i = 0; i < text.size(); ++i) {
-        if (text[i] != '\\' || i + 1 == text.size()) {
-            out += text[i];
-            continue;
-        }
-        char c = text[++i];
-        switch (c) {
-            case 'a': out += '\a'; break;
-            case 'b': out += '\b'; break;
-            case 'f': out += '\f'; break;
-            case 'n': out += '\n'; break;
-            case 'r': out += '\r'; break;
-            case 't': out += '\t'; break;
-            case 'v': out += '\v'; break;
-            case '\\': out += '\\'; break;
-            default:
-                if (c >= '0' && c <= '7') {  // up to three octal digits
-                    int v = c - '0';
-                    for (int k = 0; k < 2 && i + 1 < text.size() && text[i + 1] >= '0' && text[i + 1] <= '7'; ++k)
-                        v = v * 8 + (text[++i] - '0');
-                    out += static_cast<char>(v & 0xff);
-                } else {  // not an escape: both stay
-                    out += '\\';
-                    out += c;
-                }
-        }
-    }
-    return out;
-}
-
 namespace {
 
 std::expected<void, Refusal> fail4(std::string text) { return std::unexpected(refuse('4', "4.3.0", std::move(text))); }
@@ -95,7 +58,7 @@ MessageBuilder::MessageBuilder(const mail::Config& cfg, std::string queue_id, lo
       limit_(cfg.integer("message_size_limit")),
       header_limit_(cfg.integer("header_size_limit")),
       mask_cr_lf_(cfg.boolean("cleanup_replace_stray_cr_lf")),
-      strip_(parse_strip_characters(cfg.str("message_strip_characters"))),
+      strip_(mail::parse_strip_characters(cfg.str("message_strip_characters"))),
       checks_(std::move(checks)),
       rewrite_(std::move(rewrite)),
       body_check_limit_(cfg.integer("body_checks_size_limit")),
@@ -268,7 +231,7 @@ std::expected<void, Refusal> MessageBuilder::take_header(const mail::RecView& r)
     }
     std::string line = part_ + std::string(keep_within(r.data, limit - std::min(limit, part_.size())));
     part_.clear();
-    if (mask_cr_lf_) mask_stray_cr_lf(line);
+    if (mask_cr_lf_) mail::mask_stray_cr_lf(line);
     header_bytes_ += static_cast<long>(line.size());
     if (line.empty() || (!is_continuation(line) && header_name(line).empty()) ||
         (is_continuation(line) && headers_.empty()) || header_bytes_ > kHeaderBlockFactor * header_limit_) {

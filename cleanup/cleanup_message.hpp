@@ -7,6 +7,8 @@
 // fixed-width placeholder and patched (MessageBuilder::size_patch).
 #pragma once
 
+#include "mail/content_line.hpp"
+
 #include "cleanup/cleanup_bcc.hpp"
 #include "cleanup/cleanup_checks.hpp"
 #include "cleanup/cleanup_dkim.hpp"
@@ -215,15 +217,6 @@ private:
 std::expected<CleanupOutput, Refusal> build_queue_file(const mail::Config& cfg, const CleanupInput& in,
                                                        const Canonicalize& canon, const RewriteTables& rewrite = {},
                                                        const DkimKeysFor& dkim = {});
-
-// message_strip_characters as Postfix reads it: a backslash before a, b, f,
-// n, r, t, v or a backslash, or before up to three octal digits (so "\0" is
-// NUL), is an escape; anything else is itself.
-std::string parse_strip_characters(std::string_view text);
-// cleanup_replace_stray_cr_lf (Postfix 3.9, default yes): a CR or LF left
-// inside a content line becomes a space, so no "<CR>.<CR>" or "<LF>.<LF>"
-// in a line can ever look like an end of data to a next hop.
-void mask_stray_cr_lf(std::string& text);
 
 // RFC 5322 date, e.g. "Mon, 23 Nov 2026 10:01:02 +0000 (UTC)".
 std::string rfc2822_date(long epoch);

@@ -25,7 +25,7 @@ bool is_mime_header(std::string_view h) {
 void MessageBuilder::out_line(std::string& to, std::string_view line) {
     if (!mask_cr_lf_ || line.find_first_of("\r\n") == line.npos) return mail::rec_append_line(to, line, line_limit_);
     std::string masked(line);
-    mask_stray_cr_lf(masked);
+    mail::mask_stray_cr_lf(masked);
     mail::rec_append_line(to, masked, line_limit_);
 }
 
@@ -36,7 +36,7 @@ void MessageBuilder::out_piece(std::string& to, char type, std::string_view data
         return mail::rec_append(to, type, data);
     }
     std::string masked(data);
-    mask_stray_cr_lf(masked);
+    mail::mask_stray_cr_lf(masked);
     mail::rec_append(to, type, masked);
 }
 

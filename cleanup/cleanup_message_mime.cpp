@@ -135,7 +135,7 @@ std::expected<void, Refusal> MessageBuilder::mime_line(char type, std::string_vi
     std::string line = std::move(mime_line_);
     mime_line_.clear();
     line.append(data);
-    if (mask_cr_lf_) mask_stray_cr_lf(line);
+    if (mask_cr_lf_) mail::mask_stray_cr_lf(line);
     if (is_continuation(line) && !mime_header_.empty()) {
         if (mime_header_.size() + line.size() + 1 <= limit) {
             mime_header_ += "\n" + line;

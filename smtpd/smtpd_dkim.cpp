@@ -3,6 +3,7 @@
 #include "smtpd/smtpd_dkim.hpp"
 
 #include "mail/auth_results.hpp"
+#include "mail/content_line.hpp"
 #include "mail/record.hpp"
 #include "server/dns_channel.hpp"
 #include "smtpd/smtpd_session.hpp"
@@ -58,6 +59,8 @@ util::Result<DkimVerifyPolicy> load_dkim_verify_policy(const mail::Config& cfg) 
     p.max_signatures = static_cast<size_t>(cfg.integer("dkim_verify_max_signatures"));
     p.timeout = cfg.seconds("dkim_verify_timeout");
     p.header_limit = static_cast<size_t>(cfg.integer("header_size_limit"));
+    p.strip = mail::parse_strip_characters(cfg.str("message_strip_characters"));
+    p.mask_cr_lf = cfg.boolean("cleanup_replace_stray_cr_lf");
     return p;
 }
 
@@ -72,7 +75,7 @@ void Session::start_dkim() {
     dkim_lookups_.reset();
     const DkimVerifyPolicy& p = policy_.dkim;
     if (!p.enable || !sasl_username_.empty() || util::cidr_match_any(policy_.mynetworks, peer_.addr)) return;
-    dkim_ = std::make_unique<DkimContent>(p.authserv_id, p.header_limit, p.max_signatures);
+    dkim_ = std::make_unique<DkimContent>(p.authserv_id, p.header_limit, p.max_signatures, p.strip, p.mask_cr_lf);
 }
 
 void Session::forward_content(char type, std::string_view text) {

@@ -29,6 +29,8 @@ struct DkimVerifyPolicy {
     size_t max_signatures = 5;  // dkim_verify_max_signatures
     long timeout = 10;        // dkim_verify_timeout, seconds
     size_t header_limit = 0;  // header_size_limit
+    std::string strip;        // message_strip_characters, parsed
+    bool mask_cr_lf = true;   // cleanup_replace_stray_cr_lf
 };
 
 util::Result<DkimVerifyPolicy> load_dkim_verify_policy(const mail::Config& cfg);

@@ -1,6 +1,7 @@
 #include "smtpd/smtpd_dkim_content.hpp"
 
 #include "mail/auth_results.hpp"
+#include "mail/content_line.hpp"
 #include "mail/header.hpp"
 #include "mail/record.hpp"
 #include "util/text.hpp"
@@ -14,10 +15,25 @@ constexpr size_t kHeaderBlockFactor = 4;  // as cleanup: the whole header block,
 // A header line is classified by its first bytes (a field name is far
 // shorter); smtpd's pieces are 4096 bytes, so this is the line's first piece.
 constexpr size_t kClassifyBytes = 1024;
+static_assert(kClassifyBytes > mail::kMaxHeaderName, "a line's first bytes must hold any header name");
 }  // namespace
 
-DkimContent::DkimContent(std::string authserv_id, size_t header_limit, size_t max_signatures)
-    : authserv_id_(util::lowercase(authserv_id)), header_limit_(header_limit), max_signatures_(max_signatures) {}
+DkimContent::DkimContent(std::string authserv_id, size_t header_limit, size_t max_signatures, std::string strip,
+                         bool mask_cr_lf)
+    : authserv_id_(util::lowercase(authserv_id)),
+      header_limit_(header_limit),
+      max_signatures_(max_signatures),
+      strip_(std::move(strip)),
+      mask_cr_lf_(mask_cr_lf) {}
+
+// data as cleanup will take it (message_strip_characters, stray CR or LF).
+std::string_view DkimContent::cleaned(std::string_view data) {
+    bool as_is = (strip_.empty() || data.find_first_of(strip_) == data.npos) &&
+                 (!mask_cr_lf_ || data.find_first_of("\r\n") == data.npos);
+    if (as_is) return data;
+    clean_ = mail::clean_content(data, strip_, mask_cr_lf_);
+    return clean_;
+}
 
 void DkimContent::record(char type, std::string_view data, const Forward& forward) {
     if (!in_headers_) {
@@ -30,8 +46,11 @@ void DkimContent::record(char type, std::string_view data, const Forward& forwar
         return;
     }
     line_hold_.emplace_back(type, data);
-    line_head_.append(data.substr(0, kClassifyBytes - std::min(kClassifyBytes, line_head_.size())));
-    if (type == mail::rec::line || line_head_.size() >= kClassifyBytes) classify_line(forward);
+    line_hold_bytes_ += data.size();
+    std::string_view clean = cleaned(data);
+    line_head_.append(clean.substr(0, kClassifyBytes - std::min(kClassifyBytes, line_head_.size())));
+    if (type == mail::rec::line || line_head_.size() >= kClassifyBytes || line_hold_bytes_ >= header_limit_)
+        classify_line(forward);
 }
 
 // A header line begins (its first kClassifyBytes or all of it are at
@@ -40,10 +59,17 @@ void DkimContent::record(char type, std::string_view data, const Forward& forwar
 void DkimContent::classify_line(const Forward& forward) {
     std::vector<std::pair<char, std::string>> hold = std::move(line_hold_);
     line_hold_.clear();
+    line_hold_bytes_ = 0;
     bool complete = hold.back().first == mail::rec::line;
     bool empty = complete && line_head_.empty();
     bool continuation = mail::is_continuation(line_head_);
     bool field = !continuation && !mail::header_name(line_head_).empty();
+    // A line cut short (of its first kilobyte, mostly characters cleanup
+    // strips) whose colon may still come: judged a field, so that this
+    // side never ends the header before cleanup does.
+    if (!complete && !continuation && !field && line_head_.size() <= mail::kMaxHeaderName &&
+        line_head_.find(':') == std::string::npos)
+        field = true;
     line_head_.clear();
     if (empty || (!continuation && !field) || (continuation && !have_field_) ||
         header_bytes_ > kHeaderBlockFactor * header_limit_) {
@@ -66,9 +92,15 @@ void DkimContent::classify_line(const Forward& forward) {
 }
 
 // A piece of the current field's text.
+// header_bytes_ counts as cleanup counts: each line's bytes after
+// stripping, up to header_size_limit; so this side never reaches the end of
+// the header block before cleanup does.
 void DkimContent::add(char type, std::string_view data, const Forward& forward) {
-    header_bytes_ += data.size();
-    field_.append(data.substr(0, header_limit_ - std::min(header_limit_, field_.size())));
+    std::string_view clean = cleaned(data);
+    size_t counted = std::min(clean.size(), header_limit_ - std::min(header_limit_, line_bytes_));
+    line_bytes_ = type == mail::rec::line ? 0 : line_bytes_ + counted;
+    header_bytes_ += counted;
+    field_.append(clean.substr(0, header_limit_ - std::min(header_limit_, field_.size())));
     switch (fate_) {
         case Fate::forward: forward(type, data); break;
         case Fate::drop: break;

@@ -6,7 +6,9 @@
 // way (RFC 8601 section 5: only our own verifier may claim our id).
 //
 // A header line is judged by its first kilobyte (or all of it when
-// shorter). The header ends as cleanup ends it: at the empty line, at a line that is
+// shorter), as cleanup will see it: without message_strip_characters and
+// with stray CRs and LFs masked (a header name is at most 998 characters,
+// mail::kMaxHeaderName). The header ends as cleanup ends it, or later: at the empty line, at a line that is
 // neither a header field nor a continuation, or when the header lines
 // passed four times header_size_limit; each field is kept for the verifier
 // up to header_size_limit bytes (cleanup cuts it there too). A field is
@@ -34,7 +36,11 @@ public:
     // Receives the records that go on to cleanup: mail::rec::line or part.
     using Forward = std::function<void(char type, std::string_view data)>;
 
-    DkimContent(std::string authserv_id, size_t header_limit, size_t max_signatures);
+    // strip, mask_cr_lf: message_strip_characters (parsed) and
+    // cleanup_replace_stray_cr_lf, which cleanup applies before it judges a
+    // header line: judged here the same way.
+    DkimContent(std::string authserv_id, size_t header_limit, size_t max_signatures, std::string strip = {},
+                bool mask_cr_lf = true);
 
     // One content record (N or L) as the client sent it.
     void record(char type, std::string_view data, const Forward& forward);
@@ -55,17 +61,23 @@ private:
     void decide(const Forward& forward);
     void end_headers();
     void body(char type, std::string_view data);
+    std::string_view cleaned(std::string_view data);
 
     std::string authserv_id_;
     size_t header_limit_;
     size_t max_signatures_;
+    std::string strip_;
+    bool mask_cr_lf_;
+    std::string clean_;  // what cleaned() returned last, when it changed something
     bool in_headers_ = true;
     // The header line being read until it is known what it is: its
     // records and its first bytes.
     bool line_known_ = false;
     std::vector<std::pair<char, std::string>> line_hold_;
-    std::string line_head_;
+    size_t line_hold_bytes_ = 0;
+    std::string line_head_;  // cleaned
     size_t header_bytes_ = 0;
+    size_t line_bytes_ = 0;  // of the current line, counted in header_bytes_
     // The field being read: its text (lines joined by "\n", at most
     // header_limit_ bytes), the records held back, and what becomes of it.
     bool have_field_ = false;

@@ -5,7 +5,7 @@
 namespace kurir::mail {
 
 std::string_view header_name(std::string_view line) {
-    size_t colon = line.find(':');
+    size_t colon = line.substr(0, kMaxHeaderName + 1).find(':');
     if (colon == std::string_view::npos || colon == 0) return {};
     std::string_view name = line.substr(0, colon);
     while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);

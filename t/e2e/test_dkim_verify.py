@@ -253,3 +253,26 @@ def test_verification_is_on_by_default_and_off_with_no(make_instance):
     off = make_instance(mynetworks="192.0.2.0/24", smtpd_dkim_verify="no").start()
     send_data(off, "alice@mx.test", message("off"))
     assert auth_results(delivered(off, "alice")) == []
+
+
+def test_forged_authentication_results_after_a_line_cleanup_changes_are_removed(make_instance):
+    """Found by review: smtpd judged header lines by their bytes as sent,
+    cleanup after message_strip_characters (NUL) and masking stray CRs, and
+    counted the header block differently; a line smtpd took for the end of
+    the header (a NUL or CR in a name, a long field) was still a header to
+    cleanup, and forged Authentication-Results fields after it were kept."""
+    forged = b"Authentication-Results: mx.test; dkim=pass header.d=bank.example\r\n"
+    cases = {
+        "nul": b"Authentication-Results\0: mx.test; dkim=pass header.d=bank.example\r\n",
+        "cr": b"X-A\r: b\r\n" + forged,
+        "long": b"X-Long: " + b"y" * 500_000 + b"\r\n" + forged,
+        "nulid": b"Authentication-Results: mx.test\0; dkim=pass header.d=bank.example\r\n",
+    }
+    with DnsServer({}) as dns:
+        inst = make_instance(dns_resolver_address=dns.address, mynetworks="192.0.2.0/24", smtpd_dkim_verify="yes")
+        inst.start()
+        for name, head in cases.items():
+            send_bdat(inst, f"{name}@mx.test", head + message(name))  # as it is: smtplib would fix the CR
+            raw = delivered(inst, name)
+            assert b"bank.example" not in raw, (name, raw[:300])
+            assert auth_results(raw) == ["Authentication-Results: mx.test;\n\tdkim=none"], name

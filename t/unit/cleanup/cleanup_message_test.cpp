@@ -630,7 +630,7 @@ TEST_CASE("MessageBuilder: bytes after the end record are not taken, and said (t
 }
 
 TEST_CASE("parse_strip_characters reads Postfix's escapes", "[cleanup]") {
-    using cleanup::parse_strip_characters;
+    using mail::parse_strip_characters;
     CHECK(parse_strip_characters("") == "");
     CHECK(parse_strip_characters("\\0") == std::string(1, '\0'));
     CHECK(parse_strip_characters("\\r\\n\\t\\\\") == "\r\n\t\\");

@@ -32,6 +32,8 @@ TEST_CASE("header_name finds field names and rejects non-headers", "[header]") {
         {"N\x01me: x", ""},
         {"\xc3\x84rger: x", ""},
         {"From someone@example Mon Jan 1", ""},
+        {std::string(998, 'n') + ": longest", std::string(998, 'n')},
+        {std::string(999, 'n') + ": too long (smtpd judges a line by its first kilobyte)", ""},
     };
     for (const auto& c : cases) {
         INFO("line: " << c.line);
