@@ -263,13 +263,16 @@ std::expected<void, Refusal> MessageBuilder::finish_headers() {
     if (auto c = check_headers(); !c) return c;
     if (filtering_ && (checks_.mime || checks_.nested)) mime_start(headers_);
     if (attr("extract") == "1") {
-        // sendmail -t: recipients from To:, Cc: and Bcc:, added to any given.
+        // sendmail -t: recipients from To:, Cc: and Bcc:, added to any given,
+        // with sendmail -N's notify bits (pickup's notify attribute).
+        auto bits = parse_integer(attr("notify"));
+        int notify = bits && *bits > 0 && *bits <= 15 ? static_cast<int>(*bits) : 0;
         for (const auto& h : headers_) {
             if (!header_is(h, "To") && !header_is(h, "Cc") && !header_is(h, "Bcc")) continue;
             for (const auto& a : parse_address_list(header_value(h))) {
                 auto c = canon_(a);
                 if (!c) return fail4(c.error().text);
-                if (seen_.insert(*c).second) rcpts_.push_back({a, *c, "", 0});
+                if (seen_.insert(*c).second) rcpts_.push_back({a, *c, "", notify});
             }
         }
     }

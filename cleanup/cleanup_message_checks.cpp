@@ -216,7 +216,7 @@ void MessageBuilder::emit_envelope() {
         // What smtpd says only for the Received: header stays out of the queue file.
         // So do the instructions for cleanup itself.
         if (n != "sasl_received_header" && n != "tls_received" && n != "hold" && n != "discard" &&
-            n != "content_filter")
+            n != "content_filter" && n != "notify")
             rec_append(out_, rec::attr, n + "=" + v);
     // FILTER transport:destination, as Postfix records it for qmgr.
     if (!filter_.empty()) rec_append(out_, rec::attr, "content_filter=" + filter_);

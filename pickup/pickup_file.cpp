@@ -1,6 +1,7 @@
 #include "pickup/pickup_file.hpp"
 
 #include "mail/address.hpp"
+#include "mail/dsn_params.hpp"
 #include "mail/queue_file.hpp"
 #include "mail/record.hpp"
 #include "mail/smtputf8.hpp"
@@ -35,7 +36,21 @@ std::expected<PickedUp, std::string> prepare_maildrop_file(const mail::Config& c
     mail::rec_append(out.stream, mail::rec::attr, "origin=local");
     mail::rec_append(out.stream, mail::rec::attr, fmt::format("uid={}", who.uid));
     mail::rec_append(out.stream, mail::rec::attr, "protocol=local");
-    for (const auto& name : {"fullname", "extract", "notify", "envid", "requeue"}) {
+    // sendmail -N and -V, in the forms smtpd's NOTIFY and ENVID take in the
+    // stream: a DSN record before each recipient, dsn_envid; cleanup gives
+    // the recipients of -t the same notify bits.
+    int notify = 0;
+    if (std::string v = env->attr("notify"); !v.empty()) {
+        auto bits = mail::parse_notify(v);
+        if (!bits) return std::unexpected("bad notify: " + bits.error().text);
+        notify = *bits;
+        if (env->attr("extract") == "1") mail::rec_append(out.stream, mail::rec::attr, fmt::format("notify={}", notify));
+    }
+    if (std::string v = env->attr("envid"); !v.empty()) {
+        if (!mail::valid_envid(v)) return std::unexpected("bad envid");
+        mail::rec_append(out.stream, mail::rec::attr, "dsn_envid=" + v);
+    }
+    for (const auto& name : {"fullname", "extract", "requeue"}) {
         std::string v = env->attr(name);
         if (v.size() > mail::kMaxStreamRecord / 2) return std::unexpected(std::string(name) + " too long");
         if (!v.empty()) mail::rec_append(out.stream, mail::rec::attr, std::string(name) + "=" + v);
@@ -67,7 +82,10 @@ std::expected<PickedUp, std::string> prepare_maildrop_file(const mail::Config& c
     }
     if (smtputf8) mail::rec_append(out.stream, mail::rec::attr, std::string(mail::kSmtputf8Attr) + "=yes");
     mail::rec_append(out.stream, mail::rec::sender, out.sender);
-    for (const auto& r : env->recipients) mail::rec_append(out.stream, mail::rec::rcpt, r.address);
+    for (const auto& r : env->recipients) {
+        if (notify != 0) mail::rec_append(out.stream, mail::rec::dsn_notify, std::to_string(notify));
+        mail::rec_append(out.stream, mail::rec::rcpt, r.address);
+    }
     // What cleanup would refuse with a 4xx for ever is refused here, for good.
     if (out.stream.size() > mail::kMaxStreamEnvelope) return std::unexpected("envelope too large");
     mail::rec_append(out.stream, mail::rec::message, "");

@@ -83,6 +83,10 @@ int deliver(const tools::SendmailOptions& opts, const std::string& dir, const ma
         drop.abort();
         die(EX_TEMPFAIL, "error reading standard input");
     }
+    if (writer.without_recipients()) {
+        drop.abort();
+        die(EX_USAGE, "No recipient addresses found in message header");
+    }
     chunk += writer.finish();
     drop.write(chunk);
     return drop.finish();

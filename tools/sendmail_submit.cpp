@@ -2,9 +2,17 @@
 
 #include "mail/address.hpp"
 #include "mail/address_list.hpp"
+#include "mail/dsn_params.hpp"
+#include "mail/header.hpp"
 #include "mail/record.hpp"
 
 namespace kurir::tools {
+
+namespace {
+// A To:, Cc: or Bcc: field longer than this is not read further here (it
+// has recipients long before, or none cleanup would find either).
+constexpr size_t kMaxRecipientField = 1 << 20;
+}  // namespace
 
 util::Result<SendmailOptions> parse_sendmail_args(std::string_view program, const std::vector<std::string>& args) {
     SendmailOptions o;
@@ -45,10 +53,12 @@ util::Result<SendmailOptions> parse_sendmail_args(std::string_view program, cons
         } else if (a.starts_with("-N")) {
             auto v = value(a, 2);
             if (!v) return std::unexpected(v.error());
+            if (!mail::parse_notify(*v)) return util::fail("-N " + *v + ": not never or a list of success, failure, delay");
             o.notify = *v;
         } else if (a.starts_with("-V")) {
             auto v = value(a, 2);
             if (!v) return std::unexpected(v.error());
+            if (!mail::valid_envid(*v)) return util::fail("-V: an envelope id is 1 to 100 printable characters");
             o.envid = *v;
         } else if (a.starts_with("-C")) {
             auto v = value(a, 2);
@@ -109,9 +119,37 @@ bool SubmissionWriter::line(std::string_view text, std::string& out) {
     first_ = false;
     if (first && text.starts_with("From ")) return true;  // an mbox From_ line is not part of the message
     if (opts_.dots_end && text == ".") return false;
+    if (in_header_ && opts_.extract) header_line(text);
     bytes_ += text.size() + 1;
     mail::rec_append_line(out, text);
     return true;
+}
+
+// The header as cleanup reads it for -t: fields and their continuation
+// lines up to the first line that is neither.
+void SubmissionWriter::header_line(std::string_view text) {
+    bool continuation = mail::is_continuation(text);
+    if (in_recipient_field_ && continuation && recipient_text_.size() < kMaxRecipientField) {
+        recipient_text_.append(text);
+        return;
+    }
+    if (in_recipient_field_ && !mail::parse_address_list(recipient_text_).empty()) header_recipients_ = true;
+    in_recipient_field_ = false;
+    recipient_text_.clear();
+    if (continuation) return;
+    if (mail::header_name(text).empty()) {
+        in_header_ = false;
+        return;
+    }
+    if (mail::header_is(text, "To") || mail::header_is(text, "Cc") || mail::header_is(text, "Bcc")) {
+        in_recipient_field_ = true;
+        recipient_text_ = text.substr(text.find(':') + 1);
+    }
+}
+
+bool SubmissionWriter::without_recipients() const {
+    if (!opts_.extract || !opts_.recipients.empty() || header_recipients_) return false;
+    return !in_recipient_field_ || mail::parse_address_list(recipient_text_).empty();
 }
 
 std::string SubmissionWriter::finish() {

@@ -39,11 +39,21 @@ public:
     bool line(std::string_view text, std::string& out);
     std::string finish();  // the end-of-content record
     size_t content_bytes() const { return bytes_; }
+    // -t, no recipient given, and none in To:, Cc: or Bcc: of the header
+    // seen so far (cleanup takes them from there): the message would go
+    // nowhere, and Postfix's sendmail says so and exits 64.
+    bool without_recipients() const;
 
 private:
+    void header_line(std::string_view text);
+
     const SendmailOptions& opts_;
     bool first_ = true;
     size_t bytes_ = 0;
+    bool in_header_ = true;
+    bool in_recipient_field_ = false;  // a To:, Cc: or Bcc: field, continued
+    std::string recipient_text_;       // the current such field's value
+    bool header_recipients_ = false;
 };
 
 }  // namespace kurir::tools

@@ -108,8 +108,10 @@ util::Result<std::string> parse_ret(std::string_view value) {
 util::Result<std::string> parse_envid(std::string_view value) {
     if (value.size() > kMaxEnvid) return util::fail("ENVID parameter too long");
     auto id = decode_xtext(value);
-    if (!id || id->empty() || !printable(*id)) return util::fail("bad ENVID parameter");
+    if (!id || !valid_envid(*id)) return util::fail("bad ENVID parameter");
     return *id;
 }
+
+bool valid_envid(std::string_view id) { return !id.empty() && id.size() <= kMaxEnvid && printable(id); }
 
 }  // namespace kurir::mail

@@ -40,5 +40,8 @@ std::string format_orcpt(std::string_view decoded);
 // RET=FULL|HDRS -> "FULL" / "HDRS"; ENVID=xtext -> decoded, printable.
 util::Result<std::string> parse_ret(std::string_view value);
 util::Result<std::string> parse_envid(std::string_view value);
+// An envelope id as kept (decoded): printable ASCII, 1 to kMaxEnvid bytes
+// (sendmail -V gives it so).
+bool valid_envid(std::string_view id);
 
 }  // namespace kurir::mail

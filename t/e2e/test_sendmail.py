@@ -229,3 +229,35 @@ def test_a_maildrop_file_cleanup_cannot_take_whole_does_not_stop_the_others(make
     wait_for(lambda: os.listdir(corrupt), 30, "the file with the huge envelope in corrupt")
     assert "envelope too large" in inst.log()
     assert not os.listdir(os.path.join(inst.dir, "queue", "maildrop"))
+
+
+def test_t_without_recipients_in_the_header_exits_64_and_queues_nothing(instance):
+    """As Postfix's sendmail: before, it exited 0 and the message went to
+    corrupt/ with only a line in the log."""
+    res = instance.sendmail("-t", "-i", input=b"Subject: x\n\nTo: body@mx.test\n")
+    assert res.returncode == 64, res
+    assert b"No recipient addresses found in message header" in res.stderr
+    assert not os.listdir(os.path.join(instance.dir, "queue", "maildrop"))
+    assert not os.listdir(os.path.join(instance.dir, "queue", "corrupt"))
+
+
+def test_n_and_v_reach_the_notices(instance):
+    """Found by review: -N and -V were passed on and read by nobody. Now a
+    recipient given and one taken from the header (-t) get -N's notify,
+    and the notice names -V's envelope id."""
+    assert instance.sendmail("-f", "amy@mx.test", "-N", "success", "-V", "env-42", "bob@mx.test",
+                             input=b"Subject: given\n\nx\n").returncode == 0
+    assert instance.sendmail("-t", "-f", "amy@mx.test", "-N", "success,failure",
+                             input=b"To: carl@mx.test\nSubject: extracted\n\nx\n").returncode == 0
+    assert instance.sendmail("-f", "amy@mx.test", "-N", "never", "dora@mx.test",
+                             input=b"Subject: quiet\n\nx\n").returncode == 0
+    for user in ("bob", "carl", "dora"):
+        instance.wait_delivered(user, 1)
+    notices = [open(p, "rb").read() for p in instance.wait_delivered("amy", 2)]
+    instance.wait_queue_empty()
+    assert len(instance.maildir_files("amy")) == 2
+    assert all(b"Successful Mail Delivery Report" in n for n in notices)
+    assert any(b"Final-Recipient: rfc822; bob@mx.test" in n and b"Original-Envelope-Id: env-42" in n
+               for n in notices)
+    assert any(b"Final-Recipient: rfc822; carl@mx.test" in n for n in notices)
+    assert instance.sendmail("-N", "sometimes", "bob@mx.test", input=b"x\n").returncode == 64

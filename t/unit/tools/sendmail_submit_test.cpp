@@ -41,6 +41,10 @@ TEST_CASE("sendmail refuses what it cannot use") {
     CHECK(!tools::parse_sendmail_args("sendmail", {"-f", "bad<@"}));  // bad sender
     CHECK(!tools::parse_sendmail_args("sendmail", {"-f"}));           // missing value
     CHECK(tools::parse_sendmail_args("sendmail", {"-t"}));
+    CHECK(!tools::parse_sendmail_args("sendmail", {"-N", "sometimes", "a@b"}));
+    CHECK(!tools::parse_sendmail_args("sendmail", {"-V", std::string(101, 'e'), "a@b"}));
+    CHECK(!tools::parse_sendmail_args("sendmail", {"-V", "tab\there", "a@b"}));
+    CHECK(tools::parse_sendmail_args("sendmail", {"-N", "success,DELAY", "-V", "e1", "a@b"}));
 }
 
 TEST_CASE("the submission stream: envelope, lines, dots, From_ line, end") {
@@ -69,4 +73,32 @@ TEST_CASE("the submission stream: envelope, lines, dots, From_ line, end") {
     tools::SubmissionWriter wi(i);
     std::string o2;
     CHECK(wi.line(".", o2));
+}
+
+// Found by review: "sendmail -t" with no recipient in the header exited 0,
+// and the message went to corrupt/ with only a line in the log.
+TEST_CASE("sendmail -t knows when the header names no recipient, as cleanup will read it") {
+    struct Case {
+        std::vector<std::string> args;
+        std::vector<std::string> lines;
+        bool without;
+    };
+    const Case cases[] = {
+        {{"-t"}, {"Subject: x", "", "To: in the body@x.test"}, true},
+        {{"-t"}, {"Subject: x", "To: a@b.test", "", "body"}, false},
+        {{"-t"}, {"cc:", "  b@c.test", "", "body"}, false},  // folded
+        {{"-t"}, {"BCC: d@e.test"}, false},                   // no body, the field still open
+        {{"-t"}, {"To: undisclosed-recipients:;", "", "x"}, true},
+        {{"-t"}, {"Subject: x", "not a header", "To: a@b.test"}, true},  // the header ended before To:
+        {{"-t", "a@b.test"}, {"Subject: x", "", "x"}, false},
+        {{"a@b.test"}, {"Subject: x", "", "x"}, false},
+    };
+    for (const auto& c : cases) {
+        auto o = parse(c.args);
+        tools::SubmissionWriter w(o);
+        std::string out = w.envelope();
+        for (const auto& l : c.lines) w.line(l, out);
+        INFO(c.lines.front());
+        CHECK(w.without_recipients() == c.without);
+    }
 }
