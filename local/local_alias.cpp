@@ -117,6 +117,10 @@ DeliveryStatus Expander::deliver_at(const std::string& recipient, bool expand) {
         // the user (or root) and not writable by others.
         const auto& acct = account(user);
         std::string path = acct ? acct->home + "/.forward" : "";
+        // A .forward expanded before (or being expanded) is not read again.
+        auto seen = acct && !acct->home.empty() ? expansion_.peek("forward " + path) : Expansion::Visit::first;
+        if (seen == Expansion::Visit::again || seen == Expansion::Visit::loop)
+            return expand_list("forward " + path, recipient, {}, "forward", acct->uid, acct->gid, acct->home);
         if (acct && !acct->home.empty() && may_exist(path)) {
             std::string text;
             auto read = as_user(acct->uid, acct->gid, [&]() -> DeliveryStatus {
@@ -156,6 +160,9 @@ DeliveryStatus Expander::deliver_include(const std::string& recipient, const std
         return {"5.3.5", "mail system configuration error"};
     };
     if (!path.starts_with("/")) return config_error(path + ": not an absolute path");
+    std::string key = "include " + std::to_string(uid) + " " + path;
+    if (expansion_.peek(key) != Expansion::Visit::first)  // refused without reading the file again
+        return expand_list(key, recipient, {}, "include", uid, gid, home);
     std::optional<std::string> text;
     std::string why;
     auto st = as_user(uid, gid, [&]() -> DeliveryStatus {
@@ -167,8 +174,7 @@ DeliveryStatus Expander::deliver_include(const std::string& recipient, const std
     });
     if (!st.ok()) return st;
     if (!text) return config_error(why);
-    return expand_list("include " + std::to_string(uid) + " " + path, recipient, items_of_file(*text), "include",
-                       uid, gid, home);
+    return expand_list(key, recipient, items_of_file(*text), "include", uid, gid, home);
 }
 
 DeliveryStatus Expander::deliver_items(const std::string& recipient, const std::vector<std::string>& items,

@@ -13,6 +13,14 @@ Expansion::Visit Expansion::enter(const std::string& key) {
     return Visit::first;
 }
 
+Expansion::Visit Expansion::peek(const std::string& key) const {
+    if (std::find(open_.begin(), open_.end(), key) != open_.end()) return Visit::loop;
+    if (done_.count(key)) return Visit::again;
+    if (items_ + 1 > max_items_) return Visit::too_many;
+    if (open_.size() >= max_depth_) return Visit::too_deep;
+    return Visit::first;
+}
+
 void Expansion::leave(const std::string& key) {
     auto it = std::find(open_.begin(), open_.end(), key);
     if (it == open_.end()) return;

@@ -38,6 +38,10 @@ public:
     // "include 1000 /etc/list"). On first, the list is open until leave().
     Visit enter(const std::string& key);
     void leave(const std::string& key);
+    // What enter(key) would say, changing nothing: asked before a list's
+    // file is read, so that a list met again is not read again (a .forward
+    // may name one large file fifty thousand times).
+    Visit peek(const std::string& key) const;
     // A destination about to receive a copy ("mailbox /var/mail/bob",
     // "command 1000 /usr/bin/x", ...).
     Visit deliver(const std::string& key);

@@ -75,6 +75,47 @@ def test_includes_named_twice_at_every_level_deliver_one_copy(make_instance):
     assert len(inst.maildir_files("amy")) == 1
 
 
+class FileOpens:
+    """Counts the opens of one file (inotify IN_OPEN), whoever opens it."""
+
+    def __init__(self, path):
+        import ctypes
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.fd = self.libc.inotify_init1(os.O_NONBLOCK)
+        assert self.fd >= 0
+        assert self.libc.inotify_add_watch(self.fd, path.encode(), 0x20) >= 0  # IN_OPEN
+
+    def count(self):
+        n = 0
+        while True:
+            try:
+                data = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return n
+            n += len(data) // 16  # struct inotify_event without a name (the watch is on the file)
+
+    def close(self):
+        os.close(self.fd)
+
+
+def test_a_list_named_many_times_is_read_once(make_instance):
+    """Found by review: every reference to a :include: file read and parsed
+    it (up to 1 MB) before finding it was expanded already; a list naming
+    one large file thousands of times cost minutes of local's time."""
+    inst = make_instance()
+    big = list_file(inst, "big.list", "amy\n" + "# " + "x" * 200_000 + "\n")
+    many = list_file(inst, "many.list", "".join(f":include:{big}\n" for _ in range(2000)))
+    start_with_aliases(inst, f"fans: :include:{many}\n")
+    opens = FileOpens(big)
+    try:
+        inst.send("s@client.test", ["fans@mx.test"], "Subject: fans\r\n\r\nx\r\n")
+        wait_for(lambda: re.search(r"to=<fans@mx.test>.*status=sent", inst.log()), 60, "the expansion delivered")
+        assert opens.count() == 1
+    finally:
+        opens.close()
+    assert len(inst.maildir_files("amy")) == 1
+
+
 def test_an_alias_expanding_without_end_bounces(make_instance):
     # chain0 -> chain1 -> ... -> chain29: more levels than local follows.
     inst = make_instance()

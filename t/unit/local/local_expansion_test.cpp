@@ -70,3 +70,17 @@ TEST_CASE("Expansion: defaults are Postfix-sized", "[local]") {
     while (wide.deliver("file " + std::to_string(many)) == V::first) ++many;
     CHECK(many == static_cast<int>(Expansion::kMaxItems));
 }
+
+TEST_CASE("Expansion: peek says what enter would, and changes nothing", "[local]") {
+    Expansion e(2, 3);
+    CHECK(e.peek("include 0 /l") == V::first);
+    CHECK(e.items() == 0);
+    REQUIRE(e.enter("include 0 /l") == V::first);
+    CHECK(e.peek("include 0 /l") == V::loop);
+    e.leave("include 0 /l");
+    CHECK(e.peek("include 0 /l") == V::again);
+    REQUIRE(e.enter("alias a") == V::first);
+    REQUIRE(e.enter("alias b") == V::first);
+    CHECK(e.peek("alias c") == V::too_many);
+    CHECK(e.items() == 3);
+}
