@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -135,6 +136,49 @@ std::string mbox_entry(std::string_view sender, long arrival, std::string_view p
     return out;
 }
 
+namespace {
+
+void on_lock_alarm(int) {}
+
+// fcntl's write lock, waited for as a reader holds it (the kernel hands it
+// over the moment the reader lets go), but not for ever: a reader's lock held
+// on (a mail client, a stuck NFS lock) would hold this local process, and
+// all local delivery once every process of the transport waits so. After
+// kMboxLockWait the delivery defers, as Postfix's after deliver_lock_attempts
+// times deliver_lock_delay (20 s). SIGALRM, every second, interrupts the
+// wait to look at the clock: one that comes before the wait begins is
+// followed by the next. "" once locked, else why not.
+std::string lock_for_writing(int fd) {
+    using Clock = std::chrono::steady_clock;
+    constexpr auto kMboxLockWait = std::chrono::seconds(20);
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    if (::fcntl(fd, F_SETLK, &fl) == 0) return "";
+    if (errno != EAGAIN && errno != EACCES) return errno_text("lock");
+    struct sigaction alarm {}, before {};
+    alarm.sa_handler = on_lock_alarm;  // no SA_RESTART: the wait ends with EINTR
+    sigemptyset(&alarm.sa_mask);
+    ::sigaction(SIGALRM, &alarm, &before);
+    itimerval every_second{{1, 0}, {1, 0}}, off{};
+    ::setitimer(ITIMER_REAL, &every_second, nullptr);
+    auto deadline = Clock::now() + kMboxLockWait;
+    int r = -1;
+    int why = EAGAIN;
+    while (Clock::now() < deadline) {
+        r = ::fcntl(fd, F_SETLKW, &fl);
+        why = errno;
+        if (r == 0 || why != EINTR) break;
+    }
+    ::setitimer(ITIMER_REAL, &off, nullptr);
+    ::sigaction(SIGALRM, &before, nullptr);
+    if (r == 0) return "";
+    if (why == EINTR) why = EAGAIN;
+    return std::string("unable to lock for exclusive access: ") + std::strerror(why);
+}
+
+}  // namespace
+
 DeliveryStatus deliver_mbox(const std::string& path, std::string_view sender, long arrival,
                             std::string_view prefix, std::string_view body, MboxKind kind) {
     // Dot-lock first, as other mail readers expect, then fcntl.
@@ -196,23 +240,7 @@ DeliveryStatus deliver_mbox(const std::string& path, std::string_view sender, lo
     if (kind == MboxKind::file && (st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)))
         return {"5.7.1", "cannot append message to file " + path + ": file is executable"};
     if (::fcntl(fd, F_SETFL, O_APPEND) < 0) return defer(errno_text("fcntl mailbox " + path));
-    // Tried for about as long as the dot-lock, never waited for without an
-    // end: a reader's lock held on (a mail client, a stuck NFS lock) would
-    // hold this local process, and all local delivery with it once every
-    // process of the transport waits so.
-    struct flock fl {};
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    bool locked = false;
-    for (int i = 0; i < 300 && !locked; ++i) {
-        locked = ::fcntl(fd, F_SETLK, &fl) == 0;
-        if (!locked && errno != EAGAIN && errno != EACCES && errno != EINTR)
-            return defer(errno_text("lock mailbox " + path));
-        if (!locked) std::this_thread::sleep_for(std::chrono::milliseconds(10 + i % 40));
-    }
-    if (!locked)
-        return defer("cannot update mailbox " + path + ": unable to lock for exclusive access: " +
-                     std::strerror(EAGAIN));
+    if (auto l = lock_for_writing(fd); !l.empty()) return defer("cannot update mailbox " + path + ": " + l);
     off_t start = ::lseek(fd, 0, SEEK_END);
     std::string entry = mbox_entry(sender, arrival, prefix, body);
     auto w = util::write_all(fd, entry, path);
