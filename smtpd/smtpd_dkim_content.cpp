@@ -35,20 +35,24 @@ std::string_view DkimContent::cleaned(std::string_view data) {
     return clean_;
 }
 
-void DkimContent::record(char type, std::string_view data, const Forward& forward) {
+void DkimContent::record(char type, std::string_view raw, const Forward& forward) {
     if (!in_headers_) {
-        forward(type, data);
-        return body(type, data);
+        forward(type, raw);
+        return body(type, raw);
     }
+    // In the header, what goes on to cleanup is what cleanup makes of it
+    // (it does the same again, to no effect): both judge the same bytes,
+    // and every count here is of those bytes.
+    std::string data(cleaned(raw));
+    if (type == mail::rec::part && data.empty()) return;  // a piece of stripped characters alone: nothing
     if (line_known_) {
         add(type, data, forward);
         if (type == mail::rec::line) line_known_ = false;
         return;
     }
-    line_hold_.emplace_back(type, data);
     line_hold_bytes_ += data.size();
-    std::string_view clean = cleaned(data);
-    line_head_.append(clean.substr(0, kClassifyBytes - std::min(kClassifyBytes, line_head_.size())));
+    line_head_.append(std::string_view(data).substr(0, kClassifyBytes - std::min(kClassifyBytes, line_head_.size())));
+    line_hold_.emplace_back(type, std::move(data));
     if (type == mail::rec::line || line_head_.size() >= kClassifyBytes || line_hold_bytes_ >= header_limit_)
         classify_line(forward);
 }
@@ -64,8 +68,8 @@ void DkimContent::classify_line(const Forward& forward) {
     bool empty = complete && line_head_.empty();
     bool continuation = mail::is_continuation(line_head_);
     bool field = !continuation && !mail::header_name(line_head_).empty();
-    // A line cut short (of its first kilobyte, mostly characters cleanup
-    // strips) whose colon may still come: judged a field, so that this
+    // A line judged before its first kilobyte came (header_size_limit is
+    // smaller) whose colon may still come: judged a field, so that this
     // side never ends the header before cleanup does.
     if (!complete && !continuation && !field && line_head_.size() <= mail::kMaxHeaderName &&
         line_head_.find(':') == std::string::npos)
@@ -92,15 +96,14 @@ void DkimContent::classify_line(const Forward& forward) {
 }
 
 // A piece of the current field's text.
-// header_bytes_ counts as cleanup counts: each line's bytes after
-// stripping, up to header_size_limit; so this side never reaches the end of
+// header_bytes_ counts as cleanup counts: each line's bytes (cleaned, as
+// all here) up to header_size_limit; so this side never reaches the end of
 // the header block before cleanup does.
 void DkimContent::add(char type, std::string_view data, const Forward& forward) {
-    std::string_view clean = cleaned(data);
-    size_t counted = std::min(clean.size(), header_limit_ - std::min(header_limit_, line_bytes_));
+    size_t counted = std::min(data.size(), header_limit_ - std::min(header_limit_, line_bytes_));
     line_bytes_ = type == mail::rec::line ? 0 : line_bytes_ + counted;
     header_bytes_ += counted;
-    field_.append(clean.substr(0, header_limit_ - std::min(header_limit_, field_.size())));
+    field_.append(data.substr(0, header_limit_ - std::min(header_limit_, field_.size())));
     switch (fate_) {
         case Fate::forward: forward(type, data); break;
         case Fate::drop: break;

@@ -7,8 +7,10 @@
 //
 // A header line is judged by its first kilobyte (or all of it when
 // shorter), as cleanup will see it: without message_strip_characters and
-// with stray CRs and LFs masked (a header name is at most 998 characters,
-// mail::kMaxHeaderName). The header ends as cleanup ends it, or later: at the empty line, at a line that is
+// with stray CRs and LFs masked, which is also how it goes on to cleanup,
+// so that both judge the same bytes (a header name is at most 998
+// characters, mail::kMaxHeaderName). These settings are smtpd's: a cleanup
+// given other values in master.cf (-o) would judge other bytes. The header ends as cleanup ends it, or later: at the empty line, at a line that is
 // neither a header field nor a continuation, or when the header lines
 // passed four times header_size_limit; each field is kept for the verifier
 // up to header_size_limit bytes (cleanup cuts it there too). A field is
@@ -42,8 +44,9 @@ public:
     DkimContent(std::string authserv_id, size_t header_limit, size_t max_signatures, std::string strip = {},
                 bool mask_cr_lf = true);
 
-    // One content record (N or L) as the client sent it.
-    void record(char type, std::string_view data, const Forward& forward);
+    // One content record (N or L) as the client sent it. A header line goes
+    // on as cleanup will make it (stripped, stray CR/LF masked).
+    void record(char type, std::string_view raw, const Forward& forward);
     // The end of the content: what is held goes on, the body hashes are done.
     void finish(const Forward& forward);
 

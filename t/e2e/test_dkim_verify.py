@@ -267,6 +267,10 @@ def test_forged_authentication_results_after_a_line_cleanup_changes_are_removed(
         "cr": b"X-A\r: b\r\n" + forged,
         "long": b"X-Long: " + b"y" * 500_000 + b"\r\n" + forged,
         "nulid": b"Authentication-Results: mx.test\0; dkim=pass header.d=bank.example\r\n",
+        # From helper 45's review of the fix: NULs enough to make smtpd judge
+        # the field, or the next line, before cleanup's bytes had come.
+        "padded": b"Authentication-Results:" + b"\0" * 102_401 + b" mx.test; dkim=pass header.d=bank.example\r\n",
+        "nulcont": b"Authentication-Results:\r\n" + b"\0" * 102_400 + b" mx.test; dkim=pass header.d=bank.example\r\n",
     }
     with DnsServer({}) as dns:
         inst = make_instance(dns_resolver_address=dns.address, mynetworks="192.0.2.0/24", smtpd_dkim_verify="yes")
