@@ -158,7 +158,7 @@ std::expected<void, Refusal> MessageBuilder::take_prepended(std::string_view fie
 
 std::expected<void, Refusal> MessageBuilder::take_envelope(const mail::RecView& r) {
     using namespace mail;
-    envelope_bytes_ += r.data.size() + 8;
+    envelope_bytes_ += r.data.size() + mail::kStreamEnvelopeRecordCost;
     if (envelope_bytes_ > kMaxEnvelope) return fail4("envelope too large");
     switch (r.type) {
         case rec::attr: {

@@ -86,8 +86,13 @@ std::expected<PickedUp, std::string> prepare_maildrop_file(const mail::Config& c
         if (notify != 0) mail::rec_append(out.stream, mail::rec::dsn_notify, std::to_string(notify));
         mail::rec_append(out.stream, mail::rec::rcpt, r.address);
     }
-    // What cleanup would refuse with a 4xx for ever is refused here, for good.
-    if (out.stream.size() > mail::kMaxStreamEnvelope) return std::unexpected("envelope too large");
+    // What cleanup would refuse with a 4xx for ever is refused here, for
+    // good, counted as cleanup counts it.
+    size_t envelope = 0;
+    mail::RecView r;
+    for (size_t pos = 0; mail::rec_next(out.stream, pos, r) == mail::RecStatus::ok;)
+        envelope += r.data.size() + mail::kStreamEnvelopeRecordCost;
+    if (envelope > mail::kMaxStreamEnvelope) return std::unexpected("envelope too large");
     mail::rec_append(out.stream, mail::rec::message, "");
     // The content as lines cut into pieces of 4 KB, as smtpd sends it: the
     // file's own records may be of any size kurir-drop let through, and

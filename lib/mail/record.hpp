@@ -60,8 +60,10 @@ inline constexpr size_t kMaxRecord = 64 * 1024 * 1024;
 // and pickup send lines in pieces of 4 KB; an F record carries one milter
 // edit).
 inline constexpr size_t kMaxStreamRecord = 1 << 20;
-// The most a stream's envelope (its records before M) may hold, in bytes.
+// The most a stream's envelope (its records before M) may hold: each
+// record's data and kStreamEnvelopeRecordCost bytes for the record.
 inline constexpr size_t kMaxStreamEnvelope = 4 << 20;
+inline constexpr size_t kStreamEnvelopeRecordCost = 8;
 
 void rec_append(std::string& out, char type, std::string_view data);
 

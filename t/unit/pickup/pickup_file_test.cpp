@@ -94,3 +94,19 @@ TEST_CASE("pickup: smtputf8_autodetect_classes = sendmail flags UTF-8 submission
     REQUIRE(requeued);
     CHECK(requeued->stream.find("smtputf8=yes") != std::string::npos);
 }
+
+// Found by review: pickup measured the envelope by its encoded size, cleanup
+// by each record's data and 8 bytes; 500,000 short recipients passed here
+// and were refused by cleanup with a 4xx on every scan.
+TEST_CASE("pickup refuses, for good, an envelope cleanup would refuse for now") {
+    mail::Config cfg = config();
+    pickup::Submitter amy{1000, "amy", false};
+    std::vector<std::string> many(500'000, "a@b.c");
+    auto file = maildrop_file("1000", "", many);
+    REQUIRE(file.size() < mail::kMaxStreamEnvelope);
+    auto r = pickup::prepare_maildrop_file(cfg, file, amy);
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == "envelope too large");
+    many.resize(1000);
+    CHECK(pickup::prepare_maildrop_file(cfg, maildrop_file("1000", "", many), amy));
+}
