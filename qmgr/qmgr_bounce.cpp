@@ -52,7 +52,7 @@ bool Manager::send_notice(Message& m, mail::NoticeKind kind, const std::vector<O
             }
     if (recipients.empty()) return true;  // NOTIFY=NEVER, or not this kind
 
-    auto bytes = util::read_file(ctx_.queue.path(mail::Queue::active, m.id));
+    auto bytes = util::read_regular(ctx_.queue.path(mail::Queue::active, m.id));
     if (!bytes) {
         util::msg_warn("{}: cannot read it for a bounce notice: {}", m.id, bytes.error().text);
         return false;

@@ -115,7 +115,7 @@ struct WireMessage {
 
 util::Result<WireMessage> load_message(const server::ServerContext& ctx, const std::string& id) {
     if (!mail::valid_queue_id(id)) return util::fail("bad queue id in request");
-    auto file = util::read_file(ctx.queue.path(mail::Queue::active, id));
+    auto file = util::read_regular(ctx.queue.path(mail::Queue::active, id));
     if (!file) return util::fail(file.error().text);
     auto env = mail::parse_queue_file(*file);
     if (!env) return util::fail(env.error().text);

@@ -46,10 +46,7 @@ DeliveryRead read_delivery_job(const ServerContext& ctx, int client, std::string
     if (!mail::valid_queue_id(id)) return fail_all("bad queue id in request");
     // local reads it as root, in a directory mail_owner writes: never a
     // FIFO, a device or whatever a symbolic link there names.
-    std::string path = ctx.queue.path(mail::Queue::active, id);
-    auto file = util::open_regular(path);
-    if (!file) return fail_all(file.error().text);
-    auto bytes = util::read_all(file->get(), path);
+    auto bytes = util::read_regular(ctx.queue.path(mail::Queue::active, id));
     if (!bytes) return fail_all(bytes.error().text);
     auto env = mail::parse_queue_file(*bytes);
     if (!env) return fail_all(env.error().text);

@@ -97,6 +97,12 @@ Result<Fd> open_regular(const std::string& path, int flags) {
     return guard;
 }
 
+Result<std::string> read_regular(const std::string& path) {
+    auto fd = open_regular(path);
+    if (!fd) return std::unexpected(fd.error());
+    return read_all(fd->get(), path);
+}
+
 Result<void> fsync_dir(const std::string& dir) {
     auto fd = open_file(dir, O_RDONLY | O_DIRECTORY);
     if (!fd) return std::unexpected(fd.error());

@@ -47,6 +47,9 @@ Result<std::string> read_file(const std::string& path);
 // a regular file), "PATH: not a regular file" otherwise. Change what it
 // names through the descriptor (fchown, futimens), never by path again.
 Result<Fd> open_regular(const std::string& path, int flags = 0 /* O_RDONLY */);
+// The whole of path, opened with open_regular (a queue file read by a
+// process of more privilege than the directory's writer).
+Result<std::string> read_regular(const std::string& path);
 // The rest of fd's content, read to its end; what names it in errors.
 Result<std::string> read_all(int fd, const std::string& what);
 // The same from a writer we do not trust: nullopt as soon as fd has given
