@@ -245,11 +245,18 @@ std::expected<void, Refusal> MessageBuilder::take_header(const mail::RecView& r)
         size_ += 1;
         return take_body(rec::line, line, {});
     }
-    std::string& h = is_continuation(line) ? headers_.back() : headers_.emplace_back();
+    bool continuation = is_continuation(line);
+    if (continuation && header_cut_) {  // the rest of a field cut at header_size_limit goes, as in Postfix
+        size_ -= static_cast<long>(line.size()) + 1;
+        return {};
+    }
+    header_cut_ = false;
+    std::string& h = continuation ? headers_.back() : headers_.emplace_back();
     if (!h.empty()) h += "\n";
     h += line;
     size_t before = h.size();
     truncate_header(h, limit);
+    header_cut_ = h.size() < before;
     size_ -= static_cast<long>(before - h.size());
     return {};
 }

@@ -172,6 +172,7 @@ private:
     };
     std::vector<Rcpt> rcpts_;
     std::string pending_orig_, pending_orcpt_;
+    bool header_cut_ = false;  // the current header field was cut at header_size_limit: its continuations go
     int pending_notify_ = 0;
     std::set<std::string> seen_;
     std::vector<std::string> headers_;  // logical header lines, unfolded for inspection

@@ -88,7 +88,7 @@ std::expected<PickedUp, std::string> prepare_maildrop_file(const mail::Config& c
     }
     // What cleanup would refuse with a 4xx for ever is refused here, for
     // good, counted as cleanup counts it.
-    size_t envelope = 0;
+    size_t envelope = mail::kStreamEnvelopeRecordCost;  // and M, which cleanup counts too
     mail::RecView r;
     for (size_t pos = 0; mail::rec_next(out.stream, pos, r) == mail::RecStatus::ok;)
         envelope += r.data.size() + mail::kStreamEnvelopeRecordCost;

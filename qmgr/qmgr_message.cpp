@@ -22,7 +22,7 @@ namespace kurir::qmgr {
 void Manager::load(const std::string& id) {
     if (active_.count(id)) return;
     std::string path = ctx_.queue.path(mail::Queue::active, id);
-    auto bytes = util::read_file(path);
+    auto bytes = util::read_regular(path);
     if (!bytes) {
         util::msg_warn("{}: {}", id, bytes.error().text);
         return;

@@ -109,7 +109,7 @@ void Manager::flush_site(const std::string& site) {
     std::string want = mail::lowercase(site);
     schedule_.revive_site(want);
     for (const auto& id : ctx_.queue.list(mail::Queue::deferred)) {
-        auto bytes = util::read_file(ctx_.queue.path(mail::Queue::deferred, id));
+        auto bytes = util::read_regular(ctx_.queue.path(mail::Queue::deferred, id));
         if (!bytes) continue;
         auto env = mail::parse_queue_file(*bytes);
         if (!env) continue;

@@ -26,13 +26,21 @@ DkimContent::DkimContent(std::string authserv_id, size_t header_limit, size_t ma
       strip_(std::move(strip)),
       mask_cr_lf_(mask_cr_lf) {}
 
-// data as cleanup will take it (message_strip_characters, stray CR or LF).
-std::string_view DkimContent::cleaned(std::string_view data) {
-    bool as_is = (strip_.empty() || data.find_first_of(strip_) == data.npos) &&
-                 (!mask_cr_lf_ || data.find_first_of("\r\n") == data.npos);
-    if (as_is) return data;
-    clean_ = mail::clean_content(data, strip_, mask_cr_lf_);
-    return clean_;
+// raw without message_strip_characters: what goes on to cleanup, which
+// strips them again to no effect (masking a CR first could make a space
+// that cleanup would then strip, were a space in the set).
+std::string DkimContent::stripped(std::string_view raw) const {
+    if (strip_.empty() || raw.find_first_of(strip_) == raw.npos) return std::string(raw);
+    return mail::clean_content(raw, strip_, false);
+}
+
+// What cleanup judges of stripped bytes: stray CR or LF masked (the same
+// length, so every count is the same either way).
+std::string_view DkimContent::judged(std::string_view data) {
+    if (!mask_cr_lf_ || data.find_first_of("\r\n") == data.npos) return data;
+    masked_.assign(data);
+    mail::mask_stray_cr_lf(masked_);
+    return masked_;
 }
 
 void DkimContent::record(char type, std::string_view raw, const Forward& forward) {
@@ -40,10 +48,10 @@ void DkimContent::record(char type, std::string_view raw, const Forward& forward
         forward(type, raw);
         return body(type, raw);
     }
-    // In the header, what goes on to cleanup is what cleanup makes of it
-    // (it does the same again, to no effect): both judge the same bytes,
+    // In the header, what goes on to cleanup is stripped as cleanup strips
+    // it, and judged masked as cleanup masks it: both judge the same bytes,
     // and every count here is of those bytes.
-    std::string data(cleaned(raw));
+    std::string data = stripped(raw);
     if (type == mail::rec::part && data.empty()) return;  // a piece of stripped characters alone: nothing
     if (line_known_) {
         add(type, data, forward);
@@ -51,7 +59,7 @@ void DkimContent::record(char type, std::string_view raw, const Forward& forward
         return;
     }
     line_hold_bytes_ += data.size();
-    line_head_.append(std::string_view(data).substr(0, kClassifyBytes - std::min(kClassifyBytes, line_head_.size())));
+    line_head_.append(judged(data).substr(0, kClassifyBytes - std::min(kClassifyBytes, line_head_.size())));
     line_hold_.emplace_back(type, std::move(data));
     if (type == mail::rec::line || line_head_.size() >= kClassifyBytes || line_hold_bytes_ >= header_limit_)
         classify_line(forward);
@@ -96,14 +104,14 @@ void DkimContent::classify_line(const Forward& forward) {
 }
 
 // A piece of the current field's text.
-// header_bytes_ counts as cleanup counts: each line's bytes (cleaned, as
+// header_bytes_ counts as cleanup counts: each line's bytes (stripped, as
 // all here) up to header_size_limit; so this side never reaches the end of
 // the header block before cleanup does.
 void DkimContent::add(char type, std::string_view data, const Forward& forward) {
     size_t counted = std::min(data.size(), header_limit_ - std::min(header_limit_, line_bytes_));
     line_bytes_ = type == mail::rec::line ? 0 : line_bytes_ + counted;
     header_bytes_ += counted;
-    field_.append(data.substr(0, header_limit_ - std::min(header_limit_, field_.size())));
+    field_.append(judged(data).substr(0, header_limit_ - std::min(header_limit_, field_.size())));
     switch (fate_) {
         case Fate::forward: forward(type, data); break;
         case Fate::drop: break;

@@ -7,8 +7,8 @@
 //
 // A header line is judged by its first kilobyte (or all of it when
 // shorter), as cleanup will see it: without message_strip_characters and
-// with stray CRs and LFs masked, which is also how it goes on to cleanup,
-// so that both judge the same bytes (a header name is at most 998
+// with stray CRs and LFs masked; it goes on to cleanup stripped, so that
+// both judge the same bytes (a header name is at most 998
 // characters, mail::kMaxHeaderName). These settings are smtpd's: a cleanup
 // given other values in master.cf (-o) would judge other bytes. The header ends as cleanup ends it, or later: at the empty line, at a line that is
 // neither a header field nor a continuation, or when the header lines
@@ -45,7 +45,7 @@ public:
                 bool mask_cr_lf = true);
 
     // One content record (N or L) as the client sent it. A header line goes
-    // on as cleanup will make it (stripped, stray CR/LF masked).
+    // on stripped of message_strip_characters, as cleanup will strip it.
     void record(char type, std::string_view raw, const Forward& forward);
     // The end of the content: what is held goes on, the body hashes are done.
     void finish(const Forward& forward);
@@ -64,21 +64,22 @@ private:
     void decide(const Forward& forward);
     void end_headers();
     void body(char type, std::string_view data);
-    std::string_view cleaned(std::string_view data);
+    std::string stripped(std::string_view raw) const;
+    std::string_view judged(std::string_view data);
 
     std::string authserv_id_;
     size_t header_limit_;
     size_t max_signatures_;
     std::string strip_;
     bool mask_cr_lf_;
-    std::string clean_;  // what cleaned() returned last, when it changed something
+    std::string masked_;  // what judged() returned last, when it changed something
     bool in_headers_ = true;
     // The header line being read until it is known what it is: its
     // records and its first bytes.
     bool line_known_ = false;
     std::vector<std::pair<char, std::string>> line_hold_;
     size_t line_hold_bytes_ = 0;
-    std::string line_head_;  // cleaned
+    std::string line_head_;  // as judged: stripped, masked
     size_t header_bytes_ = 0;
     size_t line_bytes_ = 0;  // of the current line, counted in header_bytes_
     // The field being read: its text (lines joined by "\n", at most

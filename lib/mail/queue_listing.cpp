@@ -17,7 +17,7 @@ std::vector<ListedMessage> list_queue(const QueueDir& queue) {
     for (Queue q : {Queue::maildrop, Queue::incoming, Queue::active, Queue::deferred, Queue::hold}) {
         for (const auto& id : queue.list(q)) {
             std::string path = queue.path(q, id);
-            auto bytes = util::read_file(path);
+            auto bytes = util::read_regular(path);
             if (!bytes) continue;
             auto env = parse_queue_file(*bytes, RecipientsRequired::no);
             if (!env) continue;

@@ -271,6 +271,10 @@ def test_forged_authentication_results_after_a_line_cleanup_changes_are_removed(
         # the field, or the next line, before cleanup's bytes had come.
         "padded": b"Authentication-Results:" + b"\0" * 102_401 + b" mx.test; dkim=pass header.d=bank.example\r\n",
         "nulcont": b"Authentication-Results:\r\n" + b"\0" * 102_400 + b" mx.test; dkim=pass header.d=bank.example\r\n",
+        # From helper 46's: cleanup cut the field at its last line break past
+        # 90% of header_size_limit and went on adding continuation lines.
+        "cut": b"Authentication-Results: (" + b"a" * 92_200 + b")\r\n\tevil.example " + b"b" * 12_000 +
+               b"\r\n\tmx.test; dkim=pass header.d=bank.example\r\n",
     }
     with DnsServer({}) as dns:
         inst = make_instance(dns_resolver_address=dns.address, mynetworks="192.0.2.0/24", smtpd_dkim_verify="yes")
@@ -279,4 +283,5 @@ def test_forged_authentication_results_after_a_line_cleanup_changes_are_removed(
             send_bdat(inst, f"{name}@mx.test", head + message(name))  # as it is: smtplib would fix the CR
             raw = delivered(inst, name)
             assert b"bank.example" not in raw, (name, raw[:300])
-            assert auth_results(raw) == ["Authentication-Results: mx.test;\n\tdkim=none"], name
+            ours = [f for f in auth_results(raw) if unfolded(f).startswith("Authentication-Results: mx.test;")]
+            assert ours == ["Authentication-Results: mx.test;\n\tdkim=none"], name

@@ -587,6 +587,22 @@ TEST_CASE("MessageBuilder: a header line longer than header_size_limit is cut th
     CHECK(env->content_size == content_bytes(content));
 }
 
+// Found by review: a field cut at its last line break (past 90% of the
+// limit) went on taking continuation lines, so what was kept was not what
+// smtpd had judged the field to be (a forged Authentication-Results).
+TEST_CASE("build_queue_file: once a header field is cut at header_size_limit, its continuation lines go too",
+          "[cleanup]") {
+    Stream st;
+    st.lines = {"Subject: (" + std::string(950, 'a') + ")", "\tdropped " + std::string(200, 'b'), "\tmx.test; pass",
+                "X-Next: kept", "", "body"};
+    auto b = must_build(config("header_size_limit = 1000\n"), st);
+    auto has = [&](const std::string& l) { return std::find(b.content.begin(), b.content.end(), l) != b.content.end(); };
+    CHECK(has("Subject: (" + std::string(950, 'a') + ")"));
+    CHECK_FALSE(has("\tmx.test; pass"));
+    CHECK(has("X-Next: kept"));
+    CHECK(b.out.size == content_bytes(b.content));
+}
+
 TEST_CASE("MessageBuilder: a message over message_size_limit is refused while it arrives", "[cleanup]") {
     Stream st;
     st.lines = {"Subject: big", ""};

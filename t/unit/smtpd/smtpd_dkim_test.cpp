@@ -54,9 +54,9 @@ struct Passed {
     std::unique_ptr<smtpd::DkimContent> content;
 };
 
-Passed pass_through(const Records& in, size_t header_limit = 102400) {
+Passed pass_through(const Records& in, size_t header_limit = 102400, std::string strip = {}) {
     Passed p;
-    p.content = std::make_unique<smtpd::DkimContent>("MX.example.net", header_limit, 5);
+    p.content = std::make_unique<smtpd::DkimContent>("MX.example.net", header_limit, 5, strip, true);
     auto forward = [&](char t, std::string_view d) { p.forwarded.emplace_back(t, std::string(d)); };
     for (const auto& [t, d] : in) p.content->record(t, d, forward);
     p.content->finish(forward);
@@ -141,6 +141,19 @@ TEST_CASE("DkimContent: an Authentication-Results field that claims our authserv
     CHECK(show(p.forwarded) == show(expected));
     // The verifier still sees the message as the client sent it.
     CHECK(p.content->verifier().signatures() == 0);
+}
+
+// From helper 46's review: forwarding header lines masked made a stray CR
+// a space, which cleanup then stripped when a space is in
+// message_strip_characters: smtpd judged a continuation, cleanup a new
+// field claiming our id. Lines go on stripped only; judged masked.
+TEST_CASE("DkimContent: header lines go on stripped, not masked, and are judged masked", "[dkim][smtpd_dkim]") {
+    std::vector<std::string> lines = {"Subject: x", "\rAuthentication-Results: mx.example.net;" + std::string(1, '\0') + " pass",
+                                      "", "body"};
+    auto p = pass_through(as_records(lines), 102400, std::string("\0 ", 2));
+    Records expected = as_records({"Subject:x", "\rAuthentication-Results:mx.example.net;pass", "", "body"});
+    CHECK(show(p.forwarded) == show(expected));
+    CHECK(p.content->removed() == 0);  // a continuation of Subject, to cleanup as to smtpd
 }
 
 TEST_CASE("DkimContent: header_size_limit bounds what is held; the header ends as cleanup ends it", "[dkim][smtpd_dkim]") {
