@@ -103,17 +103,23 @@ void DkimContent::classify_line(const Forward& forward) {
     line_known_ = !complete;
 }
 
-// A piece of the current field's text.
-// header_bytes_ counts as cleanup counts: each line's bytes (stripped, as
-// all here) up to header_size_limit; so this side never reaches the end of
-// the header block before cleanup does.
-void DkimContent::add(char type, std::string_view data, const Forward& forward) {
+// A header record goes on to cleanup, and header_bytes_ counts it as
+// cleanup counts what it gets: each line's bytes (stripped, as all here) up
+// to header_size_limit. A field removed here, or held still, is not
+// counted: cleanup never sees the one and sees the other later, so this
+// side never reaches the end of the header block before cleanup does.
+void DkimContent::forward_header(char type, std::string_view data, const Forward& forward) {
     size_t counted = std::min(data.size(), header_limit_ - std::min(header_limit_, line_bytes_));
     line_bytes_ = type == mail::rec::line ? 0 : line_bytes_ + counted;
     header_bytes_ += counted;
+    forward(type, data);
+}
+
+// A piece of the current field's text.
+void DkimContent::add(char type, std::string_view data, const Forward& forward) {
     field_.append(judged(data).substr(0, header_limit_ - std::min(header_limit_, field_.size())));
     switch (fate_) {
-        case Fate::forward: forward(type, data); break;
+        case Fate::forward: forward_header(type, data, forward); break;
         case Fate::drop: break;
         case Fate::undecided:
             held_.emplace_back(type, data);
@@ -146,7 +152,7 @@ void DkimContent::decide(const Forward& forward) {
     }
     if (fate_ == Fate::undecided) {
         fate_ = Fate::forward;
-        for (const auto& [type, data] : held_) forward(type, data);
+        for (const auto& [type, data] : held_) forward_header(type, data, forward);
     }
     held_.clear();
     held_bytes_ = 0;

@@ -60,6 +60,7 @@ public:
 private:
     void classify_line(const Forward& forward);
     void add(char type, std::string_view data, const Forward& forward);
+    void forward_header(char type, std::string_view data, const Forward& forward);
     void close_field(const Forward& forward);
     void decide(const Forward& forward);
     void end_headers();
