@@ -9,7 +9,11 @@
 //   into the maildrop queue; exits 0 once the message is safely on disk,
 //   75 (EX_TEMPFAIL) when it is not. Without -i a line with a lone "." ends
 //   the message. -t takes recipients from To:, Cc: and Bcc: (added to any
-//   given; Bcc: is removed). -bs speaks SMTP on standard input and output,
+//   given; Bcc: is removed); with none there and none given, sendmail exits
+//   64, "No recipient addresses found in message header", and submits
+//   nothing. -N never, or a list of success, failure and delay, and -V
+//   envid are the DSN NOTIFY and ENVID (RFC 3461) of every recipient, -t's
+//   too. -bs speaks SMTP on standard input and output,
 //   submitting each message the same way. -bp is mailq, -bi is newaliases,
 //   -q flushes the queue, -bv prints how each address would be delivered.
 //   The configuration directory is -C DIR, else $KURIR_CONFIG, else

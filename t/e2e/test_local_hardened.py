@@ -262,8 +262,9 @@ def test_a_mailbox_with_two_links_or_another_owner_defers_untouched(make_instanc
 def test_a_mailbox_locked_by_a_reader_defers_without_holding_local(make_instance):
     """Found by review: local waited for the mailbox's fcntl lock without an
     end, so a reader holding it (a mail client, or twenty messages to a
-    mailbox its owner keeps locked) held every local process. Now the lock
-    is tried for about as long as the dot-lock, then the delivery defers."""
+    mailbox its owner keeps locked) held every local process. Now the wait
+    ends after 20 s (Postfix's 20 tries a second apart), and the delivery
+    defers."""
     inst = make_instance()
     spool = inst.shared_dir("spool")
     inst.set(mail_spool_directory=spool)
