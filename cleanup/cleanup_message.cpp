@@ -132,8 +132,7 @@ std::expected<void, Refusal> MessageBuilder::take(const mail::RecView& r, std::s
     RecView rv = r;
     std::string stripped;
     if (!strip_.empty() && r.data.find_first_of(strip_) != r.data.npos) {  // message_strip_characters
-        for (char c : r.data)
-            if (strip_.find(c) == strip_.npos) stripped += c;
+        stripped = mail::strip_characters(r.data, strip_);
         rv.data = stripped;
         raw = {};
     }

@@ -31,7 +31,7 @@ DkimContent::DkimContent(std::string authserv_id, size_t header_limit, size_t ma
 // that cleanup would then strip, were a space in the set).
 std::string DkimContent::stripped(std::string_view raw) const {
     if (strip_.empty() || raw.find_first_of(strip_) == raw.npos) return std::string(raw);
-    return mail::clean_content(raw, strip_, false);
+    return mail::strip_characters(raw, strip_);
 }
 
 // What cleanup judges of stripped bytes: stray CR or LF masked (the same

@@ -39,13 +39,11 @@ std::string parse_strip_characters(std::string_view text) {
     return out;
 }
 
-std::string clean_content(std::string_view data, std::string_view strip, bool mask) {
+std::string strip_characters(std::string_view data, std::string_view strip) {
     std::string out;
     out.reserve(data.size());
-    for (char c : data) {
-        if (strip.find(c) != strip.npos) continue;
-        out += mask && (c == '\r' || c == '\n') ? ' ' : c;
-    }
+    for (char c : data)
+        if (strip.find(c) == strip.npos) out += c;
     return out;
 }
 

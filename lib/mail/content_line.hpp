@@ -19,8 +19,8 @@ std::string parse_strip_characters(std::string_view text);
 // or "<LF>.<LF>" in a line can ever look like an end of data to a next hop.
 void mask_stray_cr_lf(std::string& text);
 
-// data as cleanup takes it: without the characters of strip, and with a
-// stray CR or LF masked when mask is set.
-std::string clean_content(std::string_view data, std::string_view strip, bool mask);
+// data without the characters of strip (message_strip_characters, parsed):
+// cleanup's, and smtpd's for the header lines it judges before cleanup.
+std::string strip_characters(std::string_view data, std::string_view strip);
 
 }  // namespace kurir::mail
