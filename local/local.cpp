@@ -48,13 +48,21 @@
 //   fallback_transport, fallback_transport_maps, luser_relay
 #include "daemons/daemons.hpp"
 #include "local/local_service.hpp"
+#include "mail/privileged_accounts.hpp"
 #include "server/server.hpp"
+#include "util/log.hpp"
 
 using namespace kurir;
 
 int kurir::daemons::local_main(int argc, char** argv) {
     server::Hooks hooks;
     hooks.keep_root = true;
+    // As root, local changes to default_privs for commands and files: it
+    // must be neither root nor the queue's owner (Postfix's check_overlap).
+    hooks.pre_drop = [](server::ServerContext& ctx) {
+        if (!util::running_as_root()) return;
+        if (auto r = mail::find_privileged_accounts(ctx.config); !r) util::msg_fatal("{}", r.error().text);
+    };
     mail::WatchedMaps aliases("alias_maps");
     return server::request_server_main(
         argc, argv, "local",

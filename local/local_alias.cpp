@@ -5,6 +5,7 @@
 #include "local/local_recipient.hpp"
 #include "mail/address.hpp"
 #include "mail/header.hpp"
+#include "mail/privileged_accounts.hpp"
 #include "mail/resolve.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -108,8 +109,8 @@ DeliveryStatus Expander::deliver_at(const std::string& recipient, bool expand) {
             if (!v) return {"4.3.0", "alias database unavailable: " + v.error().text};
             if (!*v) continue;
             // Commands and files from aliases run with default_privs' rights.
-            auto privs = util::find_account(cfg_.str("default_privs"));
-            if (!privs) return {"4.3.5", "default_privs: no such user"};
+            auto privs = mail::default_privs_account(cfg_);
+            if (!privs) return {"4.3.5", privs.error().text};
             return expand_list("alias " + key, recipient, mail::split_alias_value(**v), "alias", privs->uid,
                                privs->gid, "/");
         }
@@ -198,8 +199,8 @@ DeliveryStatus Expander::deliver_items(const std::string& recipient, const std::
     uid_t run_uid = uid;
     gid_t run_gid = gid;
     if (run_uid == 0 && util::running_as_root()) {
-        auto privs = util::find_account(cfg_.str("default_privs"));
-        if (!privs) return {"4.3.5", "default_privs: no such user"};
+        auto privs = mail::default_privs_account(cfg_);
+        if (!privs) return {"4.3.5", privs.error().text};
         run_uid = privs->uid;
         run_gid = privs->gid;
     }
@@ -281,8 +282,8 @@ DeliveryStatus Expander::to_transport(const std::string& transport, const std::s
 // alias with that one member would be: a relay address that is itself
 // unknown meets the open "luser_relay" list again, a loop (5.4.6).
 DeliveryStatus Expander::to_luser_relay(const std::string& address, const std::string& recipient) {
-    auto privs = util::find_account(cfg_.str("default_privs"));
-    if (!privs) return {"4.3.5", "default_privs: no such user"};
+    auto privs = mail::default_privs_account(cfg_);
+    if (!privs) return {"4.3.5", privs.error().text};
     return expand_list("luser_relay", recipient, {address}, "luser_relay", privs->uid, privs->gid, "/");
 }
 

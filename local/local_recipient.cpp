@@ -1,6 +1,7 @@
 #include "local/local_recipient.hpp"
 
 #include "mail/address.hpp"
+#include "mail/privileged_accounts.hpp"
 #include "mail/resolve.hpp"
 #include "util/privilege.hpp"
 
@@ -22,8 +23,8 @@ std::variant<MailboxTarget, DeliveryStatus> find_mailbox(const mail::Config& cfg
         gid = account->gid;
         home = account->home;
     } else if (cfg.str("local_recipient_maps").empty()) {
-        auto privs = util::find_account(cfg.str("default_privs"));
-        if (!privs) return DeliveryStatus{"4.3.5", "default_privs " + cfg.str("default_privs") + ": no such user"};
+        auto privs = mail::default_privs_account(cfg);
+        if (!privs) return DeliveryStatus{"4.3.5", privs.error().text};
         if (util::running_as_root()) {
             uid = privs->uid;
             gid = privs->gid;
@@ -33,8 +34,8 @@ std::variant<MailboxTarget, DeliveryStatus> find_mailbox(const mail::Config& cfg
     }
     if (util::running_as_root() && uid == 0) {
         // Never write a mailbox as root: root's mail goes with default_privs' rights.
-        auto privs = util::find_account(cfg.str("default_privs"));
-        if (!privs) return DeliveryStatus{"4.3.5", "default_privs: no such user"};
+        auto privs = mail::default_privs_account(cfg);
+        if (!privs) return DeliveryStatus{"4.3.5", privs.error().text};
         uid = privs->uid;
         gid = privs->gid;
     }

@@ -7,6 +7,7 @@
 #include "server/tls_credentials.hpp"
 #include "server/tls_params.hpp"
 #include "server/tls_server.hpp"
+#include "mail/privileged_accounts.hpp"
 #include "util/log.hpp"
 #include "util/privilege.hpp"
 #include "util/socket.hpp"
@@ -115,17 +116,22 @@ util::Result<void> Master::configure() {
         util::msg_warn("ignoring inet_interfaces or inet_protocols change");
         util::msg_warn("to change inet_interfaces or inet_protocols, stop and start kurir");
     }
+    // As root: mail_owner, default_privs and setgid_group exist, none is
+    // root, and no two share an ID.
+    std::optional<mail::PrivilegedAccounts> accounts;
+    if (util::running_as_root()) {
+        auto found = mail::find_privileged_accounts(*cfg);
+        if (!found) return std::unexpected(found.error());
+        accounts = std::move(*found);
+    }
     config_ = std::move(*cfg);
     queue_.emplace(config_->str("queue_directory"));
-    if (util::running_as_root()) {
-        auto acct = util::find_account(config_->str("mail_owner"));
-        if (!acct) return util::fail("mail_owner " + config_->str("mail_owner") + ": no such user");
-        if (acct->uid == 0) return util::fail("mail_owner must not be root");
-        auto drop = util::find_group(config_->str("setgid_group"));
-        if (!drop) return util::fail("setgid_group " + config_->str("setgid_group") + ": no such group");
-        owner_uid_ = acct->uid;
-        owner_gid_ = acct->gid;
-        if (auto r = queue_->create_layout(mail::QueueDir::Owner{acct->uid, acct->gid, *drop}); !r) return r;
+    if (accounts) {
+        const auto& owner = accounts->mail_owner;
+        owner_uid_ = owner.uid;
+        owner_gid_ = owner.gid;
+        if (auto r = queue_->create_layout(mail::QueueDir::Owner{owner.uid, owner.gid, accounts->setgid_gid}); !r)
+            return r;
     } else {
         if (auto r = queue_->create_layout(std::nullopt); !r) return r;
     }

@@ -11,11 +11,11 @@ std::string instance_main_cf(const InstanceChoices& c) {
         "mail_spool_directory = {0}/mail/\n"
         "maillog_file = {0}/log/maillog\n"
         "mail_owner = {1}\n"
-        "default_privs = {1}\n"
+        "default_privs = {2}\n"
         "# Any local part gets a Maildir under mail_spool_directory.\n"
         "local_recipient_maps =\n"
         "mydestination = $myhostname, localhost\n",
-        c.dir, c.owner);
+        c.dir, c.owner, c.privs);
     if (!c.hostname.empty()) out += fmt::format("myhostname = {}\n", c.hostname);
     return out;
 }

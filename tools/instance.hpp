@@ -10,7 +10,8 @@ struct InstanceChoices {
     std::string dir;       // absolute
     std::string listen;    // ADDR:PORT for smtpd
     std::string hostname;  // empty: the machine's name
-    std::string owner;     // mail_owner and default_privs
+    std::string owner;     // mail_owner
+    std::string privs;     // default_privs: the owner too when one user runs all
 };
 
 std::string instance_main_cf(const InstanceChoices& c);

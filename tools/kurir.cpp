@@ -19,10 +19,15 @@
 //   compresses it with maillog_file_compressor (empty: not compressed).
 //   reload alone also reopens maillog_file, for logrotate(8)'s postrotate.
 // SECURITY
-//   Run by root, init creates the system user "kurir" and group "kurirdrop"
-//   when missing and gives the instance's queue and mail to them. Run by
-//   root, check and start first do what Postfix's post-install does: create
-//   mail_owner and setgid_group when missing, give the queue directories
+//   Run by root, init creates the system user "kurir" (mail_owner), the
+//   system user "kurirnobody" (default_privs: commands and files from the
+//   aliases, mailboxes of names without an account) and the group
+//   "kurirdrop" (setgid_group) when missing, and gives the instance's queue
+//   and mail to them. Run by root, check and start refuse, as Postfix does,
+//   a mail_owner, default_privs or setgid_group that is root or shares a
+//   user or group ID with another of them; they first do what Postfix's
+//   post-install does: create mail_owner and setgid_group when missing,
+//   give the queue directories
 //   their owners and modes (queue_directory and pid/ root's, the queues
 //   mail_owner's, maildrop/ and public/ with setgid_group), and, for the
 //   default configuration directory, make kurir-drop and kurir-queue
@@ -35,6 +40,7 @@
 #include "mail/config.hpp"
 #include "mail/inet_interfaces.hpp"
 #include "mail/master_cf.hpp"
+#include "mail/privileged_accounts.hpp"
 #include "mail/queue.hpp"
 #include "mail/config_trust.hpp"
 #include "tools/instance.hpp"
@@ -79,7 +85,7 @@ std::string absolute(const std::string& path) {
 }
 
 int cmd_init(const std::string& dir, const std::vector<std::string>& args) {
-    tools::InstanceChoices c{dir, "127.0.0.1:2525", "", ""};
+    tools::InstanceChoices c{dir, "127.0.0.1:2525", "", "", ""};
     for (size_t i = 0; i < args.size(); ++i) {
         if (args[i] == "--listen" && i + 1 < args.size())
             c.listen = args[++i];
@@ -96,13 +102,20 @@ int cmd_init(const std::string& dir, const std::vector<std::string>& args) {
     bool root = util::running_as_root();
     std::optional<util::Account> owner;
     if (root) {
+        // default_privs is an account of its own: commands and files from
+        // the aliases, and the mailboxes of names without an account, must
+        // not reach the queue (mail_owner's) nor another system daemon's
+        // files (nobody's).
         if (auto r = tools::ensure_system_accounts("kurir", "kurirdrop"); !r) die(EX_OSERR, r.error().text);
+        if (auto r = tools::ensure_system_user("kurirnobody"); !r) die(EX_OSERR, r.error().text);
         owner = util::find_account("kurir");
         c.owner = "kurir";
+        c.privs = "kurirnobody";
     } else {
         owner = util::find_account(::geteuid());
         if (!owner) die(EX_NOUSER, "cannot find the account of uid " + std::to_string(::geteuid()));
         c.owner = owner->name;
+        c.privs = owner->name;
     }
     for (const char* sub : {"", "/log", "/mail"})
         if (auto r = util::make_dirs(dir + sub, 0755); !r) die(EX_CANTCREAT, r.error().text);
@@ -160,7 +173,7 @@ void prepare_system(const std::string& dir, const mail::Config& cfg) {
     auto drop = util::find_group(group_name);
     if (!acct) die(EX_NOUSER, "mail_owner " + owner_name + ": no such user");
     if (!drop) die(EX_NOUSER, "setgid_group " + group_name + ": no such group");
-    if (acct->uid == 0) die(EX_CONFIG, "mail_owner must not be root");
+    if (auto accounts = mail::find_privileged_accounts(cfg); !accounts) die(EX_CONFIG, accounts.error().text);
     mail::QueueDir queue(cfg.str("queue_directory"));
     if (auto r = queue.create_layout(mail::QueueDir::Owner{acct->uid, acct->gid, *drop}); !r)
         die(EX_CANTCREAT, r.error().text);

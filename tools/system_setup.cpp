@@ -33,24 +33,27 @@ util::Result<void> run_program(const std::vector<std::string>& args) {
     return util::fail(fmt::format("{}: exit status {}", args[0], WEXITSTATUS(status)));
 }
 
+util::Result<void> ensure_system_user(const std::string& name) {
+    if (util::find_account(name)) return {};
+    // Its own group, as Postfix's "postfix" user has; one of that name left
+    // behind (a user removed without its group) is taken as it is.
+    std::vector<std::string> args{"useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+                                  "--shell", "/usr/sbin/nologin"};
+    if (util::find_group(name))
+        args.insert(args.end(), {"--gid", name});
+    else
+        args.push_back("--user-group");
+    args.push_back(name);
+    if (auto r = run_program(args); !r) return util::fail("create user " + name + ": " + r.error().text);
+    return {};
+}
+
 util::Result<void> ensure_system_accounts(const std::string& mail_owner, const std::string& setgid_group) {
     if (!util::find_group(setgid_group)) {
         if (auto r = run_program({"groupadd", "--system", setgid_group}); !r)
             return util::fail("create group " + setgid_group + ": " + r.error().text);
     }
-    if (!util::find_account(mail_owner)) {
-        // Its own group, as Postfix's "postfix" user has; one of that name
-        // left behind (a user removed without its group) is taken as it is.
-        std::vector<std::string> args{"useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-                                      "--shell", "/usr/sbin/nologin"};
-        if (util::find_group(mail_owner))
-            args.insert(args.end(), {"--gid", mail_owner});
-        else
-            args.push_back("--user-group");
-        args.push_back(mail_owner);
-        if (auto r = run_program(args); !r) return util::fail("create user " + mail_owner + ": " + r.error().text);
-    }
-    return {};
+    return ensure_system_user(mail_owner);
 }
 
 util::Result<std::string> repair_setgid_program(const std::string& path, gid_t group) {

@@ -18,6 +18,10 @@ namespace kurir::tools {
 // says how it ended when that was not exit status 0.
 util::Result<void> run_program(const std::vector<std::string>& args);
 
+// Creates a system account of that name (its own group, no home, no login
+// shell) with useradd when missing.
+util::Result<void> ensure_system_user(const std::string& name);
+
 // Creates the group setgid_group and the user mail_owner (a system account
 // with its own group, no home, no login shell) when missing, with groupadd
 // and useradd. "init" makes its instance's accounts with it too.

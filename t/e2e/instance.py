@@ -250,6 +250,14 @@ class Instance:
             cmd = self.submitter() + cmd
         return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
+    def default_privs_uid(self):
+        """The uid commands and files from the aliases (and mailboxes of
+        names without an account) get: kurirnobody's in root mode, never
+        mail_owner's; the instance's user otherwise."""
+        if self.mode == "root":
+            return pwd.getpwnam("kurirnobody").pw_uid
+        return os.stat(self.dir).st_uid
+
     def shared_dir(self, name):
         """A new directory TMP/name that the delivery rights of this mode can
         write (mode 1777, as a mail spool)."""

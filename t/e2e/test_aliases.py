@@ -35,8 +35,7 @@ amy: \\amy, carl
     assert b"hello team" in open(os.path.join(out, "team.mbox"), "rb").read()
     assert "status=sent" in inst.log()
     if inst.mode == "root":
-        nobody = pwd.getpwnam("kurir").pw_uid  # default_privs of the instance
-        assert os.stat(os.path.join(out, "team.mbox")).st_uid == nobody
+        assert os.stat(os.path.join(out, "team.mbox")).st_uid == inst.default_privs_uid()
 
 
 def test_alias_to_a_remote_address_is_forwarded_with_delivered_to(make_instance):

@@ -13,6 +13,7 @@ import imaplib
 import mailbox
 import os
 import poplib
+import pwd
 import re
 
 import pytest
@@ -115,7 +116,7 @@ def check_all(served, sent):
 def mailbox_owner(inst):
     """Dovecot reads as the user local delivered as (the owner of ivan's
     Maildir or mbox): the instance's user, or in root mode default_privs
-    (kurir), ivan having no account."""
+    (kurirnobody), ivan having no account."""
     st = os.stat(os.path.join(inst.dir, "mail", "ivan"))
     return st.st_uid, st.st_gid
 
@@ -159,7 +160,15 @@ def mbox_instance(make_instance, sent):
     """An instance delivering to mbox files DIR/mail/USER (no trailing
     slash), with the first three of sent delivered; returns it and the mbox."""
     inst = make_instance()
-    inst.set(mail_spool_directory=os.path.join(inst.dir, "mail"))
+    spool = os.path.join(inst.dir, "mail")
+    inst.set(mail_spool_directory=spool)
+    if inst.mode == "root":
+        # Dot-locks are made beside the mbox, by local (as default_privs:
+        # ivan has no account) and by Dovecot (as the mailbox's owner): the
+        # spool is their group's to write, as Debian's /var/mail is group
+        # mail's.
+        os.chown(spool, -1, pwd.getpwnam("kurirnobody").pw_gid)
+        os.chmod(spool, 0o775)
     inst.start()
     send_all(inst, sent[:3])
     path = os.path.join(inst.dir, "mail", "ivan")

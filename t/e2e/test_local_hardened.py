@@ -190,7 +190,7 @@ def test_commands_and_files_in_roots_dot_forward_run_as_default_privs(make_insta
         wait_for(lambda: re.search(r"to=<kurirtoor@mx.test>.*status=(sent|bounced|deferred)", inst.log()), 30,
                  "root's .forward delivered")
         assert re.search(r"to=<kurirtoor@mx.test>.*status=sent", inst.log()), inst.log()
-    privs = pwd.getpwnam("kurir").pw_uid  # default_privs of the instance
+    privs = inst.default_privs_uid()
     with open(os.path.join(out, "cmd.uid")) as f:
         assert int(f.read()) == privs
     assert os.stat(os.path.join(out, "file.mbox")).st_uid == privs
@@ -298,3 +298,24 @@ def test_qmgr_defers_a_delivery_the_agent_never_answers(make_instance):
             for pid in open(pid_file).read().split():
                 if alive(int(pid)):
                     os.kill(int(pid), 9)  # the commands the test started, still waited for by local
+
+
+def test_a_default_privs_that_is_mail_owner_or_root_is_refused_at_start(make_instance):
+    """Postfix's check_overlap: what an alias command runs as must not own
+    the queue, nor be root."""
+    inst = make_instance()
+    if inst.mode != "root":
+        pytest.skip("one user runs everything in a user instance")
+    with open(os.path.join(inst.dir, "main.cf")) as f:
+        assert "default_privs = kurirnobody\n" in f.read()
+    main_cf = os.path.join(inst.dir, "main.cf")
+    for privs, says in (("kurir", "parameters default_privs and mail_owner specify the same user kurir"),
+                        ("root", "parameter default_privs: user root has privileged user ID")):
+        inst.set(default_privs=privs)
+        for command in ("check", "start"):
+            res = inst.kurir(command, check=False)
+            assert res.returncode != 0
+            assert f"file {main_cf}: {says}" in res.stderr, res.stderr
+        assert inst.kurir("status", check=False).returncode != 0
+    inst.set(default_privs="kurirnobody")
+    inst.start()

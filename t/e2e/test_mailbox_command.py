@@ -3,7 +3,6 @@ the recipient (default_privs for a name without an account) with Postfix's
 environment, the message with its From_ line on standard input; its exit
 status decides: 0 delivered, 75 deferred, anything else bounced."""
 import os
-import pwd
 import re
 
 from instance import wait_for
@@ -26,10 +25,7 @@ def test_mailbox_command_gets_the_message_and_postfix_environment(make_instance)
     assert env["LOCAL"] == "anyone+tag" and env["EXTENSION"] == "tag" and env["DOMAIN"] == "mx.test"
     assert env["USER"] == env["LOGNAME"] == "anyone"
     uid = int(open(os.path.join(out, "uid")).read())
-    if inst.mode == "root":
-        assert uid == pwd.getpwnam("kurir").pw_uid  # default_privs, never root
-    else:
-        assert uid == os.stat(inst.dir).st_uid
+    assert uid == inst.default_privs_uid()  # never root, never mail_owner
 
 
 def test_mailbox_command_exit_status_defers_or_bounces(make_instance):

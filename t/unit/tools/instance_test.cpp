@@ -12,7 +12,7 @@ using namespace kurir;
 using namespace kurir::tools;
 
 TEST_CASE("instance_main_cf parses and names the instance's directories", "[instance]") {
-    InstanceChoices c{"/srv/kurir", "127.0.0.1:2525", "mx.example", "mailer"};
+    InstanceChoices c{"/srv/kurir", "127.0.0.1:2525", "mx.example", "mailer", "mailnobody"};
     std::string text = instance_main_cf(c);
     auto entries = mail::parse_main_cf(text, "main.cf");
     REQUIRE(entries);
@@ -25,7 +25,7 @@ TEST_CASE("instance_main_cf parses and names the instance's directories", "[inst
     CHECK(v["mail_spool_directory"] == "/srv/kurir/mail/");
     CHECK(v["maillog_file"] == "/srv/kurir/log/maillog");
     CHECK(v["mail_owner"] == "mailer");
-    CHECK(v["default_privs"] == "mailer");
+    CHECK(v["default_privs"] == "mailnobody");
     CHECK(v.count("local_recipient_maps") == 1);
     CHECK(v["local_recipient_maps"].empty());
     CHECK(v["myhostname"] == "mx.example");
@@ -49,7 +49,7 @@ TEST_CASE("instance_main_cf parses and names the instance's directories", "[inst
 TEST_CASE("instance_master_cf parses and has the listen address", "[instance]") {
     for (std::string listen : std::vector<std::string>{"127.0.0.1:2525", "0.0.0.0:25", "[2001:db8::1]:2525", "localhost:10025"}) {
         INFO(listen);
-        InstanceChoices c{"/srv/kurir", listen, "", "kurir"};
+        InstanceChoices c{"/srv/kurir", listen, "", "kurir", "kurirnobody"};
         auto services = mail::parse_master_cf(instance_master_cf(c), "master.cf");
         REQUIRE(services);
         std::map<std::string, mail::ServiceEntry> by_name;
