@@ -1,5 +1,7 @@
 #include "cleanup/cleanup_file.hpp"
 
+#include "util/link_order.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -100,7 +102,8 @@ util::Result<void> IncomingFile::copy_to_temp() {
 util::Result<void> IncomingFile::commit(const std::string& into) {
     const std::string& dir = into.empty() ? dir_ : into;
     std::string path = dir + "/" + name_;
-    if (::fsync(fd_.get()) < 0) return util::fail_errno("fsync " + path);
+    util::LinkOrder order = util::link_order_of(fd_.get());
+    if (auto r = util::sync_before_link(fd_.get(), order, path); !r) return r;
     if (tmp_.empty()) {
         if (!util::link_unnamed(fd_.get(), path)) {
             if (errno == EEXIST) return util::fail_errno("link " + path);
@@ -115,7 +118,7 @@ util::Result<void> IncomingFile::commit(const std::string& into) {
         tmp_.clear();
     }
     committed_ = true;
-    return util::sync_entry(dir, fd_.get());
+    return util::sync_after_link(dir, fd_.get(), order, path);
 }
 
 }  // namespace kurir::cleanup

@@ -1,8 +1,8 @@
 // The queue file cleanup writes as the message arrives: an unnamed file in
 // incoming/ (O_TMPFILE; a temp name where the filesystem has none) that gets
-// its name only once it is complete and fsynced, then the directory is
-// synced (the durability promise of util::create_file_durable, written in
-// pieces). Dropped unnamed (or its temp name unlinked) when not committed.
+// its name only once it is complete and on disk, and is durable under it
+// when commit returns (the promise of util::create_file_durable, written in
+// pieces, in util::link_order's order). Dropped unnamed (or its temp name unlinked) when not committed.
 #pragma once
 
 #include "util/fs.hpp"
@@ -27,7 +27,8 @@ public:
     // Drops it now, uncommitted (its temp name goes, so another file of
     // the same name can be made: cleanup_milter_edits' edited copy).
     void discard();
-    // fsync, name it dir/name (never replacing a file), sync the directory.
+    // Its content on disk, then the name dir/name (never replacing a file),
+    // then the file and the directory synced (util/link_order.hpp).
     // into: another queue directory of the same file system (hold/) instead
     // of the one it was made in.
     util::Result<void> commit(const std::string& into = {});

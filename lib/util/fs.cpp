@@ -1,5 +1,7 @@
 #include "util/fs.hpp"
 
+#include "util/link_order.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -181,10 +183,11 @@ Result<void> create_file_durable_via_temp(const std::string& dir, const std::str
         ~Unlink() { ::unlink(path.c_str()); }
     } unlink_temp{tmp};
     if (auto r = write_parts(fd->get(), parts, tmp); !r) return r;
-    if (::fsync(fd->get()) < 0) return fail_errno("fsync " + tmp);
+    LinkOrder order = link_order_of(fd->get());
+    if (auto r = sync_before_link(fd->get(), order, tmp); !r) return r;
     if (::link(tmp.c_str(), final_path.c_str()) < 0) return fail_errno("link " + tmp + " to " + final_path);
     ::unlink(tmp.c_str());  // one link again before the directory sync, which covers both
-    return sync_entry(dir, fd->get());
+    return sync_after_link(dir, fd->get(), order, final_path);
 }
 
 Result<void> create_file_durable(const std::string& dir, const std::string& name,
@@ -198,8 +201,9 @@ Result<void> create_file_durable(const std::string& dir, const std::string& name
         Fd fd(raw);
         std::string final_path = dir + "/" + name;
         if (auto r = write_parts(fd.get(), parts, final_path); !r) return r;
-        if (::fsync(fd.get()) < 0) return fail_errno("fsync " + final_path);
-        if (link_unnamed(fd.get(), final_path)) return sync_entry(dir, fd.get());
+        LinkOrder order = link_order_of(fd.get());
+        if (auto r = sync_before_link(fd.get(), order, final_path); !r) return r;
+        if (link_unnamed(fd.get(), final_path)) return sync_after_link(dir, fd.get(), order, final_path);
         if (errno == EEXIST) return fail_errno("link " + final_path);
         // No way to name it here (no /proc in a chroot): write it again the
         // portable way.

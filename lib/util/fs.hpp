@@ -71,8 +71,9 @@ Result<void> replace_file_durable(const std::string& dir, const std::string& nam
 // Create dir/name holding the parts, one after the other, durably: nobody
 // sees the name before the whole content is on disk, the name never replaces
 // an existing one, and when this returns the file and its directory entry are
-// durable. On Linux the content goes into an unnamed O_TMPFILE inode that is
-// linked in after its fsync, so a crash leaves no temp file behind; where that
+// durable (in util::link_order's order: one journal commit on ext4). On
+// Linux the content goes into an unnamed O_TMPFILE inode that is linked in
+// once its content is on disk, so a crash leaves no temp file behind; where that
 // is not available, into tmp_path (default dir/.name.tmp), linked to the name
 // and unlinked. A directory the caller may not read is synced with syncfs.
 Result<void> create_file_durable(const std::string& dir, const std::string& name,

@@ -1,0 +1,57 @@
+#include "util/link_order.hpp"
+
+#include "util/fs.hpp"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <climits>
+#include <string>
+
+namespace kurir::util {
+
+std::string jbd2_journal_name(std::string_view sysfs_target) {
+    while (!sysfs_target.empty() && sysfs_target.back() == '/') sysfs_target.remove_suffix(1);
+    size_t slash = sysfs_target.rfind('/');
+    std::string_view device = slash == std::string_view::npos ? sysfs_target : sysfs_target.substr(slash + 1);
+    if (device.empty() || device == "." || device == "..") return {};
+    return std::string(device) + "-8";
+}
+
+LinkOrder link_order_of(int fd) {
+    struct statfs fs {};
+    if (::fstatfs(fd, &fs) < 0 || fs.f_type != EXT4_SUPER_MAGIC) return LinkOrder::fsync_first;
+    struct stat st {};
+    if (::fstat(fd, &st) < 0) return LinkOrder::fsync_first;
+    std::string sysfs =
+        "/sys/dev/block/" + std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
+    char target[PATH_MAX];
+    ssize_t n = ::readlink(sysfs.c_str(), target, sizeof target - 1);
+    if (n <= 0) return LinkOrder::fsync_first;
+    std::string journal = jbd2_journal_name(std::string_view(target, static_cast<size_t>(n)));
+    if (journal.empty()) return LinkOrder::fsync_first;
+    struct stat js {};
+    if (::stat(("/proc/fs/jbd2/" + journal).c_str(), &js) < 0 || !S_ISDIR(js.st_mode)) return LinkOrder::fsync_first;
+    return LinkOrder::journal;
+}
+
+Result<void> sync_before_link(int fd, LinkOrder order, const std::string& what) {
+    if (order == LinkOrder::journal) {
+        const unsigned flags = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
+        if (::sync_file_range(fd, 0, 0, flags) < 0) return fail_errno("write out " + what);
+        return {};
+    }
+    if (::fsync(fd) < 0) return fail_errno("fsync " + what);
+    return {};
+}
+
+Result<void> sync_after_link(const std::string& dir, int fd, LinkOrder order, const std::string& what) {
+    if (order == LinkOrder::journal && ::fsync(fd) < 0) return fail_errno("fsync " + what);
+    return sync_entry(dir, fd);
+}
+
+}  // namespace kurir::util

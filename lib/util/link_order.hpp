@@ -1,0 +1,47 @@
+// In what order a new file's content and its name are made durable.
+//
+// Everywhere, a file is made under its name only once its content is on
+// disk, and the caller says 250 (or "delivered") only after the file and
+// its directory entry are synced. Where nothing orders metadata, that takes
+// an fsync of the file before the link and one of the directory after it:
+// two journal commits, where there is a journal. Where a journal commits
+// metadata in order (ext4, or ext3 through it, with its journal), the data
+// is written out without a commit (sync_file_range), the name linked, and
+// one fsync of the file commits its blocks, its inode and its new name
+// together; the directory's fsync that follows finds them committed. A
+// crash before that fsync leaves either no name or the whole file: the
+// blocks were written before the link, and the journal never commits the
+// link without the allocation that came before it.
+#pragma once
+
+#include "util/result.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace kurir::util {
+
+enum class LinkOrder {
+    fsync_first,  // fsync the file, link it, fsync the directory
+    journal,      // write the data out, link it, fsync the file, fsync the directory
+};
+
+// journal when fd's filesystem is ext4 with a journal (/proc/fs/jbd2 names
+// its device), fsync_first for anything else or anything not known (no
+// /proc or /sys, as in a chroot).
+LinkOrder link_order_of(int fd);
+
+// The jbd2 journal's name in /proc/fs/jbd2 for a block device, from where
+// /sys/dev/block/MAJOR:MINOR points (".../block/sda/sda1" gives "sda1-8");
+// empty when target names no device.
+std::string jbd2_journal_name(std::string_view sysfs_target);
+
+// Before the link: fsync (fsync_first), or the data written out and waited
+// for (journal). what names the file in errors.
+Result<void> sync_before_link(int fd, LinkOrder order, const std::string& what);
+
+// After the link: the file's fsync (journal) then the directory's
+// (sync_entry: fsync of dir, or syncfs where dir may not be read).
+Result<void> sync_after_link(const std::string& dir, int fd, LinkOrder order, const std::string& what);
+
+}  // namespace kurir::util
