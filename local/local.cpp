@@ -45,7 +45,8 @@
 //   local_recipient_maps, default_privs, myhostname, alias_maps,
 //   allow_mail_to_commands, allow_mail_to_files, command_time_limit,
 //   mailbox_command, mailbox_transport, mailbox_transport_maps,
-//   fallback_transport, fallback_transport_maps, luser_relay
+//   fallback_transport, fallback_transport_maps, luser_relay,
+//   deliver_lock_attempts, deliver_lock_delay, stale_lock_time
 #include "daemons/daemons.hpp"
 #include "local/local_service.hpp"
 #include "mail/privileged_accounts.hpp"

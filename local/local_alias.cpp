@@ -236,7 +236,7 @@ DeliveryStatus Expander::deliver_items(const std::string& recipient, const std::
             } else {
                 merge(as_user(run_uid, run_gid, [&] {
                     return deliver_mbox(item, msg_.env.sender, msg_.env.arrival_sec, prefix(recipient), msg_.body,
-                                        MboxKind::file);
+                                        MboxKind::file, mail::mbox_locking(cfg_));
                 }));
             }
         } else if (item.starts_with(":include:")) {
@@ -335,7 +335,7 @@ DeliveryStatus Expander::to_mailbox(const std::string& recipient) {
         if (target.kind == MailboxTarget::Kind::maildir)
             return deliver_maildir(target.path, prefix(recipient), msg_.body, cfg_.str("myhostname"));
         return deliver_mbox(target.path, msg_.env.sender, msg_.env.arrival_sec, prefix(recipient), msg_.body,
-                            MboxKind::mailbox);
+                            MboxKind::mailbox, mail::mbox_locking(cfg_));
     });
 }
 

@@ -23,7 +23,7 @@
 // CONFIGURATION PARAMETERS
 //   virtual_mailbox_maps, virtual_mailbox_base, virtual_uid_maps,
 //   virtual_gid_maps, virtual_minimum_uid, recipient_delimiter, myhostname,
-//   ipc_timeout
+//   ipc_timeout, deliver_lock_attempts, deliver_lock_delay, stale_lock_time
 #include "daemons/daemons.hpp"
 #include "server/server.hpp"
 #include "virtual/virtual_service.hpp"

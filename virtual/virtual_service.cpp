@@ -121,7 +121,8 @@ bool serve(server::ServerContext& ctx, int client, Tables& tables) {
                 if (auto made = util::make_dirs(path.substr(0, path.rfind('/')), 0700); !made)
                     return {"4.2.0", made.error().text};
                 if (maildir) return mail::deliver_maildir(path, prefix, body, cfg.str("myhostname"));
-                return mail::deliver_mbox(path, env->sender, env->arrival_sec, prefix, body);
+                return mail::deliver_mbox(path, env->sender, env->arrival_sec, prefix, body, mail::MboxKind::mailbox,
+                                          mail::mbox_locking(cfg));
             });
         };
         auto st = deliver();

@@ -13,6 +13,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -144,13 +145,11 @@ void on_lock_alarm(int) {}
 // over the moment the reader lets go), but not for ever: a reader's lock held
 // on (a mail client, a stuck NFS lock) would hold this local process, and
 // all local delivery once every process of the transport waits so. After
-// kMboxLockWait the delivery defers, as Postfix's after deliver_lock_attempts
-// times deliver_lock_delay (20 s). SIGALRM, every second, interrupts the
-// wait to look at the clock: one that comes before the wait begins is
-// followed by the next. "" once locked, else why not.
-std::string lock_for_writing(int fd) {
+// `wait` the delivery defers. SIGALRM, every `tick`, interrupts the wait to
+// look at the clock: one that comes before the wait begins is followed by
+// the next. "" once locked, else why not.
+std::string lock_for_writing(int fd, std::chrono::milliseconds wait, std::chrono::milliseconds tick) {
     using Clock = std::chrono::steady_clock;
-    constexpr auto kMboxLockWait = std::chrono::seconds(20);
     struct flock fl {};
     fl.l_type = F_WRLCK;
     fl.l_whence = SEEK_SET;
@@ -160,9 +159,11 @@ std::string lock_for_writing(int fd) {
     alarm.sa_handler = on_lock_alarm;  // no SA_RESTART: the wait ends with EINTR
     sigemptyset(&alarm.sa_mask);
     ::sigaction(SIGALRM, &alarm, &before);
-    itimerval every_second{{1, 0}, {1, 0}}, off{};
-    ::setitimer(ITIMER_REAL, &every_second, nullptr);
-    auto deadline = Clock::now() + kMboxLockWait;
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(tick).count();
+    timeval every{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
+    itimerval ticking{every, every}, off{};
+    ::setitimer(ITIMER_REAL, &ticking, nullptr);
+    auto deadline = Clock::now() + wait;
     int r = -1;
     int why = EAGAIN;
     while (Clock::now() < deadline) {
@@ -179,13 +180,29 @@ std::string lock_for_writing(int fd) {
 
 }  // namespace
 
+MboxLocking mbox_locking(const Config& cfg) {
+    MboxLocking l;
+    l.attempts = cfg.integer("deliver_lock_attempts");
+    l.delay = std::chrono::seconds(cfg.seconds("deliver_lock_delay"));
+    l.stale = std::chrono::seconds(cfg.seconds("stale_lock_time"));
+    return l;
+}
+
 DeliveryStatus deliver_mbox(const std::string& path, std::string_view sender, long arrival,
-                            std::string_view prefix, std::string_view body, MboxKind kind) {
+                            std::string_view prefix, std::string_view body, MboxKind kind,
+                            const MboxLocking& locking) {
+    using Clock = std::chrono::steady_clock;
+    // Both locks are waited for as long as Postfix's attempts, delay apart,
+    // take; the dot-lock is looked at more often than that (every 50 ms at
+    // most), so that a reader's lock let go is soon taken.
+    const auto wait = std::max<long>(locking.attempts - 1, 0) * locking.delay;
+    const auto tick = std::clamp(locking.delay, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+    const auto poll = std::min(tick, std::chrono::milliseconds(50));
     // Dot-lock first, as other mail readers expect, then fcntl.
     std::string lock = path + ".lock";
     bool have_dotlock = false;
     bool dotlock_busy = false;
-    for (int i = 0; i < 300; ++i) {
+    for (auto deadline = Clock::now() + wait;;) {
         int lfd = ::open(lock.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (lfd >= 0) {
             ::close(lfd);
@@ -195,8 +212,11 @@ DeliveryStatus deliver_mbox(const std::string& path, std::string_view sender, lo
         dotlock_busy = errno == EEXIST;
         if (!dotlock_busy) break;  // no permission for dot-locks: fcntl alone
         struct stat st {};
-        if (::stat(lock.c_str(), &st) == 0 && st.st_mtime + 300 < ::time(nullptr)) ::unlink(lock.c_str());
-        std::this_thread::sleep_for(std::chrono::milliseconds(10 + i % 40));
+        if (::stat(lock.c_str(), &st) == 0 && st.st_ctime + locking.stale.count() < ::time(nullptr) &&
+            (::unlink(lock.c_str()) == 0 || errno == ENOENT))
+            continue;  // another's, left behind: gone, try again at once
+        if (Clock::now() >= deadline) break;
+        std::this_thread::sleep_for(poll);
     }
     // A reader (a POP3 session, a mail client) has held its dot-lock all
     // this time and is not stale: never write under it; try again later,
@@ -240,7 +260,7 @@ DeliveryStatus deliver_mbox(const std::string& path, std::string_view sender, lo
     if (kind == MboxKind::file && (st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)))
         return {"5.7.1", "cannot append message to file " + path + ": file is executable"};
     if (::fcntl(fd, F_SETFL, O_APPEND) < 0) return defer(errno_text("fcntl mailbox " + path));
-    if (auto l = lock_for_writing(fd); !l.empty()) return defer("cannot update mailbox " + path + ": " + l);
+    if (auto l = lock_for_writing(fd, wait, tick); !l.empty()) return defer("cannot update mailbox " + path + ": " + l);
     off_t start = ::lseek(fd, 0, SEEK_END);
     std::string entry = mbox_entry(sender, arrival, prefix, body);
     auto w = util::write_all(fd, entry, path);

@@ -2,7 +2,11 @@
 // before they report success (fsync of the data and of the directory entry).
 #pragma once
 
+#include "mail/config.hpp"
+
 #include <sys/types.h>
+
+#include <chrono>
 
 #include <functional>
 #include <string>
@@ -27,12 +31,25 @@ DeliveryStatus deliver_maildir(const std::string& maildir, std::string_view pref
 // directory, nor an executable file.
 enum class MboxKind { mailbox, file };
 
+// How long an mbox delivery waits for another's lock, as Postfix's
+// deliver_lock_attempts, deliver_lock_delay and stale_lock_time: the
+// dot-lock, then the fcntl lock, each waited for up to (attempts - 1) times
+// delay before the delivery defers; a dot-lock whose change time is more
+// than stale ago is removed.
+struct MboxLocking {
+    long attempts = 20;
+    std::chrono::milliseconds delay{1000};
+    std::chrono::seconds stale{500};
+};
+MboxLocking mbox_locking(const Config& cfg);
+
 // mbox: From_ line, ">From " quoting, a blank line after the message; fcntl and
 // dotlock locking; a failed write is truncated away. Opened with the caller's
 // rights, O_NOFOLLOW and O_NONBLOCK (a FIFO neither hangs nor is written),
 // checked with fstat on the descriptor; anything else defers with its reason.
 DeliveryStatus deliver_mbox(const std::string& path, std::string_view sender, long arrival,
-                            std::string_view prefix, std::string_view body, MboxKind kind = MboxKind::mailbox);
+                            std::string_view prefix, std::string_view body, MboxKind kind = MboxKind::mailbox,
+                            const MboxLocking& locking = {});
 
 // A mailbox in the spool, made by root for its user: it appears under its
 // name already whole and owned by uid:gid (made aside, then renamed or linked

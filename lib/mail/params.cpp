@@ -41,6 +41,10 @@ constexpr std::array kParams{
     ParamSpec{"default_process_limit", K::integer, "100", 1},
     ParamSpec{"defer_transports", K::text, ""},
     ParamSpec{"delay_warning_time", K::time, "0h", 0, 'h'},
+    // An mbox delivery waits (deliver_lock_attempts - 1) times
+    // deliver_lock_delay for another's dot-lock or fcntl lock, then defers.
+    ParamSpec{"deliver_lock_attempts", K::integer, "20", 1},
+    ParamSpec{"deliver_lock_delay", K::time, "1s", 1},
     // DKIM signing in cleanup (cleanup/cleanup_dkim.hpp): keys as
     // "selector:/path" or "/path" (with dkim_selector). dkim_authserv_id
     // and dkim_verify_*: kurir's own, for smtpd_dkim_verify (the
@@ -265,6 +269,8 @@ constexpr std::array kParams{
     // its secrets, one a line, the first signs, every one verifies.
     ParamSpec{"srs_domain", K::text, ""},
     ParamSpec{"srs_secrets", K::text, ""},
+    // A dot-lock (USER.lock) older than this is another's left behind.
+    ParamSpec{"stale_lock_time", K::time, "500s", 1},
     // A UTF-8 address without MAIL FROM's SMTPUTF8 is refused (553 5.6.7).
     ParamSpec{"strict_smtputf8", K::boolean, "no"},
     ParamSpec{"syslog_facility", K::text, "mail"},

@@ -156,10 +156,10 @@ def mbox_entries(path):
         return f.read()
 
 
-def mbox_instance(make_instance, sent):
+def mbox_instance(make_instance, sent, **params):
     """An instance delivering to mbox files DIR/mail/USER (no trailing
     slash), with the first three of sent delivered; returns it and the mbox."""
-    inst = make_instance()
+    inst = make_instance(**params)
     spool = os.path.join(inst.dir, "mail")
     inst.set(mail_spool_directory=spool)
     if inst.mode == "root":
@@ -247,7 +247,9 @@ def test_mbox_dot_locked_by_a_pop3_session_is_deferred_not_written(make_instance
     # (it used to give up waiting and write anyway): it defers, and the
     # message arrives after the session.
     sent = [message(n) for n in (1, 2, 3, 4)]
-    inst, path = mbox_instance(make_instance, sent)
+    # local waits 2 s for the dot-lock (deliver_lock_attempts tries
+    # deliver_lock_delay apart; 20 s by default).
+    inst, path = mbox_instance(make_instance, sent, deliver_lock_attempts="3", deliver_lock_delay="1s")
     with mbox_dovecot(inst, "mbox_write_locks = dotlock\nmbox_read_locks = dotlock\n") as dove:
         p = pop3_session(dove)
         try:

@@ -263,9 +263,9 @@ def test_a_mailbox_locked_by_a_reader_defers_without_holding_local(make_instance
     """Found by review: local waited for the mailbox's fcntl lock without an
     end, so a reader holding it (a mail client, or twenty messages to a
     mailbox its owner keeps locked) held every local process. Now the wait
-    ends after 20 s (Postfix's 20 tries a second apart), and the delivery
-    defers."""
-    inst = make_instance()
+    ends after deliver_lock_attempts tries deliver_lock_delay apart (20 s by
+    default, as Postfix's; 2 s here), and the delivery defers."""
+    inst = make_instance(deliver_lock_attempts="3", deliver_lock_delay="1s")
     spool = inst.shared_dir("spool")
     inst.set(mail_spool_directory=spool)
     inst.start()

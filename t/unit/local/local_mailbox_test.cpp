@@ -6,9 +6,11 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <unistd.h>
 
@@ -263,4 +265,95 @@ TEST_CASE("deliver_mbox: a mailbox owned by another user defers; a /file may be 
     DeliveryStatus exe = deliver_mbox(tmp / "script", "a@b", kArrival, "", "x\n", MboxKind::file);
     CHECK(exe.dsn == "5.7.1");
     CHECK(kt::slurp(tmp / "script").empty());
+}
+
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+kurir::mail::MboxLocking quick_locking(long attempts, milliseconds delay, seconds stale = seconds(500)) {
+    kurir::mail::MboxLocking l;
+    l.attempts = attempts;
+    l.delay = delay;
+    l.stale = stale;
+    return l;
+}
+
+// Runs deliver_mbox and says how long it took; the bounds the tests put on
+// it are a hundred times what the settings ask for, there only to show the
+// settings are not ignored (the default waits twenty seconds).
+template <typename F>
+std::pair<DeliveryStatus, milliseconds> timed(F f) {
+    auto start = std::chrono::steady_clock::now();
+    DeliveryStatus s = f();
+    return {s, std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - start)};
+}
+
+}  // namespace
+
+TEST_CASE("deliver_mbox: another's fresh dot-lock defers after deliver_lock_attempts", "[local]") {
+    kt::TempDir tmp;
+    std::string mbox = tmp / "ann";
+    kt::spit(mbox + ".lock", "");
+    auto [s, took] = timed([&] {
+        return deliver_mbox(mbox, "a@b", kArrival, "", "x\n", MboxKind::mailbox, quick_locking(3, milliseconds(20)));
+    });
+    CHECK(s.dsn == "4.2.0");
+    CHECK_THAT(s.text, Catch::Contains("unable to create lock file " + mbox + ".lock: File exists"));
+    CHECK(took < seconds(4));
+    CHECK(::access((mbox + ".lock").c_str(), F_OK) == 0);  // theirs, left alone
+    CHECK(::access(mbox.c_str(), F_OK) != 0);              // nothing written
+}
+
+TEST_CASE("deliver_mbox: a dot-lock older than stale_lock_time is removed and the mail delivered", "[local]") {
+    kt::TempDir tmp;
+    std::string mbox = tmp / "ben";
+    kt::spit(mbox + ".lock", "");
+    // The lock turns stale (its change time over a second ago) while the
+    // delivery waits for it (up to 6 s).
+    auto s = deliver_mbox(mbox, "a@b", kArrival, "", "x\n", MboxKind::mailbox,
+                          quick_locking(61, milliseconds(100), seconds(1)));
+    CHECK(s.ok());
+    CHECK(kt::slurp(mbox) == mbox_entry("a@b", kArrival, "", "x\n"));
+    CHECK(::access((mbox + ".lock").c_str(), F_OK) != 0);
+}
+
+TEST_CASE("deliver_mbox: another process's fcntl lock defers after deliver_lock_attempts", "[local]") {
+    kt::TempDir tmp;
+    std::string mbox = tmp / "cat";
+    kt::spit(mbox, "");
+    ::chmod(mbox.c_str(), 0600);
+    int ready[2], done[2];
+    REQUIRE(::pipe(ready) == 0);
+    REQUIRE(::pipe(done) == 0);
+    pid_t holder = ::fork();
+    REQUIRE(holder >= 0);
+    if (holder == 0) {  // holds a read lock until the parent closes done
+        int fd = ::open(mbox.c_str(), O_RDONLY);
+        struct flock fl {};
+        fl.l_type = F_RDLCK;
+        fl.l_whence = SEEK_SET;
+        char c = ::fcntl(fd, F_SETLK, &fl) == 0 ? 'y' : 'n';
+        (void)!::write(ready[1], &c, 1);
+        (void)!::read(done[0], &c, 1);
+        ::_exit(0);
+    }
+    ::close(ready[1]);
+    ::close(done[0]);
+    char c = 0;
+    REQUIRE(::read(ready[0], &c, 1) == 1);
+    REQUIRE(c == 'y');
+    auto [s, took] = timed([&] {
+        return deliver_mbox(mbox, "a@b", kArrival, "", "x\n", MboxKind::mailbox, quick_locking(2, milliseconds(20)));
+    });
+    ::close(done[1]);
+    int status = 0;
+    ::waitpid(holder, &status, 0);
+    ::close(ready[0]);
+    CHECK(s.dsn == "4.2.0");
+    CHECK_THAT(s.text, Catch::Contains("unable to lock for exclusive access"));
+    CHECK(took < seconds(2));
+    CHECK(kt::slurp(mbox).empty());
+    CHECK(::access((mbox + ".lock").c_str(), F_OK) != 0);  // our dot-lock went with the deferral
 }
