@@ -330,6 +330,8 @@ TEST_CASE("deliver_mbox: another process's fcntl lock defers after deliver_lock_
     pid_t holder = ::fork();
     REQUIRE(holder >= 0);
     if (holder == 0) {  // holds a read lock until the parent closes done
+        ::close(done[1]);
+        ::close(ready[0]);
         int fd = ::open(mbox.c_str(), O_RDONLY);
         struct flock fl {};
         fl.l_type = F_RDLCK;
