@@ -15,13 +15,13 @@
 
 namespace kurir::smtpd {
 
-util::Result<std::vector<util::Cidr>> load_limit_exceptions(const mail::Config& cfg) {
+util::Result<std::vector<util::Cidr>> load_client_networks(const mail::Config& cfg, const std::string& param) {
     std::vector<util::Cidr> out;
-    for (const auto& entry : cfg.list("smtpd_client_event_limit_exceptions")) {
+    for (const auto& entry : cfg.list(param)) {
         auto c = util::parse_cidr(entry);
         if (!c)
-            return util::fail(fmt::format(
-                "smtpd_client_event_limit_exceptions: \"{}\": only addresses and networks are supported", entry));
+            return util::fail(
+                fmt::format("{}: \"{}\": only addresses and networks are supported", param, entry));
         out.push_back(*c);
     }
     return out;
@@ -31,6 +31,20 @@ std::string Session::service_name() const { return ctx_.service.empty() ? ctx_.p
 
 bool Session::limits_exempt() const {
     return peer_.addr == "unknown" || util::cidr_match_any(policy_.limit_exceptions, peer_.addr);
+}
+
+bool Session::bare_newline_refused() const {
+    return policy_.reject_bare_newline && !util::cidr_match_any(policy_.bare_newline_exclusions, peer_.addr);
+}
+
+// smtpd_forbid_bare_newline = reject: the reply, then the end of the
+// session (a client that ends lines with a bare LF may be smuggling).
+void Session::refuse_bare_newline(std::string_view command) {
+    std::string text = fmt::format("{} 5.5.2 Error: bare <LF> received", policy_.bare_newline_reject_code);
+    util::msg_info("{}: reject: {} from {}: {}", queue_id_.empty() ? "NOQUEUE" : queue_id_, command, client_id(), text);
+    auth_abandon();
+    reply(text);
+    close_after_reply();
 }
 
 void Session::admit() {

@@ -242,12 +242,18 @@ void Session::cleanup_drained() {
 
 void Session::finish_data() {
     size_t bare_newlines = data_ ? data_->bare_newlines() : bdat_ ? bdat_->bare_newlines() : 0;
-    bool bare = bare_newlines > 0 && policy_.reject_bare_newline;
-    if (too_big_ || bare || !cleanup_) {
+    bool bare = bare_newlines > 0 && bare_newline_refused();
+    if (bare) {
+        abort_cleanup();
+        std::string_view command = bdat_ ? "BDAT" : "DATA";
+        refuse_bare_newline(command);
+        reset_transaction();
+        return;
+    }
+    if (too_big_ || !cleanup_) {
         abort_cleanup();
         state_ = State::command;
         std::string text = too_big_                ? "552 5.3.4 Error: message file too big"
-                           : bare                  ? "550 5.5.2 Error: bare <LF> received"
                            : !early_answer_.empty() ? early_answer_
                                                     : "451 4.3.0 Error: queue file write error";
         util::msg_info("{}: reject: {} from {}: {}", queue_id_.empty() ? "NOQUEUE" : queue_id_, bdat_ ? "BDAT" : "DATA",

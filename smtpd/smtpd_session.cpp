@@ -51,6 +51,13 @@ util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg) {
     if (bare != "normalize" && bare != "reject" && bare != "no" && bare != "yes")
         return util::fail("smtpd_forbid_bare_newline: want normalize, reject or no: \"" + bare + "\"");
     p.reject_bare_newline = bare == "reject";
+    p.bare_newline_reject_code = cfg.integer("smtpd_forbid_bare_newline_reject_code");
+    if (p.bare_newline_reject_code < 400 || p.bare_newline_reject_code > 599)
+        return util::fail("smtpd_forbid_bare_newline_reject_code: want a 4XX or 5XX code: " +
+                          std::to_string(p.bare_newline_reject_code));
+    auto bare_exclusions = load_client_networks(cfg, "smtpd_forbid_bare_newline_exclusions");
+    if (!bare_exclusions) return std::unexpected(bare_exclusions.error());
+    p.bare_newline_exclusions = std::move(*bare_exclusions);
     p.smtputf8_enable = cfg.boolean("smtputf8_enable");
     p.strict_smtputf8 = p.smtputf8_enable && cfg.boolean("strict_smtputf8");
     p.discard_ehlo = mail::parse_ehlo_discard(cfg.list("smtpd_discard_ehlo_keywords"));
@@ -78,7 +85,7 @@ util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg) {
     p.rates.recipient = cfg.integer("smtpd_client_recipient_rate_limit");
     p.rates.newtls = cfg.integer("smtpd_client_new_tls_session_rate_limit");
     p.rates.auth = cfg.integer("smtpd_client_auth_rate_limit");
-    auto exceptions = load_limit_exceptions(cfg);
+    auto exceptions = load_client_networks(cfg, "smtpd_client_event_limit_exceptions");
     if (!exceptions) return std::unexpected(exceptions.error());
     p.limit_exceptions = std::move(*exceptions);
     if (auto sasl = load_sasl_policy(cfg, p); !sasl) return std::unexpected(sasl.error());
@@ -266,7 +273,12 @@ void Session::process_input() {
             discard_line_ = false;
             continue;
         }
-        if (!text.empty() && text.back() == '\r') text.pop_back();
+        bool crlf = !text.empty() && text.back() == '\r';
+        if (crlf) text.pop_back();
+        if (!crlf && bare_newline_refused()) {
+            refuse_bare_newline(state_ == State::auth_response ? "AUTH" : "command");
+            return;
+        }
         if (text.size() + 2 > line_limit(text)) {
             auth_abandon();
             error_reply("500 5.5.0 Error: line too long");

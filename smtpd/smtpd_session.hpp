@@ -60,7 +60,12 @@ struct SmtpdPolicy {
     long error_sleep = 0;
     long timeout = 0;
     long session_time_limit = 0;  // seconds, 0: none
+    // smtpd_forbid_bare_newline = reject: a command or message line ended
+    // by a bare LF gets bare_newline_reject_code and the session ends,
+    // unless the client is in smtpd_forbid_bare_newline_exclusions.
     bool reject_bare_newline = false;
+    long bare_newline_reject_code = 550;
+    std::vector<util::Cidr> bare_newline_exclusions;
     bool smtputf8_enable = true;   // SMTPUTF8 offered (smtputf8_enable)
     bool strict_smtputf8 = false;  // UTF-8 addresses only after MAIL FROM's SMTPUTF8
     mail::EhloDiscard discard_ehlo;  // smtpd_discard_ehlo_keywords
@@ -115,9 +120,10 @@ util::Result<void> load_sasl_policy(const mail::Config& cfg, SmtpdPolicy& p);
 // server::kTlsFd (or, run without them, from the files); null when TLS is
 // off. Run before privileges are dropped.
 util::Result<std::shared_ptr<server::TlsServer>> load_tls(const mail::Config& cfg);
-// smtpd_client_event_limit_exceptions: addresses and networks (hostname
+// A list of clients (smtpd_client_event_limit_exceptions,
+// smtpd_forbid_bare_newline_exclusions): addresses and networks (hostname
 // patterns and tables are not supported: an error naming the entry).
-util::Result<std::vector<util::Cidr>> load_limit_exceptions(const mail::Config& cfg);
+util::Result<std::vector<util::Cidr>> load_client_networks(const mail::Config& cfg, const std::string& param);
 
 // The "with" of the Received: header and the proto= of log lines, RFC 3848:
 // SMTP, ESMTP, ESMTPS (TLS), ESMTPA (authenticated), ESMTPSA (both).
@@ -202,6 +208,8 @@ private:
     void check_connect();
     void note_pipelining(mail::SmtpVerb verb);
     bool limits_exempt() const;
+    bool bare_newline_refused() const;  // smtpd_forbid_bare_newline = reject applies to this client
+    void refuse_bare_newline(std::string_view command);
     bool rate_limited(mail::proto::AnvilRequest::Kind kind, std::function<void()> again);
     // again: the command's handler, run once more when a DNS answer the
     // check asked for has come.

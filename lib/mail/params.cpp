@@ -215,6 +215,8 @@ constexpr std::array kParams{
     ParamSpec{"smtpd_end_of_data_restrictions", K::text, ""},
     ParamSpec{"smtpd_error_sleep_time", K::time, "1s", 0},
     ParamSpec{"smtpd_forbid_bare_newline", K::text, "normalize"},
+    ParamSpec{"smtpd_forbid_bare_newline_exclusions", K::text, "$mynetworks"},
+    ParamSpec{"smtpd_forbid_bare_newline_reject_code", K::integer, "550"},
     ParamSpec{"smtpd_hard_error_limit", K::integer, "20", 1},
     ParamSpec{"smtpd_helo_required", K::boolean, "no"},
     ParamSpec{"smtpd_helo_restrictions", K::text, ""},

@@ -41,14 +41,57 @@ def test_smuggled_end_of_data_never_splits_a_message(make_instance, smuggle):
     assert b"\r" not in body.replace(b"\r.\r", b"") or smuggle == b"\r.\r"
 
 
+def closed(c):
+    """The server hung up: nothing more comes."""
+    try:
+        c.reply()
+    except (ConnectionError, OSError):
+        return True
+    return False
+
+
 def test_bare_newline_rejected_when_configured(make_instance):
-    inst = make_instance(smtpd_forbid_bare_newline="reject").start()
+    """smtpd_forbid_bare_newline = reject, as Postfix 3.9's: a message line or
+    a command ended by a bare LF gets smtpd_forbid_bare_newline_reject_code
+    and the session ends; nothing is queued."""
+    inst = make_instance(smtpd_forbid_bare_newline="reject", smtpd_forbid_bare_newline_exclusions="").start()
     with RawSMTP(inst.port) as c:
         start_data(c)
         c.send(b"Subject: x\r\n\r\nbare\nline\r\n.\r\n")
-        code, text = c.reply()
-        assert code == 550 and "bare <LF>" in text
-        assert c.cmd("NOOP")[0] == 250
+        assert c.reply() == (550, "550 5.5.2 Error: bare <LF> received")
+        assert closed(c)
+    with RawSMTP(inst.port) as c:
+        assert c.reply()[0] == 220
+        c.send(b"EHLO client.test\nMAIL FROM:<sender@client.test>\r\n")
+        assert c.reply() == (550, "550 5.5.2 Error: bare <LF> received")
+        assert closed(c)
+    wait_for(lambda: len(re.findall(r"NOQUEUE: reject: (DATA|command) from localhost\[127\.0\.0\.1\]: 550 5\.5\.2 "
+                                    r"Error: bare <LF> received", inst.log())) == 2, 20, "both refusals logged")
+    inst.wait_queue_empty()
+    assert not glob.glob(os.path.join(inst.dir, "mail", "alice"))
+
+
+def test_bare_newline_reject_code_and_exclusions(make_instance):
+    """smtpd_forbid_bare_newline_reject_code sets the code; a client in
+    smtpd_forbid_bare_newline_exclusions ($mynetworks by default, which has
+    127.0.0.1 here) is not refused: its bare LF ends a line."""
+    inst = make_instance(smtpd_forbid_bare_newline="reject", smtpd_forbid_bare_newline_reject_code="554",
+                         smtpd_forbid_bare_newline_exclusions="192.0.2.0/24").start()
+    with RawSMTP(inst.port) as c:
+        assert c.reply()[0] == 220
+        c.send(b"NOOP\n")
+        assert c.reply() == (554, "554 5.5.2 Error: bare <LF> received")
+        assert closed(c)
+    inst.stop()
+    excluded = make_instance(smtpd_forbid_bare_newline="reject", mynetworks="127.0.0.0/8").start()
+    with RawSMTP(excluded.port) as c:
+        start_data(c)
+        c.send(b"Subject: x\r\n\r\nbare\nline\r\n.\r\n")
+        assert c.reply()[0] == 250
+        c.send(b"NOOP\n")
+        assert c.reply()[0] == 250
+    (path,) = excluded.wait_delivered("alice", 1)
+    assert b"\nbare\nline\n" in open(path, "rb").read()
 
 
 def test_relay_attempt_is_refused(make_instance):

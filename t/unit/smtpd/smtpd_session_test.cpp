@@ -338,3 +338,24 @@ TEST_CASE("smtpd: reject_unauth_pipelining refuses DATA from a client that talke
         CHECK(r[2] == "451 4.3.0 Error: queue file write error");
     }
 }
+
+TEST_CASE("smtpd_forbid_bare_newline: its reject code and exclusions are checked when loaded", "[smtpd_session]") {
+    auto load = [](const std::string& text) {
+        auto cfg = mail::Config::from_text(text, "/tmp");
+        REQUIRE(cfg);
+        return smtpd::load_policy(*cfg);
+    };
+    auto p = load("smtpd_forbid_bare_newline = reject\nmynetworks = 10.0.0.0/8\n");
+    REQUIRE(p);
+    CHECK(p->reject_bare_newline);
+    CHECK(p->bare_newline_reject_code == 550);
+    REQUIRE(p->bare_newline_exclusions.size() == 1);  // $mynetworks
+    CHECK(util::cidr_match_any(p->bare_newline_exclusions, "10.1.2.3"));
+    auto q = load("smtpd_forbid_bare_newline_reject_code = 250\n");
+    REQUIRE_FALSE(q);
+    CHECK(q.error().text.find("smtpd_forbid_bare_newline_reject_code") != std::string::npos);
+    auto r = load("smtpd_forbid_bare_newline_exclusions = mail.example\n");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().text ==
+          "smtpd_forbid_bare_newline_exclusions: \"mail.example\": only addresses and networks are supported");
+}
