@@ -8,7 +8,9 @@
 //   every queue) or a path. Headers and body are printed byte-exact, with
 //   LF line ends, as local delivery would write them.
 // SECURITY
-//   Reads queue files: root or mail_owner only.
+//   Reads queue files: root or mail_owner only. The file is opened without
+//   following a symbolic link and must be a regular file (a FIFO or device
+//   put in a queue directory is refused, not waited on).
 // DIAGNOSTICS
 //   0 on success; EX_NOINPUT when there is no such message; EX_DATAERR when
 //   the file is not a valid queue file.
@@ -70,7 +72,9 @@ int main(int argc, char** argv) {
         path = queue.path(*where, target);
         label = std::string(mail::queue_name(*where)) + "/" + target;
     }
-    auto bytes = util::read_file(path);
+    // A queue file is in a directory mail_owner writes, and root may run
+    // this: never through a symbolic link, never blocking on a FIFO.
+    auto bytes = util::read_regular(path);
     if (!bytes) {
         fmt::print(stderr, "kurir-cat: fatal: {}\n", bytes.error().text);
         return EX_NOINPUT;

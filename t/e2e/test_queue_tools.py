@@ -187,6 +187,26 @@ def test_cat_shows_envelope_headers_and_exact_body(make_instance):
     assert tool(inst, "kurir-cat", "4jXv0000000QQQQ").returncode != 0
 
 
+def test_cat_refuses_a_fifo_or_a_symbolic_link_in_a_queue(make_instance):
+    """Found by review: kurir-cat (run by root) read a queue file by name,
+    so a FIFO that mail_owner put in a queue directory held it for ever,
+    and a symbolic link was followed."""
+    inst = make_instance().start()
+    hold = os.path.join(inst.dir, "queue", "hold")
+    fifo, link = os.path.join(hold, "4jXv0000000QQQR"), os.path.join(hold, "4jXv0000000QQQS")
+    os.mkfifo(fifo, 0o600)
+    os.symlink(os.path.join(inst.dir, "main.cf"), link)
+    try:
+        for qid in ("4jXv0000000QQQR", "4jXv0000000QQQS"):
+            res = tool(inst, "kurir-cat", qid)
+            assert res.returncode != 0
+            assert "not a regular file" in res.stderr, res.stderr
+            assert "queue_directory" not in res.stdout + res.stderr  # main.cf was not read
+    finally:
+        os.unlink(fifo)
+        os.unlink(link)
+
+
 def test_flush_delivers_deferred_now(make_instance):
     inst = make_instance().start()
     blocker = os.path.join(inst.dir, "mail", "wes")
