@@ -117,8 +117,15 @@ util::Result<void> IncomingFile::commit(const std::string& into) {
         ::unlink(tmp_.c_str());  // one link again before the directory sync, which covers both
         tmp_.clear();
     }
+    if (auto synced = util::sync_after_link(dir, fd_.get(), order, path); !synced) {
+        // The client hears 4xx and sends the message again: the name must
+        // not stay to have it delivered once more (as Postfix removes a
+        // queue file it could not sync).
+        ::unlink(path.c_str());
+        return synced;
+    }
     committed_ = true;
-    return util::sync_after_link(dir, fd_.get(), order, path);
+    return {};
 }
 
 }  // namespace kurir::cleanup

@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
+#include <variant>
 #include <cerrno>
 
 namespace kurir::local {
@@ -323,6 +325,8 @@ DeliveryStatus Expander::to_mailbox(const std::string& recipient) {
         message.pop_back();  // no trailing mbox separator line
         return deliver_command(run, message);
     }
+    mail::MboxLocking locking = mail::mbox_locking(cfg_);
+    std::optional<mail::DotLock> spool_lock;
     if (util::running_as_root() && target.in_spool) {
         // The spool belongs to the mail system, not to each user: the
         // user's mailbox there is made with root's rights and given to the
@@ -330,12 +334,20 @@ DeliveryStatus Expander::to_mailbox(const std::string& recipient) {
         auto made = target.kind == MailboxTarget::Kind::maildir ? make_spool_maildir(target.path, target.uid, target.gid)
                                                                 : make_spool_mbox(target.path, target.uid, target.gid);
         if (!made.ok()) return made;
+        // An mbox's dot-lock goes beside it, where the user may not write:
+        // made with root's rights too, as Postfix's local makes it.
+        if (target.kind == MailboxTarget::Kind::mbox) {
+            auto taken = mail::DotLock::take(target.path, locking);
+            if (auto* refused = std::get_if<DeliveryStatus>(&taken)) return *refused;
+            spool_lock.emplace(std::move(std::get<mail::DotLock>(taken)));
+            locking.dotlock_held = spool_lock->held();
+        }
     }
     return as_user(target.uid, target.gid, [&] {
         if (target.kind == MailboxTarget::Kind::maildir)
             return deliver_maildir(target.path, prefix(recipient), msg_.body, cfg_.str("myhostname"));
         return deliver_mbox(target.path, msg_.env.sender, msg_.env.arrival_sec, prefix(recipient), msg_.body,
-                            MboxKind::mailbox, mail::mbox_locking(cfg_));
+                            MboxKind::mailbox, locking);
     });
 }
 

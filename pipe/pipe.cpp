@@ -28,7 +28,8 @@
 //   killed and the message bounces.
 // SECURITY
 //   Runs as root only to become user= for the command (never root, never
-//   group root), in a new session with a cleaned environment; addresses
+//   group root, never mail_owner's user or group nor setgid_group, as
+//   Postfix's pipe), in a new session with a cleaned environment; addresses
 //   reach the command as single arguments, never through a shell. Bad
 //   attributes stop the service at start with the reason logged.
 // CONFIGURATION PARAMETERS

@@ -131,6 +131,19 @@ bool serve(server::ServerContext& ctx, int client, const mail::PipeSpec& spec) {
     }
     if (account->uid == 0 || gid == 0)
         return answer("4.3.5", "user= " + spec.user + ": must not be root or have group root", {}, handed);
+    // Nor, as Postfix's pipe, the mail system's own: what the command runs
+    // as must not reach the queue (mail_owner's) or the maildrop
+    // (setgid_group's). A user instance runs everything as its one user.
+    if (util::running_as_root()) {
+        auto owner = util::find_account(ctx.config.str("mail_owner"));
+        auto drop = util::find_group(ctx.config.str("setgid_group"));
+        if (!owner || !drop) return answer("4.3.5", "mail_owner or setgid_group: no such user or group", {}, handed);
+        if (account->uid == owner->uid || gid == owner->gid)
+            return answer("4.3.5", "user= " + spec.user + ": specifies mail system owner " + owner->name, {}, handed);
+        if (gid == *drop)
+            return answer("4.3.5", "user= " + spec.user + ": specifies mail system group " +
+                                       ctx.config.str("setgid_group"), {}, handed);
+    }
 
     util::CommandSpec run;
     run.argv = mail::expand_pipe_argv(spec, macros, ctx.config.str("recipient_delimiter"));

@@ -33,8 +33,11 @@ bool Session::limits_exempt() const {
     return peer_.addr == "unknown" || util::cidr_match_any(policy_.limit_exceptions, peer_.addr);
 }
 
+// A client on a Unix socket (address "unknown") is local, as Postfix takes
+// it (127.0.0.1, which the default $mynetworks has): not refused.
 bool Session::bare_newline_refused() const {
-    return policy_.reject_bare_newline && !util::cidr_match_any(policy_.bare_newline_exclusions, peer_.addr);
+    return policy_.reject_bare_newline && peer_.addr != "unknown" &&
+           !util::cidr_match_any(policy_.bare_newline_exclusions, peer_.addr);
 }
 
 // smtpd_forbid_bare_newline = reject: the reply, then the end of the

@@ -55,9 +55,11 @@ util::Result<SmtpdPolicy> load_policy(const mail::Config& cfg) {
     if (p.bare_newline_reject_code < 400 || p.bare_newline_reject_code > 599)
         return util::fail("smtpd_forbid_bare_newline_reject_code: want a 4XX or 5XX code: " +
                           std::to_string(p.bare_newline_reject_code));
-    auto bare_exclusions = load_client_networks(cfg, "smtpd_forbid_bare_newline_exclusions");
-    if (!bare_exclusions) return std::unexpected(bare_exclusions.error());
-    p.bare_newline_exclusions = std::move(*bare_exclusions);
+    if (p.reject_bare_newline) {  // read only where it is used, as Postfix's
+        auto bare_exclusions = load_client_networks(cfg, "smtpd_forbid_bare_newline_exclusions");
+        if (!bare_exclusions) return std::unexpected(bare_exclusions.error());
+        p.bare_newline_exclusions = std::move(*bare_exclusions);
+    }
     p.smtputf8_enable = cfg.boolean("smtputf8_enable");
     p.strict_smtputf8 = p.smtputf8_enable && cfg.boolean("strict_smtputf8");
     p.discard_ehlo = mail::parse_ehlo_discard(cfg.list("smtpd_discard_ehlo_keywords"));

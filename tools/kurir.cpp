@@ -26,12 +26,12 @@
 //   and mail to them. Run by root, check and start refuse, as Postfix does,
 //   a mail_owner, default_privs or setgid_group that is root or shares a
 //   user or group ID with another of them; they first do what Postfix's
-//   post-install does: create mail_owner and setgid_group when missing,
-//   give the queue directories
-//   their owners and modes (queue_directory and pid/ root's, the queues
-//   mail_owner's, maildrop/ and public/ with setgid_group), and, for the
-//   default configuration directory, make kurir-drop and kurir-queue
-//   set-gid setgid_group, mode 2755, again. Nothing is changed through a
+//   post-install does: create mail_owner, default_privs and setgid_group
+//   when missing, give the queue directories their owners and modes
+//   (queue_directory and pid/ root's, the queues mail_owner's, maildrop/
+//   and public/ with setgid_group), and, for the default configuration
+//   directory, make kurir-drop and kurir-queue set-gid setgid_group, mode
+//   2755, again. Nothing is changed through a
 //   symbolic link.
 // DIAGNOSTICS
 //   Exit status 0 on success, sysexits(3) codes otherwise.
@@ -169,6 +169,9 @@ std::string master_path(const mail::Config& cfg) { return cfg.str("daemon_direct
 void prepare_system(const std::string& dir, const mail::Config& cfg) {
     const std::string owner_name = cfg.str("mail_owner"), group_name = cfg.str("setgid_group");
     if (auto r = tools::ensure_system_accounts(owner_name, group_name); !r) die(EX_OSERR, r.error().text);
+    // default_privs too (kurirnobody in an instance init made, copied to a
+    // machine without it; nobody exists everywhere).
+    if (auto r = tools::ensure_system_user(cfg.str("default_privs")); !r) die(EX_OSERR, r.error().text);
     auto acct = util::find_account(owner_name);
     auto drop = util::find_group(group_name);
     if (!acct) die(EX_NOUSER, "mail_owner " + owner_name + ": no such user");

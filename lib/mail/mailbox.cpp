@@ -19,6 +19,7 @@
 #include <cstring>
 #include <ctime>
 #include <fmt/format.h>
+#include <optional>
 #include <thread>
 
 namespace kurir::mail {
@@ -188,49 +189,72 @@ MboxLocking mbox_locking(const Config& cfg) {
     return l;
 }
 
-DeliveryStatus deliver_mbox(const std::string& path, std::string_view sender, long arrival,
-                            std::string_view prefix, std::string_view body, MboxKind kind,
-                            const MboxLocking& locking) {
+namespace {
+
+// How long both locks are waited for: as long as Postfix's attempts, delay
+// apart, take (a day at most: settings past that are taken as "a long
+// time", not left to overflow the clock's arithmetic). The fcntl wait
+// looks at the clock every tick; the dot-lock is looked at every poll
+// (50 ms at most), so that a reader's lock let go is soon taken.
+struct LockTimes {
+    std::chrono::milliseconds wait, tick, poll;
+};
+
+LockTimes lock_times(const MboxLocking& locking) {
+    using std::chrono::milliseconds;
+    const auto day = milliseconds(86400000);
+    const auto delay = std::clamp(locking.delay, milliseconds(0), day);
+    LockTimes t;
+    t.wait = std::min(std::clamp(locking.attempts - 1, 0L, 86400L) * delay, day);
+    t.tick = std::clamp(delay, milliseconds(10), milliseconds(1000));
+    t.poll = std::min(t.tick, milliseconds(50));
+    return t;
+}
+
+}  // namespace
+
+std::variant<DotLock, DeliveryStatus> DotLock::take(const std::string& mbox, const MboxLocking& locking) {
     using Clock = std::chrono::steady_clock;
-    // Both locks are waited for as long as Postfix's attempts, delay apart,
-    // take; the dot-lock is looked at more often than that (every 50 ms at
-    // most), so that a reader's lock let go is soon taken.
-    const auto wait = std::max<long>(locking.attempts - 1, 0) * locking.delay;
-    const auto tick = std::clamp(locking.delay, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
-    const auto poll = std::min(tick, std::chrono::milliseconds(50));
-    // Dot-lock first, as other mail readers expect, then fcntl.
-    std::string lock = path + ".lock";
-    bool have_dotlock = false;
-    bool dotlock_busy = false;
-    for (auto deadline = Clock::now() + wait;;) {
-        int lfd = ::open(lock.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    const LockTimes times = lock_times(locking);
+    std::string lock = mbox + ".lock";
+    bool busy = false;
+    for (auto deadline = Clock::now() + times.wait;;) {
+        int lfd = ::open(lock.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (lfd >= 0) {
             ::close(lfd);
-            have_dotlock = true;
-            break;
+            return DotLock(lock, true);
         }
-        dotlock_busy = errno == EEXIST;
-        if (!dotlock_busy) break;  // no permission for dot-locks: fcntl alone
+        busy = errno == EEXIST;
+        if (!busy) return DotLock(lock, false);  // no permission for dot-locks: fcntl alone
         struct stat st {};
-        if (::stat(lock.c_str(), &st) == 0 && st.st_ctime + locking.stale.count() < ::time(nullptr) &&
+        if (::lstat(lock.c_str(), &st) == 0 && st.st_ctime + locking.stale.count() < ::time(nullptr) &&
             (::unlink(lock.c_str()) == 0 || errno == ENOENT))
             continue;  // another's, left behind: gone, try again at once
         if (Clock::now() >= deadline) break;
-        std::this_thread::sleep_for(poll);
+        std::this_thread::sleep_for(times.poll);
     }
     // A reader (a POP3 session, a mail client) has held its dot-lock all
     // this time and is not stale: never write under it; try again later,
     // as Postfix does.
-    if (dotlock_busy && !have_dotlock)
-        return defer("cannot update mailbox " + path + ": unable to create lock file " + lock + ": " +
-                     std::strerror(EEXIST));
-    struct Unlock {
-        const std::string& lock;
-        bool held;
-        ~Unlock() {
-            if (held) ::unlink(lock.c_str());
-        }
-    } unlock{lock, have_dotlock};
+    return defer("cannot update mailbox " + mbox + ": unable to create lock file " + lock + ": " +
+                 std::strerror(EEXIST));
+}
+
+DotLock::~DotLock() {
+    if (held_) ::unlink(path_.c_str());
+}
+
+DeliveryStatus deliver_mbox(const std::string& path, std::string_view sender, long arrival,
+                            std::string_view prefix, std::string_view body, MboxKind kind,
+                            const MboxLocking& locking) {
+    const LockTimes times = lock_times(locking);
+    // Dot-lock first, as other mail readers expect, then fcntl.
+    std::optional<DotLock> dotlock;
+    if (!locking.dotlock_held) {
+        auto taken = DotLock::take(path, locking);
+        if (auto* refused = std::get_if<DeliveryStatus>(&taken)) return *refused;
+        dotlock.emplace(std::move(std::get<DotLock>(taken)));
+    }
     // A mailbox this delivery creates has its name synced with the mail.
     // O_NONBLOCK: opening a FIFO for writing would wait for a reader.
     constexpr int kOpen = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY;
@@ -260,7 +284,8 @@ DeliveryStatus deliver_mbox(const std::string& path, std::string_view sender, lo
     if (kind == MboxKind::file && (st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)))
         return {"5.7.1", "cannot append message to file " + path + ": file is executable"};
     if (::fcntl(fd, F_SETFL, O_APPEND) < 0) return defer(errno_text("fcntl mailbox " + path));
-    if (auto l = lock_for_writing(fd, wait, tick); !l.empty()) return defer("cannot update mailbox " + path + ": " + l);
+    if (auto l = lock_for_writing(fd, times.wait, times.tick); !l.empty())
+        return defer("cannot update mailbox " + path + ": " + l);
     off_t start = ::lseek(fd, 0, SEEK_END);
     std::string entry = mbox_entry(sender, arrival, prefix, body);
     auto w = util::write_all(fd, entry, path);

@@ -11,6 +11,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <variant>
 
 namespace kurir::mail {
 
@@ -40,8 +41,30 @@ struct MboxLocking {
     long attempts = 20;
     std::chrono::milliseconds delay{1000};
     std::chrono::seconds stale{500};
+    bool dotlock_held = false;  // the caller holds USER.lock (a DotLock): only fcntl is left
 };
 MboxLocking mbox_locking(const Config& cfg);
+
+// USER.lock beside an mbox, taken as MboxLocking says and removed when this
+// goes. local takes it with root's rights for a mailbox in the spool, which
+// the user may not write (as Postfix's local), then delivers as the user.
+class DotLock {
+public:
+    // A busy lock (another's, not stale, all the wait long) is a deferral;
+    // no permission to make one is a DotLock that holds nothing (fcntl
+    // alone will do).
+    static std::variant<DotLock, DeliveryStatus> take(const std::string& mbox, const MboxLocking& locking);
+    DotLock(DotLock&& o) noexcept : path_(std::move(o.path_)), held_(o.held_) { o.held_ = false; }
+    DotLock& operator=(DotLock&&) = delete;
+    DotLock(const DotLock&) = delete;
+    ~DotLock();
+    bool held() const { return held_; }
+
+private:
+    DotLock(std::string path, bool held) : path_(std::move(path)), held_(held) {}
+    std::string path_;
+    bool held_;
+};
 
 // mbox: From_ line, ">From " quoting, a blank line after the message; fcntl and
 // dotlock locking; a failed write is truncated away. Opened with the caller's

@@ -171,6 +171,19 @@ bool link_unnamed(int fd, const std::string& path) {
     return ::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) == 0;
 }
 
+namespace {
+
+// After the link: synced, or the name removed again, so that a caller that
+// reports failure (and is asked again: a 4xx, a deferred delivery) leaves
+// no copy behind to be taken for a whole one.
+Result<void> sync_or_unlink(const std::string& dir, int fd, LinkOrder order, const std::string& path) {
+    auto synced = sync_after_link(dir, fd, order, path);
+    if (!synced) ::unlink(path.c_str());
+    return synced;
+}
+
+}  // namespace
+
 Result<void> create_file_durable_via_temp(const std::string& dir, const std::string& name,
                                           std::initializer_list<std::string_view> parts, int mode,
                                           const std::string& tmp_path) {
@@ -187,7 +200,7 @@ Result<void> create_file_durable_via_temp(const std::string& dir, const std::str
     if (auto r = sync_before_link(fd->get(), order, tmp); !r) return r;
     if (::link(tmp.c_str(), final_path.c_str()) < 0) return fail_errno("link " + tmp + " to " + final_path);
     ::unlink(tmp.c_str());  // one link again before the directory sync, which covers both
-    return sync_after_link(dir, fd->get(), order, final_path);
+    return sync_or_unlink(dir, fd->get(), order, final_path);
 }
 
 Result<void> create_file_durable(const std::string& dir, const std::string& name,
@@ -203,7 +216,7 @@ Result<void> create_file_durable(const std::string& dir, const std::string& name
         if (auto r = write_parts(fd.get(), parts, final_path); !r) return r;
         LinkOrder order = link_order_of(fd.get());
         if (auto r = sync_before_link(fd.get(), order, final_path); !r) return r;
-        if (link_unnamed(fd.get(), final_path)) return sync_after_link(dir, fd.get(), order, final_path);
+        if (link_unnamed(fd.get(), final_path)) return sync_or_unlink(dir, fd.get(), order, final_path);
         if (errno == EEXIST) return fail_errno("link " + final_path);
         // No way to name it here (no /proc in a chroot): write it again the
         // portable way.

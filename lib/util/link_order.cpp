@@ -14,12 +14,23 @@
 
 namespace kurir::util {
 
-std::string jbd2_journal_name(std::string_view sysfs_target) {
+std::string block_device_name(std::string_view sysfs_target) {
     while (!sysfs_target.empty() && sysfs_target.back() == '/') sysfs_target.remove_suffix(1);
     size_t slash = sysfs_target.rfind('/');
     std::string_view device = slash == std::string_view::npos ? sysfs_target : sysfs_target.substr(slash + 1);
     if (device.empty() || device == "." || device == "..") return {};
-    return std::string(device) + "-8";
+    return std::string(device);
+}
+
+bool ext4_options_order_commits(std::string_view options) {
+    while (!options.empty()) {
+        size_t nl = options.find('\n');
+        std::string_view option = options.substr(0, nl);
+        if (option == "journal_async_commit" || option == "nobarrier" || option == "barrier=0") return false;
+        if (nl == std::string_view::npos) break;
+        options.remove_prefix(nl + 1);
+    }
+    return true;
 }
 
 LinkOrder link_order_of(int fd) {
@@ -32,10 +43,13 @@ LinkOrder link_order_of(int fd) {
     char target[PATH_MAX];
     ssize_t n = ::readlink(sysfs.c_str(), target, sizeof target - 1);
     if (n <= 0) return LinkOrder::fsync_first;
-    std::string journal = jbd2_journal_name(std::string_view(target, static_cast<size_t>(n)));
-    if (journal.empty()) return LinkOrder::fsync_first;
+    std::string device = block_device_name(std::string_view(target, static_cast<size_t>(n)));
+    if (device.empty()) return LinkOrder::fsync_first;
     struct stat js {};
-    if (::stat(("/proc/fs/jbd2/" + journal).c_str(), &js) < 0 || !S_ISDIR(js.st_mode)) return LinkOrder::fsync_first;
+    if (::stat(("/proc/fs/jbd2/" + device + "-8").c_str(), &js) < 0 || !S_ISDIR(js.st_mode))
+        return LinkOrder::fsync_first;
+    auto options = read_regular("/proc/fs/ext4/" + device + "/options");
+    if (!options || !ext4_options_order_commits(*options)) return LinkOrder::fsync_first;
     return LinkOrder::journal;
 }
 

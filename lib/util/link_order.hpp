@@ -26,15 +26,22 @@ enum class LinkOrder {
     journal,      // write the data out, link it, fsync the file, fsync the directory
 };
 
-// journal when fd's filesystem is ext4 with a journal (/proc/fs/jbd2 names
-// its device), fsync_first for anything else or anything not known (no
-// /proc or /sys, as in a chroot).
+// journal when fd's filesystem is ext4 with its journal on its own device
+// (/proc/fs/jbd2 names it) and mounted with neither journal_async_commit
+// (its commit record is not preceded by a cache flush) nor nobarrier;
+// fsync_first for anything else or anything not known (no /proc or /sys,
+// as in a chroot).
 LinkOrder link_order_of(int fd);
 
-// The jbd2 journal's name in /proc/fs/jbd2 for a block device, from where
-// /sys/dev/block/MAJOR:MINOR points (".../block/sda/sda1" gives "sda1-8");
-// empty when target names no device.
-std::string jbd2_journal_name(std::string_view sysfs_target);
+// A block device's name, from where /sys/dev/block/MAJOR:MINOR points
+// (".../block/sda/sda1" gives "sda1"); empty when target names no device.
+// Its jbd2 journal is /proc/fs/jbd2/NAME-8, its mount options are in
+// /proc/fs/ext4/NAME/options.
+std::string block_device_name(std::string_view sysfs_target);
+
+// Whether ext4 mount options (one a line, as /proc/fs/ext4/NAME/options
+// has them) let the journal order data before the name.
+bool ext4_options_order_commits(std::string_view options);
 
 // Before the link: fsync (fsync_first), or the data written out and waited
 // for (journal). what names the file in errors.

@@ -319,3 +319,50 @@ def test_a_default_privs_that_is_mail_owner_or_root_is_refused_at_start(make_ins
         assert inst.kurir("status", check=False).returncode != 0
     inst.set(default_privs="kurirnobody")
     inst.start()
+
+
+def created_names(fd):
+    """The names of the inotify IN_CREATE events read so far from fd."""
+    import struct
+    names = []
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return names
+        at = 0
+        while at + 16 <= len(data):
+            _, mask, _, size = struct.unpack_from("iIII", data, at)
+            names.append(data[at + 16:at + 16 + size].rstrip(b"\0").decode())
+            at += 16 + size
+
+
+def test_an_mbox_in_the_spool_is_dot_locked_with_roots_rights(make_instance):
+    """Found by review: in a root instance the spool (DIR/mail) is
+    mail_owner's, and local writes the mailbox of a name without an account
+    as default_privs, which may not make USER.lock there: delivery went on
+    under fcntl alone, so a reader that dot-locks only could read a
+    half-written message. local now makes the dot-lock with root's rights,
+    as Postfix's local does, and writes the mailbox as the user."""
+    inst = make_instance()
+    if inst.mode != "root":
+        pytest.skip("one user owns the spool and writes every mailbox in a user instance")
+    spool = os.path.join(inst.dir, "mail")
+    inst.set(mail_spool_directory=spool)
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = libc.inotify_init1(os.O_NONBLOCK)
+    assert fd >= 0
+    try:
+        assert libc.inotify_add_watch(fd, spool.encode(), 0x100) >= 0  # IN_CREATE
+        inst.start()
+        inst.send("s@client.test", ["ivan@mx.test"], "Subject: locked\r\n\r\nx\r\n")
+        mbox = os.path.join(spool, "ivan")
+        wait_for(lambda: re.search(r"to=<ivan@mx.test>.*status=sent \(delivered to mailbox\)", inst.log()), 30,
+                 "the delivery")
+        assert b"Subject: locked" in open(mbox, "rb").read()
+        assert "ivan.lock" in created_names(fd)
+        assert not os.path.exists(mbox + ".lock")  # and removed
+        assert os.stat(mbox).st_uid == inst.default_privs_uid()
+    finally:
+        os.close(fd)

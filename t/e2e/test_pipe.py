@@ -105,3 +105,12 @@ def test_pipe_refuses_bad_attributes_and_root(make_instance):
     inst.kurir("flush")
     wait_for(lambda: re.search(r"to=<x@pipe.test>, relay=asroot, .*status=deferred \(user= root: must not be root",
                                inst.log()), 30, "root refused")
+    # Nor the mail system's owner (Postfix's pipe refuses it as well): the
+    # command could rewrite the queue.
+    inst.stop()
+    inst.add_service("asowner unix - n n - - pipe\n  user=kurir argv=/bin/cat")
+    inst.build_map("transport", "pipe.test asowner:\n")
+    inst.start()
+    inst.kurir("flush")
+    wait_for(lambda: re.search(r"to=<x@pipe.test>, relay=asowner, .*status=deferred \(user= kurir: specifies mail "
+                               r"system owner kurir", inst.log()), 30, "mail_owner refused")

@@ -354,7 +354,9 @@ TEST_CASE("smtpd_forbid_bare_newline: its reject code and exclusions are checked
     auto q = load("smtpd_forbid_bare_newline_reject_code = 250\n");
     REQUIRE_FALSE(q);
     CHECK(q.error().text.find("smtpd_forbid_bare_newline_reject_code") != std::string::npos);
-    auto r = load("smtpd_forbid_bare_newline_exclusions = mail.example\n");
+    // Read only when reject is set.
+    CHECK(load("smtpd_forbid_bare_newline_exclusions = mail.example\n"));
+    auto r = load("smtpd_forbid_bare_newline = reject\nsmtpd_forbid_bare_newline_exclusions = mail.example\n");
     REQUIRE_FALSE(r);
     CHECK(r.error().text ==
           "smtpd_forbid_bare_newline_exclusions: \"mail.example\": only addresses and networks are supported");

@@ -20,12 +20,14 @@ namespace {
 // the test's lifetime (root only; mounted() is false where that cannot be).
 class Ext4Mount {
 public:
-    Ext4Mount(const kt::TempDir& tmp, bool journal) : image_(tmp / (journal ? "j.img" : "nj.img")) {
-        point_ = tmp / (journal ? "j" : "nj");
+    Ext4Mount(const kt::TempDir& tmp, const std::string& name, bool journal, const std::string& options = "")
+        : image_(tmp / (name + ".img")) {
+        point_ = tmp / name;
         ::mkdir(point_.c_str(), 0755);
         std::string features = journal ? "" : " -O ^has_journal";
+        std::string opts = options.empty() ? "loop" : "loop," + options;
         std::string make = "truncate -s 32M " + image_ + " && mkfs.ext4 -q -F" + features + " " + image_ +
-                           " >/dev/null 2>&1 && mount -o loop " + image_ + " " + point_ + " 2>/dev/null";
+                           " >/dev/null 2>&1 && mount -o " + opts + " " + image_ + " " + point_ + " 2>/dev/null";
         mounted_ = std::system(make.c_str()) == 0;
     }
     ~Ext4Mount() {
@@ -48,19 +50,28 @@ util::LinkOrder order_in(const std::string& dir) {
 
 }  // namespace
 
-TEST_CASE("jbd2_journal_name is the device's sysfs name and -8", "[link_order]") {
-    CHECK(util::jbd2_journal_name("../../devices/pci0000:00/0000:00:04.0/virtio1/block/vda/vda1") == "vda1-8");
-    CHECK(util::jbd2_journal_name("../../devices/virtual/block/dm-0") == "dm-0-8");
-    CHECK(util::jbd2_journal_name("../../devices/virtual/block/loop3/") == "loop3-8");
-    CHECK(util::jbd2_journal_name("sda2") == "sda2-8");
-    CHECK(util::jbd2_journal_name("").empty());
-    CHECK(util::jbd2_journal_name("/").empty());
-    CHECK(util::jbd2_journal_name("../..").empty());
+TEST_CASE("block_device_name is the last part of the sysfs link", "[link_order]") {
+    CHECK(util::block_device_name("../../devices/pci0000:00/0000:00:04.0/virtio1/block/vda/vda1") == "vda1");
+    CHECK(util::block_device_name("../../devices/virtual/block/dm-0") == "dm-0");
+    CHECK(util::block_device_name("../../devices/virtual/block/loop3/") == "loop3");
+    CHECK(util::block_device_name("sda2") == "sda2");
+    CHECK(util::block_device_name("").empty());
+    CHECK(util::block_device_name("/").empty());
+    CHECK(util::block_device_name("../..").empty());
+}
+
+TEST_CASE("ext4 mount options that let a commit reach the disk before its data", "[link_order]") {
+    CHECK(util::ext4_options_order_commits("rw\nbarrier\ndelalloc\ndata=ordered\n"));
+    CHECK(util::ext4_options_order_commits("rw\ndata=writeback\n"));  // the data is waited for before the link
+    CHECK_FALSE(util::ext4_options_order_commits("rw\njournal_async_commit\ndata=writeback\n"));
+    CHECK_FALSE(util::ext4_options_order_commits("rw\nnobarrier\n"));
+    CHECK_FALSE(util::ext4_options_order_commits("rw\nbarrier=0"));
+    CHECK(util::ext4_options_order_commits("journal_async_commitx\n"));  // whole lines only
 }
 
 TEST_CASE("link_order_of: fsync first where no ext4 journal orders metadata", "[link_order]") {
     // /dev/shm is tmpfs, /proc is not a block filesystem at all.
-    CHECK(order_in("/dev/shm") == util::LinkOrder::fsync_first);
+    if (kt::is_dir("/dev/shm")) CHECK(order_in("/dev/shm") == util::LinkOrder::fsync_first);
     CHECK(order_in("/proc") == util::LinkOrder::fsync_first);
 }
 
@@ -70,13 +81,15 @@ TEST_CASE("link_order_of tells ext4 with a journal from ext4 without", "[link_or
         return;
     }
     kt::TempDir tmp;
-    Ext4Mount with(tmp, true), without(tmp, false);
-    if (!with.mounted() || !without.mounted()) {
+    Ext4Mount with(tmp, "j", true), without(tmp, "nj", false);
+    Ext4Mount async(tmp, "aj", true, "data=writeback,journal_async_commit");
+    if (!with.mounted() || !without.mounted() || !async.mounted()) {
         WARN("cannot make and loop-mount ext4 here: link_order_of on ext4 not tested");
         return;
     }
     CHECK(order_in(with.point()) == util::LinkOrder::journal);
     CHECK(order_in(without.point()) == util::LinkOrder::fsync_first);
+    CHECK(order_in(async.point()) == util::LinkOrder::fsync_first);
     // Either way the file is made whole under its name, and never twice.
     for (const auto* m : {&with, &without}) {
         REQUIRE(util::create_file_durable(m->point(), "f", {"one ", "two\n"}));
