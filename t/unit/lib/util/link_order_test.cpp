@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <string>
+#include <vector>
 
 using namespace kurir;
 namespace kt = kurir::test;
@@ -41,6 +43,27 @@ private:
     std::string point_;
     bool mounted_ = false;
 };
+
+// The sync and link calls create_file_durable makes in dir, in order: this
+// test program run again under strace for the hidden case below.
+std::vector<std::string> traced_calls(const std::string& strace, const std::string& dir) {
+    std::string out = dir + ".trace";
+    std::string run = "KURIR_LINK_ORDER_DIR=" + dir + " " + strace +
+                      " -f -qq -e trace=fsync,fdatasync,sync_file_range,linkat,link,rename -o " + out +
+                      " /proc/" + std::to_string(::getpid()) + "/exe '[link_order_traced]' >/dev/null 2>&1";
+    std::vector<std::string> calls;
+    if (std::system(run.c_str()) != 0) return {"strace or the child failed"};
+    std::string text = kt::slurp(out);
+    for (size_t at = 0; at < text.size();) {
+        size_t nl = text.find('\n', at);
+        std::string line = text.substr(at, nl == std::string::npos ? std::string::npos : nl - at);
+        at = nl == std::string::npos ? text.size() : nl + 1;
+        size_t name = line.find_first_not_of("0123456789 ");  // strace -f puts the pid first
+        size_t paren = line.find('(', name);
+        if (name != std::string::npos && paren != std::string::npos) calls.push_back(line.substr(name, paren - name));
+    }
+    return calls;
+}
 
 util::LinkOrder order_in(const std::string& dir) {
     util::Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -90,6 +113,15 @@ TEST_CASE("link_order_of tells ext4 with a journal from ext4 without", "[link_or
     CHECK(order_in(with.point()) == util::LinkOrder::journal);
     CHECK(order_in(without.point()) == util::LinkOrder::fsync_first);
     CHECK(order_in(async.point()) == util::LinkOrder::fsync_first);
+    // The calls, in their order, as strace sees this very program make them
+    // (the hidden test case below, run in a child under strace).
+    if (const char* strace = "/usr/bin/strace"; ::access(strace, X_OK) == 0) {
+        CHECK(traced_calls(strace, with.point()) ==
+              std::vector<std::string>{"sync_file_range", "linkat", "fsync", "fsync"});
+        CHECK(traced_calls(strace, without.point()) == std::vector<std::string>{"fsync", "linkat", "fsync"});
+    } else {
+        WARN("no strace here: the order of the calls not checked");
+    }
     // Either way the file is made whole under its name, and never twice.
     for (const auto* m : {&with, &without}) {
         REQUIRE(util::create_file_durable(m->point(), "f", {"one ", "two\n"}));
@@ -99,4 +131,12 @@ TEST_CASE("link_order_of tells ext4 with a journal from ext4 without", "[link_or
         CHECK(kt::slurp(m->point() + "/g") == "three\n");
         CHECK(kt::dir_entries(m->point()).size() == 3);  // f, g, lost+found: no temp left
     }
+}
+
+// Run only by the test above, under strace: one file made in the directory
+// it names.
+TEST_CASE("link_order: one file made for strace to watch", "[.][link_order_traced]") {
+    const char* dir = std::getenv("KURIR_LINK_ORDER_DIR");
+    REQUIRE(dir != nullptr);
+    REQUIRE(util::create_file_durable(dir, "traced", {"watched\n"}));
 }
