@@ -29,7 +29,7 @@ void Session::send_record(char type, std::string_view data) {
     std::string rec;
     mail::rec_append(rec, type, data);
     cleanup_->write_raw(rec);
-    if (cleanup_reused_ && !cleanup_conversation_.greeted()) cleanup_replay_ += rec;
+    if (cleanup_reused_ && !cleanup_conversation_->greeted()) cleanup_replay_ += rec;
     if (type == mail::rec::prepend) prepended_bytes_ += data.size() + 1;  // as cleanup counts them
     if (collect_lines_ && (type == mail::rec::line || type == mail::rec::part)) milter_content(type, data);
 }
@@ -41,7 +41,10 @@ void Session::send_record(char type, std::string_view data) {
 // messages to master per message.
 bool Session::open_cleanup(bool may_reuse) {
     using Fault = server::AttrConn::Fault;
-    cleanup_conversation_ = {};
+    if (cleanup_conversation_)
+        *cleanup_conversation_ = {};
+    else
+        cleanup_conversation_ = std::make_unique<mail::CleanupConversation>();
     cleanup_replay_.clear();
     cleanup_ended_ = false;
     server::AttrConn::Handlers h;
@@ -54,7 +57,7 @@ bool Session::open_cleanup(bool may_reuse) {
         // after reading the end. The stream goes once more, on a new
         // connection.
         bool end_unread = !cleanup_ended_ || kind == Fault::reset || conn.unsent() > 0;
-        if (cleanup_reused_ && !cleanup_conversation_.greeted() && end_unread &&
+        if (cleanup_reused_ && !cleanup_conversation_->greeted() && end_unread &&
             (kind == Fault::closed || kind == Fault::reset))
             return cleanup_retry();
         if (kind == Fault::protocol)
@@ -291,16 +294,16 @@ void Session::commit_message() {
 }
 
 void Session::cleanup_said(const util::Attrs& frame) {
-    if (auto taken = cleanup_conversation_.take(frame); !taken) {
+    if (auto taken = cleanup_conversation_->take(frame); !taken) {
         util::msg_warn("{}: malformed reply from cleanup: {}", queue_id_.empty() ? "NOQUEUE" : queue_id_,
                        taken.error().text);
         return cleanup_failed("lost");
     }
-    const auto& answer = cleanup_conversation_.reply();
+    const auto& answer = cleanup_conversation_->reply();
     if (!answer) {  // the hello
         cleanup_replay_.clear();  // cleanup has the stream now: never sent again
         cleanup_replay_.shrink_to_fit();
-        queue_id_ = cleanup_conversation_.queue_id();
+        queue_id_ = cleanup_conversation_->queue_id();
         if (sasl_username_.empty())
             util::msg_info("{}: client={}", queue_id_, client_id());
         else

@@ -258,11 +258,8 @@ private:
     event* deadline_ = nullptr;  // smtpd_session_time_limit
     event* written_ = nullptr;   // on_client_write's turn after a reply reply() wrote itself
     util::Peer peer_;
-    State state_ = State::command;
-    bool esmtp_ = false;
     std::string helo_;
     std::string sasl_username_;  // empty until AUTH succeeds
-    bool have_mail_ = false;
     std::string sender_;
     struct Recipient {
         std::string address;
@@ -273,59 +270,66 @@ private:
     std::vector<Recipient> recipients_;
     std::string dsn_ret_;    // DSN RET: FULL, HDRS or empty
     std::string dsn_envid_;  // DSN ENVID, decoded
-    bool smtputf8_ = false;  // MAIL FROM:<...> SMTPUTF8 (mail/smtputf8.hpp)
     std::string queue_id_;
-    bool hold_ = false;     // an access table said HOLD: cleanup puts the message on hold
-    bool discard_ = false;  // ... DISCARD: cleanup accepts and drops it
     // smtpd_delay_reject = no and the client restrictions refused at
     // connect: every command but QUIT, NOOP, RSET and HELP gets this.
     std::string connect_refusal_;
     mail::DnsAnswers dns_answers_;  // for the restrictions, this session's
-    bool unauth_pipelining_ = false;  // see mail::SmtpFacts
     long command_serial_ = 0;  // commands read so far
     long rate_checked_ = -1;   // the command anvil counted already (it runs again after the answer)
-    mail::CleanupConversation cleanup_conversation_;
+    // Made when the session first opens cleanup (an idle session never
+    // does: the bench's idle scenario counts every byte of a session).
+    std::unique_ptr<mail::CleanupConversation> cleanup_conversation_;
     // cleanup_ is a kept connection (server/kept_conns.hpp): until cleanup's
     // hello, what was sent on it is kept in cleanup_replay_, to go once more
     // on a new connection if cleanup closed the kept one unread.
-    bool cleanup_reused_ = false;
     std::string cleanup_replay_;
-    bool cleanup_ended_ = false;  // the end record went to cleanup
     std::unique_ptr<mail::DataReader> data_;
     long data_size_ = 0;
-    bool too_big_ = false;
-    bool discard_line_ = false;
     // BDAT: the transaction's content reader (set: the message goes by
-    // BDAT), the chunk being read, whether it is dropped, whether it is the
-    // last, its size, the message's size so far; bdat_failed_: a chunk
-    // failed, later ones are dropped until one with LAST (as Postfix).
+    // BDAT), the chunk being read, its size, the message's size so far (and
+    // the flags below: whether the chunk is dropped, whether it is the last,
+    // whether one failed, after which later ones are dropped until one with
+    // LAST, as Postfix).
     std::unique_ptr<mail::BdatReader> bdat_;
     mail::BdatChunk bdat_chunk_;
-    bool bdat_discard_ = false;
-    bool bdat_last_ = false;
     uint64_t bdat_size_ = 0;
     uint64_t bdat_total_ = 0;
     uint64_t bdat_content_ = 0;  // the message as Postfix counts it: each line + 2
-    bool bdat_failed_ = false;
     std::unique_ptr<DkimContent> dkim_;            // the message is verified
     std::shared_ptr<DkimLookups> dkim_lookups_;   // its keys are being looked up
     std::vector<std::string> dkim_log_;           // its log lines, until the queue id is known
-    int errors_ = 0;
     long junk_ = 0;  // NOOP, RSET and VRFY commands seen
     std::map<std::string, int> counts_;  // commands seen, for the disconnect line
     std::string pending_reply_;          // held back during an error sleep
     std::string early_answer_;           // cleanup's refusal that came before the end of DATA
-    bool tls_active_ = false;            // client_ is the TLS filter over the socket
-    bool tls_established_ = false;       // ... and its handshake is done
     std::string tls_info_;               // "TLSv1.3 with cipher ... (256/256 bits)"
     std::unique_ptr<SmtpdMilters> milters_;  // when smtpd_milters is set
     std::string milter_text_;  // the message's lines for the end of message, each ended by "\n"
-    bool milter_line_open_ = false;          // the last of them continues (an L record)
     size_t prepended_bytes_ = 0;             // the P records sent (the milters' header budget)
+    std::string milter_rcpt_;                // {rcpt_addr} during the RCPT stage
+    // The small ones together (no padding between them).
+    State state_ = State::command;
+    int errors_ = 0;
+    bool esmtp_ = false;
+    bool have_mail_ = false;
+    bool smtputf8_ = false;  // MAIL FROM:<...> SMTPUTF8 (mail/smtputf8.hpp)
+    bool hold_ = false;     // an access table said HOLD: cleanup puts the message on hold
+    bool discard_ = false;  // ... DISCARD: cleanup accepts and drops it
+    bool unauth_pipelining_ = false;  // see mail::SmtpFacts
+    bool cleanup_reused_ = false;  // cleanup_ was a kept connection
+    bool cleanup_ended_ = false;  // the end record went to cleanup
+    bool too_big_ = false;
+    bool discard_line_ = false;
+    bool bdat_discard_ = false;
+    bool bdat_last_ = false;
+    bool bdat_failed_ = false;
+    bool tls_active_ = false;            // client_ is the TLS filter over the socket
+    bool tls_established_ = false;       // ... and its handshake is done
+    bool milter_line_open_ = false;          // the last of milter_text_'s lines continues (an L record)
     bool collect_lines_ = false;
     bool milter_wait_hello_ = false;         // the end of message waits for cleanup's queue id
     bool milter_data_passed_ = false;        // BDAT: the DATA stage is done for this transaction
-    std::string milter_rcpt_;                // {rcpt_addr} during the RCPT stage
     bool anvil_counted_ = false;         // anvil counts this session: count it off at the end
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for answers that outlive it
 
@@ -339,8 +343,8 @@ private:
     std::string sasl_method_;
     std::string auth_mechanism_;          // of the exchange in progress
     std::unique_ptr<SaslExchange> sasl_;  // the exchange in progress
-    bool sasl_stepping_ = false;          // inside sasl_->step
     int auth_ok_ = 0;                     // successful AUTH commands, for the disconnect line
+    bool sasl_stepping_ = false;          // inside sasl_->step
 };
 
 }  // namespace kurir::smtpd
