@@ -3,6 +3,7 @@
 #include "mail/address.hpp"
 #include "mail/delivery_log.hpp"
 #include "mail/mail_proto.hpp"
+#include "mail/privileged_accounts.hpp"
 #include "mail/queue_file.hpp"
 #include "server/delivery_job.hpp"
 #include "util/attr.hpp"
@@ -135,14 +136,14 @@ bool serve(server::ServerContext& ctx, int client, const mail::PipeSpec& spec) {
     // as must not reach the queue (mail_owner's) or the maildrop
     // (setgid_group's). A user instance runs everything as its one user.
     if (util::running_as_root()) {
-        auto owner = util::find_account(ctx.config.str("mail_owner"));
-        auto drop = util::find_group(ctx.config.str("setgid_group"));
-        if (!owner || !drop) return answer("4.3.5", "mail_owner or setgid_group: no such user or group", {}, handed);
-        if (account->uid == owner->uid || gid == owner->gid)
-            return answer("4.3.5", "user= " + spec.user + ": specifies mail system owner " + owner->name, {}, handed);
-        if (gid == *drop)
-            return answer("4.3.5", "user= " + spec.user + ": specifies mail system group " +
-                                       ctx.config.str("setgid_group"), {}, handed);
+        auto system = mail::find_privileged_accounts(ctx.config);
+        if (!system) return answer("4.3.5", system.error().text, {}, handed);
+        const auto& owner = system->mail_owner;
+        if (account->uid == owner.uid || gid == owner.gid)
+            return answer("4.3.5", "user= " + spec.user + ": specifies mail system owner " + owner.name, {}, handed);
+        if (gid == system->setgid_gid)
+            return answer("4.3.5", "user= " + spec.user + ": specifies mail system group " + system->setgid_group, {},
+                          handed);
     }
 
     util::CommandSpec run;

@@ -172,17 +172,16 @@ void prepare_system(const std::string& dir, const mail::Config& cfg) {
     // default_privs too (kurirnobody in an instance init made, copied to a
     // machine without it; nobody exists everywhere).
     if (auto r = tools::ensure_system_user(cfg.str("default_privs")); !r) die(EX_OSERR, r.error().text);
-    auto acct = util::find_account(owner_name);
-    auto drop = util::find_group(group_name);
-    if (!acct) die(EX_NOUSER, "mail_owner " + owner_name + ": no such user");
-    if (!drop) die(EX_NOUSER, "setgid_group " + group_name + ": no such group");
-    if (auto accounts = mail::find_privileged_accounts(cfg); !accounts) die(EX_CONFIG, accounts.error().text);
+    auto accounts = mail::find_privileged_accounts(cfg);
+    if (!accounts) die(EX_CONFIG, accounts.error().text);
+    const gid_t drop = accounts->setgid_gid;
     mail::QueueDir queue(cfg.str("queue_directory"));
-    if (auto r = queue.create_layout(mail::QueueDir::Owner{acct->uid, acct->gid, *drop}); !r)
+    if (auto r = queue.create_layout(mail::QueueDir::Owner{accounts->mail_owner.uid, accounts->mail_owner.gid, drop});
+        !r)
         die(EX_CANTCREAT, r.error().text);
     if (dir != mail::compiled_config_dir()) return;
     for (const char* program : {"kurir-drop", "kurir-queue"}) {
-        auto changed = tools::repair_setgid_program(std::string(KURIR_SBINDIR) + "/" + program, *drop);
+        auto changed = tools::repair_setgid_program(std::string(KURIR_SBINDIR) + "/" + program, drop);
         if (!changed)
             fmt::print(stderr, "kurir: warning: {}\n", changed.error().text);
         else if (!changed->empty())
