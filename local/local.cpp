@@ -35,7 +35,9 @@
 //   from an address in mail. A .forward of root's gives its commands and
 //   files default_privs' rights. Files named by users (.forward, :include:,
 //   mailboxes) are opened as the user with O_NOFOLLOW and O_NONBLOCK and
-//   checked on the descriptor. A command's time limit covers its exit; at
+//   checked on the descriptor. A maildir in the spool must be a directory
+//   the recipient owns (not a link), and is written through the descriptor
+//   it was checked on. A command's time limit covers its exit; at
 //   the limit its process group is killed. An expansion remembers what it
 //   expanded: loops bounce (5.4.6), each destination gets one copy, depth
 //   and fan-out are bounded. Local parts that could leave the spool ('/',

@@ -327,13 +327,18 @@ DeliveryStatus Expander::to_mailbox(const std::string& recipient) {
     }
     mail::MboxLocking locking = mail::mbox_locking(cfg_);
     std::optional<mail::DotLock> spool_lock;
+    util::Fd spool_maildir;
     if (util::running_as_root() && target.in_spool) {
         // The spool belongs to the mail system, not to each user: the
         // user's mailbox there is made with root's rights and given to the
         // user. In the user's home, the user makes it (as_user below).
-        auto made = target.kind == MailboxTarget::Kind::maildir ? make_spool_maildir(target.path, target.uid, target.gid)
-                                                                : make_spool_mbox(target.path, target.uid, target.gid);
-        if (!made.ok()) return made;
+        if (target.kind == MailboxTarget::Kind::maildir) {
+            auto opened = open_spool_maildir(target.path, target.uid, target.gid);
+            if (auto* refused = std::get_if<DeliveryStatus>(&opened)) return *refused;
+            spool_maildir = std::move(std::get<util::Fd>(opened));
+        } else if (auto made = make_spool_mbox(target.path, target.uid, target.gid); !made.ok()) {
+            return made;
+        }
         // An mbox's dot-lock goes beside it, where the user may not write:
         // made with root's rights too, as Postfix's local makes it.
         if (target.kind == MailboxTarget::Kind::mbox) {
@@ -345,7 +350,8 @@ DeliveryStatus Expander::to_mailbox(const std::string& recipient) {
     }
     return as_user(target.uid, target.gid, [&] {
         if (target.kind == MailboxTarget::Kind::maildir)
-            return deliver_maildir(target.path, prefix(recipient), msg_.body, cfg_.str("myhostname"));
+            return deliver_maildir(target.path, prefix(recipient), msg_.body, cfg_.str("myhostname"),
+                                   spool_maildir.get());
         return deliver_mbox(target.path, msg_.env.sender, msg_.env.arrival_sec, prefix(recipient), msg_.body,
                             MboxKind::mailbox, locking);
     });

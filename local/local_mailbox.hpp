@@ -12,6 +12,7 @@ using mail::deliver_mbox;
 using mail::DeliveryStatus;
 using mail::make_spool_maildir;
 using mail::make_spool_mbox;
+using mail::open_spool_maildir;
 using mail::mbox_entry;
 using mail::MboxKind;
 

@@ -29,6 +29,15 @@ DeliveryStatus defer(std::string text) { return {"4.2.0", std::move(text)}; }
 
 std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
 
+// A name for what fd has open that no rename or link in a directory on the
+// way can redirect: fd's entry in /proc; where there is no /proc (a chroot),
+// nothing better than name, by which fd was opened and checked.
+std::string descriptor_path(int fd, const std::string& name) {
+    std::string proc = "/proc/self/fd/" + std::to_string(fd);
+    struct stat st {};
+    return ::stat(proc.c_str(), &st) == 0 ? proc : name;
+}
+
 // A name just made in dir, made durable (fd: any file on the same filesystem,
 // for a directory we may write but not read; -1 for the spool, which local
 // may read); what says what was being made.
@@ -40,8 +49,9 @@ DeliveryStatus sync_entry(const std::string& dir, int fd, const std::string& wha
 // Called when a delivery found its Maildir incomplete: makes what is
 // missing and syncs the Maildir's own entry and those of its
 // subdirectories, whoever made them (another delivery may be just making
-// them), before mail goes in.
-DeliveryStatus ensure_maildir(const std::string& maildir) {
+// them), before mail goes in. A maildir reached through its descriptor was
+// made and its entry synced by open_spool_maildir.
+DeliveryStatus ensure_maildir(const std::string& maildir, bool entry_synced) {
     for (const char* sub : {"", "tmp", "new", "cur"}) {
         std::string d = maildir + "/" + sub;
         if (::mkdir(d.c_str(), 0700) < 0 && errno != EEXIST) return defer(errno_text("create maildir " + d));
@@ -50,13 +60,14 @@ DeliveryStatus ensure_maildir(const std::string& maildir) {
     if (fd < 0) return defer(errno_text("open maildir " + maildir));
     util::Fd guard(fd);
     if (::fsync(fd) < 0) return defer(errno_text("fsync maildir " + maildir));
+    if (entry_synced) return {"2.0.0", ""};
     return sync_entry(util::dirname_of(maildir), fd, "create maildir " + maildir);
 }
 
 }  // namespace
 
 DeliveryStatus deliver_maildir(const std::string& maildir, std::string_view prefix, std::string_view body,
-                               const std::string& hostname) {
+                               const std::string& hostname, int opened) {
     static unsigned long counter = 0;
     struct timeval tv {};
     ::gettimeofday(&tv, nullptr);
@@ -66,15 +77,33 @@ DeliveryStatus deliver_maildir(const std::string& maildir, std::string_view pref
                                    prefix.size() + body.size());
     // The file appears in new/ whole and durable, or not at all; tmp/ is
     // used only where the filesystem cannot make an unnamed file.
-    std::string new_dir = maildir + "/new";
-    std::string tmp = maildir + "/tmp/" + name;
+    const std::string reached = opened >= 0 ? descriptor_path(opened, maildir) : maildir;
+    std::string new_dir = reached + "/new";
+    std::string tmp = reached + "/tmp/" + name;
     auto written = util::create_file_durable(new_dir, name, {prefix, body}, 0600, tmp);
     if (!written) {  // perhaps a Maildir not (fully) made yet: make what is missing, try once more
-        if (auto st = ensure_maildir(maildir); !st.ok()) return st;
+        if (auto st = ensure_maildir(reached, opened >= 0); !st.ok()) return st;
         written = util::create_file_durable(new_dir, name, {prefix, body}, 0600, tmp);
     }
     if (!written) return defer("cannot deliver to maildir " + maildir + ": " + written.error().text);
     return {"2.0.0", "delivered to maildir"};
+}
+
+std::variant<DeliveryStatus, util::Fd> open_spool_maildir(const std::string& path, uid_t uid, gid_t gid) {
+    if (auto made = make_spool_maildir(path, uid, gid); !made.ok()) return made;
+    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && (errno == ELOOP || errno == ENOTDIR)) {  // Linux says ENOTDIR for a link too
+        struct stat link {};
+        bool is_link = ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode);
+        return defer("maildir " + path + (is_link ? " is a symbolic link" : " is not a directory"));
+    }
+    if (fd < 0) return defer(errno_text("open maildir " + path));
+    util::Fd dir(fd);
+    struct stat st {};
+    if (::fstat(fd, &st) < 0) return defer(errno_text("fstat maildir " + path));
+    if (st.st_uid != uid)
+        return defer("maildir " + path + " is not owned by the recipient (uid " + std::to_string(st.st_uid) + ")");
+    return dir;
 }
 
 DeliveryStatus make_spool_maildir(const std::string& path, uid_t uid, gid_t gid) {

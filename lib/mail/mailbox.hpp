@@ -3,6 +3,7 @@
 #pragma once
 
 #include "mail/config.hpp"
+#include "util/fs.hpp"
 
 #include <sys/types.h>
 
@@ -23,8 +24,10 @@ struct DeliveryStatus {
 };
 
 // prefix: the Return-Path:/Delivered-To: lines; body: the message, LF endings.
+// opened: the maildir already opened (open_spool_maildir), reached through
+// that descriptor rather than its name; maildir then only names it.
 DeliveryStatus deliver_maildir(const std::string& maildir, std::string_view prefix, std::string_view body,
-                               const std::string& hostname);
+                               const std::string& hostname, int opened = -1);
 
 // What an mbox path is: a user's mailbox must be a regular file with one
 // link owned by the user local writes as; a /file from an alias or .forward
@@ -80,6 +83,14 @@ DeliveryStatus deliver_mbox(const std::string& path, std::string_view sender, lo
 // root's. An existing mailbox is left as it is.
 DeliveryStatus make_spool_maildir(const std::string& path, uid_t uid, gid_t gid);
 DeliveryStatus make_spool_mbox(const std::string& path, uid_t uid, gid_t gid);
+
+// A maildir in the spool, made as above when missing, then opened without
+// following a symbolic link and checked on the descriptor: a directory
+// owned by uid, or the delivery defers (whoever may write in the spool could
+// have put a directory of theirs, or a link, at a user's name). Deliver
+// through the descriptor (deliver_maildir's opened), so that the name
+// being replaced after the check changes nothing.
+std::variant<DeliveryStatus, util::Fd> open_spool_maildir(const std::string& path, uid_t uid, gid_t gid);
 
 // Runs fn with effective uid/gid switched (root only); restores root after.
 DeliveryStatus as_user(uid_t uid, gid_t gid, const std::function<DeliveryStatus()>& fn);

@@ -259,6 +259,39 @@ def test_a_mailbox_with_two_links_or_another_owner_defers_untouched(make_instanc
     assert os.path.getsize(other) == 0 and os.path.getsize(foreign) == 0
 
 
+def test_a_spool_maildir_that_is_a_link_or_another_users_defers_untouched(make_instance):
+    """Found by review: local took an existing maildir in the spool as it
+    found it, so whoever may write in the spool could put a link, or a
+    directory of their own, at a user's name and get or plant that user's
+    mail. Now it must be a directory the recipient owns, and it is written
+    through the descriptor it was checked on."""
+    inst = make_instance()
+    if inst.mode != "root":
+        pytest.skip("local makes and checks spool mailboxes only as root")
+    spool = inst.shared_dir("spool")
+    elsewhere = os.path.join(inst.tmp, "elsewhere")
+    for sub in ("", "new", "cur", "tmp"):
+        os.mkdir(os.path.join(elsewhere, sub))
+        os.chmod(os.path.join(elsewhere, sub), 0o777)
+    os.symlink(elsewhere, os.path.join(spool, "nina"))
+    foreign = os.path.join(spool, "oscar")
+    for sub in ("", "new", "cur", "tmp"):
+        os.mkdir(os.path.join(foreign, sub))
+        os.chmod(os.path.join(foreign, sub), 0o777)
+        os.chown(os.path.join(foreign, sub), 12345, 12345)
+    inst.set(mail_spool_directory=spool + "/")
+    inst.start()
+    inst.send("s@client.test", ["nina@mx.test", "oscar@mx.test", "pia@mx.test"], "Subject: planted\r\n\r\nx\r\n")
+    wait_for(lambda: re.search(rf"to=<nina@mx.test>.*status=deferred \(maildir {spool}/nina is a symbolic link\)",
+                               inst.log()), 30, "nina deferred")
+    wait_for(lambda: re.search(rf"to=<oscar@mx.test>.*status=deferred \(maildir {spool}/oscar is not owned by "
+                               r"the recipient \(uid 12345\)\)", inst.log()), 30, "oscar deferred")
+    pia_new = os.path.join(spool, "pia", "new")
+    wait_for(lambda: os.path.isdir(pia_new) and len(os.listdir(pia_new)) == 1, 30, "pia's maildir")
+    assert os.stat(os.path.join(spool, "pia")).st_uid == inst.default_privs_uid()
+    assert os.listdir(os.path.join(elsewhere, "new")) == [] and os.listdir(os.path.join(foreign, "new")) == []
+
+
 def test_a_mailbox_locked_by_a_reader_defers_without_holding_local(make_instance):
     """Found by review: local waited for the mailbox's fcntl lock without an
     end, so a reader holding it (a mail client, or twenty messages to a

@@ -222,6 +222,57 @@ TEST_CASE("make_spool_maildir: a spool it cannot write defers, naming the mailbo
     CHECK_THAT(st.text, Catch::Contains(tmp / "missing/alice"));
 }
 
+// Whoever may write in the spool could put a link or a directory of their
+// own at a user's name; such a maildir is refused, and one checked and then
+// renamed away for a link gets the mail where it was checked.
+TEST_CASE("open_spool_maildir: only a directory the user owns, reached through its descriptor", "[local]") {
+    kt::TempDir tmp;
+    std::string elsewhere = tmp / "elsewhere";
+    REQUIRE(make_spool_maildir(elsewhere, ::getuid(), ::getgid()).ok());
+
+    std::string linked = tmp / "linked";
+    REQUIRE(::symlink(elsewhere.c_str(), linked.c_str()) == 0);
+    auto opened = open_spool_maildir(linked, ::getuid(), ::getgid());
+    REQUIRE(std::holds_alternative<DeliveryStatus>(opened));
+    CHECK(std::get<DeliveryStatus>(opened).dsn == "4.2.0");
+    CHECK(std::get<DeliveryStatus>(opened).text == "maildir " + linked + " is a symbolic link");
+
+    std::string file = tmp / "file";
+    kt::spit(file, "");
+    opened = open_spool_maildir(file, ::getuid(), ::getgid());
+    REQUIRE(std::holds_alternative<DeliveryStatus>(opened));
+    CHECK(std::get<DeliveryStatus>(opened).text == "maildir " + file + " is not a directory");
+
+    opened = open_spool_maildir(elsewhere, ::getuid() + 1, ::getgid());
+    REQUIRE(std::holds_alternative<DeliveryStatus>(opened));
+    CHECK(std::get<DeliveryStatus>(opened).dsn == "4.2.0");
+    CHECK(std::get<DeliveryStatus>(opened).text ==
+          "maildir " + elsewhere + " is not owned by the recipient (uid " + std::to_string(::getuid()) + ")");
+    CHECK(kt::dir_entries(elsewhere + "/new").empty());
+
+    std::string alice = tmp / "alice";
+    opened = open_spool_maildir(alice, ::getuid(), ::getgid());  // made, then opened
+    REQUIRE(std::holds_alternative<kurir::util::Fd>(opened));
+    const auto& dir = std::get<kurir::util::Fd>(opened);
+    std::string moved = tmp / "alice.moved";
+    REQUIRE(::rename(alice.c_str(), moved.c_str()) == 0);
+    REQUIRE(::symlink(elsewhere.c_str(), alice.c_str()) == 0);
+    DeliveryStatus st = deliver_maildir(alice, "", "x\n", "host", dir.get());
+    CHECK(st.ok());
+    CHECK(kt::dir_entries(moved + "/new").size() == 1);
+    CHECK(kt::dir_entries(elsewhere + "/new").empty());
+
+    // A maildir whose subdirectories are gone is made whole again through
+    // the descriptor.
+    for (const char* sub : {"/new", "/cur", "/tmp"}) {
+        for (const auto& e : kt::dir_entries(moved + sub)) ::unlink((moved + sub + "/" + e).c_str());
+        REQUIRE(::rmdir((moved + sub).c_str()) == 0);
+    }
+    CHECK(deliver_maildir(alice, "", "y\n", "host", dir.get()).ok());
+    CHECK(kt::dir_entries(moved + "/new").size() == 1);
+    CHECK(kt::dir_entries(elsewhere + "/new").empty());
+}
+
 // A FIFO in a mailbox's place used to hang local in open(2) (no reader) or
 // take the mail (a reader): now it defers at once and gets nothing.
 TEST_CASE("deliver_mbox: a FIFO is refused at once, with or without a reader", "[local]") {
