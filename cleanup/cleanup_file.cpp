@@ -114,7 +114,7 @@ util::Result<void> IncomingFile::commit(const std::string& into) {
     }
     if (!tmp_.empty()) {
         if (::link(tmp_.c_str(), path.c_str()) < 0) return util::fail_errno("link " + tmp_ + " to " + path);
-        ::unlink(tmp_.c_str());  // one link again before the directory sync, which covers both
+        ::unlink(tmp_.c_str());  // one link again before the sync after the link, which covers both
         tmp_.clear();
     }
     if (auto synced = util::sync_after_link(dir, fd_.get(), order, path); !synced) {

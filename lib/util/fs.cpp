@@ -199,7 +199,7 @@ Result<void> create_file_durable_via_temp(const std::string& dir, const std::str
     LinkOrder order = link_order_of(fd->get());
     if (auto r = sync_before_link(fd->get(), order, tmp); !r) return r;
     if (::link(tmp.c_str(), final_path.c_str()) < 0) return fail_errno("link " + tmp + " to " + final_path);
-    ::unlink(tmp.c_str());  // one link again before the directory sync, which covers both
+    ::unlink(tmp.c_str());  // one link again before the sync after the link, which covers both
     return sync_or_unlink(dir, fd->get(), order, final_path);
 }
 

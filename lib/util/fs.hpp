@@ -75,7 +75,8 @@ Result<void> replace_file_durable(const std::string& dir, const std::string& nam
 // Linux the content goes into an unnamed O_TMPFILE inode that is linked in
 // once its content is on disk, so a crash leaves no temp file behind; where that
 // is not available, into tmp_path (default dir/.name.tmp), linked to the name
-// and unlinked. A directory the caller may not read is synced with syncfs.
+// and unlinked. Where the directory needs a sync of its own (not on ext4
+// with a journal) and the caller may not read it, it is synced with syncfs.
 Result<void> create_file_durable(const std::string& dir, const std::string& name,
                                  std::initializer_list<std::string_view> parts, int mode = 0600,
                                  const std::string& tmp_path = {});

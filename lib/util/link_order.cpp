@@ -64,8 +64,9 @@ Result<void> sync_before_link(int fd, LinkOrder order, const std::string& what) 
 }
 
 Result<void> sync_after_link(const std::string& dir, int fd, LinkOrder order, const std::string& what) {
-    if (order == LinkOrder::journal && ::fsync(fd) < 0) return fail_errno("fsync " + what);
-    return sync_entry(dir, fd);
+    if (order == LinkOrder::fsync_first) return sync_entry(dir, fd);
+    if (::fsync(fd) < 0) return fail_errno("fsync " + what);
+    return {};
 }
 
 }  // namespace kurir::util

@@ -8,10 +8,13 @@
 // metadata in order (ext4, or ext3 through it, with its journal), the data
 // is written out without a commit (sync_file_range), the name linked, and
 // one fsync of the file commits its blocks, its inode and its new name
-// together; the directory's fsync that follows finds them committed. A
-// crash before that fsync leaves either no name or the whole file: the
-// blocks were written before the link, and the journal never commits the
-// link without the allocation that came before it.
+// together: the link changed the directory and the inode in one journal
+// transaction, and the file's fsync commits the inode's last transaction,
+// so the directory needs no fsync of its own (one would commit nothing and
+// only flush the disk's cache a second time; a unit test checks that on
+// the running kernel). A crash before that fsync leaves either no name or
+// the whole file: the blocks were written before the link, and the journal
+// never commits the link without the allocation that came before it.
 #pragma once
 
 #include "util/result.hpp"
@@ -23,7 +26,7 @@ namespace kurir::util {
 
 enum class LinkOrder {
     fsync_first,  // fsync the file, link it, fsync the directory
-    journal,      // write the data out, link it, fsync the file, fsync the directory
+    journal,      // write the data out, link it, fsync the file (which commits the name)
 };
 
 // journal when fd's filesystem is ext4 with its journal on its own device
@@ -47,8 +50,9 @@ bool ext4_options_order_commits(std::string_view options);
 // for (journal). what names the file in errors.
 Result<void> sync_before_link(int fd, LinkOrder order, const std::string& what);
 
-// After the link: the file's fsync (journal) then the directory's
-// (sync_entry: fsync of dir, or syncfs where dir may not be read).
+// After the link: the file's fsync (journal), or the directory's
+// (fsync_first; sync_entry: fsync of dir, or syncfs where dir may not be
+// read).
 Result<void> sync_after_link(const std::string& dir, int fd, LinkOrder order, const std::string& what);
 
 }  // namespace kurir::util
