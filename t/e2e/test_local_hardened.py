@@ -354,6 +354,37 @@ def test_a_default_privs_that_is_mail_owner_or_root_is_refused_at_start(make_ins
     inst.start()
 
 
+def test_kurir_start_creates_a_missing_default_privs_account(make_instance):
+    """An instance made on one machine and copied to another may name a
+    default_privs account that is not there; kurir start makes it, as it
+    makes mail_owner, and names without an account are written as it."""
+    inst = make_instance()
+    if inst.mode != "root":
+        pytest.skip("accounts are made only by root")
+    name = "kurirprivstest"
+    lock = open("/tmp/.kurir-e2e-accounts.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        subprocess.run(["userdel", "-f", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(["groupdel", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with pytest.raises(KeyError):
+            pwd.getpwnam(name)
+        spool = inst.shared_dir("spool")
+        inst.set(default_privs=name, mail_spool_directory=spool)
+        inst.start()
+        made = pwd.getpwnam(name)
+        assert made.pw_uid != 0 and made.pw_shell == "/usr/sbin/nologin"
+        inst.send("s@client.test", ["quinn@mx.test"], "Subject: privs\r\n\r\nx\r\n")
+        mbox = os.path.join(spool, "quinn")
+        wait_for(lambda: os.path.exists(mbox) and os.path.getsize(mbox) > 0, 30, "quinn's mailbox")
+        assert os.stat(mbox).st_uid == made.pw_uid
+    finally:
+        inst.stop()
+        subprocess.run(["userdel", "-f", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(["groupdel", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        lock.close()
+
+
 def created_names(fd):
     """The names of the inotify IN_CREATE events read so far from fd."""
     import struct
