@@ -1,17 +1,27 @@
 // Helpers shared by the unit tests: a configuration from text, a temporary
 // directory removed on scope exit, whole-file reads, and the process's log
-// captured in a file.
+// captured in a file, a file's sync made to fail.
 #pragma once
 
 #include "mail/config.hpp"
+#include "util/link_order.hpp"
 #include "util/log.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstddef>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -103,5 +113,43 @@ public:
 private:
     TempDir dir_;
 };
+
+// From here on fsync(fd) fails with EIO in this process (a seccomp filter:
+// there is no way back, so only in a child).
+inline bool fail_fsync_of(int fd) {
+    struct sock_filter program[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_fsync, 0, 3),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<unsigned>(fd), 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EIO & SECCOMP_RET_DATA)),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog {static_cast<unsigned short>(sizeof program / sizeof program[0]), program};
+    return ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0;
+}
+
+// Runs create (which makes one file in dir and returns its error text, empty
+// on success) in a child in which the sync after the link fails with EIO:
+// the file's fsync where the journal orders the link (the file's descriptor
+// is the first one free), else the directory's (the next one). The child's
+// exit status: 0 it succeeded, 1 it failed with EIO, 2 otherwise, 3 no filter.
+inline int status_when_sync_after_link_fails(const std::string& dir, const std::function<std::string()>& create) {
+    pid_t child = ::fork();
+    if (child < 0) throw std::runtime_error("fork");
+    if (child == 0) {
+        int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        bool journal = util::link_order_of(d) == util::LinkOrder::journal;
+        ::close(d);
+        int first_free = ::dup(0);
+        ::close(first_free);
+        if (!fail_fsync_of(journal ? first_free : first_free + 1)) ::_exit(3);
+        std::string error = create();
+        ::_exit(error.empty() ? 0 : error.find("Input/output error") != std::string::npos ? 1 : 2);
+    }
+    int status = 0;
+    if (::waitpid(child, &status, 0) != child || !WIFEXITED(status)) return -1;
+    return WEXITSTATUS(status);
+}
 
 }  // namespace kurir::test

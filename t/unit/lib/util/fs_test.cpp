@@ -77,6 +77,20 @@ TEST_CASE("create_file_durable: a missing directory is an error naming it", "[fs
     CHECK_THAT(r.error().text, Catch::Contains(tmp / "nope"));
 }
 
+// A name whose sync after the link fails is removed again: the caller
+// reports failure and is asked again (4xx, a deferred delivery), and a copy
+// left under the name would be taken for a whole one and delivered twice.
+TEST_CASE("create_file_durable: a sync that fails after the link leaves no name behind", "[fs]") {
+    auto way = GENERATE(as<Create>{}, &create_file_durable, &create_file_durable_via_temp);
+    kt::TempDir tmp;
+    int status = kt::status_when_sync_after_link_fails(tmp.path(), [&] {
+        auto r = way(tmp.path(), "ABC", {"x\n"}, 0600, {});
+        return r ? std::string() : r.error().text;
+    });
+    CHECK(status == 1);  // it failed, saying why
+    CHECK(kt::dir_entries(tmp.path()).empty());
+}
+
 TEST_CASE("dirname_of: the directory a path is in, as dirname(1)", "[fs]") {
     std::vector<std::pair<std::string, std::string>> cases = {
         {"/a/b", "/a"}, {"/a/b/", "/a"}, {"/a//b//", "/a"}, {"a/b", "a"}, {"a", "."},   {"a/", "."},

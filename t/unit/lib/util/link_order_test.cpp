@@ -181,6 +181,12 @@ TEST_CASE("link_order: on ext4 with a journal the file's fsync commits its new n
     }
     CHECK(by_files >= 20);  // each create committed
     CHECK(by_directory == 0);
+    // And when that fsync fails, the name goes again.
+    CHECK(kt::status_when_sync_after_link_fails(with.point(), [&] {
+              auto r = util::create_file_durable(with.point(), "failed", {"x\n"});
+              return r ? std::string() : r.error().text;
+          }) == 1);
+    CHECK_FALSE(util::exists(with.point() + "/failed"));
     // The count does see a directory's commit: a name made without any
     // fsync is committed by the directory's.
     util::Fd plain(::open((with.point() + "/plain").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
