@@ -167,9 +167,16 @@ bool Session::start_message() {
         send_record(mail::rec::rcpt, r.address);
     }
     send_record(mail::rec::message, "");
+    // The envelope waits for the content's first bytes: cleanup wakes once
+    // for both, not once for each.
+    cleanup_->hold_writes(true);
     collect_lines_ = milters_ != nullptr;
     start_dkim();
     return true;
+}
+
+void Session::send_held_records() {
+    if (cleanup_) cleanup_->hold_writes(false);
 }
 
 void Session::handle_data_bytes() {
@@ -191,6 +198,7 @@ void Session::handle_data_bytes() {
         });
     }
     evbuffer_drain(in, consumed);
+    send_held_records();
     if (data_->ended()) {
         finish_data();
         return;
@@ -217,6 +225,7 @@ void Session::handle_bdat_bytes() {
             bdat_->feed(piece, [&](mail::BdatReader::Kind kind, std::string_view text) { bdat_record(kind, text); });
         }
         evbuffer_drain(in, consumed);
+        send_held_records();
         if (cleanup_full() && !bdat_chunk_.done()) {
             bufferevent_disable(client_, EV_READ);  // cleanup is slower than the client: wait
             return;
@@ -288,6 +297,7 @@ void Session::finish_data() {
 // The message is complete: cleanup makes it durable and answers.
 void Session::commit_message() {
     send_record(mail::rec::content_end, "");
+    send_held_records();
     cleanup_ended_ = true;
     state_ = State::waiting_cleanup;
     bufferevent_disable(client_, EV_READ);

@@ -184,6 +184,7 @@ private:
     void do_rcpt(const mail::SmtpCommand& cmd);
     void do_data();
     bool start_message();
+    void send_held_records();  // the envelope start_message held back, with what came since
     // CHUNKING (smtpd_bdat.cpp; the bytes in smtpd_data.cpp)
     void do_bdat(const mail::SmtpCommand& cmd);
     void skip_bdat_chunk(const mail::BdatCommand& chunk);

@@ -61,6 +61,14 @@ void AttrConn::write_raw(std::string_view bytes) {
 
 size_t AttrConn::unsent() const { return closed_ ? 0 : evbuffer_get_length(bufferevent_get_output(bev_)); }
 
+void AttrConn::hold_writes(bool held) {
+    if (closed_) return;
+    if (held)
+        bufferevent_disable(bev_, EV_WRITE);
+    else if (!(bufferevent_get_enabled(bev_) & EV_WRITE))
+        bufferevent_enable(bev_, EV_WRITE);
+}
+
 void AttrConn::set_timeouts(long read_seconds, long write_seconds) {
     struct timeval r {read_seconds, 0}, w {write_seconds, 0};
     bufferevent_set_timeouts(bev_, read_seconds > 0 ? &r : nullptr, write_seconds > 0 ? &w : nullptr);

@@ -14,7 +14,9 @@
 //   handlers and a new count of frames (qmgr's idle connections to the
 //   delivery agents).
 // - Writing: frames, or raw bytes (smtpd's record stream to cleanup);
-//   on_drained runs each time all that was written has gone out.
+//   on_drained runs each time all that was written has gone out. Writes
+//   may be held back to go out with later ones (smtpd's envelope waits for
+//   the first bytes of content).
 // - Lifetime: the connection owns itself. close() frees the socket and the
 //   object, then runs on_close. It never closes on its own: on a fault its
 //   owner closes it, or keeps it to write a last answer. Any handler may call
@@ -68,8 +70,12 @@ public:
 
     void write(const util::Attrs& frame);
     void write_raw(std::string_view bytes);
-    // Bytes written that have not gone out yet.
+    // Bytes written that have not gone out yet (held ones included).
     size_t unsent() const;
+    // While held, what is written waits here and goes out together with
+    // what follows once released: one system call, and one wake-up of the
+    // peer, for records written in separate events.
+    void hold_writes(bool held);
     // Deadlines for a read to arrive and for a write to go out; 0: none.
     void set_timeouts(long read_seconds, long write_seconds);
     void close();
