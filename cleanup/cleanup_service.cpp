@@ -81,7 +81,6 @@ void print_log(std::vector<std::string> lines) {
 // large it is. An answer before the stream's end leaves the rest of it
 // unread: the connection closes (false).
 bool serve(server::ServerContext& ctx, int client, mail::RewriteClient& rewrite) {
-    util::set_io_timeout(client, static_cast<int>(ctx.config.seconds("ipc_timeout")));
     std::string id = mail::new_queue_id();
     if (!util::attr_write(client, mail::proto::encode(mail::proto::CleanupHello{id}))) return false;
     auto file = IncomingFile::create(ctx.queue.dir(mail::Queue::incoming), id);

@@ -23,7 +23,6 @@ bool answer_delivery(int client, const mail::proto::DeliveryResult& result) {
 }
 
 DeliveryRead read_delivery_job(const ServerContext& ctx, int client, std::string_view who) {
-    util::set_io_timeout(client, static_cast<int>(ctx.config.seconds("ipc_timeout")));
     auto frame = util::attr_read(client);
     if (!frame) {
         util::msg_warn("{}: bad request: {}", who, frame.error().text);

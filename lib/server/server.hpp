@@ -60,7 +60,9 @@ struct Hooks {
 };
 
 // A delivery agent or cleanup answers one request on client (borrowed) and says
-// whether the connection may carry another (false: it is closed). Between
+// whether the connection may carry another (false: it is closed). Each read
+// and write on client waits at most ipc_timeout (set once per connection,
+// not per request). Between
 // requests the process waits on the connection up to max_idle for the next
 // one and counts each request against max_use, as Postfix's single servers
 // count connections; told to reload, it finishes the request it has and

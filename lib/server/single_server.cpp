@@ -32,7 +32,7 @@ constexpr long kKeptAloneMs = 1000;
 // connection must not keep it from a process); -1 when the client closed,
 // max_idle passed or a reload asks the process to finish.
 int next_request(int client, long max_idle) {
-    std::vector<struct pollfd> fds{{client, POLLIN, 0}};
+    std::vector<struct pollfd> fds{{client, POLLIN | POLLRDHUP, 0}};
     for (int lfd : detail::listen_fds()) fds.push_back({lfd, POLLIN, 0});
     auto since = std::chrono::steady_clock::now();
     for (;;) {
@@ -45,7 +45,8 @@ int next_request(int client, long max_idle) {
         int rc = ::poll(fds.data(), listeners ? fds.size() : 1, static_cast<int>(wait));
         if (rc < 0 && errno != EINTR) return -1;
         if (rc <= 0) continue;
-        if (fds[0].revents != 0) {
+        if (fds[0].revents == POLLIN) return client;  // a request, and the client still there
+        if (fds[0].revents != 0) {  // closed or failed, perhaps after a last request
             char byte;
             return ::recv(client, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 1 ? client : -1;
         }
@@ -97,12 +98,17 @@ int single_loop(ServerContext& ctx, const std::function<long(util::Fd, long left
 int request_server_main(int argc, char** argv, std::string_view program, RequestService service,
                         Hooks hooks) {
     ServerContext ctx = detail::start(argc, argv, program, hooks);
+    const int io_timeout = static_cast<int>(ctx.config.seconds("ipc_timeout"));
     return single_loop(ctx, [&](util::Fd client, long left, long max_idle) {
+        util::set_io_timeout(client.get(), io_timeout);
         for (long served = 1;; ++served) {
             if (!service(ctx, client.get()) || served >= left) return served;
             int next = next_request(client.get(), max_idle);
             if (next < 0) return served;
-            if (next != client.get()) client = util::Fd(next);  // the kept connection closes
+            if (next != client.get()) {  // the kept connection closes
+                client = util::Fd(next);
+                util::set_io_timeout(client.get(), io_timeout);
+            }
         }
     });
 }

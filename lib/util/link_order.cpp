@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <ctime>
 #include <string>
 
 namespace kurir::util {
@@ -33,11 +34,45 @@ bool ext4_options_order_commits(std::string_view options) {
     return true;
 }
 
+namespace {
+
+// The answer for a filesystem, kept a few seconds: asking costs /sys and
+// /proc lookups (~17 µs), twice per message. A filesystem is known by its
+// device and its id, so another one mounted on the same device in that
+// time is asked about anew.
+struct RememberedOrder {
+    dev_t device = 0;
+    fsid_t id {};
+    LinkOrder order = LinkOrder::fsync_first;
+    time_t until = 0;
+};
+constexpr time_t kRememberSeconds = 10;
+
+bool same_id(const fsid_t& a, const fsid_t& b) { return a.__val[0] == b.__val[0] && a.__val[1] == b.__val[1]; }
+
+LinkOrder ask_link_order(const struct stat& st);
+
+}  // namespace
+
 LinkOrder link_order_of(int fd) {
     struct statfs fs {};
     if (::fstatfs(fd, &fs) < 0 || fs.f_type != EXT4_SUPER_MAGIC) return LinkOrder::fsync_first;
     struct stat st {};
     if (::fstat(fd, &st) < 0) return LinkOrder::fsync_first;
+    thread_local RememberedOrder remembered[4];  // a process writes on one or two filesystems
+    const time_t now = std::time(nullptr);
+    RememberedOrder* slot = &remembered[0];
+    for (auto& r : remembered) {
+        if (r.until > now && r.device == st.st_dev && same_id(r.id, fs.f_fsid)) return r.order;
+        if (r.until < slot->until) slot = &r;
+    }
+    *slot = {st.st_dev, fs.f_fsid, ask_link_order(st), now + kRememberSeconds};
+    return slot->order;
+}
+
+namespace {
+
+LinkOrder ask_link_order(const struct stat& st) {
     std::string sysfs =
         "/sys/dev/block/" + std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
     char target[PATH_MAX];
@@ -52,6 +87,8 @@ LinkOrder link_order_of(int fd) {
     if (!options || !ext4_options_order_commits(*options)) return LinkOrder::fsync_first;
     return LinkOrder::journal;
 }
+
+}  // namespace
 
 Result<void> sync_before_link(int fd, LinkOrder order, const std::string& what) {
     if (order == LinkOrder::journal) {

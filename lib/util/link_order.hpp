@@ -33,7 +33,8 @@ enum class LinkOrder {
 // (/proc/fs/jbd2 names it) and mounted with neither journal_async_commit
 // (its commit record is not preceded by a cache flush) nor nobarrier;
 // fsync_first for anything else or anything not known (no /proc or /sys,
-// as in a chroot).
+// as in a chroot). The answer for a filesystem (its device and id) is
+// remembered for 10 seconds by the calling thread.
 LinkOrder link_order_of(int fd);
 
 // A block device's name, from where /sys/dev/block/MAJOR:MINOR points
