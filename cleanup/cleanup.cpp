@@ -83,6 +83,7 @@ using namespace kurir;
 
 int kurir::daemons::cleanup_main(int argc, char** argv) {
     std::unique_ptr<mail::RewriteClient> rewrite;
+    std::unique_ptr<mail::KeptTrigger> qmgr;
     server::Hooks hooks;
     // A cleanup that signs loads libcrypto while it can still see the
     // system's libraries (master.cf may chroot it to the queue).
@@ -90,8 +91,11 @@ int kurir::daemons::cleanup_main(int argc, char** argv) {
         if (!ctx.config.list("dkim_sign_domains").empty() || !ctx.config.list("dkim_signing_table").empty())
             if (const auto& c = mail::libcrypto(); !c) util::msg_warn("DKIM signing: {}", c.error().text);
     };
-    hooks.post_drop = [&](server::ServerContext& ctx) { rewrite = std::make_unique<mail::RewriteClient>(ctx.queue); };
+    hooks.post_drop = [&](server::ServerContext& ctx) {
+        rewrite = std::make_unique<mail::RewriteClient>(ctx.queue);
+        qmgr = std::make_unique<mail::KeptTrigger>(ctx.queue, mail::service::qmgr);
+    };
     return server::request_server_main(
         argc, argv, "cleanup",
-        [&](server::ServerContext& ctx, int client) { return cleanup::serve(ctx, client, *rewrite); }, hooks);
+        [&](server::ServerContext& ctx, int client) { return cleanup::serve(ctx, client, *rewrite, *qmgr); }, hooks);
 }

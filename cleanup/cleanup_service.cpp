@@ -80,7 +80,7 @@ void print_log(std::vector<std::string> lines) {
 // pieces, so a message costs cleanup a bounded amount of memory however
 // large it is. An answer before the stream's end leaves the rest of it
 // unread: the connection closes (false).
-bool serve(server::ServerContext& ctx, int client, mail::RewriteClient& rewrite) {
+bool serve(server::ServerContext& ctx, int client, mail::RewriteClient& rewrite, mail::KeptTrigger& qmgr) {
     std::string id = mail::new_queue_id();
     if (!util::attr_write(client, mail::proto::encode(mail::proto::CleanupHello{id}))) return false;
     auto file = IncomingFile::create(ctx.queue.dir(mail::Queue::incoming), id);
@@ -161,7 +161,7 @@ bool serve(server::ServerContext& ctx, int client, mail::RewriteClient& rewrite)
     util::msg_info("{}: message-id={}", id, summary.message_id);
     if (summary.hold) util::msg_info("{}: hold: smtpd access table", id);
     bool answered = answer(client, {'0', id, "", ""});
-    mail::send_trigger(ctx.queue, mail::service::qmgr, mail::proto::Trigger::Kind::wakeup);
+    qmgr.send(mail::proto::Trigger::Kind::wakeup);
     return answered && keep;
 }
 

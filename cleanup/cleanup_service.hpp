@@ -14,6 +14,8 @@
 
 namespace kurir::cleanup {
 
-bool serve(server::ServerContext& ctx, int client, mail::RewriteClient& rewrite);
+// One message from client into incoming/, then qmgr woken on the process's
+// kept trigger connection.
+bool serve(server::ServerContext& ctx, int client, mail::RewriteClient& rewrite, mail::KeptTrigger& qmgr);
 
 }  // namespace kurir::cleanup

@@ -27,5 +27,9 @@ int kurir::daemons::pickup_main(int argc, char** argv) {
     server::Hooks hooks;
     hooks.post_drop = [](server::ServerContext& ctx) { pickup::scan(ctx); };
     return server::trigger_server_main(
-        argc, argv, "pickup", [](server::ServerContext& ctx, std::string_view request, int) { pickup::on_trigger(ctx, request); }, hooks);
+        argc, argv, "pickup", [](server::ServerContext& ctx, std::string_view request) {
+            pickup::on_trigger(ctx, request);
+            return std::string();
+        },
+        hooks);
 }

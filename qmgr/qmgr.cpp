@@ -48,5 +48,5 @@ int kurir::daemons::qmgr_main(int argc, char** argv) {
     hooks.before_exit = [&](server::ServerContext&) { manager.reset(); };
     return server::trigger_server_main(
         argc, argv, "qmgr",
-        [&](server::ServerContext&, std::string_view request, int reply_fd) { manager->on_trigger(request, reply_fd); }, hooks);
+        [&](server::ServerContext&, std::string_view request) { return manager->on_trigger(request); }, hooks);
 }

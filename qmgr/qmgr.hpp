@@ -57,9 +57,9 @@ public:
     Manager(const Manager&) = delete;
     Manager& operator=(const Manager&) = delete;
     void start();                         // recover active/, then scan
-    // Wake-ups: W (scan), F (flush deferred), L (list the queue on reply_fd),
+    // Wake-ups: W (scan), F (flush deferred), L (list the queue: the answer),
     // I<id> (deliver one now), S<site> (flush mail for a domain).
-    void on_trigger(std::string_view request, int reply_fd);
+    std::string on_trigger(std::string_view request);
     void scan_incoming();
     // Wake-ups that arrive together (one per message cleanup wrote) share
     // one scan, run once the loop has taken all that were waiting.

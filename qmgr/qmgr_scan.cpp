@@ -64,11 +64,11 @@ void Manager::start() {
     event_add(timer_, &tv);
 }
 
-void Manager::on_trigger(std::string_view bytes, int reply_fd) {
+std::string Manager::on_trigger(std::string_view bytes) {
     auto request = mail::proto::decode_trigger_bytes(bytes);
     if (!request) {
         util::msg_warn("public/{}: {}", mail::service::qmgr, request.error().text);
-        return;
+        return {};
     }
     using Kind = mail::proto::Trigger::Kind;
     // An administrator's flush applies what main.cf says now (defer_transports
@@ -79,19 +79,19 @@ void Manager::on_trigger(std::string_view bytes, int reply_fd) {
         schedule_.set_limits(schedule_limits(ctx_.config));
     }
     switch (request->kind) {
-        case Kind::list: {
-            std::string out = mail::proto::encode_queue_listing(mail::list_queue(ctx_.queue));
-            if (auto w = util::write_all(reply_fd, out, "queue listing"); !w) util::msg_warn("{}", w.error().text);
-            return;
-        }
-        case Kind::deliver_one: deliver_now(request->arg); return;
-        case Kind::flush_site: flush_site(request->arg); return;
+        case Kind::list: return mail::proto::encode_queue_listing(mail::list_queue(ctx_.queue));
+        case Kind::deliver_one: deliver_now(request->arg); return {};
+        case Kind::flush_site: flush_site(request->arg); return {};
         default: break;
     }
-    if (!flush) return schedule_incoming_scan();
+    if (!flush) {
+        schedule_incoming_scan();
+        return {};
+    }
     schedule_.revive_all();  // an administrator's flush tries every site now
     scan_incoming();
     scan_deferred(true);
+    return {};
 }
 
 void Manager::deliver_now(const std::string& id) {

@@ -21,6 +21,25 @@ void send_trigger(const QueueDir& queue, std::string_view public_service, proto:
     (void)n;
 }
 
+KeptTrigger::KeptTrigger(const QueueDir& queue, std::string_view public_service)
+    : path_(queue.public_socket(public_service)) {}
+
+void KeptTrigger::send(proto::Trigger::Kind kind) {
+    const std::string bytes = proto::trigger_bytes({kind, ""});
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        if (!fd_) {
+            auto fd = util::connect_unix_nowait(path_);
+            if (!fd) return;
+            fd_ = std::move(*fd);
+        }
+        ssize_t n = ::send(fd_.get(), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n == static_cast<ssize_t>(bytes.size())) return;
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;  // the service has wake-ups waiting
+        fd_.reset();  // closed by the service, or a frame cut short: it ends with its connection
+        if (n >= 0) return;
+    }
+}
+
 util::Result<util::Fd> public_connect(const QueueDir& queue, std::string_view service) {
     return util::connect_unix(queue.public_socket(service), 30);
 }

@@ -5,8 +5,8 @@
 //     (record.hpp: A, S, O, R, M, N/L, X), answered by cleanup-reply.
 //   rewrite (private): rewrite-request -> rewrite-reply or resolve-reply.
 //   local, smtp (private): delivery-request -> delivery-result.
-//   qmgr, pickup (public): one trigger frame, then the client's shutdown
-//     (qmgr answers L with queue-entry frames).
+//   qmgr, pickup (public): trigger frames, then the client's shutdown
+//     (qmgr answers L with queue-entry frames, and closes).
 #pragma once
 
 #include "mail/mail_proto.hpp"
@@ -41,6 +41,22 @@ inline constexpr std::string_view anvil = "anvil";
 // which would start yet another one. A command a person typed (flush) waits.
 void send_trigger(const QueueDir& queue, std::string_view public_service, proto::Trigger::Kind kind,
                   int wait_seconds = 0);
+
+// A connection to a trigger service kept for the process's next wake-ups,
+// a frame each (cleanup wakes qmgr once per message it queues): no socket,
+// connect and close per message, nor accept and close in the service. As
+// send_trigger it never blocks: a wake-up the service's connection does not
+// take at once is dropped (it has wake-ups waiting). One written to a
+// connection the service closed (idle, a new qmgr) goes on a new one.
+class KeptTrigger {
+public:
+    KeptTrigger(const QueueDir& queue, std::string_view public_service);
+    void send(proto::Trigger::Kind kind);
+
+private:
+    std::string path_;
+    util::Fd fd_;
+};
 // A request to a public service, and everything it answers.
 util::Result<std::string> public_request(const QueueDir& queue, std::string_view service, std::string_view request);
 // public_request in two steps, for a set-gid program that holds its group

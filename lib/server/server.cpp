@@ -4,6 +4,8 @@
 #include "server/master_proto.hpp"
 #include "server/open_files.hpp"
 #include "server/server_start.hpp"
+#include "util/attr.hpp"
+#include "util/fs.hpp"
 #include "util/log.hpp"
 #include "util/privilege.hpp"
 #include "util/socket.hpp"
@@ -256,6 +258,10 @@ struct EventFree {
     void operator()(event* e) const { event_free(e); }
 };
 
+// A trigger frame's largest size: a request letter and a queue id or a
+// domain.
+constexpr size_t kMaxTriggerFrame = 4096;
+
 // Shared loop machinery for multi and trigger servers.
 struct LoopServer {
     ServerContext* ctx = nullptr;
@@ -429,13 +435,46 @@ int trigger_server_main(int argc, char** argv, std::string_view program, Trigger
     // post_drop runs with the loop in place, so the daemon can add timers.
     inner.post_drop = nullptr;
     ServerContext ctx = detail::start(argc, argv, program, inner);
+    // A connection carries trigger frames, each handled once whole. One
+    // that the service answers ends with its answer (the client reads to
+    // the end); one without an answer may be followed by more (cleanup
+    // keeps its connection to qmgr for its next wake-up). Until its first
+    // frame a connection counts as a client of this process, so that a
+    // reload waits for the answer it may be owed; from then on it does not,
+    // so that kept connections never hold a reload (what they carry after
+    // the process ends is found by the next one's first scan).
     struct TriggerConn {
         ServerContext* ctx;
         TriggerService* fn;
         util::Fd fd;
-        ClientDone done;
+        ClientDone done;  // empty once the connection stopped counting
         std::unique_ptr<event, EventFree> ev;
         std::string data;
+
+        void end() {
+            ClientDone d = std::move(done);
+            delete this;
+            if (d) d();
+        }
+        // The frames that are whole; false when the connection is to end.
+        bool handle_frames() {
+            while (!data.empty()) {
+                auto size = util::attr_frame_size(data, kMaxTriggerFrame);
+                if (size && !*size) return data.size() <= kMaxTriggerFrame;  // more is to come
+                std::string frame = size ? data.substr(0, **size) : std::move(data);
+                data.erase(0, size ? **size : data.size());
+                std::string answer = (*fn)(*ctx, frame);
+                if (!size) return false;  // malformed: the service said so; nothing after it is read
+                if (!answer.empty()) {
+                    util::set_nonblocking(fd.get(), false);
+                    util::set_io_timeout(fd.get(), 10);
+                    if (auto w = util::write_all(fd.get(), answer, "answer"); !w) util::msg_warn("{}", w.error().text);
+                    return false;
+                }
+                if (done) std::exchange(done, nullptr)();
+            }
+            return true;
+        }
     };
     auto run = [&](util::Fd fd, ClientDone done) {
         auto* conn = new TriggerConn{&ctx, &on_trigger, std::move(fd), std::move(done), nullptr, {}};
@@ -443,26 +482,27 @@ int trigger_server_main(int argc, char** argv, std::string_view program, Trigger
             ctx.base, conn->fd.get(), EV_READ | EV_PERSIST | EV_TIMEOUT,
             [](evutil_socket_t fd, short what, void* arg) {
                 auto* c = static_cast<TriggerConn*>(arg);
-                char buf[256];
-                ssize_t n = (what & EV_READ) ? ::read(fd, buf, sizeof buf) : 0;
-                if (n > 0 && c->data.size() < 4096) {
-                    c->data.append(buf, static_cast<size_t>(n));
-                    return;
+                // Idle too long: no more may be written (the writer's next
+                // write fails and it connects again), then what was written
+                // before is read, so no wake-up is lost in between.
+                if (!(what & EV_READ)) ::shutdown(fd, SHUT_RD);
+                char buf[4096];
+                for (;;) {
+                    ssize_t n = ::read(fd, buf, sizeof buf);
+                    if (n > 0) {
+                        c->data.append(buf, static_cast<size_t>(n));
+                        if (!c->handle_frames()) return c->end();
+                        // A short read took all there was: the event comes
+                        // again for more, or for the end.
+                        if ((what & EV_READ) && static_cast<size_t>(n) < sizeof buf) return;
+                        continue;
+                    }
+                    if (n < 0 && errno == EINTR) continue;
+                    if (n < 0 && errno == EAGAIN && (what & EV_READ)) return;
+                    // The end: the client's close or shutdown, an error, or idle.
+                    if (!c->data.empty()) (*c->fn)(*c->ctx, c->data);  // incomplete: the service says so
+                    return c->end();
                 }
-                if (n < 0 && errno == EAGAIN) return;
-                ClientDone done = std::move(c->done);
-                std::string data = std::move(c->data);
-                ServerContext* ctx = c->ctx;
-                TriggerService* fn = c->fn;
-                util::Fd conn = std::move(c->fd);
-                delete c;
-                if (!data.empty()) {
-                    util::set_nonblocking(conn.get(), false);
-                    util::set_io_timeout(conn.get(), 10);
-                    (*fn)(*ctx, data, conn.get());
-                }
-                conn.reset();
-                done();
             },
             conn));
         struct timeval tv {10, 0};

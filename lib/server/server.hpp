@@ -86,11 +86,15 @@ int multi_server_main(int argc, char** argv, std::string_view program, MultiServ
                       Hooks hooks = {}, int clients_per_process = 256,
                       int files_per_client = kFilesPerClient);
 
-// Trigger servers get the bytes of each wake-up (one request per connection,
-// ended by the client's shutdown or close) and the connection, on which they
-// may answer before it is closed. Their own timers go on ctx.base, set up in
-// hooks.post_drop.
-using TriggerService = std::function<void(ServerContext&, std::string_view request, int reply_fd)>;
+// Trigger servers get the bytes of each wake-up, one frame at a time as
+// each arrives whole (or, at the end, what is left of a malformed or
+// incomplete one, for the service to refuse), and return their answer. A
+// request with an answer ends its connection once the answer is written;
+// one without may be followed by more on the same connection (a client
+// may keep it for its next wake-ups). A connection idle for 10 seconds is
+// closed without losing what was written before. Their own timers go on
+// ctx.base, set up in hooks.post_drop.
+using TriggerService = std::function<std::string(ServerContext&, std::string_view request)>;
 int trigger_server_main(int argc, char** argv, std::string_view program, TriggerService on_trigger,
                         Hooks hooks = {});
 

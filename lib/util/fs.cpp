@@ -94,8 +94,6 @@ Result<Fd> open_regular(const std::string& path, int flags) {
     struct stat st {};
     if (::fstat(fd, &st) < 0) return fail_errno("fstat " + path);
     if (!S_ISREG(st.st_mode)) return fail(path + ": not a regular file");
-    int fl = ::fcntl(fd, F_GETFL);
-    if (fl < 0 || ::fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) return fail_errno("fcntl " + path);
     return guard;
 }
 

@@ -43,8 +43,9 @@ Result<std::string> read_file(const std::string& path);
 // Opens path as a regular file of its own, for code that runs with more
 // privilege than whoever writes the directory (root in a queue directory
 // that mail_owner owns): never through a symbolic link (O_NOFOLLOW), never
-// blocking on a FIFO or opening a device (O_NONBLOCK until fstat says it is
-// a regular file), "PATH: not a regular file" otherwise. Change what it
+// blocking on a FIFO or opening a device (O_NONBLOCK, which Linux ignores
+// for the regular file fstat then finds; it stays set, saving two fcntls
+// per queue file), "PATH: not a regular file" otherwise. Change what it
 // names through the descriptor (fchown, futimens), never by path again.
 Result<Fd> open_regular(const std::string& path, int flags = 0 /* O_RDONLY */);
 // The whole of path, opened with open_regular (a queue file read by a

@@ -26,6 +26,7 @@ TEST_CASE("cleanup refuses a malformed record stream, logs it, queues nothing", 
     ctx.config = *mail::Config::from_text("myhostname = mx.test\nqueue_directory = " + dir.path() + "/queue\n", dir.path());
     ctx.queue = mail::QueueDir(dir.path() + "/queue");
     mail::RewriteClient rewrite(ctx.queue);
+    mail::KeptTrigger qmgr(ctx.queue, mail::service::qmgr);
     int sv[2];
     REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
     util::Fd ours(sv[0]);
@@ -33,7 +34,7 @@ TEST_CASE("cleanup refuses a malformed record stream, logs it, queues nothing", 
     REQUIRE(::write(ours.get(), garbage.data(), garbage.size()) == static_cast<ssize_t>(garbage.size()));
     util::Fd theirs(sv[1]);
     // The rest of a refused stream is not read: the connection closes.
-    CHECK_FALSE(cleanup::serve(ctx, theirs.get(), rewrite));
+    CHECK_FALSE(cleanup::serve(ctx, theirs.get(), rewrite, qmgr));
 
     auto hello = util::attr_read(ours.get());
     REQUIRE(hello);
