@@ -253,6 +253,10 @@ void Session::cleanup_drained() {
 }
 
 void Session::finish_data() {
+    // Content may end without bytes of its own (BDAT 0 LAST): the envelope
+    // goes now, or cleanup, waiting for it, never sends the hello that the
+    // milters' end-of-message stage waits for.
+    send_held_records();
     size_t bare_newlines = data_ ? data_->bare_newlines() : bdat_ ? bdat_->bare_newlines() : 0;
     bool bare = bare_newlines > 0 && bare_newline_refused();
     if (bare) {

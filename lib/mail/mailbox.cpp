@@ -30,12 +30,11 @@ DeliveryStatus defer(std::string text) { return {"4.2.0", std::move(text)}; }
 std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
 
 // A name for what fd has open that no rename or link in a directory on the
-// way can redirect: fd's entry in /proc; where there is no /proc (a chroot),
-// nothing better than name, by which fd was opened and checked.
-std::string descriptor_path(int fd, const std::string& name) {
+// way can redirect: fd's entry in /proc (empty where there is no /proc).
+std::string descriptor_path(int fd) {
     std::string proc = "/proc/self/fd/" + std::to_string(fd);
     struct stat st {};
-    return ::stat(proc.c_str(), &st) == 0 ? proc : name;
+    return ::stat(proc.c_str(), &st) == 0 ? proc : std::string();
 }
 
 // A name just made in dir, made durable (fd: any file on the same filesystem,
@@ -49,18 +48,17 @@ DeliveryStatus sync_entry(const std::string& dir, int fd, const std::string& wha
 // Called when a delivery found its Maildir incomplete: makes what is
 // missing and syncs the Maildir's own entry and those of its
 // subdirectories, whoever made them (another delivery may be just making
-// them), before mail goes in. A maildir reached through its descriptor was
-// made and its entry synced by open_spool_maildir.
-DeliveryStatus ensure_maildir(const std::string& maildir, bool entry_synced) {
+// them), before mail goes in. reached: how to reach the maildir (its
+// descriptor's name in /proc, or the maildir itself).
+DeliveryStatus ensure_maildir(const std::string& maildir, const std::string& reached) {
     for (const char* sub : {"", "tmp", "new", "cur"}) {
-        std::string d = maildir + "/" + sub;
-        if (::mkdir(d.c_str(), 0700) < 0 && errno != EEXIST) return defer(errno_text("create maildir " + d));
+        if (::mkdir((reached + "/" + sub).c_str(), 0700) < 0 && errno != EEXIST)
+            return defer(errno_text("create maildir " + maildir + "/" + sub));
     }
-    int fd = ::open(maildir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = ::open(reached.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return defer(errno_text("open maildir " + maildir));
     util::Fd guard(fd);
     if (::fsync(fd) < 0) return defer(errno_text("fsync maildir " + maildir));
-    if (entry_synced) return {"2.0.0", ""};
     return sync_entry(util::dirname_of(maildir), fd, "create maildir " + maildir);
 }
 
@@ -77,12 +75,13 @@ DeliveryStatus deliver_maildir(const std::string& maildir, std::string_view pref
                                    prefix.size() + body.size());
     // The file appears in new/ whole and durable, or not at all; tmp/ is
     // used only where the filesystem cannot make an unnamed file.
-    const std::string reached = opened >= 0 ? descriptor_path(opened, maildir) : maildir;
+    const std::string reached = opened >= 0 ? descriptor_path(opened) : maildir;
+    if (reached.empty()) return defer("cannot deliver to maildir " + maildir + ": no /proc to reach it through");
     std::string new_dir = reached + "/new";
     std::string tmp = reached + "/tmp/" + name;
     auto written = util::create_file_durable(new_dir, name, {prefix, body}, 0600, tmp);
     if (!written) {  // perhaps a Maildir not (fully) made yet: make what is missing, try once more
-        if (auto st = ensure_maildir(reached, opened >= 0); !st.ok()) return st;
+        if (auto st = ensure_maildir(maildir, reached); !st.ok()) return st;
         written = util::create_file_durable(new_dir, name, {prefix, body}, 0600, tmp);
     }
     if (!written) return defer("cannot deliver to maildir " + maildir + ": " + written.error().text);

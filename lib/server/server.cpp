@@ -460,7 +460,7 @@ int trigger_server_main(int argc, char** argv, std::string_view program, Trigger
         bool handle_frames() {
             while (!data.empty()) {
                 auto size = util::attr_frame_size(data, kMaxTriggerFrame);
-                if (size && !*size) return data.size() <= kMaxTriggerFrame;  // more is to come
+                if (size && (!*size || data.size() < **size)) return true;  // more is to come
                 std::string frame = size ? data.substr(0, **size) : std::move(data);
                 data.erase(0, size ? **size : data.size());
                 std::string answer = (*fn)(*ctx, frame);

@@ -9,6 +9,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include <climits>
 #include <ctime>
 #include <string>
@@ -60,7 +62,9 @@ LinkOrder link_order_of(int fd) {
     struct stat st {};
     if (::fstat(fd, &st) < 0) return LinkOrder::fsync_first;
     thread_local RememberedOrder remembered[4];  // a process writes on one or two filesystems
-    const time_t now = std::time(nullptr);
+    struct timespec clock {};
+    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &clock);  // no jump back with the wall clock
+    const time_t now = clock.tv_sec;
     RememberedOrder* slot = &remembered[0];
     for (auto& r : remembered) {
         if (r.until > now && r.device == st.st_dev && same_id(r.id, fs.f_fsid)) return r.order;

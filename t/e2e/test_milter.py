@@ -509,6 +509,26 @@ def test_bdat_takes_the_milters_as_data_does(make_instance, milters, behaviour, 
         assert not inst.queue_files()
 
 
+def test_a_message_of_bdat_0_last_alone_on_a_kept_cleanup_connection_is_answered(make_instance, milters):
+    """Found by review: smtpd holds the envelope back until the content's
+    first bytes, and a message whose only chunk is BDAT 0 LAST has none; on
+    a kept cleanup connection (whose hello comes with the first bytes) the
+    milters' end-of-message stage waited for a hello that never came, until
+    cleanup gave the connection up (max_idle)."""
+    inst, m = milter_instance(make_instance, milters, "add_header", ipc_idle="300s", max_idle="300s")
+    with session(inst) as s:
+        s.ehlo("client.test")
+        s.sendmail("s@client.test", ["alice@mx.test"], MSG)  # smtpd keeps its cleanup connection
+    delivered(inst, "alice")
+    with session(inst) as s:
+        s.ehlo("client.test")
+        assert s.mail("s@client.test")[0] == 250
+        assert s.rcpt("alice@mx.test")[0] == 250
+        s.sock.settimeout(30)
+        assert bdat(s, [b""])[0] == 250
+    assert delivered(inst, "alice", 2)["X-Milter-Added"] == "yes"
+
+
 GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 
 

@@ -133,16 +133,19 @@ inline bool fail_fsync_of(int fd) {
 // on success) in a child in which the sync after the link fails with EIO:
 // the file's fsync where the journal orders the link (the file's descriptor
 // is the first one free), else the directory's (the next one). The child's
-// exit status: 0 it succeeded, 1 it failed with EIO, 2 otherwise, 3 no filter.
+// exit status: 0 it succeeded, 1 it failed with EIO, 2 otherwise; 3 no
+// seccomp filter here, 4 the two lowest free descriptors are not
+// consecutive (both: not tested).
 inline int status_when_sync_after_link_fails(const std::string& dir, const std::function<std::string()>& create) {
     pid_t child = ::fork();
     if (child < 0) throw std::runtime_error("fork");
     if (child == 0) {
         int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        bool journal = util::link_order_of(d) == util::LinkOrder::journal;
+        bool journal = util::link_order_of(d) == util::LinkOrder::journal;  // asked (and remembered) now
         ::close(d);
-        int first_free = ::dup(0);
+        int first_free = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
         ::close(first_free);
+        if (first_free < 0 || (::fcntl(first_free + 1, F_GETFD) >= 0 || errno != EBADF)) ::_exit(4);
         if (!fail_fsync_of(journal ? first_free : first_free + 1)) ::_exit(3);
         std::string error = create();
         ::_exit(error.empty() ? 0 : error.find("Input/output error") != std::string::npos ? 1 : 2);

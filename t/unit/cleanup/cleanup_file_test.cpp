@@ -32,6 +32,10 @@ TEST_CASE("IncomingFile: a sync that fails after the link leaves no queue file",
         auto r = file->commit();
         return r ? std::string() : r.error().text;
     });
+    if (status == 3 || status == 4) {
+        WARN("no seccomp filter, or no two consecutive free descriptors: not tested here");
+        return;
+    }
     CHECK(status == 1);  // it failed, saying why
     CHECK(kt::dir_entries(tmp.path()).empty());
 }

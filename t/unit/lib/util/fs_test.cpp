@@ -87,6 +87,10 @@ TEST_CASE("create_file_durable: a sync that fails after the link leaves no name 
         auto r = way(tmp.path(), "ABC", {"x\n"}, 0600, {});
         return r ? std::string() : r.error().text;
     });
+    if (status == 3 || status == 4) {
+        WARN("no seccomp filter, or no two consecutive free descriptors: not tested here");
+        return;
+    }
     CHECK(status == 1);  // it failed, saying why
     CHECK(kt::dir_entries(tmp.path()).empty());
 }

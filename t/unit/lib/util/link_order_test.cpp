@@ -32,7 +32,10 @@ public:
         ::mkdir(point_.c_str(), 0755);
         std::string features = journal ? "" : " -O ^has_journal";
         std::string opts = options.empty() ? "loop" : "loop," + options;
-        std::string make = "truncate -s 32M " + image_ + " && mkfs.ext4 -q -F" + features + " " + image_ +
+        // Inode tables and journal made at once: no background writing
+        // (ext4lazyinit) to commit while a test counts commits.
+        std::string make = "truncate -s 32M " + image_ + " && mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0" +
+                           features + " " + image_ +
                            " >/dev/null 2>&1 && mount -o " + opts + " " + image_ + " " + point_ + " 2>/dev/null";
         mounted_ = std::system(make.c_str()) == 0;
     }
@@ -55,7 +58,8 @@ std::vector<std::string> traced_calls(const std::string& strace, const std::stri
     // LeakSanitizer cannot work under ptrace: off in the traced child of
     // the sanitized build (the parent still checks for leaks).
     std::string run = "ASAN_OPTIONS=detect_leaks=0 KURIR_LINK_ORDER_DIR=" + dir + " " + strace +
-                      " -f -qq -e trace=fsync,fdatasync,sync_file_range,linkat,link,rename,readlink -o " + out +
+                      " -f -qq -e trace=fsync,fdatasync,sync_file_range,linkat,link,rename,readlink,readlinkat -o " +
+                      out +
                       " /proc/" + std::to_string(::getpid()) + "/exe '[link_order_traced]' >/dev/null 2>&1";
     std::vector<std::string> calls;
     if (std::system(run.c_str()) != 0) return {"strace or the child failed"};
@@ -66,7 +70,13 @@ std::vector<std::string> traced_calls(const std::string& strace, const std::stri
         at = nl == std::string::npos ? text.size() : nl + 1;
         size_t name = line.find_first_not_of("0123456789 ");  // strace -f puts the pid first
         size_t paren = line.find('(', name);
-        if (name != std::string::npos && paren != std::string::npos) calls.push_back(line.substr(name, paren - name));
+        if (name == std::string::npos || paren == std::string::npos) continue;
+        std::string call = line.substr(name, paren - name);
+        if (call.starts_with("readlink")) {  // link_order_of's look in /sys only, not the loader's
+            if (line.find("/sys/dev/block/") == std::string::npos) continue;
+            call = "readlink";
+        }
+        calls.push_back(call);
     }
     return calls;
 }
@@ -187,10 +197,14 @@ TEST_CASE("link_order: on ext4 with a journal the file's fsync commits its new n
     CHECK(by_files >= 20);  // each create committed
     CHECK(by_directory == 0);
     // And when that fsync fails, the name goes again.
-    CHECK(kt::status_when_sync_after_link_fails(with.point(), [&] {
-              auto r = util::create_file_durable(with.point(), "failed", {"x\n"});
-              return r ? std::string() : r.error().text;
-          }) == 1);
+    int status = kt::status_when_sync_after_link_fails(with.point(), [&] {
+        auto r = util::create_file_durable(with.point(), "failed", {"x\n"});
+        return r ? std::string() : r.error().text;
+    });
+    if (status == 3 || status == 4)
+        WARN("no seccomp filter, or no two consecutive free descriptors: a failed fsync not tested here");
+    else
+        CHECK(status == 1);
     CHECK_FALSE(util::exists(with.point() + "/failed"));
     // The count does see a directory's commit: a name made without any
     // fsync is committed by the directory's.
