@@ -482,6 +482,11 @@ int trigger_server_main(int argc, char** argv, std::string_view program, Trigger
             ctx.base, conn->fd.get(), EV_READ | EV_PERSIST | EV_TIMEOUT,
             [](evutil_socket_t fd, short what, void* arg) {
                 auto* c = static_cast<TriggerConn*>(arg);
+                // A process that finishes (a reload) takes no more wake-ups
+                // on a kept connection, as none on its listener: the client
+                // connects again, to the next process, whose first scan
+                // finds what this one would have.
+                if (c->ctx->draining && !c->done) return c->end();
                 // Idle too long: no more may be written (the writer's next
                 // write fails and it connects again), then what was written
                 // before is read, so no wake-up is lost in between.
