@@ -15,9 +15,10 @@
 // the running kernel). An ext4 made with fast_commit (not in its mount
 // options, so not told apart) logs the link in the file's fast commit
 // with the inode; there the directory's fsync would force a full commit,
-// twice the time per file (measured), but the order was not crash-tested. A crash before that fsync leaves either no name or
-// the whole file: the blocks were written before the link, and the journal
-// never commits the link without the allocation that came before it.
+// twice the time per file (measured), but the order was not crash-tested.
+// A crash before that fsync leaves either no name or the whole file: the
+// blocks were written before the link, and the journal never commits the
+// link without the allocation that came before it.
 #pragma once
 
 #include "util/result.hpp"

@@ -145,3 +145,24 @@ def test_cleanup_dying_mid_message_on_a_kept_connection_is_a_451_and_loses_nothi
     bodies = [open(p).read() for p in inst.maildir_files("alice")]
     assert len(bodies) == 2 and sum("again" in b for b in bodies) == 1, bodies
     assert not inst.queue_files()
+
+
+def test_a_stream_that_stops_is_given_up_after_ipc_timeout(make_instance):
+    """cleanup's reads wait at most ipc_timeout, now set once per
+    connection by the request server rather than per message: a client
+    that starts a stream and goes silent is closed then (not at max_idle,
+    nor never)."""
+    import socket
+    import time
+    inst = make_instance(ipc_timeout="2s", max_idle="300s")
+    inst.start()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.connect(os.path.join(inst.dir, "queue", "private", "cleanup"))
+        s.settimeout(30)
+        assert s.recv(4096)  # the hello
+        s.sendall(b"A\x0borigin=smtp")  # a record, and nothing after it
+        started = time.monotonic()
+        while s.recv(4096):
+            pass
+        assert time.monotonic() - started < 20, "cleanup waited for more than ipc_timeout"
+    assert not inst.queue_files("incoming", "active")
